@@ -1,0 +1,1 @@
+"""Metrics, verdicts and attribution computed from captured attention (depends on toolkit only)."""

@@ -1,0 +1,1 @@
+"""Lightning data, prediction and writer modules for ablation runs."""

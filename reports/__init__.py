@@ -1,0 +1,1 @@
+"""Figures and HTML/PDF reports built from analysis results."""

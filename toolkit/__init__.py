@@ -1,0 +1,1 @@
+"""Prompt front end, models, attention modulation and capture (the lowest layer)."""

@@ -1,0 +1,361 @@
+"""Pipelines: the embedded random-weight models and real weights from a folder, a file or the hub.
+
+Embedded models (no download, seeded so their weights are the same on every machine):
+
+* ``tiny``: the SDXL architecture at toy size: two CLIP text encoders (the second with a projection),
+  ``text_time`` added conditioning, cross-attention UNet blocks, a VAE and the Euler scheduler, with the real
+  CLIP tokenizers. Builds in well under a second. The default of every command.
+* ``tiny-sd``: an SD 1.x-shaped pipeline at toy size (one text encoder, no added conditioning), to show that
+  the modulation does not depend on SDXL.
+* ``sdxl-shaped``: SDXL base 1.0's full UNet, text encoder and VAE configuration with random weights, for
+  performance work (about 3.5 billion parameters: ~14 GB in fp32).
+
+Images from random weights are noise; the attention mechanics, numbers and reports are real.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+
+from .devices import resolve_device, resolve_dtype
+from .errors import ModelLoadError
+from .tokenizer import CLIP_VOCAB_SIZE, build_clip_tokenizer
+
+EMBEDDED_MODELS = ("tiny", "tiny-sd", "sdxl-shaped")
+PICKLE_SUFFIXES = (".ckpt", ".pt", ".pth", ".bin", ".pkl", ".pickle")
+_SEED = 0
+
+
+@dataclasses.dataclass
+class LoadedModel:
+    """A diffusers pipeline with what the rest of the toolkit needs to know about it."""
+
+    pipeline: object
+    name: str  # what the user asked for: "tiny", a path or a hub id
+    family: str  # "sdxl" or "sd"
+    device: str
+    dtype: str
+
+    @property
+    def tokenizers(self) -> list:
+        pipe = self.pipeline
+        return [t for t in (getattr(pipe, "tokenizer", None), getattr(pipe, "tokenizer_2", None)) if t]
+
+
+def _text_config(hidden: int, layers: int, heads: int, intermediate: int, act: str, projection: int):
+    from transformers import CLIPTextConfig
+
+    return CLIPTextConfig(
+        vocab_size=CLIP_VOCAB_SIZE,
+        hidden_size=hidden,
+        intermediate_size=intermediate,
+        num_hidden_layers=layers,
+        num_attention_heads=heads,
+        max_position_embeddings=77,
+        hidden_act=act,
+        projection_dim=projection,
+        bos_token_id=49406,
+        eos_token_id=49407,
+        pad_token_id=49407,
+        layer_norm_eps=1e-5,
+    )
+
+
+def _seeded(build):
+    import torch
+
+    torch.manual_seed(_SEED)
+    return build()
+
+
+def build_tiny_sdxl():
+    """The SDXL architecture at toy size (cross-attention dim 64 = 32 + 32 from the two encoders)."""
+    from diffusers import (
+        StableDiffusionXLPipeline,
+        UNet2DConditionModel,
+    )
+    from transformers import CLIPTextModel, CLIPTextModelWithProjection
+
+    unet = _seeded(
+        lambda: UNet2DConditionModel(
+            block_out_channels=(32, 64),
+            layers_per_block=2,
+            sample_size=16,
+            in_channels=4,
+            out_channels=4,
+            down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
+            up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
+            attention_head_dim=(2, 4),
+            use_linear_projection=True,
+            addition_embed_type="text_time",
+            addition_time_embed_dim=8,
+            transformer_layers_per_block=(1, 2),
+            projection_class_embeddings_input_dim=80,  # 6 time ids x 8 + pooled text (32)
+            cross_attention_dim=64,
+            norm_num_groups=1,
+        )
+    )
+    vae = _seeded(lambda: _tiny_vae())
+    text_config = _text_config(32, 5, 4, 37, "gelu", 32)
+    text_encoder = _seeded(lambda: CLIPTextModel(text_config))
+    text_encoder_2 = _seeded(lambda: CLIPTextModelWithProjection(text_config))
+    pipe = StableDiffusionXLPipeline(
+        vae=vae,
+        text_encoder=text_encoder,
+        text_encoder_2=text_encoder_2,
+        tokenizer=build_clip_tokenizer(),
+        tokenizer_2=build_clip_tokenizer(pad_token="!"),
+        unet=unet,
+        scheduler=_euler(),
+    )
+    pipe.set_progress_bar_config(disable=True)
+    return pipe
+
+
+def _tiny_vae():
+    from diffusers import AutoencoderKL
+
+    return AutoencoderKL(
+        block_out_channels=(32, 64),
+        in_channels=3,
+        out_channels=3,
+        down_block_types=("DownEncoderBlock2D", "DownEncoderBlock2D"),
+        up_block_types=("UpDecoderBlock2D", "UpDecoderBlock2D"),
+        latent_channels=4,
+        norm_num_groups=1,
+        sample_size=128,
+    )
+
+
+def _euler():
+    from diffusers import EulerDiscreteScheduler
+
+    return EulerDiscreteScheduler(
+        beta_start=0.00085,
+        beta_end=0.012,
+        beta_schedule="scaled_linear",
+        steps_offset=1,
+        timestep_spacing="leading",
+    )
+
+
+def build_tiny_sd():
+    """An SD 1.x-shaped pipeline at toy size: one CLIP text encoder, cross-attention dim 32."""
+    from diffusers import StableDiffusionPipeline, UNet2DConditionModel
+    from transformers import CLIPTextModel
+
+    unet = _seeded(
+        lambda: UNet2DConditionModel(
+            block_out_channels=(32, 64),
+            layers_per_block=2,
+            sample_size=16,
+            in_channels=4,
+            out_channels=4,
+            down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
+            up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
+            attention_head_dim=(2, 4),
+            cross_attention_dim=32,
+            norm_num_groups=1,
+        )
+    )
+    vae = _seeded(_tiny_vae)
+    text_encoder = _seeded(lambda: CLIPTextModel(_text_config(32, 5, 4, 37, "gelu", 32)))
+    pipe = StableDiffusionPipeline(
+        vae=vae,
+        text_encoder=text_encoder,
+        tokenizer=build_clip_tokenizer(),
+        unet=unet,
+        scheduler=_euler(),
+        safety_checker=None,
+        feature_extractor=None,
+        requires_safety_checker=False,
+    )
+    pipe.set_progress_bar_config(disable=True)
+    return pipe
+
+
+def build_sdxl_shaped():
+    """SDXL base 1.0's configuration (UNet 2.6B, CLIP ViT-L + OpenCLIP bigG, VAE) with random weights."""
+    from diffusers import AutoencoderKL, StableDiffusionXLPipeline, UNet2DConditionModel
+    from transformers import CLIPTextModel, CLIPTextModelWithProjection
+
+    unet = _seeded(
+        lambda: UNet2DConditionModel(
+            sample_size=128,
+            in_channels=4,
+            out_channels=4,
+            layers_per_block=2,
+            block_out_channels=(320, 640, 1280),
+            down_block_types=("DownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D"),
+            up_block_types=("CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "UpBlock2D"),
+            attention_head_dim=(5, 10, 20),
+            transformer_layers_per_block=(1, 2, 10),
+            cross_attention_dim=2048,
+            use_linear_projection=True,
+            addition_embed_type="text_time",
+            addition_time_embed_dim=256,
+            projection_class_embeddings_input_dim=2816,
+            norm_num_groups=32,
+        )
+    )
+    vae = _seeded(
+        lambda: AutoencoderKL(
+            block_out_channels=(128, 256, 512, 512),
+            in_channels=3,
+            out_channels=3,
+            down_block_types=("DownEncoderBlock2D",) * 4,
+            up_block_types=("UpDecoderBlock2D",) * 4,
+            latent_channels=4,
+            layers_per_block=2,
+            sample_size=1024,
+            scaling_factor=0.13025,
+        )
+    )
+    text_encoder = _seeded(lambda: CLIPTextModel(_text_config(768, 12, 12, 3072, "quick_gelu", 768)))
+    text_encoder_2 = _seeded(lambda: CLIPTextModelWithProjection(_text_config(1280, 32, 20, 5120, "gelu", 1280)))
+    pipe = StableDiffusionXLPipeline(
+        vae=vae,
+        text_encoder=text_encoder,
+        text_encoder_2=text_encoder_2,
+        tokenizer=build_clip_tokenizer(),
+        tokenizer_2=build_clip_tokenizer(pad_token="!"),
+        unet=unet,
+        scheduler=_euler(),
+    )
+    pipe.set_progress_bar_config(disable=True)
+    return pipe
+
+
+_BUILDERS = {"tiny": build_tiny_sdxl, "tiny-sd": build_tiny_sd, "sdxl-shaped": build_sdxl_shaped}
+
+
+def _family(pipe) -> str:
+    return "sdxl" if getattr(pipe, "text_encoder_2", None) is not None else "sd"
+
+
+def _hint() -> str:
+    return (
+        "To use real weights, download them once on a machine with internet access (for example "
+        "`huggingface-cli download stabilityai/stable-diffusion-xl-base-1.0`, which fills the local cache), or "
+        "pass --model with a local diffusers folder or a .safetensors checkpoint. "
+        "The embedded models (tiny, tiny-sd, sdxl-shaped) need no download."
+    )
+
+
+def _load_folder(path: Path, allow_pickle: bool):
+    from diffusers import DiffusionPipeline
+
+    if not (path / "model_index.json").is_file():
+        raise ModelLoadError(
+            f"model folder {str(path)!r} has no model_index.json, so it is not a diffusers pipeline folder. " + _hint()
+        )
+    try:
+        return DiffusionPipeline.from_pretrained(str(path), use_safetensors=not allow_pickle)
+    except (OSError, ValueError) as error:
+        raise ModelLoadError(
+            f"could not load the diffusers folder {str(path)!r}: {_first_line(error)}. "
+            "Weights are loaded from .safetensors files only; pass --allow-pickle to accept .bin/.ckpt files "
+            "from a source you trust. " + _hint()
+        ) from error
+
+
+def _load_single_file(path: Path, allow_pickle: bool):
+    from diffusers import StableDiffusionXLPipeline
+
+    if path.suffix.lower() in PICKLE_SUFFIXES and not allow_pickle:
+        raise ModelLoadError(
+            f"refusing to load {str(path)!r}: {path.suffix} checkpoints are Python pickles that can run code when "
+            "loaded. Convert it to .safetensors, or pass --allow-pickle if you trust its source."
+        )
+    try:
+        return StableDiffusionXLPipeline.from_single_file(str(path))
+    except Exception as error:  # noqa: BLE001 - diffusers raises many types for a bad or unreachable config
+        raise ModelLoadError(
+            f"could not load the checkpoint {str(path)!r} as an SDXL pipeline: {_first_line(error)}. "
+            "Single-file loading needs the SDXL configuration from the local cache. " + _hint()
+        ) from error
+
+
+def _load_hub_id(repo_id: str, allow_pickle: bool):
+    from diffusers import DiffusionPipeline
+
+    offline = os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes")
+    attempts = [True] if offline else [True, False]
+    last_error: Exception | None = None
+    for local_only in attempts:
+        try:
+            return DiffusionPipeline.from_pretrained(
+                repo_id, use_safetensors=not allow_pickle, local_files_only=local_only
+            )
+        except Exception as error:  # noqa: BLE001 - network, missing cache and config errors all mean "not here"
+            last_error = error
+    tried = "the local cache" + ("" if offline else " and the hub")
+    raise ModelLoadError(
+        f"could not load model {repo_id!r}: it is not one of the embedded models ({', '.join(EMBEDDED_MODELS)}), "
+        f"not an existing local path, and {tried} did not provide it ({_first_line(last_error)}). " + _hint()
+    ) from last_error
+
+
+def _first_line(error: Exception | None) -> str:
+    text = str(error).strip().splitlines()
+    return text[0] if text else type(error).__name__
+
+
+def _looks_like_path(spec: str) -> bool:
+    return (
+        spec.startswith((".", "/", "~"))
+        or os.sep in spec.rstrip(os.sep)
+        and spec.count("/") != 1
+        or Path(spec).suffix.lower() in (".safetensors",) + PICKLE_SUFFIXES
+    )
+
+
+def build_pipeline(spec: str = "tiny", allow_pickle: bool = False):
+    """Return a diffusers pipeline for ``spec`` (embedded name, local folder or file, or hub id), on the CPU."""
+    if spec in _BUILDERS:
+        return _BUILDERS[spec]()
+    path = Path(spec).expanduser()
+    if path.is_dir():
+        return _load_folder(path, allow_pickle)
+    if path.is_file():
+        return _load_single_file(path, allow_pickle)
+    if _looks_like_path(spec):
+        raise ModelLoadError(f"model path {spec!r} does not exist. " + _hint())
+    return _load_hub_id(spec, allow_pickle)
+
+
+def load_model(
+    spec: str = "tiny", device: str = "auto", dtype: str = "auto", allow_pickle: bool = False
+) -> LoadedModel:
+    """Build or load a pipeline and move it to the chosen device and dtype."""
+    torch_device = resolve_device(device)
+    torch_dtype = resolve_dtype(dtype, torch_device)
+    pipe = build_pipeline(spec, allow_pickle=allow_pickle)
+    if torch_dtype != pipe.unet.dtype or torch_device.type != "cpu":
+        pipe.to(torch_device, torch_dtype)
+    return LoadedModel(
+        pipeline=pipe,
+        name=spec,
+        family=_family(pipe),
+        device=str(torch_device),
+        dtype=str(torch_dtype).removeprefix("torch."),
+    )
+
+
+def describe_model(model: LoadedModel) -> dict:
+    """A JSON-friendly summary: family, device, dtype, tokenizers and attention modules with their kind."""
+    unet = model.pipeline.unet
+    modules = {}
+    for name in unet.attn_processors:
+        module_name = name.removesuffix(".processor")
+        modules[module_name] = "cross" if module_name.endswith("attn2") else "self"
+    return {
+        "model": model.name,
+        "family": model.family,
+        "device": model.device,
+        "dtype": model.dtype,
+        "tokenizers": len(model.tokenizers),
+        "attention_modules": modules,
+    }

@@ -1,0 +1,159 @@
+"""The prompt tree: entities, their attributes, their nesting, and their token positions.
+
+This is the contract between the prompt front end (which builds it) and everything after it (modulation
+groups, capture metadata, metrics). It is immutable and round-trips through JSON with the schema that
+``attnmod parse --format json`` prints:
+
+    {"prompt": str, "parser": "benepar"|"dependency", "truncated": bool, "warnings": [str],
+     "style": [str],
+     "entities": [{"noun": str, "text": str, "span": [start, end],
+                   "attributes": [{"text": str, "span": [start, end], "tokens": [int]}],
+                   "parent": int|null, "tokens": [int]}]}
+
+Spans are character offsets into ``prompt`` (end exclusive). ``tokens`` are positions in the text
+encoders' 77-token sequence, where position 0 is the start token. ``entities`` is flat, in prompt order;
+``parent`` indexes the enclosing entity in that list. An entity or attribute whose tokens fall past the 77-token
+limit has ``truncated`` true and the positions that remain (possibly none).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Iterable
+
+
+@dataclasses.dataclass(frozen=True)
+class Attribute:
+    """A modifier bound to an entity: adjective, participle, modifier noun ("wooden", "brick"), numeral."""
+
+    text: str
+    span: tuple[int, int]
+    tokens: tuple[int, ...] = ()
+    truncated: bool = False
+
+    def to_json(self) -> dict:
+        return {
+            "text": self.text,
+            "span": list(self.span),
+            "tokens": list(self.tokens),
+            "truncated": self.truncated,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict) -> Attribute:
+        return cls(
+            text=data["text"],
+            span=tuple(data["span"]),
+            tokens=tuple(data.get("tokens", ())),
+            truncated=bool(data.get("truncated", False)),
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class Entity:
+    """An object the image should contain, named by its head noun.
+
+    ``noun`` is the lemma in lower case; ``text`` the surface form of the head noun and ``span`` its characters;
+    ``tokens`` the head noun's token positions.
+    """
+
+    noun: str
+    text: str
+    span: tuple[int, int]
+    attributes: tuple[Attribute, ...] = ()
+    parent: int | None = None
+    tokens: tuple[int, ...] = ()
+    truncated: bool = False
+
+    @property
+    def group_tokens(self) -> tuple[int, ...]:
+        """The entity group: noun tokens plus all attribute tokens, sorted and unique."""
+        positions = set(self.tokens)
+        for attribute in self.attributes:
+            positions.update(attribute.tokens)
+        return tuple(sorted(positions))
+
+    def to_json(self) -> dict:
+        return {
+            "noun": self.noun,
+            "text": self.text,
+            "span": list(self.span),
+            "attributes": [a.to_json() for a in self.attributes],
+            "parent": self.parent,
+            "tokens": list(self.tokens),
+            "truncated": self.truncated,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict) -> Entity:
+        return cls(
+            noun=data["noun"],
+            text=data["text"],
+            span=tuple(data["span"]),
+            attributes=tuple(Attribute.from_json(a) for a in data.get("attributes", ())),
+            parent=data.get("parent"),
+            tokens=tuple(data.get("tokens", ())),
+            truncated=bool(data.get("truncated", False)),
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class PromptTree:
+    """A parsed prompt: a flat list of entities in prompt order whose ``parent`` fields encode the nesting."""
+
+    prompt: str
+    entities: tuple[Entity, ...] = ()
+    parser: str = "dependency"
+    truncated: bool = False
+    warnings: tuple[str, ...] = ()
+    style: tuple[str, ...] = ()
+
+    def children(self, index: int | None) -> list[int]:
+        """Indices of the entities directly inside entity ``index`` (``None``: the top level)."""
+        return [i for i, entity in enumerate(self.entities) if entity.parent == index]
+
+    def ancestors(self, index: int) -> list[int]:
+        """Indices of the entities enclosing entity ``index``, innermost first."""
+        chain = []
+        parent = self.entities[index].parent
+        while parent is not None:
+            chain.append(parent)
+            parent = self.entities[parent].parent
+        return chain
+
+    def to_json(self) -> dict:
+        return {
+            "prompt": self.prompt,
+            "parser": self.parser,
+            "truncated": self.truncated,
+            "warnings": list(self.warnings),
+            "style": list(self.style),
+            "entities": [e.to_json() for e in self.entities],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict) -> PromptTree:
+        return cls(
+            prompt=data["prompt"],
+            entities=tuple(Entity.from_json(e) for e in data.get("entities", ())),
+            parser=data.get("parser", "dependency"),
+            truncated=bool(data.get("truncated", False)),
+            warnings=tuple(data.get("warnings", ())),
+            style=tuple(data.get("style", ())),
+        )
+
+    def dumps(self) -> str:
+        return json.dumps(self.to_json(), ensure_ascii=False)
+
+    @classmethod
+    def loads(cls, text: str) -> PromptTree:
+        return cls.from_json(json.loads(text))
+
+
+def flat_tokens(entities: Iterable[Entity]) -> set[int]:
+    """All token positions that belong to some entity group."""
+    positions: set[int] = set()
+    for entity in entities:
+        positions.update(entity.group_tokens)
+    return positions

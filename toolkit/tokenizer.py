@@ -1,0 +1,78 @@
+"""The real CLIP BPE tokenizer, built from the vocabulary shipped with the package.
+
+SDXL's two tokenizers are both OpenAI's CLIP BPE tokenizer (49,408 tokens, 77 positions); the second pads
+with "!" (id 0) where the first pads with the end token. The vocabulary file
+``data/bpe_simple_vocab_16e6.txt.gz`` comes from OpenAI's CLIP release (MIT licence in
+``data/LICENSE-CLIP-BPE.txt``). The vocabulary is derived the way CLIP derives it: 256 byte symbols, the same
+with an end-of-word marker, one entry per merge, then the start and end tokens.
+"""
+
+from __future__ import annotations
+
+import functools
+import gzip
+import json
+import tempfile
+from importlib import resources
+from pathlib import Path
+
+CLIP_VOCAB_SIZE = 49408
+CLIP_CONTEXT_LENGTH = 77
+START_TOKEN = "<|startoftext|>"
+END_TOKEN = "<|endoftext|>"
+# OpenAI's merges list holds more lines than CLIP uses; CLIP keeps the first 49152 - 256 - 2 of them.
+_MERGE_COUNT = 49152 - 256 - 2
+
+
+def _bytes_to_unicode() -> dict[int, str]:
+    """Map every byte to a printable character, as byte-level BPE requires (bytes that are already
+    printable map to themselves, the rest to code points from 256 on)."""
+    printable = (
+        list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
+    )
+    code_points = printable[:]
+    extra = 0
+    for byte in range(256):
+        if byte not in printable:
+            printable.append(byte)
+            code_points.append(256 + extra)
+            extra += 1
+    return dict(zip(printable, (chr(c) for c in code_points), strict=True))
+
+
+@functools.lru_cache(maxsize=1)
+def clip_vocabulary() -> tuple[dict[str, int], tuple[tuple[str, str], ...]]:
+    """Return CLIP's (token -> id, merges) derived from the shipped BPE file."""
+    data = resources.files("attnmod.toolkit").joinpath("data/bpe_simple_vocab_16e6.txt.gz").read_bytes()
+    lines = gzip.decompress(data).decode("utf-8").split("\n")
+    merges = tuple(tuple(line.split()) for line in lines[1 : _MERGE_COUNT + 1])
+    symbols = list(_bytes_to_unicode().values())
+    vocab_list = symbols + [s + "</w>" for s in symbols] + ["".join(m) for m in merges]
+    vocab_list += [START_TOKEN, END_TOKEN]
+    return {token: index for index, token in enumerate(vocab_list)}, merges  # type: ignore[return-value]
+
+
+@functools.lru_cache(maxsize=1)
+def _vocabulary_files() -> tuple[str, str]:
+    vocab, merges = clip_vocabulary()
+    folder = Path(tempfile.mkdtemp(prefix="attnmod-clip-bpe-"))
+    (folder / "vocab.json").write_text(json.dumps(vocab), encoding="utf-8")
+    merge_lines = "\n".join(" ".join(m) for m in merges)
+    (folder / "merges.txt").write_text("#version: 0.2\n" + merge_lines + "\n", encoding="utf-8")
+    return str(folder / "vocab.json"), str(folder / "merges.txt")
+
+
+def build_clip_tokenizer(pad_token: str = END_TOKEN):
+    """Build a transformers ``CLIPTokenizer`` identical to CLIP's.
+
+    ``pad_token="!"`` gives SDXL's second tokenizer (pads with id 0).
+    """
+    from transformers import CLIPTokenizer
+
+    vocab_file, merges_file = _vocabulary_files()
+    return CLIPTokenizer(
+        vocab_file,
+        merges_file,
+        model_max_length=CLIP_CONTEXT_LENGTH,
+        pad_token=pad_token,
+    )
