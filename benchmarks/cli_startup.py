@@ -1,0 +1,76 @@
+"""How fast does `attnmod --help` answer, and how long does the embedded tiny model take to build?
+
+Runs side by side in one process tree: a bare `python -c pass` start (the floor), `attnmod --help`, and
+`attnmod --version`, interleaved, and reports medians and the ratio to the floor. Then builds the tiny
+pipeline several times in one process (the first build includes lazy imports and the vocabulary).
+
+    python benchmarks/cli_startup.py [--repeats 7]
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _machine import machine_description  # noqa: E402
+
+
+def wall(command: list[str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(command, check=True, capture_output=True)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=7)
+    args = parser.parse_args()
+    attnmod = shutil.which("attnmod") or str(Path(sys.executable).parent / "attnmod")
+    commands = {
+        "python -c pass": [sys.executable, "-c", "pass"],
+        "attnmod --help": [attnmod, "--help"],
+        "attnmod --version": [attnmod, "--version"],
+    }
+    times: dict[str, list[float]] = {name: [] for name in commands}
+    for _ in range(args.repeats):
+        for name, command in commands.items():
+            times[name].append(wall(command))
+    print(f"machine: {machine_description()}")
+    floor = statistics.median(times["python -c pass"])
+    for name, samples in times.items():
+        median = statistics.median(samples)
+        print(f"{name:<20} median {median * 1000:7.1f} ms   ratio to bare python {median / floor:5.2f}x")
+
+    code = (
+        "import time, json\n"
+        "start = time.perf_counter()\n"
+        "from diffusers import StableDiffusionXLPipeline, StableDiffusionPipeline, UNet2DConditionModel\n"
+        "from transformers import CLIPTextModel, CLIPTokenizer\n"
+        "from attnmod.toolkit.models import build_tiny_sdxl, build_tiny_sd\n"
+        "out = {'imports': [time.perf_counter() - start]}\n"
+        "for name, build in (('tiny', build_tiny_sdxl), ('tiny-sd', build_tiny_sd)):\n"
+        "    samples = []\n"
+        "    for _ in range(4):\n"
+        "        start = time.perf_counter(); build(); samples.append(time.perf_counter() - start)\n"
+        "    out[name] = samples\n"
+        "print(json.dumps(out))\n"
+    )
+    import json
+
+    builds = json.loads(subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout)
+    print(f"import torch+diffusers+transformers {builds.pop('imports')[0] * 1000:7.1f} ms")
+    for name, samples in builds.items():
+        print(
+            f"build {name:<8} first {samples[0] * 1000:7.1f} ms (includes the tokenizer vocabulary)   "
+            f"then median {statistics.median(samples[1:]) * 1000:7.1f} ms"
+        )
+
+
+if __name__ == "__main__":
+    main()
