@@ -1,0 +1,278 @@
+"""Generate images with the phase-wise attention modulation, capture attention, and save what reproduces a run.
+
+``generate`` runs a batch of (possibly different) prompts in one pipeline call. Each item has its own
+``torch.Generator`` seeded with its seed (created on the CPU, so the initial noise is the same on every device), so an
+item's result does not depend on what else is in the batch. The modulation and the capture touch only the
+conditional half of classifier-free guidance (see :mod:`attnmod.toolkit.processors`).
+
+Saved folder (``save_generation``): ``image.png``; ``parse.json`` (the PromptTree); ``config.json`` with everything
+needed to reproduce it: ``{"prompt", "seed", "variant", "config": ModulationConfig JSON, "model", "family",
+"steps", "guidance", "height", "width", "device", "dtype", "modulated", "warnings", "seconds",
+"versions": {"attnmod", "torch", "diffusers", "transformers"}}``; and with capture ``attention.safetensors`` plus
+``attention.json`` (see :mod:`attnmod.toolkit.attention_record`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import time
+from pathlib import Path
+
+from .attention_record import AttentionRecord
+from .errors import AttnmodError
+from .modulation_config import ModulationConfig
+from .prompt_tree import PromptTree
+
+MAX_TOKENS = 77
+
+
+@dataclasses.dataclass
+class GenerationResult:
+    """One generated item.
+
+    ``pixels`` is the decoded image as float32 ``[H, W, 3]`` in [0, 1] before 8-bit quantisation (for exact
+    comparisons); ``settings`` holds model, steps, guidance, size, device, dtype and whether modulation was applied.
+    ``seconds`` is the batch's wall time divided by the number of items.
+    """
+
+    prompt: str
+    seed: int
+    image: object  # PIL.Image.Image
+    tree: PromptTree
+    record: AttentionRecord | None
+    config: ModulationConfig
+    seconds: float
+    warnings: list[str]
+    pixels: object = None  # numpy.ndarray
+    settings: dict = dataclasses.field(default_factory=dict)
+
+
+def software_versions() -> dict[str, str]:
+    import diffusers
+    import torch
+    import transformers
+
+    from .. import __version__
+
+    return {
+        "attnmod": __version__,
+        "torch": torch.__version__,
+        "diffusers": diffusers.__version__,
+        "transformers": transformers.__version__,
+    }
+
+
+def _prompt_trees(model, prompts: list[str], trees) -> list[PromptTree]:
+    if trees is None:
+        try:
+            from .parsing import parse_prompts
+        except ImportError as error:
+            raise AttnmodError(
+                "prompt parsing is not available in this installation; pass trees= with PromptTree objects"
+            ) from error
+        return list(parse_prompts(prompts, tokenizers=model.tokenizers))
+    trees = list(trees)
+    if len(trees) != len(prompts):
+        raise AttnmodError(f"{len(trees)} prompt trees given for {len(prompts)} prompts: pass one tree per prompt")
+    return trees
+
+
+def _item_warnings(tree: PromptTree, token_count: int, config: ModulationConfig, active: bool) -> list[str]:
+    warnings = list(tree.warnings)
+    if config.modulates and not active:
+        warnings.append(f"no entities found in {tree.prompt!r}: generated without modulation")
+    if tree.truncated or token_count >= MAX_TOKENS:
+        warnings.append("the prompt is longer than the text encoders' 77 tokens: words past the limit are not seen")
+    for entity in tree.entities:
+        if entity.truncated:
+            kept = "partly" if entity.group_tokens else "entirely"
+            warnings.append(f"entity {entity.text!r} lies {kept} past the 77-token limit: it is {kept} unmodulated")
+        for attribute in entity.attributes:
+            if attribute.truncated and not entity.truncated:
+                warnings.append(f"attribute {attribute.text!r} of {entity.text!r} lies past the 77-token limit")
+    return warnings
+
+
+def generate(
+    model,
+    prompts: str | list[str],
+    config: ModulationConfig,
+    seeds: int | list[int] = 0,
+    steps: int = 4,
+    guidance: float = 5.0,
+    height: int = 128,
+    width: int = 128,
+    capture: bool = True,
+    trees: list[PromptTree] | None = None,
+    progress: bool = False,
+) -> list[GenerationResult]:
+    """Generate one image per prompt with ``config``'s modulation; with ``capture``, one AttentionRecord per item.
+
+    ``seeds``: one per prompt, or one int used for every item. ``trees``: PromptTrees aligned to the model's
+    tokenizers (default: parsed with :func:`attnmod.toolkit.parsing.parse_prompts`). A prompt with no entities runs
+    unmodulated, with a warning in its result. ``guidance <= 1`` switches classifier-free guidance off.
+    """
+    import torch
+    from tqdm.auto import tqdm
+
+    from .capture import AttentionCapture
+    from .processors import (
+        DenoisingProgress,
+        ModulationContext,
+        ModulationPlan,
+        attention_levels,
+        modulated_attention,
+        plan_sample,
+    )
+
+    prompts = [prompts] if isinstance(prompts, str) else list(prompts)
+    if not prompts:
+        raise AttnmodError("no prompt given")
+    if not all(isinstance(p, str) for p in prompts):
+        raise AttnmodError("prompts must be strings")
+    seed_list = [seeds] * len(prompts) if isinstance(seeds, int) else list(seeds)
+    if len(seed_list) != len(prompts):
+        raise AttnmodError(f"{len(seed_list)} seeds given for {len(prompts)} prompts: pass one seed per prompt")
+    if steps < 1:
+        raise AttnmodError(f"steps must be at least 1, got {steps}")
+    pipe = model.pipeline
+    multiple = 8 * (2 ** max(len(pipe.unet.down_blocks) - 1, 0))
+    multiple = max(multiple, int(getattr(pipe, "vae_scale_factor", 8)))
+    if height < multiple or width < multiple or height % multiple or width % multiple:
+        raise AttnmodError(
+            f"height and width must be positive multiples of {multiple} for this model, got {height}x{width}"
+        )
+    trees = _prompt_trees(model, prompts, trees)
+
+    tokenizer = model.tokenizers[0]
+    encoded = tokenizer(prompts, padding="max_length", max_length=MAX_TOKENS, truncation=True)
+    token_ids = [list(ids) for ids in encoded["input_ids"]]
+    token_counts = [int(sum(mask)) for mask in encoded["attention_mask"]]
+    token_texts = [tokenizer.convert_ids_to_tokens(ids) for ids in token_ids]
+    samples = [plan_sample(tree, count, config.masking.nested) for tree, count in zip(trees, token_counts, strict=True)]
+    device = pipe.unet.device
+    plan = ModulationPlan.build(samples, device=device)
+    item_warnings = [
+        _item_warnings(tree, count, config, sample.active)
+        for tree, count, sample in zip(trees, token_counts, samples, strict=True)
+    ]
+
+    levels = attention_levels(pipe.unet)
+    recorder = None
+    observers = []
+    if capture:
+        recorder = AttentionCapture(
+            len(prompts),
+            config.capture.phases,
+            self_attention=config.capture.self_attention,
+            self_level=max(levels.values(), default=0),
+        )
+        observers.append(recorder)
+    scale = int(getattr(pipe, "vae_scale_factor", 8))
+    context = ModulationContext(
+        config=config,
+        plan=plan,
+        progress=DenoisingProgress(steps=steps),
+        observers=observers,
+        latent_size=(height // scale, width // scale),
+    )
+    needs_processors = capture or (config.modulates and bool(plan.active.any()))
+    generators = [torch.Generator(device="cpu").manual_seed(int(seed)) for seed in seed_list]
+    arguments = dict(
+        prompt=prompts,
+        num_inference_steps=steps,
+        guidance_scale=guidance,
+        height=height,
+        width=width,
+        generator=generators,
+        output_type="np",
+    )
+    bar = tqdm(total=steps, desc="denoising", unit="step", disable=not progress, leave=False)
+    if progress:
+
+        def advance(pipeline, step, timestep, tensors):
+            bar.update(1)
+            return {}
+
+        arguments["callback_on_step_end"] = advance
+
+    installed = modulated_attention(pipe.unet, context) if needs_processors else contextlib.nullcontext()
+    start = time.perf_counter()
+    try:
+        with installed:
+            output = pipe(**arguments)
+    finally:
+        bar.close()
+    seconds = (time.perf_counter() - start) / len(prompts)
+
+    pixels = output.images
+    images = pipe.numpy_to_pil(pixels)
+    settings_common = {
+        "model": model.name,
+        "family": model.family,
+        "steps": steps,
+        "guidance": guidance,
+        "height": height,
+        "width": width,
+        "device": model.device,
+        "dtype": model.dtype,
+    }
+    records = [None] * len(prompts)
+    if recorder is not None:
+        metadata = [
+            {
+                "prompt": prompt,
+                "seed": int(seed),
+                "variant": config.variant,
+                "modulated": config.modulates and sample.active,
+                **settings_common,
+            }
+            for prompt, seed, sample in zip(prompts, seed_list, samples, strict=True)
+        ]
+        records = recorder.records(token_ids, token_texts, trees, metadata)
+    results = []
+    for index, prompt in enumerate(prompts):
+        settings = dict(settings_common, modulated=config.modulates and samples[index].active)
+        results.append(
+            GenerationResult(
+                prompt=prompt,
+                seed=int(seed_list[index]),
+                image=images[index],
+                tree=trees[index],
+                record=records[index],
+                config=config,
+                seconds=seconds,
+                warnings=item_warnings[index],
+                pixels=pixels[index],
+                settings=settings,
+            )
+        )
+    return results
+
+
+def save_generation(result: GenerationResult, folder: str | Path) -> dict[str, Path]:
+    """Write image.png, parse.json, config.json and (when captured) attention.safetensors + attention.json."""
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise AttnmodError(f"cannot create output folder {str(folder)!r}: {error}") from error
+    written = {"image": folder / "image.png", "parse": folder / "parse.json", "config": folder / "config.json"}
+    result.image.save(written["image"])
+    written["parse"].write_text(json.dumps(result.tree.to_json(), indent=2, ensure_ascii=False), encoding="utf-8")
+    payload = {
+        "prompt": result.prompt,
+        "seed": result.seed,
+        "variant": result.config.variant,
+        "config": result.config.to_json(),
+        **result.settings,
+        "warnings": list(result.warnings),
+        "seconds": result.seconds,
+        "versions": software_versions(),
+    }
+    written["config"].write_text(json.dumps(payload, indent=2, ensure_ascii=False), encoding="utf-8")
+    if result.record is not None:
+        written["attention"], written["attention_metadata"] = result.record.save(folder)
+    return written

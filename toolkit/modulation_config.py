@@ -1,0 +1,448 @@
+"""What the attention modulation does: a typed configuration with named presets, round-tripping through JSON/YAML.
+
+Three parts, each switchable on its own for ablations, each with a *window* (a part of denoising progress
+``progress = step / steps`` in ``[0, 1)``; a part is active when ``start <= progress < end``) and the *layers* it
+applies to:
+
+* ``temperature``: self-attention becomes ``softmax(Q K^T / (tau * sqrt(d))) V`` (tau < 1 sharpens it), on the
+  conditional half of classifier-free guidance only.
+* ``masking``: in cross-attention every image patch is assigned to the entity group (an entity's noun and attribute
+  tokens) on which its head-averaged attention mass is largest; the tokens of the other groups are set to exactly 0
+  for that patch and the row is renormalised to sum to 1. A patch whose best group share beats the second best by no
+  more than ``margin`` (shares of the summed group mass, in [0, 1]) is left unmasked. Nested entities: with
+  ``nested="ancestors"`` a patch assigned to a child entity ("hat" in "a man with a red hat") still sees its
+  ancestors' groups ("man"); a patch assigned to the parent does not see the child's tokens. ``nested="strict"``
+  shows each patch its own group only. Tokens outside every group (start, end, padding, function words) always stay
+  visible. A row that would lose all its mass (possible only with planted inputs) is left unmasked.
+* ``reweighting``: post-softmax, the probability of every token column is multiplied by the weight of its class
+  at this progress, then each row is renormalised: ``p'_t = p_t w_t / sum_s p_s w_s``. Classes: entity (head noun
+  tokens), attribute (attribute tokens), other (the remaining prompt word tokens); start, end and padding tokens
+  keep weight 1. So the ratio of entity to attribute mass changes by exactly ``w_entity / w_attribute``.
+
+Curves map the progress *within the part's window* ``t = (progress - start) / (end - start)`` in [0, 1) to a
+weight: ``constant`` (``start``), ``linear`` (``start + (end - start) t``), ``cosine``
+(``end + (start - end) (1 + cos(pi t)) / 2``), ``exponential`` (``start (end / start)^t``, geometric) and ``step``
+(``start`` while ``t < at``, then ``end``). Weights must be positive.
+
+Every default here is an untuned starting point, not a value from the paper.
+
+Layer selectors (``layers``): ``"all"``; ``"down"``, ``"mid"``, ``"up"`` (UNet parts); ``"coarsest"``,
+``"finest"`` (by the resolution level of the attention module); or any prefix of a module name such as
+``"down_blocks.2"`` or ``"up_blocks.0.attentions.1"``. A module is selected when any selector matches it.
+
+The JSON form (``to_json``/``from_json``, also the YAML file form) is::
+
+    {"variant": "full",
+     "temperature": {"enabled": true, "tau": 0.8, "window": [0.0, 0.3], "layers": ["all"]},
+     "masking": {"enabled": true, "window": [0.0, 0.5], "layers": ["all"], "margin": 0.05, "nested": "ancestors"},
+     "reweighting": {"enabled": true, "window": [0.0, 1.0], "layers": ["all"],
+                     "entity": {"kind": "cosine", "start": 1.5, "end": 1.0, "at": 0.5}, "attribute": {...},
+                     "other": {...}},
+     "capture": {"phases": [{"name": "early", "start": 0.0, "end": 0.3}, ...], "self_attention": false}}
+
+Keys may be left out (they take the defaults, or those of ``variant`` when it is given).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from .attention_record import DEFAULT_PHASES, Phase
+from .errors import AttnmodError
+
+PARTS = ("temperature", "masking", "reweighting")
+CURVE_KINDS = ("constant", "linear", "cosine", "exponential", "step")
+NESTED_RULES = ("ancestors", "strict")
+PART_SELECTORS = ("all", "down", "mid", "up", "coarsest", "finest")
+
+
+@dataclasses.dataclass(frozen=True)
+class Window:
+    """A part of denoising progress: active when ``start <= progress < end`` (``end >= 1`` includes the last step)."""
+
+    start: float = 0.0
+    end: float = 1.0
+
+    def contains(self, progress: float) -> bool:
+        return self.start <= progress < self.end or (self.end >= 1.0 and progress >= 1.0 and self.start <= 1.0)
+
+    def local(self, progress: float) -> float:
+        """Progress inside the window, 0 at its start and 1 at its end (clamped)."""
+        span = self.end - self.start
+        if span <= 0:
+            return 0.0
+        return min(max((progress - self.start) / span, 0.0), 1.0)
+
+    def to_json(self) -> list[float]:
+        return [self.start, self.end]
+
+    @classmethod
+    def from_json(cls, data, where: str) -> Window:
+        if not isinstance(data, (list, tuple)) or len(data) != 2:
+            raise AttnmodError(f"{where}: a window is a pair [start, end] of progress fractions, got {data!r}")
+        start, end = (_number(value, where) for value in data)
+        if not 0.0 <= start <= end <= 1.0:
+            raise AttnmodError(f"{where}: a window needs 0 <= start <= end <= 1, got [{start}, {end}]")
+        return cls(start, end)
+
+
+@dataclasses.dataclass(frozen=True)
+class Curve:
+    """A token weight as a function of progress within a window (see the module docstring for the formulas)."""
+
+    kind: str = "constant"
+    start: float = 1.0
+    end: float = 1.0
+    at: float = 0.5  # where a ``step`` curve switches from start to end
+
+    def value(self, t: float) -> float:
+        t = min(max(t, 0.0), 1.0)
+        if self.kind == "constant":
+            return self.start
+        if self.kind == "linear":
+            return self.start + (self.end - self.start) * t
+        if self.kind == "cosine":
+            return self.end + (self.start - self.end) * (1.0 + math.cos(math.pi * t)) / 2.0
+        if self.kind == "exponential":
+            return self.start * (self.end / self.start) ** t
+        if self.kind == "step":
+            return self.start if t < self.at else self.end
+        raise AttnmodError(f"unknown curve kind {self.kind!r}: use one of {', '.join(CURVE_KINDS)}")
+
+    def to_json(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_json(cls, data, where: str) -> Curve:
+        if isinstance(data, (int, float)) and not isinstance(data, bool):
+            return cls("constant", float(data), float(data))
+        fields = _fields(data, where, {"kind", "start", "end", "at"})
+        curve = cls(
+            kind=str(fields.get("kind", "constant")),
+            start=_number(fields.get("start", 1.0), where + ".start"),
+            end=_number(fields.get("end", fields.get("start", 1.0)), where + ".end"),
+            at=_number(fields.get("at", 0.5), where + ".at"),
+        )
+        if curve.kind not in CURVE_KINDS:
+            raise AttnmodError(f"{where}: unknown curve kind {curve.kind!r}: use one of {', '.join(CURVE_KINDS)}")
+        if curve.start <= 0 or curve.end <= 0:
+            raise AttnmodError(f"{where}: curve weights must be positive, got start {curve.start}, end {curve.end}")
+        return curve
+
+
+@dataclasses.dataclass(frozen=True)
+class TemperatureConfig:
+    """Self-attention temperature: ``softmax(Q K^T / (tau sqrt(d)))`` inside ``window`` on ``layers``."""
+
+    enabled: bool = False
+    tau: float = 0.8
+    window: Window = Window(0.0, 0.3)
+    layers: tuple[str, ...] = ("all",)
+
+
+@dataclasses.dataclass(frozen=True)
+class MaskingConfig:
+    """Object-focused cross-attention masking (assignment rule in the module docstring)."""
+
+    enabled: bool = False
+    window: Window = Window(0.0, 0.5)
+    layers: tuple[str, ...] = ("all",)
+    margin: float = 0.05
+    nested: str = "ancestors"
+
+
+@dataclasses.dataclass(frozen=True)
+class ReweightingConfig:
+    """Phase-wise token reweighting: post-softmax column weights per token class, then row renormalisation."""
+
+    enabled: bool = False
+    window: Window = Window(0.0, 1.0)
+    layers: tuple[str, ...] = ("all",)
+    entity: Curve = Curve("cosine", 1.5, 1.0)  # layout first: nouns emphasised early
+    attribute: Curve = Curve("linear", 1.0, 1.5)  # appearance later
+    other: Curve = Curve("linear", 1.0, 1.25)
+
+
+@dataclasses.dataclass(frozen=True)
+class CaptureConfig:
+    """What attention capture keeps: cross-attention per phase; self-attention at the coarsest resolution if asked."""
+
+    phases: tuple[Phase, ...] = DEFAULT_PHASES
+    self_attention: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class ModulationConfig:
+    """The whole modulation: three independently switchable parts plus what the capture keeps."""
+
+    temperature: TemperatureConfig = TemperatureConfig()
+    masking: MaskingConfig = MaskingConfig()
+    reweighting: ReweightingConfig = ReweightingConfig()
+    capture: CaptureConfig = CaptureConfig()
+
+    @property
+    def enabled_parts(self) -> tuple[str, ...]:
+        return tuple(part for part in PARTS if getattr(self, part).enabled)
+
+    @property
+    def variant(self) -> str:
+        """``none``, ``full`` (all three parts) or the enabled parts joined by ``+`` in the fixed order of PARTS."""
+        parts = self.enabled_parts
+        if not parts:
+            return "none"
+        if len(parts) == len(PARTS):
+            return "full"
+        return "+".join(parts)
+
+    @property
+    def modulates(self) -> bool:
+        return bool(self.enabled_parts)
+
+    @classmethod
+    def from_variant(cls, name: str) -> ModulationConfig:
+        """A preset: ``none``, ``temperature``, ``masking``, ``reweighting``, ``full`` or a ``+`` combination."""
+        return cls().with_parts(variant_parts(name))
+
+    def with_parts(self, parts: Iterable[str]) -> ModulationConfig:
+        """The same parameters with exactly ``parts`` enabled."""
+        wanted = set(parts)
+        changes = {part: dataclasses.replace(getattr(self, part), enabled=part in wanted) for part in PARTS}
+        return dataclasses.replace(self, **changes)
+
+    def to_json(self) -> dict:
+        payload: dict = {"variant": self.variant}
+        for part in PARTS:
+            section = getattr(self, part)
+            entry = {}
+            for field in dataclasses.fields(section):
+                value = getattr(section, field.name)
+                if isinstance(value, (Window, Curve)):
+                    value = value.to_json()
+                elif isinstance(value, tuple):
+                    value = list(value)
+                entry[field.name] = value
+            payload[part] = entry
+        payload["capture"] = {
+            "phases": [dataclasses.asdict(phase) for phase in self.capture.phases],
+            "self_attention": self.capture.self_attention,
+        }
+        return payload
+
+    @classmethod
+    def from_json(cls, data) -> ModulationConfig:
+        """Build from the JSON form; missing keys take the defaults (or those of ``variant``). Raises AttnmodError."""
+        fields = _fields(data, "modulation config", {"variant", *PARTS, "capture"})
+        base = cls.from_variant(str(fields["variant"])) if "variant" in fields else cls()
+        changes = {}
+        if "temperature" in fields:
+            changes["temperature"] = _temperature(fields["temperature"], base.temperature)
+        if "masking" in fields:
+            changes["masking"] = _masking(fields["masking"], base.masking)
+        if "reweighting" in fields:
+            changes["reweighting"] = _reweighting(fields["reweighting"], base.reweighting)
+        if "capture" in fields:
+            changes["capture"] = _capture(fields["capture"], base.capture)
+        return dataclasses.replace(base, **changes)
+
+    @classmethod
+    def load(cls, path: str | Path) -> ModulationConfig:
+        """Read a ``.json``, ``.yaml`` or ``.yml`` file."""
+        path = Path(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            raise AttnmodError(f"cannot read modulation config {str(path)!r}: {error}") from error
+        suffix = path.suffix.lower()
+        try:
+            if suffix == ".json":
+                data = json.loads(text)
+            elif suffix in (".yaml", ".yml"):
+                import yaml
+
+                data = yaml.safe_load(text)
+            else:
+                raise AttnmodError(f"modulation config {str(path)!r}: use a .json, .yaml or .yml file")
+        except (json.JSONDecodeError, ValueError) as error:
+            raise AttnmodError(f"modulation config {str(path)!r} is not valid {suffix[1:].upper()}: {error}") from error
+        except Exception as error:
+            if type(error).__module__.startswith("yaml"):
+                raise AttnmodError(f"modulation config {str(path)!r} is not valid YAML: {error}") from error
+            raise
+        return cls.from_json(data)
+
+    def save(self, path: str | Path) -> Path:
+        path = Path(path)
+        path.write_text(json.dumps(self.to_json(), indent=2), encoding="utf-8")
+        return path
+
+    def with_overrides(self, assignments: Sequence[str]) -> ModulationConfig:
+        """Apply ``section.key=value`` settings (value in YAML syntax), e.g. ``temperature.tau=0.6``."""
+        import yaml
+
+        data = self.to_json()
+        for assignment in assignments:
+            path, separator, raw = assignment.partition("=")
+            keys = [key for key in path.strip().split(".") if key]
+            if not separator or len(keys) < 2 or keys[0] not in (*PARTS, "capture"):
+                raise AttnmodError(
+                    f"cannot apply setting {assignment!r}: write SECTION.KEY=VALUE with SECTION one of "
+                    f"{', '.join((*PARTS, 'capture'))}, e.g. temperature.tau=0.6"
+                )
+            node = data
+            for key in keys[:-1]:
+                if not isinstance(node.get(key), dict):
+                    raise AttnmodError(f"cannot apply setting {assignment!r}: {key!r} is not a section")
+                node = node[key]
+            if keys[-1] not in node:
+                raise AttnmodError(
+                    f"cannot apply setting {assignment!r}: unknown key {keys[-1]!r} (known: {', '.join(node)})"
+                )
+            try:
+                node[keys[-1]] = yaml.safe_load(raw)
+            except Exception as error:  # noqa: BLE001 - yaml raises several error types
+                raise AttnmodError(f"cannot apply setting {assignment!r}: {error}") from error
+        data.pop("variant", None)
+        return ModulationConfig.from_json(data)
+
+
+def variant_parts(name: str) -> tuple[str, ...]:
+    """The parts a variant name enables; raises AttnmodError for an unknown name."""
+    pieces = [piece.strip().lower() for piece in str(name).split("+")]
+    parts: set[str] = set()
+    for piece in pieces:
+        if piece == "full":
+            parts.update(PARTS)
+        elif piece in ("none", "vanilla"):
+            continue
+        elif piece in PARTS:
+            parts.add(piece)
+        else:
+            raise AttnmodError(
+                f"unknown variant {name!r}: use none, full, {', '.join(PARTS)} or a '+' combination "
+                "such as temperature+masking"
+            )
+    return tuple(part for part in PARTS if part in parts)
+
+
+def layer_selected(selectors: Sequence[str], module: str, level: int, levels: tuple[int, int]) -> bool:
+    """Whether attention module ``module`` (at resolution ``level``; ``levels`` = (finest, coarsest)) is selected."""
+    for selector in selectors:
+        if selector == "all":
+            return True
+        if selector in ("down", "mid", "up") and module.startswith(f"{selector}_block"):
+            return True
+        if selector == "coarsest" and level == levels[1]:
+            return True
+        if selector == "finest" and level == levels[0]:
+            return True
+        if selector not in PART_SELECTORS and (module == selector or module.startswith(selector.rstrip(".") + ".")):
+            return True
+    return False
+
+
+# ---- parsing helpers: every error names where in the config it is ----
+
+
+def _fields(data, where: str, allowed: set[str]) -> dict:
+    if not isinstance(data, dict):
+        raise AttnmodError(f"{where}: expected a mapping, got {type(data).__name__}")
+    unknown = sorted(set(data) - allowed)
+    if unknown:
+        raise AttnmodError(
+            f"{where}: unknown key(s) {', '.join(map(repr, unknown))} (known: {', '.join(sorted(allowed))})"
+        )
+    return data
+
+
+def _number(value, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise AttnmodError(f"{where}: expected a finite number, got {value!r}")
+    return float(value)
+
+
+def _flag(value, where: str) -> bool:
+    if not isinstance(value, bool):
+        raise AttnmodError(f"{where}: expected true or false, got {value!r}")
+    return value
+
+
+def _layers(value, where: str) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, (list, tuple)) or not value or not all(isinstance(v, str) and v for v in value):
+        raise AttnmodError(f"{where}: expected a list of layer selectors such as ['all'] or ['down_blocks.2']")
+    return tuple(value)
+
+
+def _common(fields: dict, section, where: str) -> dict:
+    changes = {}
+    if "enabled" in fields:
+        changes["enabled"] = _flag(fields["enabled"], where + ".enabled")
+    if "window" in fields:
+        changes["window"] = Window.from_json(fields["window"], where + ".window")
+    if "layers" in fields:
+        changes["layers"] = _layers(fields["layers"], where + ".layers")
+    return changes
+
+
+def _temperature(data, base: TemperatureConfig) -> TemperatureConfig:
+    fields = _fields(data, "temperature", {"enabled", "tau", "window", "layers"})
+    changes = _common(fields, base, "temperature")
+    if "tau" in fields:
+        tau = _number(fields["tau"], "temperature.tau")
+        if tau <= 0:
+            raise AttnmodError(f"temperature.tau must be positive, got {tau}")
+        changes["tau"] = tau
+    return dataclasses.replace(base, **changes)
+
+
+def _masking(data, base: MaskingConfig) -> MaskingConfig:
+    fields = _fields(data, "masking", {"enabled", "window", "layers", "margin", "nested"})
+    changes = _common(fields, base, "masking")
+    if "margin" in fields:
+        margin = _number(fields["margin"], "masking.margin")
+        if not 0.0 <= margin < 1.0:
+            raise AttnmodError(f"masking.margin is a share difference in [0, 1), got {margin}")
+        changes["margin"] = margin
+    if "nested" in fields:
+        if fields["nested"] not in NESTED_RULES:
+            raise AttnmodError(f"masking.nested must be one of {', '.join(NESTED_RULES)}, got {fields['nested']!r}")
+        changes["nested"] = fields["nested"]
+    return dataclasses.replace(base, **changes)
+
+
+def _reweighting(data, base: ReweightingConfig) -> ReweightingConfig:
+    fields = _fields(data, "reweighting", {"enabled", "window", "layers", "entity", "attribute", "other"})
+    changes = _common(fields, base, "reweighting")
+    for name in ("entity", "attribute", "other"):
+        if name in fields:
+            changes[name] = Curve.from_json(fields[name], f"reweighting.{name}")
+    return dataclasses.replace(base, **changes)
+
+
+def _capture(data, base: CaptureConfig) -> CaptureConfig:
+    fields = _fields(data, "capture", {"phases", "self_attention"})
+    changes = {}
+    if "self_attention" in fields:
+        changes["self_attention"] = _flag(fields["self_attention"], "capture.self_attention")
+    if "phases" in fields:
+        raw = fields["phases"]
+        if not isinstance(raw, list) or not raw:
+            raise AttnmodError("capture.phases: expected a non-empty list of {name, start, end}")
+        phases = []
+        for index, entry in enumerate(raw):
+            where = f"capture.phases[{index}]"
+            item = _fields(entry, where, {"name", "start", "end"})
+            if not isinstance(item.get("name"), str) or not item["name"] or "/" in item["name"]:
+                raise AttnmodError(f"{where}.name: expected a non-empty name without '/'")
+            window = Window.from_json([item.get("start"), item.get("end")], where)
+            phases.append(Phase(item["name"], window.start, window.end))
+        names = [phase.name for phase in phases]
+        if len(set(names)) != len(names):
+            raise AttnmodError(f"capture.phases: phase names must be unique, got {names}")
+        changes["phases"] = tuple(phases)
+    return dataclasses.replace(base, **changes)
