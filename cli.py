@@ -117,12 +117,79 @@ def parse(args) -> None:
 
 
 # ---- generate ----
-@main.command(context_settings={"ignore_unknown_options": True})
-@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+@main.command()
+@click.argument("prompt")
+@click.option(
+    "--variant",
+    default=None,
+    help="none, temperature, masking, reweighting, full (default) or a '+' combination such as temperature+masking",
+)
+@click.option("--config", "config_path", default=None, help="a modulation config file (.json, .yaml)")
+@click.option("--set", "overrides", multiple=True, metavar="SECTION.KEY=VALUE", help="e.g. temperature.tau=0.6")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--steps", type=click.IntRange(min=1), default=None, help="default: 4 on toy models, else 30")
+@click.option("--guidance", type=float, default=5.0, show_default=True, help="<= 1 turns classifier-free guidance off")
+@click.option("--height", type=click.IntRange(min=8), default=None, help="default: 128 on toy models, else native")
+@click.option("--width", type=click.IntRange(min=8), default=None, help="default: 128 on toy models, else native")
+@model_options
+@click.option("--capture", is_flag=True, help="also write attention.safetensors + attention.json")
+@click.option("--out", "out_dir", required=True, help="output folder")
+@click.option("--progress/--no-progress", default=True, show_default=True, help="progress bar on stderr")
+@click.option("--json", "as_json", is_flag=True, help="print a JSON summary")
 @user_errors
-def generate(args) -> None:
+def generate(
+    prompt: str,
+    variant: str | None,
+    config_path: str | None,
+    overrides: tuple[str, ...],
+    seed: int,
+    steps: int | None,
+    guidance: float,
+    height: int | None,
+    width: int | None,
+    model: str,
+    device: str,
+    dtype: str,
+    allow_pickle: bool,
+    capture: bool,
+    out_dir: str,
+    progress: bool,
+    as_json: bool,
+) -> None:
     """Generate an image with phase-wise attention modulation (and capture attention)."""
-    _not_yet("generate")
+    from .toolkit import generation
+    from .toolkit.models import load_model
+
+    config = generation.resolve_config(variant, config_path, overrides)
+    loaded = load_model(model, device=device, dtype=dtype, allow_pickle=allow_pickle)
+    defaults = generation.default_settings(loaded)
+    result = generation.generate(
+        loaded,
+        prompt,
+        config,
+        seeds=seed,
+        steps=steps or defaults["steps"],
+        guidance=guidance,
+        height=height or defaults["height"],
+        width=width or defaults["width"],
+        capture=capture,
+        progress=progress,
+    )[0]
+    written = generation.save_generation(result, out_dir)
+    for warning in result.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    if as_json:
+        emit_json(
+            {
+                "out": out_dir,
+                "files": sorted(p.name for p in written.values()),
+                "seconds": result.seconds,
+                "variant": config.variant,
+                "warnings": result.warnings,
+            }
+        )
+        return
+    click.echo(f"wrote {', '.join(sorted(p.name for p in written.values()))} to {out_dir} ({result.seconds:.2f} s)")
 
 
 # ---- diagnose ----
@@ -153,12 +220,107 @@ def attribute(args) -> None:
 
 
 # ---- ablate ----
-@main.command(context_settings={"ignore_unknown_options": True})
-@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+@main.command()
+@click.argument("sources", nargs=-1, required=True)
+@click.option(
+    "--out", required=True, type=click.Path(file_okay=False), help="run folder (created; resumed if it exists)"
+)
+@click.option(
+    "--variants",
+    default="none,temperature,masking,reweighting,full",
+    show_default=True,
+    help="comma-separated modulation variants (a+b combines parts, e.g. temperature+masking)",
+)
+@click.option("--seeds", default="0", show_default=True, help="seeds and ranges, e.g. 0-3 or 0,5,7-8")
+@click.option("--model", default="tiny", show_default=True, help=MODEL_HELP)
+@click.option("--allow-pickle", is_flag=True, help="accept pickle checkpoints (.ckpt/.bin) from a trusted source")
+@click.option("--devices", default="1", show_default=True, help="devices per node (a number, or auto)")
+@click.option("--accelerator", type=click.Choice(["auto", "cpu", "gpu", "cuda"]), default="auto", show_default=True)
+@click.option("--num-nodes", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--strategy", default="auto", show_default=True, help="Lightning strategy, e.g. ddp")
+@click.option("--batch-size", type=click.IntRange(min=1), default=1, show_default=True, help="items per pipeline call")
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="first N prompts of each source")
+@click.option("--category", "categories", multiple=True, help="keep only this category (repeat or comma-separate)")
+@click.option("--steps", type=click.IntRange(min=1), default=4, show_default=True)
+@click.option("--guidance", type=float, default=5.0, show_default=True)
+@click.option("--height", type=int, default=128, show_default=True)
+@click.option("--width", type=int, default=128, show_default=True)
+@click.option(
+    "--precision",
+    type=click.Choice(["auto", "32", "16", "bf16"]),
+    default="auto",
+    show_default=True,
+    help="pipeline dtype on GPU (auto: bf16, or fp16 where unsupported); CPU runs stay fp32",
+)
+@click.option("--parser", type=click.Choice(["auto", "benepar", "dependency"]), default="auto", show_default=True)
+@click.option("--no-progress", is_flag=True, help="hide Lightning's progress bar")
+@click.option("--json", "as_json", is_flag=True, help="print the run summary as JSON")
 @user_errors
-def ablate(args) -> None:
-    """Run prompt sets x seeds x variants as a resumable Lightning prediction run."""
-    _not_yet("ablate")
+def ablate(
+    sources,
+    out,
+    variants,
+    seeds,
+    model,
+    allow_pickle,
+    devices,
+    accelerator,
+    num_nodes,
+    strategy,
+    batch_size,
+    limit,
+    categories,
+    steps,
+    guidance,
+    height,
+    width,
+    precision,
+    parser,
+    no_progress,
+    as_json,
+) -> None:
+    """Run prompt SOURCES x seeds x variants as a resumable Lightning prediction run.
+
+    SOURCES: .txt (a prompt per line), .jsonl (field "prompt", optional "category"), or t2i-compbench:PATH,
+    cc-500:PATH, attend-and-excite:PATH, geneval:PATH, coco:PATH. Writes RUN/items/ID/, RUN/results.jsonl
+    and RUN/run.json; running again skips complete items. Multi-node: start the same command on every node
+    with MASTER_ADDR, MASTER_PORT, NODE_RANK and WORLD_SIZE set (or under SLURM).
+    """
+    from .lightning_modules.data import parse_seeds
+    from .lightning_modules.run import run_ablation
+
+    summary = run_ablation(
+        sources=list(sources),
+        out=out,
+        variants=[v.strip() for v in variants.split(",") if v.strip()],
+        seeds=parse_seeds(seeds),
+        model=model,
+        devices=int(devices) if devices.isdigit() else devices,
+        accelerator=accelerator,
+        num_nodes=num_nodes,
+        strategy=strategy,
+        batch_size=batch_size,
+        limit=limit,
+        categories=[c.strip() for group in categories for c in group.split(",") if c.strip()] or None,
+        steps=steps,
+        guidance=guidance,
+        height=height,
+        width=width,
+        precision=precision,
+        parser=parser,
+        allow_pickle=allow_pickle,
+        progress=not no_progress,
+    )
+    if summary is None:  # another rank of a multi-process run: rank 0 reports
+        return
+    if as_json:
+        emit_json(summary.to_json())
+        return
+    click.echo(
+        f"{summary.items} items: {summary.done} done, {summary.skipped} skipped (already complete), "
+        f"{summary.failed} failed, in {summary.seconds:.1f} s on {summary.world_size} process(es)"
+    )
+    click.echo(f"results: {os.path.join(summary.out, 'results.jsonl')}")
 
 
 # ---- report ----
@@ -171,9 +333,76 @@ def report(args) -> None:
 
 
 # ---- evaluate ----
-@main.command(context_settings={"ignore_unknown_options": True})
-@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+@main.command()
+@click.argument("run_dir", metavar="RUN")
+@click.option(
+    "--clip-model",
+    default="openai/clip-vit-large-patch14",
+    show_default=True,
+    help="local CLIP folder (CLIPModel + processor) or a hub id already in the local cache; never downloaded",
+)
+@click.option(
+    "--fid-reference",
+    default=None,
+    help="FID reference: a folder of images, or statistics (.npz / .safetensors with mu and sigma)",
+)
+@click.option(
+    "--fid-model",
+    default=None,
+    help="FID feature network: TorchScript (.pt) or torch.export (.pt2) file, uint8 [N,3,H,W] -> [N,D] "
+    "(default: $ATTNMOD_FID_MODEL)",
+)
+@click.option("--fid-image-size", type=click.IntRange(min=0), default=299, show_default=True, help="0: keep sizes")
+@click.option("--reward-model", default=None, help="local CLIP-form preference model folder (PickScore-style)")
+@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N")
+@click.option(
+    "--devices",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="accepted like ablate's; evaluation runs in one process on --device",
+)
+@click.option("--batch-size", type=click.IntRange(min=1), default=16, show_default=True)
+@click.option("--resamples", type=click.IntRange(min=1), default=1000, show_default=True, help="bootstrap resamples")
+@click.option("--json", "as_json", is_flag=True, help="print the summary as JSON")
 @user_errors
-def evaluate(args) -> None:
-    """Image-level scores of a run: CLIP score, FID, learned preference."""
-    _not_yet("evaluate")
+def evaluate(
+    run_dir: str,
+    clip_model: str,
+    fid_reference: str | None,
+    fid_model: str | None,
+    fid_image_size: int,
+    reward_model: str | None,
+    device: str,
+    devices: int,
+    batch_size: int,
+    resamples: int,
+    as_json: bool,
+) -> None:
+    """Image-level scores of a run: CLIP score, FID, learned preference.
+
+    Writes per-item scores into RUN/results.jsonl and a per-variant summary with bootstrap confidence
+    intervals to RUN/evaluation.json. Every model comes from a local path or the local cache.
+    """
+    from .analysis.evaluate import evaluate_run, format_evaluation
+
+    summary = evaluate_run(
+        run_dir,
+        clip_model=clip_model,
+        fid_reference=fid_reference,
+        reward_model=reward_model,
+        devices=devices,
+        fid_model=fid_model,
+        device=device,
+        batch_size=batch_size,
+        fid_image_size=fid_image_size,
+        resamples=resamples,
+        progress=sys.stderr.isatty(),
+    )
+    if as_json:
+        emit_json(summary)
+        return
+    click.echo(format_evaluation(summary))
+    click.echo(
+        f"wrote {os.path.join(run_dir, 'evaluation.json')} and scores into {os.path.join(run_dir, 'results.jsonl')}"
+    )

@@ -64,6 +64,29 @@ def software_versions() -> dict[str, str]:
     }
 
 
+EMBEDDED_TOY_MODELS = ("tiny", "tiny-sd")
+
+
+def default_settings(model) -> dict:
+    """Steps and size when the user gives none: 4 steps at 128x128 for the toy models, else 30 steps at the
+    pipeline's native size (``unet.config.sample_size x vae_scale_factor``: 1024 for SDXL, 512 for SD 1.5)."""
+    if model.name in EMBEDDED_TOY_MODELS:
+        return {"steps": 4, "height": 128, "width": 128}
+    pipe = model.pipeline
+    side = int(pipe.unet.config.sample_size) * int(getattr(pipe, "vae_scale_factor", 8))
+    return {"steps": 30, "height": side, "width": side}
+
+
+def resolve_config(
+    variant: str | None = None, config_path: str | None = None, overrides=(), default: str = "full"
+) -> ModulationConfig:
+    """The configuration a command asked for: a preset name or a JSON/YAML file (not both), then overrides."""
+    if variant and config_path:
+        raise AttnmodError("give either a variant or a config file, not both")
+    config = ModulationConfig.load(config_path) if config_path else ModulationConfig.from_variant(variant or default)
+    return config.with_overrides(list(overrides)) if overrides else config
+
+
 def _prompt_trees(model, prompts: list[str], trees) -> list[PromptTree]:
     if trees is None:
         try:
