@@ -1,0 +1,425 @@
+"""Work items of an ablation run: prompt sources x seeds x variants, with stable ids, and the data module.
+
+A *source* is a prompt file given on the command line, either by suffix or with a named loader prefix:
+
+* ``prompts.txt``: one prompt per line (blank lines are skipped; CRLF is fine).
+* ``prompts.jsonl``: one JSON object per line with a string ``prompt``, an optional ``category`` and any other
+  fields, which ride along as ``metadata``. A line that is not such an object is kept as an item that fails with
+  the reason, so that one bad line does not stop a run of thousands.
+* ``t2i-compbench:PATH``: a T2I-CompBench ``*_val.txt`` file (category from the file name, ``color_val.txt`` ->
+  ``color``), or the folder holding them (all ``*_val.txt`` files, the official validation sets).
+* ``cc-500:PATH``: ``CC-500.txt``; only lines 1-446 are CC-500 (the file's README says so), the rest is skipped.
+* ``attend-and-excite:PATH``: the Attend-and-Excite ``a.e_prompts.txt`` JSON object (category = its key:
+  ``animals``, ``animals_objects``, ``objects``).
+* ``geneval:PATH``: GenEval ``evaluation_metadata.jsonl`` (category = ``tag``; ``include``/``exclude`` kept as
+  metadata), or the folder holding it.
+* ``coco:PATH``: a COCO caption list, either the 30k CSV (header ``file_name,text``) or an official
+  ``captions_val2014.json``; category ``coco``, the image file name or id kept as metadata.
+
+An item's id is the first 12 hex digits of SHA-1 over (source name, index, prompt, seed, variant), where the
+source name is the loader and file name (not the full path, so a moved file keeps its ids) and the index is the
+1-based line (or position) in the file. The same item therefore gets the same id, and the same seed, however many
+devices, ranks or batches the run uses.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import hashlib
+import json
+import re
+import shutil
+import unicodedata
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import lightning.pytorch as pl
+from torch.utils.data import DataLoader
+
+from ..toolkit.errors import AttnmodError
+
+ITEM_FILES = ("image.png", "attention.safetensors", "attention.json", "config.json", "metrics.json")
+ITEMS_FOLDER = "items"
+TEMP_PREFIX = ".tmp-"
+CC500_LINES = 446  # CC-500's README: "Concept Conjunction of two objects with different colors (line1-446)"
+NAMED_LOADERS = ("t2i-compbench", "cc-500", "attend-and-excite", "geneval", "coco")
+
+
+@dataclasses.dataclass(frozen=True)
+class PromptEntry:
+    """One prompt of a source. ``index`` is its 1-based line (or position) in the file."""
+
+    prompt: str
+    source: str
+    index: int
+    category: str | None = None
+    metadata: dict = dataclasses.field(default_factory=dict)
+    problem: str | None = None  # why this entry cannot be generated (it becomes a failed item)
+
+
+@dataclasses.dataclass(frozen=True)
+class WorkItem:
+    """One image to make: a prompt of a source, a seed and a modulation variant."""
+
+    id: str
+    prompt: str
+    seed: int
+    variant: str
+    source: str
+    index: int
+    category: str | None = None
+    metadata: dict = dataclasses.field(default_factory=dict)
+    problem: str | None = None
+
+    @property
+    def folder(self) -> str:
+        """The item's folder relative to the run folder."""
+        return f"{ITEMS_FOLDER}/{self.id}"
+
+    def to_json(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict) -> WorkItem:
+        fields = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in fields})
+
+
+def item_id(source: str, index: int, prompt: str, seed: int, variant: str) -> str:
+    """``sha1(source \\n index \\n prompt \\n seed \\n variant)[:12]``: stable across runs, devices and ranks."""
+    key = f"{source}\n{index}\n{prompt}\n{seed}\n{variant}".encode()
+    return hashlib.sha1(key).hexdigest()[:12]
+
+
+# ---------------------------------------------------------------------------------------------- loading sources
+
+
+def _read_text(path: Path) -> str:
+    if not path.is_file():
+        raise AttnmodError(f"prompt source {str(path)!r} does not exist or is not a file")
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise AttnmodError(f"prompt source {str(path)!r} is not UTF-8 text ({error})") from error
+    except OSError as error:
+        raise AttnmodError(f"cannot read prompt source {str(path)!r}: {error}") from error
+
+
+def load_text_lines(path: Path, source: str, category: str | None = None, max_line: int | None = None):
+    """One prompt per non-blank line; ``index`` is the physical line number, so appending keeps old ids."""
+    entries = []
+    for number, line in enumerate(_read_text(path).splitlines(), start=1):
+        if max_line is not None and number > max_line:
+            break
+        prompt = line.strip()
+        if prompt:
+            entries.append(PromptEntry(prompt=prompt, source=source, index=number, category=category))
+    return entries
+
+
+def load_jsonl(path: Path, source: str) -> list[PromptEntry]:
+    entries = []
+    for number, line in enumerate(_read_text(path).splitlines(), start=1):
+        if not line.strip():
+            continue
+        problem, prompt, category, metadata = None, line.strip()[:200], None, {}
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as error:
+            problem = f"line {number} of {path.name} is not valid JSON ({error.msg})"
+        else:
+            if not isinstance(row, dict) or not isinstance(row.get("prompt"), str):
+                problem = f"line {number} of {path.name} has no string field 'prompt'"
+            else:
+                prompt = row["prompt"].strip()
+                category = row.get("category")
+                category = None if category is None else str(category)
+                metadata = {k: v for k, v in row.items() if k not in ("prompt", "category")}
+        entries.append(PromptEntry(prompt, source, number, category, metadata, problem))
+    return entries
+
+
+def _t2i_category(path: Path) -> str:
+    # color_val.txt -> color, color_val_seen.txt -> color_seen, complex_val_action.txt -> complex_action
+    return path.stem.replace("_val", "", 1)
+
+
+def load_t2i_compbench(path: Path) -> list[PromptEntry]:
+    files = sorted(path.glob("*_val.txt")) if path.is_dir() else [path]
+    if not files:
+        raise AttnmodError(f"no T2I-CompBench *_val.txt files in folder {str(path)!r}")
+    entries = []
+    for file in files:
+        entries += load_text_lines(file, f"t2i-compbench:{file.name}", category=_t2i_category(file))
+    return entries
+
+
+def load_cc500(path: Path) -> list[PromptEntry]:
+    return load_text_lines(path, f"cc-500:{path.name}", category="cc-500", max_line=CC500_LINES)
+
+
+def load_attend_and_excite(path: Path) -> list[PromptEntry]:
+    source = f"attend-and-excite:{path.name}"
+    try:
+        data = json.loads(_read_text(path))
+    except json.JSONDecodeError as error:
+        raise AttnmodError(
+            f"{str(path)!r} is not the Attend-and-Excite prompt file (a JSON object of prompt lists): {error}"
+        ) from error
+    groups = data.items() if isinstance(data, dict) else [(None, data)]
+    entries, position = [], 0
+    for category, prompts in groups:
+        if not isinstance(prompts, list):
+            raise AttnmodError(f"{str(path)!r}: key {category!r} does not hold a list of prompts")
+        for prompt in prompts:
+            position += 1
+            entries.append(PromptEntry(str(prompt).strip(), source, position, category))
+    return entries
+
+
+def load_geneval(path: Path) -> list[PromptEntry]:
+    if path.is_dir():
+        path = path / "evaluation_metadata.jsonl"
+    entries = []
+    for entry in load_jsonl(path, f"geneval:{path.name}"):
+        tag = entry.metadata.get("tag")
+        metadata = {k: v for k, v in entry.metadata.items() if k != "tag"}
+        entries.append(dataclasses.replace(entry, category=tag or entry.category, metadata=metadata))
+    return entries
+
+
+def load_coco(path: Path) -> list[PromptEntry]:
+    source = f"coco:{path.name}"
+    text = _read_text(path)
+    if path.suffix.lower() == ".json":
+        try:
+            annotations = json.loads(text)["annotations"]
+        except (json.JSONDecodeError, KeyError, TypeError) as error:
+            raise AttnmodError(f"{str(path)!r} is not a COCO captions file with 'annotations' ({error})") from error
+        return [
+            PromptEntry(
+                str(a.get("caption", "")).strip(),
+                source,
+                position,
+                "coco",
+                {"image_id": a.get("image_id"), "caption_id": a.get("id")},
+            )
+            for position, a in enumerate(annotations, start=1)
+        ]
+    reader = csv.DictReader(text.splitlines())
+    fields = reader.fieldnames or []
+    column = "text" if "text" in fields else "caption" if "caption" in fields else None
+    if column is None:
+        raise AttnmodError(
+            f"{str(path)!r} has columns {fields}: a COCO caption list needs a 'text' (or 'caption') column, "
+            "like the 30k list's header 'file_name,text'"
+        )
+    entries = []
+    # Row n of the CSV is physical line n + 1 (line 1 is the header); captions hold no newlines.
+    for row_number, row in enumerate(reader, start=2):
+        caption = (row.get(column) or "").strip()
+        if caption:
+            metadata = {"file_name": row["file_name"]} if row.get("file_name") else {}
+            entries.append(PromptEntry(caption, source, row_number, "coco", metadata))
+    return entries
+
+
+_LOADERS = {
+    "t2i-compbench": load_t2i_compbench,
+    "cc-500": load_cc500,
+    "attend-and-excite": load_attend_and_excite,
+    "geneval": load_geneval,
+    "coco": load_coco,
+}
+
+
+def load_source(spec: str) -> list[PromptEntry]:
+    """Read one source: ``PATH.txt``, ``PATH.jsonl`` or ``LOADER:PATH`` (see the module docstring)."""
+    name, separator, rest = spec.partition(":")
+    if separator and name in _LOADERS:
+        path = Path(rest).expanduser()
+        if not path.exists():
+            raise AttnmodError(f"prompt source {rest!r} (for loader {name}) does not exist")
+        return _LOADERS[name](path)
+    path = Path(spec).expanduser()
+    suffix = path.suffix.lower()
+    if suffix == ".txt":
+        return load_text_lines(path, path.name)
+    if suffix == ".jsonl":
+        return load_jsonl(path, path.name)
+    raise AttnmodError(
+        f"do not know how to read prompt source {spec!r}: use a .txt (one prompt per line) or .jsonl (field "
+        f"'prompt') file, or a named loader {', '.join(n + ':PATH' for n in NAMED_LOADERS)}"
+    )
+
+
+def load_sources(
+    specs: Sequence[str], limit: int | None = None, categories: Iterable[str] | None = None
+) -> list[PromptEntry]:
+    """All sources in order; ``categories`` keeps only those categories, then ``limit`` keeps the first N per source."""
+    if not specs:
+        raise AttnmodError("no prompt source given")
+    if limit is not None and limit < 1:
+        raise AttnmodError(f"--limit must be at least 1, not {limit}")
+    wanted = set(categories) if categories else None
+    entries: list[PromptEntry] = []
+    for spec in specs:
+        found = load_source(spec)
+        if wanted is not None:
+            found = [e for e in found if e.category in wanted]
+        entries += found[:limit] if limit is not None else found
+    if not entries:
+        detail = f" in categories {sorted(wanted)}" if wanted else ""
+        raise AttnmodError(f"the sources {list(specs)} hold no prompts{detail}")
+    return entries
+
+
+def parse_seeds(text: str) -> list[int]:
+    """``"0-3"`` -> [0, 1, 2, 3]; ``"0,5,7-8"`` -> [0, 5, 7, 8] (order kept, duplicates dropped)."""
+    seeds: list[int] = []
+    for part in text.split(","):
+        part = part.strip()
+        match = re.fullmatch(r"(\d+)(?:-(\d+))?", part)
+        if not match:
+            raise AttnmodError(f"bad seed list {text!r}: use numbers and ranges such as 0-3 or 0,5,7-8")
+        first = int(match.group(1))
+        last = int(match.group(2)) if match.group(2) is not None else first
+        if last < first:
+            raise AttnmodError(f"bad seed range {part!r}: the end is below the start")
+        if last >= 2**63:
+            raise AttnmodError(f"seed {last} is too large (seeds are below 2**63)")
+        seeds += [s for s in range(first, last + 1) if s not in seeds]
+    return seeds
+
+
+def expand_items(entries: Sequence[PromptEntry], seeds: Sequence[int], variants: Sequence[str]) -> list[WorkItem]:
+    """Variants x prompts x seeds, variant-major so that consecutive items (a batch) share one configuration.
+
+    An item id that appears twice (the same source name, line, prompt, seed and variant given twice) is kept once.
+    """
+    items, seen = [], set()
+    for variant in variants:
+        for entry in entries:
+            for seed in seeds:
+                identifier = item_id(entry.source, entry.index, entry.prompt, seed, variant)
+                if identifier in seen:
+                    continue
+                seen.add(identifier)
+                items.append(
+                    WorkItem(
+                        id=identifier,
+                        prompt=entry.prompt,
+                        seed=seed,
+                        variant=variant,
+                        source=entry.source,
+                        index=entry.index,
+                        category=entry.category,
+                        metadata=dict(entry.metadata),
+                        problem=entry.problem,
+                    )
+                )
+    return items
+
+
+def item_problem(item: WorkItem) -> str | None:
+    """Why an item cannot be generated, or None: a bad source line, an empty prompt, control characters."""
+    if item.problem:
+        return item.problem
+    if not item.prompt.strip():
+        return "empty prompt"
+    for character in item.prompt:
+        if character != "\t" and unicodedata.category(character) == "Cc":
+            return f"prompt contains the control character U+{ord(character):04X}"
+    return None
+
+
+# ---------------------------------------------------------------------------------------------- resume
+
+
+def read_item_metrics(folder: Path, expected_id: str | None = None) -> dict | None:
+    """The item's metrics.json if the folder is complete (all files there, metrics valid and done), else None."""
+    if not all((folder / name).is_file() and (folder / name).stat().st_size > 0 for name in ITEM_FILES):
+        return None
+    try:
+        metrics = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    if not isinstance(metrics, dict) or metrics.get("status") != "done" or not isinstance(metrics.get("item"), dict):
+        return None
+    if expected_id is not None and metrics["item"].get("id") != expected_id:
+        return None
+    return metrics
+
+
+@dataclasses.dataclass
+class RunScan:
+    """Which items of a run are still to do and which are already complete on disk."""
+
+    pending: list[WorkItem]
+    complete: list[WorkItem]
+    removed: list[str]  # stale temporary and incomplete folders that were deleted
+
+
+def scan_run(out: str | Path, items: Sequence[WorkItem]) -> RunScan:
+    """Sort items into complete and pending, deleting leftovers of killed runs.
+
+    Run this in one process only (global rank 0) before any writer starts: it deletes ``items/.tmp-*`` folders
+    (a writer killed between mkdir and rename) and item folders that are not complete.
+    """
+    items_folder = Path(out) / ITEMS_FOLDER
+    removed = []
+    if items_folder.is_dir():
+        for stale in sorted(items_folder.glob(TEMP_PREFIX + "*")):
+            shutil.rmtree(stale, ignore_errors=True)
+            removed.append(stale.name)
+    pending, complete = [], []
+    for item in items:
+        folder = items_folder / item.id
+        if folder.is_dir() and read_item_metrics(folder, item.id) is not None:
+            complete.append(item)
+            continue
+        if folder.exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder.name)
+        pending.append(item)
+    return RunScan(pending=pending, complete=complete, removed=removed)
+
+
+# ---------------------------------------------------------------------------------------------- data module
+
+
+def _items_as_list(batch: list[WorkItem]) -> list[WorkItem]:
+    # The default collate would try to stack strings and dicts field by field; a batch is just the items.
+    return list(batch)
+
+
+class AblationDataModule(pl.LightningDataModule):
+    """Serves the pending items of a run; global rank 0 decides which are pending and tells the others.
+
+    Deciding on one rank matters: if every rank looked at the disk itself, a rank that looked after another
+    had written its first item would see a different list, and the distributed sampler would then split the
+    work differently on each rank (items lost or done twice).
+    """
+
+    def __init__(self, items: Sequence[WorkItem], out: str | Path, batch_size: int = 1) -> None:
+        super().__init__()
+        if batch_size < 1:
+            raise AttnmodError(f"--batch-size must be at least 1, not {batch_size}")
+        self.items = list(items)
+        self.out = Path(out)
+        self.batch_size = batch_size
+        self.scan: RunScan | None = None
+
+    def setup(self, stage: str) -> None:
+        if self.scan is not None:
+            return
+        trainer = self.trainer
+        scan = scan_run(self.out, self.items) if trainer is None or trainer.is_global_zero else None
+        if trainer is not None:
+            scan = trainer.strategy.broadcast(scan, src=0)
+        self.scan = scan
+
+    def predict_dataloader(self) -> DataLoader:
+        assert self.scan is not None, "setup() decides the pending items"
+        return DataLoader(self.scan.pending, batch_size=self.batch_size, shuffle=False, collate_fn=_items_as_list)

@@ -1,0 +1,299 @@
+"""``run_ablation``: prompt sources x seeds x variants as one resumable Lightning prediction run.
+
+Lightning does the distribution: ``devices``/``accelerator``/``num_nodes``/``strategy`` go to its ``Trainer``
+unchanged, and every rank gets its share of the pending items from Lightning's distributed sampler. With
+``strategy="ddp"`` Lightning starts the other local ranks by running the same command line again, so a
+multi-process run must be started from the ``attnmod`` command or a script file (not ``python -c`` or a notebook).
+For several machines, start the same command on each with Lightning's environment variables (``MASTER_ADDR``,
+``MASTER_PORT``, ``NODE_RANK``, ``WORLD_SIZE``) or under SLURM/TorchElastic, which Lightning detects; the run
+folder must be on storage that all machines share.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import json
+import os
+import platform
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from ..toolkit.errors import AttnmodError
+from .data import AblationDataModule, expand_items, load_sources
+from .module import AblationModule, GenerationSettings
+from .writer import RUN_FILE, RUN_FORMAT, AblationWriter, merge_results, write_json_atomic
+
+# --precision values (Lightning's names accepted too) -> the pipeline dtype.
+PRECISIONS = {
+    "auto": "auto",
+    "32": "float32",
+    "32-true": "float32",
+    "16": "float16",
+    "16-true": "float16",
+    "16-mixed": "float16",
+    "bf16": "bfloat16",
+    "bf16-true": "bfloat16",
+    "bf16-mixed": "bfloat16",
+}
+
+
+@dataclasses.dataclass
+class RunSummary:
+    """What a finished run reports (on global rank 0)."""
+
+    out: str
+    items: int
+    done: int
+    skipped: int
+    failed: int
+    seconds: float
+    world_size: int
+
+    def to_json(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+def _uses_gpu(accelerator: str) -> bool:
+    import torch
+
+    if accelerator in ("gpu", "cuda"):
+        if not torch.cuda.is_available():
+            raise AttnmodError(f"--accelerator {accelerator} asked for, but no CUDA GPU is available: use cpu")
+        return True
+    if accelerator == "auto":
+        return torch.cuda.is_available()
+    if accelerator == "cpu":
+        return False
+    raise AttnmodError(f"unsupported accelerator {accelerator!r}: use cpu, gpu or auto")
+
+
+def resolve_precision(precision: str, gpu: bool) -> str:
+    """The pipeline dtype: ``auto`` is bf16 (or fp16 where bf16 is unsupported) on GPU and fp32 on CPU.
+
+    The dtype is applied to the pipeline when it is built, not through Lightning's precision plugins: a
+    diffusers pipeline runs in the dtype of its weights, and autocast around it would change nothing but speed.
+    """
+    if precision not in PRECISIONS:
+        raise AttnmodError(f"unknown precision {precision!r}: use auto, 32, 16 or bf16")
+    dtype = PRECISIONS[precision]
+    if not gpu:
+        if dtype not in ("auto", "float32"):
+            raise AttnmodError(f"--precision {precision} needs a GPU; runs on the CPU stay in fp32 (use 32 or auto)")
+        return "float32"
+    if dtype == "auto":
+        import torch
+
+        return "bfloat16" if torch.cuda.is_bf16_supported() else "float16"
+    return dtype
+
+
+def _variant_configs(variants: Sequence[str]) -> dict:
+    from ..toolkit.modulation_config import ModulationConfig
+
+    if not variants:
+        raise AttnmodError("no variant given: use e.g. --variants none,full")
+    configs = {}
+    for name in variants:
+        configs[name] = ModulationConfig.from_variant(name)
+    return configs
+
+
+def _config_json(config) -> dict:
+    return config.to_json() if hasattr(config, "to_json") else dict(config)
+
+
+def _versions() -> dict:
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = {"python": platform.python_version()}
+    for package in ("attnmod", "torch", "diffusers", "transformers", "lightning"):
+        try:
+            found[package] = version(package)
+        except PackageNotFoundError:
+            found[package] = None
+    return found
+
+
+def _cpu_name() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as handle:
+            for line in handle:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def _device_info(trainer) -> dict:
+    import torch
+
+    info = {
+        "accelerator": type(trainer.accelerator).__name__,
+        "strategy": type(trainer.strategy).__name__,
+        "world_size": trainer.world_size,
+        "num_nodes": trainer.num_nodes,
+        "devices_per_node": trainer.num_devices,
+        "host": platform.node(),
+        "cpu": _cpu_name(),
+        "cpu_count": os.cpu_count(),
+        "gpus": [],
+    }
+    if torch.cuda.is_available():
+        info["gpus"] = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
+    return info
+
+
+def _now() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+
+
+def check_resume_settings(out: Path, settings: GenerationSettings) -> None:
+    """Refuse to add to a run folder made with other generation settings.
+
+    Item ids leave the settings out on purpose, so that a run can grow by seeds, variants and prompts; items made
+    with other steps, sizes or dtypes would then sit beside the old ones as if comparable.
+    """
+    path = out / RUN_FILE
+    if not path.is_file():
+        return
+    try:
+        previous = json.loads(path.read_text(encoding="utf-8")).get("settings", {})
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, AttributeError):
+        return  # a damaged run.json is rewritten; the items' own files decide what is complete
+    differing = {
+        key: (previous[key], value)
+        for key, value in settings.to_json().items()
+        if key in previous and previous[key] != value
+    }
+    if differing:
+        listed = ", ".join(f"{key} {old!r} -> {new!r}" for key, (old, new) in differing.items())
+        raise AttnmodError(
+            f"{str(out)!r} holds a run made with other settings ({listed}); resume it with the same settings "
+            "or choose another --out"
+        )
+
+
+def run_ablation(
+    sources: Sequence[str],
+    out: str | Path,
+    variants: Sequence[str] = ("none", "full"),
+    seeds: Sequence[int] = (0,),
+    model: str = "tiny",
+    devices: int | str = 1,
+    accelerator: str = "auto",
+    num_nodes: int = 1,
+    strategy: str = "auto",
+    batch_size: int = 1,
+    limit: int | None = None,
+    categories: Sequence[str] | None = None,
+    steps: int = 4,
+    guidance: float = 5.0,
+    height: int = 128,
+    width: int = 128,
+    precision: str = "auto",
+    parser: str = "auto",
+    allow_pickle: bool = False,
+    progress: bool = True,
+    *,
+    configs: dict | None = None,
+    model_loader: Callable | None = None,
+    predict_fn: Callable | None = None,
+    save_fn: Callable | None = None,
+) -> RunSummary | None:
+    """Generate, capture and score every item; write ``out`` (see ``writer``); skip items already complete.
+
+    Returns the summary on global rank 0 and ``None`` on the other ranks. ``configs`` (variant name ->
+    ModulationConfig), ``model_loader(device) -> model``, ``predict_fn`` and ``save_fn`` replace the real
+    pieces in tests.
+    """
+    started, start_clock = _now(), time.perf_counter()
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise AttnmodError(f"--out {str(out)!r} exists and is not a folder")
+    if steps < 1 or height < 8 or width < 8:
+        raise AttnmodError("--steps must be at least 1 and --height/--width at least 8")
+    seeds = list(seeds)
+    if not seeds:
+        raise AttnmodError("no seed given: use e.g. --seeds 0-3")
+    entries = load_sources(sources, limit=limit, categories=categories)
+    if configs is None:
+        configs = _variant_configs(variants)
+    variants = list(configs)
+    items = expand_items(entries, seeds, variants)
+
+    gpu = _uses_gpu(accelerator)
+    settings = GenerationSettings(
+        model=model,
+        steps=steps,
+        guidance=float(guidance),
+        height=height,
+        width=width,
+        dtype=resolve_precision(precision, gpu),
+        parser=parser,
+    )
+    check_resume_settings(out, settings)
+
+    import lightning.pytorch as pl
+    from lightning.fabric.utilities.exceptions import MisconfigurationException
+
+    writer = AblationWriter(out, save_fn=save_fn)
+    try:
+        trainer = pl.Trainer(
+            accelerator=accelerator,
+            devices=devices,
+            num_nodes=num_nodes,
+            strategy=strategy,
+            logger=False,
+            enable_checkpointing=False,
+            enable_model_summary=False,
+            enable_progress_bar=progress,
+            callbacks=[writer],
+        )
+    except (MisconfigurationException, ValueError, RuntimeError) as error:
+        raise AttnmodError(f"Lightning cannot set up these devices: {error}") from error
+
+    run_info = {
+        "format": RUN_FORMAT,
+        "command": list(sys.argv),
+        "sources": list(sources),
+        "categories": list(categories) if categories else None,
+        "limit": limit,
+        "variants": {name: _config_json(config) for name, config in configs.items()},
+        "seeds": seeds,
+        "settings": settings.to_json(),
+        "batch_size": batch_size,
+        "trainer": {"accelerator": accelerator, "devices": devices, "num_nodes": num_nodes, "strategy": strategy},
+        "device": _device_info(trainer),
+        "versions": _versions(),
+        "started": started,
+    }
+    writer.run_info = run_info
+    data = AblationDataModule(items, out, batch_size=batch_size)
+    module = AblationModule(
+        settings, configs, allow_pickle=allow_pickle, model_loader=model_loader, predict_fn=predict_fn
+    )
+    trainer.predict(module, datamodule=data, return_predictions=False)
+
+    # Every rank's rows must be on disk before rank 0 reads them.
+    trainer.strategy.barrier()
+    if not trainer.is_global_zero:
+        return None
+    counts = merge_results(out, items, data.scan.complete)
+    seconds = time.perf_counter() - start_clock
+    write_json_atomic(
+        out / RUN_FILE,
+        {**run_info, "status": "finished", "finished": _now(), "seconds": round(seconds, 3), "counts": counts},
+    )
+    return RunSummary(
+        out=str(out),
+        items=counts["items"],
+        done=counts["done"],
+        skipped=counts["skipped"],
+        failed=counts["failed"],
+        seconds=seconds,
+        world_size=trainer.world_size,
+    )

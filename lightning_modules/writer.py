@@ -1,0 +1,260 @@
+"""Where an ablation run's results go: one folder per item, written atomically, and the run's results table.
+
+Run folder layout::
+
+    RUN/items/{id}/          image.png, attention.safetensors, attention.json, config.json, parse.json,
+                             metrics.json (written last)
+    RUN/results-rank{N}.jsonl  rows appended by rank N while the run goes (removed after the merge)
+    RUN/results.jsonl        one row per item, in the run's item order, merged by global rank 0
+    RUN/run.json             configuration, versions, devices, start/end, counts
+
+An item folder is first written as ``items/.tmp-{id}-{pid}`` (every file flushed to disk) and then renamed to
+``items/{id}``: a rename within one folder is atomic, so a killed run leaves either a complete item folder or a
+temporary one, which the next run deletes. Failed items get no folder (the next run tries them again); their row
+carries the error.
+
+A results row: ``id, prompt, seed, variant, status ("done"|"failed"), folder (relative to RUN, null when
+failed), error, category, source, index, seconds`` plus the summary metrics of ``analysis.diagnosis.summary_metrics``
+(``leakage``, ``binding``, ``misbound``, ``entities``, ``attributes``, ...; null where a score does not exist) and
+``metadata`` when the source gave any. ``metrics.json``: ``{"format", "status", "item", "seconds", "warnings",
+"summary", "scores"}``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from lightning.pytorch.callbacks import BasePredictionWriter
+
+from .data import ITEMS_FOLDER, TEMP_PREFIX, WorkItem, read_item_metrics
+from .module import ItemResult
+
+METRICS_FORMAT = "attnmod.item-metrics/1"
+RUN_FORMAT = "attnmod.run/1"
+RESULTS_FILE = "results.jsonl"
+RUN_FILE = "run.json"
+BASE_FIELDS = ("id", "prompt", "seed", "variant", "status", "folder", "error", "category", "source", "index", "seconds")
+
+
+def _fsync_file(path: Path) -> None:
+    with open(path, "rb") as handle:
+        os.fsync(handle.fileno())
+
+
+def _fsync_folder(path: Path) -> None:
+    # Makes a rename inside the folder durable; not every platform can open a folder.
+    try:
+        descriptor = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(descriptor)
+    except OSError:
+        pass
+    finally:
+        os.close(descriptor)
+
+
+def write_json_atomic(path: Path, payload) -> None:
+    """Write JSON to ``path.tmp-{pid}``, flush it to disk, then rename over ``path``."""
+    temporary = path.with_name(f"{path.name}.tmp-{os.getpid()}")
+    with open(temporary, "w", encoding="utf-8") as handle:
+        json.dump(payload, handle, indent=1, ensure_ascii=False, allow_nan=False)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, path)
+
+
+def item_row(
+    item: WorkItem,
+    status: str,
+    error: str | None = None,
+    seconds: float = 0.0,
+    summary: dict | None = None,
+) -> dict:
+    """The results.jsonl row of one item (see the module docstring)."""
+    row = {
+        "id": item.id,
+        "prompt": item.prompt,
+        "seed": item.seed,
+        "variant": item.variant,
+        "status": status,
+        "folder": item.folder if status == "done" else None,
+        "error": error,
+        "category": item.category,
+        "source": item.source,
+        "index": item.index,
+        "seconds": round(float(seconds), 4),
+    }
+    for key, value in (summary or {}).items():
+        if key not in row:
+            row[key] = value
+    if item.metadata:
+        row["metadata"] = item.metadata
+    return row
+
+
+def row_from_metrics(metrics: dict) -> dict:
+    """Rebuild a done item's row from its metrics.json (for items a resumed run skipped)."""
+    item = WorkItem.from_json(metrics["item"])
+    return item_row(item, "done", None, metrics.get("seconds", 0.0), metrics.get("summary"))
+
+
+def _default_save(generation, folder: Path) -> None:
+    from ..toolkit.generation import save_generation
+
+    save_generation(generation, folder)
+
+
+def write_item(out: Path, result: ItemResult, save_fn: Callable | None = None) -> None:
+    """Write a done item's folder atomically: temporary folder, every file synced, metrics.json last, rename."""
+    items_folder = out / ITEMS_FOLDER
+    items_folder.mkdir(parents=True, exist_ok=True)
+    final = items_folder / result.item.id
+    temporary = items_folder / f"{TEMP_PREFIX}{result.item.id}-{os.getpid()}"
+    if temporary.exists():
+        shutil.rmtree(temporary)
+    temporary.mkdir()
+    try:
+        _fill_item_folder(temporary, result, save_fn)
+    except BaseException:
+        shutil.rmtree(temporary, ignore_errors=True)
+        raise
+    if final.exists():
+        # Only an incomplete leftover can be here (rank 0 removed those at start, and each id has one rank).
+        shutil.rmtree(final)
+    os.rename(temporary, final)
+    _fsync_folder(items_folder)
+
+
+def _fill_item_folder(folder: Path, result: ItemResult, save_fn: Callable | None) -> None:
+    (save_fn or _default_save)(result.generation, folder)
+    metrics = {
+        "format": METRICS_FORMAT,
+        "status": "done",
+        "item": result.item.to_json(),
+        "seconds": round(float(result.seconds), 4),
+        "warnings": list(result.warnings),
+        "summary": result.summary or {},
+        "scores": result.scores or {},
+    }
+    with open(folder / "metrics.json", "w", encoding="utf-8") as handle:
+        json.dump(metrics, handle, indent=1, ensure_ascii=False, allow_nan=False)
+    for path in folder.iterdir():
+        if path.is_file():
+            _fsync_file(path)
+    _fsync_folder(folder)
+
+
+def append_row(path: Path, row: dict) -> None:
+    """Append one JSON line and force it to disk, so a killed run loses at most the line being written."""
+    with open(path, "a", encoding="utf-8") as handle:
+        handle.write(json.dumps(row, ensure_ascii=False, allow_nan=False) + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def rank_file(out: Path, rank: int) -> Path:
+    return out / f"results-rank{rank}.jsonl"
+
+
+def remove_rank_files(out: Path) -> None:
+    for path in out.glob("results-rank*.jsonl"):
+        path.unlink(missing_ok=True)
+
+
+def _read_rows(path: Path) -> list[dict]:
+    rows = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
+            continue  # a line cut short by a kill; that item has no folder and is redone next time
+        if isinstance(row, dict) and "id" in row:
+            rows.append(row)
+    return rows
+
+
+def merge_results(out: Path, items: Sequence[WorkItem], skipped: Sequence[WorkItem]) -> dict:
+    """Write results.jsonl: one row per item of ``items`` in their order; return counts done/skipped/failed.
+
+    Rows come from this run's rank files, and, for ``skipped`` items (complete before the run started), from
+    their folders' metrics.json. An item with no row at all (it cannot happen unless a rank died) is recorded
+    as failed so that the table always has one row per item.
+    """
+    fresh: dict[str, dict] = {}
+    for path in sorted(out.glob("results-rank*.jsonl")):
+        for row in _read_rows(path):
+            fresh[row["id"]] = row
+    skipped_ids = {item.id for item in skipped}
+    rows, counts = [], {"items": len(items), "done": 0, "skipped": 0, "failed": 0}
+    for item in items:
+        row = None
+        if item.id in skipped_ids:
+            metrics = read_item_metrics(out / ITEMS_FOLDER / item.id, item.id)
+            if metrics is not None:
+                row = row_from_metrics(metrics)
+                counts["skipped"] += 1
+        if row is None:
+            row = fresh.get(item.id) or item_row(item, "failed", "no result was reported for this item")
+            counts["done" if row["status"] == "done" else "failed"] += 1
+        rows.append(row)
+    temporary = out / f"{RESULTS_FILE}.tmp-{os.getpid()}"
+    with open(temporary, "w", encoding="utf-8") as handle:
+        for row in rows:
+            handle.write(json.dumps(row, ensure_ascii=False, allow_nan=False) + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, out / RESULTS_FILE)
+    remove_rank_files(out)
+    return counts
+
+
+class AblationWriter(BasePredictionWriter):
+    """Writes each finished item as it comes (``write_interval="batch"``) and appends its row to this rank's file.
+
+    On global rank 0, ``setup`` removes the rank files of an earlier, interrupted run and writes run.json with
+    ``status: "running"``. The merge into results.jsonl happens after the prediction loop, behind a barrier
+    (see ``run.run_ablation``): a rank with no items never runs the prediction hooks, so a barrier inside them
+    could wait forever.
+    """
+
+    def __init__(self, out: str | Path, run_info: dict | None = None, save_fn: Callable | None = None) -> None:
+        super().__init__(write_interval="batch")
+        self.out = Path(out)
+        self.run_info = run_info
+        self.save_fn = save_fn
+        self.rank = 0
+
+    def setup(self, trainer, pl_module, stage: str) -> None:
+        super().setup(trainer, pl_module, stage)
+        self.rank = trainer.global_rank
+        if trainer.is_global_zero:
+            self.out.mkdir(parents=True, exist_ok=True)
+            remove_rank_files(self.out)
+            for stale in self.out.glob("*.tmp-*"):
+                if stale.is_file():
+                    stale.unlink(missing_ok=True)
+            if self.run_info is not None:
+                write_json_atomic(self.out / RUN_FILE, {**self.run_info, "status": "running"})
+
+    def write_on_batch_end(
+        self, trainer, pl_module, prediction, batch_indices, batch, batch_idx: int, dataloader_idx: int = 0
+    ) -> None:
+        for result in prediction:
+            self.write_result(result)
+
+    def write_result(self, result: ItemResult) -> dict:
+        status, error = result.status, result.error
+        if status == "done":
+            try:
+                write_item(self.out, result, self.save_fn)
+            except Exception as write_error:  # noqa: BLE001 - e.g. an unencodable score; record it, go on
+                status, error = "failed", f"write: {type(write_error).__name__}: {write_error}"
+        row = item_row(result.item, status, error, result.seconds, result.summary if status == "done" else None)
+        append_row(rank_file(self.out, self.rank), row)
+        return row
