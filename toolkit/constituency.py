@@ -1,0 +1,376 @@
+"""The constituency back end: a draft entity tree from Penn-Treebank-style constituency trees.
+
+benepar emits ``nltk.Tree`` objects (``(NP (DT a) (JJ red) (NN car))``); this builder reads any such tree, so it
+is tested on hand-written bracketed parses with no model at all. Leaves are matched to words by order.
+
+How a tree becomes entities:
+
+* A noun phrase whose children are words (a *base* NP) names one entity per coordinated segment: the last noun
+  is the head, the nouns directly before it name the object with it ("wine glass") unless they are colour or
+  material words ("brick wall"), and adjectives, participles, numerals and colour/material nouns before the head
+  are its attributes. Coordinated adjectives ("red and white striped") stay in the segment of the noun after them.
+* An NP made of NPs is either a coordination (two or more segments holding a noun, split at ``CC`` and commas:
+  siblings) or a head NP followed by modifiers (``PP``, ``VP``, ``SBAR``): the modifiers' entities nest under
+  the head entity, and a relative clause with a copula ("that is red") adds predicative attributes to it.
+* A framing noun followed by "of" ("a photo of") is style, a relational noun as object of a preposition or before
+  "of" ("on top of", "to the left of") and a quantity noun before "of" ("a lot of") are not entities: what they
+  govern moves up to the enclosing entity. Pronouns are not entities.
+* In a clause (``S -> NP VP``) the subject governs the predicate's entities ("a man rides a horse"), and a copula
+  with an adjective ("the car is red") gives the subject an attribute.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+
+from .prompt_syntax import (
+    ATTRIBUTE_NOUNS,
+    FRAMING_NOUNS,
+    PRONOUNS,
+    QUANTITY_NOUNS,
+    RELATIONAL_NOUNS,
+    DraftTree,
+    Word,
+    framing_units,
+    noun_lemma,
+)
+
+NOUN_TAGS = frozenset({"NN", "NNS", "NNP", "NNPS"})
+ATTRIBUTE_TAGS = frozenset({"JJ", "JJR", "JJS", "VBN", "VBG", "CD"})
+GRADING_TAGS = frozenset({"RB", "RBR", "RBS"})
+SPLIT_TAGS = frozenset({"CC", "CONJP", ",", ":"})
+NP_LABELS = frozenset({"NP", "NX", "NML", "NAC"})
+FLATTEN_LABELS = frozenset({"NML", "NX", "NAC", "ADJP", "QP"})
+COPULA_FORMS = frozenset(
+    {
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "being",
+        "'s",
+        "'re",
+        "am",
+        "looks",
+        "look",
+        "looked",
+        "seems",
+        "seem",
+        "appears",
+        "appear",
+        "becomes",
+        "become",
+        "remains",
+        "stays",
+    }
+)
+_PTB_ESCAPES = {"-LRB-": "(", "-RRB-": ")", "-LCB-": "{", "-RCB-": "}", "-LSB-": "[", "-RSB-": "]"}
+
+
+@dataclasses.dataclass
+class _Node:
+    """A constituent: ``label`` without function tags, children, or (for a preterminal) its word index."""
+
+    label: str
+    children: list[_Node] = dataclasses.field(default_factory=list)
+    word: int | None = None
+
+    @property
+    def is_word(self) -> bool:
+        return self.word is not None
+
+
+def _base_label(label: str) -> str:
+    # "NP-SBJ", "NP=2", "-NONE-": keep the category only.
+    if label.startswith("-"):
+        return label
+    return label.split("-")[0].split("=")[0]
+
+
+def _convert(tree, counter: list[int]) -> _Node:
+    from nltk import Tree
+
+    label = _base_label(tree.label()) if isinstance(tree, Tree) else ""
+    if isinstance(tree, Tree) and len(tree) == 1 and not isinstance(tree[0], Tree):
+        index = counter[0]
+        counter[0] += 1
+        return _Node(label=label, word=index)
+    return _Node(label=label, children=[_convert(child, counter) for child in tree if isinstance(child, Tree)])
+
+
+def words_from_tree(tree, prompt: str | None = None) -> tuple[str, list[Word]]:
+    """Words for a hand-written tree: leaves located in ``prompt`` in order (or ``prompt`` built from the leaves).
+
+    Tags come from the preterminals; noun lemmas from :func:`~attnmod.toolkit.prompt_syntax.noun_lemma`.
+    """
+    leaves = [_PTB_ESCAPES.get(leaf, leaf) for leaf in tree.leaves()]
+    tags = [tag for _, tag in tree.pos()]
+    if prompt is None:
+        prompt = " ".join(leaves)
+    words = []
+    cursor = 0
+    for leaf, tag in zip(leaves, tags, strict=True):
+        found = prompt.find(leaf, cursor)
+        if found < 0:
+            raise ValueError(f"leaf {leaf!r} not found in the prompt after character {cursor}")
+        words.append(Word(text=leaf, start=found, end=found + len(leaf), tag=tag, lemma=noun_lemma(leaf, tag)))
+        cursor = found + len(leaf)
+    return prompt, words
+
+
+def build_from_constituency(trees, words: Sequence[Word]) -> DraftTree:
+    """Read one tree (or one per sentence, in order) whose leaves are ``words`` into a :class:`DraftTree`.
+
+    Preterminal labels are read as Penn Treebank tags when the words carry none.
+    """
+    from nltk import Tree
+
+    if isinstance(trees, Tree):
+        trees = [trees]
+    counter = [0]
+    roots = [_convert(tree, counter) for tree in trees]
+    if counter[0] != len(words):
+        raise ValueError(f"the trees have {counter[0]} leaves but there are {len(words)} words")
+    tags = [tag for tree in trees for _, tag in tree.pos()]
+    words = [w if w.tag else dataclasses.replace(w, tag=tag) for w, tag in zip(words, tags, strict=True)]
+    builder = _Builder(DraftTree(words=list(words)))
+    for root in roots:
+        builder.visit(root, parent=None)
+    return builder.draft
+
+
+class _Builder:
+    def __init__(self, draft: DraftTree):
+        self.draft = draft
+        self.words = draft.words
+        units = framing_units(self.words)
+        self.framing_words = {k for unit in units for k in unit}
+        self.draft.style.extend(units)
+
+    # -- helpers over words ------------------------------------------------------------------------------------
+    def _tag(self, node: _Node) -> str:
+        return self.words[node.word].tag or node.label
+
+    def _is_noun(self, node: _Node) -> bool:
+        return (
+            node.is_word
+            and (self._tag(node) in NOUN_TAGS or node.word in self.framing_words)
+            and any(ch.isalpha() for ch in self.words[node.word].text)
+        )
+
+    def _lemma(self, index: int) -> str:
+        word = self.words[index]
+        if index in self.framing_words:
+            return "close-up"
+        return word.lemma or noun_lemma(word.text, word.tag)
+
+    def _flatten(self, nodes: list[_Node]) -> list[_Node]:
+        """Preterminals of a base NP, opening nested nominal, adjective and quantity phrases."""
+        flat: list[_Node] = []
+        for node in nodes:
+            if node.is_word:
+                flat.append(node)
+            elif node.label in FLATTEN_LABELS or node.label in NP_LABELS:
+                flat.extend(self._flatten(node.children))
+        return flat
+
+    def _contains_noun(self, nodes: list[_Node]) -> bool:
+        return any(self._is_noun(n) for n in self._flatten(nodes)) or any(
+            not n.is_word and n.label in NP_LABELS for n in nodes
+        )
+
+    @staticmethod
+    def _split(nodes: list[_Node], is_separator) -> list[list[_Node]]:
+        segments: list[list[_Node]] = [[]]
+        for node in nodes:
+            if is_separator(node):
+                segments.append([])
+            else:
+                segments[-1].append(node)
+        return [s for s in segments if s]
+
+    def _segments(self, nodes: list[_Node]) -> list[list[_Node]]:
+        """Coordinated segments: split at CC and commas; a segment without a noun (adjectives before "and",
+        a trailing relative clause after a comma) joins its neighbour."""
+        parts = self._split(nodes, lambda n: n.is_word and self._tag(n) in SPLIT_TAGS or n.label == "CONJP")
+        merged: list[list[_Node]] = []
+        pending: list[_Node] = []
+        for part in parts:
+            if self._contains_noun(part):
+                merged.append(pending + part)
+                pending = []
+            elif merged and not all(n.is_word and self._tag(n) in ATTRIBUTE_TAGS | {"DT", "RB"} for n in part):
+                merged[-1] = merged[-1] + part  # "a car, which is red": the clause stays with its noun
+            else:
+                pending.extend(part)
+        if pending:
+            if merged:
+                merged[-1] = merged[-1] + pending
+            else:
+                merged.append(pending)
+        return merged
+
+    # -- the walk ----------------------------------------------------------------------------------------------
+    def visit(self, node: _Node, parent: int | None, in_pp: bool = False, before_of: bool = False) -> list[int]:
+        """Add the entities under ``node`` (nested under ``parent``); return those at this node's level."""
+        if node.is_word:
+            return []
+        if node.label in NP_LABELS:
+            return self._noun_phrase(node.children, parent, in_pp, before_of)
+        if node.label == "PP":
+            found = []
+            for child in node.children:
+                found += self.visit(child, parent, in_pp=True)
+            return found
+        if node.label in ("S", "SQ", "SINV"):
+            return self._clause(node, parent)
+        found = []
+        for child in node.children:
+            found += self.visit(child, parent)
+        return found
+
+    def _clause(self, node: _Node, parent: int | None) -> list[int]:
+        found: list[int] = []
+        subject: list[int] = []
+        for child in node.children:
+            if child.label in NP_LABELS and not subject and not found:
+                subject = self.visit(child, parent)
+                found += subject
+            elif child.label == "VP" and subject:
+                for attribute in self._predicative(child):
+                    for entity in subject:
+                        self.draft.bind(entity, attribute)
+                found += self.visit(child, subject[0])
+            else:
+                found += self.visit(child, parent)
+        return found
+
+    def _noun_phrase(self, children: list[_Node], parent: int | None, in_pp: bool, before_of: bool) -> list[int]:
+        has_phrase_child = any(not c.is_word and c.label in NP_LABELS for c in children)
+        segments = self._segments(children)
+        if len(segments) > 1:
+            found = []
+            for segment in segments:
+                found += self._noun_phrase(segment, parent, in_pp, before_of)
+            return found
+        children = segments[0] if segments else []
+        if not has_phrase_child or all(c.is_word or c.label in FLATTEN_LABELS for c in children):
+            return self._base(children, parent, in_pp, before_of)
+        first = children[0]
+        if first.label not in NP_LABELS:
+            # determiners or adjectives before an NP ("all the red cars"): read as one base phrase
+            head_index = next(i for i, c in enumerate(children) if not c.is_word and c.label in NP_LABELS)
+            return self._noun_phrase(
+                [*self._flatten(children[:head_index]), *children[head_index].children, *children[head_index + 1 :]],
+                parent,
+                in_pp,
+                before_of,
+            )
+        rest = children[1:]
+        flat_first = self._flatten([first])
+        if flat_first and self._tag(flat_first[-1]) == "POS":
+            # possessive "a woman's hat": the possessed noun is the entity, the possessor nests in it
+            owned = self._base(rest, parent, in_pp, before_of)
+            self.visit(first, owned[0] if owned else parent)
+            return owned
+        followed_by_of = bool(rest) and self._starts_with_of(rest[0])
+        heads = self.visit(first, parent, in_pp=in_pp, before_of=followed_by_of)
+        governor = heads[-1] if heads else parent
+        found = list(heads)
+        for child in rest:
+            inner = self.visit(child, governor)
+            if child.label == "SBAR" and heads:
+                for attribute in self._relative_predicates(child):
+                    self.draft.bind(governor, attribute)
+            if not heads:
+                found += inner  # "a photo of a cat": the cat stands where the photo stood
+        return found
+
+    def _starts_with_of(self, node: _Node) -> bool:
+        if node.label != "PP":
+            return False
+        flat = self._flatten_all(node)
+        return bool(flat) and self.words[flat[0].word].lower == "of"
+
+    def _flatten_all(self, node: _Node) -> list[_Node]:
+        if node.is_word:
+            return [node]
+        return [leaf for child in node.children for leaf in self._flatten_all(child)]
+
+    def _base(self, children: list[_Node], parent: int | None, in_pp: bool, before_of: bool) -> list[int]:
+        flat = self._flatten(children)
+        noun_positions = [i for i, n in enumerate(flat) if self._is_noun(n)]
+        if not noun_positions:
+            return []
+        head_position = noun_positions[-1]
+        head = flat[head_position].word
+        lemma = self._lemma(head)
+        if self.words[head].lower in PRONOUNS:
+            return []
+        if head in self.framing_words or (lemma in FRAMING_NOUNS and before_of):
+            modifiers = [n.word for n in flat[:head_position] if self._tag(n) in ATTRIBUTE_TAGS | NOUN_TAGS]
+            if head not in self.framing_words:
+                self.draft.style.append(tuple(sorted([*modifiers, head])))
+            return []
+        if lemma in RELATIONAL_NOUNS and (in_pp or before_of):
+            return []
+        if lemma in QUANTITY_NOUNS and before_of:
+            return []
+        name = [head]
+        position = head_position - 1
+        while (
+            position >= 0
+            and self._is_noun(flat[position])
+            and self.words[flat[position].word].lower not in ATTRIBUTE_NOUNS
+        ):
+            name.insert(0, flat[position].word)
+            position -= 1
+        entity = self.draft.add_entity(tuple(name), parent)
+        grading: list[int] = []
+        for node in flat[: position + 1]:
+            tag = self._tag(node)
+            word = self.words[node.word]
+            if tag in GRADING_TAGS:
+                grading.append(node.word)
+                continue
+            if tag in ATTRIBUTE_TAGS or word.lower in ATTRIBUTE_NOUNS:
+                self.draft.bind(entity, (*grading, node.word))
+            grading = []
+        return [entity]
+
+    def _predicative(self, verb_phrase: _Node) -> list[tuple[int, ...]]:
+        """Adjectives a copula verb phrase predicates: "is red", "looks old and rusty"."""
+        verbs = [c for c in verb_phrase.children if c.is_word and self._tag(c).startswith(("VB", "MD"))]
+        if not verbs or self.words[verbs[0].word].lower not in COPULA_FORMS:
+            # "is" may sit in a VP inside this one ("can be red")
+            inner = [c for c in verb_phrase.children if c.label == "VP"]
+            return [a for vp in inner for a in self._predicative(vp)]
+        found: list[tuple[int, ...]] = []
+        for child in verb_phrase.children:
+            if child.label == "ADJP" or (child.is_word and self._tag(child) in {"JJ", "JJR", "JJS"}):
+                grading: list[int] = []
+                for node in self._flatten([child]):
+                    tag = self._tag(node)
+                    if tag in GRADING_TAGS:
+                        grading.append(node.word)
+                    elif tag in ATTRIBUTE_TAGS:
+                        found.append((*grading, node.word))
+                        grading = []
+        return found
+
+    def _relative_predicates(self, clause: _Node) -> list[tuple[int, ...]]:
+        """Predicative adjectives of a relative clause with no subject of its own ("that is red")."""
+        found: list[tuple[int, ...]] = []
+        for child in clause.children:
+            if child.label == "S":
+                if any(c.label in NP_LABELS for c in child.children):
+                    continue
+                for grandchild in child.children:
+                    if grandchild.label == "VP":
+                        found += self._predicative(grandchild)
+            elif child.label == "VP":
+                found += self._predicative(child)
+        return found

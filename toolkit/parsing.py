@@ -1,0 +1,296 @@
+"""The prompt front end: prompt text -> :class:`~attnmod.toolkit.prompt_tree.PromptTree`.
+
+``parse_prompt(prompt, tokenizers)`` parses with one of two interchangeable back ends and aligns every word of the
+tree to the text encoders' token positions:
+
+* ``dependency`` (:mod:`.dependency`): spaCy's dependency parse. Always available.
+* ``benepar`` (:mod:`.constituency`): benepar's constituency parse as a spaCy component; needs a user-supplied
+  model (``benepar_model=PATH`` or ``$ATTNMOD_BENEPAR_MODEL``).
+* ``auto``: benepar when a model is found, else dependency. The tree's ``parser`` field says which one ran.
+
+Bad input never raises from the parser: empty, punctuation-only, emoji or non-English prompts give a tree with no
+(or few) entities and a warning; control characters and HTML tags are blanked out before parsing (the prompt and
+all spans keep the original characters); a sentence too long for benepar falls back to the dependency back end
+with a warning. Only a prompt that is not text or is longer than :data:`MAX_PROMPT_CHARS` is an
+:class:`~attnmod.toolkit.errors.AttnmodError`.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+
+from .alignment import TokenAlignment, align_prompt
+from .errors import AttnmodError
+from .prompt_syntax import DraftTree, Word, noun_lemma
+from .prompt_tree import Attribute, Entity, PromptTree
+
+PARSERS = ("auto", "benepar", "dependency")
+# Far beyond CLIP's 77 tokens; keeps a pasted file from tying up the parser (spaCy's own limit is 1,000,000).
+MAX_PROMPT_CHARS = 20_000
+# benepar refuses sentences over about 300 words; stay clear of the limit and fall back to dependency.
+BENEPAR_MAX_WORDS = 250
+_HTML_TAG = re.compile(r"</?[A-Za-z][^<>]{0,200}>|&[A-Za-z]{2,8};|&#\d{1,6};")
+
+
+def check_prompt(prompt) -> str | None:
+    """Why ``prompt`` cannot be parsed (one line), or None when it can."""
+    if not isinstance(prompt, str):
+        return f"a prompt must be text, not {type(prompt).__name__}"
+    if len(prompt) > MAX_PROMPT_CHARS:
+        return f"prompt is {len(prompt):,} characters long; at most {MAX_PROMPT_CHARS:,} are parsed"
+    return None
+
+
+def _clean(prompt: str) -> tuple[str, list[str]]:
+    """Text for the parser with the same length as ``prompt`` (so offsets carry over) and notes on what changed.
+
+    Control and format characters become spaces, HTML tags and entities become spaces, tabs and carriage
+    returns become spaces; newlines stay (they end sentences).
+    """
+    notes = []
+    chars = list(prompt)
+    replaced_control = False
+    for i, ch in enumerate(chars):
+        if ch == "\n":
+            continue
+        if ch in "\t\r\v\f" or unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp"):
+            if ch not in "\t\r":
+                replaced_control = True
+            chars[i] = " "
+    text = "".join(chars)
+    if replaced_control:
+        notes.append("control characters were read as spaces")
+    if _HTML_TAG.search(text):
+        text = _HTML_TAG.sub(lambda m: " " * len(m.group()), text)
+        notes.append("HTML tags and entities were ignored")
+    return text, notes
+
+
+def _language_notes(text: str) -> list[str]:
+    letters = [ch for ch in text if ch.isalpha()]
+    if not letters:
+        return []
+    non_latin = sum(1 for ch in letters if "LATIN" not in unicodedata.name(ch, ""))
+    if non_latin > len(letters) / 2:
+        return ["the prompt is mostly in a non-Latin script; the parser and CLIP are English-only"]
+    return []
+
+
+@functools.lru_cache(maxsize=1)
+def _default_tokenizers() -> tuple:
+    from .tokenizer import build_clip_tokenizer
+
+    return (build_clip_tokenizer(),)
+
+
+def resolve_parser(parser: str = "auto", benepar_model: str | None = None) -> tuple[str, str | None]:
+    """Which back end runs (``"benepar"`` or ``"dependency"``) and the benepar model path, if any."""
+    from .nlp import BENEPAR_MODEL_ENV, find_benepar_model
+
+    if parser not in PARSERS:
+        raise AttnmodError(f"unknown parser {parser!r}; choose one of {', '.join(PARSERS)}")
+    if parser == "dependency":
+        return "dependency", None
+    model = find_benepar_model(benepar_model)
+    if model is None:
+        if parser == "benepar":
+            raise AttnmodError(
+                f"the benepar parser needs a model: pass --benepar-model PATH or set {BENEPAR_MODEL_ENV} "
+                "(trained models cannot be downloaded here; use --parser dependency)"
+            )
+        return "dependency", None
+    return "benepar", model
+
+
+def parse_prompt(
+    prompt: str,
+    tokenizers: Sequence | None = None,
+    parser: str = "auto",
+    benepar_model: str | None = None,
+    spacy_model: str | None = None,
+) -> PromptTree:
+    """Parse one prompt into a :class:`PromptTree` aligned to ``tokenizers`` (default: the CLIP tokenizer)."""
+    return parse_prompts([prompt], tokenizers, parser=parser, benepar_model=benepar_model, spacy_model=spacy_model)[0]
+
+
+def parse_prompts(
+    prompts: Sequence[str],
+    tokenizers: Sequence | None = None,
+    parser: str = "auto",
+    benepar_model: str | None = None,
+    spacy_model: str | None = None,
+    batch_size: int = 256,
+    progress: bool = False,
+) -> list[PromptTree]:
+    """Parse many prompts in one pass of the spaCy pipeline (``nlp.pipe`` batches), in order.
+
+    ``tokenizers``: the pipeline's tokenizers (``LoadedModel.tokenizers``); positions follow the first and a
+    warning is recorded where the others disagree.
+    """
+    if isinstance(prompts, str):
+        prompts = [prompts]
+    for index, prompt in enumerate(prompts):
+        problem = check_prompt(prompt)
+        if problem:
+            raise AttnmodError(f"prompt {index + 1}: {problem}" if len(prompts) > 1 else problem)
+    tokenizers = list(tokenizers) if tokenizers else list(_default_tokenizers())
+    backend, model = resolve_parser(parser, benepar_model)
+    cleaned = [_clean(prompt) for prompt in prompts]
+    texts = [text for text, _ in cleaned]
+    if backend == "benepar":
+        drafts = _benepar_drafts(texts, model, spacy_model, batch_size, progress)
+    else:
+        drafts = [(d, "dependency") for d in _dependency_drafts(texts, spacy_model, batch_size, progress)]
+    trees = []
+    for prompt, (text, notes), (draft, used) in zip(prompts, cleaned, drafts, strict=True):
+        notes = notes + _language_notes(text) + draft.warnings
+        trees.append(_finish(prompt, draft, tokenizers, used, notes))
+    return trees
+
+
+def _progress(items: Iterable, total: int, enabled: bool) -> Iterable:
+    if not enabled:
+        return items
+    from tqdm import tqdm
+
+    return tqdm(items, total=total, desc="parse", unit="prompt")
+
+
+def _dependency_drafts(texts: list[str], spacy_model: str | None, batch_size: int, progress: bool) -> list[DraftTree]:
+    from .dependency import build_from_dependency
+    from .nlp import load_spacy
+
+    nlp = load_spacy(spacy_model)
+    docs = nlp.pipe(texts, batch_size=batch_size)
+    return [build_from_dependency(doc) for doc in _progress(docs, len(texts), progress)]
+
+
+def _benepar_drafts(
+    texts: list[str], model: str, spacy_model: str | None, batch_size: int, progress: bool
+) -> list[tuple[DraftTree, str]]:
+    """Constituency drafts; a prompt benepar cannot take (too long, or it fails) goes to the dependency builder."""
+    import nltk
+    from spacy.tokens import Doc
+
+    from .constituency import build_from_constituency
+    from .dependency import build_from_dependency
+    from .nlp import load_benepar
+
+    nlp = load_benepar(model, spacy_model)
+    component = nlp.get_pipe("benepar")
+    results: list[tuple[DraftTree, str]] = []
+    with nlp.select_pipes(disable=["benepar"]):
+        docs = nlp.pipe(texts, batch_size=batch_size)
+        for doc in _progress(docs, len(texts), progress):
+            tokens = [t for t in doc if not t.is_space]
+            if not tokens:
+                results.append((DraftTree(words=[]), "benepar"))
+                continue
+            sentences = _sentences(tokens)
+            longest = max(len(s) for s in sentences)
+            if longest > BENEPAR_MAX_WORDS:
+                draft = build_from_dependency(doc)
+                draft.warnings.append(
+                    f"a sentence of {longest} words is too long for benepar (limit {BENEPAR_MAX_WORDS}); "
+                    "parsed with the dependency back end"
+                )
+                results.append((draft, "dependency"))
+                continue
+            # benepar rejects whitespace tokens: give it the words only, sentence by sentence.
+            clean = Doc(
+                nlp.vocab,
+                words=[t.text for t in tokens],
+                spaces=[True] * len(tokens),
+                sent_starts=[k == 0 or t.is_sent_start for k, t in enumerate(tokens)],
+            )
+            try:
+                component(clean)
+                trees = [nltk.Tree.fromstring(sentence._.parse_string) for sentence in clean.sents]
+                words = [
+                    Word(
+                        text=t.text,
+                        start=t.idx,
+                        end=t.idx + len(t.text),
+                        tag=t.tag_,
+                        lemma=(t.lemma_ or noun_lemma(t.text, t.tag_)).lower(),
+                    )
+                    for t in tokens
+                ]
+                results.append((build_from_constituency(trees, words), "benepar"))
+            except Exception as error:  # benepar's own limits and errors must not reach the user
+                draft = build_from_dependency(doc)
+                draft.warnings.append(
+                    f"benepar failed ({type(error).__name__}: {str(error).splitlines()[0][:120] if str(error) else ''}); "
+                    "parsed with the dependency back end"
+                )
+                results.append((draft, "dependency"))
+    return results
+
+
+def _sentences(tokens: list) -> list[list]:
+    sentences: list[list] = []
+    for k, token in enumerate(tokens):
+        if k == 0 or token.is_sent_start:
+            sentences.append([])
+        sentences[-1].append(token)
+    return sentences
+
+
+def _span(words: list[Word], indices: Sequence[int]) -> tuple[int, int]:
+    return min(words[i].start for i in indices), max(words[i].end for i in indices)
+
+
+def _finish(prompt: str, draft: DraftTree, tokenizers: Sequence, parser: str, notes: list[str]) -> PromptTree:
+    """Turn a draft over words into the public tree: prompt order, spans, token positions, truncation."""
+    alignments, alignment_notes = align_prompt(prompt, tokenizers)
+    alignment: TokenAlignment = alignments[0]
+    words = draft.words
+    order = sorted(range(len(draft.entities)), key=lambda k: _span(words, draft.entities[k].name))
+    new_index = {old: new for new, old in enumerate(order)}
+    entities = []
+    for old in order:
+        draft_entity = draft.entities[old]
+        start, end = _span(words, draft_entity.name)
+        tokens, cut = alignment.positions(start, end)
+        name_words = [words[i] for i in draft_entity.name]
+        noun = " ".join([w.lower for w in name_words[:-1]] + [name_words[-1].lemma or name_words[-1].lower])
+        attributes = []
+        for attribute_words in sorted(draft_entity.attributes, key=lambda a: words[a[0]].start):
+            a_start, a_end = _span(words, attribute_words)
+            a_tokens, a_cut = alignment.positions(a_start, a_end)
+            attributes.append(
+                Attribute(text=prompt[a_start:a_end], span=(a_start, a_end), tokens=a_tokens, truncated=a_cut)
+            )
+        entities.append(
+            Entity(
+                noun=noun,
+                text=prompt[start:end],
+                span=(start, end),
+                attributes=tuple(attributes),
+                parent=None if draft_entity.parent is None else new_index[draft_entity.parent],
+                tokens=tokens,
+                truncated=cut,
+            )
+        )
+    warnings = list(notes) + alignment_notes
+    truncated = any(a.truncated for a in alignments)
+    if truncated:
+        cut_entities = [e.text for e in entities if e.truncated]
+        message = f"the prompt has {alignment.length} tokens; the text encoder keeps the first {alignment.capacity}"
+        if cut_entities:
+            message += f"; entities past the limit (marked truncated): {', '.join(cut_entities)}"
+        warnings.append(message)
+    if not entities:
+        warnings.append("no entities found")
+    style = tuple(prompt[slice(*_span(words, unit))] for unit in sorted(draft.style, key=lambda u: words[u[0]].start))
+    return PromptTree(
+        prompt=prompt,
+        entities=tuple(entities),
+        parser=parser,
+        truncated=truncated,
+        warnings=tuple(dict.fromkeys(warnings)),
+        style=style,
+    )

@@ -1,0 +1,389 @@
+"""What both parser back ends share: the words of a prompt, a draft tree over word indices, and the word lists.
+
+A back end (constituency or dependency) reads a parse and returns a :class:`DraftTree`: entities as word
+indices (the head noun's name words, each attribute's words, the enclosing entity). The front end
+(:mod:`attnmod.toolkit.parsing`) turns a draft into the public :class:`~attnmod.toolkit.prompt_tree.PromptTree`
+with character spans and token positions. Keeping the draft in word indices lets the two back ends be compared
+word for word and lets the constituency builder run on hand-written trees with no model at all.
+
+The word lists encode the decisions of issue 3: framing nouns ("a photo of") and relational nouns in locative
+phrases ("on top of") are not entities, colour/material/shape nouns used as modifiers are attributes, pronouns are
+not entities.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+# "a photo of X": the noun frames the picture; X is what the image shows. Recorded as the prompt's style.
+FRAMING_NOUNS = frozenset(
+    {
+        "photo",
+        "photograph",
+        "picture",
+        "image",
+        "painting",
+        "drawing",
+        "sketch",
+        "illustration",
+        "render",
+        "rendering",
+        "close-up",
+        "closeup",
+        "shot",
+        "snapshot",
+        "portrait",
+        "depiction",
+        "artwork",
+        "watercolor",
+        "watercolour",
+        "photography",
+        "view",
+        "scene",
+        "cartoon",
+        "selfie",
+    }
+)
+
+# Nouns that name a place relative to another object ("on top of", "in front of", "to the left of"): not entities
+# when they head the object of a preposition.
+RELATIONAL_NOUNS = frozenset(
+    {
+        "top",
+        "front",
+        "side",
+        "back",
+        "middle",
+        "left",
+        "right",
+        "bottom",
+        "center",
+        "centre",
+        "edge",
+        "corner",
+        "rear",
+        "underside",
+        "inside",
+        "outside",
+        "behind",
+        "foreground",
+        "background",
+        "midst",
+        "surface",
+        "end",
+        "rest",
+        "direction",
+    }
+)
+
+# "a lot of cats": quantity words whose "of" object is the entity.
+QUANTITY_NOUNS = frozenset(
+    {
+        "lot",
+        "lots",
+        "couple",
+        "number",
+        "pair",
+        "dozen",
+        "handful",
+        "plenty",
+        "variety",
+        "kind",
+        "type",
+        "sort",
+        "few",
+        "amount",
+        "bunch",
+    }
+)
+
+COLOUR_WORDS = frozenset(
+    {
+        "red",
+        "blue",
+        "green",
+        "yellow",
+        "orange",
+        "purple",
+        "pink",
+        "brown",
+        "black",
+        "white",
+        "gray",
+        "grey",
+        "violet",
+        "indigo",
+        "cyan",
+        "magenta",
+        "turquoise",
+        "teal",
+        "beige",
+        "maroon",
+        "navy",
+        "gold",
+        "golden",
+        "silver",
+        "bronze",
+        "copper",
+        "crimson",
+        "scarlet",
+        "lavender",
+        "lilac",
+        "olive",
+        "tan",
+        "ivory",
+        "cream",
+        "khaki",
+        "amber",
+        "emerald",
+        "ruby",
+        "coral",
+        "peach",
+        "mint",
+        "aqua",
+        "rainbow",
+    }
+)
+
+# Nouns that, in front of another noun, describe what it is made of or what shape it has ("a brick wall",
+# "a teardrop pendant"): attributes, not part of the object's name.
+MATERIAL_WORDS = frozenset(
+    {
+        "wood",
+        "wooden",
+        "glass",
+        "plastic",
+        "metal",
+        "metallic",
+        "rubber",
+        "leather",
+        "fabric",
+        "stone",
+        "brick",
+        "paper",
+        "steel",
+        "iron",
+        "marble",
+        "wool",
+        "woolen",
+        "woollen",
+        "cotton",
+        "silk",
+        "ceramic",
+        "porcelain",
+        "concrete",
+        "clay",
+        "diamond",
+        "crystal",
+        "velvet",
+        "denim",
+        "felt",
+        "cardboard",
+        "bamboo",
+        "wicker",
+        "straw",
+        "lace",
+        "fur",
+        "furry",
+        "fluffy",
+        "aluminum",
+        "aluminium",
+        "tin",
+        "titanium",
+        "granite",
+        "wax",
+        "ice",
+        "jade",
+        "linen",
+        "nylon",
+        "suede",
+        "teardrop",
+        "heart",
+        "star",
+    }
+)
+
+ATTRIBUTE_NOUNS = COLOUR_WORDS | MATERIAL_WORDS
+
+COPULA_LEMMAS = frozenset({"be", "look", "seem", "appear", "become", "remain", "stay", "get", "turn"})
+
+PRONOUNS = frozenset(
+    {
+        "i",
+        "me",
+        "you",
+        "he",
+        "him",
+        "she",
+        "her",
+        "it",
+        "we",
+        "us",
+        "they",
+        "them",
+        "this",
+        "that",
+        "these",
+        "those",
+        "who",
+        "whom",
+        "which",
+        "what",
+        "one",
+        "ones",
+        "someone",
+        "somebody",
+        "something",
+        "anyone",
+        "anybody",
+        "anything",
+        "everyone",
+        "everybody",
+        "everything",
+        "nobody",
+        "nothing",
+        "itself",
+        "himself",
+        "herself",
+        "themselves",
+        "myself",
+        "yourself",
+        "each",
+        "other",
+    }
+)
+
+# Irregular plurals a rule cannot guess; the dependency back end uses spaCy's lemmatiser instead.
+_IRREGULAR_PLURALS = {
+    "men": "man",
+    "women": "woman",
+    "children": "child",
+    "people": "person",
+    "mice": "mouse",
+    "geese": "goose",
+    "teeth": "tooth",
+    "feet": "foot",
+    "oxen": "ox",
+    "knives": "knife",
+    "wives": "wife",
+    "leaves": "leaf",
+    "wolves": "wolf",
+    "shelves": "shelf",
+    "loaves": "loaf",
+    "calves": "calf",
+    "halves": "half",
+    "scarves": "scarf",
+    "lives": "life",
+    "thieves": "thief",
+    "dice": "die",
+    "cacti": "cactus",
+    "fungi": "fungus",
+}
+_UNCHANGED_PLURALS = frozenset(
+    {"sheep", "deer", "fish", "moose", "bison", "glasses", "scissors", "pants", "jeans", "shorts", "series", "species"}
+)
+
+
+def noun_lemma(word: str, tag: str = "NN") -> str:
+    """Lower-case singular of a noun: spaCy's lemma when available; this rule set for hand-written trees.
+
+    Only plural tags (``NNS``, ``NNPS``) are singularised: ``-ies`` -> ``-y``, ``-(s|x|z|ch|sh)es`` -> drop
+    ``es``, ``-s`` -> drop ``s``, with a table of irregular plurals.
+    """
+    lower = word.lower()
+    if tag not in ("NNS", "NNPS") or lower in _UNCHANGED_PLURALS:
+        return lower
+    if lower in _IRREGULAR_PLURALS:
+        return _IRREGULAR_PLURALS[lower]
+    if lower.endswith("ies") and len(lower) > 4:
+        return lower[:-3] + "y"
+    if lower.endswith(("sses", "shes", "ches", "xes", "zes")):
+        return lower[:-2]
+    if lower.endswith("s") and not lower.endswith("ss") and len(lower) > 2:
+        return lower[:-1]
+    return lower
+
+
+@dataclasses.dataclass(frozen=True)
+class Word:
+    """One token of the prompt as a parser saw it: its characters ``[start, end)`` in the prompt."""
+
+    text: str
+    start: int
+    end: int
+    tag: str = ""  # Penn Treebank tag (NN, JJ, ...)
+    lemma: str = ""
+
+    @property
+    def lower(self) -> str:
+        return self.text.lower()
+
+
+@dataclasses.dataclass
+class DraftEntity:
+    """An entity as word indices: ``name`` the head noun with the nouns that name it with it ("wine glass"),
+    ``attributes`` one word-index tuple per attribute, ``parent`` an index into the draft's entity list."""
+
+    name: tuple[int, ...]
+    attributes: list[tuple[int, ...]] = dataclasses.field(default_factory=list)
+    parent: int | None = None
+
+    @property
+    def head(self) -> int:
+        return self.name[-1]
+
+
+@dataclasses.dataclass
+class DraftTree:
+    """What a back end found: entities over ``words``, framing phrases (style) and warnings."""
+
+    words: list[Word]
+    entities: list[DraftEntity] = dataclasses.field(default_factory=list)
+    style: list[tuple[int, ...]] = dataclasses.field(default_factory=list)
+    warnings: list[str] = dataclasses.field(default_factory=list)
+
+    def add_entity(self, name: tuple[int, ...], parent: int | None) -> int:
+        self.entities.append(DraftEntity(name=tuple(sorted(name)), parent=parent))
+        return len(self.entities) - 1
+
+    def bind(self, entity: int, words: tuple[int, ...]) -> None:
+        """Bind an attribute to an entity once, whatever route (prenominal, predicative) found it."""
+        words = tuple(sorted(words))
+        taken = {w for a in self.entities[entity].attributes for w in a}
+        if words and not taken.intersection(words):
+            self.entities[entity].attributes.append(words)
+
+    def summary(self) -> list[tuple[str, list[str], str | None]]:
+        """(name, attributes, parent name) per entity: a compact form for comparing back ends."""
+        out = []
+        for entity in self.entities:
+            parent = None if entity.parent is None else self.text(self.entities[entity.parent].name)
+            out.append((self.text(entity.name), [self.text(a) for a in entity.attributes], parent))
+        return out
+
+    def text(self, indices: tuple[int, ...]) -> str:
+        return " ".join(self.words[i].text for i in indices)
+
+
+def framing_units(words: list[Word]) -> list[tuple[int, ...]]:
+    """Word-index runs that spell a multi-word framing noun: "close-up", "close up".
+
+    Tokenisers split "close-up" three ways; parsers then call "close" or "up" the head. Finding the run in the
+    words keeps the decision out of the parse.
+    """
+    units = []
+    lowers = [w.lower for w in words]
+    i = 0
+    while i < len(lowers):
+        if lowers[i] == "close" and i + 2 < len(lowers) and lowers[i + 1] == "-" and lowers[i + 2] == "up":
+            units.append((i, i + 1, i + 2))
+            i += 3
+            continue
+        if lowers[i] == "close" and i + 1 < len(lowers) and lowers[i + 1] in ("up", "-up"):
+            units.append((i, i + 1))
+            i += 2
+            continue
+        if lowers[i] in ("close-up", "closeup"):
+            units.append((i,))
+        i += 1
+    return units
