@@ -241,10 +241,10 @@ def attribute(args) -> None:
 @click.option("--batch-size", type=click.IntRange(min=1), default=1, show_default=True, help="items per pipeline call")
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="first N prompts of each source")
 @click.option("--category", "categories", multiple=True, help="keep only this category (repeat or comma-separate)")
-@click.option("--steps", type=click.IntRange(min=1), default=4, show_default=True)
+@click.option("--steps", type=click.IntRange(min=1), default=None, help="default: 4 on toy models, else 30")
 @click.option("--guidance", type=float, default=5.0, show_default=True)
-@click.option("--height", type=int, default=128, show_default=True)
-@click.option("--width", type=int, default=128, show_default=True)
+@click.option("--height", type=click.IntRange(min=8), default=None, help="default: 128 on toy models, else native")
+@click.option("--width", type=click.IntRange(min=8), default=None, help="default: 128 on toy models, else native")
 @click.option(
     "--precision",
     type=click.Choice(["auto", "32", "16", "bf16"]),

@@ -420,6 +420,10 @@ class AblationDataModule(pl.LightningDataModule):
             scan = trainer.strategy.broadcast(scan, src=0)
         self.scan = scan
 
+    def transfer_batch_to_device(self, batch, device, dataloader_idx: int):
+        # A batch is a list of WorkItem descriptions; generation puts its own tensors on the pipeline's device.
+        return batch
+
     def predict_dataloader(self) -> DataLoader:
         assert self.scan is not None, "setup() decides the pending items"
         return DataLoader(self.scan.pending, batch_size=self.batch_size, shuffle=False, collate_fn=_items_as_list)

@@ -24,8 +24,8 @@ class GenerationSettings:
     model: str = "tiny"
     steps: int = 4
     guidance: float = 5.0
-    height: int = 128
-    width: int = 128
+    height: int | None = 128  # None: the pipeline's native size, resolved once the model is loaded
+    width: int | None = 128
     dtype: str = "float32"
     parser: str = "auto"
 
@@ -153,9 +153,10 @@ def predict_items(
 
 
 def _default_generate(settings: GenerationSettings) -> Callable:
-    from ..toolkit.generation import generate
+    from ..toolkit.generation import default_settings, generate
 
     def run(model, prompts, config, seeds, trees):
+        native = default_settings(model)
         return generate(
             model,
             prompts,
@@ -163,8 +164,8 @@ def _default_generate(settings: GenerationSettings) -> Callable:
             seeds=seeds,
             steps=settings.steps,
             guidance=settings.guidance,
-            height=settings.height,
-            width=settings.width,
+            height=settings.height or native["height"],
+            width=settings.width or native["width"],
             capture=True,
             trees=trees,
         )
@@ -225,10 +226,6 @@ class AblationModule(pl.LightningModule):
         self.loaded = load_model(
             self.settings.model, device=device, dtype=self.settings.dtype, allow_pickle=self.allow_pickle
         )
-
-    def transfer_batch_to_device(self, batch, device, dataloader_idx: int):
-        # A batch is a list of WorkItem descriptions; generation puts its own tensors on the pipeline's device.
-        return batch
 
     def predict_step(self, batch: list[WorkItem], batch_idx: int = 0) -> list[ItemResult]:
         return self.predict_fn(self.loaded, batch, self.settings, self.configs)

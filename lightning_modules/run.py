@@ -18,6 +18,7 @@ import os
 import platform
 import sys
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -26,6 +27,9 @@ from .data import AblationDataModule, expand_items, load_sources
 from .module import AblationModule, GenerationSettings
 from .writer import RUN_FILE, RUN_FORMAT, AblationWriter, merge_results, write_json_atomic
 
+# The embedded toy models default to 4 steps at 128x128 (as `attnmod generate`); real ones to 30 steps at their
+# native size.
+TOY_MODELS = ("tiny", "tiny-sd")
 # --precision values (Lightning's names accepted too) -> the pipeline dtype.
 PRECISIONS = {
     "auto": "auto",
@@ -38,6 +42,15 @@ PRECISIONS = {
     "bf16-true": "bfloat16",
     "bf16-mixed": "bfloat16",
 }
+
+
+# Lightning warnings that do not apply to a generation run: an empty rank (all its items were complete), data
+# loader workers (items are a few strings; generation is the cost), and Lightning's own internal deprecation.
+QUIET_WARNINGS = (
+    r".*Total length of .*DataLoader.* across ranks is zero.*",
+    r".*does not have many workers.*",
+    r".*isinstance\(treespec, LeafSpec\).*is deprecated.*",
+)
 
 
 @dataclasses.dataclass
@@ -190,10 +203,10 @@ def run_ablation(
     batch_size: int = 1,
     limit: int | None = None,
     categories: Sequence[str] | None = None,
-    steps: int = 4,
+    steps: int | None = None,
     guidance: float = 5.0,
-    height: int = 128,
-    width: int = 128,
+    height: int | None = None,
+    width: int | None = None,
     precision: str = "auto",
     parser: str = "auto",
     allow_pickle: bool = False,
@@ -206,6 +219,9 @@ def run_ablation(
 ) -> RunSummary | None:
     """Generate, capture and score every item; write ``out`` (see ``writer``); skip items already complete.
 
+    ``steps``/``height``/``width`` default to 4 and 128x128 on the toy models, else 30 steps at the pipeline's
+    native size.
+
     Returns the summary on global rank 0 and ``None`` on the other ranks. ``configs`` (variant name ->
     ModulationConfig), ``model_loader(device) -> model``, ``predict_fn`` and ``save_fn`` replace the real
     pieces in tests.
@@ -214,7 +230,11 @@ def run_ablation(
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise AttnmodError(f"--out {str(out)!r} exists and is not a folder")
-    if steps < 1 or height < 8 or width < 8:
+    toy = model in TOY_MODELS
+    steps = steps if steps is not None else 4 if toy else 30
+    height = height if height is not None else 128 if toy else None
+    width = width if width is not None else 128 if toy else None
+    if steps < 1 or (height is not None and height < 8) or (width is not None and width < 8):
         raise AttnmodError("--steps must be at least 1 and --height/--width at least 8")
     seeds = list(seeds)
     if not seeds:
@@ -276,7 +296,10 @@ def run_ablation(
     module = AblationModule(
         settings, configs, allow_pickle=allow_pickle, model_loader=model_loader, predict_fn=predict_fn
     )
-    trainer.predict(module, datamodule=data, return_predictions=False)
+    with warnings.catch_warnings():
+        for noise in QUIET_WARNINGS:
+            warnings.filterwarnings("ignore", message=noise)
+        trainer.predict(module, datamodule=data, return_predictions=False)
 
     # Every rank's rows must be on disk before rank 0 reads them.
     trainer.strategy.barrier()

@@ -1,0 +1,269 @@
+"""The run machinery with the model swapped out: resume, atomic writes, failures and the merged results table.
+
+``run_ablation`` runs a real Lightning ``Trainer`` (one CPU process) here, with fake generation, scoring and
+saving injected, so these tests check the data module, the prediction step's grouping and error handling, the
+writer and the merge on their own. The real pipeline runs in tests/test_ablate_cli.py.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from attnmod.lightning_modules.data import expand_items, load_sources, scan_run
+from attnmod.lightning_modules.module import ItemResult, predict_items
+from attnmod.lightning_modules.run import resolve_precision, run_ablation
+from attnmod.lightning_modules.writer import AblationWriter, merge_results
+from attnmod.toolkit.errors import AttnmodError
+from attnmod.toolkit.prompt_tree import PromptTree
+from PIL import Image
+
+CONFIGS = {"none": {"variant": "none"}, "full": {"variant": "full"}}
+
+
+class FakeGeneration:
+    """What the writer needs of a GenerationResult: an image and what save_fn writes."""
+
+    def __init__(self, prompt: str, seed: int, variant: str):
+        digest = hashlib.sha256(f"{prompt}|{seed}|{variant}".encode()).digest()
+        rng = np.random.default_rng(int.from_bytes(digest[:8], "little"))
+        self.prompt, self.seed, self.variant = prompt, seed, variant
+        self.image = Image.fromarray(rng.integers(0, 256, (8, 8, 3), dtype=np.uint8))
+        self.tree = PromptTree(prompt)
+        self.record = {"prompt": prompt}
+        self.warnings = []
+
+
+def fake_generate(model, prompts, config, seeds, trees, calls=None):
+    if calls is not None:
+        calls.append(list(prompts))
+    if any("explode" in p for p in prompts):
+        raise RuntimeError("planted failure for a prompt containing 'explode'")
+    return [FakeGeneration(p, s, config["variant"]) for p, s in zip(prompts, seeds, strict=True)]
+
+
+def fake_score(record, tree):
+    # binding NaN (a prompt with no attributes) must reach the JSON files as null.
+    return {"overall": {"leakage": len(tree.prompt) / 100}}, {"leakage": len(tree.prompt) / 100, "binding": math.nan}
+
+
+def fake_save(generation, folder: Path) -> None:
+    generation.image.save(folder / "image.png")
+    (folder / "attention.safetensors").write_bytes(f"{generation.prompt}|{generation.seed}".encode())
+    (folder / "attention.json").write_text(json.dumps({"prompt": generation.prompt}), encoding="utf-8")
+    (folder / "config.json").write_text(json.dumps({"variant": generation.variant}), encoding="utf-8")
+
+
+def fake_predict(calls=None):
+    return functools.partial(
+        predict_items,
+        generate_fn=functools.partial(fake_generate, calls=calls),
+        score_fn=fake_score,
+        parse_fn=lambda model, prompt: PromptTree(prompt),
+    )
+
+
+def run(sources, out, calls=None, **options):
+    options.setdefault("seeds", [0, 1])
+    options.setdefault("configs", CONFIGS)
+    return run_ablation(
+        [str(s) for s in sources],
+        out,
+        accelerator="cpu",
+        devices=1,
+        progress=False,
+        model_loader=lambda device: None,
+        predict_fn=fake_predict(calls),
+        save_fn=fake_save,
+        **options,
+    )
+
+
+def rows(out: Path) -> list[dict]:
+    return [json.loads(line) for line in (out / "results.jsonl").read_text(encoding="utf-8").splitlines()]
+
+
+@pytest.fixture
+def prompts(tmp_path) -> Path:
+    path = tmp_path / "prompts.txt"
+    path.write_text("a red car and a white sheep\na blue bowl\na green bench\n", encoding="utf-8")
+    return path
+
+
+def leftovers(out: Path) -> list[str]:
+    """Temporary or per-rank files that a finished run must not leave behind."""
+    found = [p.name for p in (out / "items").glob(".tmp-*")]
+    found += [p.name for p in out.glob("results-rank*.jsonl")]
+    found += [p.name for p in out.glob("*.tmp-*")]
+    return found
+
+
+def test_run_writes_one_complete_folder_and_one_row_per_item(prompts, tmp_path):
+    out = tmp_path / "run"
+    summary = run([prompts], out)
+    items = expand_items(load_sources([str(prompts)]), [0, 1], ["none", "full"])
+    assert (summary.items, summary.done, summary.skipped, summary.failed) == (12, 12, 0, 0)
+    table = rows(out)
+    assert [r["id"] for r in table] == [i.id for i in items]  # one row per item, in the run's order
+    first = table[0]
+    assert {k: first[k] for k in ("prompt", "seed", "variant", "status", "folder", "error", "source", "index")} == {
+        "prompt": "a red car and a white sheep",
+        "seed": 0,
+        "variant": "none",
+        "status": "done",
+        "folder": f"items/{items[0].id}",
+        "error": None,
+        "source": "prompts.txt",
+        "index": 1,
+    }
+    assert first["leakage"] == pytest.approx(len("a red car and a white sheep") / 100)
+    assert first["binding"] is None  # NaN is written as null
+    for item in items:
+        folder = out / "items" / item.id
+        assert sorted(p.name for p in folder.iterdir()) == [
+            "attention.json",
+            "attention.safetensors",
+            "config.json",
+            "image.png",
+            "metrics.json",
+        ]
+        metrics = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
+        assert metrics["status"] == "done" and metrics["item"]["id"] == item.id and metrics["item"]["seed"] == item.seed
+    assert leftovers(out) == []
+    run_json = json.loads((out / "run.json").read_text(encoding="utf-8"))
+    assert run_json["status"] == "finished"
+    assert run_json["counts"] == {"items": 12, "done": 12, "skipped": 0, "failed": 0}
+    assert run_json["settings"]["steps"] == 4 and run_json["settings"]["dtype"] == "float32"
+    assert run_json["device"]["world_size"] == 1 and run_json["versions"]["lightning"]
+    assert run_json["started"] <= run_json["finished"]
+
+
+def test_resume_skips_complete_items_redoes_broken_ones_and_rebuilds_the_table(prompts, tmp_path):
+    out = tmp_path / "run"
+    run([prompts], out)
+    before = {r["id"]: r for r in rows(out)}
+    items = expand_items(load_sources([str(prompts)]), [0, 1], ["none", "full"])
+    # What a killed run can leave: a temporary folder, and (from another tool) a folder with files missing.
+    (out / "items" / ".tmp-0123456789ab-999").mkdir()
+    (out / "items" / ".tmp-0123456789ab-999" / "image.png").write_bytes(b"half")
+    (out / "items" / items[3].id / "metrics.json").unlink()
+    (out / "items" / items[5].id / "metrics.json").write_text("{truncated", encoding="utf-8")
+    import shutil
+
+    shutil.rmtree(out / "items" / items[7].id)
+    (out / "results.jsonl").unlink()
+    calls: list = []
+    summary = run([prompts], out, calls=calls)
+    assert (summary.done, summary.skipped, summary.failed) == (3, 9, 0)
+    assert sorted(p for batch in calls for p in batch) == sorted(items[i].prompt for i in (3, 5, 7))
+    after = {r["id"]: r for r in rows(out)}
+    assert list(after) == [i.id for i in items]
+    for identifier, row in before.items():
+        assert {k: v for k, v in after[identifier].items() if k != "seconds"} == {
+            k: v for k, v in row.items() if k != "seconds"
+        }
+    assert leftovers(out) == []
+    # Nothing left to do: the run still finishes and reports every item as skipped.
+    again = run([prompts], out)
+    assert (again.done, again.skipped, again.failed) == (0, 12, 0)
+    assert [r["id"] for r in rows(out)] == [i.id for i in items]
+
+
+def test_a_failing_item_is_recorded_and_the_rest_of_its_batch_completes(tmp_path):
+    source = tmp_path / "set.jsonl"
+    source.write_text(
+        '{"prompt": "a red car"}\n'
+        '{"prompt": "a cat that will explode"}\n'
+        "{not json at all\n"
+        '{"prompt": ""}\n'
+        '{"prompt": "a blue bowl"}\n',
+        encoding="utf-8",
+    )
+    out = tmp_path / "run"
+    calls: list = []
+    summary = run([source], out, calls=calls, seeds=[0], configs={"full": {"variant": "full"}}, batch_size=5)
+    assert (summary.items, summary.done, summary.failed) == (5, 2, 3)
+    by_prompt = {r["index"]: r for r in rows(out)}
+    assert [by_prompt[i]["status"] for i in (1, 2, 3, 4, 5)] == ["done", "failed", "failed", "failed", "done"]
+    assert by_prompt[2]["error"] == "generate: RuntimeError: planted failure for a prompt containing 'explode'"
+    assert "line 3 of set.jsonl is not valid JSON" in by_prompt[3]["error"]
+    assert by_prompt[4]["error"] == "empty prompt"
+    assert all(by_prompt[i]["folder"] is None for i in (2, 3, 4))
+    assert not any((out / "items" / by_prompt[i]["id"]).exists() for i in (2, 3, 4))
+    # The batch of three valid prompts failed as a whole, then each was retried alone.
+    assert calls[0] == ["a red car", "a cat that will explode", "a blue bowl"]
+    assert sorted(map(tuple, calls[1:])) == [("a blue bowl",), ("a cat that will explode",), ("a red car",)]
+    # Failed items are not complete: the next run tries them again (and they fail again).
+    again = run([source], out, seeds=[0], configs={"full": {"variant": "full"}})
+    assert (again.done, again.skipped, again.failed) == (0, 2, 3)
+
+
+def test_batching_does_not_change_ids_rows_or_images(prompts, tmp_path):
+    single, batched = tmp_path / "single", tmp_path / "batched"
+    run([prompts], single, batch_size=1)
+    run([prompts], batched, batch_size=4)
+    strip = [{k: v for k, v in r.items() if k != "seconds"} for r in rows(single)]
+    assert strip == [{k: v for k, v in r.items() if k != "seconds"} for r in rows(batched)]
+    for row in rows(single):
+        assert (single / row["folder"] / "image.png").read_bytes() == (
+            batched / row["folder"] / "image.png"
+        ).read_bytes()
+
+
+def test_resuming_with_other_settings_is_refused(prompts, tmp_path):
+    out = tmp_path / "run"
+    run([prompts], out, seeds=[0])
+    with pytest.raises(AttnmodError, match=r"other settings \(steps 4 -> 6\)"):
+        run([prompts], out, seeds=[0], steps=6)
+    # More seeds or variants are fine: a run can grow.
+    summary = run([prompts], out, seeds=[0, 1])
+    assert (summary.done, summary.skipped) == (6, 6)
+
+
+def test_a_write_failure_fails_that_item_and_leaves_no_temporary_folder(prompts, tmp_path):
+    out = tmp_path / "run"
+    items = expand_items(load_sources([str(prompts)]), [0], ["none"])
+
+    def save_or_break(generation, folder):
+        fake_save(generation, folder)
+        if generation.prompt == "a blue bowl":
+            raise OSError("disk full (planted)")
+
+    writer = AblationWriter(out, save_fn=save_or_break)
+    results = predict_items(None, items, None, CONFIGS, fake_generate, fake_score, lambda m, p: PromptTree(p))
+    written = [writer.write_result(r) for r in results]
+    assert [r["status"] for r in written] == ["done", "failed", "done"]
+    assert written[1]["error"] == "write: OSError: disk full (planted)"
+    assert leftovers(out) == [p.name for p in out.glob("results-rank*.jsonl")] == ["results-rank0.jsonl"]
+    assert not (out / "items" / items[1].id).exists()
+    counts = merge_results(out, items, skipped=[])
+    assert counts == {"items": 3, "done": 2, "skipped": 0, "failed": 1}
+    assert leftovers(out) == []
+
+
+def test_scan_deletes_stale_temporary_folders_and_sorts_items(prompts, tmp_path):
+    out = tmp_path / "run"
+    items = expand_items(load_sources([str(prompts)]), [0], ["none"])
+    writer = AblationWriter(out, save_fn=fake_save)
+    writer.write_result(ItemResult(items[0], "done", generation=FakeGeneration(items[0].prompt, 0, "none")))
+    (out / "items" / f".tmp-{items[1].id}-4242").mkdir()
+    scan = scan_run(out, items)
+    assert [i.id for i in scan.complete] == [items[0].id]
+    assert [i.id for i in scan.pending] == [items[1].id, items[2].id]
+    assert scan.removed == [f".tmp-{items[1].id}-4242"]
+
+
+def test_precision_maps_to_the_pipeline_dtype():
+    assert resolve_precision("auto", gpu=False) == "float32"
+    assert resolve_precision("32", gpu=False) == "float32"
+    assert resolve_precision("16", gpu=True) == "float16"
+    assert resolve_precision("bf16-mixed", gpu=True) == "bfloat16"
+    with pytest.raises(AttnmodError, match="needs a GPU"):
+        resolve_precision("16", gpu=False)
+    with pytest.raises(AttnmodError, match="unknown precision"):
+        resolve_precision("8", gpu=True)
