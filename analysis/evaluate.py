@@ -1,0 +1,356 @@
+"""Image-level evaluation of an ablation run: what ``attnmod evaluate RUN`` does.
+
+Reads ``RUN/results.jsonl`` (one row per item: ``id, prompt, seed, variant, status, folder``, ...) and each finished
+item's ``RUN/{folder}/image.png``, then
+
+* adds to every scored row ``clip_score`` (``100 * max(cos, 0)``), ``clip_truncated`` (bool) and, with a reward
+  model, ``reward``; rows that were not scored lose stale values of these fields. The file is rewritten atomically
+  (temporary file + rename), and only if no other process changed it meanwhile;
+* writes ``RUN/evaluation.json``, the per-variant summary::
+
+    {"clip_model": str, "clip_backbone": str, "clip_context_length": int,
+     "reward_model": str | null, "reward_kind": str | null,
+     "fid_feature_model": str | null, "fid_reference": str | null, "fid_reference_images": int | null,
+     "fid_reference_stats": str | null, "fid_image_size": int,
+     "confidence": float, "bootstrap_resamples": int, "device": str,
+     "variants": {VARIANT: {"n": int,
+                            "clip_score": {"mean", "low", "high", "n"},
+                            "clip_truncated": int,
+                            "fid": float | null, "fid_images": int,
+                            "reward": {"mean", "low", "high", "n"} | null}},
+     "truncated_captions": int, "items_scored": int, "items_skipped": int, "warnings": [str]}
+
+  ``low``/``high`` bound a percentile-bootstrap confidence interval of the mean over the variant's items. FID has
+  no interval (one number per variant against the reference set).
+
+Evaluation runs in one process on one device; ``devices`` is accepted for symmetry with ``attnmod ablate``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from ..toolkit.devices import resolve_device
+from ..toolkit.errors import AttnmodError
+from .image_metrics import (
+    DEFAULT_CLIP_MODEL,
+    STATISTICS_SUFFIXES,
+    ClipScorer,
+    FeatureStatistics,
+    bootstrap_mean_interval,
+    environment_fid_model,
+    feature_statistics,
+    frechet_distance,
+    list_images,
+    load_clip,
+    load_feature_model,
+    load_reward_model,
+    read_image_tensor,
+)
+
+RESULTS_FILE = "results.jsonl"
+EVALUATION_FILE = "evaluation.json"
+REFERENCE_STATS_FILE = "fid_reference_stats.safetensors"
+ITEM_FIELDS = ("clip_score", "clip_truncated", "reward")
+
+
+@dataclasses.dataclass
+class RunItem:
+    """One finished item of a run, with the row it came from."""
+
+    row_index: int
+    item_id: str
+    prompt: str
+    variant: str
+    image: Path
+
+
+def read_results(run_dir: str | Path) -> list[dict]:
+    """The rows of ``RUN/results.jsonl`` in file order (blank lines skipped)."""
+    path = Path(run_dir) / RESULTS_FILE
+    if not path.is_file():
+        raise AttnmodError(f"{str(path)!r} does not exist: pass the folder of a run written by `attnmod ablate`")
+    rows = []
+    with path.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as error:
+                raise AttnmodError(f"{str(path)!r} line {number} is not JSON: {error.msg}") from error
+            if not isinstance(row, dict):
+                raise AttnmodError(f"{str(path)!r} line {number} is not a JSON object")
+            rows.append(row)
+    return rows
+
+
+def select_items(run_dir: str | Path, rows: Sequence[dict]) -> tuple[list[RunItem], list[str]]:
+    """The rows that can be scored (status "done", a prompt and an image on disk), and warnings for the rest.
+
+    The image is ``RUN/{folder}/image.png``; rows without ``folder`` use ``RUN/items/{id}``.
+    """
+    run = Path(run_dir)
+    items, warnings = [], []
+    for index, row in enumerate(rows):
+        if row.get("status", "done") != "done":
+            continue
+        item_id = str(row.get("id", index))
+        folder = run / str(row["folder"]) if row.get("folder") else run / "items" / item_id
+        image = folder / "image.png"
+        prompt = row.get("prompt")
+        if not isinstance(prompt, str) or not prompt.strip():
+            warnings.append(f"item {item_id}: no prompt in results.jsonl, not scored")
+        elif not image.is_file():
+            warnings.append(f"item {item_id}: {str(image)!r} is missing, not scored")
+        else:
+            variant = str(row.get("variant") or "default")
+            items.append(RunItem(index, item_id, prompt, variant, image))
+    return items, warnings
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """Write ``text`` to a temporary file beside ``path`` and rename it over ``path``: readers never see half a
+    file, and a crash leaves the old file intact."""
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        # mkstemp makes the file private (0600); keep the mode the replaced file had.
+        os.chmod(temporary, path.stat().st_mode & 0o777 if path.exists() else 0o644)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def _file_signature(path: Path) -> tuple[int, int]:
+    status = path.stat()
+    return status.st_size, status.st_mtime_ns
+
+
+def _resolve_fid_inputs(fid_reference: str | None, fid_model: str | None) -> tuple[Path | None, str | None]:
+    if fid_reference is None:
+        if fid_model is not None:
+            raise AttnmodError("an FID feature model was given without --fid-reference (a folder or statistics file)")
+        return None, None
+    reference = Path(fid_reference).expanduser()
+    if not reference.exists():
+        raise AttnmodError(
+            f"FID reference {fid_reference!r} does not exist: pass a folder of reference images or a statistics "
+            f"file ({' or '.join(STATISTICS_SUFFIXES)} with mu and sigma)"
+        )
+    if reference.is_file() and reference.suffix not in STATISTICS_SUFFIXES:
+        raise AttnmodError(
+            f"FID reference {fid_reference!r} is a file but not statistics ({' or '.join(STATISTICS_SUFFIXES)})"
+        )
+    model = fid_model or environment_fid_model()
+    if model is None:
+        raise AttnmodError(
+            "FID needs a local feature network: pass --fid-model PATH (or set ATTNMOD_FID_MODEL), a TorchScript or "
+            ".pt2 file mapping uint8 images [N, 3, H, W] to features [N, D]; nothing is downloaded"
+        )
+    return reference, model
+
+
+def evaluate_run(
+    run_dir: str | Path,
+    clip_model: str = DEFAULT_CLIP_MODEL,
+    fid_reference: str | Path | None = None,
+    reward_model: str | None = None,
+    devices: int = 1,
+    *,
+    fid_model: str | None = None,
+    device: str = "auto",
+    batch_size: int = 16,
+    fid_image_size: int = 299,
+    resamples: int = 1000,
+    confidence: float = 0.95,
+    seed: int = 0,
+    progress: bool = False,
+) -> dict:
+    """Score a run's images, merge per-item scores into ``results.jsonl`` and write ``evaluation.json``.
+
+    ``clip_model``: a local CLIP folder or a hub id present in the local cache. ``fid_reference``: a folder of
+    reference images (their statistics are saved to ``RUN/fid_reference_stats.safetensors`` for reuse) or a
+    ``.npz``/``.safetensors`` file with ``mu``/``sigma``; it needs ``fid_model`` (or ``$ATTNMOD_FID_MODEL``), a
+    TorchScript or ``.pt2`` feature network. ``reward_model``: a local CLIP-form preference model folder.
+    Returns the summary written to ``evaluation.json``.
+    """
+    from tqdm.auto import tqdm
+
+    run = Path(run_dir)
+    if not run.is_dir():
+        raise AttnmodError(f"run folder {str(run)!r} does not exist")
+    if batch_size < 1:
+        raise AttnmodError(f"batch size must be at least 1, got {batch_size}")
+    if fid_image_size < 0:
+        raise AttnmodError(f"FID image size must be 0 (keep sizes) or positive, got {fid_image_size}")
+    results_path = run / RESULTS_FILE
+    rows = read_results(run)
+    signature = _file_signature(results_path)
+    items, warnings = select_items(run, rows)
+    if not items:
+        raise AttnmodError(f"run {str(run)!r} has no finished items with an image to score")
+    reference, fid_model_path = _resolve_fid_inputs(None if fid_reference is None else str(fid_reference), fid_model)
+    torch_device = resolve_device(device)
+    if devices > 1:
+        warnings.append(f"evaluation runs in one process on {torch_device}; --devices {devices} is not split")
+
+    # Load every model before scoring anything, so a missing file fails in seconds, not after the CLIP pass.
+    clip = ClipScorer(load_clip(clip_model, device=str(torch_device)))
+    reward = load_reward_model(reward_model, device=str(torch_device)) if reward_model else None
+    extractor = reference_stats = None
+    reference_images = None
+    stats_written = None
+    if reference is not None:
+        extractor = load_feature_model(fid_model_path, device=str(torch_device), image_size=fid_image_size)
+        if reference.is_dir():
+            paths = list_images(reference)
+            if len(paths) < 2:
+                raise AttnmodError(f"FID reference folder {str(reference)!r} holds {len(paths)} images; needs >= 2")
+            reference_stats = feature_statistics(
+                extractor, paths, fid_image_size, batch_size, progress, description="FID reference"
+            )
+            reference_images = len(paths)
+            stats_written = str(reference_stats.save(run / REFERENCE_STATS_FILE))
+        else:
+            reference_stats = FeatureStatistics.load(reference)
+            reference_images = reference_stats.count or None
+        if reference_stats.dimension != extractor.num_features:
+            raise AttnmodError(
+                f"FID reference statistics have {reference_stats.dimension} features but {fid_model_path!r} gives "
+                f"{extractor.num_features}: compute the reference with the same feature model"
+            )
+
+    clip_scores: dict[int, float] = {}
+    truncated: dict[int, bool] = {}
+    rewards: dict[int, float] = {}
+    batches = [items[start : start + batch_size] for start in range(0, len(items), batch_size)]
+    for batch in tqdm(batches, desc="CLIP score", disable=not progress, unit="batch"):
+        images = [read_image_tensor(item.image) for item in batch]
+        captions = [item.prompt for item in batch]
+        scores = clip.score(images, captions)
+        for item, value, cut in zip(batch, scores.clip_score, scores.truncated, strict=True):
+            clip_scores[item.row_index] = value
+            truncated[item.row_index] = cut
+        if reward is not None:
+            for item, value in zip(batch, reward.score(images, captions), strict=True):
+                rewards[item.row_index] = value
+
+    by_variant: dict[str, list[RunItem]] = {}
+    for item in items:
+        by_variant.setdefault(item.variant, []).append(item)
+    variants = {}
+    for variant, members in by_variant.items():
+        fid = None
+        if reference_stats is not None:
+            if len(members) < 2:
+                warnings.append(f"variant {variant}: {len(members)} image, FID needs at least 2")
+            else:
+                generated = feature_statistics(
+                    extractor,
+                    [m.image for m in members],
+                    fid_image_size,
+                    batch_size,
+                    progress,
+                    description=f"FID {variant}",
+                )
+                fid = frechet_distance(reference_stats, generated)
+                if not math.isfinite(fid):
+                    warnings.append(f"variant {variant}: FID is not finite (degenerate features), left out")
+                    fid = None
+        indices = [m.row_index for m in members]
+        variants[variant] = {
+            "n": len(members),
+            "clip_score": bootstrap_mean_interval([clip_scores[i] for i in indices], resamples, confidence, seed),
+            "clip_truncated": sum(truncated[i] for i in indices),
+            "fid": fid,
+            "fid_images": len(members) if fid is not None else 0,
+            "reward": (
+                bootstrap_mean_interval([rewards[i] for i in indices], resamples, confidence, seed)
+                if reward is not None
+                else None
+            ),
+        }
+    if extractor is not None:
+        smallest = min(len(members) for members in by_variant.values())
+        if smallest < extractor.num_features:
+            warnings.append(
+                f"FID from {smallest} images per variant, fewer than the {extractor.num_features} features: such FID "
+                "is biased upward and only comparable between variants of equal size, not with published values"
+            )
+
+    for index, row in enumerate(rows):
+        for field in ITEM_FIELDS:
+            row.pop(field, None)
+        if index in clip_scores:
+            row["clip_score"] = clip_scores[index]
+            row["clip_truncated"] = truncated[index]
+            if reward is not None:
+                row["reward"] = rewards[index]
+    if _file_signature(results_path) != signature:
+        raise AttnmodError(
+            f"{str(results_path)!r} changed while evaluating (is `attnmod ablate` still writing it?): "
+            "nothing was written; run evaluate again when the run is finished"
+        )
+    _write_atomically(results_path, "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows))
+
+    summary = {
+        "clip_model": clip_model,
+        "clip_backbone": clip.bundle.backbone,
+        "clip_context_length": clip.bundle.context_length,
+        "reward_model": reward_model,
+        "reward_kind": reward.kind if reward is not None else None,
+        "fid_feature_model": fid_model_path,
+        "fid_reference": str(reference) if reference is not None else None,
+        "fid_reference_images": reference_images,
+        "fid_reference_stats": stats_written,
+        "fid_image_size": fid_image_size,
+        "confidence": confidence,
+        "bootstrap_resamples": resamples,
+        "device": str(torch_device),
+        "variants": variants,
+        "truncated_captions": sum(truncated.values()),
+        "items_scored": len(items),
+        "items_skipped": len(rows) - len(items),
+        "warnings": warnings,
+    }
+    _write_atomically(run / EVALUATION_FILE, json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
+    return summary
+
+
+def _interval_text(interval: dict | None) -> str:
+    if not interval or interval.get("mean") is None:
+        return "-"
+    return f"{interval['mean']:.2f} [{interval['low']:.2f}, {interval['high']:.2f}]"
+
+
+def format_evaluation(summary: dict) -> str:
+    """The summary as a plain-text table: one line per variant, intervals in brackets."""
+    level = round(100 * summary.get("confidence", 0.95))
+    header = f"{'variant':<24} {'n':>4}  {f'CLIP score ({level}% CI)':<26} {'FID':>10}  {f'reward ({level}% CI)':<26}"
+    lines = [
+        f"CLIP {summary['clip_backbone']} ({summary['clip_model']}), context {summary['clip_context_length']} tokens",
+        header.rstrip(),
+    ]
+    for variant, scores in summary["variants"].items():
+        fid = "-" if scores["fid"] is None else f"{scores['fid']:.3f}"
+        lines.append(
+            f"{variant:<24} {scores['n']:>4}  {_interval_text(scores['clip_score']):<26} {fid:>10}  "
+            f"{_interval_text(scores['reward']):<26}".rstrip()
+        )
+    lines.append(
+        f"{summary['truncated_captions']} caption(s) longer than {summary['clip_context_length']} tokens were "
+        f"truncated; {summary['items_scored']} items scored, {summary['items_skipped']} skipped"
+    )
+    lines.extend(f"warning: {w}" for w in summary["warnings"])
+    return "\n".join(lines)
