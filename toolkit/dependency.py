@@ -1,24 +1,33 @@
 """The dependency back end: a draft entity tree from a spaCy dependency parse.
 
-Entities are the heads of noun phrases (``NOUN``/``PROPN`` tokens that are not compounds of another noun).
-Attributes hang from them as ``amod``, ``nummod``, ``compound`` colour/material nouns, their ``conj`` chains,
-and predicative adjectives (``acomp``) of a copula in a relative clause ("a car that is red") or of a clause
-whose subject is the entity ("the car is red"). An entity's parent is the nearest entity above it in the tree,
-reached through prepositions ("with", "of", "in"), participles ("holding") and relative clauses; a verb's
-subject governs the verb's other arguments, so "a man rides a horse" nests like "a man riding a horse".
-Conjuncts and appositions ("a red apple, a yellow pear and a green grape") are siblings of their first conjunct.
+Entities are the heads of noun phrases (nominal tokens that are not compounds of another noun). Attributes hang
+from them as ``amod``, ``nummod``, ``compound`` colour/material/shape words, their ``conj`` chains, and predicative
+adjectives (``acomp``) of a copula in a relative clause ("a car that is red") or of a clause whose subject is the
+entity ("the car is red"). An entity's parent is the nearest entity above it in the tree, reached through
+prepositions ("with", "of", "in"), participles ("holding") and relative clauses; a verb's subject governs the
+verb's other arguments, so "a man rides a horse" nests like "a man riding a horse". Conjuncts and appositions
+("a red apple, a yellow pear and a green grape") are siblings of their first conjunct. Entities inside a framing
+phrase that is the subject of a clause ("a photo of a cat ...") stay at the top level.
 
-Two repairs for errors of the small English model, both tied to a visible cue in the words:
+Prompts are mostly bare noun phrases, which the small English model was not trained on; these repairs read a
+visible cue in the words, never a guess about meaning:
 
+* a token with a determiner ("a", "an", "the") or an adjective under it is a noun whatever its tag ("a red rose",
+  where "rose" is tagged as the past of "rise"; "an oven" tagged as an adjective).
+* a base verb, modal or post-nominal adjective that directly follows a noun and ends the phrase completes the
+  noun's name ("a stop sign", "a soda can", "a diamond pendant"); a noun hung as an apposition right after another
+  noun with no comma does the same ("a fire hydrant").
 * parallel structure: in "a woman with a green scarf and a man with a blue tie" the model makes "man" a conjunct
   of "scarf"; a conjunct that repeats the preposition (or participle) that governs its first conjunct is instead
   a sibling of the entity that preposition modifies.
 * "A red apple and yellow bananas": the model makes "apple" a noun modifier of "bananas" with the "and" under it;
-  a noun modifier that carries its own coordinator is a sibling, and an adjective coordinated onto a noun binds to
-  the next entity.
+  a noun modifier that carries its own coordinator is a sibling; the adjectives before it are its own, and an
+  adjective coordinated onto a noun binds to the next entity.
 """
 
 from __future__ import annotations
+
+import bisect
 
 from .prompt_syntax import (
     ATTRIBUTE_NOUNS,
@@ -30,233 +39,392 @@ from .prompt_syntax import (
     DraftTree,
     Word,
     framing_units,
+    noun_lemma,
 )
 
 _ATTRIBUTE_DEPS = frozenset({"amod", "nummod", "quantmod", "nmod", "npadvmod", "advmod", "compound", "dep"})
 _ADJECTIVE_POS = frozenset({"ADJ", "NUM"})
 _SUBJECT_DEPS = frozenset({"nsubj", "nsubjpass"})
 _PREDICATE_DEPS = frozenset({"acomp", "oprd", "attr", "xcomp"})
+_ARTICLES = frozenset({"a", "an", "the"})
+_NOUN_TAGS = frozenset({"NN", "NNS", "NNP", "NNPS"})
 
 
-def _is_nounlike(token) -> bool:
-    # Emoji and symbols tagged as nouns are not objects a parse can name.
-    return (token.pos_ in ("NOUN", "PROPN") or token.tag_ in ("NN", "NNS", "NNP", "NNPS")) and any(
-        ch.isalpha() for ch in token.text
-    )
+def build_from_dependency(doc) -> DraftTree:
+    """Read a parsed spaCy ``Doc`` (or ``Span``) into a :class:`DraftTree` over its non-space tokens."""
+    return _Reader(doc).read()
 
 
 def _has_of(token) -> bool:
     return any(child.dep_ == "prep" and child.lower_ == "of" for child in token.children)
 
 
-def _is_attribute_word(token) -> bool:
-    """Adjectives, numerals, participles and colour/material nouns can describe an entity."""
-    return (
-        token.pos_ in _ADJECTIVE_POS
-        or token.tag_ in ("JJ", "JJR", "JJS", "VBN", "VBG", "CD")
-        or token.lower_ in ATTRIBUTE_NOUNS
-    )
+def _ends_phrase(token) -> bool:
+    """Whether ``token`` is the last word of a phrase: the text ends, or a coordinator or punctuation follows."""
+    doc = token.doc
+    following = token.i + 1
+    while following < len(doc) and doc[following].is_space:
+        following += 1
+    if following >= len(doc):
+        return True
+    after = doc[following]
+    return after.is_punct or after.pos_ == "CCONJ" or after.dep_ == "cc"
 
 
-def build_from_dependency(doc) -> DraftTree:
-    """Read a parsed spaCy ``Doc`` (or ``Span``) into a :class:`DraftTree` over its non-space tokens."""
-    tokens = [token for token in doc if not token.is_space]
-    word_of = {token.i: k for k, token in enumerate(tokens)}
-    words = [
-        Word(
-            text=token.text,
-            start=token.idx,
-            end=token.idx + len(token.text),
-            tag=token.tag_,
-            lemma=(token.lemma_ or token.text).lower(),
-        )
-        for token in tokens
-    ]
-    draft = DraftTree(words=words)
-    framing_word_ids = {k for unit in framing_units(words) for k in unit}
-    draft.style.extend(framing_units(words))
+class _Reader:
+    def __init__(self, doc):
+        self.doc = doc
+        self.tokens = [token for token in doc if not token.is_space]
+        self.word_of = {token.i: k for k, token in enumerate(self.tokens)}
+        self.nominal_ids = {t.i for t in self.tokens if self._looks_nominal(t)}
+        words = [
+            Word(
+                text=token.text,
+                start=token.idx,
+                end=token.idx + len(token.text),
+                tag=token.tag_,
+                lemma=self._lemma(token),
+            )
+            for token in self.tokens
+        ]
+        self.draft = DraftTree(words=words)
+        units = framing_units(words)
+        self.framing_word_ids = {k for unit in units for k in unit}
+        self.draft.style.extend(units)
+        self.style_ids: set[int] = set()
+        self.attribute_ids: set[int] = set()
+        self.entity_of: dict[int, int] = {}
+        self.extension_of: dict[int, object] = {}  # head position -> the token that completes its name
 
-    style_token_ids: set[int] = set()
-    attribute_token_ids: set[int] = set()
-    heads = []
-    for token in tokens:
-        if not _is_nounlike(token) or word_of[token.i] in framing_word_ids or token.i in style_token_ids:
-            continue
-        lemma = words[word_of[token.i]].lemma
-        if token.lower_ in PRONOUNS or token.pos_ == "PRON":
-            continue
-        if token.dep_ == "compound" and _is_nounlike(token.head):
-            continue  # part of the head's name, or an attribute of it (decided from the head)
-        if token.dep_ in ("amod", "nmod", "npadvmod") and token.lower_ in ATTRIBUTE_NOUNS and token.head.i > token.i:
-            continue  # "a gold clock": a colour or material word before its noun
-        if lemma == "style" and _has_of(token):
-            # "in the style of Van Gogh": the whole phrase is style, and the painter is not in the image.
-            subtree = []
-            for t in token.subtree:
-                if t.i < token.i or t.is_space:
-                    continue
-                if t.is_punct:
-                    break  # "in the style of Van Gogh, a starry sky": the style ends at the comma
-                subtree.append(t)
-            style_token_ids.update(t.i for t in subtree)
-            draft.style.append(tuple(word_of[t.i] for t in subtree))
-            continue
-        if lemma in FRAMING_NOUNS and _has_of(token):
-            modifiers = [c for c in token.children if c.i < token.i and c.dep_ in ("amod", "compound", "nmod")]
-            draft.style.append(tuple(sorted(word_of[t.i] for t in [*modifiers, token])))
-            style_token_ids.update(t.i for t in modifiers)
-            continue
-        if lemma in RELATIONAL_NOUNS and (token.dep_ == "pobj" or _has_of(token)):
-            continue
-        if lemma in QUANTITY_NOUNS and _has_of(token):
-            continue
-        heads.append(token)
-
-    entity_of: dict[int, int] = {}
-    for token in heads:
-        name = _name_tokens(token)
-        entity_of[token.i] = draft.add_entity(tuple(word_of[t.i] for t in name), parent=None)
-
-    for token in heads:
-        entity = entity_of[token.i]
-        for attribute in _attributes(token, entity_of):
-            if not attribute_token_ids.intersection(t.i for t in attribute):
-                attribute_token_ids.update(t.i for t in attribute)
-                draft.bind(entity, tuple(word_of[t.i] for t in attribute))
-
-    _bind_stray_adjectives(tokens, heads, entity_of, attribute_token_ids, word_of, draft)
-
-    for token in heads:
-        draft.entities[entity_of[token.i]].parent = _governing_entity(token, entity_of)
-    return draft
-
-
-def _name_tokens(head) -> list:
-    """The head noun and the compound nouns that name the object with it ("wine glass", "stop sign"), left of
-    the head; colour and material compounds are attributes, not names."""
-    name = [head]
-    for child in head.children:
-        if (
-            child.dep_ == "compound"
-            and child.i < head.i
-            and child.lower_ not in ATTRIBUTE_NOUNS
-            and not any(c.dep_ == "cc" for c in child.children)
+    # -- word classes ------------------------------------------------------------------------------------------
+    @staticmethod
+    def _looks_nominal(token) -> bool:
+        if not any(ch.isalpha() for ch in token.text) or token.pos_ == "PRON":
+            return False
+        if token.pos_ in ("NOUN", "PROPN") or token.tag_ in _NOUN_TAGS:
+            return True
+        if token.lower_ in ATTRIBUTE_NOUNS or token.lower_ in PRONOUNS:
+            return False
+        if token.pos_ in ("ADP", "DET", "CCONJ", "PUNCT", "PART", "SCONJ") or _before_noun(token):
+            return False
+        # Verbs and adjectives never take articles or adjectives: the tagger misread a noun.
+        if any(
+            (child.dep_ == "det" and child.lower_ in _ARTICLES) or (child.dep_ == "amod" and child.i < token.i)
+            for child in token.children
         ):
-            name.extend(_name_tokens(child))
-    return sorted(name, key=lambda t: t.i)
+            return True
+        # "a white rose": the article went to the adjective, and the noun after it was read as a verb.
+        if token.i > 0 and _ends_phrase(token):
+            previous = token.doc[token.i - 1]
+            return (previous.pos_ == "ADJ" or previous.lower_ in ATTRIBUTE_NOUNS) and any(
+                c.dep_ == "det" and c.lower_ in _ARTICLES for c in previous.children
+            )
+        return False
 
+    def _lemma(self, token) -> str:
+        if token.pos_ in ("NOUN", "PROPN") and token.lemma_:
+            return token.lemma_.lower()
+        if token.i in self.nominal_ids:  # a retagged noun: spaCy's lemma is the verb's ("rose" -> "rise")
+            return noun_lemma(token.text, token.tag_ if token.tag_ in _NOUN_TAGS else "NN")
+        return (token.lemma_ or token.text).lower()
 
-def _attribute_with_intensifiers(token) -> list:
-    """An attribute word with the words that grade it ("very tall", "dark green" when parsed that way)."""
-    grading = [c for c in token.children if c.dep_ in ("advmod", "npadvmod", "amod") and c.i < token.i]
-    return sorted([token, *grading], key=lambda t: t.i)
+    def _nominal(self, token) -> bool:
+        return token.i in self.nominal_ids
 
+    def _is_attribute_word(self, token) -> bool:
+        """Adjectives, numerals, participles and colour/material/shape words can describe an entity."""
+        return (
+            token.pos_ in _ADJECTIVE_POS
+            or token.tag_ in ("JJ", "JJR", "JJS", "VBN", "VBG", "CD")
+            or token.lower_ in ATTRIBUTE_NOUNS
+        ) and not self._nominal(token)
 
-def _with_conjuncts(token) -> list[list]:
-    """An attribute and every attribute coordinated with it ("red and white striped"): one list per attribute."""
-    found = [_attribute_with_intensifiers(token)]
-    for child in token.children:
-        if child.dep_ == "conj" and _is_attribute_word(child) and not _is_nounlike_entity_candidate(child):
-            found.extend(_with_conjuncts(child))
-    return found
+    def _name_extension(self, head):
+        """The word that completes ``head``'s name when the tagger made it a verb or adjective ("stop sign")."""
+        following = head.i + 1
+        if following >= len(self.doc):
+            return None
+        token = self.doc[following]
+        if token.is_space or self._nominal(token) or not _ends_phrase(token):
+            return None
+        if token.tag_ in ("VB", "MD"):
+            return token
+        if (
+            token.tag_ == "JJ"
+            and token.dep_ == "amod"
+            and token.head.i == head.i
+            and token.lower_ not in ATTRIBUTE_NOUNS
+        ):
+            return token
+        return None
 
+    def _apposition_extension(self, token) -> bool:
+        """A noun hung as an apposition (or adverbial noun) right after another noun, with no comma and not
+        governing it: the end of a compound name ("a fire hydrant", "a bead necklace")."""
+        if token.dep_ not in ("appos", "npadvmod", "dep") or token.i == 0:
+            return False
+        previous = self.doc[token.i - 1]
+        return (
+            self._nominal(previous)
+            and previous.head.i != token.i
+            and previous.lower_ not in ATTRIBUTE_NOUNS
+            and previous.lower_ not in PRONOUNS
+        )
 
-def _is_nounlike_entity_candidate(token) -> bool:
-    return _is_nounlike(token) and token.lower_ not in ATTRIBUTE_NOUNS
+    # -- the read ----------------------------------------------------------------------------------------------
+    def read(self) -> DraftTree:
+        heads = self._heads()
+        for token in heads:
+            self.entity_of[token.i] = self.draft.add_entity(
+                tuple(self.word_of[t.i] for t in self._name(token)), parent=None
+            )
+        for token in heads:
+            if token.i in self.extension_of:
+                # "a diamond pendant": the words the extension pushed out of the name are attributes
+                dropped = [t for t in self._compound_name(token) if t.lower_ in ATTRIBUTE_NOUNS]
+                for word in dropped:
+                    self.attribute_ids.add(word.i)
+                    self.draft.bind(self.entity_of[token.i], (self.word_of[word.i],))
+            for attribute in self._attributes(token):
+                self._bind(self.entity_of[token.i], attribute)
+        self._bind_loose_modifiers(heads)
+        self._bind_stray_adjectives(heads)
+        for token in heads:
+            self.draft.entities[self.entity_of[token.i]].parent = self._governing_entity(token)
+        return self.draft
 
+    def _bind(self, entity: int, tokens: list) -> None:
+        ids = {t.i for t in tokens}
+        if ids & self.attribute_ids or ids & set(self.entity_of):
+            return
+        self.attribute_ids |= ids
+        self.draft.bind(entity, tuple(self.word_of[t.i] for t in tokens))
 
-def _predicative(verb) -> list[list]:
-    """Adjectives a copula predicates of its subject: "is red", "looks old and rusty"."""
-    if verb.lemma_.lower() not in COPULA_LEMMAS:
-        return []
-    found = []
-    for child in verb.children:
-        if child.dep_ in _PREDICATE_DEPS and child.pos_ in _ADJECTIVE_POS:
-            found.extend(_with_conjuncts(child))
-    return found
-
-
-def _attributes(head, entity_of: dict[int, int]) -> list[list]:
-    found: list[list] = []
-    for child in head.children:
-        if child.i in entity_of:
-            continue
-        if child.dep_ == "compound":
-            if child.lower_ in ATTRIBUTE_NOUNS and child.i < head.i:
-                found.extend(_with_conjuncts(child))
-            elif child.i < head.i:
-                # a compound's own modifiers ("a red stop sign" may hang "red" from "stop")
-                for grandchild in child.children:
-                    if grandchild.dep_ in ("amod", "nummod") and grandchild.i not in entity_of:
-                        found.extend(_with_conjuncts(grandchild))
-            continue
-        if child.dep_ in _ATTRIBUTE_DEPS and child.i < head.i and _is_attribute_word(child):
-            if child.dep_ in ("advmod", "npadvmod") and child.pos_ not in _ADJECTIVE_POS:
+    def _heads(self) -> list:
+        heads = []
+        absorbed: set[int] = set()
+        for token in self.tokens:
+            if not self._nominal(token) or token.i in absorbed:
                 continue
-            found.extend(_with_conjuncts(child))
-        elif child.dep_ in ("relcl", "acl"):
-            found.extend(_predicative(child))
-    if head.dep_ in _SUBJECT_DEPS:
-        found.extend(_predicative(head.head))
-    return found
+            if self.word_of[token.i] in self.framing_word_ids or token.i in self.style_ids:
+                continue
+            if token.lower_ in PRONOUNS:
+                continue
+            if token.dep_ == "compound" and self._nominal(token.head) and token.head.i > token.i:
+                continue  # part of the head's name, or an attribute of it (decided from the head)
+            if token.lower_ in ATTRIBUTE_NOUNS and (
+                (token.i + 1 < len(self.doc) and self._nominal(self.doc[token.i + 1]))
+                or (token.dep_ in ("amod", "nmod", "npadvmod") and token.head.i > token.i and self._nominal(token.head))
+            ):
+                continue  # "a gold clock", "rubber sole shoes": a colour/material/shape word before its noun
+            if self._apposition_extension(token):
+                continue  # absorbed into the previous noun's name
+            lemma = self.draft.words[self.word_of[token.i]].lemma
+            if lemma == "style" and _has_of(token):
+                self._style_phrase(token)
+                continue
+            if lemma in FRAMING_NOUNS and _has_of(token):
+                modifiers = [c for c in token.children if c.i < token.i and c.dep_ in ("amod", "compound", "nmod")]
+                self.draft.style.append(tuple(sorted(self.word_of[t.i] for t in [*modifiers, token])))
+                self.style_ids.update(t.i for t in [*modifiers, token])
+                continue
+            if lemma in RELATIONAL_NOUNS and (token.dep_ == "pobj" or _has_of(token)):
+                continue
+            if lemma in QUANTITY_NOUNS and _has_of(token):
+                continue
+            extension = self._name_extension(token)
+            if extension is not None:
+                self.extension_of[token.i] = extension
+                absorbed.add(extension.i)
+            following = token.i + 1
+            if following < len(self.doc) and self._apposition_extension(self.doc[following]):
+                self.extension_of[token.i] = self.doc[following]
+            heads.append(token)
+        return heads
 
+    def _style_phrase(self, token) -> None:
+        """ "in the style of Van Gogh": the whole phrase is style, and the painter is not in the image."""
+        phrase = []
+        for t in token.subtree:
+            if t.i < token.i or t.is_space:
+                continue
+            if t.is_punct:
+                break  # "in the style of Van Gogh, a starry sky": the style ends at the comma
+            phrase.append(t)
+        self.style_ids.update(t.i for t in phrase)
+        self.draft.style.append(tuple(self.word_of[t.i] for t in phrase))
 
-def _bind_stray_adjectives(tokens, heads, entity_of, attribute_token_ids, word_of, draft: DraftTree) -> None:
-    """An adjective coordinated onto a noun ("A red apple and yellow bananas" parsed as apple -conj-> yellow)
-    describes the next noun: bind it to the next entity in the prompt."""
-    head_positions = sorted(t.i for t in heads)
-    for token in tokens:
-        if token.i in attribute_token_ids or token.i in entity_of:
-            continue
-        if token.dep_ == "conj" and token.pos_ in _ADJECTIVE_POS and _is_nounlike(token.head):
-            following = [i for i in head_positions if i > token.i]
-            if following:
-                attribute_token_ids.add(token.i)
-                draft.bind(entity_of[following[0]], (word_of[token.i],))
+    def _name(self, head) -> list:
+        """The head noun and the compound nouns that name the object with it ("wine glass"), left of the head.
+
+        With a name extension ("diamond pendant"), the extension is the head and colour/material/shape words
+        before it are left to be attributes.
+        """
+        name = self._compound_name(head)
+        extension = self.extension_of.get(head.i)
+        if extension is not None:
+            name = [t for t in name if t.lower_ not in ATTRIBUTE_NOUNS] + [extension]
+        return sorted(name, key=lambda t: t.i)
+
+    def _compound_name(self, head) -> list:
+        name = [head]
+        for child in head.children:
+            if (
+                child.dep_ == "compound"
+                and child.i < head.i
+                and child.lower_ not in ATTRIBUTE_NOUNS
+                and not any(c.dep_ == "cc" for c in child.children)
+            ):
+                name.extend(self._compound_name(child))
+        return name
+
+    def _graded(self, token) -> list:
+        """An attribute word with the adverbs that grade it ("very tall")."""
+        grading = [c for c in token.children if c.dep_ in ("advmod", "npadvmod") and c.pos_ == "ADV" and c.i < token.i]
+        return sorted([token, *grading], key=lambda t: t.i)
+
+    def _with_conjuncts(self, token) -> list[list]:
+        """An attribute and every attribute coordinated with or stacked on it ("red and white striped",
+        "white potted"): one token list per attribute."""
+        found = [self._graded(token)]
+        for child in token.children:
+            if child.i in self.entity_of or not self._is_attribute_word(child):
+                continue
+            if child.dep_ == "conj" or (child.dep_ in ("amod", "compound", "nmod") and child.i < token.i):
+                found.extend(self._with_conjuncts(child))
+        return found
+
+    def _predicative(self, verb) -> list[list]:
+        """Adjectives a copula predicates of its subject: "is red", "looks old and rusty"."""
+        if verb.lemma_.lower() not in COPULA_LEMMAS:
+            return []
+        found = []
+        for child in verb.children:
+            if child.dep_ in _PREDICATE_DEPS and child.pos_ in _ADJECTIVE_POS and not self._nominal(child):
+                found.extend(self._with_conjuncts(child))
+        return found
+
+    def _attributes(self, head) -> list[list]:
+        found: list[list] = []
+        # "A red apple and yellow bananas": adjectives before a coordinated modifier noun belong to it
+        cutoff = max(
+            (c.i for c in head.children if c.i in self.entity_of and _coordinated_modifier(c)),
+            default=-1,
+        )
+        sources = [head]
+        extension = self.extension_of.get(head.i)
+        if extension is not None:
+            sources.append(extension)
+        if _coordinated_modifier(head) and head.head.i != head.i:
+            for child in head.head.children:
+                if child.i < head.i and child.dep_ in ("amod", "nummod") and self._is_attribute_word(child):
+                    found.extend(self._with_conjuncts(child))
+        for source in sources:
+            for child in source.children:
+                if child.i in self.entity_of or child.i <= cutoff:
+                    continue
+                if child.dep_ == "compound":
+                    if child.i < source.i and child.lower_ in ATTRIBUTE_NOUNS:
+                        found.extend(self._with_conjuncts(child))
+                    elif child.i < source.i:
+                        # the name's own modifiers ("a white teddy bear" may hang "white" from "teddy")
+                        for grandchild in child.children:
+                            if grandchild.dep_ in ("amod", "nummod", "compound") and self._is_attribute_word(
+                                grandchild
+                            ):
+                                found.extend(self._with_conjuncts(grandchild))
+                    continue
+                if child.dep_ in _ATTRIBUTE_DEPS and child.i < source.i and self._is_attribute_word(child):
+                    if child.dep_ in ("advmod", "npadvmod") and child.pos_ not in _ADJECTIVE_POS:
+                        continue
+                    found.extend(self._with_conjuncts(child))
+                elif child.dep_ in ("relcl", "acl"):
+                    found.extend(self._predicative(child))
+        if head.dep_ in _SUBJECT_DEPS:
+            found.extend(self._predicative(head.head))
+        return found
+
+    def _bind_loose_modifiers(self, heads) -> None:
+        """A colour/material/shape word that was not made a head ("a gold clock", "a pyramidal trophy") and that no
+        route above bound describes the noun after it, within the same noun phrase."""
+        positions = sorted(t.i for t in heads)
+        for token in self.tokens:
+            if token.lower_ not in ATTRIBUTE_NOUNS or token.i in self.attribute_ids or token.i in self.entity_of:
+                continue
+            k = bisect.bisect_right(positions, token.i)
+            if k == len(positions):
+                continue
+            between = self.doc[token.i + 1 : positions[k]]
+            if any(t.pos_ in ("CCONJ", "ADP", "VERB", "AUX") or t.is_punct for t in between):
+                continue
+            self._bind(self.entity_of[positions[k]], [token])
+
+    def _bind_stray_adjectives(self, heads) -> None:
+        """An adjective coordinated onto a noun ("A red apple and yellow bananas" parsed as apple -conj-> yellow)
+        describes the next noun: bind it to the next entity in the prompt."""
+        positions = sorted(t.i for t in heads)
+        for token in self.tokens:
+            if token.i in self.attribute_ids or token.i in self.entity_of:
+                continue
+            if token.dep_ == "conj" and token.pos_ in _ADJECTIVE_POS and self._nominal(token.head):
+                k = bisect.bisect_right(positions, token.i)
+                if k < len(positions):
+                    self._bind(self.entity_of[positions[k]], [token])
+
+    def _parallel_target(self, token):
+        """For a conjunct: the token it is really coordinated with.
+
+        Normally its first conjunct. If the first conjunct is the object of a preposition or participle that
+        modifies entity X, and this conjunct has its own child with the same relation and word ("... with a
+        scarf and a man with a tie"), it is coordinated with X instead.
+        """
+        first = token.head
+        link = first.head
+        if first.dep_ in ("pobj", "dobj") and link.dep_ in ("prep", "acl") and link.head.i in self.entity_of:
+            for child in token.children:
+                if child.dep_ == link.dep_ and child.lemma_.lower() == link.lemma_.lower():
+                    return link.head
+        return first
+
+    def _governing_entity(self, token) -> int | None:
+        """Index of the nearest entity that governs ``token``; conjuncts share their first conjunct's governor."""
+        current = token
+        visited: set[int] = set()
+        # spaCy makes a new Token object on every access: compare positions, never identity.
+        while current.i not in visited:
+            visited.add(current.i)
+            if current.dep_ in ("conj", "appos") and current.head.i != current.i:
+                current = self._parallel_target(current)
+                continue  # a sibling of `current`: do not test `current` itself
+            if _coordinated_modifier(current) and current.head.i != current.i:
+                # a sibling of the noun it hangs from ("preconj" may hang it from that noun's article)
+                current = current.head
+                while not self._nominal(current) and current.head.i != current.i:
+                    current = current.head
+                continue
+            if current.i in self.style_ids and current.dep_ in _SUBJECT_DEPS:
+                return None  # "a photo of a cat ... [verb]": what the picture shows is the top level
+            head = current.head
+            if head.i == current.i:
+                return None
+            if head.i in self.entity_of:
+                return self.entity_of[head.i]
+            if head.pos_ in ("VERB", "AUX") and current.dep_ not in _SUBJECT_DEPS:
+                for child in head.children:
+                    if child.dep_ in _SUBJECT_DEPS and child.i in self.entity_of:
+                        return self.entity_of[child.i]
+            current = head
+        return None
 
 
 def _coordinated_modifier(token) -> bool:
     """A noun hung as a modifier of the next noun but carrying its own coordinator: a misparsed conjunct."""
+    if token.dep_ == "preconj":
+        return True
     return token.dep_ in ("nmod", "compound", "amod") and any(c.dep_ == "cc" for c in token.children)
 
 
-def _parallel_target(token, entity_of: dict[int, int]):
-    """For a conjunct: the token it is really coordinated with.
-
-    Normally its first conjunct. If the first conjunct is the object of a preposition or participle that
-    modifies entity X, and this conjunct has its own child with the same relation and word ("... with a scarf
-    and a man with a tie"), it is coordinated with X instead.
-    """
-    first = token.head
-    link = first.head
-    if first.dep_ in ("pobj", "dobj") and link.dep_ in ("prep", "acl") and link.head.i in entity_of:
-        for child in token.children:
-            if child.dep_ == link.dep_ and child.lemma_.lower() == link.lemma_.lower():
-                return link.head
-    return first
-
-
-def _governing_entity(token, entity_of: dict[int, int]) -> int | None:
-    """Index of the nearest entity that governs ``token``; conjuncts share their first conjunct's governor."""
-    current = token
-    visited: set[int] = set()
-    while current.i not in visited:
-        visited.add(current.i)
-        # spaCy makes a new Token object on every access: compare positions, never identity.
-        if current.dep_ in ("conj", "appos") and current.head.i != current.i:
-            current = _parallel_target(current, entity_of)
-            continue  # a sibling of `current`: do not test `current` itself
-        if _coordinated_modifier(current) and current.head.i != current.i:
-            current = current.head
-            continue
-        head = current.head
-        if head.i == current.i:
-            return None
-        if head.i in entity_of:
-            return entity_of[head.i]
-        if head.pos_ in ("VERB", "AUX") and current.dep_ not in _SUBJECT_DEPS:
-            for child in head.children:
-                if child.dep_ in _SUBJECT_DEPS and child.i in entity_of:
-                    return entity_of[child.i]
-        current = head
-    return None
+def _before_noun(token) -> bool:
+    """Whether a noun-tagged word follows ``token`` directly (then ``token`` is a modifier, not a head)."""
+    following = token.i + 1
+    return following < len(token.doc) and token.doc[following].pos_ in ("NOUN", "PROPN")

@@ -203,7 +203,38 @@ MATERIAL_WORDS = frozenset(
     }
 )
 
-ATTRIBUTE_NOUNS = COLOUR_WORDS | MATERIAL_WORDS
+# Shape and size words taggers often call nouns before another noun ("an oval sink", "a pyramidal trophy").
+SHAPE_WORDS = frozenset(
+    {
+        "oval",
+        "round",
+        "square",
+        "circular",
+        "rectangular",
+        "triangular",
+        "pyramidal",
+        "spherical",
+        "cubic",
+        "cylindrical",
+        "conical",
+        "oblong",
+        "pentagonal",
+        "hexagonal",
+        "octagonal",
+        "elliptical",
+        "crescent",
+        "big",
+        "small",
+        "large",
+        "tiny",
+        "huge",
+        "tall",
+        "short",
+        "long",
+    }
+)
+
+ATTRIBUTE_NOUNS = COLOUR_WORDS | MATERIAL_WORDS | SHAPE_WORDS
 
 COPULA_LEMMAS = frozenset({"be", "look", "seem", "appear", "become", "remain", "stay", "get", "turn"})
 
