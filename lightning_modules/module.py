@@ -8,6 +8,7 @@ result has ``status == "failed"`` and the error text.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -88,9 +89,9 @@ def predict_items(
     ``score_fn(record, tree) -> (scores, summary)`` and ``parse_fn(model, prompt) -> PromptTree`` default to the
     toolkit and analysis functions; tests pass fakes.
     """
-    generate_fn = generate_fn or _default_generate(settings)
-    score_fn = score_fn or _default_score
-    parse_fn = parse_fn or _default_parse(settings)
+    generate_fn = generate_fn or default_generate(settings)
+    score_fn = score_fn or default_score()
+    parse_fn = parse_fn or default_parse(settings)
     results: dict[int, ItemResult] = {}
     groups: dict[str, list[tuple[int, WorkItem, object]]] = {}
     for position, item in enumerate(items):
@@ -152,7 +153,7 @@ def predict_items(
     return [results[position] for position in range(len(items))]
 
 
-def _default_generate(settings: GenerationSettings) -> Callable:
+def default_generate(settings: GenerationSettings) -> Callable:
     from ..toolkit.generation import default_settings, generate
 
     def run(model, prompts, config, seeds, trees):
@@ -173,7 +174,7 @@ def _default_generate(settings: GenerationSettings) -> Callable:
     return run
 
 
-def _default_parse(settings: GenerationSettings) -> Callable:
+def default_parse(settings: GenerationSettings) -> Callable:
     from ..toolkit.parsing import parse_prompt
 
     def run(model, prompt):
@@ -182,13 +183,16 @@ def _default_parse(settings: GenerationSettings) -> Callable:
     return run
 
 
-def _default_score(record, tree):
+def default_score() -> Callable:
     from ..analysis.diagnosis import score_record, summary_metrics
 
-    if record is None:
-        raise RuntimeError("generation returned no attention record (capture is needed for the metrics)")
-    scores = score_record(record, tree)
-    return scores, summary_metrics(scores)
+    def run(record, tree):
+        if record is None:
+            raise RuntimeError("generation returned no attention record (capture is needed for the metrics)")
+        scores = score_record(record, tree)
+        return scores, summary_metrics(scores)
+
+    return run
 
 
 class AblationModule(pl.LightningModule):
@@ -211,12 +215,20 @@ class AblationModule(pl.LightningModule):
         self.configs = dict(configs)
         self.allow_pickle = allow_pickle
         self.model_loader = model_loader
-        self.predict_fn = predict_fn or predict_items
+        self.predict_fn = predict_fn
         self.loaded = None
 
     def setup(self, stage: str) -> None:
         if self.loaded is not None:
             return
+        if self.predict_fn is None:
+            # Imported here, once, so that a broken installation stops the run instead of failing every item.
+            self.predict_fn = functools.partial(
+                predict_items,
+                generate_fn=default_generate(self.settings),
+                score_fn=default_score(),
+                parse_fn=default_parse(self.settings),
+            )
         device = str(self.trainer.strategy.root_device) if self._trainer is not None else "cpu"
         if self.model_loader is not None:
             self.loaded = self.model_loader(device)

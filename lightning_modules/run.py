@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import json
+import logging
 import os
 import platform
 import sys
@@ -51,6 +52,19 @@ QUIET_WARNINGS = (
     r".*does not have many workers.*",
     r".*isinstance\(treespec, LeafSpec\).*is deprecated.*",
 )
+
+
+class _DropAdvertisement(logging.Filter):
+    """Lightning prints a tip about a cloud logging product on every Trainer; a run's output has no use for it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "litlogger" not in record.getMessage()
+
+
+def _quiet_lightning_tips() -> None:
+    logger = logging.getLogger("lightning.pytorch.utilities.rank_zero")
+    if not any(isinstance(f, _DropAdvertisement) for f in logger.filters):
+        logger.addFilter(_DropAdvertisement())
 
 
 @dataclasses.dataclass
@@ -260,6 +274,7 @@ def run_ablation(
     import lightning.pytorch as pl
     from lightning.fabric.utilities.exceptions import MisconfigurationException
 
+    _quiet_lightning_tips()
     writer = AblationWriter(out, save_fn=save_fn)
     try:
         trainer = pl.Trainer(

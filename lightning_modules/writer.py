@@ -183,13 +183,16 @@ def merge_results(out: Path, items: Sequence[WorkItem], skipped: Sequence[WorkIt
     """Write results.jsonl: one row per item of ``items`` in their order; return counts done/skipped/failed.
 
     Rows come from this run's rank files, and, for ``skipped`` items (complete before the run started), from
-    their folders' metrics.json. An item with no row at all (it cannot happen unless a rank died) is recorded
-    as failed so that the table always has one row per item.
+    their folders' metrics.json; columns that other tools added to such an item's row in the previous
+    results.jsonl (e.g. ``attnmod evaluate``'s scores) are kept, since the item did not change. An item with no
+    row at all (it cannot happen unless a rank died) is recorded as failed so that the table always has one row
+    per item.
     """
     fresh: dict[str, dict] = {}
     for path in sorted(out.glob("results-rank*.jsonl")):
         for row in _read_rows(path):
             fresh[row["id"]] = row
+    previous = {row["id"]: row for row in _read_rows(out / RESULTS_FILE)} if (out / RESULTS_FILE).is_file() else {}
     skipped_ids = {item.id for item in skipped}
     rows, counts = [], {"items": len(items), "done": 0, "skipped": 0, "failed": 0}
     for item in items:
@@ -198,6 +201,7 @@ def merge_results(out: Path, items: Sequence[WorkItem], skipped: Sequence[WorkIt
             metrics = read_item_metrics(out / ITEMS_FOLDER / item.id, item.id)
             if metrics is not None:
                 row = row_from_metrics(metrics)
+                row.update({k: v for k, v in previous.get(item.id, {}).items() if k not in row})
                 counts["skipped"] += 1
         if row is None:
             row = fresh.get(item.id) or item_row(item, "failed", "no result was reported for this item")

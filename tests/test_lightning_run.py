@@ -168,10 +168,15 @@ def test_resume_skips_complete_items_redoes_broken_ones_and_rebuilds_the_table(p
             k: v for k, v in row.items() if k != "seconds"
         }
     assert leftovers(out) == []
+    # A column another tool added (attnmod evaluate's scores) survives a resume for items that did not change.
+    table = rows(out)
+    table[0]["clip_score"] = 31.5
+    (out / "results.jsonl").write_text("".join(json.dumps(r) + "\n" for r in table), encoding="utf-8")
     # Nothing left to do: the run still finishes and reports every item as skipped.
     again = run([prompts], out)
     assert (again.done, again.skipped, again.failed) == (0, 12, 0)
     assert [r["id"] for r in rows(out)] == [i.id for i in items]
+    assert rows(out)[0]["clip_score"] == 31.5 and "clip_score" not in rows(out)[1]
 
 
 def test_a_failing_item_is_recorded_and_the_rest_of_its_batch_completes(tmp_path):
