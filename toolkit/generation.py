@@ -18,6 +18,7 @@ import contextlib
 import dataclasses
 import json
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from .attention_record import AttentionRecord
@@ -130,12 +131,15 @@ def generate(
     capture: bool = True,
     trees: list[PromptTree] | None = None,
     progress: bool = False,
+    observers: Sequence = (),
 ) -> list[GenerationResult]:
     """Generate one image per prompt with ``config``'s modulation; with ``capture``, one AttentionRecord per item.
 
     ``seeds``: one per prompt, or one int used for every item. ``trees``: PromptTrees aligned to the model's
     tokenizers (default: parsed with :func:`attnmod.toolkit.parsing.parse_prompts`). A prompt with no entities runs
     unmodulated, with a warning in its result. ``guidance <= 1`` switches classifier-free guidance off.
+    ``observers``: extra :class:`~attnmod.toolkit.processors.AttentionObserver` objects that see every attention
+    call's conditional probabilities (probes, custom statistics); they install the processors even without capture.
     """
     import torch
     from tqdm.auto import tqdm
@@ -184,7 +188,7 @@ def generate(
 
     levels = attention_levels(pipe.unet)
     recorder = None
-    observers = []
+    observers = list(observers)
     if capture:
         recorder = AttentionCapture(
             len(prompts),
@@ -201,7 +205,7 @@ def generate(
         observers=observers,
         latent_size=(height // scale, width // scale),
     )
-    needs_processors = capture or (config.modulates and bool(plan.active.any()))
+    needs_processors = bool(observers) or (config.modulates and bool(plan.active.any()))
     generators = [torch.Generator(device="cpu").manual_seed(int(seed)) for seed in seed_list]
     arguments = dict(
         prompt=prompts,

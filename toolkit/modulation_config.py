@@ -250,7 +250,7 @@ class ModulationConfig:
 
     @classmethod
     def load(cls, path: str | Path) -> ModulationConfig:
-        """Read a ``.json``, ``.yaml`` or ``.yml`` file."""
+        """Read a ``.json``, ``.yaml`` or ``.yml`` file (also a generation's ``config.json``: its ``config`` entry)."""
         path = Path(path)
         try:
             text = path.read_text(encoding="utf-8")
@@ -272,6 +272,8 @@ class ModulationConfig:
             if type(error).__module__.startswith("yaml"):
                 raise AttnmodError(f"modulation config {str(path)!r} is not valid YAML: {error}") from error
             raise
+        if isinstance(data, dict) and isinstance(data.get("config"), dict) and "prompt" in data:
+            data = data["config"]  # a generation's config.json: reuse the modulation it recorded
         return cls.from_json(data)
 
     def save(self, path: str | Path) -> Path:
@@ -378,7 +380,7 @@ def _layers(value, where: str) -> tuple[str, ...]:
     return tuple(value)
 
 
-def _common(fields: dict, section, where: str) -> dict:
+def _common(fields: dict, where: str) -> dict:
     changes = {}
     if "enabled" in fields:
         changes["enabled"] = _flag(fields["enabled"], where + ".enabled")
@@ -391,7 +393,7 @@ def _common(fields: dict, section, where: str) -> dict:
 
 def _temperature(data, base: TemperatureConfig) -> TemperatureConfig:
     fields = _fields(data, "temperature", {"enabled", "tau", "window", "layers"})
-    changes = _common(fields, base, "temperature")
+    changes = _common(fields, "temperature")
     if "tau" in fields:
         tau = _number(fields["tau"], "temperature.tau")
         if tau <= 0:
@@ -402,7 +404,7 @@ def _temperature(data, base: TemperatureConfig) -> TemperatureConfig:
 
 def _masking(data, base: MaskingConfig) -> MaskingConfig:
     fields = _fields(data, "masking", {"enabled", "window", "layers", "margin", "nested"})
-    changes = _common(fields, base, "masking")
+    changes = _common(fields, "masking")
     if "margin" in fields:
         margin = _number(fields["margin"], "masking.margin")
         if not 0.0 <= margin < 1.0:
@@ -417,7 +419,7 @@ def _masking(data, base: MaskingConfig) -> MaskingConfig:
 
 def _reweighting(data, base: ReweightingConfig) -> ReweightingConfig:
     fields = _fields(data, "reweighting", {"enabled", "window", "layers", "entity", "attribute", "other"})
-    changes = _common(fields, base, "reweighting")
+    changes = _common(fields, "reweighting")
     for name in ("entity", "attribute", "other"):
         if name in fields:
             changes[name] = Curve.from_json(fields[name], f"reweighting.{name}")

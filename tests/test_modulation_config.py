@@ -1,0 +1,132 @@
+"""ModulationConfig: presets, variant names, curves, layer selectors, JSON/YAML round trips and clear errors."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+from attnmod.toolkit.errors import AttnmodError
+from attnmod.toolkit.modulation_config import (
+    Curve,
+    ModulationConfig,
+    Window,
+    layer_selected,
+    variant_parts,
+)
+
+
+@pytest.mark.parametrize(
+    "name, parts, canonical",
+    [
+        ("none", (), "none"),
+        ("temperature", ("temperature",), "temperature"),
+        ("masking", ("masking",), "masking"),
+        ("reweighting", ("reweighting",), "reweighting"),
+        ("full", ("temperature", "masking", "reweighting"), "full"),
+        ("masking+temperature", ("temperature", "masking"), "temperature+masking"),
+        ("reweighting + masking", ("masking", "reweighting"), "masking+reweighting"),
+        ("temperature+masking+reweighting", ("temperature", "masking", "reweighting"), "full"),
+    ],
+)
+def test_presets_enable_exactly_their_parts(name, parts, canonical):
+    config = ModulationConfig.from_variant(name)
+    assert config.enabled_parts == parts
+    assert config.variant == canonical
+    assert variant_parts(name) == parts
+
+
+def test_unknown_variant_is_a_user_error():
+    with pytest.raises(AttnmodError, match="unknown variant 'sharpen'"):
+        ModulationConfig.from_variant("sharpen")
+
+
+@pytest.mark.parametrize(
+    "curve, samples",
+    [
+        (Curve("constant", 2.0, 5.0), {0.0: 2.0, 0.5: 2.0, 1.0: 2.0}),
+        (Curve("linear", 1.0, 3.0), {0.0: 1.0, 0.25: 1.5, 1.0: 3.0}),
+        (Curve("cosine", 2.0, 1.0), {0.0: 2.0, 0.5: 1.5, 1.0: 1.0}),
+        (Curve("exponential", 1.0, 4.0), {0.0: 1.0, 0.5: 2.0, 1.0: 4.0}),
+        (Curve("step", 1.5, 0.5, at=0.4), {0.0: 1.5, 0.39: 1.5, 0.4: 0.5, 0.9: 0.5}),
+    ],
+)
+def test_curves_follow_their_formulas(curve, samples):
+    for t, expected in samples.items():
+        assert math.isclose(curve.value(t), expected, rel_tol=1e-12), (curve.kind, t)
+
+
+def test_window_contains_is_half_open_and_local_progress_spans_it():
+    window = Window(0.25, 0.75)
+    assert not window.contains(0.2) and window.contains(0.25) and window.contains(0.7) and not window.contains(0.75)
+    assert window.local(0.25) == 0.0 and window.local(0.5) == 0.5 and window.local(0.9) == 1.0
+
+
+def test_json_round_trip_keeps_every_field():
+    config = ModulationConfig.from_variant("full").with_overrides(
+        ["temperature.tau=0.6", "masking.margin=0.2", "masking.nested=strict", "reweighting.entity.kind=step"]
+    )
+    again = ModulationConfig.from_json(json.loads(json.dumps(config.to_json())))
+    assert again == config
+    assert again.temperature.tau == 0.6 and again.masking.nested == "strict" and again.reweighting.entity.kind == "step"
+
+
+def test_partial_json_starts_from_the_variant_and_yaml_file_loads(tmp_path):
+    path = tmp_path / "config.yaml"
+    path.write_text(
+        "variant: temperature+masking\n"
+        "temperature:\n  tau: 0.5\n  window: [0.0, 0.4]\n  layers: [down_blocks.1, mid]\n"
+        "capture:\n  self_attention: true\n  phases:\n    - {name: first, start: 0.0, end: 0.5}\n"
+        "    - {name: second, start: 0.5, end: 1.0}\n",
+        encoding="utf-8",
+    )
+    config = ModulationConfig.load(path)
+    assert config.variant == "temperature+masking"
+    assert config.temperature.tau == 0.5 and config.temperature.window == Window(0.0, 0.4)
+    assert config.temperature.layers == ("down_blocks.1", "mid")
+    assert [p.name for p in config.capture.phases] == ["first", "second"] and config.capture.self_attention
+    json_path = tmp_path / "config.json"
+    config.save(json_path)
+    assert ModulationConfig.load(json_path) == config
+
+
+@pytest.mark.parametrize(
+    "payload, message",
+    [
+        ({"temperature": {"tau": -1}}, "tau must be positive"),
+        ({"temperature": {"tua": 0.5}}, "unknown key"),
+        ({"masking": {"window": [0.8, 0.2]}}, "start <= end"),
+        ({"masking": {"nested": "parents"}}, "nested must be one of"),
+        ({"reweighting": {"entity": {"kind": "sigmoid"}}}, "unknown curve kind"),
+        ({"reweighting": {"attribute": {"kind": "linear", "start": 0.0, "end": 1.0}}}, "positive"),
+        ({"capture": {"phases": [{"name": "a", "start": 0, "end": 1}, {"name": "a", "start": 0, "end": 1}]}}, "unique"),
+        ([1, 2], "expected a mapping"),
+    ],
+)
+def test_bad_configs_name_the_problem(payload, message):
+    with pytest.raises(AttnmodError, match=message):
+        ModulationConfig.from_json(payload)
+
+
+def test_bad_files_and_overrides_are_user_errors(tmp_path):
+    broken = tmp_path / "broken.json"
+    broken.write_text("{not json", encoding="utf-8")
+    with pytest.raises(AttnmodError, match="not valid JSON"):
+        ModulationConfig.load(broken)
+    with pytest.raises(AttnmodError, match="cannot read"):
+        ModulationConfig.load(tmp_path / "missing.yaml")
+    with pytest.raises(AttnmodError, match="SECTION.KEY=VALUE"):
+        ModulationConfig().with_overrides(["tau=0.5"])
+    with pytest.raises(AttnmodError, match="unknown key 'tua'"):
+        ModulationConfig().with_overrides(["temperature.tua=0.5"])
+
+
+def test_layer_selectors():
+    bounds = (1, 2)  # finest level 1, coarsest level 2
+    name = "down_blocks.2.attentions.0.transformer_blocks.3.attn1"
+    assert layer_selected(("all",), name, 2, bounds)
+    assert layer_selected(("down",), name, 2, bounds) and not layer_selected(("up", "mid"), name, 2, bounds)
+    assert layer_selected(("coarsest",), name, 2, bounds) and not layer_selected(("finest",), name, 2, bounds)
+    assert layer_selected(("down_blocks.2",), name, 2, bounds)
+    assert not layer_selected(("down_blocks.20",), name, 2, bounds)
+    assert layer_selected(("mid",), "mid_block.attentions.0.transformer_blocks.0.attn2", 2, bounds)
