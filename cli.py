@@ -373,12 +373,27 @@ def ablate(
 
 
 # ---- report ----
-@main.command(context_settings={"ignore_unknown_options": True})
-@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+@main.command()
+@click.argument("run_dir", metavar="RUN")
+@click.option("--out", "out_dir", default=None, help="folder for report.html/report.pdf (default: RUN)")
+@click.option("--format", "formats", default="html,pdf", show_default=True, help="html, pdf or html,pdf")
+@click.option(
+    "--worst",
+    type=click.IntRange(min=0),
+    default=8,
+    show_default=True,
+    help="items per failure gallery (worst items; items the modulation made worse)",
+)
 @user_errors
-def report(args) -> None:
-    """Write the HTML/PDF failure-analysis report of an ablation run."""
-    _not_yet("report")
+def report(run_dir: str, out_dir: str | None, formats: str, worst: int) -> None:
+    """Write the HTML/PDF failure-analysis report of an ablation run.
+
+    Works on a finished run, one still in progress, or one with failed items (the report says which).
+    """
+    from .reports.run_report import write_run_report
+
+    for path in write_run_report(run_dir, out_dir=out_dir, formats=formats, worst=worst, progress=sys.stderr.isatty()):
+        click.echo(f"wrote {path}")
 
 
 # ---- evaluate ----

@@ -1,0 +1,190 @@
+"""HTML and PDF rendering shared by the diagnosis and run reports.
+
+One Jinja2 environment with autoescape on for every template: user text (prompts, words, error messages) is
+always escaped, never marked safe. Figures travel as PNG bytes and are embedded as ``data:`` URIs, so a report is
+one file with no external reference; its Content-Security-Policy forbids scripts and any network load.
+The PDF comes from the same HTML through WeasyPrint, which applies the ``@media print`` rules of
+``templates/report.css`` (a page break before each section, no figure or table row cut in half).
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import importlib.metadata
+import json
+import math
+import os
+import platform
+import tempfile
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import jinja2
+from markupsafe import Markup
+
+from ..toolkit.errors import AttnmodError
+
+TEMPLATES = Path(__file__).parent / "templates"
+FORMATS = ("html", "pdf")
+# Versions that reproduce a report: the model stack that made the numbers and the libraries that drew them.
+VERSION_PACKAGES = (
+    "attnmod",
+    "torch",
+    "diffusers",
+    "transformers",
+    "numpy",
+    "matplotlib",
+    "seaborn",
+    "pandas",
+    "jinja2",
+    "weasyprint",
+)
+
+
+def data_uri(png: bytes, mime: str = "image/png") -> str:
+    """``data:image/png;base64,...`` for embedding an image in the HTML itself."""
+    return f"data:{mime};base64,{base64.b64encode(png).decode('ascii')}"
+
+
+def format_number(value, digits: int = 3) -> str:
+    """A table cell: ``-`` for missing or NaN, integers as they are, floats to ``digits`` significant decimals."""
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "-"
+        if math.isinf(value):
+            return "inf" if value > 0 else "-inf"
+        if value != 0 and (abs(value) >= 1e5 or abs(value) < 10 ** (-digits)):
+            return f"{value:.{digits}g}"
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def format_interval(interval, digits: int = 3) -> str:
+    """``mean [low, high]`` from a dict with mean/low/high (or a 3-sequence); ``-`` when there is no mean."""
+    if interval is None:
+        return "-"
+    if isinstance(interval, dict):
+        mean, low, high = interval.get("mean"), interval.get("low"), interval.get("high")
+    else:
+        mean, low, high = interval
+    if mean is None or (isinstance(mean, float) and math.isnan(mean)):
+        return "-"
+    if low is None or high is None or (isinstance(low, float) and math.isnan(low)):
+        return format_number(mean, digits)
+    return f"{format_number(mean, digits)} [{format_number(low, digits)}, {format_number(high, digits)}]"
+
+
+def pretty_json(data) -> str:
+    return json.dumps(data, indent=2, ensure_ascii=False, sort_keys=False, default=str)
+
+
+def software_versions(extra: Iterable[str] = ()) -> dict[str, str]:
+    """Installed versions of the packages that made and drew the results (``-`` where not installed)."""
+    versions = {"python": platform.python_version()}
+    for name in (*VERSION_PACKAGES, *extra):
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            versions[name] = "-"
+    return versions
+
+
+def _embed_file(name: str) -> Markup:
+    # The stylesheet is ours, not user data: it goes inside <style> verbatim.
+    return Markup((TEMPLATES / name).read_text(encoding="utf-8"))
+
+
+def environment() -> jinja2.Environment:
+    """The report templates' environment: autoescape for every template, undefined names are errors."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["data_uri"] = data_uri
+    env.filters["num"] = format_number
+    env.filters["interval"] = format_interval
+    env.filters["pretty_json"] = pretty_json
+    env.globals["embed_file"] = _embed_file
+    return env
+
+
+def render(template: str, **context) -> str:
+    """Render one report template to an HTML string."""
+    context.setdefault("generated", datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"))
+    return environment().get_template(template).render(**context)
+
+
+def parse_formats(formats: str | Sequence[str]) -> tuple[str, ...]:
+    """``"html,pdf"`` or ``("html", "pdf")`` -> a tuple of known formats, in the given order, without repeats."""
+    names = formats.split(",") if isinstance(formats, str) else list(formats)
+    result: list[str] = []
+    for name in names:
+        name = name.strip().lower()
+        if not name:
+            continue
+        if name not in FORMATS:
+            raise AttnmodError(f"unknown report format {name!r}: choose from {', '.join(FORMATS)}")
+        if name not in result:
+            result.append(name)
+    if not result:
+        raise AttnmodError(f"no report format given: choose from {', '.join(FORMATS)}")
+    return tuple(result)
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    # A half-written report must never replace a good one (a killed build, a full disk).
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+        # mkstemp makes the file private (0600); a report is an ordinary file, readable as the umask allows.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def html_to_pdf(html: str, base_url: str | Path | None = None) -> bytes:
+    """The PDF of a report's HTML (WeasyPrint, print media)."""
+    import logging
+
+    import weasyprint
+
+    # WeasyPrint logs every CSS property it does not support (e.g. overflow-x) at warning level; a report
+    # build should not print them.
+    logging.getLogger("weasyprint").setLevel(logging.ERROR)
+    logging.getLogger("fontTools").setLevel(logging.ERROR)
+    return weasyprint.HTML(string=html, base_url=str(base_url) if base_url else None).write_pdf()
+
+
+def write_outputs(html: str, out_dir: Path, stem: str, formats: Sequence[str]) -> list[Path]:
+    """Write ``{stem}.html`` and/or ``{stem}.pdf`` into ``out_dir``; return the paths in ``formats`` order."""
+    out_dir = Path(out_dir)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise AttnmodError(f"cannot create the report folder {str(out_dir)!r} ({error.strerror})") from error
+    paths = []
+    for name in parse_formats(formats):
+        path = out_dir / f"{stem}.{name}"
+        data = html.encode("utf-8") if name == "html" else html_to_pdf(html, base_url=out_dir)
+        try:
+            _write_atomically(path, data)
+        except OSError as error:
+            raise AttnmodError(f"cannot write {str(path)!r} ({error.strerror})") from error
+        paths.append(path)
+    return paths
