@@ -151,6 +151,32 @@ def parse_prompts(
     return trees
 
 
+def tree_from_constituency(prompt: str | None, trees, tokenizers: Sequence | None = None) -> PromptTree:
+    """A :class:`PromptTree` from constituency parses you already have: bracketed strings or ``nltk.Tree``
+    objects (one per sentence), whose leaves appear in ``prompt`` in order (``None``: the leaves joined by spaces).
+
+    ``tree_from_constituency("a bowl of green apples", "(NP (NP (DT a) (NN bowl)) (PP (IN of) (NP (JJ green)
+    (NNS apples))))")`` gives "bowl" with "apples" (attribute "green") nested in it. ``parser`` is "benepar".
+    """
+    import nltk
+
+    from .constituency import build_from_constituency, words_from_tree
+
+    if isinstance(trees, (str, nltk.Tree)):
+        trees = [trees]
+    parsed = [nltk.Tree.fromstring(t) if isinstance(t, str) else t for t in trees]
+    if not parsed:
+        raise AttnmodError("no constituency tree given")
+    joined = nltk.Tree("TOP", parsed) if len(parsed) > 1 else parsed[0]
+    try:
+        prompt, words = words_from_tree(joined, prompt)
+    except ValueError as error:
+        raise AttnmodError(str(error)) from error
+    draft = build_from_constituency(parsed, words)
+    tokenizers = list(tokenizers) if tokenizers else list(_default_tokenizers())
+    return _finish(prompt, draft, tokenizers, "benepar", [])
+
+
 def _progress(items: Iterable, total: int, enabled: bool) -> Iterable:
     if not enabled:
         return items
@@ -204,6 +230,8 @@ def _benepar_drafts(
                 nlp.vocab,
                 words=[t.text for t in tokens],
                 spaces=[True] * len(tokens),
+                # parse_string writes "(TAG word)": spaCy's tags, so the builder reads real parts of speech
+                tags=[t.tag_ or "XX" for t in tokens],
                 sent_starts=[k == 0 or t.is_sent_start for k, t in enumerate(tokens)],
             )
             try:

@@ -1,0 +1,251 @@
+"""Prompts with their hand-written constituency parses and expected entity trees, shared by the parser tests.
+
+Each case is a prompt, its bracketed parse as benepar would emit it, and the expected entities as
+(head noun text, attribute texts, enclosing entity's text or None), in prompt order, plus the style phrases.
+"""
+
+from __future__ import annotations
+
+
+def summary(tree) -> list[tuple[str, list[str], str | None]]:
+    return [
+        (e.text, [a.text for a in e.attributes], None if e.parent is None else tree.entities[e.parent].text)
+        for e in tree.entities
+    ]
+
+
+CASES = [
+    # coordinated entities are siblings
+    (
+        "a red car and a white sheep",
+        "(NP (NP (DT a) (JJ red) (NN car)) (CC and) (NP (DT a) (JJ white) (NN sheep)))",
+        [("car", ["red"], None), ("sheep", ["white"], None)],
+        [],
+    ),
+    (
+        "a red apple, a yellow pear and a green grape",
+        "(NP (NP (DT a) (JJ red) (NN apple)) (, ,) (NP (DT a) (JJ yellow) (NN pear)) (CC and)"
+        " (NP (DT a) (JJ green) (NN grape)))",
+        [("apple", ["red"], None), ("pear", ["yellow"], None), ("grape", ["green"], None)],
+        [],
+    ),
+    (
+        "A red apple and yellow bananas",
+        "(NP (NP (DT A) (JJ red) (NN apple)) (CC and) (NP (JJ yellow) (NNS bananas)))",
+        [("apple", ["red"], None), ("bananas", ["yellow"], None)],
+        [],
+    ),
+    (
+        "a red car and blue bus",
+        "(NP (DT a) (JJ red) (NN car) (CC and) (JJ blue) (NN bus))",
+        [("car", ["red"], None), ("bus", ["blue"], None)],
+        [],
+    ),
+    (
+        "two cats and a dog",
+        "(NP (NP (CD two) (NNS cats)) (CC and) (NP (DT a) (NN dog)))",
+        [("cats", ["two"], None), ("dog", [], None)],
+        [],
+    ),
+    (
+        "an oval sink and a rectangular mirror",
+        "(NP (NP (DT an) (JJ oval) (NN sink)) (CC and) (NP (DT a) (JJ rectangular) (NN mirror)))",
+        [("sink", ["oval"], None), ("mirror", ["rectangular"], None)],
+        [],
+    ),
+    # coordinated and stacked adjectives all bind
+    (
+        "a red and white striped umbrella",
+        "(NP (DT a) (ADJP (JJ red) (CC and) (JJ white)) (JJ striped) (NN umbrella))",
+        [("umbrella", ["red", "white", "striped"], None)],
+        [],
+    ),
+    (
+        "a red, shiny sports car",
+        "(NP (DT a) (JJ red) (, ,) (JJ shiny) (NNS sports) (NN car))",
+        [("sports car", ["red", "shiny"], None)],
+        [],
+    ),
+    (
+        "a very tall giraffe",
+        "(NP (DT a) (ADJP (RB very) (JJ tall)) (NN giraffe))",
+        [("giraffe", ["very tall"], None)],
+        [],
+    ),
+    # numerals, colour and material nouns used as modifiers are attributes; compound names stay whole
+    ("three red cubes", "(NP (CD three) (JJ red) (NNS cubes))", [("cubes", ["three", "red"], None)], []),
+    ("a wooden table", "(NP (DT a) (JJ wooden) (NN table))", [("table", ["wooden"], None)], []),
+    (
+        "a purple wine glass",
+        "(NP (DT a) (JJ purple) (NN wine) (NN glass))",
+        [("wine glass", ["purple"], None)],
+        [],
+    ),
+    (
+        "a white teddy bear",
+        "(NP (DT a) (JJ white) (NN teddy) (NN bear))",
+        [("teddy bear", ["white"], None)],
+        [],
+    ),
+    (
+        "a glass vase with a gold rim",
+        "(NP (NP (DT a) (NN glass) (NN vase)) (PP (IN with) (NP (DT a) (NN gold) (NN rim))))",
+        [("vase", ["glass"], None), ("rim", ["gold"], "vase")],
+        [],
+    ),
+    # nesting through prepositions, "of", "with" and reduced relatives
+    (
+        "a woman with a green scarf and a man with a blue tie",
+        "(NP (NP (NP (DT a) (NN woman)) (PP (IN with) (NP (DT a) (JJ green) (NN scarf)))) (CC and)"
+        " (NP (NP (DT a) (NN man)) (PP (IN with) (NP (DT a) (JJ blue) (NN tie)))))",
+        [("woman", [], None), ("scarf", ["green"], "woman"), ("man", [], None), ("tie", ["blue"], "man")],
+        [],
+    ),
+    (
+        "a bowl of green apples",
+        "(NP (NP (DT a) (NN bowl)) (PP (IN of) (NP (JJ green) (NNS apples))))",
+        [("bowl", [], None), ("apples", ["green"], "bowl")],
+        [],
+    ),
+    (
+        "a girl in a yellow dress holding a red balloon",
+        "(NP (NP (DT a) (NN girl)) (PP (IN in) (NP (DT a) (JJ yellow) (NN dress)))"
+        " (VP (VBG holding) (NP (DT a) (JJ red) (NN balloon))))",
+        [("girl", [], None), ("dress", ["yellow"], "girl"), ("balloon", ["red"], "girl")],
+        [],
+    ),
+    (
+        "a man riding a horse",
+        "(NP (NP (DT a) (NN man)) (VP (VBG riding) (NP (DT a) (NN horse))))",
+        [("man", [], None), ("horse", [], "man")],
+        [],
+    ),
+    (
+        "a girl holding a balloon and a boy holding a kite",
+        "(NP (NP (NP (DT a) (NN girl)) (VP (VBG holding) (NP (DT a) (NN balloon)))) (CC and)"
+        " (NP (NP (DT a) (NN boy)) (VP (VBG holding) (NP (DT a) (NN kite)))))",
+        [("girl", [], None), ("balloon", [], "girl"), ("boy", [], None), ("kite", [], "boy")],
+        [],
+    ),
+    (
+        "a stack of three red cubes with a blue sphere on the right",
+        "(NP (NP (DT a) (NN stack)) (PP (IN of) (NP (NP (CD three) (JJ red) (NNS cubes)) (PP (IN with)"
+        " (NP (NP (DT a) (JJ blue) (NN sphere)) (PP (IN on) (NP (DT the) (NN right))))))))",
+        [("stack", [], None), ("cubes", ["three", "red"], "stack"), ("sphere", ["blue"], "cubes")],
+        [],
+    ),
+    # relative clauses: predicative adjectives bind, objects nest
+    (
+        "a car that is red",
+        "(NP (NP (DT a) (NN car)) (SBAR (WHNP (WDT that)) (S (VP (VBZ is) (ADJP (JJ red))))))",
+        [("car", ["red"], None)],
+        [],
+    ),
+    (
+        "a car which is red and shiny",
+        "(NP (NP (DT a) (NN car)) (SBAR (WHNP (WDT which)) (S (VP (VBZ is) (ADJP (JJ red) (CC and) (JJ shiny))))))",
+        [("car", ["red", "shiny"], None)],
+        [],
+    ),
+    (
+        "a dog that chases a cat",
+        "(NP (NP (DT a) (NN dog)) (SBAR (WHNP (WDT that)) (S (VP (VBZ chases) (NP (DT a) (NN cat))))))",
+        [("dog", [], None), ("cat", [], "dog")],
+        [],
+    ),
+    # relational nouns in locative phrases are not entities
+    (
+        "a cat on top of a brick wall",
+        "(NP (NP (DT a) (NN cat)) (PP (IN on) (NP (NP (NN top)) (PP (IN of) (NP (DT a) (NN brick) (NN wall))))))",
+        [("cat", [], None), ("wall", ["brick"], "cat")],
+        [],
+    ),
+    (
+        "a dog in front of a house",
+        "(NP (NP (DT a) (NN dog)) (PP (IN in) (NP (NP (NN front)) (PP (IN of) (NP (DT a) (NN house))))))",
+        [("dog", [], None), ("house", [], "dog")],
+        [],
+    ),
+    (
+        "a lamp next to a bed",
+        "(NP (NP (DT a) (NN lamp)) (ADVP (JJ next) (PP (TO to) (NP (DT a) (NN bed)))))",
+        [("lamp", [], None), ("bed", [], "lamp")],
+        [],
+    ),
+    (
+        "a bird on the side of a bus",
+        "(NP (NP (DT a) (NN bird)) (PP (IN on) (NP (NP (DT the) (NN side)) (PP (IN of) (NP (DT a) (NN bus))))))",
+        [("bird", [], None), ("bus", [], "bird")],
+        [],
+    ),
+    (
+        "a cat to the left of a dog",
+        "(NP (NP (DT a) (NN cat)) (PP (TO to) (NP (NP (DT the) (NN left)) (PP (IN of) (NP (DT a) (NN dog))))))",
+        [("cat", [], None), ("dog", [], "cat")],
+        [],
+    ),
+    # framing nouns are style, not entities
+    (
+        "a photo of a cat",
+        "(NP (NP (DT a) (NN photo)) (PP (IN of) (NP (DT a) (NN cat))))",
+        [("cat", [], None)],
+        ["photo"],
+    ),
+    (
+        "an image of a blue bird and a red flower",
+        "(NP (NP (DT an) (NN image)) (PP (IN of) (NP (NP (DT a) (JJ blue) (NN bird)) (CC and)"
+        " (NP (DT a) (JJ red) (NN flower)))))",
+        [("bird", ["blue"], None), ("flower", ["red"], None)],
+        ["image"],
+    ),
+    (
+        "an oil painting of a lighthouse",
+        "(NP (NP (DT an) (NN oil) (NN painting)) (PP (IN of) (NP (DT a) (NN lighthouse))))",
+        [("lighthouse", [], None)],
+        ["oil painting"],
+    ),
+    (
+        "a close-up of a red rose",
+        "(NP (NP (DT a) (NN close-up)) (PP (IN of) (NP (DT a) (JJ red) (NN rose))))",
+        [("rose", ["red"], None)],
+        ["close-up"],
+    ),
+    # pronouns are not entities; possessors nest in what they own; quantity nouns step aside
+    (
+        "she holds a red umbrella",
+        "(S (NP (PRP she)) (VP (VBZ holds) (NP (DT a) (JJ red) (NN umbrella))))",
+        [("umbrella", ["red"], None)],
+        [],
+    ),
+    (
+        "a man and his dog",
+        "(NP (NP (DT a) (NN man)) (CC and) (NP (PRP$ his) (NN dog)))",
+        [("man", [], None), ("dog", [], None)],
+        [],
+    ),
+    (
+        "a woman's red hat",
+        "(NP (NP (DT a) (NN woman) (POS 's)) (JJ red) (NN hat))",
+        [("woman", [], "hat"), ("hat", ["red"], None)],
+        [],
+    ),
+    (
+        "a lot of yellow flowers",
+        "(NP (NP (DT a) (NN lot)) (PP (IN of) (NP (JJ yellow) (NNS flowers))))",
+        [("flowers", ["yellow"], None)],
+        [],
+    ),
+    # clauses: the subject governs its predicate; a copula with an adjective binds it
+    (
+        "A man rides a brown horse.",
+        "(S (NP (DT A) (NN man)) (VP (VBZ rides) (NP (DT a) (JJ brown) (NN horse))) (. .))",
+        [("man", [], None), ("horse", ["brown"], "man")],
+        [],
+    ),
+    (
+        "The car is red.",
+        "(S (NP (DT The) (NN car)) (VP (VBZ is) (ADJP (JJ red))) (. .))",
+        [("car", ["red"], None)],
+        [],
+    ),
+]

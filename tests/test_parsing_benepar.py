@@ -1,0 +1,185 @@
+"""The benepar back end end to end, with a randomly initialised character-LSTM parser built here.
+
+A random parser's trees are garbage, so these tests check the plumbing: the model loads (as a single file and as
+a release folder) through the spaCy component, ``parser`` says "benepar", spans and tokens are consistent, and
+benepar's limits fall back to the dependency back end with a warning instead of an exception.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+import pytest
+import torch
+from attnmod.toolkit.errors import AttnmodError
+from attnmod.toolkit.nlp import BENEPAR_MODEL_ENV, check_benepar_model, find_benepar_model, install_tokenizer_shim
+from attnmod.toolkit.parsing import BENEPAR_MAX_WORDS, parse_prompt, parse_prompts, resolve_parser
+
+LABELS = ["", "S", "NP", "VP", "PP", "ADJP", "SBAR", "S::VP", "ADVP", "WHNP", "NP::NP"]
+
+
+@pytest.fixture(scope="module")
+def benepar_model(tmp_path_factory):
+    """A random char-LSTM ChartParser saved both ways: {"config", "state_dict"} file and release folder."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from benepar import nkutil, parse_chart
+
+    hparams = nkutil.HParams(
+        d_model=32,
+        use_chars_lstm=True,
+        use_pretrained=False,
+        pretrained_model="none",
+        d_char_emb=8,
+        char_lstm_input_dropout=0.0,
+        use_encoder=True,
+        morpho_emb_dropout=0.0,
+        encoder_max_len=512,
+        num_heads=2,
+        d_kv=8,
+        d_ff=32,
+        relu_dropout=0.0,
+        residual_dropout=0.0,
+        attention_dropout=0.0,
+        num_layers=1,
+        d_label_hidden=16,
+        predict_tags=False,
+        d_tag_hidden=16,
+        tag_loss_scale=1.0,
+        force_root_constituent=True,
+    )
+    torch.manual_seed(0)
+    parser = parse_chart.ChartParser(
+        tag_vocab={"UNK": 0},
+        label_vocab={label: i for i, label in enumerate(LABELS)},
+        char_vocab={chr(i): i for i in range(256)},
+        hparams=hparams,
+    )
+    folder = tmp_path_factory.mktemp("benepar")
+    single = folder / "random_char_lstm.pt"
+    torch.save({"config": parser.config, "state_dict": parser.state_dict()}, single)
+    release = folder / "release"
+    release.mkdir()
+    (release / "config.json").write_text(json.dumps({"model_type": "bert", "benepar": parser.config}))
+    torch.save(parser.state_dict(), release / "benepar_model.bin")
+    return {"file": str(single), "folder": str(release)}
+
+
+def check_consistent(tree) -> None:
+    for entity in tree.entities:
+        assert tree.prompt[entity.span[0] : entity.span[1]] == entity.text
+        assert entity.parent is None or 0 <= entity.parent < len(tree.entities)
+        for attribute in entity.attributes:
+            assert tree.prompt[attribute.span[0] : attribute.span[1]] == attribute.text
+    json.dumps(tree.to_json())
+
+
+@pytest.mark.parametrize("form", ["file", "folder"])
+def test_benepar_runs_end_to_end(benepar_model, form):
+    prompts = ["a girl in a yellow dress holding a red balloon", "a red car and a blue bus. A dog sleeps."]
+    trees = parse_prompts(prompts, parser="benepar", benepar_model=benepar_model[form])
+    assert [t.parser for t in trees] == ["benepar", "benepar"]
+    assert [t.prompt for t in trees] == prompts
+    for tree in trees:
+        check_consistent(tree)
+        assert not any("failed" in w for w in tree.warnings)
+
+
+def test_auto_picks_benepar_from_the_environment(benepar_model, monkeypatch):
+    monkeypatch.setenv(BENEPAR_MODEL_ENV, benepar_model["file"])
+    assert resolve_parser("auto") == ("benepar", benepar_model["file"])
+    assert parse_prompt("a red car").parser == "benepar"
+    # an explicit --parser dependency still wins
+    assert parse_prompt("a red car", parser="dependency").parser == "dependency"
+
+
+def test_auto_falls_back_to_dependency_without_a_model(monkeypatch):
+    monkeypatch.delenv(BENEPAR_MODEL_ENV, raising=False)
+    assert resolve_parser("auto") == ("dependency", None)
+    with pytest.raises(AttnmodError, match="needs a model"):
+        resolve_parser("benepar")
+    with pytest.raises(AttnmodError, match="unknown parser"):
+        resolve_parser("stanza")
+
+
+def test_missing_model_path_is_an_error(tmp_path, monkeypatch):
+    with pytest.raises(AttnmodError, match="not found"):
+        find_benepar_model(tmp_path / "nothing.pt")
+    monkeypatch.setenv(BENEPAR_MODEL_ENV, str(tmp_path / "gone"))
+    with pytest.raises(AttnmodError, match=BENEPAR_MODEL_ENV):
+        find_benepar_model()
+
+
+class _NotWeights:
+    pass
+
+
+def test_model_files_that_need_unpickling_are_refused(tmp_path):
+    rogue = tmp_path / "rogue.pt"
+    torch.save({"config": _NotWeights(), "state_dict": {}}, rogue)
+    with pytest.raises(AttnmodError, match="safely"):
+        check_benepar_model(str(rogue))
+    not_benepar = tmp_path / "plain.pt"
+    torch.save({"weights": torch.zeros(2)}, not_benepar)
+    with pytest.raises(AttnmodError, match="not a benepar checkpoint"):
+        check_benepar_model(str(not_benepar))
+    empty_folder = tmp_path / "folder"
+    empty_folder.mkdir()
+    with pytest.raises(AttnmodError, match="config.json"):
+        check_benepar_model(str(empty_folder))
+
+
+def test_sentences_over_the_benepar_limit_fall_back_to_dependency(benepar_model):
+    long_prompt = " ".join(["a red car and a blue bus and"] * 40) + " a dog"
+    assert len(long_prompt.split()) > BENEPAR_MAX_WORDS
+    tree = parse_prompt(long_prompt, parser="benepar", benepar_model=benepar_model["file"])
+    assert tree.parser == "dependency"
+    assert any("too long for benepar" in w for w in tree.warnings)
+    assert tree.truncated and tree.entities[-1].truncated
+    check_consistent(tree)
+
+
+def test_benepar_survives_bad_input(benepar_model):
+    # whitespace tokens and odd characters never reach benepar as words
+    prompts = [
+        "",
+        "   ",
+        "\n\n",
+        "!!!",
+        "🐶🐱",
+        "a  red\n\n car\t\tand a dog",
+        "(a) [red] {car}",
+        "猫と犬",
+        "<b>a cat</b>",
+    ]
+    trees = parse_prompts(prompts, parser="benepar", benepar_model=benepar_model["file"])
+    for prompt, tree in zip(prompts, trees, strict=True):
+        assert tree.prompt == prompt
+        assert tree.parser == "benepar"
+        assert not any("failed" in w for w in tree.warnings), tree.warnings
+        check_consistent(tree)
+
+
+def _tiny_bert_tokenizer(tmp_path):
+    from transformers import BertTokenizer
+
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "a", "red", "car", "x", "y"]
+    path = tmp_path / "vocab.txt"
+    path.write_text("\n".join(vocab) + "\n")
+    return BertTokenizer(vocab_file=str(path))
+
+
+def test_tokenizer_shim_places_special_tokens_like_the_tokenizer(tmp_path):
+    install_tokenizer_shim()
+    bert = _tiny_bert_tokenizer(tmp_path)
+    assert bert.build_inputs_with_special_tokens([7, 8]) == [2, 7, 8, 3]
+    assert bert.build_inputs_with_special_tokens([7], [9]) == [2, 7, 3, 9, 3]
+    # benepar's Retokenizer finds the placeholder to count prefix/suffix special tokens
+    dummy = bert.build_inputs_with_special_tokens([-100])
+    assert dummy.index(-100) == 1 and len(dummy) == 3
+    from attnmod.toolkit.tokenizer import build_clip_tokenizer
+
+    clip = build_clip_tokenizer()
+    assert clip.build_inputs_with_special_tokens([320, 736]) == [49406, 320, 736, 49407]
+    assert clip("a red", add_special_tokens=True)["input_ids"] == [49406, 320, 736, 49407]
