@@ -132,6 +132,15 @@ def _write_atomically(path: Path, text: str) -> None:
         raise
 
 
+def _run_status(run: Path) -> str | None:
+    """``status`` from ``RUN/run.json`` as `attnmod ablate` writes it, or None."""
+    try:
+        info = json.loads((run / "run.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return info.get("status") if isinstance(info, dict) else None
+
+
 def _file_signature(path: Path) -> tuple[int, int]:
     status = path.stat()
     return status.st_size, status.st_mtime_ns
@@ -198,6 +207,8 @@ def evaluate_run(
     rows = read_results(run)
     signature = _file_signature(results_path)
     items, warnings = select_items(run, rows)
+    if _run_status(run) == "running":
+        warnings.append("run.json says the run is still running (or was killed): its results may be incomplete")
     if not items:
         raise AttnmodError(f"run {str(run)!r} has no finished items with an image to score")
     reference, fid_model_path = _resolve_fid_inputs(None if fid_reference is None else str(fid_reference), fid_model)

@@ -369,12 +369,17 @@ def load_reward_model(path: str, device: str = "cpu") -> PreferenceScorer:
             "(PickScore-style CLIPModel weights + processor files); nothing is downloaded."
         )
     blip_markers = ("ImageReward.pt", "med_config.json")
-    if (location.is_file() and location.suffix in (".pt", ".pth")) or any(
-        (location / m).exists() for m in blip_markers
+    if (location.is_file() and location.name.lower().startswith("imagereward")) or any(
+        (location / marker).exists() for marker in blip_markers
     ):
         raise AttnmodError(
             f"reward model {path!r} looks like ImageReward's BLIP checkpoint, which attnmod cannot run yet: "
             "pass a CLIP-form preference model folder (PickScore-style) instead."
+        )
+    if location.is_file():
+        raise AttnmodError(
+            f"reward model {path!r} is a file: pass the folder of a CLIP-form preference model "
+            "(config.json, weights and processor files)."
         )
     return PreferenceScorer(load_clip(str(location), device=device, role="reward model"))
 

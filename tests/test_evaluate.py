@@ -164,20 +164,27 @@ def _reference_clip(folder: str):
     return CLIPModel.from_pretrained(folder, local_files_only=True).eval(), CLIPProcessor.from_pretrained(folder)
 
 
-def manual_clip_cosine(folder: str, image_path: Path, caption: str) -> float:
-    """cos(E_image, E_caption) with the model loaded by plain transformers, the caption cut by hand to start + 75
-    tokens + end."""
+def manual_clip_cosines(folder: str, image_paths: list[Path], captions: list[str]) -> list[float]:
+    """cos(E_image, E_caption) per pair with the model loaded by plain transformers, each caption cut by hand to
+    start + 75 tokens + end and padded with the end token (CLIP pools the first end token)."""
     model, processor = _reference_clip(folder)
-    ids = processor.tokenizer(caption, verbose=False)["input_ids"]
-    if len(ids) > 77:
-        ids = ids[:76] + [ids[-1]]
+    rows = []
+    for caption in captions:
+        ids = processor.tokenizer(caption, verbose=False)["input_ids"]
+        if len(ids) > 77:
+            ids = ids[:76] + [ids[-1]]
+        rows.append(ids)
+    width = max(len(ids) for ids in rows)
+    input_ids = torch.tensor([ids + [49407] * (width - len(ids)) for ids in rows])
+    attention_mask = torch.tensor([[1] * len(ids) + [0] * (width - len(ids)) for ids in rows])
+    images = [Image.open(path).convert("RGB") for path in image_paths]
     with torch.no_grad():
-        pixels = processor(images=[Image.open(image_path).convert("RGB")], return_tensors="pt")["pixel_values"]
+        pixels = processor(images=images, return_tensors="pt")["pixel_values"]
         image = model.get_image_features(pixel_values=pixels)
-        text = model.get_text_features(input_ids=torch.tensor([ids]))
+        text = model.get_text_features(input_ids=input_ids, attention_mask=attention_mask)
     image = image if isinstance(image, torch.Tensor) else image.pooler_output
     text = text if isinstance(text, torch.Tensor) else text.pooler_output
-    return float(torch.nn.functional.cosine_similarity(image, text).item())
+    return torch.nn.functional.cosine_similarity(image, text).tolist()
 
 
 # ------------------------------------------------------------------------------------------ the tests
@@ -188,14 +195,39 @@ def test_long_prompt_is_longer_than_the_clip_context(clip_tokenizer):
     assert len(ids) - 2 == 120
 
 
-def test_clip_scores_match_a_manual_computation_and_long_captions_are_cut_and_counted(tmp_path, evaluators):
-    run = make_run(tmp_path / "run")
-    summary = evaluate_run(run, clip_model=evaluators["clip"], device="cpu", resamples=200)
-    rows = _rows_by_id(run)
+@pytest.fixture(scope="module")
+def evaluated(tmp_path_factory, evaluators):
+    """The 16-item planted run evaluated once with all three scores; FID reference = the "none" images.
+
+    Tests that use it only read it."""
+    root = tmp_path_factory.mktemp("evaluated")
+    run = make_run(root / "run")
+    reference = root / "reference"
+    reference.mkdir()
+    for row in read_results(run):
+        if row["variant"] == "none":
+            shutil.copy(run / row["folder"] / "image.png", reference / f"{row['id']}.png")
+    summary = evaluate_run(
+        run,
+        clip_model=evaluators["clip"],
+        reward_model=evaluators["reward"],
+        fid_reference=reference,
+        fid_model=evaluators["fid"],
+        fid_image_size=FID_SIZE,
+        device="cpu",
+        resamples=300,
+    )
+    return {"run": run, "summary": summary, "rows": read_results(run)}
+
+
+def test_clip_scores_match_a_manual_computation_and_long_captions_are_cut_and_counted(evaluated, evaluators):
+    run, summary, rows = evaluated["run"], evaluated["summary"], evaluated["rows"]
     assert len(rows) == 16
+    cosines = manual_clip_cosines(
+        evaluators["clip"], [run / r["folder"] / "image.png" for r in rows], [r["prompt"] for r in rows]
+    )
     positives = 0
-    for row in rows.values():
-        cosine = manual_clip_cosine(evaluators["clip"], run / row["folder"] / "image.png", row["prompt"])
+    for row, cosine in zip(rows, cosines, strict=True):
         assert row["clip_score"] == pytest.approx(100 * max(cosine, 0.0), abs=1e-3)
         assert row["clip_truncated"] is (row["prompt"] == LONG_PROMPT)
         positives += cosine > 0
@@ -205,30 +237,38 @@ def test_clip_scores_match_a_manual_computation_and_long_captions_are_cut_and_co
     assert {v: s["clip_truncated"] for v, s in summary["variants"].items()} == {"none": 2, "full": 2}
 
 
-def test_per_variant_summary_aggregates_the_rows(tmp_path, evaluators):
-    run = make_run(tmp_path / "run")
-    summary = evaluate_run(run, clip_model=evaluators["clip"], device="cpu", resamples=300)
-    written = json.loads((run / EVALUATION_FILE).read_text())
-    assert written == summary
-    rows = read_results(run)
+def test_per_variant_summary_aggregates_the_rows(evaluated, evaluators):
+    run, summary, rows = evaluated["run"], evaluated["summary"], evaluated["rows"]
+    assert json.loads((run / EVALUATION_FILE).read_text()) == summary
     assert list(summary["variants"]) == ["none", "full"]
     for variant in VARIANTS:
-        scores = [r["clip_score"] for r in rows if r["variant"] == variant]
-        interval = summary["variants"][variant]["clip_score"]
-        assert interval["n"] == 8 and summary["variants"][variant]["n"] == 8
-        assert interval["mean"] == pytest.approx(sum(scores) / 8)
-        assert min(scores) <= interval["low"] <= interval["mean"] <= interval["high"] <= max(scores)
-        assert summary["variants"][variant]["fid"] is None
-        assert summary["variants"][variant]["reward"] is None
+        scores = summary["variants"][variant]
+        assert scores["n"] == 8
+        for field in ("clip_score", "reward"):
+            values = [r[field] for r in rows if r["variant"] == variant]
+            interval = scores[field]
+            assert interval["n"] == 8
+            assert interval["mean"] == pytest.approx(sum(values) / 8)
+            assert min(values) <= interval["low"] <= interval["mean"] <= interval["high"] <= max(values)
     assert summary["clip_model"] == evaluators["clip"]
     assert summary["clip_backbone"] == "ViT(width=32, layers=2)/8@32px"
-    assert summary["reward_model"] is None and summary["fid_feature_model"] is None
+    assert summary["reward_model"] == evaluators["reward"] and summary["reward_kind"] == "clip-preference"
+    assert summary["fid_feature_model"] == evaluators["fid"]
     assert summary["items_scored"] == 16 and summary["items_skipped"] == 0
+
+
+def test_reward_is_the_preference_models_scaled_cosine(evaluated, evaluators):
+    rows = evaluated["rows"]
+    cosines = manual_clip_cosines(
+        evaluators["reward"], [evaluated["run"] / r["folder"] / "image.png" for r in rows], [r["prompt"] for r in rows]
+    )
+    for row, cosine in zip(rows, cosines, strict=True):
+        assert row["reward"] == pytest.approx(20.0 * cosine, abs=1e-3)  # exp(logit_scale) planted at 20
 
 
 def test_results_are_rewritten_in_place_keeping_other_fields_and_order(tmp_path, evaluators):
     failed = {"id": "p9-s0-full", "prompt": "x", "seed": 0, "variant": "full", "status": "failed", "error": "OOM"}
-    run = make_run(tmp_path / "run", extra_rows=[failed])
+    run = make_run(tmp_path / "run", prompts=PROMPTS, extra_rows=[failed])
     before = read_results(run)
     evaluate_run(run, clip_model=evaluators["clip"], reward_model=evaluators["reward"], device="cpu", resamples=50)
     after = read_results(run)
@@ -244,51 +284,24 @@ def test_results_are_rewritten_in_place_keeping_other_fields_and_order(tmp_path,
     # Evaluating again without a reward model drops the stale reward values; no temporary file is left behind.
     summary = evaluate_run(run, clip_model=evaluators["clip"], device="cpu", resamples=50)
     assert not any("reward" in r for r in read_results(run))
-    assert summary["items_skipped"] == 1
+    assert summary["items_skipped"] == 1 and summary["variants"]["full"]["reward"] is None
+    assert summary["variants"]["full"]["fid"] is None and summary["fid_feature_model"] is None
     assert sorted(p.name for p in run.iterdir()) == ["evaluation.json", "items", "results.jsonl"]
 
 
-def test_reward_is_the_preference_models_scaled_cosine(tmp_path, evaluators):
-    run = make_run(tmp_path / "run", prompts=PROMPTS[:2])
-    summary = evaluate_run(
-        run, clip_model=evaluators["clip"], reward_model=evaluators["reward"], device="cpu", resamples=100
-    )
-    rows = read_results(run)
-    for row in rows:
-        cosine = manual_clip_cosine(evaluators["reward"], run / row["folder"] / "image.png", row["prompt"])
-        assert row["reward"] == pytest.approx(20.0 * cosine, abs=1e-3)  # exp(logit_scale) planted at 20
-    assert summary["reward_kind"] == "clip-preference"
-    for variant in VARIANTS:
-        rewards = [r["reward"] for r in rows if r["variant"] == variant]
-        assert summary["variants"][variant]["reward"]["mean"] == pytest.approx(sum(rewards) / len(rewards))
-
-
-def test_fid_of_a_set_against_itself_is_zero_and_reference_statistics_are_reusable(tmp_path, evaluators):
-    run = make_run(tmp_path / "run")
-    reference = tmp_path / "reference"
-    reference.mkdir()
-    for row in read_results(run):
-        if row["variant"] == "none":
-            shutil.copy(run / row["folder"] / "image.png", reference / f"{row['id']}.png")
-    summary = evaluate_run(
-        run,
-        clip_model=evaluators["clip"],
-        fid_reference=reference,
-        fid_model=evaluators["fid"],
-        fid_image_size=FID_SIZE,
-        device="cpu",
-        resamples=50,
-    )
+def test_fid_of_a_set_against_itself_is_zero_and_reference_statistics_are_reusable(tmp_path, evaluated, evaluators):
+    summary = evaluated["summary"]
     fid_same = summary["variants"]["none"]["fid"]
     fid_other = summary["variants"]["full"]["fid"]
     assert abs(fid_same) < 1e-6 and fid_other > 1e-3
-    assert summary["fid_reference_images"] == 8 and summary["fid_feature_model"] == evaluators["fid"]
+    assert summary["fid_reference_images"] == 8
     assert summary["variants"]["full"]["fid_images"] == 8
     assert any("biased upward" in w for w in summary["warnings"])  # 8 images per variant, 16 features
-    stats_file = run / REFERENCE_STATS_FILE
+    stats_file = evaluated["run"] / REFERENCE_STATS_FILE
     assert summary["fid_reference_stats"] == str(stats_file)
+    # The saved reference statistics stand in for the folder: same images, same FID.
     again = evaluate_run(
-        run,
+        make_run(tmp_path / "run"),
         clip_model=evaluators["clip"],
         fid_reference=stats_file,
         fid_model=evaluators["fid"],
@@ -297,13 +310,13 @@ def test_fid_of_a_set_against_itself_is_zero_and_reference_statistics_are_reusab
         resamples=50,
     )
     assert again["variants"]["full"]["fid"] == pytest.approx(fid_other, rel=1e-9)
-    assert again["fid_reference_images"] == 8
+    assert again["fid_reference_images"] == 8 and again["fid_reference_stats"] is None
 
 
 @pytest.mark.parametrize("suffix", [".npz", ".safetensors"])
 def test_fid_against_planted_statistics_is_the_squared_mean_shift(tmp_path, evaluators, suffix):
     """Reference = the generated set's Gaussian with its mean moved by delta: FID = |delta|^2 exactly."""
-    run = make_run(tmp_path / "run")
+    run = make_run(tmp_path / "run", prompts=PROMPTS[:2])
     extractor = load_feature_model(evaluators["fid"], image_size=FID_SIZE)
     full_images = [run / r["folder"] / "image.png" for r in read_results(run) if r["variant"] == "full"]
     generated = feature_statistics(extractor, full_images, image_size=FID_SIZE, batch_size=3)
@@ -495,6 +508,10 @@ def test_reward_model_errors(tmp_path, evaluators, run_cli):
     image_reward.mkdir()
     (image_reward / "med_config.json").write_text("{}")
     _expect_user_error(run_cli(*base, "--reward-model", str(image_reward)), "ImageReward's BLIP checkpoint")
+    (tmp_path / "ImageReward.pt").write_bytes(b"not read")
+    _expect_user_error(run_cli(*base, "--reward-model", str(tmp_path / "ImageReward.pt")), "ImageReward's BLIP")
+    (tmp_path / "scores.bin").write_bytes(b"not read")
+    _expect_user_error(run_cli(*base, "--reward-model", str(tmp_path / "scores.bin")), "is a file")
 
 
 def test_run_folder_errors(tmp_path, evaluators, run_cli):
@@ -515,9 +532,11 @@ def test_run_folder_errors(tmp_path, evaluators, run_cli):
 def test_items_without_an_image_are_skipped_with_a_warning(tmp_path, evaluators):
     run = make_run(tmp_path / "run", prompts=PROMPTS[:1])
     (run / "items" / "p0-s1-full" / "image.png").unlink()
+    (run / "run.json").write_text(json.dumps({"status": "running"}))
     summary = evaluate_run(run, clip_model=evaluators["clip"], device="cpu", resamples=20)
     assert summary["items_scored"] == 3 and summary["items_skipped"] == 1
     assert any("p0-s1-full" in w and "missing" in w for w in summary["warnings"])
+    assert any("still running" in w for w in summary["warnings"])
     assert "clip_score" not in _rows_by_id(run)["p0-s1-full"]
 
 
@@ -555,3 +574,17 @@ def test_clip_backbone_names_follow_the_clip_releases():
     assert named(1024, 24, 14) == "ViT-L/14"
     assert named(1024, 24, 14, 336) == "ViT-L/14@336px"
     assert named(1280, 32, 14) == "ViT-H/14"
+
+
+@pytest.mark.slow
+def test_run_report_shows_the_evaluation_table(tmp_path, evaluated):
+    """The reports side reads evaluation.json: variant x (FID, CLIP score, reward, leakage, binding) with CIs."""
+    from attnmod.reports.run_report import write_run_report
+
+    [page] = write_run_report(evaluated["run"], out_dir=tmp_path / "report", formats=("html",))
+    text = page.read_text(encoding="utf-8")
+    assert "FID" in text and "CLIP score" in text and "reward" in text
+    for variant in VARIANTS:
+        scores = evaluated["summary"]["variants"][variant]
+        assert f"{scores['clip_score']['mean']:.3f}" in text
+        assert f"{scores['reward']['low']:.3f}" in text
