@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
+import functools
 from collections.abc import Sequence
 
 CLIP_CONTEXT = 77
@@ -33,6 +34,10 @@ class TokenAlignment:
         """Content tokens that survive truncation: the context minus the start and end tokens."""
         return self.context - 2
 
+    @functools.cached_property
+    def _bounds(self) -> tuple[list[int], list[int]]:
+        return [a for a, _ in self.offsets], [b for _, b in self.offsets]
+
     @property
     def length(self) -> int:
         return len(self.offsets)
@@ -47,10 +52,11 @@ class TokenAlignment:
         Returns ``(kept, truncated)``: ``kept`` are positions ``1..capacity``; ``truncated`` is true when the
         span has tokens past the capacity (or, for a non-empty span with no token at all, never).
         """
-        starts = [a for a, _ in self.offsets]
-        # Tokens are in text order, so only those starting before `end` can overlap.
+        starts, ends = self._bounds
+        # Tokens are in text order and do not overlap: the overlapping ones form one run.
+        first = bisect.bisect_right(ends, start)
         last = bisect.bisect_left(starts, end)
-        found = [i + 1 for i in range(last) if self.offsets[i][1] > start and self.offsets[i][0] < end]
+        found = [i + 1 for i in range(first, last) if self.offsets[i][1] > start and self.offsets[i][0] < end]
         kept = tuple(p for p in found if p <= self.capacity)
         return kept, len(kept) < len(found)
 

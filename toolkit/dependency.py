@@ -161,7 +161,7 @@ class _Reader:
     def _apposition_extension(self, token) -> bool:
         """A noun hung as an apposition (or adverbial noun) right after another noun, with no comma and not
         governing it: the end of a compound name ("a fire hydrant", "a bead necklace")."""
-        if token.dep_ not in ("appos", "npadvmod", "dep") or token.i == 0:
+        if token.dep_ not in ("appos", "npadvmod", "dep") or token.i == 0 or not self._nominal(token):
             return False
         previous = self.doc[token.i - 1]
         return (
@@ -194,7 +194,10 @@ class _Reader:
         return self.draft
 
     def _bind(self, entity: int, tokens: list) -> None:
+        tokens = [t for t in tokens if t.i in self.word_of]  # never whitespace tokens
         ids = {t.i for t in tokens}
+        if not ids:
+            return
         if ids & self.attribute_ids or ids & set(self.entity_of):
             return
         self.attribute_ids |= ids
@@ -264,7 +267,7 @@ class _Reader:
         extension = self.extension_of.get(head.i)
         if extension is not None:
             name = [t for t in name if t.lower_ not in ATTRIBUTE_NOUNS] + [extension]
-        return sorted(name, key=lambda t: t.i)
+        return sorted((t for t in name if t.i in self.word_of), key=lambda t: t.i)
 
     def _compound_name(self, head) -> list:
         name = [head]

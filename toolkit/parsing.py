@@ -32,7 +32,14 @@ PARSERS = ("auto", "benepar", "dependency")
 MAX_PROMPT_CHARS = 20_000
 # benepar refuses sentences over about 300 words; stay clear of the limit and fall back to dependency.
 BENEPAR_MAX_WORDS = 250
-_HTML_TAG = re.compile(r"</?[A-Za-z][^<>]{0,200}>|&[A-Za-z]{2,8};|&#\d{1,6};")
+# No word is longer; a longer run of non-space characters is a URL, a hash or noise.
+LONGEST_WORD = 100
+_LONG_RUN = re.compile(rf"\S{{{LONGEST_WORD + 1},}}")
+# Script and style elements are code, not description: blank their content along with the tags.
+_HTML_TAG = re.compile(
+    r"<(script|style)\b[^<>]{0,200}>.*?</\1\s*>|</?[A-Za-z][^<>]{0,200}>|&[A-Za-z]{2,8};|&#\d{1,6};",
+    re.IGNORECASE | re.DOTALL,
+)
 
 
 def check_prompt(prompt) -> str | None:
@@ -47,8 +54,8 @@ def check_prompt(prompt) -> str | None:
 def _clean(prompt: str) -> tuple[str, list[str]]:
     """Text for the parser with the same length as ``prompt`` (so offsets carry over) and notes on what changed.
 
-    Control and format characters become spaces, HTML tags and entities become spaces, tabs and carriage
-    returns become spaces; newlines stay (they end sentences).
+    Control and format characters, HTML tags and entities, tabs and carriage returns, and runs of more than
+    :data:`LONGEST_WORD` non-space characters become spaces; newlines stay (they end sentences).
     """
     notes = []
     chars = list(prompt)
@@ -66,6 +73,10 @@ def _clean(prompt: str) -> tuple[str, list[str]]:
     if _HTML_TAG.search(text):
         text = _HTML_TAG.sub(lambda m: " " * len(m.group()), text)
         notes.append("HTML tags and entities were ignored")
+    if _LONG_RUN.search(text):
+        # spaCy's tokenizer splits affixes off such a run one at a time: quadratic, minutes for 20,000 characters.
+        text = _LONG_RUN.sub(lambda m: " " * len(m.group()), text)
+        notes.append(f"runs of more than {LONGEST_WORD} characters without a space were ignored")
     return text, notes
 
 
