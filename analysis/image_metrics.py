@@ -5,8 +5,8 @@ Nothing here downloads anything. Every model comes from a local path or the loca
 
 * **CLIP score** (Hessel et al. 2021, as torchmetrics' ``CLIPScore``): per image-caption pair
   ``100 * max(cos(E_image, E_caption), 0)``, with E the projected CLIP embeddings. Units: 0..100, higher is better.
-  The per-item values come from torchmetrics' CLIPScore update function; the model is handed to it through
-  CLIPScore's callable hook, so no model name is ever resolved on the hub.
+  The per-item values come from torchmetrics' CLIPScore update function, handed the locally loaded model, so no
+  model name is ever resolved on the hub.
 * **Captions past the CLIP context** (77 tokens for CLIP) are truncated explicitly: the tokenizer keeps the start
   token, the first 75 caption tokens and the end token (CLIP pools the end token's state, so cutting it off would
   pool the wrong position silently). Each truncated caption is reported.
@@ -304,17 +304,18 @@ class ClipScores:
 
 
 class ClipScorer:
-    """Batched CLIP cosine similarities through torchmetrics' CLIPScore update, with explicit truncation."""
+    """Batched CLIP cosine similarities through torchmetrics' CLIPScore update function, with explicit truncation.
+
+    torchmetrics' ``CLIPScore`` object itself is not built: its constructor resolves a model name (1.9 takes one of
+    its known hub names or a callable, not a folder path), while the update function
+    takes any CLIP-compatible model and processor, which is what a local folder gives.
+    """
 
     def __init__(self, bundle: ClipModelBundle):
-        from torchmetrics.multimodal import CLIPScore
-
         self.bundle = bundle
         self.tokenizer = bundle.processor.tokenizer
-        # CLIPScore's callable hook takes our already loaded model: given a string it would resolve a hub name.
-        adapter = _ClipFeatures(bundle.model)
-        processor = _TruncatingProcessor(bundle.processor, bundle.context_length)
-        self.metric = CLIPScore(model_name_or_path=lambda: (adapter, processor))
+        self.model = _ClipFeatures(bundle.model)
+        self.processor = _TruncatingProcessor(bundle.processor, bundle.context_length)
 
     def token_count(self, caption: str) -> int:
         """Tokens of ``caption`` with the start and end tokens, before any truncation."""
@@ -332,7 +333,7 @@ class ClipScorer:
         with torch.inference_mode():
             # Returns 100 * cos per pair (before the clamp at 0, which CLIPScore applies to the mean only).
             raw, _ = _clip_score_update(
-                [image.to(device) for image in images], list(captions), self.metric.model, self.metric.processor
+                [image.to(device) for image in images], list(captions), self.model, self.processor
             )
         return ClipScores(
             cosine=[float(v) / 100.0 for v in raw.detach().float().cpu()],

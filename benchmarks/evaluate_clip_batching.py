@@ -101,7 +101,7 @@ def main() -> None:
         paths = write_images(root / "images", args.images, args.image_side)
         captions = [f"a photo of object number {i} on a table" for i in range(args.images)]
         scorer = ClipScorer(load_clip(clip_folder, device="cpu"))
-        adapter, processor = scorer.metric.model, scorer.metric.processor
+        adapter, processor = scorer.model, scorer.processor
 
         def batched() -> list[float]:
             scores = []
