@@ -33,6 +33,11 @@ COMMON = [
     "cpu",
     "--no-progress",
 ]
+# Lightning gives each DDP process cores/processes torch threads, and a different thread count changes float
+# rounding (measured: attention sums differ by ~6e-8 and a few pixels by one level between 2 threads in one
+# process and 1 thread in each of two). With the same per-process thread count the outputs are bit-identical,
+# which is what these tests compare.
+SAME_THREADS = {**os.environ, "OMP_NUM_THREADS": "1"}
 ITEM_FILES = ["attention.json", "attention.safetensors", "config.json", "image.png", "metrics.json", "parse.json"]
 # Timing fields differ between any two runs; everything else in the JSON files must be the same.
 TIMING_KEYS = {"seconds", "started", "finished"}
@@ -44,6 +49,7 @@ def ablate(prompts: Path, out: Path, *extra: str, timeout: float = 240) -> subpr
         capture_output=True,
         text=True,
         timeout=timeout,
+        env=SAME_THREADS,
     )
 
 
@@ -122,6 +128,7 @@ def test_a_run_killed_part_way_resumes_to_the_same_items_and_files(prompts, refe
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
+        env=SAME_THREADS,
     )
     items = out / "items"
     deadline = time.monotonic() + 180
