@@ -415,7 +415,7 @@ def load_feature_model(path: str | Path, device: str = "cpu", image_size: int = 
                 network = torch.export.load(str(location)).module()
                 accepts_flag = False
             elif zipfile.is_zipfile(location) and _is_torchscript_archive(location):
-                network = torch.jit.load(str(location), map_location=device)
+                network = torch.jit.load(str(location), map_location=device).eval()
                 accepts_flag = "return_features" in [a.name for a in network.forward.schema.arguments]
             else:
                 raise AttnmodError(
@@ -460,6 +460,12 @@ class _FeatureExtractor(torch.nn.Module):
         self.accepts_flag = accepts_flag
         self.device = "cpu"  # where the network and its inputs live, set by load_feature_model
         self.num_features = 0  # set after the probe; torchmetrics reads it instead of running a 299 px dummy image
+
+    def train(self, mode: bool = True):
+        # The network stays in inference mode whatever a caller asks (batch norm must keep its running statistics);
+        # torch.export programs refuse train() altogether.
+        self.training = mode
+        return self
 
     def forward(self, images):
         output = self.network(images, return_features=True) if self.accepts_flag else self.network(images)

@@ -358,6 +358,25 @@ def test_feature_statistics_match_numpy(tmp_path, evaluators):
     np.testing.assert_allclose(stats.covariance.numpy(), np.cov(features, rowvar=False), rtol=1e-4, atol=1e-8)
 
 
+def test_a_torch_export_feature_model_gives_the_same_statistics(tmp_path, evaluators):
+    torch.manual_seed(3)  # the same weights as the TorchScript file of the fixture
+    network = TinyInceptionLike().eval()
+    program = torch.export.export(
+        network,
+        (torch.zeros(2, 3, FID_SIZE, FID_SIZE, dtype=torch.uint8),),
+        dynamic_shapes={"images": {0: torch.export.Dim("batch")}},
+    )
+    exported = tmp_path / "tiny-inception.pt2"
+    torch.export.save(program, str(exported))
+    run = make_run(tmp_path / "run", prompts=PROMPTS[:1])
+    paths = [run / r["folder"] / "image.png" for r in read_results(run)]
+    from_export = feature_statistics(load_feature_model(exported, image_size=FID_SIZE), paths, FID_SIZE)
+    from_script = feature_statistics(load_feature_model(evaluators["fid"], image_size=FID_SIZE), paths, FID_SIZE)
+    assert from_export.dimension == 16 and from_export.count == 4
+    torch.testing.assert_close(from_export.mean, from_script.mean)
+    torch.testing.assert_close(from_export.covariance, from_script.covariance)
+
+
 def test_cli_writes_scores_and_summary(tmp_path, evaluators, run_cli):
     run = make_run(tmp_path / "run")
     reference = FeatureStatistics(torch.zeros(16, dtype=torch.float64), torch.eye(16, dtype=torch.float64), 100)
@@ -477,6 +496,13 @@ def test_fid_reference_needs_a_local_feature_model(tmp_path, evaluators, run_cli
     _expect_user_error(
         run_cli(*base, "--fid-reference", str(stats_path), "--fid-model", str(state_dict)),
         "neither a TorchScript archive",
+    )
+    # A network that cannot take uint8 images is caught by the probe, with the shape it was given.
+    float_only = tmp_path / "float-only.pt"
+    torch.jit.script(torch.nn.Conv2d(3, 4, 3)).save(str(float_only))
+    _expect_user_error(
+        run_cli(*base, "--fid-reference", str(stats_path), "--fid-model", str(float_only), "--fid-image-size", "32"),
+        "failed on a uint8 batch [1, 3, 32, 32]",
     )
     assert no_network == []
     # The feature model named by the environment is used when --fid-model is absent.
