@@ -89,6 +89,12 @@ def test_pronouns_and_predicates():
     assert summary(parse_prompt("a car painted red", parser="dependency"))[0][0] == "car"
 
 
+def test_all_capitals_parse_like_lower_case():
+    tree = parse_prompt("THERE IS FOOD IN THE FRYING PAN ON THE STOVE", parser="dependency")
+    assert [e.text for e in tree.entities] == ["FOOD", "FRYING PAN", "STOVE"]
+    assert [e.noun for e in tree.entities] == ["food", "frying pan", "stove"]
+
+
 def test_noun_is_the_lemma():
     tree = parse_prompt("two women, three mice and a red rose", parser="dependency")
     assert [e.noun for e in tree.entities] == ["woman", "mouse", "rose"]

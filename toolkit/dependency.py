@@ -213,7 +213,7 @@ class _Reader:
                 continue
             if token.lower_ in PRONOUNS:
                 continue
-            if token.dep_ == "compound" and self._nominal(token.head) and token.head.i > token.i:
+            if self._is_name_part(token):
                 continue  # part of the head's name, or an attribute of it (decided from the head)
             if token.lower_ in ATTRIBUTE_NOUNS and (
                 (token.i + 1 < len(self.doc) and self._nominal(self.doc[token.i + 1]))
@@ -269,15 +269,18 @@ class _Reader:
             name = [t for t in name if t.lower_ not in ATTRIBUTE_NOUNS] + [extension]
         return sorted((t for t in name if t.i in self.word_of), key=lambda t: t.i)
 
+    def _is_name_part(self, token) -> bool:
+        """A noun before its head noun that names the object with it: a compound ("wine glass"), or a noun the
+        model hung as an adjective right before its head ("frying pan")."""
+        head = token.head
+        if head.i <= token.i or not self._nominal(head) or any(c.dep_ == "cc" for c in token.children):
+            return False
+        return token.dep_ == "compound" or (token.dep_ == "amod" and head.i == token.i + 1)
+
     def _compound_name(self, head) -> list:
         name = [head]
         for child in head.children:
-            if (
-                child.dep_ == "compound"
-                and child.i < head.i
-                and child.lower_ not in ATTRIBUTE_NOUNS
-                and not any(c.dep_ == "cc" for c in child.children)
-            ):
+            if self._is_name_part(child) and child.lower_ not in ATTRIBUTE_NOUNS and self._nominal(child):
                 name.extend(self._compound_name(child))
         return name
 

@@ -55,7 +55,8 @@ def _clean(prompt: str) -> tuple[str, list[str]]:
     """Text for the parser with the same length as ``prompt`` (so offsets carry over) and notes on what changed.
 
     Control and format characters, HTML tags and entities, tabs and carriage returns, and runs of more than
-    :data:`LONGEST_WORD` non-space characters become spaces; newlines stay (they end sentences).
+    :data:`LONGEST_WORD` non-space characters become spaces; newlines stay (they end sentences). An all-capitals
+    prompt is lower-cased.
     """
     notes = []
     chars = list(prompt)
@@ -73,6 +74,9 @@ def _clean(prompt: str) -> tuple[str, list[str]]:
     if _HTML_TAG.search(text):
         text = _HTML_TAG.sub(lambda m: " " * len(m.group()), text)
         notes.append("HTML tags and entities were ignored")
+    if text.isupper() and len(text.lower()) == len(text):
+        # The tagger reads capitalised words as proper names; an all-capitals prompt parses as lower case.
+        text = text.lower()
     if _LONG_RUN.search(text):
         # spaCy's tokenizer splits affixes off such a run one at a time: quadratic, minutes for 20,000 characters.
         text = _LONG_RUN.sub(lambda m: " " * len(m.group()), text)
