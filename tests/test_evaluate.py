@@ -614,3 +614,26 @@ def test_run_report_shows_the_evaluation_table(tmp_path, evaluated):
         scores = evaluated["summary"]["variants"][variant]
         assert f"{scores['clip_score']['mean']:.3f}" in text
         assert f"{scores['reward']['low']:.3f}" in text
+
+
+@pytest.mark.slow
+def test_evaluate_a_real_tiny_ablation_of_coco_captions(tmp_path, evaluators, run_cli):
+    """`attnmod ablate coco:...` then `attnmod evaluate`: the rows of the real writer (with category, source,
+    metadata and per-phase metrics) keep every field and gain the scores."""
+    captions = tmp_path / "captions.csv"
+    captions.write_text("file_name,text\nCOCO_val2014_000000000042.jpg,a red cube and a blue sphere\n")
+    run = tmp_path / "run"
+    ablation = run_cli(
+        "ablate", f"coco:{captions}", "--out", str(run), "--variants", "none,full", "--seeds", "0", "--no-progress"
+    )
+    assert ablation.exit_code == 0, ablation.output
+    before = read_results(run)
+    assert [r["status"] for r in before] == ["done", "done"]
+    result = run_cli("evaluate", str(run), "--clip-model", evaluators["clip"], "--device", "cpu", "--json")
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert {v: s["n"] for v, s in summary["variants"].items()} == {"none": 1, "full": 1}
+    after = read_results(run)
+    for old, new in zip(before, after, strict=True):
+        assert {k: v for k, v in new.items() if k not in ("clip_score", "clip_truncated")} == old
+        assert 0.0 <= new["clip_score"] <= 100.0 and new["clip_truncated"] is False
