@@ -242,30 +242,241 @@ def generate(
 
 
 # ---- diagnose ----
-@main.command(context_settings={"ignore_unknown_options": True})
-@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def threshold_options(command):
+    """--thresholds FILE and one flag per threshold (flags win over the file), shared by diagnose and analyze."""
+    options = [
+        click.option("--thresholds", "thresholds_path", default=None, help="thresholds file (.json, .yaml)"),
+        click.option("--background", type=float, default=None, help="background below this share of a map's peak"),
+        click.option("--overlap", type=float, default=None, help="entity overlap O at or above this is a finding"),
+        click.option("--binding", type=float, default=None, help="binding B below this is weak"),
+        click.option("--self-leakage", type=float, default=None, help="self-attention share into another entity"),
+        click.option("--margin", type=float, default=None, help="SynGen margin (nats) below this is a finding"),
+        click.option("--resolution", default=None, help="score one cross-attention resolution (HxW) only"),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _thresholds(thresholds_path, **overrides):
+    from .analysis.diagnosis import Thresholds
+
+    return Thresholds.resolve(thresholds_path, **overrides)
+
+
+@main.command()
+@click.argument("prompt")
+@click.option("--variant", default=None, help="modulated variant to compare with none (default full)")
+@click.option("--config", "config_path", default=None, help="a modulation config file (.json, .yaml) instead")
+@click.option("--set", "overrides", multiple=True, metavar="SECTION.KEY=VALUE", help="e.g. temperature.tau=0.6")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--steps", type=click.IntRange(min=1), default=None, help="default: 4 on toy models, else 30")
+@click.option("--guidance", type=float, default=5.0, show_default=True)
+@click.option("--height", type=click.IntRange(min=8), default=None, help="default: 128 on toy models, else native")
+@click.option("--width", type=click.IntRange(min=8), default=None, help="default: 128 on toy models, else native")
+@model_options
+@click.option("--parser", type=click.Choice(["auto", "benepar", "dependency"]), default="auto", show_default=True)
+@click.option(
+    "--self-attention/--no-self-attention",
+    default=True,
+    show_default=True,
+    help="capture self-attention at the coarsest level (self-attention leakage)",
+)
+@click.option("--attribute/--no-attribute", default=False, show_default=True, help="add captum attributions")
+@click.option("--attribution-steps", type=click.IntRange(min=1), default=16, show_default=True, help="IG steps")
+@threshold_options
+@click.option("--out", "out_dir", required=True, help="output folder")
+@click.option("--format", "formats", default="html,pdf", show_default=True, help="report formats (html, pdf, none)")
+@click.option("--progress/--no-progress", default=True, show_default=True, help="progress bars on stderr")
+@click.option("--json", "as_json", is_flag=True, help="print diagnosis.json instead of the summary table")
 @user_errors
-def diagnose(args) -> None:
-    """Diagnose a prompt: baseline vs modulated, leakage and binding scores, verdicts, report."""
-    _not_yet("diagnose")
+def diagnose(
+    prompt,
+    variant,
+    config_path,
+    overrides,
+    seed,
+    steps,
+    guidance,
+    height,
+    width,
+    model,
+    device,
+    dtype,
+    allow_pickle,
+    parser,
+    self_attention,
+    attribute,
+    attribution_steps,
+    thresholds_path,
+    background,
+    overlap,
+    binding,
+    self_leakage,
+    margin,
+    resolution,
+    out_dir,
+    formats,
+    progress,
+    as_json,
+) -> None:
+    """Diagnose a prompt: baseline (none) vs a modulated variant, same seed; leakage and binding scores per phase,
+    verdicts, images and DIR/diagnosis.json (and report.html/pdf where the report module is installed)."""
+    from .analysis.diagnosis import format_diagnosis, run_diagnosis
+    from .toolkit.generation import resolve_config
+    from .toolkit.models import load_model
+
+    wanted = [f.strip().lower() for f in formats.split(",") if f.strip() and f.strip().lower() != "none"]
+    unknown = sorted(set(wanted) - {"html", "pdf"})
+    if unknown:
+        raise AttnmodError(f"unknown report format(s) {', '.join(unknown)}: use html, pdf or none")
+    thresholds = _thresholds(
+        thresholds_path,
+        background=background,
+        overlap=overlap,
+        binding=binding,
+        self_leakage=self_leakage,
+        margin=margin,
+        resolution=resolution,
+    )
+    config = resolve_config(variant, config_path, overrides)
+    loaded = load_model(model, device=device, dtype=dtype, allow_pickle=allow_pickle)
+    data = run_diagnosis(
+        loaded,
+        prompt,
+        seed=seed,
+        steps=steps,
+        guidance=guidance,
+        height=height,
+        width=width,
+        out_dir=out_dir,
+        thresholds=thresholds,
+        config=config,
+        parser=parser,
+        self_attention=self_attention,
+        attribute=attribute,
+        attribution_steps=attribution_steps,
+        progress=progress,
+    )
+    written = ["diagnosis.json", "baseline.png", "modulated.png", "baseline/", "modulated/"]
+    if wanted:
+        try:
+            from .reports.diagnosis_report import write_diagnosis_report
+        except ImportError:
+            click.echo("note: the report module is not installed; wrote no report.html/pdf", err=True)
+        else:
+            write_diagnosis_report(out_dir, formats=tuple(wanted))
+            written += [f"report.{f}" for f in wanted]
+    if as_json:
+        emit_json(data)
+        return
+    click.echo(format_diagnosis(data))
+    click.echo(f"\nwrote {', '.join(written)} to {out_dir} ({data['seconds']:.1f} s)")
 
 
 # ---- analyze ----
-@main.command(context_settings={"ignore_unknown_options": True})
-@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+@main.command()
+@click.argument("path", metavar="DIR_OR_FILE")
+@threshold_options
+@click.option("--json", "as_json", is_flag=True, help="print scores, summaries and verdicts as JSON")
 @user_errors
-def analyze(args) -> None:
-    """Recompute metrics and verdicts from a saved attention record, without the model."""
-    _not_yet("analyze")
+def analyze(path, thresholds_path, background, overlap, binding, self_leakage, margin, resolution, as_json) -> None:
+    """Recompute metrics and verdicts from saved attention records, without the model.
+
+    DIR_OR_FILE: a record folder (attention.safetensors + attention.json), either file, a diagnose folder, or any
+    folder: every record below it is analysed.
+    """
+    from .analysis.diagnosis import analyze_path, format_analysis
+
+    thresholds = _thresholds(
+        thresholds_path,
+        background=background,
+        overlap=overlap,
+        binding=binding,
+        self_leakage=self_leakage,
+        margin=margin,
+        resolution=resolution,
+    )
+    result = analyze_path(path, thresholds)
+    if as_json:
+        emit_json(result)
+        return
+    click.echo(format_analysis(result))
 
 
 # ---- attribute ----
-@main.command(context_settings={"ignore_unknown_options": True})
-@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+@main.command()
+@click.argument("prompt")
+@click.option("--target", default="leakage", show_default=True, help="leakage, binding:ATTR or binding:ATTR@NOUN")
+@click.option("--method", type=click.Choice(["ig", "ablation"]), default="ig", show_default=True)
+@click.option("--by", type=click.Choice(["token", "entity"]), default="token", show_default=True)
+@click.option("--steps", type=click.IntRange(min=1), default=32, show_default=True, help="integration steps (IG)")
+@click.option("--sampling-steps", type=click.IntRange(min=1), default=None, help="schedule length (model default)")
+@click.option("--at", type=float, default=0.0, show_default=True, help="progress in [0, 1) of the attributed step")
+@click.option("--seed", type=int, default=0, show_default=True, help="seed of the fixed latent")
+@click.option("--variant", default="none", show_default=True, help="modulation active during the step")
+@click.option("--height", type=click.IntRange(min=8), default=None)
+@click.option("--width", type=click.IntRange(min=8), default=None)
+@click.option("--batch-size", type=click.IntRange(min=1), default=8, show_default=True, help="IG points per pass")
+@model_options
+@click.option("--parser", type=click.Choice(["auto", "benepar", "dependency"]), default="auto", show_default=True)
+@click.option("--out", "out_file", default=None, help="write the attribution as JSON to this file")
+@click.option("--json", "as_json", is_flag=True, help="print JSON")
 @user_errors
-def attribute(args) -> None:
-    """Attribute a leakage or binding score to prompt tokens with captum."""
-    _not_yet("attribute")
+def attribute(
+    prompt,
+    target,
+    method,
+    by,
+    steps,
+    sampling_steps,
+    at,
+    seed,
+    variant,
+    height,
+    width,
+    batch_size,
+    model,
+    device,
+    dtype,
+    allow_pickle,
+    parser,
+    out_file,
+    as_json,
+) -> None:
+    """Attribute a leakage or binding score at one denoising step to prompt tokens with captum."""
+    from .analysis.attribution import attribute_prompt, format_attribution
+    from .toolkit.models import load_model
+
+    loaded = load_model(model, device=device, dtype=dtype, allow_pickle=allow_pickle)
+    result = attribute_prompt(
+        loaded,
+        prompt,
+        target=target,
+        method=method,
+        by=by,
+        n_steps=steps,
+        seed=seed,
+        steps=sampling_steps,
+        at=at,
+        height=height,
+        width=width,
+        variant=variant,
+        internal_batch_size=batch_size,
+        parser=parser,
+    )
+    if out_file:
+        try:
+            with open(out_file, "w", encoding="utf-8") as handle:
+                json.dump(result.to_json(), handle, indent=2, ensure_ascii=False)
+        except OSError as error:
+            raise AttnmodError(f"cannot write {out_file!r}: {error}") from error
+    if as_json:
+        emit_json(result.to_json())
+        return
+    click.echo(format_attribution(result))
+    if out_file:
+        click.echo(f"wrote {out_file}")
 
 
 # ---- ablate ----

@@ -1,0 +1,573 @@
+"""Which prompt tokens drive a leakage or binding score: captum attributions through one denoising step.
+
+The attributed function is differentiable from the text encoders' token embeddings to a score:
+
+    token ids -> input embeddings (``get_input_embeddings()`` of each encoder; captum hooks these layers)
+    -> text encoders (SDXL: penultimate hidden states of both, concatenated; pooled output of the second;
+       SD: last hidden state) -> one UNet call at a fixed latent and timestep, conditional branch only
+    -> head-averaged cross-attention of every layer (the toolkit's attention processors, any modulation variant)
+    -> per-token maps, layers averaged per resolution, resolutions combined at the coarsest
+    -> target score, a pure function of the maps (:mod:`attnmod.analysis.metrics`):
+       ``leakage`` = max over non-nested entity pairs of ``O_ef``;
+       ``binding:ATTR`` = ``B_a`` with the entity regions fixed at the prompt's own maps (regions are
+       argmax labels, piecewise constant: recomputing them along the integration path would break completeness).
+
+The fixed latent is the seeded initial noise; at step 0 it is exactly what the pipeline feeds the UNet first
+(``noise x init_noise_sigma``, then ``scale_model_input``), at a later step k it is the zero latent noised to
+timestep k (``scheduler.add_noise``), not the sampler's trajectory.
+
+Methods: Integrated Gradients through captum's ``LayerIntegratedGradients`` on the embedding layers (attributions
+summed over embedding features, and over both encoders for SDXL) with the convergence delta
+``f(x) - f(x') - sum(attributions)``; and ``FeatureAblation`` by token or by entity group (score = f(x) minus f with
+the group's tokens replaced by the baseline token). The baseline token is "!" (id 0) at the prompt's word
+positions; start, end and padding stay, because CLIP pools at the first end token and a pad baseline
+(pad = end in CLIP) would move the pooling position and break completeness.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import time
+import warnings
+from collections.abc import Callable, Sequence
+
+import torch
+
+from ..toolkit.errors import AttnmodError
+from ..toolkit.processors import DenoisingProgress, ModulationContext, ModulationPlan, modulated_attention, plan_sample
+from ..toolkit.prompt_tree import PromptTree
+from . import metrics
+from .diagnosis import ScoringPlan, Thresholds, plan_scoring
+
+BASELINE_TOKEN_ID = 0  # "!" in the CLIP vocabulary
+SEQUENCE_LENGTH = 77
+METHODS = ("ig", "ablation")
+GROUPINGS = ("token", "entity")
+
+
+@dataclasses.dataclass
+class Attribution:
+    """Scores of token groups for one target.
+
+    ``scores``: ``[{"label", "positions", "score", "encoders": [per-encoder score]}]`` (``encoders`` for IG only);
+    ``value``: the target at the prompt; ``baseline_value``: at the baseline input (every word replaced by "!");
+    ``delta``: IG's convergence delta ``value - baseline_value - sum(all attributions)`` (None for ablation);
+    ``settings``: seed, sampling steps, the fixed step, timestep, n_steps, variant, resolution.
+    """
+
+    prompt: str
+    target: str
+    method: str
+    by: str
+    value: float
+    baseline_value: float | None
+    delta: float | None
+    scores: list[dict]
+    settings: dict
+    seconds: float
+
+    @property
+    def relative_delta(self) -> float | None:
+        """``|delta| / |value - baseline_value|`` (None when either is missing or the difference is 0)."""
+        if self.delta is None or self.baseline_value is None or self.value == self.baseline_value:
+            return None
+        return abs(self.delta) / abs(self.value - self.baseline_value)
+
+    def to_json(self) -> dict:
+        payload = dataclasses.asdict(self)
+        payload["relative_delta"] = self.relative_delta
+        return payload
+
+
+# ---- the generic captum calls ----
+
+
+def integrated_gradients(
+    forward: Callable[..., torch.Tensor],
+    layers: Sequence[torch.nn.Module],
+    inputs: Sequence[torch.Tensor],
+    baselines: Sequence[torch.Tensor],
+    n_steps: int = 32,
+    internal_batch_size: int | None = None,
+) -> tuple[list[torch.Tensor], float]:
+    """Layer Integrated Gradients of ``forward(*inputs) -> [B]`` over the outputs of ``layers`` (one per input).
+
+    Returns per-layer position scores (``[positions]``: the attribution summed over the layer's feature dimension,
+    for the first example) and the convergence delta ``f(x) - f(x') - sum(attributions)`` (completeness: 0 for
+    the exact integral; Gauss-Legendre quadrature with ``n_steps`` points approximates it).
+    """
+    from captum.attr import LayerIntegratedGradients
+
+    layers = list(layers)
+    with warnings.catch_warnings():
+        # captum warns about every multi-layer use; the two encoders' embedding layers are independent.
+        warnings.filterwarnings("ignore", message="Multiple layers provided")
+        integrator = LayerIntegratedGradients(forward, layers if len(layers) > 1 else layers[0])
+    attributions, delta = integrator.attribute(
+        inputs=tuple(inputs),
+        baselines=tuple(baselines),
+        n_steps=n_steps,
+        internal_batch_size=internal_batch_size,
+        return_convergence_delta=True,
+    )
+    if len(layers) == 1:
+        attributions = [attributions]
+    per_layer = []
+    for attribution in attributions:
+        tensor = attribution[0] if isinstance(attribution, tuple) else attribution
+        per_layer.append(tensor[0].detach().float().sum(dim=-1).cpu())
+    return per_layer, float(delta.reshape(-1)[0])
+
+
+def ablate_groups(
+    forward: Callable[[torch.Tensor], torch.Tensor], groups: int, perturbations_per_eval: int = 1
+) -> torch.Tensor:
+    """captum FeatureAblation over a presence vector: ``forward(presence [B, groups]) -> [B]`` with presence 1
+    (kept) or 0 (ablated). Returns ``[groups]``: ``f(all kept) - f(group g ablated)``."""
+    from captum.attr import FeatureAblation
+
+    presence = torch.ones(1, groups)
+    with torch.no_grad():
+        scores = FeatureAblation(forward).attribute(
+            presence, baselines=0.0, perturbations_per_eval=perturbations_per_eval
+        )
+    return scores[0].detach().float().cpu()
+
+
+# ---- one denoising step with differentiable cross-attention maps ----
+
+
+@dataclasses.dataclass
+class FixedProgress(DenoisingProgress):
+    """Denoising progress pinned to one step: every UNet call counts as step ``fixed``."""
+
+    fixed: int = 0
+
+    def on_unet_call(self, module, args) -> None:
+        self.step = self.fixed
+        self.calls += 1
+
+
+class _CrossMaps:
+    """An attention observer that keeps the conditional cross-attention of one UNet call, with its autograd graph."""
+
+    def __init__(self) -> None:
+        self.maps: dict[tuple[int, int], list[torch.Tensor]] = {}
+
+    def wants(self, kind: str, module: str, level: int) -> bool:
+        return kind == "cross"
+
+    def observe(self, event) -> None:
+        mean = event.probabilities.float().mean(dim=1)  # [B, N, T], heads averaged
+        height, width = event.resolution
+        self.maps.setdefault((height, width), []).append(
+            mean.transpose(1, 2).reshape(mean.shape[0], mean.shape[2], height, width)
+        )
+
+    def combined(self) -> torch.Tensor:
+        """``[B, T, H, W]``: layers averaged per resolution, then resolutions combined at the coarsest."""
+        if not self.maps:
+            raise AttnmodError("the UNet ran no cross-attention: nothing to attribute")
+        per_resolution = [torch.stack(layer_maps).mean(dim=0) for layer_maps in self.maps.values()]
+        return metrics.combine_resolutions(per_resolution)
+
+
+class OneStepAttention:
+    """Cross-attention maps of one UNet call at a fixed latent and timestep, as a function of the token ids.
+
+    ``token_maps(*ids)`` takes one ``[B, 77]`` id tensor per text encoder and returns normalised maps
+    ``[B, 77, H, W]``, differentiable with respect to the encoders' input embeddings.
+    """
+
+    def __init__(
+        self,
+        model,
+        tree: PromptTree,
+        seed: int = 0,
+        steps: int = 4,
+        at: float = 0.0,
+        height: int = 128,
+        width: int = 128,
+        variant: str = "none",
+    ):
+        from ..toolkit.modulation_config import ModulationConfig
+
+        if not 0.0 <= at < 1.0:
+            raise AttnmodError(f"--at is the denoising progress of the attributed step, in [0, 1); got {at}")
+        self.model = model
+        self.pipe = pipe = model.pipeline
+        self.tree = tree
+        self.config = ModulationConfig.from_variant(variant)
+        self.encoders = [e for e in (getattr(pipe, "text_encoder", None), getattr(pipe, "text_encoder_2", None)) if e]
+        self.sdxl = model.family == "sdxl"
+        self.device = pipe.unet.device
+        self.dtype = pipe.unet.dtype
+        self.steps = steps
+        self.step = min(int(at * steps), steps - 1)
+        self.ids = [
+            torch.tensor(
+                [
+                    tokenizer(tree.prompt, padding="max_length", max_length=SEQUENCE_LENGTH, truncation=True)[
+                        "input_ids"
+                    ]
+                ],
+                dtype=torch.long,
+                device=self.device,
+            )
+            for tokenizer in model.tokenizers
+        ]
+        mask = model.tokenizers[0](tree.prompt, padding="max_length", max_length=SEQUENCE_LENGTH, truncation=True)
+        self.token_count = int(sum(mask["attention_mask"]))
+        self.words = list(range(1, max(self.token_count - 1, 1)))  # between start and the first end token
+        self.token_texts = model.tokenizers[0].convert_ids_to_tokens(self.ids[0][0].tolist())
+        self.sample_plan = plan_sample(tree, self.token_count, self.config.masking.nested)
+
+        scheduler = copy.deepcopy(pipe.scheduler)
+        scheduler.set_timesteps(steps, device=self.device)
+        self.timestep = scheduler.timesteps[self.step]
+        scale = int(getattr(pipe, "vae_scale_factor", 8))
+        shape = (1, pipe.unet.config.in_channels, height // scale, width // scale)
+        self.latent_size = (height // scale, width // scale)
+        noise = torch.randn(shape, generator=torch.Generator("cpu").manual_seed(int(seed)), dtype=torch.float32)
+        noise = noise.to(self.device, self.dtype)
+        if self.step == 0:
+            latent = noise * scheduler.init_noise_sigma
+        else:
+            latent = scheduler.add_noise(torch.zeros_like(noise), noise, self.timestep.reshape(1))
+        self.latent = scheduler.scale_model_input(latent, self.timestep)
+        self.time_ids = None
+        if self.sdxl:
+            projection = int(self.encoders[-1].config.projection_dim)
+            self.time_ids = pipe._get_add_time_ids(
+                (height, width), (0, 0), (height, width), dtype=self.dtype, text_encoder_projection_dim=projection
+            ).to(self.device)
+
+    @property
+    def embedding_layers(self) -> list[torch.nn.Module]:
+        return [encoder.get_input_embeddings() for encoder in self.encoders]
+
+    def baseline_ids(self, positions: Sequence[int] | None = None) -> list[torch.Tensor]:
+        """The ids with ``positions`` (default: every word position) replaced by the baseline token "!"."""
+        positions = self.words if positions is None else positions
+        baselines = []
+        for ids in self.ids:
+            replaced = ids.clone()
+            replaced[:, list(positions)] = BASELINE_TOKEN_ID
+            baselines.append(replaced)
+        return baselines
+
+    def encode(self, *ids: torch.Tensor):
+        if self.sdxl:
+            hidden, pooled = [], None
+            for encoder, encoder_ids in zip(self.encoders, ids, strict=True):
+                output = encoder(encoder_ids, output_hidden_states=True)
+                if output[0].ndim == 2:  # the projection encoder's pooled text embedding
+                    pooled = output[0]
+                hidden.append(output.hidden_states[-2])
+            return torch.cat(hidden, dim=-1), pooled
+        return self.encoders[0](ids[0])[0], None
+
+    def token_maps(self, *ids: torch.Tensor) -> torch.Tensor:
+        embeddings, pooled = self.encode(*ids)
+        batch = embeddings.shape[0]
+        observer = _CrossMaps()
+        progress = FixedProgress(steps=self.steps, fixed=self.step)
+        context = ModulationContext(
+            config=self.config,
+            plan=ModulationPlan.build([self.sample_plan] * batch, device=self.device),
+            progress=progress,
+            observers=[observer],
+            latent_size=self.latent_size,
+        )
+        added = None
+        if self.sdxl:
+            added = {"text_embeds": pooled, "time_ids": self.time_ids.expand(batch, -1)}
+        with modulated_attention(self.pipe.unet, context):
+            self.pipe.unet(
+                self.latent.expand(batch, -1, -1, -1),
+                self.timestep,
+                encoder_hidden_states=embeddings.to(self.dtype),
+                added_cond_kwargs=added,
+                return_dict=False,
+            )
+        return observer.combined()
+
+
+# ---- targets ----
+
+
+@dataclasses.dataclass
+class Target:
+    """A differentiable score of token maps ``[B, T, H, W] -> [B]`` and its name."""
+
+    name: str
+    function: Callable[[torch.Tensor], torch.Tensor]
+    description: str
+
+
+def _entity_maps(maps: torch.Tensor, plan: ScoringPlan) -> torch.Tensor:
+    return torch.stack([metrics.group_map(maps, positions) for positions in plan.positions], dim=-3)
+
+
+def build_target(
+    spec: str, tree: PromptTree, reference_maps: torch.Tensor, thresholds: Thresholds | None = None
+) -> Target:
+    """Parse ``leakage`` or ``binding:ATTR`` (``binding:ATTR@NOUN`` to choose among equal attribute texts).
+
+    ``reference_maps [1, T, H, W]`` (the prompt's own maps) fix the entity regions of a binding target.
+    """
+    thresholds = thresholds or Thresholds()
+    plan = plan_scoring(tree, reference_maps.shape[-3])
+    spec = spec.strip()
+    if spec == "leakage":
+        nested = metrics.nested_pairs(plan.parents)
+        count = len(plan.entities)
+        if not any((e, f) not in nested for e in range(count) for f in range(e + 1, count)):
+            raise AttnmodError(
+                f"leakage needs two entities that are not nested in each other; {tree.prompt!r} has "
+                f"{count} scored entit{'y' if count == 1 else 'ies'}"
+            )
+
+        def leakage(maps: torch.Tensor) -> torch.Tensor:
+            return metrics.leakage(_entity_maps(maps, plan), plan.parents)
+
+        return Target("leakage", leakage, "max overlap O_ef over entity pairs that are not nested")
+    if spec.startswith("binding:"):
+        wanted, _, noun = spec.removeprefix("binding:").partition("@")
+        matches = [
+            (slot, tree_index, attribute_index, positions)
+            for slot, tree_index, attribute_index, positions in plan.attributes
+            if tree.entities[tree_index].attributes[attribute_index].text.lower() == wanted.strip().lower()
+            and (not noun or tree.entities[tree_index].text.lower() == noun.strip().lower())
+        ]
+        available = ", ".join(
+            f"{tree.entities[t].attributes[a].text}@{tree.entities[t].text}" for _, t, a, _ in plan.attributes
+        )
+        if not matches:
+            raise AttnmodError(f"no attribute {wanted!r} in {tree.prompt!r} (attributes: {available or 'none'})")
+        slot, tree_index, attribute_index, positions = matches[0]
+        with torch.no_grad():
+            entity_maps = _entity_maps(reference_maps, plan)[0].float()
+            labels = metrics.assign_regions(entity_maps, thresholds.background, plan.parents)
+            own = metrics.own_region_masks(labels, len(plan.entities))
+            reference = metrics.binding_shares(metrics.group_map(reference_maps[0].float(), positions), own)
+        if bool(torch.isnan(reference).any()):
+            raise AttnmodError(
+                f"attribute {wanted!r} puts no attention on any entity region at this step: its binding is undefined"
+            )
+
+        def binding(maps: torch.Tensor) -> torch.Tensor:
+            shares = metrics.binding_shares(metrics.group_map(maps, positions), own.to(maps.device))
+            return torch.nan_to_num(shares[..., slot], nan=0.0)
+
+        name = f"binding:{tree.entities[tree_index].attributes[attribute_index].text}"
+        return Target(
+            name, binding, f"B_a of {name[8:]!r} ({tree.entities[tree_index].text}) with regions fixed at the prompt"
+        )
+    raise AttnmodError(f"unknown target {spec!r}: use leakage or binding:ATTR")
+
+
+# ---- groups ----
+
+
+def token_groups(step: OneStepAttention, plan: ScoringPlan, tree: PromptTree, by: str) -> list[dict]:
+    """``[{"label", "positions"}]``: every word token, or every scored entity group plus the remaining words."""
+    if by == "token":
+        return [{"label": step.token_texts[p].removesuffix("</w>"), "positions": [p]} for p in step.words]
+    if by != "entity":
+        raise AttnmodError(f"group by token or entity, not {by!r}")
+    groups, used = [], set()
+    for tree_index in plan.entities:
+        positions = [p for p in tree.entities[tree_index].group_tokens if p in step.words and p not in used]
+        used.update(positions)
+        groups.append({"label": tree.entities[tree_index].text, "positions": positions})
+    others = [p for p in step.words if p not in used]
+    if others:
+        groups.append({"label": "(other words)", "positions": others})
+    return groups
+
+
+# ---- the public entry point ----
+
+
+def attribute_prompt(
+    model,
+    prompt: str,
+    target: str = "leakage",
+    method: str = "ig",
+    by: str = "token",
+    n_steps: int = 32,
+    seed: int = 0,
+    steps: int | None = None,
+    at: float = 0.0,
+    height: int | None = None,
+    width: int | None = None,
+    tree: PromptTree | None = None,
+    thresholds: Thresholds | None = None,
+    variant: str = "none",
+    internal_batch_size: int | None = 8,
+    parser: str = "auto",
+) -> Attribution:
+    """Attribute ``target`` (``leakage`` or ``binding:ATTR``) at one denoising step to the prompt's tokens.
+
+    ``method``: ``ig`` (Layer Integrated Gradients, ``n_steps`` quadrature points, convergence delta reported) or
+    ``ablation`` (FeatureAblation). ``by``: ``token`` or ``entity`` (entity groups: noun plus attribute tokens, and
+    the remaining words as one group). ``steps``/``at``: the sampling schedule and the progress in [0, 1) of the
+    step whose latent and timestep are fixed (default: the first step, where the layout forms).
+    """
+    from ..toolkit.generation import default_settings
+
+    if method not in METHODS:
+        raise AttnmodError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
+    if by not in GROUPINGS:
+        raise AttnmodError(f"group by one of {', '.join(GROUPINGS)}, got {by!r}")
+    if n_steps < 1:
+        raise AttnmodError(f"n_steps must be at least 1, got {n_steps}")
+    started = time.perf_counter()
+    defaults = default_settings(model)
+    if tree is None:
+        from ..toolkit.parsing import parse_prompt
+
+        tree = parse_prompt(prompt, tokenizers=model.tokenizers, parser=parser)
+    step = OneStepAttention(
+        model,
+        tree,
+        seed=seed,
+        steps=steps or defaults["steps"],
+        at=at,
+        height=height or defaults["height"],
+        width=width or defaults["width"],
+        variant=variant,
+    )
+    with torch.no_grad():
+        reference = step.token_maps(*step.ids)
+    chosen = build_target(target, tree, reference, thresholds)
+    plan = plan_scoring(tree, reference.shape[-3])
+    groups = token_groups(step, plan, tree, by)
+    if not groups:
+        raise AttnmodError(f"{prompt!r} has no word tokens to attribute")
+
+    def forward(*ids: torch.Tensor) -> torch.Tensor:
+        return chosen.function(step.token_maps(*ids))
+
+    with torch.no_grad():
+        value = float(forward(*step.ids)[0])
+    delta = baseline_value = None
+    if method == "ig":
+        baselines = step.baseline_ids()
+        with torch.no_grad():
+            baseline_value = float(forward(*baselines)[0])
+        per_layer, delta = integrated_gradients(
+            forward,
+            step.embedding_layers,
+            step.ids,
+            baselines,
+            n_steps=n_steps,
+            internal_batch_size=internal_batch_size,
+        )
+        scores = [
+            {
+                "label": group["label"],
+                "positions": group["positions"],
+                "score": float(sum(float(layer[group["positions"]].sum()) for layer in per_layer)),
+                "encoders": [float(layer[group["positions"]].sum()) for layer in per_layer],
+            }
+            for group in groups
+        ]
+    else:
+        membership = torch.zeros(len(groups), SEQUENCE_LENGTH, device=step.device)
+        for index, group in enumerate(groups):
+            membership[index, group["positions"]] = 1.0
+
+        def ablated(presence: torch.Tensor) -> torch.Tensor:
+            removed = ((1.0 - presence.to(step.device)) @ membership) > 0.5  # [B, 77]
+            ids = [
+                torch.where(removed, torch.full_like(removed, BASELINE_TOKEN_ID, dtype=torch.long), i) for i in step.ids
+            ]
+            return chosen.function(step.token_maps(*ids))
+
+        values = ablate_groups(ablated, len(groups))
+        scores = [
+            {"label": group["label"], "positions": group["positions"], "score": float(values[index])}
+            for index, group in enumerate(groups)
+        ]
+    return Attribution(
+        prompt=prompt,
+        target=chosen.name,
+        method=method,
+        by=by,
+        value=value,
+        baseline_value=baseline_value,
+        delta=delta,
+        scores=scores,
+        settings={
+            "seed": int(seed),
+            "steps": step.steps,
+            "step": step.step,
+            "timestep": float(step.timestep),
+            "n_steps": n_steps if method == "ig" else None,
+            "variant": step.config.variant,
+            "resolution": f"{reference.shape[-2]}x{reference.shape[-1]}",
+            "target": chosen.description,
+            "baseline_token": "!",
+        },
+        seconds=round(time.perf_counter() - started, 3),
+    )
+
+
+def diagnosis_attributions(
+    model,
+    prompt: str,
+    tree: PromptTree,
+    scores: dict,
+    seed: int = 0,
+    steps: int | None = None,
+    n_steps: int = 16,
+    limit: int = 3,
+) -> dict:
+    """The attributions a diagnosis adds: the leakage by token (IG) and by entity group (ablation), and the binding
+    of each misbound attribute (IG by token, at most ``limit``). Targets that are undefined for this prompt are
+    listed under ``notes`` instead."""
+    results, notes = {}, []
+    requests = [("leakage", "leakage", "ig", "token"), ("leakage_groups", "leakage", "ablation", "entity")]
+    for row in scores["overall"]["bindings"]:
+        if row["misbound"] and len(requests) < 2 + limit:
+            noun = tree.entities[row["entity"]].text
+            requests.append((f"binding:{row['text']}@{noun}", f"binding:{row['text']}@{noun}", "ig", "token"))
+    for key, target, method, by in requests:
+        try:
+            attribution = attribute_prompt(
+                model, prompt, target=target, method=method, by=by, n_steps=n_steps, seed=seed, steps=steps, tree=tree
+            )
+        except AttnmodError as error:
+            notes.append(f"{key}: {error}")
+            continue
+        results[key] = attribution.to_json()
+    return {"items": results, "notes": notes}
+
+
+def format_attribution(attribution: Attribution, width: int = 30) -> str:
+    """A readable table: the target, its value at the prompt and at the baseline, the convergence delta, and one
+    row per group with its score and a bar scaled to the largest magnitude."""
+    lines = [f"target   {attribution.target} ({attribution.settings['target']})"]
+    lines.append(
+        f"method   {attribution.method} by {attribution.by}, step {attribution.settings['step']} of "
+        f"{attribution.settings['steps']} (timestep {attribution.settings['timestep']:.0f}), "
+        f"variant {attribution.settings['variant']}, {attribution.settings['resolution']}"
+    )
+    lines.append(f"value    {attribution.value:.6f} at the prompt")
+    if attribution.baseline_value is not None:
+        lines.append(f"baseline {attribution.baseline_value:.6f} with every word replaced by '!'")
+    if attribution.delta is not None:
+        relative = attribution.relative_delta
+        extra = f" ({100 * relative:.2f}% of the change)" if relative is not None else ""
+        lines.append(f"delta    {attribution.delta:.3e} convergence delta (completeness error){extra}")
+    largest = max((abs(row["score"]) for row in attribution.scores), default=0.0) or 1.0
+    label_width = max([8, *(len(row["label"]) for row in attribution.scores)])
+    lines.append("")
+    for row in attribution.scores:
+        bar = "#" * round(width * abs(row["score"]) / largest)
+        sign = "+" if row["score"] >= 0 else "-"
+        lines.append(f"{row['label']:<{label_width}} {row['score']:+.3e} {sign}{bar}")
+    return "\n".join(lines)
