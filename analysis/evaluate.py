@@ -146,6 +146,24 @@ def _file_signature(path: Path) -> tuple[int, int]:
     return status.st_size, status.st_mtime_ns
 
 
+def _provenance_warnings(provenance: dict, feature_model: str, image_size: int) -> list[str]:
+    """Warnings when saved reference statistics were made another way than this evaluation's features."""
+    warnings = []
+    saved_size = provenance.get("image_size")
+    if saved_size is not None and str(saved_size) != str(image_size):
+        warnings.append(
+            f"the FID reference statistics were computed at image size {saved_size}, this evaluation uses "
+            f"{image_size}: FID values are not comparable"
+        )
+    saved_model = provenance.get("feature_model")
+    if saved_model and Path(saved_model).name != Path(feature_model).name:
+        warnings.append(
+            f"the FID reference statistics were computed with {saved_model!r}, this evaluation uses "
+            f"{feature_model!r}: check that they are the same network"
+        )
+    return warnings
+
+
 def _resolve_fid_inputs(fid_reference: str | None, fid_model: str | None) -> tuple[Path | None, str | None]:
     if fid_reference is None:
         if fid_model is not None:
@@ -236,6 +254,7 @@ def evaluate_run(
         else:
             reference_stats = FeatureStatistics.load(reference)
             reference_images = reference_stats.count or None
+            warnings.extend(_provenance_warnings(reference_stats.provenance, fid_model_path, fid_image_size))
         if reference_stats.dimension != extractor.num_features:
             raise AttnmodError(
                 f"FID reference statistics have {reference_stats.dimension} features but {fid_model_path!r} gives "

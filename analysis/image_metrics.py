@@ -429,6 +429,7 @@ def load_feature_model(path: str | Path, device: str = "cpu", image_size: int = 
     extractor = _FeatureExtractor(network, accepts_flag).to(device)
     extractor.eval()
     extractor.device = str(device)
+    extractor.source = str(path)
     probe = torch.zeros((1, 3, image_size or 299, image_size or 299), dtype=torch.uint8, device=device)
     try:
         with torch.inference_mode():
@@ -459,6 +460,7 @@ class _FeatureExtractor(torch.nn.Module):
         self.network = network
         self.accepts_flag = accepts_flag
         self.device = "cpu"  # where the network and its inputs live, set by load_feature_model
+        self.source = ""  # the file it came from
         self.num_features = 0  # set after the probe; torchmetrics reads it instead of running a 299 px dummy image
 
     def train(self, mode: bool = True):
@@ -479,6 +481,8 @@ class FeatureStatistics:
     mean: object  # torch.Tensor
     covariance: object  # torch.Tensor
     count: int
+    # How the features were made ("feature_model", "image_size"); kept in .safetensors metadata, not in .npz.
+    provenance: dict = dataclasses.field(default_factory=dict)
 
     @property
     def dimension(self) -> int:
@@ -497,7 +501,7 @@ class FeatureStatistics:
 
             tensors = {"mu": self.mean.contiguous(), "sigma": self.covariance.contiguous()}
             tensors["count"] = torch.tensor([self.count], dtype=torch.int64)
-            save_file(tensors, str(target))
+            save_file(tensors, str(target), metadata={k: str(v) for k, v in self.provenance.items()} or None)
         else:
             raise AttnmodError(f"statistics file {str(path)!r}: use a .npz or .safetensors name")
         return target
@@ -510,15 +514,19 @@ class FeatureStatistics:
         source = Path(path).expanduser()
         if not source.is_file():
             raise AttnmodError(f"FID statistics file {str(path)!r} does not exist")
+        provenance: dict = {}
         try:
             if source.suffix == ".npz":
                 with np.load(source, allow_pickle=False) as data:
                     arrays = {key: data[key] for key in data.files}
                 arrays = {key: torch.from_numpy(np.asarray(value)) for key, value in arrays.items()}
             elif source.suffix == ".safetensors":
+                from safetensors import safe_open
                 from safetensors.torch import load_file
 
                 arrays = load_file(str(source))
+                with safe_open(str(source), framework="pt") as handle:
+                    provenance = dict(handle.metadata() or {})
             else:
                 raise AttnmodError(f"FID statistics {str(path)!r}: expected a .npz or .safetensors file")
         except AttnmodError:
@@ -539,7 +547,7 @@ class FeatureStatistics:
                 f"({mean.shape[0]}, {mean.shape[0]}) for mu of length {mean.shape[0]}"
             )
         count = int(arrays["count"].reshape(-1)[0]) if "count" in arrays else 0
-        return cls(mean=mean, covariance=covariance, count=count)
+        return cls(mean=mean, covariance=covariance, count=count, provenance=provenance)
 
 
 def _new_fid_metric(extractor, device):
@@ -575,7 +583,8 @@ def feature_statistics(
     count = int(metric.real_features_num_samples)
     mean = (metric.real_features_sum / count).cpu()
     covariance = ((metric.real_features_cov_sum.cpu() - count * torch.outer(mean, mean)) / (count - 1)).cpu()
-    return FeatureStatistics(mean=mean, covariance=covariance, count=count)
+    provenance = {"image_size": image_size, "feature_model": getattr(extractor, "source", "")}
+    return FeatureStatistics(mean=mean, covariance=covariance, count=count, provenance=provenance)
 
 
 def frechet_distance(reference: FeatureStatistics, generated: FeatureStatistics) -> float:

@@ -18,7 +18,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from attnmod.analysis.evaluate import EVALUATION_FILE, REFERENCE_STATS_FILE, evaluate_run, read_results
+from attnmod.analysis.evaluate import (
+    EVALUATION_FILE,
+    REFERENCE_STATS_FILE,
+    _provenance_warnings,
+    evaluate_run,
+    read_results,
+)
 from attnmod.analysis.image_metrics import (
     FeatureStatistics,
     bootstrap_mean_interval,
@@ -311,6 +317,12 @@ def test_fid_of_a_set_against_itself_is_zero_and_reference_statistics_are_reusab
     )
     assert again["variants"]["full"]["fid"] == pytest.approx(fid_other, rel=1e-9)
     assert again["fid_reference_images"] == 8 and again["fid_reference_stats"] is None
+    # The saved statistics say how they were made; a mismatch with a later evaluation is reported.
+    provenance = FeatureStatistics.load(stats_file).provenance
+    assert provenance == {"image_size": str(FID_SIZE), "feature_model": evaluators["fid"]}
+    assert not any("reference statistics were computed" in w for w in again["warnings"])
+    mismatch = _provenance_warnings(provenance, "/elsewhere/inception-2015-12-05.pt", 299)
+    assert len(mismatch) == 2 and "image size 32" in mismatch[0] and "tiny-inception.pt" in mismatch[1]
 
 
 @pytest.mark.parametrize("suffix", [".npz", ".safetensors"])
