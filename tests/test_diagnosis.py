@@ -1,0 +1,336 @@
+"""Scores, verdicts, thresholds, the diagnosis.json schema and `attnmod analyze` on hand-made attention records.
+
+The planted record of "a red car and a white sheep" (8 x 8 maps, tokens: 2 red, 3 car, 6 white, 7 sheep):
+early phase: car and sheep both spread over the whole image (O = 1); middle and late: car on the left half, sheep
+on the right half (O = 0). Every phase has the same count, so the whole-run maps are
+car = (uniform + 2 x left) / 3 and sheep = (uniform + 2 x right) / 3, whose overlap is exactly 1/3.
+"red" puts 70% on the left and 30% on the right (B = 0.7); "white" lies wholly on the car's half (B = 0, misbound).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from pathlib import Path
+
+import pytest
+import torch
+from attnmod.analysis import diagnosis
+from attnmod.analysis.diagnosis import Thresholds, score_record, summary_metrics, verdicts
+from attnmod.toolkit.attention_record import AttentionRecord
+from attnmod.toolkit.errors import AttnmodError
+from attnmod.toolkit.prompt_tree import Attribute, Entity, PromptTree
+
+SIZE = 8
+COUNT = 2  # contributions per phase: the sums hold COUNT x the mean map
+
+
+def half(side: str) -> torch.Tensor:
+    planted = torch.zeros(SIZE, SIZE)
+    if side == "left":
+        planted[:, : SIZE // 2] = 1.0
+    else:
+        planted[:, SIZE // 2 :] = 1.0
+    return planted / planted.sum()
+
+
+UNIFORM = torch.full((SIZE, SIZE), 1.0 / SIZE**2)
+
+
+def car_and_sheep_tree(**changes) -> PromptTree:
+    car = Entity("car", "car", (6, 9), (Attribute("red", (2, 5), (2,)),), None, (3,))
+    sheep = Entity("sheep", "sheep", (22, 27), (Attribute("white", (16, 21), (6,)),), None, (7,))
+    return PromptTree("a red car and a white sheep", (car, sheep), **changes)
+
+
+def planted_record(tree: PromptTree | None = None, self_attention: bool = False) -> AttentionRecord:
+    record = AttentionRecord(tree=tree or car_and_sheep_tree())
+    for phase in ("early", "middle", "late"):
+        maps = torch.zeros(77, SIZE, SIZE)
+        maps[0] = 5.0 * UNIFORM  # the start token takes most raw mass; normalisation makes that irrelevant
+        maps[3] = UNIFORM if phase == "early" else half("left")
+        maps[7] = UNIFORM if phase == "early" else half("right")
+        maps[2] = 0.7 * half("left") + 0.3 * half("right")
+        maps[6] = half("left")
+        record.add("cross", f"{SIZE}x{SIZE}", phase, maps * COUNT, count=COUNT)
+        if self_attention:
+            left = half("left").flatten() > 0
+            rows = torch.where(left[:, None], 0.75 * half("left").flatten() + 0.25 * half("right").flatten(), 0)
+            rows = rows + torch.where(~left[:, None], half("right").flatten(), 0)
+            record.add("self", f"{SIZE}x{SIZE}", phase, rows * COUNT, count=COUNT)
+    record.token_texts = ["<|startoftext|>", "a</w>", "red</w>", "car</w>", "and</w>", "a</w>", "white</w>"]
+    record.metadata = {"variant": "none", "prompt": "a red car and a white sheep"}
+    return record
+
+
+# ---- scores ----
+
+
+def test_planted_record_reproduces_the_planted_figures():
+    scores = score_record(planted_record())
+    assert scores["phases"]["early"]["leakage"] == pytest.approx(1.0)
+    assert scores["phases"]["middle"]["leakage"] == pytest.approx(0.0)
+    assert scores["overall"]["leakage"] == pytest.approx(1 / 3)
+    bindings = {row["text"]: row for row in scores["overall"]["bindings"]}
+    assert bindings["red"]["value"] == pytest.approx(0.7)
+    assert not bindings["red"]["misbound"]
+    assert bindings["white"]["value"] == pytest.approx(0.0)
+    assert bindings["white"]["misbound"] and bindings["white"]["dominant"] == 0
+    assert scores["overall"]["misbound"] == 1
+    summary = summary_metrics(scores)
+    assert summary["leakage"] == pytest.approx(1 / 3)
+    assert summary["binding"] == pytest.approx(0.35)
+    assert summary["misbound"] == 1.0 and summary["entities"] == 2.0 and summary["attributes"] == 2.0
+    assert math.isnan(summary["self_leakage"])  # not captured
+    assert summary["leakage_early"] == pytest.approx(1.0)
+    json.dumps(scores, allow_nan=False)  # strict JSON: undefined values are null
+
+
+def test_verdicts_name_entities_attributes_phases_and_evidence():
+    found = verdicts(score_record(planted_record()))
+    assert "attribute 'white' (sheep) is misbound: 100% of its attention lies on 'car' (B = 0.00)" in found
+    assert "entities 'car' and 'sheep' overlap (O = 1.00) in the early phase" in found
+    assert not any("'red'" in line and "misbound" in line for line in found)
+
+
+def test_thresholds_change_the_verdicts_not_the_scores():
+    record = planted_record()
+    strict = Thresholds(binding=0.8)
+    scores = score_record(record, thresholds=strict)
+    assert scores["overall"]["bindings"][0]["value"] == pytest.approx(0.7)
+    weak = [line for line in verdicts(scores, strict) if "weakly bound" in line]
+    assert weak == [
+        "attribute 'red' (car) is weakly bound: only 70% of its attention on entity regions lies on 'car' (B = 0.70 < 0.80)"
+    ]
+    assert not [line for line in verdicts(score_record(record)) if "weakly bound" in line]
+
+
+def test_self_attention_leakage_from_a_record():
+    scores = score_record(planted_record(self_attention=True))
+    rows = {(row["from"], row["to"]): row["value"] for row in scores["phases"]["middle"]["self_leakage"]}
+    assert rows[(0, 1)] == pytest.approx(0.25)
+    assert rows[(1, 0)] == pytest.approx(0.0)
+    assert summary_metrics(scores)["self_leakage"] == pytest.approx(0.25)
+    found = verdicts(scores, Thresholds(self_leakage=0.2))
+    assert any(line.startswith("self-attention of 'car' leaks into 'sheep': up to 25%") for line in found)
+
+
+def test_permuting_the_entities_permutes_the_scores():
+    tree = car_and_sheep_tree()
+    swapped = PromptTree(tree.prompt, (tree.entities[1], tree.entities[0]))
+    first, second = score_record(planted_record(tree)), score_record(planted_record(swapped))
+    assert first["overall"]["leakage"] == pytest.approx(second["overall"]["leakage"])
+    by_text = {row["text"]: row["value"] for row in first["overall"]["bindings"]}
+    assert by_text == pytest.approx({row["text"]: row["value"] for row in second["overall"]["bindings"]})
+
+
+def test_single_entity_without_attributes():
+    tree = PromptTree("a car", (Entity("car", "car", (2, 5), (), None, (2,)),))
+    record = AttentionRecord(tree=tree)
+    maps = torch.zeros(77, SIZE, SIZE)
+    maps[2] = half("left")
+    record.add("cross", f"{SIZE}x{SIZE}", "early", maps)
+    scores = score_record(record)
+    summary = summary_metrics(scores)
+    assert summary["leakage"] == 0.0 and summary["entities"] == 1.0
+    assert math.isnan(summary["binding"]) and summary["misbound"] == 0.0
+    assert list(scores["phases"]) == ["early"]  # phases without captures are left out
+    assert verdicts(scores) == [
+        "no leakage or binding problem at these thresholds (leakage O = 0.00 < 0.40, no attributes)"
+    ]
+
+
+def test_all_zero_entity_map_gives_defined_values_and_a_verdict():
+    record = planted_record()
+    for key in list(record.sums):
+        record.sums[key][7] = 0.0  # the sheep receives no attention at all
+    scores = score_record(record)
+    overall = scores["overall"]
+    assert overall["leakage"] == 0.0
+    assert overall["entities"][1]["empty"] and overall["entities"][1]["own_region"] == 0.0
+    json.dumps(scores, allow_nan=False)
+    assert "entity 'sheep' receives no cross-attention (all-zero map)" in verdicts(scores)
+
+
+def test_truncated_entity_is_skipped_with_a_note():
+    tree = car_and_sheep_tree()
+    lost = Entity("dog", "dog", (40, 43), (Attribute("brown", (34, 39), (), True),), None, (), True)
+    far = Entity("cat", "cat", (50, 53), (), None, (90,))  # a position the record does not have
+    tree = PromptTree(tree.prompt, (*tree.entities, lost, far), truncated=True)
+    scores = score_record(planted_record(tree))
+    assert [row["entity"] for row in scores["entities"]] == [0, 1]
+    assert {row["text"] for row in scores["skipped"]} == {"dog", "cat"}
+    assert "entity 'dog' was skipped: it lies past the 77-token limit" in verdicts(scores)
+    assert scores["overall"]["leakage"] == pytest.approx(1 / 3)
+
+
+def test_nested_entities_are_reported_apart_from_leakage():
+    cat = Entity("cat", "cat", (2, 5), (), None, (2,))
+    hat = Entity("hat", "hat", (15, 18), (), 0, (5,))
+    tree = PromptTree("a cat wearing a hat", (cat, hat))
+    record = AttentionRecord(tree=tree)
+    maps = torch.zeros(77, SIZE, SIZE)
+    maps[2] = half("left")
+    corner = torch.zeros(SIZE, SIZE)
+    corner[:2, :2] = 1 / 4
+    maps[5] = corner
+    record.add("cross", f"{SIZE}x{SIZE}", "early", maps)
+    overall = score_record(record)["overall"]
+    assert overall["overlaps"] == [] and overall["leakage"] == 0.0
+    (nested,) = overall["nested"]
+    assert nested["parent"] == 0 and nested["child"] == 1
+    assert nested["containment"] == pytest.approx(1.0)
+    entities = {row["entity"]: row for row in overall["entities"]}
+    assert entities[1]["full_region"] == pytest.approx(4 / 64)
+    assert entities[0]["full_region"] == pytest.approx(32 / 64)  # the cat's full region includes the hat's
+
+
+def test_a_record_without_a_tree_cannot_be_scored():
+    record = planted_record()
+    record.tree = None
+    with pytest.raises(AttnmodError, match="no prompt tree"):
+        score_record(record)
+
+
+# ---- thresholds ----
+
+
+def test_thresholds_load_from_json_and_yaml_and_reject_bad_values(tmp_path: Path):
+    (tmp_path / "t.json").write_text(json.dumps({"overlap": 0.25, "binding": 0.5}))
+    (tmp_path / "t.yaml").write_text("thresholds:\n  overlap: 0.3\n  resolution: 8x8\n")
+    assert Thresholds.load(tmp_path / "t.json") == Thresholds(overlap=0.25, binding=0.5)
+    assert Thresholds.resolve(tmp_path / "t.yaml", margin=0.1) == Thresholds(overlap=0.3, resolution="8x8", margin=0.1)
+    with pytest.raises(AttnmodError, match="unknown threshold"):
+        Thresholds.from_json({"overlapp": 0.3})
+    with pytest.raises(AttnmodError, match=r"in \[0, 1\]"):
+        Thresholds(overlap=1.5)
+    with pytest.raises(AttnmodError, match="resolution"):
+        Thresholds(resolution="big")
+
+
+def test_a_resolution_that_was_not_captured_is_a_clear_error():
+    with pytest.raises(AttnmodError, match="16x16 was not captured"):
+        score_record(planted_record(), thresholds=Thresholds(resolution="16x16"))
+
+
+# ---- diagnosis.json ----
+
+
+def hand_made_diagnosis() -> dict:
+    scores = score_record(planted_record())
+    entry = {
+        "variant": "none",
+        "config": {"variant": "none"},
+        "image": "baseline.png",
+        "record": "baseline/",
+        "seconds": 0.5,
+        "warnings": [],
+        "scores": scores,
+        "summary": {k: (None if math.isnan(v) else v) for k, v in summary_metrics(scores).items()},
+        "verdicts": verdicts(scores),
+    }
+    return {
+        "format": diagnosis.DIAGNOSIS_FORMAT,
+        "prompt": "a red car and a white sheep",
+        "settings": {
+            "model": "tiny",
+            "family": "sdxl",
+            "seed": 0,
+            "steps": 4,
+            "guidance": 5.0,
+            "height": 128,
+            "width": 128,
+            "device": "cpu",
+            "dtype": "float32",
+        },
+        "tree": car_and_sheep_tree().to_json(),
+        "thresholds": Thresholds().to_json(),
+        "variants": {"baseline": entry, "modulated": dict(entry, variant="full", image="modulated.png")},
+        "comparison": diagnosis.compare_scores(scores, scores, "full"),
+        "verdicts": entry["verdicts"],
+        "attributions": None,
+        "images": {"baseline": "baseline.png", "modulated": "modulated.png"},
+        "versions": {"attnmod": "0.1.0"},
+        "seconds": 1.0,
+    }
+
+
+def test_a_complete_diagnosis_follows_the_schema_and_round_trips(tmp_path: Path):
+    data = hand_made_diagnosis()
+    assert diagnosis.schema_errors(data) == []
+    diagnosis.write_diagnosis(data, tmp_path)
+    assert diagnosis.load_diagnosis(tmp_path) == data
+
+
+def test_schema_violations_are_reported_with_their_path():
+    data = hand_made_diagnosis()
+    del data["variants"]["modulated"]["scores"]["overall"]["leakage"]
+    data["settings"]["seed"] = "zero"
+    errors = diagnosis.schema_errors(data)
+    assert "$.settings.seed: expected integer, got str 'zero'" in errors
+    assert "$.variants.modulated.scores.overall: missing 'leakage'" in errors
+    with pytest.raises(AttnmodError, match="does not follow"):
+        diagnosis.validate_diagnosis(data)
+
+
+def test_docs_print_the_same_schema_as_the_code():
+    text = (Path(__file__).resolve().parent.parent / "docs" / "diagnosis.md").read_text(encoding="utf-8")
+    block = re.search(r"<!-- schema -->\s*```json\n(.*?)```", text, re.S)
+    assert block, "docs/diagnosis.md must carry the schema in a ```json block after <!-- schema -->"
+    assert json.loads(block.group(1)) == diagnosis.DIAGNOSIS_SCHEMA
+
+
+def test_comparison_names_what_changed():
+    baseline = score_record(planted_record())
+    fixed = planted_record()
+    for key in fixed.sums:
+        fixed.sums[key][6] = half("right") * COUNT  # "white" now on the sheep
+    comparison = diagnosis.compare_scores(baseline, score_record(fixed), "full")
+    rows = {row["name"]: row for row in comparison["metrics"]}
+    assert rows["misbound"]["change"] == -1.0 and rows["misbound"]["improved"] is True
+    assert rows["binding"]["modulated"] == pytest.approx(0.85)
+    assert "attribute 'white' (sheep) is no longer misbound with full" in comparison["verdicts"]
+
+
+# ---- attnmod analyze ----
+
+
+def test_analyze_reproduces_the_planted_figures_from_saved_files(tmp_path: Path, run_cli):
+    planted_record().save(tmp_path / "item")
+    result = run_cli("analyze", str(tmp_path / "item" / "attention.safetensors"), "--json")
+    assert result.exit_code == 0, result.output
+    (item,) = json.loads(result.stdout)["items"]
+    assert item["summary"]["leakage"] == pytest.approx(1 / 3)
+    assert item["summary"]["binding"] == pytest.approx(0.35)
+    assert item["summary"]["misbound"] == 1
+    assert item["variant"] == "none"
+    text = run_cli("analyze", str(tmp_path), "--binding", "0.8")
+    assert text.exit_code == 0
+    assert "attribute 'white' (sheep) is misbound" in text.stdout
+    assert "attribute 'red' (car) is weakly bound" in text.stdout
+
+
+def test_analyze_uses_parse_json_when_the_record_has_no_tree(tmp_path: Path, run_cli):
+    record = planted_record()
+    record.tree = None
+    record.save(tmp_path)
+    missing = run_cli("analyze", str(tmp_path))
+    assert missing.exit_code == 1 and "no prompt tree" in missing.stderr
+    (tmp_path / "parse.json").write_text(json.dumps(car_and_sheep_tree().to_json()))
+    assert run_cli("analyze", str(tmp_path), "--json").exit_code == 0
+
+
+def test_analyze_rejects_corrupt_truncated_and_missing_files(tmp_path: Path, run_cli):
+    planted_record().save(tmp_path)
+    tensors = tmp_path / "attention.safetensors"
+    tensors.write_bytes(tensors.read_bytes()[:100])
+    truncated = run_cli("analyze", str(tmp_path))
+    assert truncated.exit_code == 1
+    assert "corrupt or truncated" in truncated.stderr and "Traceback" not in truncated.output
+    (tmp_path / "attention.json").write_text("{not json")
+    assert run_cli("analyze", str(tmp_path)).exit_code == 1
+    nothing = run_cli("analyze", str(tmp_path / "nowhere"))
+    assert nothing.exit_code == 1 and "does not exist" in nothing.stderr
+    bad = run_cli("analyze", str(tmp_path), "--overlap", "2")
+    assert bad.exit_code == 1 and "overlap" in bad.stderr
