@@ -66,7 +66,7 @@ def _first_line(error: BaseException) -> str:
 
 def _looks_like_path(spec: str) -> bool:
     """Hub ids are ``name`` or ``owner/name``; anything else that is not on disk is a mistyped path."""
-    return spec.startswith((".", "/", "~")) or spec.count("/") > 1 or "\\" in spec or Path(spec).suffix != ""
+    return spec.startswith((".", "/", "~")) or spec.count("/") > 1 or "\\" in spec
 
 
 # ---------------------------------------------------------------------------------------------- images
