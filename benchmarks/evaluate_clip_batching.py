@@ -123,16 +123,24 @@ def main() -> None:
         above = sum(score > 0 for score in reference)
         print(f"largest difference between the two: {worst:.2e} (CLIP score units; {above} of {len(reference)} > 0)")
         # Alternate the two so that load from other processes on the machine hits both alike; keep each one's best.
-        seconds = {"batched": [], "one at a time": []}
+        # CPU time (all threads of this process) is reported beside wall time: it moves less when others share the
+        # machine.
+        wall = {"batched": [], "one at a time": []}
+        cpu = {"batched": [], "one at a time": []}
         for _ in range(args.repeats):
             for name, run in (("batched", batched), ("one at a time", one_at_a_time)):
-                start = time.perf_counter()
+                start, start_cpu = time.perf_counter(), time.process_time()
                 run()
-                seconds[name].append(time.perf_counter() - start)
-        timings = {name: min(values) / args.images for name, values in seconds.items()}
-        print(f"attnmod batched (batch {args.batch_size}): {1000 * timings['batched']:.1f} ms/image")
-        print(f"torchmetrics clip_score per image:     {1000 * timings['one at a time']:.1f} ms/image")
-        print(f"ratio one-at-a-time / batched: {timings['one at a time'] / timings['batched']:.2f}x")
+                wall[name].append(time.perf_counter() - start)
+                cpu[name].append(time.process_time() - start_cpu)
+        for label, seconds in (("wall", wall), ("CPU", cpu)):
+            per_image = {name: 1000 * min(values) / args.images for name, values in seconds.items()}
+            print(
+                f"{label:>4}: batched (batch {args.batch_size}) {per_image['batched']:.1f} ms/image, "
+                f"one at a time {per_image['one at a time']:.1f} ms/image, "
+                f"ratio {per_image['one at a time'] / per_image['batched']:.2f}x"
+            )
+        print(f"load average after the run: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
 
 
 if __name__ == "__main__":
