@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/attnmod info --model tiny
+	$(BIN)/attnmod diagnose "$(DEMO_PROMPT)" --model tiny --variant full --seed 0 --out $(DEMO_OUT)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
