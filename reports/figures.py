@@ -52,12 +52,25 @@ def new_figure(width: float, height: float) -> Figure:
     return figure
 
 
-def to_png(figure: Figure, dpi: int = DPI) -> bytes:
-    """Render a figure to PNG bytes (Agg, white background)."""
+def to_png(figure: Figure, dpi: int = DPI, colors: int | None = 256) -> bytes:
+    """Render a figure to PNG bytes (Agg, white background).
+
+    With ``colors`` the image is reduced to that many palette colours (Pillow's fast octree): images of noisy
+    generations and smooth attention maps shrink three- to fourfold, which keeps a report of many items small,
+    with no visible change at report sizes. ``None`` keeps full RGBA."""
+    from PIL import Image
+
     buffer = io.BytesIO()
     with styled():
         figure.savefig(buffer, format="png", dpi=dpi, facecolor="white")
-    return buffer.getvalue()
+    if colors is None:
+        return buffer.getvalue()
+    buffer.seek(0)
+    with Image.open(buffer) as rendered:
+        reduced = rendered.convert("RGB").quantize(colors, method=Image.Quantize.FASTOCTREE)
+    output = io.BytesIO()
+    reduced.save(output, format="PNG")
+    return output.getvalue()
 
 
 def variant_colors(variants: Sequence[str]) -> dict[str, str]:
@@ -170,30 +183,82 @@ def prompt_tree_figure(tree: PromptTree) -> Figure:
 # ---------------------------------------------------------------------------------------------- attention maps
 
 
-def _show_overlay(axes, image: np.ndarray | None, attention: np.ndarray | None, scale: tuple[float, float]) -> None:
-    axes.set_xticks([])
-    axes.set_yticks([])
-    axes.grid(False)
-    if image is not None:
-        height, width = image.shape[:2]
-        gray = image.mean(axis=2) if image.ndim == 3 else image
-        axes.imshow(gray, cmap="gray", extent=(0, width, height, 0), alpha=0.55)
-    else:
-        height = width = attention.shape[0] if attention is not None else 1
+TILE = 112  # pixels per overlay tile
+GAP = 6  # pixels between tiles
+
+
+def _resize(array: np.ndarray, size: int) -> np.ndarray:
+    """``[h, w]`` or ``[h, w, 3]`` floats resampled to ``size x size`` (bilinear, Pillow)."""
+    from PIL import Image
+
+    if array.ndim == 2:
+        return np.asarray(Image.fromarray(array.astype(np.float32), mode="F").resize((size, size), Image.BILINEAR))
+    channels = [_resize(array[..., c], size) for c in range(array.shape[2])]
+    return np.stack(channels, axis=-1)
+
+
+def _as_float_image(image: np.ndarray | None) -> np.ndarray | None:
+    if image is None:
+        return None
+    image = np.asarray(image)
+    image = image.astype(np.float32) / 255.0 if image.dtype == np.uint8 else image.astype(np.float32)
+    return image if image.ndim == 3 else np.repeat(image[..., None], 3, axis=2)
+
+
+def overlay_tile(
+    image: np.ndarray | None, attention: np.ndarray | None, scale: tuple[float, float], size: int = TILE
+) -> np.ndarray:
+    """One overlay as RGB floats ``[size, size, 3]``: the attention map (colour-mapped over ``scale``, stretched
+    to the image) blended over the image in grey; the plain image when ``attention`` is None; a light grey tile
+    when both are missing."""
+    import matplotlib as mpl
+
+    image = _as_float_image(image)
+    gray = _resize(image.mean(axis=2), size)[..., None].repeat(3, axis=2) if image is not None else None
     if attention is None:
-        axes.text(width / 2, height / 2, "not\ncaptured", ha="center", va="center", fontsize=8, color="#777777")
-        axes.set_xlim(0, width)
-        axes.set_ylim(height, 0)
-        return
-    axes.imshow(
-        attention,
-        cmap=MAP_COLORMAP,
-        extent=(0, width, height, 0),
-        interpolation="bilinear",
-        vmin=scale[0],
-        vmax=scale[1],
-        alpha=0.65 if image is not None else 1.0,
+        return _resize(image, size).clip(0, 1) if image is not None else np.full((size, size, 3), 0.92)
+    low, high = scale
+    values = (_resize(np.asarray(attention, dtype=np.float32), size) - low) / (high - low)
+    colored = mpl.colormaps[MAP_COLORMAP](np.nan_to_num(values.clip(0.0, 1.0)))[..., :3]
+    return colored if gray is None else (0.3 * gray + 0.7 * colored).clip(0, 1)
+
+
+def mosaic_figure(
+    tiles: Sequence[Sequence[np.ndarray | None]],
+    row_labels: Sequence[str],
+    column_labels: Sequence[str],
+    notes: Mapping[tuple[int, int], str] | None = None,
+    tile: int = TILE,
+) -> Figure:
+    """A grid of image tiles drawn as one picture (one ``imshow``, fixed layout: fast even for many tiles), row
+    labels on the left and column labels on top; ``notes[(row, column)]`` is written over a tile."""
+    rows, columns = len(tiles), max((len(r) for r in tiles), default=0)
+    height, width = rows * (tile + GAP) + GAP, columns * (tile + GAP) + GAP
+    canvas = np.ones((height, width, 3), dtype=np.float32)
+    for r, row in enumerate(tiles):
+        for c, picture in enumerate(row):
+            if picture is not None:
+                top, left = GAP + r * (tile + GAP), GAP + c * (tile + GAP)
+                canvas[top : top + tile, left : left + tile] = picture
+    left_margin, top_margin = 26, 30  # pixels for the labels
+    figure = Figure(figsize=((width + left_margin) / DPI, (height + top_margin) / DPI), dpi=DPI)
+    FigureCanvasAgg(figure)
+    axes = figure.add_axes(
+        (left_margin / (width + left_margin), 0.0, width / (width + left_margin), height / (height + top_margin))
     )
+    with styled():
+        axes.imshow(canvas, interpolation="nearest", extent=(0, width, height, 0))
+        axes.set_axis_off()
+        for c, label in enumerate(column_labels):
+            x = GAP + c * (tile + GAP) + tile / 2
+            axes.text(x, -3, label, ha="center", va="bottom", fontsize=8, clip_on=False)
+        for r, label in enumerate(row_labels):
+            y = GAP + r * (tile + GAP) + tile / 2
+            axes.text(-4, y, _short(label, 18), ha="right", va="center", rotation=90, fontsize=8, clip_on=False)
+        for (r, c), text in (notes or {}).items():
+            x, y = GAP + c * (tile + GAP) + tile / 2, GAP + r * (tile + GAP) + tile / 2
+            axes.text(x, y, text, ha="center", va="center", fontsize=8, color="#666666")
+    return figure
 
 
 def shared_scale(maps: Sequence[np.ndarray | None]) -> tuple[float, float]:
@@ -220,30 +285,26 @@ def attention_overlay_figure(
     (phase, variant), variants of a phase side by side.
 
     ``images[variant]``: the generated image, ``[H, W, 3]`` floats in [0, 1] or uint8; ``maps[variant][phase][label]``:
-    the mean attention map ``[h, w]`` (any size; drawn stretched over the image) or ``None`` when not captured.
+    the attention map ``[h, w]`` (any size; stretched over the image) or ``None`` when not captured.
     Colour scale: smallest to largest value of the row, shared by every column of the row, so baseline and
     modulated (and phases) compare directly.
     """
     variants = list(images)
     columns = [(phase, variant) for phase in phases for variant in variants]
-    rows = max(len(labels), 1)
-    with styled():
-        figure = new_figure(1.45 * len(columns) + 0.9, 1.45 * rows + 0.5)
-        grid = figure.subplots(rows, len(columns), squeeze=False)
-        for row, label in enumerate(labels or ["(no token)"]):
-            row_maps = [maps.get(variant, {}).get(phase, {}).get(label) for phase, variant in columns]
-            scale = shared_scale(row_maps)
-            for column, ((phase, variant), attention) in enumerate(zip(columns, row_maps, strict=True)):
-                axes = grid[row][column]
-                image = images[variant]
-                if image is not None and image.dtype == np.uint8:
-                    image = image.astype(np.float32) / 255.0
-                _show_overlay(axes, image, attention, scale)
-                if row == 0:
-                    axes.set_title(f"{phase}\n{variant}", fontsize=8)
-                if column == 0:
-                    axes.set_ylabel(_short(label, 18), fontsize=8)
-    return figure
+    tiles, notes = [], {}
+    for r, label in enumerate(labels):
+        row_maps = [maps.get(variant, {}).get(phase, {}).get(label) for phase, variant in columns]
+        scale = shared_scale(row_maps)
+        row = []
+        for c, ((_, variant), attention) in enumerate(zip(columns, row_maps, strict=True)):
+            if attention is None:
+                row.append(overlay_tile(None, None, scale))
+                notes[(r, c)] = "not captured"
+            else:
+                row.append(overlay_tile(images[variant], attention, scale))
+        tiles.append(row)
+    column_labels = [f"{phase}\n{_short(variant, 20)}" for phase, variant in columns]
+    return mosaic_figure(tiles, list(labels), column_labels, notes)
 
 
 def item_maps_figure(
@@ -252,131 +313,132 @@ def item_maps_figure(
 ) -> Figure:
     """A gallery card: one row per variant (title, image, maps by label), the image first, then one overlay per
     label. A label's overlays share one colour scale (smallest to largest value among them)."""
-    columns = 1 + len(labels)
-    with styled():
-        figure = new_figure(1.35 * columns + 0.4, 1.45 * max(len(panels), 1) + 0.3)
-        grid = figure.subplots(max(len(panels), 1), columns, squeeze=False)
-        scales = {label: shared_scale([panel[2].get(label) for panel in panels]) for label in labels}
-        for row, (title, image, label_maps) in enumerate(panels):
-            if image is not None and image.dtype == np.uint8:
-                image = image.astype(np.float32) / 255.0
-            axes = grid[row][0]
-            axes.set_xticks([])
-            axes.set_yticks([])
-            axes.grid(False)
-            if image is not None:
-                axes.imshow(image)
-            axes.set_ylabel(_short(title, 18), fontsize=8)
-            if row == 0:
-                axes.set_title("image", fontsize=8)
-            for column, label in enumerate(labels, start=1):
-                _show_overlay(grid[row][column], image, label_maps.get(label), scales[label])
-                if row == 0:
-                    grid[row][column].set_title(_short(label, 16), fontsize=8)
-    return figure
+    scales = {label: shared_scale([panel[2].get(label) for panel in panels]) for label in labels}
+    tiles, notes = [], {}
+    for r, (_, image, label_maps) in enumerate(panels):
+        row = [overlay_tile(image, None, (0.0, 1.0))]
+        for c, label in enumerate(labels, start=1):
+            attention = label_maps.get(label)
+            row.append(overlay_tile(image if attention is not None else None, attention, scales[label]))
+            if attention is None:
+                notes[(r, c)] = "not captured"
+        tiles.append(row)
+    column_labels = ["image", *(_short(label, 18) for label in labels)]
+    return mosaic_figure(tiles, [panel[0] for panel in panels], column_labels, notes)
 
 
 # ---------------------------------------------------------------------------------------------- diagnosis scores
 
 
 def overlap_heatmap_figure(
-    matrices: Mapping[str, np.ndarray | None], labels: Sequence[str], title: str = "entity overlap"
+    matrices: Mapping[str, Mapping[str, np.ndarray | None]], labels: Sequence[str], title: str = "overlap"
 ) -> Figure:
-    """Entity x entity overlap heatmaps, one per variant, side by side, values written in the cells.
-    The colour scale (0 to max(1, largest value)) is shared by all panels."""
+    """Entity x entity overlap heatmaps on a grid: one row per outer key (e.g. variant), one column per inner key
+    (e.g. phase), values written in the cells. ``matrices[row][column]`` is ``[E, E]`` with NaN where a pair has
+    no value (the diagonal); ``None`` draws an empty panel. The colour scale 0-1 is shared by all panels."""
     import seaborn as sns
 
-    present = {name: np.asarray(m, dtype=float) for name, m in matrices.items() if m is not None}
-    vmax = max([1.0] + [float(np.nanmax(m)) for m in present.values() if m.size])
+    rows = list(matrices)
+    columns = list(dict.fromkeys(column for row in rows for column in matrices[row]))
     size = max(len(labels), 1)
+    short = [_short(label, 14) for label in labels]
+    panel = max(2.3, 0.55 * size + 1.4)
     with styled():
-        figure = new_figure(max(2.8, 0.75 * size + 1.8) * max(len(matrices), 1), max(2.4, 0.6 * size + 1.3))
-        grid = figure.subplots(1, max(len(matrices), 1), squeeze=False)[0]
-        short = [_short(label, 14) for label in labels]
-        for axes, (name, matrix) in zip(grid, matrices.items(), strict=False):
-            if matrix is None or not np.asarray(matrix).size:
-                axes.set_axis_off()
-                axes.text(0.5, 0.5, f"{name}: fewer than two entities", ha="center", va="center", fontsize=9)
-                continue
-            sns.heatmap(
-                present[name],
-                ax=axes,
-                vmin=0.0,
-                vmax=vmax,
-                cmap="rocket_r",
-                annot=size <= 8,
-                fmt=".2f",
-                square=True,
-                cbar=axes is grid[-1],
-                xticklabels=short,
-                yticklabels=short,
-                linewidths=0.5,
-                linecolor="white",
-            )
-            axes.set_title(f"{title}: {name}", fontsize=9)
-            axes.tick_params(axis="x", rotation=45)
-            axes.tick_params(axis="y", rotation=0)
+        figure = new_figure(panel * max(len(columns), 1) + 0.8, (panel - 0.2) * max(len(rows), 1))
+        grid = figure.subplots(max(len(rows), 1), max(len(columns), 1), squeeze=False)
+        for r, row in enumerate(rows):
+            for c, column in enumerate(columns):
+                axes = grid[r][c]
+                matrix = matrices[row].get(column)
+                if matrix is None or len(labels) < 2:
+                    axes.set_axis_off()
+                    axes.text(0.5, 0.5, f"{row} / {column}:\nno entity pair", ha="center", va="center", fontsize=8)
+                    continue
+                sns.heatmap(
+                    np.asarray(matrix, dtype=float),
+                    ax=axes,
+                    vmin=0.0,
+                    vmax=1.0,
+                    cmap="rocket_r",
+                    annot=size <= 6,
+                    fmt=".2f",
+                    annot_kws={"fontsize": 8},
+                    square=True,
+                    cbar=c == len(columns) - 1,
+                    cbar_kws={"shrink": 0.8},
+                    xticklabels=short,
+                    yticklabels=short if c == 0 else False,
+                    linewidths=0.5,
+                    linecolor="white",
+                )
+                axes.grid(False)
+                axes.set_title(f"{title}: {row}, {column}", fontsize=8)
+                axes.tick_params(axis="x", rotation=45, labelsize=8)
+                axes.tick_params(axis="y", rotation=0, labelsize=8)
     return figure
 
 
 def binding_bars_figure(
     attributes: Sequence[str],
     scores: Mapping[str, Sequence[float | None]],
-    threshold: float | None,
-    misbound_below: bool = True,
-    metric: str = "binding",
+    misbound: Mapping[str, Sequence[bool]] | None = None,
+    thresholds: Sequence[tuple[float, str]] = (),
+    metric: str = "binding B",
 ) -> Figure:
-    """Horizontal bars of the binding score per attribute, one bar per variant, with the misbinding threshold as
-    a dashed line. ``scores[variant][i]`` belongs to ``attributes[i]`` (``None``: not scored). A bar on the failing
-    side of the threshold (below it when ``misbound_below``) is hatched."""
+    """Horizontal bars of the binding score per attribute, one bar per variant (``scores[variant][i]`` belongs to
+    ``attributes[i]``; ``None``: undefined, no bar). Bars flagged in ``misbound`` are hatched; each
+    ``(value, label)`` of ``thresholds`` is a dashed vertical line."""
     variants = list(scores)
     colors = variant_colors(variants)
     count = max(len(attributes), 1)
     height = 0.8 / max(len(variants), 1)
+    line_colors = ["#c44e52", "#8172b3", "#937860"]
     with styled():
-        figure = new_figure(6.0, 0.55 * count * max(len(variants), 1) * 0.6 + 1.4)
+        figure = new_figure(6.4, 0.38 * count * max(len(variants), 1) + 1.6)
         axes = figure.add_subplot()
         for offset, variant in enumerate(variants):
             values = [np.nan if v is None else float(v) for v in scores[variant]]
             positions = np.arange(len(attributes)) - 0.4 + height * (offset + 0.5)
             bars = axes.barh(positions, values, height=height, color=colors[variant], label=variant)
-            if threshold is not None:
-                for bar, value in zip(bars, values, strict=True):
-                    failing = value < threshold if misbound_below else value > threshold
-                    if math.isfinite(value) and failing:
-                        bar.set_hatch("///")
-                        bar.set_edgecolor("#222222")
-        if threshold is not None:
-            axes.axvline(threshold, color="#c44e52", linestyle="--", linewidth=1.5, label="misbinding threshold")
+            flags = (misbound or {}).get(variant) or [False] * len(values)
+            for bar, flagged in zip(bars, flags, strict=True):
+                if flagged:
+                    bar.set_hatch("///")
+                    bar.set_edgecolor("#222222")
+        for index, (value, label) in enumerate(thresholds):
+            axes.axvline(value, color=line_colors[index % 3], linestyle="--", linewidth=1.4, label=label)
+        if misbound and any(any(flags) for flags in misbound.values()):
+            axes.barh([np.nan], [np.nan], color="white", edgecolor="#222222", hatch="///", label="misbound")
         axes.set_yticks(np.arange(len(attributes)), [_short(a, 24) for a in attributes])
-        axes.invert_yaxis()
+        axes.set_ylim(len(attributes) - 0.5 if attributes else 0.5, -0.5)
+        axes.set_xlim(0.0, 1.0)
         axes.set_xlabel(metric)
         if not attributes:
             axes.text(0.5, 0.5, "no attribute in the prompt", transform=axes.transAxes, ha="center", va="center")
-        axes.legend(fontsize=8, loc="best")
+        axes.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     return figure
 
 
-def attribution_figure(
-    tokens: Sequence[str], values: Mapping[str, Sequence[float]], title: str = "token attribution"
-) -> Figure:
-    """Captum attributions per prompt token: one bar group per token, one bar per target (e.g. a score name),
-    positive and negative bars around a zero line."""
-    targets = list(values)
-    colors = variant_colors(targets)
-    width = 0.8 / max(len(targets), 1)
+def attribution_figure(panels: Sequence[tuple[str, Sequence[str], Sequence[float]]]) -> Figure:
+    """Captum attributions, one panel per attribution: ``(title, group labels, scores)``; bars right of zero raise
+    the target score, bars left of it lower it."""
+    rows = max(len(panels), 1)
+    tallest = max([len(labels) for _, labels, _ in panels] + [1])
     with styled():
-        figure = new_figure(max(4.5, 0.55 * len(tokens) + 1.5), 3.0)
-        axes = figure.add_subplot()
-        for offset, target in enumerate(targets):
-            positions = np.arange(len(tokens)) - 0.4 + width * (offset + 0.5)
-            axes.bar(positions, [float(v) for v in values[target]], width=width, color=colors[target], label=target)
-        axes.axhline(0.0, color="#333333", linewidth=0.8)
-        axes.set_xticks(np.arange(len(tokens)), [_short(t, 12) for t in tokens], rotation=45, ha="right")
-        axes.set_ylabel("attribution")
-        axes.set_title(title, fontsize=10)
-        if len(targets) > 1:
-            axes.legend(fontsize=8)
+        figure = new_figure(6.4, rows * (0.26 * tallest + 1.0) + 0.2)
+        grid = figure.subplots(rows, 1, squeeze=False)[:, 0]
+        for axes, (title, labels, values) in zip(grid, panels, strict=False):
+            values = [float(v) for v in values]
+            colors = ["#55a868" if v >= 0 else "#c44e52" for v in values]
+            axes.barh(np.arange(len(labels)), values, color=colors)
+            axes.axvline(0.0, color="#333333", linewidth=0.8)
+            axes.set_yticks(np.arange(len(labels)), [_short(label, 18) for label in labels])
+            axes.set_ylim(len(labels) - 0.5, -0.5)
+            axes.set_title(_short(title, 90), fontsize=9)
+            axes.ticklabel_format(axis="x", style="sci", scilimits=(-3, 3))
+        if not panels:
+            grid[0].set_axis_off()
+            grid[0].text(0.5, 0.5, "no attribution", ha="center", va="center")
     return figure
 
 

@@ -81,8 +81,21 @@ def format_interval(interval, digits: int = 3) -> str:
     return f"{format_number(mean, digits)} [{format_number(low, digits)}, {format_number(high, digits)}]"
 
 
-def pretty_json(data) -> str:
-    return json.dumps(data, indent=2, ensure_ascii=False, sort_keys=False, default=str)
+def pretty_json(data, width: int = 88, indent: int = 2, _level: int = 0) -> str:
+    """JSON for reading: nested objects indented, but any list or object that fits in ``width`` characters on one
+    line stays on one line (a config's curves and token lists would otherwise take a page each)."""
+    flat = json.dumps(data, ensure_ascii=False, default=str)
+    if len(flat) + indent * _level <= width or not isinstance(data, (dict, list)) or not data:
+        return flat
+    pad, inner = " " * (indent * _level), " " * (indent * (_level + 1))
+    if isinstance(data, dict):
+        items = [
+            f"{inner}{json.dumps(str(key), ensure_ascii=False)}: {pretty_json(value, width, indent, _level + 1)}"
+            for key, value in data.items()
+        ]
+        return "{\n" + ",\n".join(items) + "\n" + pad + "}"
+    items = [f"{inner}{pretty_json(value, width, indent, _level + 1)}" for value in data]
+    return "[\n" + ",\n".join(items) + "\n" + pad + "]"
 
 
 def software_versions(extra: Iterable[str] = ()) -> dict[str, str]:

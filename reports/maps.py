@@ -1,8 +1,10 @@
-"""Attention maps to draw: per entity and attribute, read out of an ``AttentionRecord`` (no scoring here).
+"""Attention maps to draw: per entity and attribute, read out of an ``AttentionRecord``.
 
-A label's map is the mean, over the label's token positions, of the record's mean cross-attention map
-``sum / count`` at one resolution and phase (or over all phases: the sum of the phases' sums divided by the sum
-of their counts, i.e. every captured (layer, step) contribution weighted equally).
+The maps drawn are the maps the analysis scores (:mod:`attnmod.analysis.metrics`): the record's mean
+cross-attention ``sum / count`` per resolution for one phase (or over all phases: the phases' sums over the sum of
+their counts, every captured (layer, step) contribution weighted equally), resolutions combined at the coarsest
+(``combine_resolutions``), and a label's map ``group_map``: each of its tokens' maps normalised to sum 1, averaged,
+renormalised. So a drawn map sums to 1 over pixels, whatever the raw attention mass of its tokens.
 """
 
 from __future__ import annotations
@@ -13,12 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..toolkit.attention_record import AttentionRecord, parse_resolution
+from ..toolkit.attention_record import AttentionRecord
 from ..toolkit.prompt_tree import PromptTree
-
-# The resolution drawn by default: the finest one whose side is at most this (SDXL at 1024 px: 32x32, the
-# resolution where object layout is clearest); below that, the finest captured.
-PREFERRED_SIDE = 32
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,28 +48,29 @@ def token_labels(tree: PromptTree, include_attributes: bool = True) -> list[Toke
     return labels
 
 
-def choose_resolution(record: AttentionRecord, kind: str = "cross") -> str | None:
-    """The resolution drawn by default (see ``PREFERRED_SIDE``), or None if nothing of ``kind`` was captured."""
-    found = record.resolutions(kind)
-    if not found:
-        return None
-    fitting = [r for r in found if max(parse_resolution(r)) <= PREFERRED_SIDE]
-    return fitting[-1] if fitting else found[0]
-
-
 def mean_cross_map(record: AttentionRecord, resolution: str, phase: str | None):
-    """``[tokens, H, W]`` float32 numpy: one phase's mean map, or with ``phase=None`` the mean over all phases;
-    ``None`` when nothing was captured there."""
+    """``[tokens, H, W]`` float32 tensor: one phase's mean map at ``resolution``, or with ``phase=None`` the mean
+    over all phases; ``None`` when nothing was captured there."""
     if phase is not None:
         mean = record.mean("cross", resolution, phase)
-        return None if mean is None else mean.float().numpy()
+        return None if mean is None else mean.float()
     total, count = None, 0
     for name in record.phase_names():
         key = record.key("cross", resolution, name)
         if key in record.sums and record.counts.get(key):
             total = record.sums[key].float() if total is None else total + record.sums[key].float()
             count += record.counts[key]
-    return None if total is None else (total / count).numpy()
+    return None if total is None else total / count
+
+
+def token_maps(record: AttentionRecord, phase: str | None = None, resolution: str | None = None):
+    """``[tokens, H, W]``: the cross maps of ``phase`` (None: all phases), every captured resolution combined at
+    the coarsest as the analysis does (or only ``resolution``); None when nothing was captured."""
+    from ..analysis.metrics import combine_resolutions
+
+    resolutions = [resolution] if resolution else record.resolutions("cross")
+    found = [m for m in (mean_cross_map(record, r, phase) for r in resolutions) if m is not None]
+    return combine_resolutions(found) if found else None
 
 
 def label_maps(
@@ -80,13 +79,15 @@ def label_maps(
     phase: str | None = None,
     resolution: str | None = None,
 ) -> dict[str, np.ndarray | None]:
-    """Map ``[H, W]`` per label: the mean over the label's token positions (None: no tokens or not captured)."""
-    resolution = resolution or choose_resolution(record)
-    mean = mean_cross_map(record, resolution, phase) if resolution else None
+    """Map ``[H, W]`` (sums to 1) per label, the analysis' ``group_map`` of the label's token positions; None for a
+    label with no position inside the record or when nothing was captured."""
+    from ..analysis.metrics import group_map
+
+    maps = token_maps(record, phase, resolution)
     result: dict[str, np.ndarray | None] = {}
     for item in labels:
-        positions = [t for t in item.tokens if mean is not None and 0 <= t < mean.shape[0]]
-        result[item.label] = mean[positions].mean(axis=0) if positions else None
+        positions = [t for t in item.tokens if maps is not None and 0 <= t < maps.shape[0]]
+        result[item.label] = group_map(maps, positions).numpy() if positions else None
     return result
 
 
@@ -94,7 +95,6 @@ def phase_label_maps(
     record: AttentionRecord, labels: list[TokenLabel], resolution: str | None = None
 ) -> dict[str, dict[str, np.ndarray | None]]:
     """``{phase: {label: map}}`` for every phase of the record."""
-    resolution = resolution or choose_resolution(record)
     return {phase: label_maps(record, labels, phase, resolution) for phase in record.phase_names()}
 
 

@@ -26,7 +26,7 @@ RUN_FILE = "run.json"
 EVALUATION_FILE = "evaluation.json"
 REFERENCE_VARIANT = "none"
 # Row metrics summarised per variant; direction says which way is better, for the text of the report.
-ROW_METRICS = {"leakage": "lower", "binding": "higher", "misbound": "lower"}
+ROW_METRICS = {"leakage": "lower", "binding": "higher", "misbound": "lower", "self_leakage": "lower"}
 PAIRED_METRICS = ("leakage", "binding", "misbound")
 DISTRIBUTION_METRICS = ("leakage", "binding")
 IMAGE_METRICS = {"clip_score": "higher", "reward": "higher"}
@@ -536,6 +536,8 @@ def build_run_context(run_dir: str | Path, worst: int = 8, progress: bool = Fals
         "summary": summary,
         "has_image_scores": any(entry.get(m) is not None for entry in summary for m in IMAGE_METRICS)
         or any(entry.get("fid") is not None for entry in summary),
+        # Self-attention is captured only on request: leave the column out when no item has it.
+        "has_self_leakage": any(entry["self_leakage"]["n"] for entry in summary),
         "headline": _headline(differences, REFERENCE_VARIANT),
         "differences": differences.to_dict("records"),
         "categories": categories.to_dict("records"),

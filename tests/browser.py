@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import dataclasses
+import fcntl
 import io
 import json
 import os
@@ -109,16 +110,23 @@ class _Pipe:
         self._read_fd, from_browser_write = os.pipe()
 
         def wire_descriptors() -> None:
-            # The protocol fixes the numbers: the browser reads fd 3 and writes fd 4.
-            os.dup2(to_browser_read, 3)
-            os.dup2(from_browser_write, 4)
+            # The protocol fixes the numbers: the browser reads fd 3 and writes fd 4. Move both ends above 10
+            # first, since a pipe end may itself be fd 3 or 4; dup2 onto 3 and 4 leaves them inheritable.
+            high_read = fcntl.fcntl(to_browser_read, fcntl.F_DUPFD, 10)
+            high_write = fcntl.fcntl(from_browser_write, fcntl.F_DUPFD, 10)
+            os.dup2(high_read, 3)
+            os.dup2(high_write, 4)
+            os.close(high_read)
+            os.close(high_write)
 
+        # close_fds=False: closing would take 3 and 4 too (it runs after preexec_fn). The parent's own pipe
+        # ends are not inheritable, so they do not leak into the browser.
         self.process = subprocess.Popen(
             [executable, *FLAGS, f"--user-data-dir={profile}", "about:blank"],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
-            pass_fds=(3, 4),
+            close_fds=False,
             preexec_fn=wire_descriptors,
         )
         os.close(to_browser_read)
@@ -251,6 +259,15 @@ def pixel_spread(png: bytes) -> float:
 
     with Image.open(io.BytesIO(png)) as image:
         return float(np.asarray(image.convert("L"), dtype=np.float32).std())
+
+
+def ink_fraction(png: bytes, threshold: int = 200) -> float:
+    """Share of pixels darker than ``threshold`` (of 255): text, lines and figures; 0 for an empty page."""
+    import numpy as np
+    from PIL import Image
+
+    with Image.open(io.BytesIO(png)) as image:
+        return float((np.asarray(image.convert("L")) < threshold).mean())
 
 
 def pdf_pages(pdf: str | Path, out_dir: str | Path, dpi: int = 40) -> list[Path]:

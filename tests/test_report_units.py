@@ -174,16 +174,16 @@ def test_read_run_rejects_a_damaged_results_file_and_a_missing_run(tmp_path):
 def _planted_record() -> AttentionRecord:
     record = AttentionRecord(phases=(Phase("early", 0.0, 0.5), Phase("late", 0.5, 1.0)))
     early = torch.zeros(5, 2, 2)
-    early[1] = 2.0
-    early[2] = torch.tensor([[4.0, 0.0], [0.0, 0.0]])
+    early[1] = 2.0  # uniform: each pixel 1/4 once normalised
+    early[2] = torch.tensor([[4.0, 0.0], [0.0, 0.0]])  # all on the top-left pixel
     late = torch.zeros(5, 2, 2)
-    late[1] = 6.0
-    record.add("cross", "2x2", "early", early, count=2)  # mean: token 1 -> 1.0, token 2 -> 2.0 at (0, 0)
-    record.add("cross", "2x2", "late", late, count=1)  # mean: token 1 -> 6.0
+    late[1] = torch.tensor([[0.0, 0.0], [0.0, 6.0]])  # all on the bottom-right pixel
+    record.add("cross", "2x2", "early", early, count=2)
+    record.add("cross", "2x2", "late", late, count=1)
     return record
 
 
-def test_label_maps_average_token_positions_and_weight_phases_by_count():
+def test_label_maps_are_the_normalised_group_maps_the_analysis_scores():
     labels = [
         maps.TokenLabel("car", "entity", (1,), 0),
         maps.TokenLabel("red (car)", "attribute", (1, 2), 0),
@@ -192,23 +192,32 @@ def test_label_maps_average_token_positions_and_weight_phases_by_count():
     ]
     record = _planted_record()
     early = maps.label_maps(record, labels, phase="early")
-    np.testing.assert_allclose(early["car"], np.full((2, 2), 1.0))
-    np.testing.assert_allclose(early["red (car)"], [[1.5, 0.5], [0.5, 0.5]])
+    np.testing.assert_allclose(early["car"], np.full((2, 2), 0.25))
+    # Each token normalised first: (uniform + all-top-left) / 2, whatever their raw masses (2 vs 4 per pixel).
+    np.testing.assert_allclose(early["red (car)"], [[0.625, 0.125], [0.125, 0.125]])
     assert early["gone"] is None and early["past the end"] is None
-    # Over all phases: (sum 2 over two contributions + sum 6 over one) / 3 contributions, for token 1.
+    # Over all phases, contributions weigh by count: token 1 sums (2 everywhere) + (6 bottom-right) over 3.
     overall = maps.label_maps(record, labels)
-    np.testing.assert_allclose(overall["car"], np.full((2, 2), 8.0 / 3.0), rtol=1e-6)
+    np.testing.assert_allclose(overall["car"], np.array([[2.0, 2.0], [2.0, 8.0]]) / 14.0, rtol=1e-6)
     by_phase = maps.phase_label_maps(record, labels)
     assert set(by_phase) == {"early", "late"}
-    np.testing.assert_allclose(by_phase["late"]["car"], np.full((2, 2), 6.0))
+    np.testing.assert_allclose(by_phase["late"]["car"], [[0.0, 0.0], [0.0, 1.0]])
 
 
-def test_choose_resolution_prefers_the_finest_up_to_32():
-    record = AttentionRecord()
-    for side in (16, 32, 64):
-        record.add("cross", f"{side}x{side}", "early", torch.zeros(3, side, side))
-    assert maps.choose_resolution(record) == "32x32"
-    assert maps.choose_resolution(AttentionRecord()) is None
+def test_label_maps_combine_resolutions_at_the_coarsest():
+    record = AttentionRecord(phases=(Phase("early", 0.0, 1.0),))
+    coarse = torch.zeros(2, 2, 2)
+    coarse[1, 0, 0] = 1.0  # top-left quarter
+    fine = torch.zeros(2, 4, 4)
+    fine[1, 2:, 2:] = 1.0  # bottom-right quarter
+    record.add("cross", "2x2", "early", coarse)
+    record.add("cross", "4x4", "early", fine)
+    label = [maps.TokenLabel("cat", "entity", (1,), 0)]
+    combined = maps.label_maps(record, label, phase="early")["cat"]
+    np.testing.assert_allclose(combined, [[0.5, 0.0], [0.0, 0.5]], atol=1e-6)
+    only_fine = maps.label_maps(record, label, phase="early", resolution="4x4")["cat"]
+    assert only_fine.shape == (4, 4) and only_fine[3, 3] == pytest.approx(0.25)
+    assert maps.label_maps(AttentionRecord(), label)["cat"] is None
 
 
 def test_token_labels_keep_duplicate_words_apart():
@@ -266,9 +275,15 @@ def test_figures_draw_dollar_signs_and_missing_maps():
             ["$5 bill"],
             ["early", "late"],
         ),
-        figures.overlap_heatmap_figure({"baseline": np.array([[0, 0.4], [0.4, 0]]), "modulated": None}, ["$a", "b"]),
-        figures.binding_bars_figure(["red $"], {"baseline": [0.2], "modulated": [None]}, threshold=0.5),
-        figures.attribution_figure(["a", "$5"], {"leakage": [0.1, -0.3]}),
+        figures.overlap_heatmap_figure(
+            {"baseline": {"early": np.array([[np.nan, 0.4], [0.4, np.nan]]), "late": None}}, ["$a", "b"]
+        ),
+        figures.binding_bars_figure(
+            ["red $"], {"baseline": [0.2], "modulated": [None]}, {"baseline": [True]}, [(0.6, "weak")]
+        ),
+        figures.binding_bars_figure([], {"baseline": []}),
+        figures.attribution_figure([("leakage: ig", ["a", "$5"], [0.1, -0.3])]),
+        figures.attribution_figure([]),
     ]
     for figure in drawn:
         png = figures.to_png(figure)

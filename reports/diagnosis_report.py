@@ -1,0 +1,337 @@
+"""The report of one diagnosis: ``write_diagnosis_report(DIR)`` -> ``DIR/report.html`` and ``DIR/report.pdf``.
+
+Reads what ``attnmod diagnose`` wrote (``diagnosis.json``, schema in docs/diagnosis.md; ``baseline.png``,
+``modulated.png``; the attention records in ``baseline/`` and ``modulated/``) and lays it out: verdicts and key
+numbers first, then the images, the prompt tree, per-token attention overlays per phase (baseline and modulated
+side by side), the entity overlap heatmaps, the binding bars, captum attributions when present, every number in
+tables, and the exact configuration and versions. Nothing is regenerated and no score is recomputed.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from ..toolkit.errors import AttnmodError
+from ..toolkit.prompt_tree import PromptTree
+from . import figures, html, maps
+
+ROLES = ("baseline", "modulated")
+SUMMARY_IMAGE_SIDE = 512
+
+
+def overlap_matrix(phase_scores: dict, entities: Sequence[int]) -> np.ndarray:
+    """``[E, E]`` overlap matrix of one phase's scores in the order of ``entities`` (tree indices): ``O_ef`` of
+    every pair, nested pairs included, NaN on the diagonal and for pairs without a value."""
+    position = {entity: slot for slot, entity in enumerate(entities)}
+    matrix = np.full((len(entities), len(entities)), np.nan)
+    pairs = [(row["entities"][0], row["entities"][1], row["value"]) for row in phase_scores.get("overlaps", [])]
+    pairs += [(row["parent"], row["child"], row["overlap"]) for row in phase_scores.get("nested", [])]
+    for first, second, value in pairs:
+        if first in position and second in position and value is not None:
+            matrix[position[first], position[second]] = matrix[position[second], position[first]] = float(value)
+    return matrix
+
+
+def _summary_image(path: Path) -> bytes | None:
+    """The image as PNG bytes, at most SUMMARY_IMAGE_SIDE pixels a side (a 1024 px SDXL image would weigh MBs)."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as image:
+            image = image.convert("RGB")
+            if max(image.size) > SUMMARY_IMAGE_SIDE:
+                image.thumbnail((SUMMARY_IMAGE_SIDE, SUMMARY_IMAGE_SIDE))
+            buffer = io.BytesIO()
+            image.save(buffer, format="PNG")
+            return buffer.getvalue()
+    except (OSError, UnidentifiedImageError):
+        return None
+
+
+def _load_record(folder: Path):
+    from ..toolkit.attention_record import AttentionRecord
+
+    try:
+        return AttentionRecord.load(folder)
+    except AttnmodError:
+        return None
+
+
+def _phase_rows(role: str, scores: dict) -> list[dict]:
+    rows = []
+    for name, phase in [*scores.get("phases", {}).items(), ("overall", scores["overall"])]:
+        rows.append(
+            {
+                "variant": role,
+                "phase": name,
+                "resolution": phase.get("resolution"),
+                "leakage": phase.get("leakage"),
+                "binding": phase.get("binding_mean"),
+                "misbound": phase.get("misbound"),
+                "self_leakage": phase.get("self_leakage_max"),
+                "background": phase.get("background_share"),
+            }
+        )
+    return rows
+
+
+def _binding_rows(role: str, scores: dict, names: dict[int, str]) -> list[dict]:
+    rows = []
+    for name, phase in [*scores.get("phases", {}).items(), ("overall", scores["overall"])]:
+        for row in phase.get("bindings", []):
+            rows.append(
+                {
+                    "variant": role,
+                    "phase": name,
+                    "attribute": f"{row['text']} ({names.get(row['entity'], row['entity'])})",
+                    "value": row.get("value"),
+                    "misbound": row.get("misbound"),
+                    "dominant": names.get(row.get("dominant"), "-"),
+                    "shares": ", ".join(
+                        f"{names.get(s['entity'], s['entity'])} {html.format_number(s['value'], 2)}"
+                        for s in row.get("shares", [])
+                    ),
+                    "margin": row.get("margin"),
+                }
+            )
+    return rows
+
+
+def _overlap_rows(role: str, scores: dict, names: dict[int, str]) -> list[dict]:
+    rows = []
+    for name, phase in [*scores.get("phases", {}).items(), ("overall", scores["overall"])]:
+        for row in phase.get("overlaps", []):
+            first, second = row["entities"]
+            rows.append(
+                {
+                    "variant": role,
+                    "phase": name,
+                    "pair": f"{names[first]} / {names[second]}",
+                    "kind": "overlap O",
+                    "value": row["value"],
+                }
+            )
+        for row in phase.get("nested", []):
+            pair = f"{names[row['parent']]} ⊃ {names[row['child']]}"
+            rows.append(
+                {"variant": role, "phase": name, "pair": pair, "kind": "nested overlap", "value": row["overlap"]}
+            )
+            rows.append(
+                {"variant": role, "phase": name, "pair": pair, "kind": "containment", "value": row["containment"]}
+            )
+        for row in phase.get("self_leakage") or []:
+            rows.append(
+                {
+                    "variant": role,
+                    "phase": name,
+                    "pair": f"{names[row['from']]} → {names[row['to']]}",
+                    "kind": "self-attention share",
+                    "value": row["value"],
+                }
+            )
+    return rows
+
+
+def build_diagnosis_context(diagnosis_dir: str | Path) -> dict:
+    """Everything the diagnosis template shows (figures as PNG bytes)."""
+    from ..analysis.diagnosis import load_diagnosis
+
+    folder = Path(diagnosis_dir)
+    if not folder.is_dir():
+        raise AttnmodError(f"diagnosis folder {str(folder)!r} does not exist")
+    data = load_diagnosis(folder)
+    tree = PromptTree.from_json(data["tree"])
+    variants = data["variants"]
+    roles = [role for role in ROLES if role in variants]
+    role_names = {role: f"{role} ({variants[role]['variant']})" for role in roles}
+    first_scores = variants[roles[0]]["scores"]
+    names = {row["entity"]: row["label"] for row in first_scores["entities"]}
+    entity_order = [row["entity"] for row in first_scores["entities"]]
+
+    images = {}
+    for role in roles:
+        path = folder / data["images"].get(role, variants[role]["image"])
+        images[role] = {"name": role_names[role], "png": _summary_image(path), "file": path.name}
+
+    figure_list = [
+        {
+            "title": "Prompt tree",
+            "caption": "Entities nested as parsed, each with its attributes; token positions in brackets.",
+            "png": figures.to_png(figures.prompt_tree_figure(tree)),
+        }
+    ]
+
+    labels = maps.token_labels(tree)
+    records = {role: _load_record(folder / variants[role]["record"]) for role in roles}
+    overlay_images = {
+        role_names[role]: maps.load_image(folder / data["images"].get(role, variants[role]["image"])) for role in roles
+    }
+    phase_order: list[str] = []
+    for role in roles:
+        for name in list(variants[role]["scores"].get("phases", {})):
+            if name not in phase_order:
+                phase_order.append(name)
+    overlay_maps = {}
+    for role in roles:
+        record = records[role]
+        overlay_maps[role_names[role]] = (
+            {phase: maps.label_maps(record, labels, phase) for phase in phase_order} if record is not None else {}
+        )
+    missing_records = [role for role in roles if records[role] is None]
+    if labels and phase_order:
+        figure_list.append(
+            {
+                "title": "Attention per token and phase",
+                "caption": "Cross-attention of each entity and attribute over the image, per phase, baseline and "
+                "modulated side by side (each map normalised to sum 1, resolutions combined as scored; light: more "
+                "attention, one colour scale per row).",
+                "png": figures.to_png(
+                    figures.attention_overlay_figure(
+                        overlay_images, overlay_maps, [label.label for label in labels], phase_order
+                    )
+                ),
+            }
+        )
+
+    entity_labels = [names[e] for e in entity_order]
+    if len(entity_order) >= 2:
+        matrices = {
+            role_names[role]: {
+                **{
+                    phase: overlap_matrix(scores, entity_order)
+                    for phase, scores in variants[role]["scores"].get("phases", {}).items()
+                },
+                "overall": overlap_matrix(variants[role]["scores"]["overall"], entity_order),
+            }
+            for role in roles
+        }
+        figure_list.append(
+            {
+                "title": "Entity overlap",
+                "caption": "O_ef = sum over pixels of min(M_e, M_f): 0 for disjoint maps, 1 for identical ones. "
+                f"The prompt's leakage is the largest value between entities that are not nested; the verdicts "
+                f"flag pairs at or above {data['thresholds']['overlap']:.2f}.",
+                "png": figures.to_png(figures.overlap_heatmap_figure(matrices, entity_labels)),
+            }
+        )
+
+    attribute_keys = [(row["entity"], row["attribute"]) for row in first_scores["attributes"]]
+    if attribute_keys:
+        attribute_labels = [
+            f"{row['text']} ({names.get(row['entity'], row['entity'])})" for row in first_scores["attributes"]
+        ]
+        values, flags = {}, {}
+        for role in roles:
+            by_key = {(r["entity"], r["attribute"]): r for r in variants[role]["scores"]["overall"]["bindings"]}
+            values[role_names[role]] = [by_key.get(key, {}).get("value") for key in attribute_keys]
+            flags[role_names[role]] = [bool(by_key.get(key, {}).get("misbound")) for key in attribute_keys]
+        lines = [(float(data["thresholds"]["binding"]), f"weak below {data['thresholds']['binding']:.2f}")]
+        if len(entity_order) == 2:
+            lines.append((0.5, "misbound below 0.50 (two entities)"))
+        figure_list.append(
+            {
+                "title": "Attribute binding",
+                "caption": "B_a: the share of an attribute's attention on entity regions that lies on its own entity "
+                "(overall). Hatched: misbound, i.e. another entity's region holds more of it than its own.",
+                "png": figures.to_png(figures.binding_bars_figure(attribute_labels, values, flags, lines)),
+            }
+        )
+
+    attributions = data.get("attributions") or {}
+    attribution_rows = []
+    panels = []
+    for key, item in (attributions.get("items") or {}).items():
+        title = f"{key}: {item.get('method', '')} by {item.get('by', '')}, target {item.get('target', '')}"
+        scores = item.get("scores") or []
+        panels.append((title, [s.get("label", "") for s in scores], [s.get("score") or 0.0 for s in scores]))
+        attribution_rows.append(
+            {
+                "key": key,
+                "method": item.get("method"),
+                "by": item.get("by"),
+                "value": item.get("value"),
+                "baseline_value": item.get("baseline_value"),
+                "delta": item.get("delta"),
+                "relative_delta": item.get("relative_delta"),
+                "scores": ", ".join(f"{s.get('label')} {html.format_number(s.get('score'), 4)}" for s in scores),
+            }
+        )
+    if panels:
+        figure_list.append(
+            {
+                "title": "Token attributions (captum)",
+                "caption": "How much each token (or entity group) drives the target score at one denoising step "
+                "(baseline variant). Integrated Gradients report their convergence delta in the table below.",
+                "png": figures.to_png(figures.attribution_figure(panels)),
+            }
+        )
+
+    key_numbers = []
+    for row in data["comparison"]["metrics"]:
+        change = row.get("change")
+        key_numbers.append(
+            {
+                **row,
+                "verdict": "improved" if row["improved"] is True else "worse" if row["improved"] is False else "same",
+                "change_text": "-"
+                if change is None or (isinstance(change, float) and math.isnan(change))
+                else f"{change:+.3f}",
+            }
+        )
+    return {
+        "title": f"Diagnosis: {data['prompt']}",
+        "prompt": data["prompt"],
+        "folder": str(folder),
+        "data": data,
+        "roles": roles,
+        "role_names": role_names,
+        "images": images,
+        "verdicts": data["verdicts"],
+        "role_verdicts": {role: variants[role]["verdicts"] for role in roles},
+        "warnings": [f"{role}: {w}" for role in roles for w in variants[role]["warnings"]]
+        + [f"{role}: {n}" for role in roles for n in variants[role]["scores"].get("notes", [])]
+        + [
+            f"{role}: no attention record in {variants[role]['record']!r}, overlays left out"
+            for role in missing_records
+        ],
+        "key_numbers": key_numbers,
+        "figures": figure_list,
+        "phase_rows": [row for role in roles for row in _phase_rows(role, variants[role]["scores"])],
+        "binding_rows": [row for role in roles for row in _binding_rows(role, variants[role]["scores"], names)],
+        "overlap_rows": [row for role in roles for row in _overlap_rows(role, variants[role]["scores"], names)],
+        "entity_rows": [
+            {
+                "variant": role,
+                "entity": names[row["entity"]],
+                "own_region": row["own_region"],
+                "full_region": row["full_region"],
+                "empty": row["empty"],
+            }
+            for role in roles
+            for row in variants[role]["scores"]["overall"]["entities"]
+        ],
+        "attribution_rows": attribution_rows,
+        "attribution_notes": attributions.get("notes") or [],
+        "summaries": {role: variants[role]["summary"] for role in roles},
+        "configs": {role: variants[role]["config"] for role in roles},
+        "seconds": {role: variants[role]["seconds"] for role in roles},
+        "versions": html.software_versions(),
+    }
+
+
+def write_diagnosis_report(diagnosis_dir: str | Path, formats: str | Sequence[str] = ("html", "pdf")) -> list[Path]:
+    """Write ``report.html`` and/or ``report.pdf`` next to ``diagnosis.json`` in ``diagnosis_dir``; return the
+    paths written (in ``formats`` order)."""
+    import time
+
+    formats = html.parse_formats(formats)
+    started = time.perf_counter()
+    context = build_diagnosis_context(diagnosis_dir)
+    context["build_seconds"] = time.perf_counter() - started
+    document = html.render("diagnosis.html", **context)
+    return html.write_outputs(document, Path(diagnosis_dir), "report", formats)

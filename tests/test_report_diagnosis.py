@@ -1,0 +1,130 @@
+"""The diagnosis report, built from a real diagnosis of the tiny model and checked in headless Chromium and through
+the PDF's rendered pages."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+from attnmod.reports.diagnosis_report import overlap_matrix, write_diagnosis_report
+from attnmod.toolkit.errors import AttnmodError
+from browser import check_page, ink_fraction, pdf_pages, pixel_spread
+
+HOSTILE_PROMPT = "a red car and a white sheep <script>alert(1)</script>"
+
+
+@pytest.fixture(scope="module")
+def diagnosis_dir(tmp_path_factory, tiny_model):
+    """``run_diagnosis`` of a prompt with HTML in it (64x64, 3 steps, self-attention captured, no attribution)."""
+    from attnmod.analysis.diagnosis import run_diagnosis
+
+    folder = tmp_path_factory.mktemp("diagnosis")
+    run_diagnosis(tiny_model, HOSTILE_PROMPT, variant="full", seed=0, steps=3, height=64, width=64, out_dir=folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def diagnosis_report(diagnosis_dir):
+    paths = write_diagnosis_report(diagnosis_dir, formats=("html", "pdf"))
+    assert paths == [diagnosis_dir / "report.html", diagnosis_dir / "report.pdf"]
+    return {path.suffix: path for path in paths}
+
+
+def _assert_page_is_clean(page):
+    assert page.errors == []
+    assert page.broken_images == []
+    assert all(image["scheme"] == "data" for image in page.images)
+    assert page.external == [] and page.resources == []
+    assert pixel_spread(page.screenshot) > 10.0, "the screenshot is blank"
+
+
+@pytest.mark.slow
+def test_diagnosis_report_loads_cleanly_in_chromium(diagnosis_report, diagnosis_dir):
+    data = json.loads((diagnosis_dir / "diagnosis.json").read_text(encoding="utf-8"))
+    page = check_page(diagnosis_report[".html"], width=1280)
+    _assert_page_is_clean(page)
+    # Two generated images, then the tree, the overlays, the overlap heatmaps and the binding bars.
+    assert len(page.images) == 6
+    for verdict in data["verdicts"]:
+        assert verdict in page.text
+    for heading in ("Summary", "Verdicts", "Figures", "Numbers", "Configuration and versions"):
+        assert heading in page.text
+    phone = check_page(diagnosis_report[".html"], width=390, height=844)
+    _assert_page_is_clean(phone)
+    assert phone.scroll_width <= phone.viewport_width, "the page is wider than a phone screen"
+
+
+@pytest.mark.slow
+def test_diagnosis_report_shows_html_in_a_prompt_as_text(diagnosis_report):
+    source = diagnosis_report[".html"].read_text(encoding="utf-8")
+    assert "<script" not in source.lower()
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in source
+    page = check_page(diagnosis_report[".html"], width=1024)
+    assert page.scripts == 0
+    assert HOSTILE_PROMPT in page.text
+
+
+@pytest.mark.slow
+def test_diagnosis_report_pdf_pages_render(diagnosis_report, tmp_path):
+    pages = pdf_pages(diagnosis_report[".pdf"], tmp_path)
+    assert len(pages) >= 4  # summary, figures, numbers and configuration each start a page
+    for page in pages:
+        # Even a page with a few lines of text has over 0.2% dark pixels at 40 dpi; an empty page has none.
+        assert ink_fraction(page.read_bytes()) > 0.002, f"{page.name} is blank"
+
+
+@pytest.mark.slow
+def test_attributions_and_a_missing_record(diagnosis_dir, tmp_path):
+    copy = tmp_path / "diagnosis"
+    shutil.copytree(diagnosis_dir, copy)
+    shutil.rmtree(copy / "modulated")
+    data = json.loads((copy / "diagnosis.json").read_text(encoding="utf-8"))
+    data["attributions"] = {
+        "items": {
+            "leakage": {
+                "target": "leakage",
+                "method": "ig",
+                "by": "token",
+                "value": 0.9,
+                "baseline_value": 0.5,
+                "delta": 0.0123,
+                "relative_delta": 0.03075,
+                "scores": [{"label": "red", "positions": [2], "score": 0.3}, {"label": "<b>", "score": -0.1}],
+            }
+        },
+        "notes": ["binding:white@sheep: planted note"],
+    }
+    (copy / "diagnosis.json").write_text(json.dumps(data), encoding="utf-8")
+    (path,) = write_diagnosis_report(copy, formats="html")
+    page = check_page(path, width=1280)
+    _assert_page_is_clean(page)
+    assert "Token attributions (captum)" in page.text
+    assert "0.0123" in page.text and "binding:white@sheep: planted note" in page.text
+    assert "modulated: no attention record in 'modulated/', overlays left out" in page.text
+    assert len(page.images) == 7
+
+
+def test_overlap_matrix_places_pairs_and_nested_pairs():
+    scores = {
+        "overlaps": [{"entities": [0, 2], "value": 0.25}, {"entities": [1, 2], "value": None}],
+        "nested": [{"parent": 0, "child": 1, "overlap": 0.75, "containment": 0.9}],
+    }
+    matrix = overlap_matrix(scores, [0, 1, 2])
+    expected = np.array([[np.nan, 0.75, 0.25], [0.75, np.nan, np.nan], [0.25, np.nan, np.nan]])
+    np.testing.assert_array_equal(matrix, expected)
+    # Entities are placed in the order asked for, not in tree order.
+    assert overlap_matrix(scores, [2, 0])[0, 1] == 0.25
+
+
+def test_bad_diagnosis_folders_are_clear_errors(tmp_path):
+    with pytest.raises(AttnmodError, match="does not exist"):
+        write_diagnosis_report(tmp_path / "missing")
+    with pytest.raises(AttnmodError, match="cannot read diagnosis"):
+        write_diagnosis_report(tmp_path)
+    (tmp_path / "diagnosis.json").write_text(json.dumps({"format": "something else"}), encoding="utf-8")
+    with pytest.raises(AttnmodError, match="schema"):
+        write_diagnosis_report(tmp_path)
+    with pytest.raises(AttnmodError, match="unknown report format"):
+        write_diagnosis_report(tmp_path, formats="svg")

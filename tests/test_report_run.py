@@ -1,0 +1,133 @@
+"""The run report, built from a real (small) ablation run of the tiny model and checked in headless Chromium and
+through the PDF's rendered pages."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+from attnmod.reports.run_report import write_run_report
+from browser import check_page, ink_fraction, pdf_pages, pixel_spread
+
+HOSTILE = "a <script>alert(1)</script> cat next to a black dog"
+PROMPTS = [
+    {"prompt": "a red car and a white sheep", "category": "color"},
+    {"prompt": "a blue cup on a wooden table", "category": "spatial"},
+    {"prompt": HOSTILE, "category": "color"},
+]
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory, tiny_model):
+    """3 prompts + 1 broken source line x variants none/full on the tiny model (64x64, 3 steps): 6 done, 2 failed."""
+    from attnmod.lightning_modules.run import run_ablation
+
+    folder = tmp_path_factory.mktemp("report-run")
+    source = folder / "prompts.jsonl"
+    lines = [json.dumps(p) for p in PROMPTS] + ["this line is not JSON"]
+    source.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    run = folder / "run"
+    summary = run_ablation(
+        [str(source)],
+        run,
+        variants=("none", "full"),
+        seeds=(0,),
+        accelerator="cpu",
+        devices=1,
+        steps=3,
+        height=64,
+        width=64,
+        progress=False,
+        model_loader=lambda device: tiny_model,
+    )
+    assert (summary.done, summary.failed) == (6, 2)
+    return run
+
+
+@pytest.fixture(scope="module")
+def run_report(tiny_run, tmp_path_factory):
+    out = tmp_path_factory.mktemp("report-out")
+    paths = write_run_report(tiny_run, out_dir=out, formats="html,pdf", worst=3)
+    return {path.suffix: path for path in paths}
+
+
+def _assert_page_is_clean(page):
+    assert page.errors == []
+    assert page.images, "the report has no image"
+    assert page.broken_images == []
+    assert all(image["scheme"] == "data" for image in page.images)
+    assert page.external == [] and page.resources == []
+    assert pixel_spread(page.screenshot) > 10.0, "the screenshot is blank"
+
+
+@pytest.mark.slow
+def test_run_report_loads_cleanly_in_chromium_at_laptop_and_phone_width(run_report):
+    laptop = check_page(run_report[".html"], width=1280)
+    _assert_page_is_clean(laptop)
+    assert "Finished: 6 of 8 items done, 2 failed" in laptop.text
+    for heading in ("Summary", "Figures", "Failure gallery", "Failed items", "All items", "Configuration"):
+        assert heading in laptop.text
+    # Distributions, paired differences, categories, runtime, and one card per gallery item.
+    assert len(laptop.images) >= 4 + 3
+    phone = check_page(run_report[".html"], width=390, height=844)
+    _assert_page_is_clean(phone)
+    assert phone.scroll_width <= phone.viewport_width, "the page is wider than a phone screen"
+
+
+@pytest.mark.slow
+def test_run_report_escapes_prompts(run_report):
+    source = run_report[".html"].read_text(encoding="utf-8")
+    assert "<script" not in source.lower()
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in source
+    page = check_page(run_report[".html"], width=1024)
+    assert page.scripts == 0
+    assert HOSTILE in page.text  # shown as text, exactly as typed
+
+
+@pytest.mark.slow
+def test_run_report_pdf_pages_render(run_report, tmp_path):
+    pages = pdf_pages(run_report[".pdf"], tmp_path)
+    # Summary, figures, gallery, items and configuration each start a page.
+    assert len(pages) >= 5
+    for page in pages:
+        # Even a page with a few lines of text has over 0.2% dark pixels at 40 dpi; an empty page has none.
+        assert ink_fraction(page.read_bytes()) > 0.002, f"{page.name} is blank"
+
+
+@pytest.mark.slow
+def test_report_of_a_run_still_in_progress(tiny_run, tmp_path):
+    partial = tmp_path / "run"
+    shutil.copytree(tiny_run, partial)
+    rows = (partial / "results.jsonl").read_text(encoding="utf-8").splitlines()
+    (partial / "results.jsonl").unlink()
+    # Two rows so far, the second cut short while being written.
+    (partial / "results-rank0.jsonl").write_text(rows[0] + "\n" + rows[1][:20], encoding="utf-8")
+    info = json.loads((partial / "run.json").read_text(encoding="utf-8"))
+    info["status"] = "running"
+    info.pop("counts", None)
+    (partial / "run.json").write_text(json.dumps(info), encoding="utf-8")
+    (path,) = write_run_report(partial, formats=("html",), worst=2)
+    assert path == partial / "report.html"
+    page = check_page(path, width=1280)
+    _assert_page_is_clean(page)
+    assert "Run in progress" in page.text and "1 items recorded so far" in page.text
+
+
+def test_report_command(run_cli, tiny_run, tmp_path):
+    result = run_cli("report", str(tiny_run), "--out", str(tmp_path / "r"), "--format", "html", "--worst", "1")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == f"wrote {tmp_path / 'r' / 'report.html'}"
+    text = (tmp_path / "r" / "report.html").read_text(encoding="utf-8")
+    assert "Failure gallery" in text and text.count('class="gallery-item"') >= 1
+
+
+def test_report_command_errors_are_one_line(run_cli, tmp_path):
+    missing = run_cli("report", str(tmp_path / "nothing"))
+    assert missing.exit_code == 1
+    assert missing.stderr.strip().splitlines() == [f"error: run folder {str(tmp_path / 'nothing')!r} does not exist"]
+    tmp_path.joinpath("empty").mkdir()
+    empty = run_cli("report", str(tmp_path / "empty"), "--format", "html")
+    assert empty.exit_code == 1 and "has no results.jsonl" in empty.stderr
+    bad_format = run_cli("report", str(tmp_path / "empty"), "--format", "docx")
+    assert bad_format.exit_code == 1 and "unknown report format 'docx'" in bad_format.stderr
