@@ -205,7 +205,7 @@ def generate(
         observers=observers,
         latent_size=(height // scale, width // scale),
     )
-    needs_processors = bool(observers) or (config.modulates and bool(plan.active.any()))
+    needs_processors = bool(observers) or (config.modulates and plan.any_active)
     generators = [torch.Generator(device="cpu").manual_seed(int(seed)) for seed in seed_list]
     arguments = dict(
         prompt=prompts,

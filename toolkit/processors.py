@@ -137,6 +137,15 @@ class ModulationPlan:
     def size(self) -> int:
         return len(self.samples)
 
+    @property
+    def active_flags(self) -> tuple[bool, ...]:
+        """Per-sample activity as Python booleans: branching on these never waits for the GPU."""
+        return tuple(sample.active for sample in self.samples)
+
+    @property
+    def any_active(self) -> bool:
+        return any(self.active_flags)
+
     @classmethod
     def build(cls, samples: Sequence[SamplePlan], device="cpu") -> ModulationPlan:
         count = len(samples)
@@ -395,7 +404,7 @@ class _ModulatedAttnProcessor:
             section.enabled
             and self.selected[part]
             and section.window.contains(progress)
-            and bool(self.context.plan.active.any())
+            and self.context.plan.any_active
         )
 
     def _observers(self) -> list:
@@ -452,7 +461,7 @@ class ModulatedSelfAttnProcessor(_ModulatedAttnProcessor):
         sample_scales = None
         if self._active("temperature", context.progress.progress):
             sample_scales = base_scale + context.plan.active.float() * (base_scale / tau - base_scale)
-            output = self._tempered(query, key, value, mask, rows, context.plan.active, base_scale / tau)
+            output = self._tempered(query, key, value, mask, rows, context.plan.active_flags, base_scale / tau)
         else:
             output = F.scaled_dot_product_attention(query, key, value, attn_mask=mask, dropout_p=0.0, is_causal=False)
         observers = self._observers()
@@ -465,11 +474,11 @@ class ModulatedSelfAttnProcessor(_ModulatedAttnProcessor):
         return self._finish(attn, output, projected)
 
     @staticmethod
-    def _tempered(query, key, value, mask, rows: slice, active: torch.Tensor, scale: float) -> torch.Tensor:
+    def _tempered(query, key, value, mask, rows: slice, active: Sequence[bool], scale: float) -> torch.Tensor:
         """SDPA per run of rows sharing one scale: stock rows (uncond, inactive samples) and tempered cond rows."""
         batch = query.shape[0]
         row_scales: list[float | None] = [None] * batch
-        for offset, is_active in enumerate(active.tolist()):
+        for offset, is_active in enumerate(active):
             if is_active:
                 row_scales[rows.start + offset] = scale
         outputs, start = [], 0

@@ -1,0 +1,241 @@
+"""What does the attention modulation cost? Vanilla diffusers vs each variant, capture off and on, side by side.
+
+One process builds the model once, runs one warm-up per configuration, then ``--repeats`` interleaved rounds (every
+configuration once per round, in the same order), and reports median and minimum wall time per image with their
+ratios to the stock pipeline call, the peak memory rise during a run (CUDA: ``max_memory_allocated``; CPU: resident
+set size sampled every 20 ms in an extra, untimed run, minus the size before it) and the capture state of one image,
+measured and extrapolated to 1024x1024 from the UNet's attention resolutions (float32 running sums:
+tokens x pixels x phases x 4 bytes).
+
+    python benchmarks/overhead.py --model tiny --height 128 --width 128 --steps 4 --repeats 5
+    python benchmarks/overhead.py --model sdxl-shaped --height 256 --width 256 --steps 3 --repeats 3   # ~14 GB fp32
+    python benchmarks/overhead.py --model sdxl-shaped --device cuda --dtype float16 --height 1024 --width 1024 \\
+        --steps 30 --repeats 3                                                                           # GPU target
+
+Targets (issue 4): full without capture <= 1.05x vanilla, with capture <= 1.15x, capture state <= 64 MB/image at
+1024x1024.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _machine import machine_description  # noqa: E402
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+os.environ.setdefault("DIFFUSERS_VERBOSITY", "error")
+
+PROMPT = "a red cat and a blue dog on a wooden table"
+VARIANTS = ("none", "temperature", "masking", "reweighting", "full")
+
+
+def resident_bytes() -> int:
+    try:
+        with open("/proc/self/statm", encoding="ascii") as handle:
+            return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except OSError:
+        import resource
+
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+class PeakMemory:
+    """Peak rise in memory during a block: CUDA allocator peak on GPU, sampled RSS on CPU."""
+
+    def __init__(self, device: str):
+        self.cuda = device.startswith("cuda")
+        self.rise = 0
+
+    def __enter__(self):
+        import torch
+
+        if self.cuda:
+            torch.cuda.synchronize()
+            torch.cuda.reset_peak_memory_stats()
+            self.base = torch.cuda.memory_allocated()
+        else:
+            self.base = resident_bytes()
+            self.peak = self.base
+            self.running = True
+            self.thread = threading.Thread(target=self._sample, daemon=True)
+            self.thread.start()
+        return self
+
+    def _sample(self) -> None:
+        while self.running:
+            self.peak = max(self.peak, resident_bytes())
+            time.sleep(0.02)
+
+    def __exit__(self, *exc):
+        import torch
+
+        if self.cuda:
+            torch.cuda.synchronize()
+            self.rise = torch.cuda.max_memory_allocated() - self.base
+        else:
+            self.running = False
+            self.thread.join()
+            self.rise = max(self.peak, resident_bytes()) - self.base
+        return False
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default="tiny")
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--dtype", default="auto")
+    parser.add_argument("--height", type=int, default=128)
+    parser.add_argument("--width", type=int, default=128)
+    parser.add_argument("--steps", type=int, default=4)
+    parser.add_argument("--guidance", type=float, default=5.0)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--variants", default=",".join(VARIANTS), help="comma-separated variant names")
+    parser.add_argument("--self-attention", action="store_true", help="also capture self-attention (coarsest)")
+    parser.add_argument("--json", dest="json_path", default=None, help="also write the figures here")
+    args = parser.parse_args()
+
+    import torch
+    from attnmod.toolkit.capture import estimate_state_bytes, unet_attention_resolutions
+    from attnmod.toolkit.generation import generate
+    from attnmod.toolkit.models import load_model
+    from attnmod.toolkit.modulation_config import CaptureConfig, ModulationConfig
+    from attnmod.toolkit.parsing import parse_prompt
+
+    print(f"machine: {machine_description()}", flush=True)
+    start = time.perf_counter()
+    model = load_model(args.model, device=args.device, dtype=args.dtype)
+    print(
+        f"model {args.model} on {model.device} {model.dtype}: built in {time.perf_counter() - start:.1f} s", flush=True
+    )
+    pipe = model.pipeline
+    tree = parse_prompt(PROMPT, model.tokenizers)
+    capture_config = CaptureConfig(self_attention=args.self_attention)
+    cuda = model.device.startswith("cuda")
+
+    def synchronize() -> None:
+        if cuda:
+            torch.cuda.synchronize()
+
+    def vanilla():
+        return pipe(
+            prompt=PROMPT,
+            num_inference_steps=args.steps,
+            guidance_scale=args.guidance,
+            height=args.height,
+            width=args.width,
+            generator=torch.Generator().manual_seed(0),
+            output_type="np",
+        )
+
+    def variant_run(name: str, capture: bool):
+        config = ModulationConfig.from_variant(name)
+        config = ModulationConfig(config.temperature, config.masking, config.reweighting, capture_config)
+
+        def run():
+            return generate(model, PROMPT, config, 0, args.steps, args.guidance, args.height, args.width,
+                            capture=capture, trees=[tree])[0]  # fmt: skip
+
+        return run
+
+    runs = {"vanilla (stock pipeline)": vanilla}
+    for name in [v.strip() for v in args.variants.split(",") if v.strip()]:
+        runs[f"{name}"] = variant_run(name, False)
+        runs[f"{name} + capture"] = variant_run(name, True)
+
+    times = {name: [] for name in runs}
+    memory = {}
+    capture_bytes = {}
+    # round 0 warms every configuration up and is not timed; memory is sampled in separate runs afterwards
+    # so that the sampling thread cannot slow the timed ones
+    for round_index in range(args.repeats + 1):
+        for name, run in runs.items():
+            synchronize()
+            began = time.perf_counter()
+            output = run()
+            synchronize()
+            elapsed = time.perf_counter() - began
+            if round_index:
+                times[name].append(elapsed)
+            elif getattr(output, "record", None) is not None:
+                capture_bytes[name] = output.record.nbytes()
+        if round_index:
+            print(f"round {round_index}/{args.repeats} done", flush=True)
+    for name, run in runs.items():
+        with PeakMemory(model.device) as peak:
+            run()
+        memory[name] = peak.rise
+
+    base = statistics.median(times["vanilla (stock pipeline)"])
+    base_min = min(times["vanilla (stock pipeline)"])
+    print()
+    print(f"{args.model}, {args.height}x{args.width}, {args.steps} steps, guidance {args.guidance}, {model.dtype}, "
+          f"{args.repeats} interleaved repeats")  # fmt: skip
+    # the minimum is the run least disturbed by other work on the machine: on a shared machine its ratio is the
+    # better estimate of the intrinsic cost; the median shows what a run typically took here
+    print(f"{'configuration':<26} {'median s':>9} {'ratio':>7} {'min s':>9} {'ratio':>7} {'peak rise MB':>13} "
+          f"{'capture MB':>11}")  # fmt: skip
+    rows = []
+    for name in runs:
+        median, fastest = statistics.median(times[name]), min(times[name])
+        state = capture_bytes.get(name)
+        rows.append(
+            {
+                "configuration": name,
+                "median_s": median,
+                "ratio_median": median / base,
+                "min_s": fastest,
+                "ratio_min": fastest / base_min,
+                "times_s": times[name],
+                "peak_rise_bytes": memory[name],
+                "capture_state_bytes": state,
+            }
+        )
+        state_text = f"{state / 2**20:11.2f}" if state is not None else f"{'-':>11}"
+        print(f"{name:<26} {median:9.3f} {median / base:6.3f}x {fastest:9.3f} {fastest / base_min:6.3f}x "
+              f"{memory[name] / 2**20:13.1f} {state_text}")  # fmt: skip
+
+    scale = int(getattr(pipe, "vae_scale_factor", 8))
+    levels_now = unet_attention_resolutions(pipe.unet, args.height // scale, args.width // scale)
+    levels_1024 = unet_attention_resolutions(pipe.unet, 1024 // scale, 1024 // scale)
+    phases = len(capture_config.phases)
+    coarsest = max(levels_1024)
+    estimate_now = estimate_state_bytes(
+        levels_now.values(), phases, self_resolution=levels_now[max(levels_now)] if args.self_attention else None
+    )
+    estimate_cross = estimate_state_bytes(levels_1024.values(), phases)
+    estimate_self = estimate_state_bytes(levels_1024.values(), phases, self_resolution=levels_1024[coarsest])
+    print()
+    print(f"capture state per image, analytic: {estimate_now / 2**20:.2f} MB at {args.height}x{args.width}; at 1024x1024 "
+          f"{estimate_cross / 2**20:.2f} MB cross-attention only, {estimate_self / 2**20:.2f} MB with self-attention "
+          f"at {levels_1024[coarsest][0]}x{levels_1024[coarsest][1]} (attention maps at "
+          f"{', '.join(f'{h}x{w}' for h, w in levels_1024.values())})")  # fmt: skip
+    if args.json_path:
+        Path(args.json_path).write_text(
+            json.dumps(
+                {
+                    "machine": machine_description(),
+                    "arguments": vars(args),
+                    "rows": rows,
+                    "capture_estimate_bytes": {
+                        "this_size": estimate_now,
+                        "1024_cross": estimate_cross,
+                        "1024_with_self": estimate_self,
+                    },
+                },
+                indent=2,
+            ),
+            encoding="utf-8",
+        )
+
+
+if __name__ == "__main__":
+    main()
