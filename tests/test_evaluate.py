@@ -628,24 +628,35 @@ def test_run_report_shows_the_evaluation_table(tmp_path, evaluated):
         assert f"{scores['reward']['low']:.3f}" in text
 
 
-@pytest.mark.slow
-def test_evaluate_a_real_tiny_ablation_of_coco_captions(tmp_path, evaluators, run_cli):
-    """`attnmod ablate coco:...` then `attnmod evaluate`: the rows of the real writer (with category, source,
-    metadata and per-phase metrics) keep every field and gain the scores."""
+def test_rows_of_a_coco_ablation_keep_every_field_and_gain_the_scores(tmp_path, evaluators, run_cli):
+    """The run is laid out by the ablation code itself (COCO caption loader, item ids, row builder), with planted
+    images in place of generation: rows with category, source, metadata and null metrics."""
+    from attnmod.lightning_modules.data import expand_items, load_source
+    from attnmod.lightning_modules.writer import item_row
+
     captions = tmp_path / "captions.csv"
-    captions.write_text("file_name,text\nCOCO_val2014_000000000042.jpg,a red cube and a blue sphere\n")
-    run = tmp_path / "run"
-    ablation = run_cli(
-        "ablate", f"coco:{captions}", "--out", str(run), "--variants", "none,full", "--seeds", "0", "--no-progress"
+    captions.write_text(
+        "file_name,text\n"
+        "COCO_val2014_000000000042.jpg,a red cube and a blue sphere\n"
+        f"COCO_val2014_000000000073.jpg,{LONG_PROMPT}\n"
     )
-    assert ablation.exit_code == 0, ablation.output
-    before = read_results(run)
-    assert [r["status"] for r in before] == ["done", "done"]
+    items = expand_items(load_source(f"coco:{captions}"), seeds=[0, 1], variants=VARIANTS)
+    run = tmp_path / "run"
+    rows = []
+    for number, item in enumerate(items):
+        (run / item.folder).mkdir(parents=True)
+        _planted_image(item.variant, number % 3, item.seed).save(run / item.folder / "image.png")
+        summary = {"leakage": 0.3, "binding": None, "misbound": 0.0, "leakage_early": 0.4}
+        rows.append(item_row(item, "done", None, 0.25, summary))
+    (run / "results.jsonl").write_text("".join(json.dumps(r, allow_nan=False) + "\n" for r in rows))
     result = run_cli("evaluate", str(run), "--clip-model", evaluators["clip"], "--device", "cpu", "--json")
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
-    assert {v: s["n"] for v, s in summary["variants"].items()} == {"none": 1, "full": 1}
+    assert {v: s["n"] for v, s in summary["variants"].items()} == {"none": 4, "full": 4}
+    assert summary["truncated_captions"] == 4
     after = read_results(run)
-    for old, new in zip(before, after, strict=True):
+    assert [r["category"] for r in after] == ["coco"] * 8
+    for old, new in zip(rows, after, strict=True):
         assert {k: v for k, v in new.items() if k not in ("clip_score", "clip_truncated")} == old
-        assert 0.0 <= new["clip_score"] <= 100.0 and new["clip_truncated"] is False
+        assert 0.0 <= new["clip_score"] <= 100.0
+        assert new["clip_truncated"] is (new["prompt"] == LONG_PROMPT)
