@@ -114,6 +114,7 @@ def test_report_of_a_run_still_in_progress(tiny_run, tmp_path):
     assert "Run in progress" in page.text and "1 items recorded so far" in page.text
 
 
+@pytest.mark.slow
 def test_report_command(run_cli, tiny_run, tmp_path):
     result = run_cli("report", str(tiny_run), "--out", str(tmp_path / "r"), "--format", "html", "--worst", "1")
     assert result.exit_code == 0, result.output
@@ -131,3 +132,49 @@ def test_report_command_errors_are_one_line(run_cli, tmp_path):
     assert empty.exit_code == 1 and "has no results.jsonl" in empty.stderr
     bad_format = run_cli("report", str(tmp_path / "empty"), "--format", "docx")
     assert bad_format.exit_code == 1 and "unknown report format 'docx'" in bad_format.stderr
+
+
+def test_evaluation_scores_join_the_summary_table(tmp_path):
+    """A hand-written run whose item folders are gone, with evaluation.json: the paper-style table shows FID, CLIP
+    score and reward with their intervals next to leakage and binding, and the report still builds."""
+    rows = []
+    for index, (none_leakage, full_leakage) in enumerate([(0.6, 0.4), (0.8, 0.5)], start=1):
+        for variant, leakage in (("none", none_leakage), ("full", full_leakage)):
+            rows.append(
+                {
+                    "id": f"{variant}{index}",
+                    "prompt": f"prompt {index}",
+                    "seed": 0,
+                    "variant": variant,
+                    "status": "done",
+                    "folder": f"items/{variant}{index}",
+                    "category": "color",
+                    "source": "p.txt",
+                    "index": index,
+                    "seconds": 1.5,
+                    "leakage": leakage,
+                    "binding": 0.7,
+                    "misbound": 0,
+                }
+            )
+    (tmp_path / "results.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    (tmp_path / "run.json").write_text(json.dumps({"status": "finished", "counts": {"items": 4}}), encoding="utf-8")
+    evaluation = {
+        "variants": {
+            "none": {"n": 2, "fid": 41.25, "clip_score": {"mean": 30.5, "low": 30.0, "high": 31.0, "n": 2}},
+            "full": {
+                "n": 2,
+                "fid": 39.75,
+                "clip_score": {"mean": 31.75, "low": 31.0, "high": 32.5, "n": 2},
+                "reward": {"mean": 0.25, "low": 0.125, "high": 0.375, "n": 2},
+            },
+        }
+    }
+    (tmp_path / "evaluation.json").write_text(json.dumps(evaluation), encoding="utf-8")
+    (path,) = write_run_report(tmp_path, formats="html", worst=1)
+    text = path.read_text(encoding="utf-8")
+    assert "<th>FID</th><th>CLIP score</th><th>reward</th>" in text
+    assert "39.750" in text and "31.750 [31.000, 32.500]" in text and "0.250 [0.125, 0.375]" in text
+    # Paired leakage differences -0.2 and -0.3: mean -0.25, shown in the headline.
+    assert "full vs none: leakage -0.250" in text
+    assert "Finished: 4 of 4 items done." in text
