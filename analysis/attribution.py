@@ -18,7 +18,7 @@ timestep k (``scheduler.add_noise``), not the sampler's trajectory.
 
 Methods: Integrated Gradients through captum's ``LayerIntegratedGradients`` on the embedding layers (attributions
 summed over embedding features, and over both encoders for SDXL) with the convergence delta
-``f(x) - f(x') - sum(attributions)``; and ``FeatureAblation`` by token or by entity group (score = f(x) minus f with
+``sum(attributions) - (f(x) - f(x'))``; and ``FeatureAblation`` by token or by entity group (score = f(x) minus f with
 the group's tokens replaced by the baseline token). The baseline token is "!" (id 0) at the prompt's word
 positions; start, end and padding stay, because CLIP pools at the first end token and a pad baseline
 (pad = end in CLIP) would move the pooling position and break completeness.
@@ -52,7 +52,7 @@ class Attribution:
 
     ``scores``: ``[{"label", "positions", "score", "encoders": [per-encoder score]}]`` (``encoders`` for IG only);
     ``value``: the target at the prompt; ``baseline_value``: at the baseline input (every word replaced by "!");
-    ``delta``: IG's convergence delta ``value - baseline_value - sum(all attributions)`` (None for ablation);
+    ``delta``: IG's convergence delta ``sum(all attributions) - (value - baseline_value)`` (captum's sign) (None for ablation);
     ``settings``: seed, sampling steps, the fixed step, timestep, n_steps, variant, resolution.
     """
 
@@ -94,7 +94,7 @@ def integrated_gradients(
     """Layer Integrated Gradients of ``forward(*inputs) -> [B]`` over the outputs of ``layers`` (one per input).
 
     Returns per-layer position scores (``[positions]``: the attribution summed over the layer's feature dimension,
-    for the first example) and the convergence delta ``f(x) - f(x') - sum(attributions)`` (completeness: 0 for
+    for the first example) and the convergence delta ``sum(attributions) - (f(x) - f(x'))`` (completeness: 0 for
     the exact integral; Gauss-Legendre quadrature with ``n_steps`` points approximates it).
     """
     from captum.attr import LayerIntegratedGradients

@@ -568,6 +568,8 @@ def verdicts(scores: dict, thresholds: Thresholds | None = None) -> list[str]:
                 "from the image"
             )
     found.extend(scores.get("notes", []))
+    if not scores["entities"]:
+        found.append("no entities to score: the prompt tree has no entity with token positions in the record")
     if not found:
         binding = overall["binding_mean"]
         found.append(

@@ -141,6 +141,14 @@ def test_single_entity_without_attributes():
     ]
 
 
+def test_a_prompt_without_entities_says_so():
+    scores = score_record(planted_record(PromptTree("abstract art")))
+    assert scores["overall"]["leakage"] == 0.0 and scores["overall"]["bindings"] == []
+    assert verdicts(scores) == [
+        "no entities to score: the prompt tree has no entity with token positions in the record"
+    ]
+
+
 def test_all_zero_entity_map_gives_defined_values_and_a_verdict():
     record = planted_record()
     for key in list(record.sums):
