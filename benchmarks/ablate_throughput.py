@@ -127,10 +127,11 @@ def main() -> None:
             "ddp",
         ]
 
-    print(f"machine: {machine_description()}")
+    print(f"machine: {machine_description()}", flush=True)
     print(
         f"items: {args.prompts} prompts x {args.seeds} seeds x {len(args.variants.split(','))} variants, "
-        f"{args.steps} steps at {args.size}x{args.size}"
+        f"{args.steps} steps at {args.size}x{args.size}",
+        flush=True,
     )
     figures: dict[str, list[dict]] = {name: [] for name in configurations}
     with tempfile.TemporaryDirectory() as folder:
@@ -141,6 +142,8 @@ def main() -> None:
             for number, (name, extra) in enumerate(configurations.items()):
                 out = folder / f"run-{repeat}-{number}"
                 figures[name].append(run_once(prompts, out, args, extra))
+                sample = figures[name][-1]
+                print(f"  ran {name}: wall {sample['wall']:.1f} s, steady {sample['steady']:.3f} items/s", flush=True)
     baseline = None
     for name, samples in figures.items():
         wall = statistics.median(s["wall"] for s in samples)

@@ -120,15 +120,11 @@ def predict_items(
             outcomes = [
                 (member, generation, per_item, None) for member, generation in zip(members, generations, strict=True)
             ]
-        except Exception:  # noqa: BLE001 - retry alone to find the item at fault
-            outcomes = []
-            for member in members:
-                start = time.perf_counter()
-                try:
-                    (generation,) = generate_fn(model, [member[1].prompt], config, [member[1].seed], [member[2]])
-                    outcomes.append((member, generation, time.perf_counter() - start, None))
-                except Exception as error:  # noqa: BLE001
-                    outcomes.append((member, None, time.perf_counter() - start, error))
+        except Exception as error:  # noqa: BLE001 - retry alone to find the item at fault
+            if len(members) == 1:
+                outcomes = [(members[0], None, time.perf_counter() - start, error)]
+            else:
+                outcomes = [_generate_alone(generate_fn, model, config, member) for member in members]
         for (position, item, _tree), generation, seconds, error in outcomes:
             if error is not None:
                 results[position] = ItemResult(item, "failed", seconds=seconds, error=f"generate: {_error_text(error)}")
@@ -151,6 +147,16 @@ def predict_items(
                 warnings=list(getattr(generation, "warnings", []) or []),
             )
     return [results[position] for position in range(len(items))]
+
+
+def _generate_alone(generate_fn: Callable, model, config, member: tuple) -> tuple:
+    _position, item, tree = member
+    start = time.perf_counter()
+    try:
+        (generation,) = generate_fn(model, [item.prompt], config, [item.seed], [tree])
+    except Exception as error:  # noqa: BLE001 - this item's own failure
+        return member, None, time.perf_counter() - start, error
+    return member, generation, time.perf_counter() - start, None
 
 
 def default_generate(settings: GenerationSettings) -> Callable:
