@@ -175,8 +175,12 @@ def prompt_tree_figure(tree: PromptTree) -> Figure:
             axes.text(0, -1, "no entity found", ha="center", va="center", color="#c44e52")
         axes.set_xlim(-0.7, slots - 0.3)
         axes.set_ylim(-depth + 0.4, 0.5)
-        legend = [Patch(label=kind, **style) for kind, style in NODE_STYLE.items() if kind != "prompt"]
-        axes.legend(handles=legend, loc="lower right", fontsize=8, frameon=False, ncols=3)
+        present = {node["kind"] for node in nodes}
+        legend = [
+            Patch(label=kind, **style) for kind, style in NODE_STYLE.items() if kind != "prompt" and kind in present
+        ]
+        if legend:
+            axes.legend(handles=legend, loc="lower right", fontsize=8, frameon=False, ncols=3)
     return figure
 
 

@@ -21,7 +21,6 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import jinja2
-from markupsafe import Markup
 
 from ..toolkit.errors import AttnmodError
 
@@ -109,9 +108,9 @@ def software_versions(extra: Iterable[str] = ()) -> dict[str, str]:
     return versions
 
 
-def _embed_file(name: str) -> Markup:
-    # The stylesheet is ours, not user data: it goes inside <style> verbatim.
-    return Markup((TEMPLATES / name).read_text(encoding="utf-8"))
+def _embed_file(name: str) -> str:
+    """A file of the templates folder as text (the template marks it safe: it is ours, not user data)."""
+    return (TEMPLATES / name).read_text(encoding="utf-8")
 
 
 def environment() -> jinja2.Environment:

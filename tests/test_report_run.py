@@ -13,14 +13,13 @@ from browser import check_page, ink_fraction, pdf_pages, pixel_spread
 HOSTILE = "a <script>alert(1)</script> cat next to a black dog"
 PROMPTS = [
     {"prompt": "a red car and a white sheep", "category": "color"},
-    {"prompt": "a blue cup on a wooden table", "category": "spatial"},
-    {"prompt": HOSTILE, "category": "color"},
+    {"prompt": HOSTILE, "category": "spatial"},
 ]
 
 
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory, tiny_model):
-    """3 prompts + 1 broken source line x variants none/full on the tiny model (64x64, 3 steps): 6 done, 2 failed."""
+    """2 prompts + 1 broken source line x variants none/full on the tiny model (64x64, 2 steps): 4 done, 2 failed."""
     from attnmod.lightning_modules.run import run_ablation
 
     folder = tmp_path_factory.mktemp("report-run")
@@ -35,13 +34,13 @@ def tiny_run(tmp_path_factory, tiny_model):
         seeds=(0,),
         accelerator="cpu",
         devices=1,
-        steps=3,
+        steps=2,
         height=64,
         width=64,
         progress=False,
         model_loader=lambda device: tiny_model,
     )
-    assert (summary.done, summary.failed) == (6, 2)
+    assert (summary.done, summary.failed) == (4, 2)
     return run
 
 
@@ -65,11 +64,13 @@ def _assert_page_is_clean(page):
 def test_run_report_loads_cleanly_in_chromium_at_laptop_and_phone_width(run_report):
     laptop = check_page(run_report[".html"], width=1280)
     _assert_page_is_clean(laptop)
-    assert "Finished: 6 of 8 items done, 2 failed" in laptop.text
+    assert "Finished: 4 of 6 items done, 2 failed" in laptop.text
     for heading in ("Summary", "Figures", "Failure gallery", "Failed items", "All items", "Configuration"):
         assert heading in laptop.text
-    # Distributions, paired differences, categories, runtime, and one card per gallery item.
-    assert len(laptop.images) >= 4 + 3
+    # Distributions, paired differences, categories, runtime, and a gallery card for each of the two done items
+    # of the modulated variant (the worst list takes both, so none is left for "made worse").
+    assert len(laptop.images) == 4 + 2
+    assert laptop.text.count("Image and cross-attention per entity and attribute") == 2
     phone = check_page(run_report[".html"], width=390, height=844)
     _assert_page_is_clean(phone)
     assert phone.scroll_width <= phone.viewport_width, "the page is wider than a phone screen"
