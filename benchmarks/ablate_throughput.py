@@ -7,6 +7,9 @@ items (prompts x seeds x variants). Two figures per run:
 * steady state: (items - 1) / time between the first and the last item folder appearing, i.e. the rate once
   every process is generating.
 
+Lightning gives each of N DDP processes cores/N torch threads; the "1 process, 1 thread" row separates the
+effect of the thread count from that of the second process.
+
     python benchmarks/ablate_throughput.py [--prompts 8] [--seeds 2] [--variants none,full] [--steps 4]
         [--size 128] [--model tiny] [--repeats 1] [--gpu-model tiny]
 """
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import statistics
 import subprocess
@@ -43,6 +47,12 @@ def attnmod_command() -> str:
 
 
 def run_once(prompts: Path, out: Path, args, extra: list[str]) -> dict:
+    env = dict(os.environ)
+    if "--threads" in extra:
+        # Pins torch's intra-op threads per process (Lightning leaves an explicit OMP_NUM_THREADS alone).
+        position = extra.index("--threads")
+        env["OMP_NUM_THREADS"] = extra[position + 1]
+        extra = extra[:position] + extra[position + 2 :]
     command = [
         attnmod_command(),
         "ablate",
@@ -64,7 +74,7 @@ def run_once(prompts: Path, out: Path, args, extra: list[str]) -> dict:
         *extra,
     ]
     start = time.perf_counter()
-    result = subprocess.run(command, capture_output=True, text=True)
+    result = subprocess.run(command, capture_output=True, text=True, env=env)
     wall = time.perf_counter() - start
     if result.returncode != 0:
         raise SystemExit(f"{' '.join(command)} failed:\n{result.stderr[-2000:]}")
@@ -90,6 +100,7 @@ def main() -> None:
 
     configurations = {
         "cpu, 1 process": ["--model", args.model, "--accelerator", "cpu", "--devices", "1"],
+        "cpu, 1 process, 1 thread": ["--model", args.model, "--accelerator", "cpu", "--devices", "1", "--threads", "1"],
         "cpu, 2 processes (ddp)": [
             "--model",
             args.model,
