@@ -410,7 +410,7 @@ def analyze(path, thresholds_path, background, overlap, binding, self_leakage, m
 @click.option("--target", default="leakage", show_default=True, help="leakage, binding:ATTR or binding:ATTR@NOUN")
 @click.option("--method", type=click.Choice(["ig", "ablation"]), default="ig", show_default=True)
 @click.option("--by", type=click.Choice(["token", "entity"]), default="token", show_default=True)
-@click.option("--steps", type=click.IntRange(min=1), default=32, show_default=True, help="integration steps (IG)")
+@click.option("--steps", type=click.IntRange(min=1), default=16, show_default=True, help="integration points (IG)")
 @click.option("--sampling-steps", type=click.IntRange(min=1), default=None, help="schedule length (model default)")
 @click.option("--at", type=float, default=0.0, show_default=True, help="progress in [0, 1) of the attributed step")
 @click.option("--seed", type=int, default=0, show_default=True, help="seed of the fixed latent")

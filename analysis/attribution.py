@@ -397,7 +397,7 @@ def attribute_prompt(
     target: str = "leakage",
     method: str = "ig",
     by: str = "token",
-    n_steps: int = 32,
+    n_steps: int = 16,
     seed: int = 0,
     steps: int | None = None,
     at: float = 0.0,
