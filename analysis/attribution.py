@@ -561,8 +561,8 @@ def format_attribution(attribution: Attribution, width: int = 30) -> str:
         lines.append(f"baseline {attribution.baseline_value:.6f} with every word replaced by '!'")
     if attribution.delta is not None:
         relative = attribution.relative_delta
-        extra = f" ({100 * relative:.2f}% of the change)" if relative is not None else ""
-        lines.append(f"delta    {attribution.delta:.3e} convergence delta (completeness error){extra}")
+        extra = f", {100 * relative:.2f}% of the change" if relative is not None else ""
+        lines.append(f"delta    {attribution.delta:.3e} (convergence delta: completeness error{extra})")
     largest = max((abs(row["score"]) for row in attribution.scores), default=0.0) or 1.0
     label_width = max([8, *(len(row["label"]) for row in attribution.scores)])
     lines.append("")
