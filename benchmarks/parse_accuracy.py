@@ -1,6 +1,6 @@
 """Parse accuracy on public prompt sets with template-derived gold, and the dependency back end's throughput.
 
-    python benchmarks/parse_accuracy.py [--data /work/shared/data/prompts] [--benepar-model PATH]
+    python benchmarks/parse_accuracy.py [--data PATH_TO/shared/data/prompts] [--benepar-model PATH]
 
 Gold entity-attribute structure comes from how each set was built, never from a parser:
 
