@@ -52,10 +52,8 @@ def clip_vocabulary() -> tuple[dict[str, int], tuple[tuple[str, str], ...]]:
     return {token: index for index, token in enumerate(vocab_list)}, merges  # type: ignore[return-value]
 
 
-@functools.lru_cache(maxsize=1)
-def _vocabulary_files() -> tuple[str, str]:
+def _write_vocabulary_files(folder: Path) -> tuple[str, str]:
     vocab, merges = clip_vocabulary()
-    folder = Path(tempfile.mkdtemp(prefix="attnmod-clip-bpe-"))
     (folder / "vocab.json").write_text(json.dumps(vocab), encoding="utf-8")
     merge_lines = "\n".join(" ".join(m) for m in merges)
     (folder / "merges.txt").write_text("#version: 0.2\n" + merge_lines + "\n", encoding="utf-8")
@@ -69,10 +67,13 @@ def build_clip_tokenizer(pad_token: str = END_TOKEN):
     """
     from transformers import CLIPTokenizer
 
-    vocab_file, merges_file = _vocabulary_files()
-    return CLIPTokenizer(
-        vocab_file,
-        merges_file,
-        model_max_length=CLIP_CONTEXT_LENGTH,
-        pad_token=pad_token,
-    )
+    # The tokenizer reads both files while it is built and keeps everything in memory, so they live in a
+    # temporary folder that is gone afterwards.
+    with tempfile.TemporaryDirectory(prefix="attnmod-clip-bpe-") as folder:
+        vocab_file, merges_file = _write_vocabulary_files(Path(folder))
+        return CLIPTokenizer(
+            vocab_file,
+            merges_file,
+            model_max_length=CLIP_CONTEXT_LENGTH,
+            pad_token=pad_token,
+        )
