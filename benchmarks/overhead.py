@@ -3,7 +3,7 @@
 One process builds the model once, runs one warm-up per configuration, then ``--repeats`` interleaved rounds (every
 configuration once per round, in the same order), and reports median and minimum wall time per image with their
 ratios to the stock pipeline call, the peak memory rise during a run (CUDA: ``max_memory_allocated``; CPU: resident
-set size sampled every 20 ms in an extra, untimed run, minus the size before it) and the capture state of one image,
+set size sampled every 20 ms during the untimed warm-up run, minus the size before it) and the capture state of one image,
 measured and extrapolated to 1024x1024 from the UNet's attention resolutions (float32 running sums:
 tokens x pixels x phases x 4 bytes).
 
@@ -154,25 +154,23 @@ def main() -> None:
     times = {name: [] for name in runs}
     memory = {}
     capture_bytes = {}
-    # round 0 warms every configuration up and is not timed; memory is sampled in separate runs afterwards
-    # so that the sampling thread cannot slow the timed ones
+    # round 0 warms every configuration up; it is not timed, and it is where memory is sampled (so that the
+    # sampling thread cannot slow the timed runs)
     for round_index in range(args.repeats + 1):
         for name, run in runs.items():
             synchronize()
+            if round_index == 0:
+                with PeakMemory(model.device) as peak:
+                    output = run()
+                memory[name] = peak.rise
+                if getattr(output, "record", None) is not None:
+                    capture_bytes[name] = output.record.nbytes()
+                continue
             began = time.perf_counter()
-            output = run()
-            synchronize()
-            elapsed = time.perf_counter() - began
-            if round_index:
-                times[name].append(elapsed)
-            elif getattr(output, "record", None) is not None:
-                capture_bytes[name] = output.record.nbytes()
-        if round_index:
-            print(f"round {round_index}/{args.repeats} done", flush=True)
-    for name, run in runs.items():
-        with PeakMemory(model.device) as peak:
             run()
-        memory[name] = peak.rise
+            synchronize()
+            times[name].append(time.perf_counter() - began)
+        print(f"round {round_index}/{args.repeats} done{' (warm-up)' if round_index == 0 else ''}", flush=True)
 
     base = statistics.median(times["vanilla (stock pipeline)"])
     base_min = min(times["vanilla (stock pipeline)"])
