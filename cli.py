@@ -321,15 +321,14 @@ def diagnose(
     as_json,
 ) -> None:
     """Diagnose a prompt: baseline (none) vs a modulated variant, same seed; leakage and binding scores per phase,
-    verdicts, images and DIR/diagnosis.json (and report.html/pdf where the report module is installed)."""
+    verdicts, images, DIR/diagnosis.json and report.html/pdf."""
     from .analysis.diagnosis import format_diagnosis, run_diagnosis
+    from .reports.html import parse_formats
     from .toolkit.generation import resolve_config
     from .toolkit.models import load_model
 
-    wanted = [f.strip().lower() for f in formats.split(",") if f.strip() and f.strip().lower() != "none"]
-    unknown = sorted(set(wanted) - {"html", "pdf"})
-    if unknown:
-        raise AttnmodError(f"unknown report format(s) {', '.join(unknown)}: use html, pdf or none")
+    # Checked before the (slow) generations so that a typo fails at once; "none" writes no report.
+    wanted = () if formats.strip().lower() == "none" else parse_formats(formats)
     thresholds = _thresholds(
         thresholds_path,
         background=background,
@@ -360,13 +359,10 @@ def diagnose(
     )
     written = ["diagnosis.json", "baseline.png", "modulated.png", "baseline/", "modulated/"]
     if wanted:
-        try:
-            from .reports.diagnosis_report import write_diagnosis_report
-        except ImportError:
-            click.echo("note: the report module is not installed; wrote no report.html/pdf", err=True)
-        else:
-            write_diagnosis_report(out_dir, formats=tuple(wanted))
-            written += [f"report.{f}" for f in wanted]
+        from .reports.diagnosis_report import write_diagnosis_report
+
+        write_diagnosis_report(out_dir, formats=wanted)
+        written += [f"report.{f}" for f in wanted]
     if as_json:
         emit_json(data)
         return

@@ -452,7 +452,6 @@ def attribution_figure(panels: Sequence[tuple[str, Sequence[str], Sequence[float
 def distribution_figure(table, metrics: Sequence[str], variants: Sequence[str]) -> Figure:
     """Per-variant distributions: a box per variant with every item as a point, one panel per metric.
     ``table``: a pandas DataFrame with a ``variant`` column and one column per metric (NaN: not scored)."""
-    import seaborn as sns
 
     colors = variant_colors(variants)
     with styled():
@@ -464,33 +463,7 @@ def distribution_figure(table, metrics: Sequence[str], variants: Sequence[str]) 
                 axes.text(0.5, 0.5, f"no {metric} values", ha="center", va="center", transform=axes.transAxes)
                 axes.set_title(metric, fontsize=10)
                 continue
-            sns.boxplot(
-                data=data,
-                x="variant",
-                y=metric,
-                hue="variant",
-                order=list(variants),
-                palette=colors,
-                ax=axes,
-                fliersize=0,
-                width=0.55,
-                boxprops={"alpha": 0.45},
-                legend=False,
-            )
-            sns.stripplot(
-                data=data,
-                x="variant",
-                y=metric,
-                hue="variant",
-                order=list(variants),
-                palette=colors,
-                ax=axes,
-                size=4,
-                jitter=0.18,
-                edgecolor="#333333",
-                linewidth=0.5,
-                legend=False,
-            )
+            _distribution(axes, data, metric, variants, colors)
             axes.set_title(metric, fontsize=10)
             axes.set_xlabel("")
             axes.tick_params(axis="x", rotation=30)
@@ -573,7 +546,6 @@ def category_figure(summary, metrics: Sequence[str], variants: Sequence[str]) ->
 
 def runtime_figure(table, variants: Sequence[str]) -> Figure:
     """Seconds per item for each variant (box and points). ``table``: DataFrame with ``variant``, ``seconds``."""
-    import seaborn as sns
 
     colors = variant_colors(variants)
     data = table[table["seconds"].notna()]
@@ -583,33 +555,20 @@ def runtime_figure(table, variants: Sequence[str]) -> Figure:
         if data.empty:
             axes.text(0.5, 0.5, "no timings", ha="center", va="center", transform=axes.transAxes)
         else:
-            sns.boxplot(
-                data=data,
-                x="variant",
-                y="seconds",
-                hue="variant",
-                order=list(variants),
-                palette=colors,
-                ax=axes,
-                fliersize=0,
-                width=0.55,
-                boxprops={"alpha": 0.45},
-                legend=False,
-            )
-            sns.stripplot(
-                data=data,
-                x="variant",
-                y="seconds",
-                hue="variant",
-                order=list(variants),
-                palette=colors,
-                ax=axes,
-                size=4,
-                jitter=0.18,
-                legend=False,
-            )
+            _distribution(axes, data, "seconds", variants, colors)
         axes.set_title("runtime per item", fontsize=10)
         axes.set_xlabel("")
         axes.set_ylabel("seconds")
         axes.tick_params(axis="x", rotation=30)
     return figure
+
+
+def _distribution(axes, data, column: str, variants: Sequence[str], colors) -> None:
+    """One column per variant: a translucent box (no fliers) under every item as a jittered point."""
+    import seaborn as sns
+
+    common = {"data": data, "x": "variant", "y": column, "hue": "variant", "order": list(variants)}
+    sns.boxplot(**common, palette=colors, ax=axes, fliersize=0, width=0.55, boxprops={"alpha": 0.45}, legend=False)
+    sns.stripplot(
+        **common, palette=colors, ax=axes, size=4, jitter=0.18, edgecolor="#333333", linewidth=0.5, legend=False
+    )
