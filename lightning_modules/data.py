@@ -28,7 +28,6 @@ import csv
 import dataclasses
 import hashlib
 import json
-import re
 import shutil
 import unicodedata
 from collections.abc import Iterable, Sequence
@@ -38,6 +37,7 @@ import lightning.pytorch as pl
 from torch.utils.data import DataLoader
 
 from ..toolkit.errors import AttnmodError
+from .validation import parse_seeds  # noqa: F401 - kept importable from here; it lives with the light checks
 
 ITEM_FILES = ("image.png", "attention.safetensors", "attention.json", "config.json", "metrics.json")
 ITEMS_FOLDER = "items"
@@ -273,24 +273,6 @@ def load_sources(
         detail = f" in categories {sorted(wanted)}" if wanted else ""
         raise AttnmodError(f"the sources {list(specs)} hold no prompts{detail}")
     return entries
-
-
-def parse_seeds(text: str) -> list[int]:
-    """``"0-3"`` -> [0, 1, 2, 3]; ``"0,5,7-8"`` -> [0, 5, 7, 8] (order kept, duplicates dropped)."""
-    seeds: list[int] = []
-    for part in text.split(","):
-        part = part.strip()
-        match = re.fullmatch(r"(\d+)(?:-(\d+))?", part)
-        if not match:
-            raise AttnmodError(f"bad seed list {text!r}: use numbers and ranges such as 0-3 or 0,5,7-8")
-        first = int(match.group(1))
-        last = int(match.group(2)) if match.group(2) is not None else first
-        if last < first:
-            raise AttnmodError(f"bad seed range {part!r}: the end is below the start")
-        if last >= 2**63:
-            raise AttnmodError(f"seed {last} is too large (seeds are below 2**63)")
-        seeds += [s for s in range(first, last + 1) if s not in seeds]
-    return seeds
 
 
 def expand_items(entries: Sequence[PromptEntry], seeds: Sequence[int], variants: Sequence[str]) -> list[WorkItem]:

@@ -1,0 +1,74 @@
+"""Settings of an ablation run checked before anything heavy is imported or loaded.
+
+This module imports neither torch nor Lightning, so ``attnmod ablate`` rejects a bad ``--seeds``, ``--variants``,
+size or ``--out`` in well under a second instead of after the 5-10 s it takes to import the model stack.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from ..toolkit.errors import AttnmodError
+
+# The embedded models' size multiple: 8 (the VAE's factor) x 2 per UNet down-sampling level
+# (toolkit.generation checks the same rule on the loaded pipeline; tests/test_hardening.py compares the two).
+EMBEDDED_SIZE_MULTIPLES = {"tiny": 16, "tiny-sd": 16, "sdxl-shaped": 32}
+# Every diffusers latent pipeline needs at least the VAE's factor.
+MINIMUM_SIZE_MULTIPLE = 8
+
+
+def parse_seeds(text: str) -> list[int]:
+    """``"0-3"`` -> [0, 1, 2, 3]; ``"0,5,7-8"`` -> [0, 5, 7, 8] (order kept, duplicates dropped)."""
+    seeds: list[int] = []
+    seen: set[int] = set()
+    for part in text.split(","):
+        part = part.strip()
+        match = re.fullmatch(r"(\d+)(?:-(\d+))?", part)
+        if not match:
+            raise AttnmodError(f"bad seed list {text!r}: use numbers and ranges such as 0-3 or 0,5,7-8")
+        first = int(match.group(1))
+        last = int(match.group(2)) if match.group(2) is not None else first
+        if last < first:
+            raise AttnmodError(f"bad seed range {part!r}: the end is below the start")
+        if last >= 2**63:
+            raise AttnmodError(f"seed {last} is too large (seeds are below 2**63)")
+        if last - first >= 1_000_000:
+            raise AttnmodError(f"seed range {part!r} holds more than a million seeds")
+        for seed in range(first, last + 1):
+            if seed not in seen:
+                seen.add(seed)
+                seeds.append(seed)
+    return seeds
+
+
+def parse_variants(text: str | Sequence[str]) -> list[str]:
+    """Comma-separated variant names, each checked against the modulation presets (``a+b`` combinations too)."""
+    from ..toolkit.modulation_config import ModulationConfig
+
+    names = [v.strip() for v in text.split(",")] if isinstance(text, str) else [str(v).strip() for v in text]
+    names = [name for name in names if name]
+    if not names:
+        raise AttnmodError("no variant given: use e.g. --variants none,full")
+    for name in names:
+        ModulationConfig.from_variant(name)  # raises AttnmodError naming the bad part
+    return list(dict.fromkeys(names))
+
+
+def size_multiple(model: str) -> int:
+    """The multiple that heights and widths must be for ``model``, as far as it is known without loading it."""
+    return EMBEDDED_SIZE_MULTIPLES.get(model, MINIMUM_SIZE_MULTIPLE)
+
+
+def check_generation_settings(model: str, steps: int | None, height: int | None, width: int | None) -> None:
+    """Steps at least 1; height and width positive multiples of the model's size multiple (see ``size_multiple``).
+
+    For a model that is not embedded only the VAE's factor 8 is known here; the full rule is checked once the model
+    is loaded, before the first item.
+    """
+    if steps is not None and steps < 1:
+        raise AttnmodError(f"--steps must be at least 1, got {steps}")
+    multiple = size_multiple(model)
+    for name, value in (("--height", height), ("--width", width)):
+        if value is not None and (value < multiple or value % multiple):
+            raise AttnmodError(f"{name} must be a positive multiple of {multiple} for model {model}, got {value}")

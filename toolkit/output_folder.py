@@ -1,0 +1,153 @@
+"""Output folders: checked before any expensive work, and one run at a time per run folder.
+
+``prepare_output_folder`` creates the folder a command will write to and proves that it can write there (a file
+is created and removed), so a read-only or mistyped ``--out`` fails in a second with one line, not after the model
+loads or the images are generated.
+
+``RunLock`` is an advisory lock (``fcntl.flock``) on ``FOLDER/.attnmod.lock``, taken by the one process that
+coordinates a run (global rank 0) before it does anything else. A second run into the same folder meets the lock
+and stops with the holder's pid, host and start time. The kernel drops a ``flock`` when its process ends, however it
+ends, so a lock left by a killed run never blocks a resume; the file itself may stay and is harmless.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import errno
+import json
+import os
+import platform
+import sys
+from pathlib import Path
+
+from .errors import AttnmodError
+
+LOCK_FILE = ".attnmod.lock"
+
+
+def describe_os_error(error: OSError) -> str:
+    """``Permission denied``, ``No space left on device``, ...: the reason of an OSError in words."""
+    if error.strerror:
+        return error.strerror
+    if error.errno is not None:
+        return os.strerror(error.errno)
+    return str(error) or type(error).__name__
+
+
+def prepare_output_folder(path: str | Path, option: str = "--out") -> Path:
+    """Create ``path`` (and its parents) if needed and check that files can be written in it.
+
+    Raises :class:`AttnmodError` with one line when ``path`` is an existing file, cannot be created, or is not
+    writable (read-only file system, permissions, full disk).
+    """
+    folder = Path(path)
+    if folder.exists() and not folder.is_dir():
+        raise AttnmodError(f"{option} {str(folder)!r} is a file, not a folder: choose a folder path")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except FileExistsError as error:  # a parent is a file
+        raise AttnmodError(f"cannot create {option} {str(folder)!r}: a part of the path is a file") from error
+    except OSError as error:
+        raise AttnmodError(f"cannot create {option} {str(folder)!r} ({describe_os_error(error)})") from error
+    probe = folder / f".attnmod-write-test-{os.getpid()}"
+    try:
+        with open(probe, "wb") as handle:
+            handle.write(b"ok")
+            handle.flush()
+            os.fsync(handle.fileno())
+    except OSError as error:
+        raise AttnmodError(f"cannot write into {option} {str(folder)!r} ({describe_os_error(error)})") from error
+    finally:
+        with contextlib.suppress(OSError):
+            probe.unlink()
+    return folder
+
+
+def is_global_rank_zero() -> bool:
+    """Whether this process coordinates a (possibly multi-process) run, judged from the launch environment.
+
+    Lightning's ``ddp`` launcher re-runs the command for the other local ranks with ``LOCAL_RANK`` set;
+    multi-node runs set ``NODE_RANK``; torchrun sets ``RANK``; SLURM sets ``SLURM_PROCID``. Global rank 0 is the
+    process for which each one that is set is 0.
+    """
+    for name in ("RANK", "LOCAL_RANK", "NODE_RANK", "GROUP_RANK", "SLURM_PROCID"):
+        value = os.environ.get(name)
+        if value not in (None, "", "0"):
+            return False
+    return True
+
+
+class RunLock:
+    """``with RunLock(folder):`` holds the folder's advisory lock, or raises :class:`AttnmodError` naming the holder.
+
+    The lock file records ``{"pid", "host", "started", "command"}`` of the holder, which is what a second run
+    reports. Only POSIX systems have ``fcntl``; elsewhere the lock is a no-op (documented, not silent: ``held``
+    stays False).
+    """
+
+    def __init__(self, folder: str | Path, what: str = "run") -> None:
+        self.path = Path(folder) / LOCK_FILE
+        self.what = what
+        self.held = False
+        self._handle = None
+
+    def _holder(self) -> str:
+        try:
+            holder = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+            return "another process (its details are not written yet)"
+        if not isinstance(holder, dict):
+            return "another process"
+        host = holder.get("host")
+        where = f" on {host}" if host and host != platform.node() else ""
+        return f"process {holder.get('pid', '?')}{where}, started {holder.get('started', '?')}"
+
+    def acquire(self) -> RunLock:
+        try:
+            import fcntl
+        except ImportError:  # not POSIX: no advisory locks
+            return self
+        try:
+            handle = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115 - held open while the lock is held
+        except OSError as error:
+            raise AttnmodError(
+                f"cannot create the lock file {str(self.path)!r} ({describe_os_error(error)})"
+            ) from error
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as error:
+            handle.close()
+            if error.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                raise AttnmodError(
+                    f"another {self.what} is writing to {str(self.path.parent)!r} ({self._holder()}): wait for it "
+                    "to finish, stop it, or choose another --out"
+                ) from error
+            raise AttnmodError(f"cannot lock {str(self.path)!r} ({describe_os_error(error)})") from error
+        started = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+        holder = {"pid": os.getpid(), "host": platform.node(), "started": started, "command": list(sys.argv)}
+        handle.seek(0)
+        handle.truncate()
+        handle.write(json.dumps(holder, ensure_ascii=False) + "\n")
+        handle.flush()
+        self._handle = handle
+        self.held = True
+        return self
+
+    def release(self) -> None:
+        if self._handle is None:
+            return
+        import fcntl
+
+        try:
+            fcntl.flock(self._handle.fileno(), fcntl.LOCK_UN)
+        finally:
+            self._handle.close()
+            self._handle = None
+            self.held = False
+
+    def __enter__(self) -> RunLock:
+        return self.acquire()
+
+    def __exit__(self, *exc) -> None:
+        self.release()
