@@ -22,6 +22,7 @@ attribute of the cat that lands on the hat counts as misbound.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import torch
@@ -121,11 +122,20 @@ def leakage(entity_maps: torch.Tensor, parents: Sequence[int | None] | None = No
     return values.max(dim=-1).values
 
 
-def _compete(maps: torch.Tensor, candidates: Sequence[int], allowed: torch.Tensor, background: float) -> torch.Tensor:
-    """Labels ``[H, W]`` among ``candidates`` on the ``allowed`` pixels; -1 where no candidate clears its threshold."""
+def peak_candidates(entity_maps: torch.Tensor, background: float = 0.2) -> torch.Tensor:
+    """The original region rule, ``[E, H, W]`` bool: ``M_e(p) >= background x max_q M_e(q)`` (and the map not all
+    zero). On a flat map every pixel clears it, so a diffuse entity claims most of the image: kept for comparison
+    (``region_rule="peak"``); :func:`spread_candidates` is the default."""
+    peaks = entity_maps.flatten(-2).max(dim=-1).values[..., None, None]
+    return (entity_maps >= background * peaks) & (peaks > ZERO_MASS)
+
+
+def _compete(
+    maps: torch.Tensor, candidates: Sequence[int], allowed: torch.Tensor, clears_all: torch.Tensor
+) -> torch.Tensor:
+    """Labels ``[H, W]`` among ``candidates`` on the ``allowed`` pixels; -1 where no candidate clears its rule."""
     stack = maps[list(candidates)]
-    peaks = stack.flatten(1).max(dim=1).values
-    clears = (stack >= background * peaks[:, None, None]) & (peaks[:, None, None] > ZERO_MASS)
+    clears = clears_all[list(candidates)]
     scores = torch.where(clears, stack, torch.full_like(stack, -1.0))
     best = scores.argmax(dim=0)  # ties go to the earlier candidate
     labels = torch.as_tensor(list(candidates), device=maps.device)[best]
@@ -133,18 +143,22 @@ def _compete(maps: torch.Tensor, candidates: Sequence[int], allowed: torch.Tenso
 
 
 def assign_regions(
-    entity_maps: torch.Tensor, background: float = 0.2, parents: Sequence[int | None] | None = None
+    entity_maps: torch.Tensor,
+    background: float = 0.2,
+    parents: Sequence[int | None] | None = None,
+    candidates: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Own regions as labels ``[H, W]``: the index of the entity owning each pixel, or -1 for background.
 
-    Flat case (no nesting): pixel p belongs to ``argmax_e M_e(p)`` among the entities with
-    ``M_e(p) >= background * max_q M_e(q)``; when no entity clears its threshold, p is background. An all-zero
-    map never clears it, so such an entity owns no pixel. ``background`` is relative to each entity's own peak,
-    so a diffuse map and a compact one are judged alike; 0 assigns every pixel to some entity.
+    ``candidates [E, H, W]`` (bool) says where each entity's map is high enough to claim a pixel; by default the
+    peak rule ``M_e(p) >= background x max_q M_e(q)`` (:func:`peak_candidates`; the scoring passes the spread rule,
+    :func:`region_candidates`). Flat case (no nesting): pixel p belongs to ``argmax_e M_e(p)`` among the entities
+    that are candidates at p; when none is, p is background. An all-zero map is never a candidate, so such an
+    entity owns no pixel.
 
     Nested case: the top-level entities compete as above; then for each entity e (parents before children) the
-    pixels of R_e are re-contested by e and its direct children, the children needing to clear their own threshold
-    (pixels where none does stay e's). Ties go to the entity listed first.
+    pixels of R_e are re-contested by e and its direct children, the children needing to be candidates there
+    (pixels where none is stay e's). Ties go to the entity listed first.
     """
     if entity_maps.ndim != 3:
         raise ValueError(f"entity maps must be [E, H, W], got {tuple(entity_maps.shape)}")
@@ -153,8 +167,9 @@ def assign_regions(
     everywhere = torch.ones(entity_maps.shape[-2:], dtype=torch.bool, device=entity_maps.device)
     if count == 0:
         return torch.full(entity_maps.shape[-2:], BACKGROUND, dtype=torch.long, device=entity_maps.device)
+    clears = candidates if candidates is not None else peak_candidates(entity_maps, background)
     roots = [e for e in range(count) if parents[e] is None]
-    labels = _compete(entity_maps, roots, everywhere, background)
+    labels = _compete(entity_maps, roots, everywhere, clears)
     queue = list(roots)
     while queue:
         entity = queue.pop(0)
@@ -162,8 +177,10 @@ def assign_regions(
         if not children:
             continue
         inside = labels == entity
-        contested = _compete(entity_maps, [entity, *children], inside, background)
-        # A pixel of e where no child clears its threshold stays e's (it already belongs to e).
+        # The parent always stays a candidate on its own region: a pixel no child claims remains e's.
+        local = clears.clone()
+        local[entity] = True
+        contested = _compete(entity_maps, [entity, *children], inside, local)
         labels = torch.where(inside & (contested != BACKGROUND), contested, labels)
         queue.extend(children)
     return labels
@@ -225,13 +242,16 @@ def is_misbound(shares: torch.Tensor, entity: int) -> bool:
 
 
 def symmetric_kl(first: torch.Tensor, second: torch.Tensor, smoothing: float = KL_SMOOTHING) -> torch.Tensor:
-    """``SKL(P, Q) = KL(P'||Q') + KL(Q'||P')`` in nats over the last two dimensions, with
-    ``P' = (P + smoothing) / sum(P + smoothing)`` (as in SynGen's loss, smoothed so that zeros stay finite)."""
+    """``SKL(P, Q) = (KL(P'||Q') + KL(Q'||P')) / 2`` in nats over the last two dimensions, with
+    ``P' = (P + smoothing) / sum(P + smoothing)`` (smoothed so that zeros stay finite).
+
+    SynGen's distance between a modifier's and a noun's attention map is this mean of the two directions (an
+    earlier version of attnmod summed them, which doubles every value and margin)."""
     p = first.clamp_min(0) + smoothing
     q = second.clamp_min(0) + smoothing
     p = p / p.sum(dim=(-2, -1), keepdim=True)
     q = q / q.sum(dim=(-2, -1), keepdim=True)
-    return ((p - q) * (p.log() - q.log())).sum(dim=(-2, -1))
+    return 0.5 * ((p - q) * (p.log() - q.log())).sum(dim=(-2, -1))
 
 
 def binding_margin(
@@ -241,7 +261,7 @@ def binding_margin(
     exclude: Sequence[int] = (),
     smoothing: float = KL_SMOOTHING,
 ) -> tuple[float, float, float, int | None]:
-    """SynGen-style distributional binding margin of an attribute of entity e, in nats:
+    """KL binding margin of an attribute of entity e, in nats, with SynGen's symmetric KL (:func:`symmetric_kl`):
 
     ``margin = min_{f ≠ e, f not excluded} SKL(A_a, M_f) - SKL(A_a, M_e)``.
 
@@ -284,3 +304,267 @@ def self_attention_leakage(self_map: torch.Tensor, masks: torch.Tensor) -> torch
 def containment(child_map: torch.Tensor, parent_full_mask: torch.Tensor) -> torch.Tensor:
     """Share of a nested child's map that lies in its parent's full region: ``sum_{p in F_parent} M_child(p)``."""
     return (child_map * parent_full_mask.to(child_map.dtype)).sum(dim=(-2, -1))
+
+
+# ---- chance-corrected scores ----
+#
+# The scores above compare normalised maps directly and inherit two biases of averaged attention: every map sits on
+# a near-uniform floor (averages over steps, layers and heads are diffuse), so the overlap of two disjoint objects
+# equals the floor's mass; and a share of attention over regions grows with the region's area, so a uniform
+# attribute map looks bound to the biggest entity. The functions below remove the floor, divide by the area a
+# uniform map would give (a lift: 1 = chance), and read presence from the raw attention mass.
+
+#: Default floor estimate: each map's median. It is the floor whenever the object covers less than half the image.
+FLOOR_QUANTILE = 0.5
+#: Default spread rule: a pixel is a candidate when it lies at least this far from the floor towards the peak.
+REGION_LEVEL = 0.4
+#: Default minimum contrast ``(peak - floor) / mean`` below which a map is "flat" and claims no pixel.
+MIN_CONTRAST = 0.25
+#: Region rules of :func:`region_candidates`.
+REGION_RULES = ("spread", "otsu", "peak")
+
+
+def map_floor(maps: torch.Tensor, quantile: float = FLOOR_QUANTILE) -> torch.Tensor:
+    """Each map's floor ``f = quantile_q {M(p)}`` over its pixels, shaped ``[..., 1, 1]`` (q = 0: the minimum)."""
+    flat = maps.flatten(-2).float()
+    return torch.quantile(flat, quantile, dim=-1, keepdim=True)[..., None].to(maps.dtype)
+
+
+def remove_floor(maps: torch.Tensor, quantile: float = FLOOR_QUANTILE) -> torch.Tensor:
+    """``M'(p) = normalize(max(M(p) - f, 0))`` with ``f`` = :func:`map_floor`: the map's excess over its floor.
+
+    A perfectly flat map has no excess and becomes all zero ("no localised attention").
+    """
+    return normalize_maps((maps - map_floor(maps, quantile)).clamp_min(0))
+
+
+def pairwise_floor_overlap(entity_maps: torch.Tensor, quantile: float = FLOOR_QUANTILE) -> torch.Tensor:
+    """``O'[..., E, E]``: :func:`pairwise_overlap` of the floor-removed maps, ``O'_ef = sum_p min(M'_e, M'_f)``.
+
+    Two disjoint blobs on any uniform floor give 0 (the floor no longer counts as shared attention); identical
+    maps give 1. NaN where either map has no excess over its floor (a flat map localises nothing, so its overlap
+    is undefined rather than 0 or 1).
+    """
+    excess = remove_floor(entity_maps, quantile)
+    matrix = pairwise_overlap(excess)
+    flat = excess.sum(dim=(-2, -1)) <= ZERO_MASS
+    undefined = flat.unsqueeze(-1) | flat.unsqueeze(-2)
+    return torch.where(undefined, torch.full_like(matrix, float("nan")), matrix)
+
+
+def floor_overlap(first: torch.Tensor, second: torch.Tensor, quantile: float = FLOOR_QUANTILE) -> torch.Tensor:
+    """``O'_ef`` of two maps (see :func:`pairwise_floor_overlap`)."""
+    return pairwise_floor_overlap(torch.stack([first, second], dim=-3), quantile)[..., 0, 1]
+
+
+def thresholded_region(maps: torch.Tensor, level: float = REGION_LEVEL) -> torch.Tensor:
+    """DAAM's region of a heat map: ``(M - min M) / (max M - min M) >= level`` (bool, same shape). A flat map
+    (``max = min``) has an empty region."""
+    low = maps.flatten(-2).min(dim=-1).values[..., None, None]
+    high = maps.flatten(-2).max(dim=-1).values[..., None, None]
+    span = high - low
+    scaled = (maps - low) / span.clamp_min(ZERO_MASS)
+    return (scaled >= level) & (span > ZERO_MASS)
+
+
+def region_iou(first: torch.Tensor, second: torch.Tensor) -> torch.Tensor:
+    """``IoU(A, B) = |A ∩ B| / |A ∪ B|`` of boolean masks over the last two dimensions; NaN when both are empty."""
+    inter = (first & second).sum(dim=(-2, -1)).float()
+    union = (first | second).sum(dim=(-2, -1)).float()
+    return torch.where(union > 0, inter / union.clamp_min(1), torch.full_like(union, float("nan")))
+
+
+def pairwise_region_iou(entity_maps: torch.Tensor, level: float = REGION_LEVEL) -> torch.Tensor:
+    """``[..., E, E]``: IoU of the DAAM regions (:func:`thresholded_region`) of every pair of entity maps."""
+    regions = thresholded_region(entity_maps, level)
+    return region_iou(regions.unsqueeze(-3), regions.unsqueeze(-4))
+
+
+def map_contrast(maps: torch.Tensor, quantile: float = FLOOR_QUANTILE) -> torch.Tensor:
+    """``c = (max M - f) / mean M`` per map (``[...]``): how far the peak rises above the floor, in units of the
+    map's mean. 0 for a flat or all-zero map; a block covering a share ``a < 1/2`` of an otherwise empty map gives
+    ``1 / a``."""
+    mean = maps.mean(dim=(-2, -1))
+    peak = maps.flatten(-2).max(dim=-1).values
+    floor = map_floor(maps, quantile)[..., 0, 0]
+    return torch.where(mean > ZERO_MASS, (peak - floor) / mean.clamp_min(ZERO_MASS), torch.zeros_like(mean))
+
+
+def otsu_threshold(values: torch.Tensor, bins: int = 64) -> float:
+    """Otsu's threshold of a 1-D tensor: the cut between histogram bins that maximises the between-class variance
+    ``w_0 w_1 (mu_0 - mu_1)^2``. Returns the upper edge of the lower class (a value of ``values``' range)."""
+    low, high = float(values.min()), float(values.max())
+    if high - low <= ZERO_MASS:
+        return high
+    histogram = torch.histc(values.float(), bins=bins, min=low, max=high).double()
+    centres = torch.linspace(low, high, bins + 1, dtype=torch.float64)
+    centres = (centres[:-1] + centres[1:]) / 2
+    weight_low = histogram.cumsum(0)
+    weight_high = histogram.sum() - weight_low
+    sum_low = (histogram * centres).cumsum(0)
+    mean_low = sum_low / weight_low.clamp_min(1e-12)
+    mean_high = (sum_low[-1] - sum_low) / weight_high.clamp_min(1e-12)
+    between = weight_low * weight_high * (mean_low - mean_high) ** 2
+    cut = int(between[:-1].argmax())
+    return low + (high - low) * (cut + 1) / bins
+
+
+def region_candidates(
+    entity_maps: torch.Tensor,
+    rule: str = "spread",
+    level: float = REGION_LEVEL,
+    quantile: float = FLOOR_QUANTILE,
+    min_contrast: float = MIN_CONTRAST,
+) -> torch.Tensor:
+    """Where each entity's map is high enough to claim a pixel, ``[E, H, W]`` bool (input to :func:`assign_regions`).
+
+    * ``spread`` (default): ``(M_e(p) - f_e) / (max M_e - f_e) >= level`` with the floor ``f_e`` = the map's
+      ``quantile`` (median), and only for maps whose contrast (:func:`map_contrast`) is at least ``min_contrast``.
+      The threshold sits between the map's own floor and peak, so it works on diffuse maps, and a flat map (no
+      contrast) claims no pixel instead of every pixel.
+    * ``otsu``: ``M_e(p) > t_e`` with ``t_e`` Otsu's threshold of e's pixel values, same contrast gate.
+    * ``peak``: the original ``M_e(p) >= level x max M_e`` (no floor, no gate); every pixel of a flat map clears it.
+    """
+    if rule == "peak":
+        return peak_candidates(entity_maps, level)
+    if rule not in REGION_RULES:
+        raise ValueError(f"unknown region rule {rule!r} (known: {', '.join(REGION_RULES)})")
+    contrast_ok = (map_contrast(entity_maps, quantile) >= min_contrast) & (entity_maps.sum(dim=(-2, -1)) > ZERO_MASS)
+    if rule == "spread":
+        floor = map_floor(entity_maps, quantile)
+        peak = entity_maps.flatten(-2).max(dim=-1).values[..., None, None]
+        high = (entity_maps - floor) >= level * (peak - floor)
+    else:
+        thresholds = torch.tensor(
+            [otsu_threshold(m.flatten()) for m in entity_maps.reshape(-1, *entity_maps.shape[-2:])]
+        )
+        thresholds = thresholds.reshape(*entity_maps.shape[:-2], 1, 1).to(entity_maps.dtype)
+        high = entity_maps > thresholds
+    return high & contrast_ok[..., None, None]
+
+
+def binding_lifts(attribute_map: torch.Tensor, own_masks: torch.Tensor) -> torch.Tensor:
+    """Binding lift of an attribute on every entity region, ``[..., E]``:
+
+    ``lift_f = s_f / (|R_f| / |R_1 ∪ ... ∪ R_E|) = mean_{p in R_f} A_a(p) / mean_{p in R_1 ∪ ... ∪ R_E} A_a(p)``
+
+    with ``s_f`` the share of :func:`binding_shares`. Dividing by the area share is the chance correction: a
+    uniform attribute map gives lift 1 on every region whatever their sizes, > 1 means the attribute concentrates
+    on f beyond its area, < 1 that it avoids f. (A lift rather than a kappa-style ``(s - a) / (1 - a)``: it compares
+    densities, so "another region holds more of it than its own" becomes "another region holds it more densely",
+    a comparison free of area, and it stays defined when one region covers almost everything.) NaN for a region
+    with no pixel and when the attribute has no mass on any entity region.
+    """
+    masses = region_mass(attribute_map, own_masks)
+    sizes = own_masks.flatten(-2).sum(dim=-1).to(masses.dtype)
+    total_mass = masses.sum(dim=-1, keepdim=True)
+    total_size = sizes.sum(dim=-1, keepdim=True)
+    union_density = total_mass / total_size.clamp_min(1)
+    density = masses / sizes.clamp_min(1)
+    defined = (sizes > 0) & (total_mass > ZERO_MASS)
+    return torch.where(defined, density / union_density.clamp_min(ZERO_MASS), torch.full_like(density, float("nan")))
+
+
+def binding_log_ratio(lifts: torch.Tensor, entity: int) -> float:
+    """``log(lift_e / max_{f ≠ e} lift_f)``: > 0 when the attribute is densest on its own entity, < 0 when another
+    entity's region holds it more densely (misbound). NaN when e's lift is undefined or there is no other entity
+    with a defined lift. Chance (a uniform attribute map) gives 0."""
+    values = [float(v) for v in lifts.tolist()]
+    own = values[entity]
+    others = [v for i, v in enumerate(values) if i != entity and not math.isnan(v)]
+    if math.isnan(own) or not others:
+        return float("nan")
+    best = max(others)
+    if own <= 0 and best <= 0:
+        return float("nan")
+    if own <= 0:
+        return float("-inf")
+    if best <= 0:
+        return float("inf")
+    return math.log(own / best)
+
+
+def is_misbound_lift(lifts: torch.Tensor, entity: int) -> bool:
+    """Misbound by density: ``max_{f ≠ e} lift_f > lift_e`` (another entity's region holds the attribute more
+    densely than its own). Undefined lifts (own region empty, no attention on any region) are never misbound."""
+    ratio = binding_log_ratio(lifts, entity)
+    return not math.isnan(ratio) and ratio < 0
+
+
+def self_attention_lift(self_map: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
+    """Chance-corrected self-attention leakage ``L'[E, E]``: ``L'_ef = L_ef / (|R_f| / N)``, the share of e's mean
+    self-attention row that falls in f's region (:func:`self_attention_leakage`) over the share of pixels f covers.
+
+    1 = e's pixels attend to f's region as much as a uniform row would; < 1: less; > 1: more. NaN rows for entities
+    with an empty region and NaN columns for targets with an empty region.
+    """
+    shares = self_attention_leakage(self_map, masks)
+    pixels = masks.shape[-2] * masks.shape[-1]
+    areas = masks.flatten(1).sum(dim=1).to(shares.dtype) / pixels
+    return torch.where(
+        areas[None, :] > 0, shares / areas.clamp_min(1.0 / pixels)[None, :], torch.full_like(shares, float("nan"))
+    )
+
+
+def word_attention_shares(token_maps: torch.Tensor, word_positions: Sequence[int]) -> torch.Tensor:
+    """``P_j(p) = A_j(p) / sum_{k in words} A_k(p)`` for every token j, ``[..., T, H, W]``, from raw (unnormalised)
+    cross-attention maps: each pixel's attention renormalised over the prompt's word tokens, so the start, end and
+    padding tokens (which take most of the raw mass in CLIP-conditioned UNets) do not count. Pixels with no
+    attention on any word token get 0. This is the quantity Attend-and-Excite maximises."""
+    words = list(word_positions)
+    raw = token_maps.clamp_min(0)
+    if not words:
+        return torch.zeros_like(raw)
+    total = raw[..., words, :, :].sum(dim=-3, keepdim=True)
+    return torch.where(total > ZERO_MASS, raw / total.clamp_min(ZERO_MASS), torch.zeros_like(raw))
+
+
+def _gaussian_smooth(maps: torch.Tensor, sigma: float) -> torch.Tensor:
+    """3 x 3 Gaussian smoothing with reflected borders over the last two dimensions (Attend-and-Excite's kernel)."""
+    if sigma <= 0:
+        return maps
+    coordinates = torch.tensor([-1.0, 0.0, 1.0], dtype=maps.dtype, device=maps.device)
+    kernel_1d = torch.exp(-(coordinates**2) / (2 * sigma**2))
+    kernel = kernel_1d[:, None] * kernel_1d[None, :]
+    kernel = (kernel / kernel.sum())[None, None]
+    leading = maps.shape[:-2]
+    flat = maps.reshape(-1, 1, *maps.shape[-2:])
+    if min(maps.shape[-2:]) >= 2:
+        padded = F.pad(flat, (1, 1, 1, 1), mode="reflect")
+    else:
+        padded = F.pad(flat, (1, 1, 1, 1), mode="replicate")
+    return F.conv2d(padded, kernel).reshape(*leading, *maps.shape[-2:])
+
+
+def presence(
+    token_maps: torch.Tensor,
+    positions: Sequence[int],
+    word_positions: Sequence[int],
+    sigma: float = 0.5,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Presence of an entity from absolute attention: ``(peak, mass)`` (each ``[...]``) for the tokens ``positions``.
+
+    With ``P_e(p) = sum_{j in e} P_j(p)`` the entity's share of each pixel's word-token attention
+    (:func:`word_attention_shares`):
+
+    * ``peak = max_p G_sigma * P_e(p)``: the largest share at any (3 x 3 Gaussian-smoothed) pixel, the quantity
+      Attend-and-Excite raises for neglected subjects. An object the model draws has some patch where its token
+      dominates (peak near 1); a neglected object has none.
+    * ``mass = mean_p P_e(p)``: the entity's share of the word-token attention over the whole image.
+
+    Unlike the per-token maps of the other scores, nothing is renormalised per token, so an entity the model
+    ignores keeps a small value instead of a full-looking map. 0 when no word token receives attention.
+    """
+    shares = word_attention_shares(token_maps, word_positions)
+    if not positions:
+        zero = torch.zeros(token_maps.shape[:-3], dtype=token_maps.dtype, device=token_maps.device)
+        return zero, zero
+    entity = shares[..., list(positions), :, :].sum(dim=-3)
+    peak = _gaussian_smooth(entity, sigma).flatten(-2).max(dim=-1).values
+    return peak, entity.mean(dim=(-2, -1))
+
+
+def is_neglected(peak: float, threshold: float) -> bool:
+    """An entity is neglected when its presence peak is below ``threshold``: no patch of the image attends to it
+    as a clear share of the prompt's words."""
+    return not math.isnan(peak) and peak < threshold
