@@ -4,12 +4,20 @@ Files: ``attention.safetensors`` holds the tensors, ``attention.json`` beside it
 
 * ``cross/{H}x{W}/{phase}``: float32 ``[tokens, H, W]``, the sum over captured (layer, step) contributions of
   the conditional half's cross-attention probabilities, averaged over heads, for every text token position.
+  These are **the model's own maps**: the probabilities the model computed at that latent before any modulation
+  edited them (on an unmodulated run, simply the maps it used).
 * ``self/{H}x{W}/{phase}``: float32 ``[H*W, H*W]``, the same for self-attention (optional; coarsest resolution
   only, since it grows with the fourth power of the side).
+* ``applied/{kind}/{H}x{W}/{phase}``: the maps **applied** after the modulation (masking, reweighting, the
+  self-attention temperature), with the same count, only for keys where some step was modulated. Elsewhere the
+  applied maps are the model's own.
 
-``attention.json``: ``{"format": "attnmod.attention/1", "phases": [{"name", "start", "end"}],
-"counts": {"cross/...": int, "self/...": int}, "token_ids": [int], "token_texts": [str],
-"tree": PromptTree JSON or null, "metadata": {...}}``. A mean map is ``sum / count``.
+Scores read the model's own maps: scoring the applied maps of a modulated run would be circular (masking forces
+entity maps apart by construction). ``attention.json``: ``{"format": "attnmod.attention/2", "phases": [{"name",
+"start", "end"}], "counts": {"cross/...": int, "self/...": int}, "applied": ["cross/...", ...], "token_ids": [int],
+"token_texts": [str], "tree": PromptTree JSON or null, "metadata": {...}}``. A mean map is ``sum / count``.
+Format 1 records (earlier versions) stored only the applied maps under the plain keys; they load with
+``sums_source = "applied"`` when the run was modulated.
 """
 
 from __future__ import annotations
@@ -20,10 +28,14 @@ from pathlib import Path
 
 from .errors import AttnmodError
 from .prompt_tree import PromptTree
+from .run_files import ATTENTION_METADATA_FILE, ATTENTION_TENSOR_FILE
 
-FORMAT = "attnmod.attention/1"
-TENSOR_FILE = "attention.safetensors"
-METADATA_FILE = "attention.json"
+FORMAT = "attnmod.attention/2"
+LEGACY_FORMATS = ("attnmod.attention/1",)
+APPLIED_PREFIX = "applied/"
+MAP_SOURCES = ("model", "applied")
+TENSOR_FILE = ATTENTION_TENSOR_FILE
+METADATA_FILE = ATTENTION_METADATA_FILE
 
 
 @dataclasses.dataclass(frozen=True)
@@ -59,15 +71,21 @@ def parse_resolution(key: str) -> tuple[int, int]:
 
 @dataclasses.dataclass
 class AttentionRecord:
-    """Captured attention of one prompt (one sample), as sums and counts."""
+    """Captured attention of one prompt (one sample), as sums and counts.
+
+    ``sums`` hold the model's own maps; ``applied`` the maps after modulation for the keys where they differ
+    (same counts). ``sums_source`` is ``"model"``, or ``"applied"`` for a format-1 record of a modulated run.
+    """
 
     phases: tuple[Phase, ...] = DEFAULT_PHASES
-    sums: dict = dataclasses.field(default_factory=dict)  # key "cross/HxW/phase" -> tensor
+    sums: dict = dataclasses.field(default_factory=dict)  # key "cross/HxW/phase" -> tensor (the model's own maps)
     counts: dict = dataclasses.field(default_factory=dict)  # same key -> number of contributions
     token_ids: list[int] = dataclasses.field(default_factory=list)
     token_texts: list[str] = dataclasses.field(default_factory=list)
     tree: PromptTree | None = None
     metadata: dict = dataclasses.field(default_factory=dict)
+    applied: dict = dataclasses.field(default_factory=dict)  # same keys, maps after modulation, where they differ
+    sums_source: str = "model"
 
     @staticmethod
     def key(kind: str, resolution: str, phase: str) -> str:
@@ -80,12 +98,28 @@ class AttentionRecord:
     def phase_names(self) -> list[str]:
         return [p.name for p in self.phases]
 
-    def mean(self, kind: str, resolution: str, phase: str):
-        """The mean map for one key: cross ``[tokens, H, W]`` or self ``[H*W, H*W]``; ``None`` if not captured."""
+    @property
+    def modulated_keys(self) -> list[str]:
+        """Keys where the applied maps differ from the model's own (some step of them was modulated)."""
+        return sorted(self.applied)
+
+    def maps(self, source: str = "model") -> dict:
+        """The sums of ``source``: ``"model"`` (the model's own maps) or ``"applied"`` (after modulation; the
+        model's own where nothing was modulated)."""
+        if source not in MAP_SOURCES:
+            raise AttnmodError(f"unknown attention maps {source!r} (known: {', '.join(MAP_SOURCES)})")
+        if source == "model":
+            return self.sums
+        return {key: self.applied.get(key, value) for key, value in self.sums.items()}
+
+    def mean(self, kind: str, resolution: str, phase: str, source: str = "model"):
+        """The mean map for one key: cross ``[tokens, H, W]`` or self ``[H*W, H*W]``; ``None`` if not captured.
+        ``source``: ``"model"`` (default) or ``"applied"``, see :meth:`maps`."""
         key = self.key(kind, resolution, phase)
-        if key not in self.sums or not self.counts.get(key):
+        sums = self.maps(source)
+        if key not in sums or not self.counts.get(key):
             return None
-        return self.sums[key] / self.counts[key]
+        return sums[key] / self.counts[key]
 
     def add(self, kind: str, resolution: str, phase: str, contribution, count: int = 1) -> None:
         """Add one (or ``count``) contributions to the running sum (in float32, on the CPU)."""
@@ -100,7 +134,8 @@ class AttentionRecord:
         self.counts[key] = self.counts.get(key, 0) + count
 
     def nbytes(self) -> int:
-        return sum(t.numel() * t.element_size() for t in self.sums.values())
+        tensors = [*self.sums.values(), *self.applied.values()]
+        return sum(t.numel() * t.element_size() for t in tensors)
 
     def save(self, folder: str | Path) -> tuple[Path, Path]:
         """Write ``attention.safetensors`` and ``attention.json`` into ``folder``."""
@@ -109,7 +144,9 @@ class AttentionRecord:
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         tensor_path, metadata_path = folder / TENSOR_FILE, folder / METADATA_FILE
-        save_file({k: v.contiguous() for k, v in self.sums.items()}, str(tensor_path))
+        tensors = {k: v.contiguous() for k, v in self.sums.items()}
+        tensors.update({APPLIED_PREFIX + k: v.contiguous() for k, v in self.applied.items()})
+        save_file(tensors, str(tensor_path))
         metadata_path.write_text(json.dumps(self.metadata_json(), indent=1, ensure_ascii=False), encoding="utf-8")
         return tensor_path, metadata_path
 
@@ -118,6 +155,8 @@ class AttentionRecord:
             "format": FORMAT,
             "phases": [dataclasses.asdict(p) for p in self.phases],
             "counts": dict(self.counts),
+            "applied": self.modulated_keys,
+            "sums_source": self.sums_source,
             "token_ids": list(self.token_ids),
             "token_texts": list(self.token_texts),
             "tree": self.tree.to_json() if self.tree is not None else None,
@@ -139,7 +178,7 @@ class AttentionRecord:
             meta = json.loads(metadata_path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
             raise AttnmodError(f"{str(metadata_path)!r} is not valid JSON ({error})") from error
-        if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        if not isinstance(meta, dict) or meta.get("format") not in (FORMAT, *LEGACY_FORMATS):
             raise AttnmodError(f"{str(metadata_path)!r} is not an attnmod attention record (format {FORMAT})")
         try:
             from safetensors.torch import load_file
@@ -148,7 +187,9 @@ class AttentionRecord:
         except Exception as error:  # noqa: BLE001 - safetensors raises several types for a damaged file
             raise AttnmodError(f"{str(tensor_path)!r} is corrupt or truncated ({error})") from error
         counts = {k: int(v) for k, v in meta.get("counts", {}).items()}
-        missing = sorted(set(sums) - set(counts))
+        applied = {k.removeprefix(APPLIED_PREFIX): v for k, v in sums.items() if k.startswith(APPLIED_PREFIX)}
+        sums = {k: v for k, v in sums.items() if not k.startswith(APPLIED_PREFIX)}
+        missing = sorted((set(sums) | set(applied)) - set(counts))
         if missing:
             raise AttnmodError(f"{str(metadata_path)!r} has no counts for {', '.join(missing)}")
         try:
@@ -156,9 +197,17 @@ class AttentionRecord:
             tree = PromptTree.from_json(meta["tree"]) if meta.get("tree") else None
         except (KeyError, TypeError, ValueError) as error:
             raise AttnmodError(f"{str(metadata_path)!r} has malformed metadata ({error})") from error
+        if meta["format"] in LEGACY_FORMATS:
+            # Format 1 kept only the maps after modulation; on an unmodulated run those are the model's own.
+            modulated = (meta.get("metadata") or {}).get("modulated", True)
+            source = "applied" if modulated else "model"
+        else:
+            source = meta.get("sums_source", "model") if meta.get("sums_source") in MAP_SOURCES else "model"
         return cls(
             phases=phases,
             sums=dict(sums),
+            applied=applied,
+            sums_source=source,
             counts=counts,
             token_ids=list(meta.get("token_ids", [])),
             token_texts=list(meta.get("token_texts", [])),
