@@ -81,6 +81,25 @@ def combine_resolutions(maps: Sequence[torch.Tensor], size: tuple[int, int] | No
     return normalize_maps(torch.stack([resize_maps(normalize_maps(m), size) for m in maps]).mean(dim=0))
 
 
+def combine_raw_resolutions(maps: Sequence[torch.Tensor], size: tuple[int, int] | None = None) -> torch.Tensor:
+    """Average raw token maps ``[T, H, W]`` (per-pixel probabilities over tokens) of several resolutions at ``size``
+    (default: the coarsest) without normalising per token: area averaging keeps each pixel's distribution over
+    tokens a distribution, so absolute attention (:func:`presence`) survives. Enlarging uses bilinear resampling."""
+    if not maps:
+        raise ValueError("no maps to combine")
+    if size is None:
+        size = tuple(min((m.shape[-2:] for m in maps), key=lambda s: s[0] * s[1]))
+    resized = []
+    for m in maps:
+        if tuple(m.shape[-2:]) == tuple(size):
+            resized.append(m.float())
+            continue
+        shrinking = size[0] <= m.shape[-2] and size[1] <= m.shape[-1]
+        mode = {"mode": "area"} if shrinking else {"mode": "bilinear", "align_corners": False}
+        resized.append(F.interpolate(m.float().unsqueeze(0), size=size, **mode)[0])
+    return torch.stack(resized).mean(dim=0)
+
+
 def overlap(first: torch.Tensor, second: torch.Tensor) -> torch.Tensor:
     """Entity overlap ``O_ef = sum_p min(M_e(p), M_f(p))`` over the last two dimensions.
 
@@ -446,29 +465,29 @@ def region_candidates(
 def binding_lifts(attribute_map: torch.Tensor, own_masks: torch.Tensor) -> torch.Tensor:
     """Binding lift of an attribute on every entity region, ``[..., E]``:
 
-    ``lift_f = s_f / (|R_f| / |R_1 ∪ ... ∪ R_E|) = mean_{p in R_f} A_a(p) / mean_{p in R_1 ∪ ... ∪ R_E} A_a(p)``
+    ``lift_f = (sum_{p in R_f} A_a(p) / sum_p A_a(p)) / (|R_f| / N) = mean_{p in R_f} A_a(p) / mean_p A_a(p)``
 
-    with ``s_f`` the share of :func:`binding_shares`. Dividing by the area share is the chance correction: a
-    uniform attribute map gives lift 1 on every region whatever their sizes, > 1 means the attribute concentrates
-    on f beyond its area, < 1 that it avoids f. (A lift rather than a kappa-style ``(s - a) / (1 - a)``: it compares
-    densities, so "another region holds more of it than its own" becomes "another region holds it more densely",
-    a comparison free of area, and it stays defined when one region covers almost everything.) NaN for a region
-    with no pixel and when the attribute has no mass on any entity region.
+    the share of the attribute's attention that lies in f's region over the share of the image f covers (N pixels).
+    Dividing by the area share is the chance correction: a uniform attribute map gives lift 1 on every region
+    whatever their sizes; > 1 means the attribute concentrates on f beyond its area, < 1 that it avoids f. A lift
+    rather than a kappa-style ``(s - a) / (1 - a)``: it compares densities, so "another region holds more of it
+    than its own" becomes "another region holds it more densely", a comparison free of area, and the ratio of two
+    lifts does not depend on what the reference area is. NaN for a region with no pixel and for an all-zero map.
     """
     masses = region_mass(attribute_map, own_masks)
     sizes = own_masks.flatten(-2).sum(dim=-1).to(masses.dtype)
-    total_mass = masses.sum(dim=-1, keepdim=True)
-    total_size = sizes.sum(dim=-1, keepdim=True)
-    union_density = total_mass / total_size.clamp_min(1)
-    density = masses / sizes.clamp_min(1)
-    defined = (sizes > 0) & (total_mass > ZERO_MASS)
-    return torch.where(defined, density / union_density.clamp_min(ZERO_MASS), torch.full_like(density, float("nan")))
+    pixels = own_masks.shape[-2] * own_masks.shape[-1]
+    total = attribute_map.sum(dim=(-2, -1)).unsqueeze(-1)
+    lifts = (masses / total.clamp_min(ZERO_MASS)) / (sizes.clamp_min(1) / pixels)
+    defined = (sizes > 0) & (total > ZERO_MASS)
+    return torch.where(defined, lifts, torch.full_like(lifts, float("nan")))
 
 
 def binding_log_ratio(lifts: torch.Tensor, entity: int) -> float:
     """``log(lift_e / max_{f ≠ e} lift_f)``: > 0 when the attribute is densest on its own entity, < 0 when another
-    entity's region holds it more densely (misbound). NaN when e's lift is undefined or there is no other entity
-    with a defined lift. Chance (a uniform attribute map) gives 0."""
+    entity's region holds it more densely (misbound). NaN when e's lift is undefined, when there is no other entity
+    with a defined lift, or when the attribute lies on no entity region at all. Chance (a uniform attribute map)
+    gives 0; +-inf when only one side holds any of it."""
     values = [float(v) for v in lifts.tolist()]
     own = values[entity]
     others = [v for i, v in enumerate(values) if i != entity and not math.isnan(v)]

@@ -151,8 +151,28 @@ def test_lift_is_undefined_for_an_empty_region_and_for_an_attribute_off_every_re
     lifts = metrics.binding_lifts(torch.full((8, 8), 1 / 64), own)
     assert lifts[0].item() == pytest.approx(1.0) and math.isnan(lifts[1].item())
     assert not metrics.is_misbound_lift(lifts, 1)
-    stray = metrics.normalize_maps(block(slice(6, 8), slice(6, 8)))
-    assert torch.isnan(metrics.binding_lifts(stray, two_unequal_regions()[:1])).all()
+    stray = metrics.normalize_maps(block(slice(6, 8), slice(6, 8)))  # wholly outside the small region
+    off = metrics.binding_lifts(stray, two_unequal_regions()[:1])
+    assert off.tolist() == [0.0]
+    assert math.isnan(metrics.binding_log_ratio(metrics.binding_lifts(stray, own), 0))  # no other entity to compare
+    assert torch.isnan(metrics.binding_lifts(torch.zeros(8, 8), two_unequal_regions())).all()
+
+
+def test_lift_of_a_single_entity_is_measured_against_the_whole_image():
+    small = two_unequal_regions()[:1]
+    on_it = metrics.normalize_maps(block(slice(0, 4), slice(0, 4)))
+    assert metrics.binding_lifts(on_it, small).tolist() == pytest.approx([4.0])  # all of it on a quarter of the image
+
+
+def test_raw_maps_of_two_resolutions_average_without_per_token_normalisation():
+    fine = torch.zeros(2, 4, 4)
+    fine[0], fine[1] = 0.9, 0.1  # token 0 takes 90% of every fine pixel
+    coarse = torch.zeros(2, 2, 2)
+    coarse[0], coarse[1] = 0.5, 0.5
+    combined = metrics.combine_raw_resolutions([fine, coarse])
+    assert combined.shape == (2, 2, 2)
+    assert combined[0].flatten().tolist() == pytest.approx([0.7] * 4)
+    assert combined.sum(0).flatten().tolist() == pytest.approx([1.0] * 4)
 
 
 # ---- self-attention leakage corrected the same way ----
