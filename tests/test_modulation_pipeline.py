@@ -9,8 +9,10 @@ import dataclasses
 
 import pytest
 import torch
+from attnmod.toolkit.errors import AttnmodError
 from attnmod.toolkit.generation import generate
 from attnmod.toolkit.modulation_config import (
+    LEGACY_SETTINGS,
     Curve,
     MaskingConfig,
     ModulationConfig,
@@ -126,7 +128,7 @@ def test_original_processors_come_back_after_a_run_that_raised(fixture, request)
 
     context = ModulationContext(ModulationConfig.from_variant("full"), ModulationPlan.build([plan_sample(CAT_DOG, 9)]))
     with pytest.raises(ValueError), modulated_attention(unet, context):
-        assert type(unet.attn_processors[f"{PROBED_SELF}.processor"]).__name__ == "ModulatedSelfAttnProcessor"
+        assert type(unet.attn_processors[f"{PROBED_SELF}.processor"]).__name__ == "TemperedSelfAttnProcessor"
         raise ValueError("raised inside the block")
     after = snapshot(unet)
     assert all(after[k] is before[k] for k in before) and len(unet._forward_pre_hooks) == hooks
@@ -155,20 +157,37 @@ def test_temperature_sharpens_inside_its_window_and_is_identity_outside(fixture,
 
 
 @pytest.mark.parametrize(
-    "fixture, guidance", [("tiny_model", 5.0), ("tiny_model", 1.0), ("tiny_sd_model", 5.0), ("tiny_sd_model", 1.0)]
+    "fixture, guidance, legacy",
+    [
+        ("tiny_model", 5.0, False),
+        ("tiny_model", 1.0, False),
+        ("tiny_model", 5.0, True),
+        ("tiny_sd_model", 5.0, False),
+        ("tiny_sd_model", 1.0, True),
+    ],
 )
-def test_masking_zeroes_other_groups_per_patch_in_a_batch_of_different_prompts(fixture, guidance, request):
+def test_masking_zeroes_other_groups_per_patch_in_a_batch_of_different_prompts(fixture, guidance, legacy, request):
     model = request.getfixturevalue(fixture)
     config = ModulationConfig(masking=MaskingConfig(enabled=True, window=Window(0.0, 0.5), margin=0.0))
+    if legacy:  # the first design: per-layer assignment by summed group mass, ancestors rule
+        config = config.with_overrides(LEGACY_SETTINGS)
     trees = [CAT_DOG, MAN_HAT]
-    plan = ModulationPlan.build([plan_sample(tree, len(tree.prompt.split()) + 2) for tree in trees])
+    counts = [len(tree.prompt.split()) + 2 for tree in trees]
+    plan = ModulationPlan.build(
+        [plan_sample(tree, n, config.masking.nested) for tree, n in zip(trees, counts, strict=True)]
+    )
     probe = Probe("cross")
     generate(model, [t.prompt for t in trees], config, [0, 1], 4, guidance, trees=trees, observers=[probe], **SIZE)
     inside = [e for e in probe.events if e["progress"] < 0.5]
     outside = [e for e in probe.events if e["progress"] >= 0.5]
     assert inside and outside and all(e["assignment"] is None for e in outside)
+    # per-step assignment comes from the previous UNet call's maps: the first call has none and is not masked
+    first = [e for e in inside if e["step"] == 0]
+    assert all((e["assignment"] is None) != legacy for e in first)
     assigned = 0
     for event in inside:
+        if event["assignment"] is None:
+            continue
         probabilities, assignment = event["probabilities"], event["assignment"]  # [2, heads, N, 77], [2, N]
         assert torch.isfinite(probabilities).all()
         assert torch.allclose(probabilities.sum(-1), torch.ones_like(probabilities[..., 0]), atol=1e-5)
@@ -179,8 +198,9 @@ def test_masking_zeroes_other_groups_per_patch_in_a_batch_of_different_prompts(f
                 assigned += int(patches.sum())
                 assert torch.all(probabilities[sample][:, patches][..., hidden] == 0)
     assert assigned > 0
-    # the nested rule: patches of the hat (group 1 of MAN_HAT) keep the man's token
-    assert not plan.hidden[1, 1, 2] and plan.hidden[1, 0, 6]
+    # the nested rules: patches of the hat (group 1 of MAN_HAT) keep the man's token; the man's patches hide the
+    # hat only under the old ancestors rule
+    assert not plan.hidden[1, 1, 2] and bool(plan.hidden[1, 0, 6]) == legacy
 
 
 @pytest.mark.parametrize("fixture", MODELS)
@@ -239,3 +259,65 @@ def test_progress_follows_unet_calls():
         progress.on_unet_call(None, ())
         seen.append(progress.progress)
     assert seen == [0.0, 0.25, 0.5, 0.75, 0.75]
+
+
+def test_progress_follows_the_timestep_of_a_second_order_scheduler(tiny_model):
+    """Heun calls the UNet twice per step; progress must follow the noise level, not the number of calls."""
+    from diffusers import HeunDiscreteScheduler
+
+    pipe = tiny_model.pipeline
+    original = pipe.scheduler
+    pipe.scheduler = HeunDiscreteScheduler.from_config(original.config)
+    config = ModulationConfig(temperature=TemperatureConfig(enabled=True, tau=0.5, window=Window(0.5, 1.0)))
+    probe = Probe("self", PROBED_SELF, reference=True)
+    try:
+        generate(tiny_model, CAT_DOG.prompt, config, 0, 4, capture=False, trees=[CAT_DOG], observers=[probe], **SIZE)
+        calls = len(pipe.scheduler.timesteps)
+    finally:
+        pipe.scheduler = original
+    # Heun with 4 steps: t0, then (t1, t1), (t2, t2), (t3, t3): the second call of a step evaluates the next level
+    assert calls == 7 and len(probe.events) == 7
+    assert [event["progress"] for event in probe.events] == [0.0, 0.25, 0.25, 0.5, 0.5, 0.75, 0.75]
+    for event in probe.events:  # the temperature window [0.5, 1) holds exactly the last four calls
+        tempered = not torch.equal(event["probabilities"], event["reference"])
+        assert tempered == (event["progress"] >= 0.5)
+        if tempered:
+            assert entropy(event["probabilities"]) < entropy(event["reference"]) - 1e-3
+
+
+def test_processors_go_only_where_a_part_or_an_observer_needs_them(tiny_model):
+    from diffusers.models.attention_processor import AttnProcessor2_0
+
+    unet = tiny_model.pipeline.unet
+    selected = "up_blocks.0.attentions.1"
+    config = ModulationConfig(temperature=TemperatureConfig(enabled=True, layers=(selected,)))
+    context = ModulationContext(config, ModulationPlan.build([plan_sample(CAT_DOG, 9)]))
+    with modulated_attention(unet, context):
+        kinds = {key.removesuffix(".processor"): type(p).__name__ for key, p in unet.attn_processors.items()}
+    tempered = {name for name, kind in kinds.items() if kind == "TemperedSelfAttnProcessor"}
+    assert tempered == {n for n in kinds if n.startswith(selected + ".") and n.endswith("attn1")} and tempered
+    assert all(kind == AttnProcessor2_0.__name__ for name, kind in kinds.items() if name not in tempered)
+
+
+def test_a_selected_layer_is_tempered_inside_a_real_run_and_the_others_are_not(tiny_model):
+    selected = "up_blocks.0.attentions.1"
+    config = ModulationConfig(temperature=TemperatureConfig(enabled=True, tau=0.5, window=Window(0.0, 1.0),
+                                                            layers=(selected,)))  # fmt: skip
+    probe = Probe("self", reference=True)
+    generate(tiny_model, CAT_DOG.prompt, config, 0, 2, capture=False, trees=[CAT_DOG], observers=[probe], **SIZE)
+    modules = {event["module"] for event in probe.events}
+    assert len(modules) > 2 and any(m.startswith(selected + ".") for m in modules)
+    for event in probe.events:
+        tempered = not torch.equal(event["probabilities"], event["reference"])
+        assert tempered == event["module"].startswith(selected + "."), event["module"]
+
+
+def test_a_layer_selector_that_matches_nothing_is_an_error_listing_the_layers(tiny_model, run_cli, tmp_path):
+    config = ModulationConfig.from_variant("temperature").with_overrides(['temperature.layers=["nope.block"]'])
+    with pytest.raises(AttnmodError, match="'nope.block' matches no self-attention module.*down_blocks.1.attentions.0"):
+        generate(tiny_model, CAT_DOG.prompt, config, 0, 1, capture=False, trees=[CAT_DOG], **SIZE)
+    result = run_cli("generate", CAT_DOG.prompt, "--variant", "masking", "--set", "masking.layers=[level:7]",
+                     "--steps", "1", "--height", "64", "--width", "64", "--no-progress", "--out", str(tmp_path / "o"))  # fmt: skip
+    assert result.exit_code == 1
+    assert "'level:7' matches no cross-attention module" in result.stderr and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1

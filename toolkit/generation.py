@@ -25,6 +25,7 @@ from .attention_record import AttentionRecord
 from .errors import AttnmodError
 from .modulation_config import ModulationConfig
 from .prompt_tree import PromptTree
+from .run_files import CONFIG_FILE, IMAGE_FILE, PARSE_FILE, software_versions
 
 MAX_TOKENS = 77
 
@@ -50,32 +51,16 @@ class GenerationResult:
     settings: dict = dataclasses.field(default_factory=dict)
 
 
-def software_versions() -> dict[str, str]:
-    import diffusers
-    import torch
-    import transformers
-
-    from .. import __version__
-
-    return {
-        "attnmod": __version__,
-        "torch": torch.__version__,
-        "diffusers": diffusers.__version__,
-        "transformers": transformers.__version__,
-    }
-
-
-EMBEDDED_TOY_MODELS = ("tiny", "tiny-sd")
-
-
-def default_settings(model) -> dict:
-    """Steps and size when the user gives none: 4 steps at 128x128 for the toy models, else 30 steps at the
-    pipeline's native size (``unet.config.sample_size x vae_scale_factor``: 1024 for SDXL, 512 for SD 1.5)."""
-    if model.name in EMBEDDED_TOY_MODELS:
-        return {"steps": 4, "height": 128, "width": 128}
+def check_size(model, height: int, width: int) -> None:
+    """Raise AttnmodError unless ``height`` and ``width`` are positive multiples of what ``model`` can take:
+    ``8 x 2^(down blocks - 1)`` (the UNet halves the latent that often), and at least the VAE's scale factor."""
     pipe = model.pipeline
-    side = int(pipe.unet.config.sample_size) * int(getattr(pipe, "vae_scale_factor", 8))
-    return {"steps": 30, "height": side, "width": side}
+    multiple = 8 * (2 ** max(len(pipe.unet.down_blocks) - 1, 0))
+    multiple = max(multiple, int(getattr(pipe, "vae_scale_factor", 8)))
+    if height < multiple or width < multiple or height % multiple or width % multiple:
+        raise AttnmodError(
+            f"height and width must be positive multiples of {multiple} for this model, got {height}x{width}"
+        )
 
 
 def resolve_config(
@@ -165,12 +150,7 @@ def generate(
     if steps < 1:
         raise AttnmodError(f"steps must be at least 1, got {steps}")
     pipe = model.pipeline
-    multiple = 8 * (2 ** max(len(pipe.unet.down_blocks) - 1, 0))
-    multiple = max(multiple, int(getattr(pipe, "vae_scale_factor", 8)))
-    if height < multiple or width < multiple or height % multiple or width % multiple:
-        raise AttnmodError(
-            f"height and width must be positive multiples of {multiple} for this model, got {height}x{width}"
-        )
+    check_size(model, height, width)
     trees = _prompt_trees(model, prompts, trees)
 
     tokenizer = model.tokenizers[0]
@@ -201,7 +181,7 @@ def generate(
     context = ModulationContext(
         config=config,
         plan=plan,
-        progress=DenoisingProgress(steps=steps),
+        progress=DenoisingProgress(steps=steps, scheduler=pipe.scheduler),
         observers=observers,
         latent_size=(height // scale, width // scale),
     )
@@ -286,7 +266,7 @@ def save_generation(result: GenerationResult, folder: str | Path) -> dict[str, P
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise AttnmodError(f"cannot create output folder {str(folder)!r}: {error}") from error
-    written = {"image": folder / "image.png", "parse": folder / "parse.json", "config": folder / "config.json"}
+    written = {"image": folder / IMAGE_FILE, "parse": folder / PARSE_FILE, "config": folder / CONFIG_FILE}
     result.image.save(written["image"])
     written["parse"].write_text(json.dumps(result.tree.to_json(), indent=2, ensure_ascii=False), encoding="utf-8")
     payload = {

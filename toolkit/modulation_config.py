@@ -1,19 +1,43 @@
 """What the attention modulation does: a typed configuration with named presets, round-tripping through JSON/YAML.
 
-Three parts, each switchable on its own for ablations, each with a *window* (a part of denoising progress
-``progress = step / steps`` in ``[0, 1)``; a part is active when ``start <= progress < end``) and the *layers* it
-applies to:
+Three parts, each switchable on its own for ablations, each with a *window* (a part of denoising progress in
+``[0, 1)``; a part is active when ``start <= progress < end``) and the *layers* it applies to. Progress is read from
+the timestep the UNet receives: the position of that timestep among the scheduler's distinct timesteps divided by
+their number (``step / steps`` for first-order schedulers such as Euler; a second-order scheduler's two calls of one
+step share the noise level of the step they evaluate, so the progress never runs ahead).
 
-* ``temperature``: self-attention becomes ``softmax(Q K^T / (tau * sqrt(d))) V`` (tau < 1 sharpens it), on the
-  conditional half of classifier-free guidance only.
-* ``masking``: in cross-attention every image patch is assigned to the entity group (an entity's noun and attribute
-  tokens) on which its head-averaged attention mass is largest; the tokens of the other groups are set to exactly 0
-  for that patch and the row is renormalised to sum to 1. A patch whose best group share beats the second best by no
-  more than ``margin`` (shares of the summed group mass, in [0, 1]) is left unmasked. Nested entities: with
-  ``nested="ancestors"`` a patch assigned to a child entity ("hat" in "a man with a red hat") still sees its
-  ancestors' groups ("man"); a patch assigned to the parent does not see the child's tokens. ``nested="strict"``
-  shows each patch its own group only. Tokens outside every group (start, end, padding, function words) always stay
-  visible. A row that would lose all its mass (possible only with planted inputs) is left unmasked.
+* ``temperature``: self-attention becomes ``softmax(Q K^T / (tau * sqrt(d))) V`` (tau < 1 sharpens it) in one
+  fused ``scaled_dot_product_attention`` call. ``halves``: ``both`` tempers both halves of classifier-free guidance
+  (default), ``cond`` the conditional half only (the first design; guidance then amplifies the change about w-fold).
+* ``masking``: in cross-attention every image patch is assigned to one entity, and the tokens of the other entities'
+  groups (noun and attribute tokens) are set to exactly 0 for that patch; the row is renormalised to sum to 1.
+  The assignment (each option below, old behaviour in brackets):
+
+  - ``assign_by``: ``nouns`` scores an entity by its head-noun tokens only (default), ``groups`` by its noun and
+    attribute tokens [old]. With ``nouns`` an attribute that leaks ("red" on the dog) cannot pull a patch away.
+  - ``score``: ``mean`` (default) or ``sum`` [old] of the head-averaged probabilities of those tokens, so a group with
+    more tokens does not win patches by count.
+  - ``assignment``: ``per_step`` (default): once per UNet call, from the cross-attention at the coarsest resolution
+    level averaged over that level's layers in the *previous* UNet call, smoothed, and resampled (bilinear) to each
+    layer's resolution; the first UNet call of a run has no previous maps and is never masked.
+    ``per_layer`` [old]: from each layer's own maps in the same call.
+  - ``smoothing``: the standard deviation, in patches of the assignment's grid, of a Gaussian blur of the entity
+    scores before the argmax (0 = none [old]; default 1.0).
+  - ``margin``: a patch whose best share (scores normalised over entities, in [0, 1]) beats the second best by no
+    more than ``margin`` is left unmasked.
+  - ``nested``: ``family`` (default): a patch assigned to an entity sees its ancestors' and descendants' groups, so a
+    parent's patches never hide a child's own tokens ("hat" in "a man with a red hat" stays visible on the man);
+    ``ancestors`` [old]: a patch of the child sees its ancestors, a patch of the parent hides the child;
+    ``strict``: each patch sees its own group only.
+  - ``special``: the end and padding tokens (which, in CLIP's causal encoder, carry the whole prompt) on assigned
+    patches: ``keep`` (default) [old]; ``downweight`` multiplies their probabilities by ``special_weight`` before
+    renormalising; ``substitute`` moves their probability mass onto the start token, i.e. replaces their values
+    with the start token's content-free value (after ToMe's end-token substitution).
+  - ``window`` start is the start delay (``masking.start=0.1`` is shorthand for the window's start in ``--set`` and
+    sweeps).
+
+  Tokens outside every group (start, function words) always stay visible. A row that would lose all its mass
+  (possible only with planted inputs) is left unmasked.
 * ``reweighting``: post-softmax, the probability of every token column is multiplied by the weight of its class
   at this progress, then each row is renormalised: ``p'_t = p_t w_t / sum_s p_s w_s``. Classes: entity (head noun
   tokens), attribute (attribute tokens), other (the remaining prompt word tokens); start, end and padding tokens
@@ -24,17 +48,22 @@ weight: ``constant`` (``start``), ``linear`` (``start + (end - start) t``), ``co
 (``end + (start - end) (1 + cos(pi t)) / 2``), ``exponential`` (``start (end / start)^t``, geometric) and ``step``
 (``start`` while ``t < at``, then ``end``). Weights must be positive.
 
-Every default here is an untuned starting point, not a value from the paper.
+Every numeric default here is an untuned starting point, not a value from the paper. ``LEGACY_SETTINGS`` (or
+``ModulationConfig.legacy()``) gives back the first design for comparison.
 
 Layer selectors (``layers``): ``"all"``; ``"down"``, ``"mid"``, ``"up"`` (UNet parts); ``"coarsest"``,
-``"finest"`` (by the resolution level of the attention module); or any prefix of a module name such as
-``"down_blocks.2"`` or ``"up_blocks.0.attentions.1"``. A module is selected when any selector matches it.
+``"finest"`` and ``"level:N"`` (by the resolution level of the attention module: 0 is the latent size, each level
+halves it; ``coarsest`` is where SDXL lays out objects); or any prefix of a module name such as ``"down_blocks.2"``
+or ``"up_blocks.0.attentions.1"``. A module is selected when any selector matches it; a selector of an enabled part
+that matches no attention module of its kind is an error that lists the modules.
 
 The JSON form (``to_json``/``from_json``, also the YAML file form) is::
 
     {"variant": "full",
-     "temperature": {"enabled": true, "tau": 0.8, "window": [0.0, 0.3], "layers": ["all"]},
-     "masking": {"enabled": true, "window": [0.0, 0.5], "layers": ["all"], "margin": 0.05, "nested": "ancestors"},
+     "temperature": {"enabled": true, "tau": 0.8, "window": [0.0, 0.3], "layers": ["all"], "halves": "both"},
+     "masking": {"enabled": true, "window": [0.0, 0.5], "layers": ["all"], "margin": 0.05, "nested": "family",
+                 "assign_by": "nouns", "score": "mean", "assignment": "per_step", "smoothing": 1.0,
+                 "special": "keep", "special_weight": 0.5},
      "reweighting": {"enabled": true, "window": [0.0, 1.0], "layers": ["all"],
                      "entity": {"kind": "cosine", "start": 1.5, "end": 1.0, "at": 0.5}, "attribute": {...},
                      "other": {...}},
@@ -56,8 +85,23 @@ from .errors import AttnmodError
 
 PARTS = ("temperature", "masking", "reweighting")
 CURVE_KINDS = ("constant", "linear", "cosine", "exponential", "step")
-NESTED_RULES = ("ancestors", "strict")
+NESTED_RULES = ("family", "ancestors", "strict")
+HALVES = ("both", "cond")
+ASSIGN_BY = ("nouns", "groups")
+SCORES = ("mean", "sum")
+ASSIGNMENTS = ("per_step", "per_layer")
+SPECIAL_RULES = ("keep", "downweight", "substitute")
 PART_SELECTORS = ("all", "down", "mid", "up", "coarsest", "finest")
+# The first design, before issue 14's corrections: reachable for comparison as ``ModulationConfig.legacy()``.
+LEGACY_SETTINGS = (
+    "temperature.halves=cond",
+    "masking.assign_by=groups",
+    "masking.score=sum",
+    "masking.assignment=per_layer",
+    "masking.smoothing=0",
+    "masking.nested=ancestors",
+    "masking.special=keep",
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -142,6 +186,7 @@ class TemperatureConfig:
     tau: float = 0.8
     window: Window = Window(0.0, 0.3)
     layers: tuple[str, ...] = ("all",)
+    halves: str = "both"  # "both" halves of classifier-free guidance, or "cond" only
 
 
 @dataclasses.dataclass(frozen=True)
@@ -152,7 +197,13 @@ class MaskingConfig:
     window: Window = Window(0.0, 0.5)
     layers: tuple[str, ...] = ("all",)
     margin: float = 0.05
-    nested: str = "ancestors"
+    nested: str = "family"
+    assign_by: str = "nouns"
+    score: str = "mean"
+    assignment: str = "per_step"
+    smoothing: float = 1.0  # Gaussian standard deviation in patches of the assignment grid
+    special: str = "keep"
+    special_weight: float = 0.5
 
 
 @dataclasses.dataclass(frozen=True)
@@ -206,6 +257,11 @@ class ModulationConfig:
     def from_variant(cls, name: str) -> ModulationConfig:
         """A preset: ``none``, ``temperature``, ``masking``, ``reweighting``, ``full`` or a ``+`` combination."""
         return cls().with_parts(variant_parts(name))
+
+    @classmethod
+    def legacy(cls, name: str = "full") -> ModulationConfig:
+        """A preset with the first design's rules (``LEGACY_SETTINGS``): for comparisons with the corrected one."""
+        return cls.from_variant(name).with_overrides(LEGACY_SETTINGS)
 
     def with_parts(self, parts: Iterable[str]) -> ModulationConfig:
         """The same parameters with exactly ``parts`` enabled."""
@@ -294,6 +350,14 @@ class ModulationConfig:
                     f"cannot apply setting {assignment!r}: write SECTION.KEY=VALUE with SECTION one of "
                     f"{', '.join((*PARTS, 'capture'))}, e.g. temperature.tau=0.6"
                 )
+            if len(keys) == 2 and keys[0] in PARTS and keys[1] in ("start", "end"):
+                # shorthand for one end of the part's window: masking.start=0.1 delays masking
+                try:
+                    value = yaml.safe_load(raw)
+                except Exception as error:  # noqa: BLE001 - yaml raises several error types
+                    raise AttnmodError(f"cannot apply setting {assignment!r}: {error}") from error
+                data[keys[0]]["window"][0 if keys[1] == "start" else 1] = value
+                continue
             node = data
             for key in keys[:-1]:
                 if not isinstance(node.get(key), dict):
@@ -341,6 +405,8 @@ def layer_selected(selectors: Sequence[str], module: str, level: int, levels: tu
             return True
         if selector == "finest" and level == levels[0]:
             return True
+        if selector.startswith("level:") and selector[6:].strip().isdigit() and level == int(selector[6:]):
+            return True
         if selector not in PART_SELECTORS and (module == selector or module.startswith(selector.rstrip(".") + ".")):
             return True
     return False
@@ -372,6 +438,12 @@ def _flag(value, where: str) -> bool:
     return value
 
 
+def _choice(value, choices: Sequence[str], where: str) -> str:
+    if value not in choices:
+        raise AttnmodError(f"{where} must be one of {', '.join(choices)}, got {value!r}")
+    return value
+
+
 def _layers(value, where: str) -> tuple[str, ...]:
     if isinstance(value, str):
         value = [value]
@@ -392,8 +464,10 @@ def _common(fields: dict, where: str) -> dict:
 
 
 def _temperature(data, base: TemperatureConfig) -> TemperatureConfig:
-    fields = _fields(data, "temperature", {"enabled", "tau", "window", "layers"})
+    fields = _fields(data, "temperature", {"enabled", "tau", "window", "layers", "halves"})
     changes = _common(fields, "temperature")
+    if "halves" in fields:
+        changes["halves"] = _choice(fields["halves"], HALVES, "temperature.halves")
     if "tau" in fields:
         tau = _number(fields["tau"], "temperature.tau")
         if tau <= 0:
@@ -403,8 +477,27 @@ def _temperature(data, base: TemperatureConfig) -> TemperatureConfig:
 
 
 def _masking(data, base: MaskingConfig) -> MaskingConfig:
-    fields = _fields(data, "masking", {"enabled", "window", "layers", "margin", "nested"})
+    fields = _fields(
+        data,
+        "masking",
+        {"enabled", "window", "layers", "margin", "nested", "assign_by", "score", "assignment", "smoothing", "special",
+         "special_weight"},
+    )  # fmt: skip
     changes = _common(fields, "masking")
+    for key, choices in (("assign_by", ASSIGN_BY), ("score", SCORES), ("assignment", ASSIGNMENTS),
+                         ("special", SPECIAL_RULES)):  # fmt: skip
+        if key in fields:
+            changes[key] = _choice(fields[key], choices, f"masking.{key}")
+    if "smoothing" in fields:
+        smoothing = _number(fields["smoothing"], "masking.smoothing")
+        if not 0.0 <= smoothing <= 16.0:
+            raise AttnmodError(f"masking.smoothing is a blur width in patches in [0, 16], got {smoothing}")
+        changes["smoothing"] = smoothing
+    if "special_weight" in fields:
+        weight = _number(fields["special_weight"], "masking.special_weight")
+        if not 0.0 < weight <= 1.0:
+            raise AttnmodError(f"masking.special_weight is a factor in (0, 1], got {weight}")
+        changes["special_weight"] = weight
     if "margin" in fields:
         margin = _number(fields["margin"], "masking.margin")
         if not 0.0 <= margin < 1.0:
