@@ -6,6 +6,7 @@ answers at once. Exit codes: 0 success, 1 a user or input error (one line on std
 
 from __future__ import annotations
 
+import errno
 import functools
 import json
 import os
@@ -16,10 +17,18 @@ import click
 from . import __version__
 from .toolkit.errors import AttnmodError
 
+SIZE_HELP = (
+    "a multiple of 16 on the embedded tiny models, of 32 on SDXL-shaped ones (8 x 2 per UNet level); "
+    "default: 128 on toy models, else the model's native size"
+)
 MODEL_HELP = (
     "tiny (embedded SDXL-shaped toy model, default), tiny-sd, sdxl-shaped, a local diffusers folder, "
     "a .safetensors checkpoint, or a hub id already in the local cache"
 )
+
+
+# errno values of write failures that are the user's environment, not a bug: permissions, read-only, full disk.
+WRITE_ERRORS = (errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT)
 
 
 def user_errors(command):
@@ -31,6 +40,13 @@ def user_errors(command):
             return command(*args, **kwargs)
         except AttnmodError as error:
             click.echo(f"error: {error}", err=True)
+            sys.exit(1)
+        except OSError as error:
+            # A folder that turned read-only or a disk that filled up mid-way: one line, not a traceback.
+            if error.errno not in WRITE_ERRORS:
+                raise
+            where = f" {error.filename!r}" if error.filename else ""
+            click.echo(f"error: cannot write{where} ({error.strerror or error})", err=True)
             sys.exit(1)
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
@@ -59,7 +75,8 @@ def model_options(command):
         click.option(
             "--allow-pickle",
             is_flag=True,
-            help="accept pickle checkpoints (.ckpt/.bin); they can run code when loaded, so only from trusted sources",
+            help="accept pickle checkpoints (.ckpt, .pt, .pth, .bin, .pkl); they can run code when loaded, so only "
+            "from trusted sources",
         ),
     ]
     for option in reversed(options):
@@ -144,6 +161,8 @@ def parse(prompts, prompt_file, output_format, parser, benepar_model, spacy_mode
         numbered, problems = read_prompt_file(prompt_file)
         texts += [text for _, text in numbered]
     if not texts and not problems:
+        if prompt_file:
+            raise AttnmodError(f"{prompt_file} holds no prompt (it is empty or has only blank lines)")
         raise AttnmodError("give a prompt, or --file PATH")
     for problem in problems:
         click.echo(f"error: {problem}", err=True)
@@ -178,8 +197,8 @@ def parse(prompts, prompt_file, output_format, parser, benepar_model, spacy_mode
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--steps", type=click.IntRange(min=1), default=None, help="default: 4 on toy models, else 30")
 @click.option("--guidance", type=float, default=5.0, show_default=True, help="<= 1 turns classifier-free guidance off")
-@click.option("--height", type=click.IntRange(min=8), default=None, help="default: 128 on toy models, else native")
-@click.option("--width", type=click.IntRange(min=8), default=None, help="default: 128 on toy models, else native")
+@click.option("--height", type=int, default=None, metavar="PIXELS", help=SIZE_HELP)
+@click.option("--width", type=int, default=None, metavar="PIXELS", help=SIZE_HELP)
 @model_options
 @click.option("--capture", is_flag=True, help="also write attention.safetensors + attention.json")
 @click.option("--out", "out_dir", required=True, help="output folder")
@@ -206,21 +225,25 @@ def generate(
     as_json: bool,
 ) -> None:
     """Generate an image with phase-wise attention modulation (and capture attention)."""
+    from .lightning_modules.validation import check_generation_settings
+    from .toolkit.output_folder import prepare_output_folder
+
+    # Everything that needs no model is checked first: the model takes seconds to minutes to load.
+    check_generation_settings(model, None, height, width)
+    prepare_output_folder(out_dir)
     from .toolkit import generation
     from .toolkit.models import load_model
+    from .toolkit.run_files import resolve_generation_settings
 
     config = generation.resolve_config(variant, config_path, overrides)
     loaded = load_model(model, device=device, dtype=dtype, allow_pickle=allow_pickle)
-    defaults = generation.default_settings(loaded)
     result = generation.generate(
         loaded,
         prompt,
         config,
         seeds=seed,
-        steps=steps or defaults["steps"],
         guidance=guidance,
-        height=height or defaults["height"],
-        width=width or defaults["width"],
+        **resolve_generation_settings(loaded, steps, height, width),
         capture=capture,
         progress=progress,
     )[0]
@@ -272,8 +295,8 @@ def _thresholds(thresholds_path, **overrides):
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--steps", type=click.IntRange(min=1), default=None, help="default: 4 on toy models, else 30")
 @click.option("--guidance", type=float, default=5.0, show_default=True)
-@click.option("--height", type=click.IntRange(min=8), default=None, help="default: 128 on toy models, else native")
-@click.option("--width", type=click.IntRange(min=8), default=None, help="default: 128 on toy models, else native")
+@click.option("--height", type=int, default=None, metavar="PIXELS", help=SIZE_HELP)
+@click.option("--width", type=int, default=None, metavar="PIXELS", help=SIZE_HELP)
 @model_options
 @click.option("--parser", type=click.Choice(["auto", "benepar", "dependency"]), default="auto", show_default=True)
 @click.option(
@@ -322,13 +345,18 @@ def diagnose(
 ) -> None:
     """Diagnose a prompt: baseline (none) vs a modulated variant, same seed; leakage and binding scores per phase,
     verdicts, images, DIR/diagnosis.json and report.html/pdf."""
-    from .analysis.diagnosis import format_diagnosis, run_diagnosis
+    from .lightning_modules.validation import check_generation_settings
     from .reports.html import parse_formats
+    from .toolkit.output_folder import prepare_output_folder
+
+    # Checked before the (slow) model load and generations so that a typo fails at once; "none" writes no report.
+    wanted = () if formats.strip().lower() == "none" else parse_formats(formats)
+    check_generation_settings(model, None, height, width)
+    prepare_output_folder(out_dir)
+    from .analysis.diagnosis import format_diagnosis, run_diagnosis
     from .toolkit.generation import resolve_config
     from .toolkit.models import load_model
 
-    # Checked before the (slow) generations so that a typo fails at once; "none" writes no report.
-    wanted = () if formats.strip().lower() == "none" else parse_formats(formats)
     thresholds = _thresholds(
         thresholds_path,
         background=background,
@@ -411,8 +439,8 @@ def analyze(path, thresholds_path, background, overlap, binding, self_leakage, m
 @click.option("--at", type=float, default=0.0, show_default=True, help="progress in [0, 1) of the attributed step")
 @click.option("--seed", type=int, default=0, show_default=True, help="seed of the fixed latent")
 @click.option("--variant", default="none", show_default=True, help="modulation active during the step")
-@click.option("--height", type=click.IntRange(min=8), default=None)
-@click.option("--width", type=click.IntRange(min=8), default=None)
+@click.option("--height", type=int, default=None, metavar="PIXELS", help=SIZE_HELP)
+@click.option("--width", type=int, default=None, metavar="PIXELS", help=SIZE_HELP)
 @click.option("--batch-size", type=click.IntRange(min=1), default=8, show_default=True, help="IG points per pass")
 @model_options
 @click.option("--parser", type=click.Choice(["auto", "benepar", "dependency"]), default="auto", show_default=True)
@@ -489,7 +517,11 @@ def attribute(
 )
 @click.option("--seeds", default="0", show_default=True, help="seeds and ranges, e.g. 0-3 or 0,5,7-8")
 @click.option("--model", default="tiny", show_default=True, help=MODEL_HELP)
-@click.option("--allow-pickle", is_flag=True, help="accept pickle checkpoints (.ckpt/.bin) from a trusted source")
+@click.option(
+    "--allow-pickle",
+    is_flag=True,
+    help="accept pickle checkpoints (.ckpt, .pt, .pth, .bin, .pkl) from a trusted source",
+)
 @click.option("--devices", default="1", show_default=True, help="devices per node (a number, or auto)")
 @click.option("--accelerator", type=click.Choice(["auto", "cpu", "gpu", "cuda"]), default="auto", show_default=True)
 @click.option("--num-nodes", type=click.IntRange(min=1), default=1, show_default=True)
@@ -499,8 +531,8 @@ def attribute(
 @click.option("--category", "categories", multiple=True, help="keep only this category (repeat or comma-separate)")
 @click.option("--steps", type=click.IntRange(min=1), default=None, help="default: 4 on toy models, else 30")
 @click.option("--guidance", type=float, default=5.0, show_default=True)
-@click.option("--height", type=click.IntRange(min=8), default=None, help="default: 128 on toy models, else native")
-@click.option("--width", type=click.IntRange(min=8), default=None, help="default: 128 on toy models, else native")
+@click.option("--height", type=int, default=None, metavar="PIXELS", help=SIZE_HELP)
+@click.option("--width", type=int, default=None, metavar="PIXELS", help=SIZE_HELP)
 @click.option(
     "--precision",
     type=click.Choice(["auto", "32", "16", "bf16"]),
@@ -542,14 +574,21 @@ def ablate(
     and RUN/run.json; running again skips complete items. Multi-node: start the same command on every node
     with MASTER_ADDR, MASTER_PORT, NODE_RANK and WORLD_SIZE set (or under SLURM).
     """
-    from .lightning_modules.data import parse_seeds
+    from .lightning_modules.validation import check_generation_settings, parse_seeds, parse_variants
+
+    # Checked before the model stack is imported (seconds) and the model loaded (more).
+    seed_list = parse_seeds(seeds)
+    variant_list = parse_variants(variants)
+    check_generation_settings(model, steps, height, width)
+    if os.path.exists(out) and not os.path.isdir(out):
+        raise AttnmodError(f"--out {out!r} is a file, not a folder")
     from .lightning_modules.run import run_ablation
 
     summary = run_ablation(
         sources=list(sources),
         out=out,
-        variants=[v.strip() for v in variants.split(",") if v.strip()],
-        seeds=parse_seeds(seeds),
+        variants=variant_list,
+        seeds=seed_list,
         model=model,
         devices=int(devices) if devices.isdigit() else devices,
         accelerator=accelerator,
@@ -569,14 +608,31 @@ def ablate(
     )
     if summary is None:  # another rank of a multi-process run: rank 0 reports
         return
+    results = os.path.join(summary.out, "results.jsonl")
     if as_json:
         emit_json(summary.to_json())
-        return
-    click.echo(
-        f"{summary.items} items: {summary.done} done, {summary.skipped} skipped (already complete), "
-        f"{summary.failed} failed, in {summary.seconds:.1f} s on {summary.world_size} process(es)"
-    )
-    click.echo(f"results: {os.path.join(summary.out, 'results.jsonl')}")
+    else:
+        click.echo(
+            f"{summary.items} items: {summary.done} done, {summary.skipped} skipped (already complete), "
+            f"{summary.failed} failed, in {summary.seconds:.1f} s on {summary.world_size} process(es)"
+        )
+        click.echo(f"results: {results}")
+    if summary.unreadable_lines:
+        click.echo(
+            f"warning: skipped {summary.unreadable_lines} unreadable line(s) of the results files (cut short or "
+            "damaged); those items were redone or taken from their folders",
+            err=True,
+        )
+    if summary.items and not summary.done and not summary.skipped:
+        raise AttnmodError(
+            f"no item succeeded: all {summary.failed} failed (first error: {summary.first_error}); see {results}"
+        )
+    if summary.failed:
+        click.echo(
+            f"warning: {summary.failed} of {summary.items} items failed; their errors are in {results} "
+            f"(`attnmod report {summary.out}` lists them); run the command again to retry them",
+            err=True,
+        )
 
 
 # ---- report ----
@@ -677,3 +733,64 @@ def evaluate(
     click.echo(
         f"wrote {os.path.join(run_dir, 'evaluation.json')} and scores into {os.path.join(run_dir, 'results.jsonl')}"
     )
+
+
+# ---- the shapes world ----
+
+
+@main.group()
+def world() -> None:
+    """The shapes world: scenes with known truth, and the `shapes` model trained on them."""
+
+
+@world.command("train")
+@click.option("--out", "out_dir", required=True, help="output folder (checkpoints, loss curve, samples, weights/)")
+@click.option("--preset", type=click.Choice(["default", "smoke"]), default="default", show_default=True,
+              help="architecture size: default (the shipped model) or smoke (a toy size for tests)")
+@click.option("--vae-steps", type=click.IntRange(min=1), default=1000, show_default=True)
+@click.option("--unet-steps", type=click.IntRange(min=1), default=3000, show_default=True)
+@click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--threads", type=click.IntRange(min=1), default=None, help="torch threads (default: torch's choice)")
+@click.option("--accelerator", default="auto", show_default=True, help="Lightning accelerator: auto, cpu, gpu")
+@click.option("--devices", default="1", show_default=True, help="Lightning devices: a count, or auto")
+@click.option("--workers", type=click.IntRange(min=0), default=1, show_default=True,
+              help="data-loader processes drawing and encoding scenes")
+@click.option("--samples", type=click.IntRange(min=0), default=16, show_default=True, help="images in samples.png")
+@click.option("--progress/--no-progress", default=True, show_default=True, help="progress bar on stderr")
+@user_errors
+def world_train(out_dir, preset, vae_steps, unet_steps, batch_size, seed, threads, accelerator, devices, workers,
+                samples, progress) -> None:
+    """Train the shapes model from scratch (VAE, then UNet and text encoders); rerun the same command to resume."""
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
+    from .lightning_modules.shapes_training import TrainingSettings, train_shapes_model
+
+    settings = TrainingSettings(
+        preset=preset, vae_steps=vae_steps, unet_steps=unet_steps, batch_size=batch_size, seed=seed,
+        accelerator=accelerator, devices=int(devices) if devices.isdigit() else devices, workers=workers,
+    )
+    summary = train_shapes_model(out_dir, settings, progress=progress, samples=samples)
+    if summary.get("final_loss") is not None:
+        click.echo(f"trained in {summary['seconds']:.0f} s; final loss {summary['final_loss']:.4f}; "
+                   f"weights in {os.path.join(out_dir, 'weights')} (use --model {os.path.join(out_dir, 'weights')})")
+
+
+@world.command("prompts")
+@click.argument("set_name", metavar="SET")
+@click.option("--count", type=click.IntRange(min=1), default=10, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="one JSON scene (truth) per line")
+@user_errors
+def world_prompts(set_name, count, seed, as_json) -> None:
+    """List the captions of a named prompt set (seen-1..3, heldout-1..3, nested, count; /tune or /test)."""
+    from .toolkit import shapes_world
+
+    try:
+        scenes = shapes_world.prompt_set(set_name, count, seed)
+    except ValueError as error:
+        raise AttnmodError(str(error)) from error
+    for scene in scenes:
+        click.echo(json.dumps(scene.to_json()) if as_json else scene.caption)

@@ -22,15 +22,18 @@ import time
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..toolkit.errors import AttnmodError
-from .data import AblationDataModule, expand_items, load_sources
-from .module import AblationModule, GenerationSettings
-from .writer import RUN_FILE, RUN_FORMAT, AblationWriter, merge_results, write_json_atomic
+from ..toolkit.output_folder import RunLock, is_global_rank_zero, prepare_output_folder
+from ..toolkit.run_files import MODEL_PACKAGES, RUN_FILE, resolve_generation_settings, software_versions
+from .validation import check_generation_settings, parse_variants
 
-# The embedded toy models default to 4 steps at 128x128 (as `attnmod generate`); real ones to 30 steps at their
-# native size.
-TOY_MODELS = ("tiny", "tiny-sd")
+if TYPE_CHECKING:
+    from .module import GenerationSettings
+
+# torch and Lightning load inside the functions below: the checks must answer before those imports.
+
 # --precision values (Lightning's names accepted too) -> the pipeline dtype.
 PRECISIONS = {
     "auto": "auto",
@@ -78,6 +81,8 @@ class RunSummary:
     failed: int
     seconds: float
     world_size: int
+    unreadable_lines: int = 0  # lines of results.jsonl / rank files that could not be read and were skipped
+    first_error: str | None = None  # the error of the first failed item, for a run where every item failed
 
     def to_json(self) -> dict:
         return dataclasses.asdict(self)
@@ -120,28 +125,11 @@ def resolve_precision(precision: str, gpu: bool) -> str:
 def _variant_configs(variants: Sequence[str]) -> dict:
     from ..toolkit.modulation_config import ModulationConfig
 
-    if not variants:
-        raise AttnmodError("no variant given: use e.g. --variants none,full")
-    configs = {}
-    for name in variants:
-        configs[name] = ModulationConfig.from_variant(name)
-    return configs
+    return {name: ModulationConfig.from_variant(name) for name in parse_variants(variants)}
 
 
 def _config_json(config) -> dict:
     return config.to_json() if hasattr(config, "to_json") else dict(config)
-
-
-def _versions() -> dict:
-    from importlib.metadata import PackageNotFoundError, version
-
-    found = {"python": platform.python_version()}
-    for package in ("attnmod", "torch", "diffusers", "transformers", "lightning"):
-        try:
-            found[package] = version(package)
-        except PackageNotFoundError:
-            found[package] = None
-    return found
 
 
 def _cpu_name() -> str:
@@ -184,7 +172,7 @@ def check_resume_settings(out: Path, settings: GenerationSettings) -> None:
     Item ids leave the settings out on purpose, so that a run can grow by seeds, variants and prompts; items made
     with other steps, sizes or dtypes would then sit beside the old ones as if comparable.
     """
-    path = out / RUN_FILE
+    path = Path(out) / RUN_FILE
     if not path.is_file():
         return
     try:
@@ -242,20 +230,92 @@ def run_ablation(
     """
     started, start_clock = _now(), time.perf_counter()
     out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise AttnmodError(f"--out {str(out)!r} exists and is not a folder")
-    toy = model in TOY_MODELS
-    steps = steps if steps is not None else 4 if toy else 30
-    height = height if height is not None else 128 if toy else None
-    width = width if width is not None else 128 if toy else None
-    if steps < 1 or (height is not None and height < 8) or (width is not None and width < 8):
-        raise AttnmodError("--steps must be at least 1 and --height/--width at least 8")
+    # Everything that can be checked without the model is checked first, before the slow imports.
+    check_generation_settings(model, steps, height, width)
     seeds = list(seeds)
     if not seeds:
         raise AttnmodError("no seed given: use e.g. --seeds 0-3")
-    entries = load_sources(sources, limit=limit, categories=categories)
     if configs is None:
         configs = _variant_configs(variants)
+    if batch_size < 1:
+        raise AttnmodError(f"--batch-size must be at least 1, not {batch_size}")
+    coordinator = is_global_rank_zero()
+    if coordinator:
+        prepare_output_folder(out)
+    elif out.exists() and not out.is_dir():
+        raise AttnmodError(f"--out {str(out)!r} is a file, not a folder")
+    # One run per folder: rank 0 holds the lock until the run ends (the other ranks of the same run do not take it).
+    lock = RunLock(out, "`attnmod ablate` run") if coordinator else None
+    if lock is not None:
+        lock.acquire()
+    try:
+        return _run_locked(
+            sources,
+            out,
+            configs,
+            seeds,
+            model,
+            devices,
+            accelerator,
+            num_nodes,
+            strategy,
+            batch_size,
+            limit,
+            categories,
+            steps,
+            guidance,
+            height,
+            width,
+            precision,
+            parser,
+            allow_pickle,
+            progress,
+            model_loader,
+            predict_fn,
+            save_fn,
+            started,
+            start_clock,
+        )
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+def _run_locked(
+    sources,
+    out,
+    configs,
+    seeds,
+    model,
+    devices,
+    accelerator,
+    num_nodes,
+    strategy,
+    batch_size,
+    limit,
+    categories,
+    steps,
+    guidance,
+    height,
+    width,
+    precision,
+    parser,
+    allow_pickle,
+    progress,
+    model_loader,
+    predict_fn,
+    save_fn,
+    started,
+    start_clock,
+) -> RunSummary | None:
+    from .data import AblationDataModule, expand_items, load_sources
+    from .module import AblationModule, GenerationSettings
+    from .writer import RUN_FORMAT, AblationWriter, merge_results, write_json_atomic
+
+    # From the name alone: the native size of a model that is not embedded is known once it is loaded.
+    known = resolve_generation_settings(model, steps, height, width)
+    steps, height, width = known["steps"], known["height"], known["width"]
+    entries = load_sources(sources, limit=limit, categories=categories)
     variants = list(configs)
     items = expand_items(entries, seeds, variants)
 
@@ -303,10 +363,11 @@ def run_ablation(
         "batch_size": batch_size,
         "trainer": {"accelerator": accelerator, "devices": devices, "num_nodes": num_nodes, "strategy": strategy},
         "device": _device_info(trainer),
-        "versions": _versions(),
+        "versions": software_versions((*MODEL_PACKAGES, "lightning"), python=True, missing=None),
         "started": started,
     }
     writer.run_info = run_info
+    writer.items = items
     data = AblationDataModule(items, out, batch_size=batch_size)
     module = AblationModule(
         settings, configs, allow_pickle=allow_pickle, model_loader=model_loader, predict_fn=predict_fn
@@ -320,11 +381,20 @@ def run_ablation(
     trainer.strategy.barrier()
     if not trainer.is_global_zero:
         return None
-    counts = merge_results(out, items, data.scan.complete)
+    details: dict = {}
+    counts = merge_results(out, items, data.scan.complete, details)
     seconds = time.perf_counter() - start_clock
+    first_error, unreadable = details["first_error"], details["unreadable_lines"]
     write_json_atomic(
         out / RUN_FILE,
-        {**run_info, "status": "finished", "finished": _now(), "seconds": round(seconds, 3), "counts": counts},
+        {
+            **run_info,
+            "status": "finished",
+            "finished": _now(),
+            "seconds": round(seconds, 3),
+            "counts": counts,
+            "unreadable_lines": unreadable,
+        },
     )
     return RunSummary(
         out=str(out),
@@ -334,4 +404,6 @@ def run_ablation(
         failed=counts["failed"],
         seconds=seconds,
         world_size=trainer.world_size,
+        unreadable_lines=unreadable,
+        first_error=first_error,
     )

@@ -5,7 +5,9 @@ Run folder layout::
     RUN/items/{id}/          image.png, attention.safetensors, attention.json, config.json, parse.json,
                              metrics.json (written last)
     RUN/results-rank{N}.jsonl  rows appended by rank N while the run goes (removed after the merge)
-    RUN/results.jsonl        one row per item, in the run's item order, merged by global rank 0
+    RUN/results.jsonl        one row per item, in the run's item order, merged by global rank 0; while the run
+                             goes, rank 0 rewrites it (atomically) every few seconds with the rows so far
+    RUN/.attnmod.lock        the advisory lock of the run in progress (see toolkit.output_folder.RunLock)
     RUN/run.json             configuration, versions, devices, start/end, counts
 
 An item folder is first written as ``items/.tmp-{id}-{pid}`` (every file flushed to disk) and then renamed to
@@ -25,18 +27,20 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from lightning.pytorch.callbacks import BasePredictionWriter
 
+from ..toolkit.run_files import RESULTS_FILE, RUN_FILE, read_jsonl
 from .data import ITEMS_FOLDER, TEMP_PREFIX, WorkItem, read_item_metrics
 from .module import ItemResult
 
 METRICS_FORMAT = "attnmod.item-metrics/1"
 RUN_FORMAT = "attnmod.run/1"
-RESULTS_FILE = "results.jsonl"
-RUN_FILE = "run.json"
+# How often (seconds) rank 0 refreshes the merged results.jsonl while a run goes.
+PROGRESS_INTERVAL = 2.0
 BASE_FIELDS = ("id", "prompt", "seed", "variant", "status", "folder", "error", "category", "source", "index", "seconds")
 
 
@@ -167,20 +171,53 @@ def remove_rank_files(out: Path) -> None:
         path.unlink(missing_ok=True)
 
 
-def _read_rows(path: Path) -> list[dict]:
-    rows = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError:
-            continue  # a line cut short by a kill; that item has no folder and is redone next time
-        if isinstance(row, dict) and "id" in row:
-            rows.append(row)
-    return rows
+def _write_rows_atomic(out: Path, rows: Sequence[dict]) -> None:
+    temporary = out / f"{RESULTS_FILE}.tmp-{os.getpid()}"
+    try:
+        with open(temporary, "w", encoding="utf-8") as handle:
+            for row in rows:
+                handle.write(json.dumps(row, ensure_ascii=False, allow_nan=False) + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, out / RESULTS_FILE)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
 
 
-def merge_results(out: Path, items: Sequence[WorkItem], skipped: Sequence[WorkItem]) -> dict:
+def read_fresh_rows(out: Path) -> tuple[dict[str, dict], int]:
+    """Rows the ranks of this run appended so far (id -> row) and the number of unreadable lines skipped.
+
+    A line cut short by a kill (or being written right now by another rank) is skipped: that item has no folder
+    and is redone next time.
+    """
+    fresh: dict[str, dict] = {}
+    unreadable = 0
+    for path in sorted(out.glob("results-rank*.jsonl")):
+        read = read_jsonl(path)
+        unreadable += len(read.skipped)
+        for row in read.rows:
+            fresh[str(row["id"])] = row
+    return fresh, unreadable
+
+
+def write_progress_results(out: Path, items: Sequence[WorkItem], previous: dict[str, dict]) -> int:
+    """Rewrite results.jsonl while the run goes: in item order, each item's newest row (this run's rank files,
+    else the row an earlier run left); items with no row yet are left out. Returns the rows written."""
+    fresh, _ = read_fresh_rows(out)
+    rows = [fresh.get(item.id) or previous.get(item.id) for item in items]
+    rows = [row for row in rows if row is not None]
+    _write_rows_atomic(out, rows)
+    return len(rows)
+
+
+def merge_results(
+    out: Path, items: Sequence[WorkItem], skipped: Sequence[WorkItem], details: dict | None = None
+) -> dict:
     """Write results.jsonl: one row per item of ``items`` in their order; return counts done/skipped/failed.
+
+    ``details``, when given, receives ``unreadable_lines`` (lines of the rank files and of the old results.jsonl
+    that could not be read and were skipped) and ``first_error`` (the first failed item's error, or None).
 
     Rows come from this run's rank files, and, for ``skipped`` items (complete before the run started), from
     their folders' metrics.json; columns that other tools added to such an item's row in the previous
@@ -188,13 +225,12 @@ def merge_results(out: Path, items: Sequence[WorkItem], skipped: Sequence[WorkIt
     row at all (it cannot happen unless a rank died) is recorded as failed so that the table always has one row
     per item.
     """
-    fresh: dict[str, dict] = {}
-    for path in sorted(out.glob("results-rank*.jsonl")):
-        for row in _read_rows(path):
-            fresh[row["id"]] = row
-    previous = {row["id"]: row for row in _read_rows(out / RESULTS_FILE)} if (out / RESULTS_FILE).is_file() else {}
+    fresh, unreadable = read_fresh_rows(out)
+    previous_read = read_jsonl(out / RESULTS_FILE)
+    previous = {str(row["id"]): row for row in previous_read.rows}
     skipped_ids = {item.id for item in skipped}
     rows, counts = [], {"items": len(items), "done": 0, "skipped": 0, "failed": 0}
+    first_error = None
     for item in items:
         row = None
         if item.id in skipped_ids:
@@ -206,15 +242,13 @@ def merge_results(out: Path, items: Sequence[WorkItem], skipped: Sequence[WorkIt
         if row is None:
             row = fresh.get(item.id) or item_row(item, "failed", "no result was reported for this item")
             counts["done" if row["status"] == "done" else "failed"] += 1
+            if row["status"] != "done" and first_error is None:
+                first_error = row.get("error")
         rows.append(row)
-    temporary = out / f"{RESULTS_FILE}.tmp-{os.getpid()}"
-    with open(temporary, "w", encoding="utf-8") as handle:
-        for row in rows:
-            handle.write(json.dumps(row, ensure_ascii=False, allow_nan=False) + "\n")
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, out / RESULTS_FILE)
+    _write_rows_atomic(out, rows)
     remove_rank_files(out)
+    if details is not None:
+        details.update(unreadable_lines=unreadable + len(previous_read.skipped), first_error=first_error)
     return counts
 
 
@@ -222,17 +256,29 @@ class AblationWriter(BasePredictionWriter):
     """Writes each finished item as it comes (``write_interval="batch"``) and appends its row to this rank's file.
 
     On global rank 0, ``setup`` removes the rank files of an earlier, interrupted run and writes run.json with
-    ``status: "running"``. The merge into results.jsonl happens after the prediction loop, behind a barrier
+    ``status: "running"``; after each batch rank 0 refreshes results.jsonl with every rank's rows so far (at most
+    every ``progress_interval`` seconds), so a user watching the run folder sees progress there. The merge into results.jsonl happens after the prediction loop, behind a barrier
     (see ``run.run_ablation``): a rank with no items never runs the prediction hooks, so a barrier inside them
     could wait forever.
     """
 
-    def __init__(self, out: str | Path, run_info: dict | None = None, save_fn: Callable | None = None) -> None:
+    def __init__(
+        self,
+        out: str | Path,
+        run_info: dict | None = None,
+        save_fn: Callable | None = None,
+        items: Sequence[WorkItem] | None = None,
+        progress_interval: float = PROGRESS_INTERVAL,
+    ) -> None:
         super().__init__(write_interval="batch")
         self.out = Path(out)
         self.run_info = run_info
         self.save_fn = save_fn
+        self.items = list(items) if items is not None else None
+        self.progress_interval = progress_interval
         self.rank = 0
+        self._previous: dict[str, dict] = {}
+        self._last_refresh = -float("inf")
 
     def setup(self, trainer, pl_module, stage: str) -> None:
         super().setup(trainer, pl_module, stage)
@@ -245,12 +291,26 @@ class AblationWriter(BasePredictionWriter):
                     stale.unlink(missing_ok=True)
             if self.run_info is not None:
                 write_json_atomic(self.out / RUN_FILE, {**self.run_info, "status": "running"})
+            # The rows an earlier run left stay visible in results.jsonl while this one refreshes it.
+            self._previous = {str(row["id"]): row for row in read_jsonl(self.out / RESULTS_FILE).rows}
 
     def write_on_batch_end(
         self, trainer, pl_module, prediction, batch_indices, batch, batch_idx: int, dataloader_idx: int = 0
     ) -> None:
         for result in prediction:
             self.write_result(result)
+        if trainer.is_global_zero:
+            self.refresh_results()
+
+    def refresh_results(self, force: bool = False) -> None:
+        """Rank 0 rewrites results.jsonl with the rows so far, at most every ``progress_interval`` seconds."""
+        if self.items is None:
+            return
+        now = time.monotonic()
+        if not force and now - self._last_refresh < self.progress_interval:
+            return
+        self._last_refresh = now
+        write_progress_results(self.out, self.items, self._previous)
 
     def write_result(self, result: ItemResult) -> dict:
         status, error = result.status, result.error

@@ -19,10 +19,9 @@ from pathlib import Path
 import numpy as np
 
 from ..toolkit.errors import AttnmodError
+from ..toolkit.run_files import RESULTS_FILE, RUN_FILE, read_jsonl
 from . import figures, html, maps
 
-RESULTS_FILE = "results.jsonl"
-RUN_FILE = "run.json"
 EVALUATION_FILE = "evaluation.json"
 REFERENCE_VARIANT = "none"
 # Row metrics summarised per variant; direction says which way is better, for the text of the report.
@@ -79,25 +78,6 @@ def _interval(values: Sequence[float], seed: int = 0) -> dict:
 # ---------------------------------------------------------------------------------------------- reading a run
 
 
-def _read_rows(path: Path, tolerate_partial: bool) -> list[dict]:
-    rows = []
-    lines = path.read_text(encoding="utf-8").splitlines()
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as error:
-            # The last line of a file that a running rank is appending to may be cut short.
-            if tolerate_partial and number == len(lines):
-                continue
-            raise AttnmodError(f"{str(path)!r} line {number} is not JSON: {error.msg}") from error
-        if not isinstance(row, dict) or "id" not in row:
-            raise AttnmodError(f"{str(path)!r} line {number} is not a results row (a JSON object with an id)")
-        rows.append(row)
-    return rows
-
-
 @dataclasses.dataclass
 class RunData:
     """What a run folder holds, as read for a report."""
@@ -107,6 +87,7 @@ class RunData:
     info: dict | None  # run.json
     evaluation: dict | None  # evaluation.json
     in_progress_files: list[str]  # results-rank*.jsonl still present
+    unreadable: list[str] = dataclasses.field(default_factory=list)  # one note per file with skipped lines
 
 
 def read_run(run_dir: str | Path) -> RunData:
@@ -123,15 +104,17 @@ def read_run(run_dir: str | Path) -> RunData:
             "written by `attnmod ablate`"
         )
     by_id: dict[str, dict] = {}
-    if results.is_file():
-        for row in _read_rows(results, tolerate_partial=False):
+    unreadable = []
+    # The same reader as `attnmod ablate` and `attnmod evaluate`: damaged or cut-short lines are skipped and counted.
+    for path in ([results] if results.is_file() else []) + rank_files:
+        read = read_jsonl(path)
+        for row in read.rows:
             by_id[str(row["id"])] = row
-    for path in rank_files:
-        for row in _read_rows(path, tolerate_partial=True):
-            by_id[str(row["id"])] = row
+        if read.skipped:
+            unreadable.append(read.skipped_note())
     info = maps.read_json(folder / RUN_FILE)
     evaluation = maps.read_json(folder / EVALUATION_FILE)
-    return RunData(folder, list(by_id.values()), info, evaluation, [p.name for p in rank_files])
+    return RunData(folder, list(by_id.values()), info, evaluation, [p.name for p in rank_files], unreadable)
 
 
 def run_status(data: RunData) -> dict:
@@ -168,7 +151,9 @@ def run_status(data: RunData) -> dict:
             message += f" {missing} items have no row in {RESULTS_FILE}."
     else:
         message = f"{RUN_FILE} is missing or has no status: {recorded} items recorded, {done} done, {failed} failed."
-    level = "ok" if state == "finished" and not failed and not missing else "warn"
+    if data.unreadable:
+        message += " " + " ".join(note[0].upper() + note[1:] + "." for note in data.unreadable)
+    level = "ok" if state == "finished" and not failed and not missing and not data.unreadable else "warn"
     return {
         "state": state,
         "expected": expected,
@@ -178,6 +163,7 @@ def run_status(data: RunData) -> dict:
         "missing": missing,
         "message": message,
         "level": level,
+        "unreadable": list(data.unreadable),
     }
 
 

@@ -7,7 +7,8 @@ loads or the images are generated.
 ``RunLock`` is an advisory lock (``fcntl.flock``) on ``FOLDER/.attnmod.lock``, taken by the one process that
 coordinates a run (global rank 0) before it does anything else. A second run into the same folder meets the lock
 and stops with the holder's pid, host and start time. The kernel drops a ``flock`` when its process ends, however it
-ends, so a lock left by a killed run never blocks a resume; the file itself may stay and is harmless.
+ends, so a lock left by a killed run never blocks a resume; the file a killed run leaves is harmless, and a run that
+ends normally removes it.
 """
 
 from __future__ import annotations
@@ -108,22 +109,32 @@ class RunLock:
             import fcntl
         except ImportError:  # not POSIX: no advisory locks
             return self
-        try:
-            handle = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115 - held open while the lock is held
-        except OSError as error:
-            raise AttnmodError(
-                f"cannot create the lock file {str(self.path)!r} ({describe_os_error(error)})"
-            ) from error
-        try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as error:
-            handle.close()
-            if error.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+        while True:
+            try:
+                handle = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115 - held open while the lock is held
+            except OSError as error:
                 raise AttnmodError(
-                    f"another {self.what} is writing to {str(self.path.parent)!r} ({self._holder()}): wait for it "
-                    "to finish, stop it, or choose another --out"
+                    f"cannot create the lock file {str(self.path)!r} ({describe_os_error(error)})"
                 ) from error
-            raise AttnmodError(f"cannot lock {str(self.path)!r} ({describe_os_error(error)})") from error
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError as error:
+                handle.close()
+                if error.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                    raise AttnmodError(
+                        f"another {self.what} is writing to {str(self.path.parent)!r} ({self._holder()}): wait for "
+                        "it to finish, stop it, or choose another --out"
+                    ) from error
+                raise AttnmodError(f"cannot lock {str(self.path)!r} ({describe_os_error(error)})") from error
+            # The holder removes the file when it finishes: a lock won on a file that is no longer at the path
+            # guards nothing, so try again on the new file.
+            try:
+                same = os.stat(self.path).st_ino == os.fstat(handle.fileno()).st_ino
+            except FileNotFoundError:
+                same = False
+            if same:
+                break
+            handle.close()
         started = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
         holder = {"pid": os.getpid(), "host": platform.node(), "started": started, "command": list(sys.argv)}
         handle.seek(0)
@@ -140,6 +151,9 @@ class RunLock:
         import fcntl
 
         try:
+            # Removed while still locked (see acquire), so a finished run leaves no lock file behind.
+            with contextlib.suppress(OSError):
+                self.path.unlink()
             fcntl.flock(self._handle.fileno(), fcntl.LOCK_UN)
         finally:
             self._handle.close()
