@@ -1,0 +1,446 @@
+"""Training the ``shapes`` model from scratch: a VAE, then the UNet with both text encoders (Lightning ``fit``).
+
+Stage 1 fits the VAE (64x64x3 <-> 16x16x4) to renders: L1 + MSE reconstruction plus a small KL term; the latent
+scaling factor is then set to ``1 / std`` of the latents, as SDXL's factor is chosen. Stage 2 fits the UNet and both
+CLIP text encoders jointly on the frozen VAE's latents with the epsilon objective under SDXL's scaled-linear noise
+schedule, min-SNR weighting (gamma 5; Hang et al. 2023), AdamW with warm-up and cosine decay, 10% empty captions for
+classifier-free guidance, and an exponential moving average of the weights (what is exported).
+
+Data is drawn on the fly from the shapes world (:mod:`attnmod.toolkit.shapes_world`), seen combinations only, by a
+seeded stream per data-loader worker and rank, so a run is reproducible for a seed and thread count. Both stages
+write Lightning checkpoints into the output folder every few hundred steps and resume from them when the same
+command runs again (an interrupted run loses at most that many steps). The output folder gets ``metrics.csv``
+(losses per step), ``loss_curve.png``, ``samples.png`` (a grid drawn with the trained pipeline), ``weights/`` (the
+exported model, loadable with ``--model DIR``) and ``training.json`` (settings, times, final losses).
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import json
+import math
+import os
+import random
+import subprocess
+import time
+from pathlib import Path
+
+import lightning.pytorch as pl
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch.utils.data import DataLoader, IterableDataset, get_worker_info
+
+from ..toolkit import shapes_model, shapes_world
+
+CHECKPOINT_EVERY = 250
+
+
+@dataclasses.dataclass
+class TrainingSettings:
+    preset: str = "default"
+    vae_steps: int = 1000
+    unet_steps: int = 3000
+    batch_size: int = 32
+    vae_batch_size: int = 8
+    learning_rate: float = 3e-4
+    vae_learning_rate: float = 1e-3
+    warmup_steps: int = 200
+    ema_decay: float = 0.999
+    caption_dropout: float = 0.1
+    seed: int = 0
+    workers: int = 1
+    accelerator: str = "auto"
+    devices: int | str = 1
+    precision: str = "32-true"
+
+    def to_json(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+class SceneStream(IterableDataset):
+    """Endless batches ``(images float [B, 3, H, W] in [-1, 1], captions)`` of seen-combination scenes.
+
+    With a ``vae``, batches hold scaled latents instead of images: encoding then happens in the data-loader
+    worker, beside the training step rather than before it.
+    """
+
+    def __init__(self, batch_size: int, seed: int, caption_dropout: float, rank: int = 0, vae=None):
+        self.batch_size, self.seed, self.caption_dropout, self.rank = batch_size, seed, caption_dropout, rank
+        self.offset = 0
+        self.vae = vae
+
+    def __iter__(self):
+        worker = get_worker_info()
+        worker_id = worker.id if worker is not None else 0
+        # A fresh stream per (seed, rank, worker, resume offset): a resumed run draws new scenes, not repeats.
+        rng = random.Random(f"{self.seed}/{self.rank}/{worker_id}/{self.offset}")
+        while True:
+            images, captions = shapes_world.training_batch(rng, self.batch_size, self.caption_dropout)
+            tensor = torch.from_numpy(images).permute(0, 3, 1, 2).float().div(127.5).sub(1.0)
+            if self.vae is not None:
+                with torch.no_grad():
+                    tensor = self.vae.encode(tensor).latent_dist.sample() * self.vae.config.scaling_factor
+            yield tensor, captions
+
+
+def _loader(batch_size: int, settings: TrainingSettings, rank: int, offset: int, vae=None) -> DataLoader:
+    stream = SceneStream(batch_size, settings.seed, settings.caption_dropout, rank, vae)
+    stream.offset = offset
+    return DataLoader(
+        stream,
+        batch_size=None,
+        num_workers=settings.workers,
+        persistent_workers=settings.workers > 0,
+        worker_init_fn=_pin_worker_threads if settings.workers > 0 else None,
+    )
+
+
+def _pin_worker_threads(_: int) -> None:
+    torch.set_num_threads(1)
+
+
+def _cosine_with_warmup(step: int, warmup: int, total: int) -> float:
+    if step < warmup:
+        return (step + 1) / warmup
+    progress = min(1.0, (step - warmup) / max(1, total - warmup))
+    return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress))
+
+
+class VaeModule(pl.LightningModule):
+    """Stage 1: the VAE, reconstruction (L1 + MSE) plus ``kl_weight`` x KL to the unit Gaussian."""
+
+    def __init__(self, vae, settings: TrainingSettings, kl_weight: float = 1e-6):
+        super().__init__()
+        self.vae, self.settings, self.kl_weight = vae, settings, kl_weight
+
+    def on_fit_start(self):
+        self.vae.train()
+
+    def training_step(self, batch, batch_index):
+        images, _ = batch
+        posterior = self.vae.encode(images).latent_dist
+        reconstruction = self.vae.decode(posterior.sample()).sample
+        recon = F.l1_loss(reconstruction, images) + F.mse_loss(reconstruction, images)
+        kl = posterior.kl().mean()
+        loss = recon + self.kl_weight * kl
+        self.log("vae_loss", recon, prog_bar=True)
+        return loss
+
+    def configure_optimizers(self):
+        optimizer = torch.optim.AdamW(self.vae.parameters(), lr=self.settings.vae_learning_rate, weight_decay=0.0)
+        total = self.settings.vae_steps
+        schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: _cosine_with_warmup(s, 100, total))
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": schedule, "interval": "step"}}
+
+
+def encode_captions(tokenizers, text_encoders, captions: list[str], device) -> tuple[torch.Tensor, torch.Tensor]:
+    """SDXL's prompt encoding: both encoders' penultimate hidden states concatenated along features, and the second
+    encoder's projected pooled output (what ``StableDiffusionXLPipeline.encode_prompt`` computes)."""
+    states, pooled = [], None
+    for tokenizer, encoder in zip(tokenizers, text_encoders, strict=True):
+        ids = tokenizer(
+            captions, padding="max_length", max_length=tokenizer.model_max_length, truncation=True, return_tensors="pt"
+        ).input_ids.to(device)
+        output = encoder(ids, output_hidden_states=True)
+        if output[0].ndim == 2:
+            pooled = output[0]
+        states.append(output.hidden_states[-2])
+    return torch.cat(states, dim=-1), pooled
+
+
+class DiffusionModule(pl.LightningModule):
+    """Stage 2: UNet + both text encoders, epsilon objective with min-SNR-5 weighting, EMA of the weights."""
+
+    def __init__(self, components: dict, tokenizers, scheduler, settings: TrainingSettings, image_size: int):
+        super().__init__()
+        self.unet = components["unet"]
+        self.text_encoder = components["text_encoder"]
+        self.text_encoder_2 = components["text_encoder_2"]
+        self.vae = components["vae"].requires_grad_(False).eval()
+        self.tokenizers, self.settings = tokenizers, settings
+        self.register_buffer("alphas_cumprod", scheduler.alphas_cumprod.clone().float(), persistent=False)
+        self.image_size = image_size
+        self.ema = None
+
+    def trainable(self) -> list[torch.nn.Module]:
+        return [self.unet, self.text_encoder, self.text_encoder_2]
+
+    def on_fit_start(self):
+        for module in self.trainable():
+            module.train()
+        if self.ema is None:
+            self.ema = [copy.deepcopy(m).requires_grad_(False) for m in self.trainable()]
+
+    def on_save_checkpoint(self, checkpoint):
+        checkpoint["ema"] = [m.state_dict() for m in self.ema] if self.ema else None
+
+    def on_load_checkpoint(self, checkpoint):
+        if checkpoint.get("ema"):
+            self.ema = [copy.deepcopy(m).requires_grad_(False) for m in self.trainable()]
+            for module, state in zip(self.ema, checkpoint["ema"], strict=True):
+                module.load_state_dict(state)
+
+    def training_step(self, batch, batch_index):
+        latents, captions = batch  # scaled latents, encoded by the data loader (see SceneStream)
+        hidden, pooled = encode_captions(
+            self.tokenizers, [self.text_encoder, self.text_encoder_2], captions, self.device
+        )
+        noise = torch.randn_like(latents)
+        steps = torch.randint(0, len(self.alphas_cumprod), (latents.shape[0],), device=self.device)
+        alpha = self.alphas_cumprod[steps].view(-1, 1, 1, 1)
+        noisy = alpha.sqrt() * latents + (1 - alpha).sqrt() * noise
+        side = float(self.image_size)
+        time_ids = torch.tensor([side, side, 0.0, 0.0, side, side], device=self.device).repeat(latents.shape[0], 1)
+        prediction = self.unet(
+            noisy,
+            steps,
+            encoder_hidden_states=hidden,
+            added_cond_kwargs={"text_embeds": pooled, "time_ids": time_ids},
+        ).sample
+        snr = (alpha / (1 - alpha)).view(-1)
+        weights = torch.clamp(snr, max=5.0) / snr
+        per_sample = F.mse_loss(prediction, noise, reduction="none").mean(dim=(1, 2, 3))
+        loss = (weights * per_sample).mean()
+        self.log("loss", per_sample.mean(), prog_bar=True)
+        return loss
+
+    def on_train_batch_end(self, outputs, batch, batch_index):
+        decay = min(self.settings.ema_decay, (1 + self.global_step) / (10 + self.global_step))
+        with torch.no_grad():
+            for ema, live in zip(self.ema, self.trainable(), strict=True):
+                for e, p in zip(ema.parameters(), live.parameters(), strict=True):
+                    e.lerp_(p.detach(), 1 - decay)
+
+    def configure_optimizers(self):
+        embeddings, others = [], []
+        for module in self.trainable():
+            for name, parameter in module.named_parameters():
+                (embeddings if "embedding" in name else others).append(parameter)
+        optimizer = torch.optim.AdamW(
+            [{"params": others, "weight_decay": 1e-2}, {"params": embeddings, "weight_decay": 0.0}],
+            lr=self.settings.learning_rate,
+        )
+        total, warmup = self.settings.unet_steps, self.settings.warmup_steps
+        schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: _cosine_with_warmup(s, warmup, total))
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": schedule, "interval": "step"}}
+
+    def ema_components(self) -> dict:
+        modules = self.ema or self.trainable()
+        return {"unet": modules[0], "text_encoder": modules[1], "text_encoder_2": modules[2], "vae": self.vae}
+
+
+class _LossHistory(pl.Callback):
+    """Appends each step's loss to a JSON-lines file (survives interruption; the resumed run appends)."""
+
+    def __init__(self, path: Path, key: str):
+        self.path, self.key = path, key
+
+    def on_train_batch_end(self, trainer, module, outputs, batch, batch_index):
+        if trainer.global_rank != 0:
+            return
+        value = trainer.callback_metrics.get(self.key)
+        if value is not None:
+            with self.path.open("a") as handle:
+                handle.write(json.dumps({"step": trainer.global_step, self.key: float(value)}) + "\n")
+
+
+def _trainer(settings: TrainingSettings, folder: Path, max_steps: int, progress: bool, callbacks: list):
+    from lightning.pytorch.callbacks import ModelCheckpoint
+
+    checkpoint = ModelCheckpoint(
+        dirpath=folder, every_n_train_steps=CHECKPOINT_EVERY, save_last=True, save_top_k=0, enable_version_counter=False
+    )
+    return pl.Trainer(
+        accelerator=settings.accelerator,
+        devices=settings.devices,
+        precision=settings.precision,
+        max_steps=max_steps,
+        logger=False,
+        enable_checkpointing=True,
+        callbacks=[checkpoint, *callbacks],
+        enable_progress_bar=progress,
+        enable_model_summary=False,
+        log_every_n_steps=10,
+    )
+
+
+def _fit(trainer, module, loader, folder: Path) -> None:
+    last = folder / "last.ckpt"
+    kwargs = {"ckpt_path": str(last)} if last.is_file() else {}
+    trainer.fit(module, train_dataloaders=loader, weights_only=False, **kwargs)
+
+
+def _resume_offset(folder: Path) -> int:
+    """A number that differs between the first run and each resume, so the data stream does not repeat."""
+    return sum(1 for _ in folder.glob("resumed-*")) if folder.is_dir() else 0
+
+
+def _git_commit() -> str | None:
+    try:
+        here = Path(__file__).resolve().parent
+        output = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=5)
+        return output.stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def _read_history(path: Path, key: str) -> list[tuple[int, float]]:
+    rows = []
+    if path.is_file():
+        for line in path.read_text().splitlines():
+            try:
+                data = json.loads(line)
+                rows.append((int(data["step"]), float(data[key])))
+            except (ValueError, KeyError):
+                continue
+    return rows
+
+
+def smoothed(values: list[float], window: int = 50) -> list[float]:
+    out, total = [], 0.0
+    for i, value in enumerate(values):
+        total += value
+        if i >= window:
+            total -= values[i - window]
+        out.append(total / min(i + 1, window))
+    return out
+
+
+def plot_loss_curves(folder: Path) -> Path:
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(8, 3.2), dpi=110)
+    for index, (name, key) in enumerate((("vae", "vae_loss"), ("unet", "loss"))):
+        axis = figure.add_subplot(1, 2, index + 1)
+        rows = _read_history(folder / f"{name}-loss.jsonl", key)
+        if rows:
+            steps, values = zip(*rows, strict=True)
+            axis.plot(steps, values, color="#bbbbbb", linewidth=0.6, label="per step")
+            axis.plot(steps, smoothed(list(values)), color="#1f5fa8", linewidth=1.4, label="mean of 50")
+            axis.set_yscale("log")
+        axis.set_title(f"{name} training loss")
+        axis.set_xlabel("step")
+        axis.legend(fontsize=7)
+    figure.tight_layout()
+    path = folder / "loss_curve.png"
+    figure.savefig(path)
+    return path
+
+
+def sample_grid(pipe, scenes, path: Path, seed: int = 0, steps: int = 25, guidance: float = 5.0) -> Path:
+    """Draw each scene's caption once and save truth | sample pairs in a grid with the captions."""
+    from matplotlib.figure import Figure
+
+    columns = 4
+    rows = math.ceil(len(scenes) / columns)
+    figure = Figure(figsize=(columns * 2.6, rows * 1.55), dpi=100)
+    for index, scene in enumerate(scenes):
+        generator = torch.Generator().manual_seed(seed + index)
+        image = pipe(
+            scene.caption,
+            num_inference_steps=steps,
+            guidance_scale=guidance,
+            generator=generator,
+            height=scene.canvas,
+            width=scene.canvas,
+        ).images[0]
+        truth, _ = shapes_world.render_scene(scene)
+        axis = figure.add_subplot(rows, columns, index + 1)
+        axis.imshow(np.concatenate([truth, np.asarray(image)], axis=1), interpolation="nearest")
+        axis.set_title(scene.caption, fontsize=6)
+        axis.axis("off")
+    figure.tight_layout()
+    figure.savefig(path)
+    return path
+
+
+def train_shapes_model(out: str | Path, settings: TrainingSettings, progress: bool = True, samples: int = 16) -> dict:
+    """Run both stages (resuming from checkpoints in ``out``), export the EMA weights to ``out/weights`` and
+    write the loss curve, the sample grid and ``training.json``. Returns the training summary."""
+    from safetensors.torch import load_file, save_file
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    pl.seed_everything(settings.seed, workers=True, verbose=False)
+    started = time.time()
+    configs = shapes_model.component_configs(settings.preset)
+    pipe = shapes_model.build_shapes_pipeline(settings.preset, seed=settings.seed)
+    components = {name: getattr(pipe, name) for name in shapes_model.COMPONENTS}
+    summary: dict = {"settings": settings.to_json(), "commit": _git_commit(), "started": started}
+
+    vae_folder, vae_file = out / "vae", out / "vae.safetensors"
+    if vae_file.is_file():
+        components["vae"].load_state_dict(load_file(str(vae_file)))
+    else:
+        vae_folder.mkdir(exist_ok=True)
+        module = VaeModule(components["vae"], settings)
+        history = _LossHistory(out / "vae-loss.jsonl", "vae_loss")
+        trainer = _trainer(settings, vae_folder, settings.vae_steps, progress, [history])
+        loader = _loader(settings.vae_batch_size, settings, 0, _resume_offset(vae_folder))
+        _touch_resume_marker(vae_folder)
+        _fit(trainer, module, loader, vae_folder)
+        components["vae"] = module.vae.cpu().eval()
+        factor = _latent_scaling_factor(components["vae"], settings.seed)
+        components["vae"].register_to_config(scaling_factor=factor)
+        state = {k: v.contiguous() for k, v in components["vae"].state_dict().items()}
+        save_file(state, str(vae_file), metadata={"scaling_factor": repr(factor)})
+        (out / "vae.json").write_text(json.dumps({"scaling_factor": factor}) + "\n")
+    factor = json.loads((out / "vae.json").read_text())["scaling_factor"]
+    components["vae"].register_to_config(scaling_factor=factor)
+    configs["vae"]["scaling_factor"] = factor
+    summary["vae_seconds"] = time.time() - started
+
+    unet_folder = out / "unet"
+    unet_folder.mkdir(exist_ok=True)
+    module = DiffusionModule(
+        components, [pipe.tokenizer, pipe.tokenizer_2], pipe.scheduler, settings, shapes_model.IMAGE_SIZE
+    )
+    history = _LossHistory(out / "unet-loss.jsonl", "loss")
+    trainer = _trainer(settings, unet_folder, settings.unet_steps, progress, [history])
+    loader = _loader(
+        settings.batch_size,
+        settings,
+        trainer.global_rank,
+        _resume_offset(unet_folder),
+        vae=copy.deepcopy(components["vae"]).requires_grad_(False).eval(),
+    )
+    _touch_resume_marker(unet_folder)
+    _fit(trainer, module, loader, unet_folder)
+    if trainer.global_rank != 0:
+        return summary
+
+    trained = {name: m.cpu().eval() for name, m in module.ema_components().items()}
+    shapes_model.save_shapes_weights(trained, configs, out / "weights")
+    summary["seconds"] = time.time() - started
+    vae_rows = _read_history(out / "vae-loss.jsonl", "vae_loss")
+    unet_rows = _read_history(out / "unet-loss.jsonl", "loss")
+    summary["final_vae_loss"] = float(np.mean([v for _, v in vae_rows[-50:]])) if vae_rows else None
+    summary["final_loss"] = float(np.mean([v for _, v in unet_rows[-200:]])) if unet_rows else None
+    summary["steps"] = {"vae": settings.vae_steps, "unet": settings.unet_steps}
+    summary["threads"] = torch.get_num_threads()
+    plot_loss_curves(out)
+    if samples:
+        loaded = shapes_model.load_shapes_pipeline(out / "weights")
+        scenes = [s for name in ("seen-1", "seen-2", "seen-3", "nested") for s in shapes_world.prompt_set(name, 4)]
+        sample_grid(loaded, scenes[:samples], out / "samples.png", seed=settings.seed)
+    (out / "training.json").write_text(json.dumps(summary, indent=2) + "\n")
+    return summary
+
+
+def _touch_resume_marker(folder: Path) -> None:
+    if (folder / "last.ckpt").is_file():
+        (folder / f"resumed-{int(time.time())}-{os.getpid()}").touch()
+
+
+@torch.no_grad()
+def _latent_scaling_factor(vae, seed: int, batches: int = 8) -> float:
+    """``1 / std`` of the latents over fresh renders, so scaled latents have unit variance (SDXL's convention)."""
+    rng = random.Random(f"scale/{seed}")
+    values = []
+    for _ in range(batches):
+        images, _ = shapes_world.training_batch(rng, 32, 0.0)
+        tensor = torch.from_numpy(images).permute(0, 3, 1, 2).float().div(127.5).sub(1.0)
+        values.append(vae.encode(tensor).latent_dist.sample().flatten())
+    return float(1.0 / torch.cat(values).std())
