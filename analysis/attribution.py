@@ -37,6 +37,7 @@ import torch
 from ..toolkit.errors import AttnmodError
 from ..toolkit.processors import DenoisingProgress, ModulationContext, ModulationPlan, modulated_attention, plan_sample
 from ..toolkit.prompt_tree import PromptTree
+from ..toolkit.run_files import resolve_generation_settings
 from . import metrics
 from .diagnosis import ScoringPlan, Thresholds, plan_scoring
 
@@ -416,8 +417,6 @@ def attribute_prompt(
     the remaining words as one group). ``steps``/``at``: the sampling schedule and the progress in [0, 1) of the
     step whose latent and timestep are fixed (default: the first step, where the layout forms).
     """
-    from ..toolkit.generation import default_settings
-
     if method not in METHODS:
         raise AttnmodError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
     if by not in GROUPINGS:
@@ -425,7 +424,7 @@ def attribute_prompt(
     if n_steps < 1:
         raise AttnmodError(f"n_steps must be at least 1, got {n_steps}")
     started = time.perf_counter()
-    defaults = default_settings(model)
+    settings = resolve_generation_settings(model, steps, height, width)
     if tree is None:
         from ..toolkit.parsing import parse_prompt
 
@@ -434,10 +433,10 @@ def attribute_prompt(
         model,
         tree,
         seed=seed,
-        steps=steps or defaults["steps"],
+        steps=settings["steps"],
         at=at,
-        height=height or defaults["height"],
-        width=width or defaults["width"],
+        height=settings["height"],
+        width=settings["width"],
         variant=variant,
     )
     with torch.no_grad():

@@ -51,18 +51,14 @@ def main() -> None:
 
     from attnmod.analysis.attribution import attribute_prompt
     from attnmod.analysis.diagnosis import run_diagnosis, score_record
-    from attnmod.toolkit.generation import default_settings, generate
+    from attnmod.toolkit.generation import generate
     from attnmod.toolkit.models import load_model
     from attnmod.toolkit.modulation_config import ModulationConfig
     from attnmod.toolkit.parsing import parse_prompt
+    from attnmod.toolkit.run_files import resolve_generation_settings
 
     model = load_model(arguments.model, device=arguments.device, dtype=arguments.dtype)
-    defaults = default_settings(model)
-    size = {
-        "steps": arguments.steps or defaults["steps"],
-        "height": arguments.height or defaults["height"],
-        "width": arguments.width or defaults["width"],
-    }
+    size = resolve_generation_settings(model, arguments.steps, arguments.height, arguments.width)
     tree = parse_prompt(PROMPT, tokenizers=model.tokenizers)
     with_self = ModulationConfig.from_variant("full")
     with_self = dataclasses.replace(with_self, capture=dataclasses.replace(with_self.capture, self_attention=True))

@@ -11,17 +11,14 @@ from __future__ import annotations
 
 import base64
 import datetime
-import importlib.metadata
 import json
 import math
-import os
-import platform
-import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import jinja2
 
+from ..toolkit import run_files
 from ..toolkit.errors import AttnmodError
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -99,13 +96,7 @@ def pretty_json(data, width: int = 88, indent: int = 2, _level: int = 0) -> str:
 
 def software_versions(extra: Iterable[str] = ()) -> dict[str, str]:
     """Installed versions of the packages that made and drew the results (``-`` where not installed)."""
-    versions = {"python": platform.python_version()}
-    for name in (*VERSION_PACKAGES, *extra):
-        try:
-            versions[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            versions[name] = "-"
-    return versions
+    return run_files.software_versions((*VERSION_PACKAGES, *extra), python=True)
 
 
 def _embed_file(name: str) -> str:
@@ -153,23 +144,6 @@ def parse_formats(formats: str | Sequence[str]) -> tuple[str, ...]:
     return tuple(result)
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
-    # A half-written report must never replace a good one (a killed build, a full disk).
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-        # mkstemp makes the file private (0600); a report is an ordinary file, readable as the umask allows.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temporary, 0o666 & ~umask)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
 def html_to_pdf(html: str, base_url: str | Path | None = None) -> bytes:
     """The PDF of a report's HTML (WeasyPrint, print media)."""
     import logging
@@ -195,7 +169,8 @@ def write_outputs(html: str, out_dir: Path, stem: str, formats: Sequence[str]) -
         path = out_dir / f"{stem}.{name}"
         data = html.encode("utf-8") if name == "html" else html_to_pdf(html, base_url=out_dir)
         try:
-            _write_atomically(path, data)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            run_files.write_atomic(path, data)
         except OSError as error:
             raise AttnmodError(f"cannot write {str(path)!r} ({error.strerror})") from error
         paths.append(path)

@@ -1,18 +1,198 @@
-"""Run files: what ``attnmod ablate`` writes and every later command reads.
+"""Run files: the names, writing and reading rules of every file attnmod writes and later commands read.
 
-``read_jsonl`` is the one reader of ``results.jsonl`` (and of the per-rank files a running ablation appends to),
-shared by ``ablate`` (merge and resume), ``report`` and ``evaluate``, so that the three apply one policy: the file
-is read as bytes, and a line that is not UTF-8, not JSON, or not a JSON object (a line cut short by a killed
-process, a stray byte) is skipped and counted, never fatal. Each caller says how many lines it skipped.
+* File and folder names of a generation folder, an ablation run (``RUN/items/ID/``) and a diagnosis folder.
+* :func:`write_atomic` / :func:`write_json_atomic`: the one way to replace a file (a temporary file beside it,
+  flushed to disk and renamed over it; removed again when anything fails), so a reader never sees half a file.
+* :func:`software_versions`: the installed versions that reproduce a result.
+* :func:`finite_or_none`, :func:`json_number`, :func:`clean_numbers`: JSON has no NaN; an undefined number is null.
+* :func:`default_generation_settings` / :func:`resolve_generation_settings`: steps and size per model when the
+  user gives none, decided in one place.
+* ``read_jsonl`` is the one reader of ``results.jsonl`` (and of the per-rank files a running ablation appends to),
+  shared by ``ablate`` (merge and resume), ``report`` and ``evaluate``, so that the three apply one policy: the
+  file is read as bytes, and a line that is not UTF-8, not JSON, or not a JSON object (a line cut short by a killed
+  process, a stray byte) is skipped and counted, never fatal. Each caller says how many lines it skipped.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import math
+import os
+import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 from .errors import AttnmodError
+
+# ---- file and folder names ----
+
+#: A generation folder (``attnmod generate``, each variant of a diagnosis, each item of a run).
+IMAGE_FILE = "image.png"
+PARSE_FILE = "parse.json"
+CONFIG_FILE = "config.json"
+ATTENTION_TENSOR_FILE = "attention.safetensors"
+ATTENTION_METADATA_FILE = "attention.json"
+#: An ablation run: ``RUN/run.json``, ``RUN/results.jsonl``, ``RUN/evaluation.json``, ``RUN/items/ID/``.
+RUN_FILE = "run.json"
+RESULTS_FILE = "results.jsonl"
+EVALUATION_FILE = "evaluation.json"
+ITEMS_FOLDER = "items"
+METRICS_FILE = "metrics.json"
+#: Files an item folder must hold (non-empty) to count as complete; parse.json is optional.
+ITEM_FILES = (IMAGE_FILE, ATTENTION_TENSOR_FILE, ATTENTION_METADATA_FILE, CONFIG_FILE, METRICS_FILE)
+#: An item folder is written as ``items/.tmp-{id}-{pid}`` and renamed when complete.
+TEMP_PREFIX = ".tmp-"
+#: A diagnosis folder: ``diagnosis.json``, one generation folder per role, their images copied beside it.
+DIAGNOSIS_FILE = "diagnosis.json"
+ROLES = ("baseline", "modulated")
+
+
+def role_image(role: str) -> str:
+    """``baseline.png`` / ``modulated.png``: a diagnosis role's image, copied to the top of the folder."""
+    return f"{role}.png"
+
+
+def item_folder(run: str | Path, item_id: str) -> Path:
+    """``RUN/items/ID``: where an ablation run keeps one item."""
+    return Path(run) / ITEMS_FOLDER / str(item_id)
+
+
+# ---- writing ----
+
+
+def write_atomic(path: str | Path, data: bytes | str, durable: bool = True) -> Path:
+    """Replace ``path`` with ``data`` (text is written as UTF-8) so that readers see the old file or the new one,
+    never half of one: a temporary file beside it is written, flushed to disk (``durable``) and renamed over it.
+
+    The temporary file is removed when anything fails (a full disk, an interrupt). The new file keeps the mode of
+    the file it replaces, else the one the umask gives an ordinary new file.
+    """
+    path = Path(path)
+    payload = data.encode("utf-8") if isinstance(data, str) else data
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(payload)
+            if durable:
+                handle.flush()
+                os.fsync(handle.fileno())
+        os.chmod(temporary, path.stat().st_mode & 0o777 if path.exists() else _new_file_mode())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _new_file_mode() -> int:
+    # mkstemp makes the file private (0600); an output file is an ordinary file, readable as the umask allows.
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+def json_text(payload, indent: int | None = 1) -> str:
+    """Strict JSON (no NaN or infinity: a ValueError names the problem) with non-ASCII text kept as it is."""
+    return json.dumps(payload, indent=indent, ensure_ascii=False, allow_nan=False)
+
+
+def write_json_atomic(path: str | Path, payload, indent: int | None = 1, durable: bool = True) -> Path:
+    """:func:`write_atomic` of :func:`json_text`."""
+    return write_atomic(path, json_text(payload, indent), durable=durable)
+
+
+# ---- software versions ----
+
+#: The model stack that makes the numbers.
+MODEL_PACKAGES = ("attnmod", "torch", "diffusers", "transformers")
+
+
+def software_versions(
+    packages: Iterable[str] = MODEL_PACKAGES, python: bool = False, missing: str | None = "-"
+) -> dict[str, str | None]:
+    """Installed versions of ``packages`` (``missing`` for a package that is not installed), preceded by the
+    Python version when ``python``."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from .. import __version__
+
+    found: dict[str, str | None] = {}
+    if python:
+        import platform
+
+        found["python"] = platform.python_version()
+    for name in packages:
+        if name == "attnmod":
+            found[name] = __version__  # the source tree in use, even when the installed metadata is older
+            continue
+        try:
+            found[name] = version(name)
+        except PackageNotFoundError:
+            found[name] = missing
+    return found
+
+
+# ---- numbers in JSON ----
+
+
+def finite_or_none(value):
+    """``value``, or None where it is a NaN or infinite float (JSON has neither)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def json_number(value, digits: int = 6) -> float | None:
+    """A score as written to JSON: a float rounded to ``digits`` decimals, None where undefined (NaN, inf)."""
+    value = float(value)
+    return None if not math.isfinite(value) else round(value, digits)
+
+
+def clean_numbers(data):
+    """A copy of nested dicts/lists with numpy/torch scalars turned into Python numbers and NaN/inf into None."""
+    if isinstance(data, dict):
+        return {str(k): clean_numbers(v) for k, v in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [clean_numbers(v) for v in data]
+    if hasattr(data, "item") and callable(data.item) and getattr(data, "ndim", 0) == 0:
+        data = data.item()
+    return finite_or_none(data)
+
+
+# ---- default generation settings ----
+
+#: Models built into the package (random weights): few steps at a small size.
+EMBEDDED_TOY_MODELS = ("tiny", "tiny-sd")
+
+
+def default_generation_settings(model) -> dict:
+    """Steps and size when the user gives none: 4 steps at 128x128 for the toy models, else 30 steps at the
+    pipeline's native size (``unet.config.sample_size x vae_scale_factor``: 1024 for SDXL, 512 for SD 1.5).
+
+    ``model`` is a :class:`~attnmod.toolkit.models.LoadedModel`, or a model name: then the native size of a model
+    that is not embedded is None (known once the model is loaded).
+    """
+    name = model if isinstance(model, str) else model.name
+    if name in EMBEDDED_TOY_MODELS:
+        return {"steps": 4, "height": 128, "width": 128}
+    if isinstance(model, str):
+        return {"steps": 30, "height": None, "width": None}
+    pipe = model.pipeline
+    side = int(pipe.unet.config.sample_size) * int(getattr(pipe, "vae_scale_factor", 8))
+    return {"steps": 30, "height": side, "width": side}
+
+
+def resolve_generation_settings(
+    model, steps: int | None = None, height: int | None = None, width: int | None = None
+) -> dict:
+    """``{"steps", "height", "width"}``: the given values, the model's defaults where None (see
+    :func:`default_generation_settings`)."""
+    given = {"steps": steps, "height": height, "width": width}
+    if all(value is not None for value in given.values()):
+        return given
+    defaults = default_generation_settings(model)
+    return {key: value if value is not None else defaults[key] for key, value in given.items()}
 
 
 @dataclasses.dataclass
