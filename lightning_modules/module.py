@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import math
 import time
 from collections.abc import Callable, Sequence
 
 import lightning.pytorch as pl
 
+from ..toolkit.run_files import clean_numbers
 from .data import WorkItem, item_problem
 
 
@@ -51,24 +51,6 @@ class ItemResult:
 def _error_text(error: BaseException) -> str:
     text = str(error).strip().splitlines()
     return f"{type(error).__name__}: {text[0]}" if text else type(error).__name__
-
-
-def _finite_or_none(value):
-    # JSON has no NaN; a missing score (a prompt with no attributes has no binding) is written as null.
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
-def clean_numbers(data):
-    """A copy of nested dicts/lists with numpy/torch scalars turned into Python numbers and NaN/inf into None."""
-    if isinstance(data, dict):
-        return {str(k): clean_numbers(v) for k, v in data.items()}
-    if isinstance(data, (list, tuple)):
-        return [clean_numbers(v) for v in data]
-    if hasattr(data, "item") and callable(data.item) and getattr(data, "ndim", 0) == 0:
-        data = data.item()
-    return _finite_or_none(data)
 
 
 def predict_items(
@@ -160,19 +142,17 @@ def _generate_alone(generate_fn: Callable, model, config, member: tuple) -> tupl
 
 
 def default_generate(settings: GenerationSettings) -> Callable:
-    from ..toolkit.generation import default_settings, generate
+    from ..toolkit.generation import generate
+    from ..toolkit.run_files import resolve_generation_settings
 
     def run(model, prompts, config, seeds, trees):
-        native = default_settings(model)
         return generate(
             model,
             prompts,
             config,
             seeds=seeds,
-            steps=settings.steps,
             guidance=settings.guidance,
-            height=settings.height or native["height"],
-            width=settings.width or native["width"],
+            **resolve_generation_settings(model, settings.steps, settings.height, settings.width),
             capture=True,
             trees=trees,
         )
