@@ -1,3 +1,85 @@
-"""attnmod: understand, fix and explain multi-object prompts in Stable Diffusion XL."""
+"""attnmod: understand, fix and explain multi-object prompts in Stable Diffusion XL.
+
+The Python API (docs/api.md) for your own diffusers pipeline::
+
+    import attnmod
+
+    with attnmod.modulate(pipe, "a red car and a white sheep", variant="full") as session:
+        image = pipe("a red car and a white sheep").images[0]
+    scores = attnmod.score(session.record)
+
+Names are imported on first use, so ``import attnmod`` stays fast and loads no torch.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
 
 __version__ = "0.1.0"
+
+# public name -> module that defines it (relative to this package)
+_EXPORTS = {
+    "parse": ".api",
+    "modulate": ".api",
+    "trace": ".api",
+    "score": ".api",
+    "diagnose": ".api",
+    "Session": ".api.session",
+    "HeatMaps": ".api.heat_maps",
+    "Scores": ".api.scores",
+    "Diagnosis": ".api.diagnosis",
+    "PromptTree": ".toolkit.prompt_tree",
+    "AttentionRecord": ".toolkit.attention_record",
+    "ModulationConfig": ".toolkit.modulation_config",
+    "Thresholds": None,  # lives with the analysis; looked up through attnmod.api.compat
+    "AttnmodError": ".toolkit.errors",
+}
+
+__all__ = [
+    "AttentionRecord",
+    "AttnmodError",
+    "Diagnosis",
+    "HeatMaps",
+    "ModulationConfig",
+    "PromptTree",
+    "Scores",
+    "Session",
+    "Thresholds",
+    "__version__",
+    "diagnose",
+    "modulate",
+    "parse",
+    "score",
+    "trace",
+]
+
+if TYPE_CHECKING:
+    from .analysis.diagnosis import Thresholds
+    from .api import diagnose, modulate, parse, score, trace
+    from .api.diagnosis import Diagnosis
+    from .api.heat_maps import HeatMaps
+    from .api.scores import Scores
+    from .api.session import Session
+    from .toolkit.attention_record import AttentionRecord
+    from .toolkit.errors import AttnmodError
+    from .toolkit.modulation_config import ModulationConfig
+    from .toolkit.prompt_tree import PromptTree
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'attnmod' has no attribute {name!r}")
+    module = _EXPORTS[name]
+    if module is None:
+        from .api.compat import thresholds_class
+
+        value = thresholds_class()
+    else:
+        value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

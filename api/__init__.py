@@ -1,0 +1,89 @@
+"""attnmod's Python API, for people who already have a diffusers pipeline (see docs/api.md).
+
+Every name here is re-exported by the top-level package, lazily: ``import attnmod`` loads no torch.
+
+* :func:`parse`: prompt text -> :class:`PromptTree` (entities, attributes, nesting, token positions).
+* :func:`modulate`: a context manager around your own ``pipe(...)`` call that runs the modulation and captures
+  attention; the :class:`Session` it yields holds the :class:`AttentionRecord` per image and the trees.
+* :func:`trace`: capture only (the images do not change), with per-word :class:`HeatMaps` at image size.
+* :func:`score`: the typed scores of one record (leakage, binding, per phase).
+* :func:`diagnose`: baseline against modulated for one prompt, the same diagnosis the ``attnmod diagnose``
+  command writes, with ``save``, ``report`` and notebook display.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .heat_maps import HeatMaps, WordHeatMap
+from .session import Run, Session, modulate, trace
+
+if TYPE_CHECKING:
+    from ..toolkit.attention_record import AttentionRecord
+    from ..toolkit.prompt_tree import PromptTree
+    from .diagnosis import Diagnosis
+    from .scores import Scores
+
+__all__ = [
+    "HeatMaps",
+    "Run",
+    "Session",
+    "WordHeatMap",
+    "diagnose",
+    "modulate",
+    "parse",
+    "score",
+    "trace",
+]
+
+
+def parse(prompt: str, pipe=None, parser: str = "auto") -> PromptTree:
+    """Parse ``prompt`` into a :class:`PromptTree` aligned to ``pipe``'s tokenizers (default: CLIP's).
+
+    ``parser``: ``"auto"`` (benepar when a model is configured, else spaCy's dependency parse), ``"benepar"`` or
+    ``"dependency"``. In a notebook the tree displays as a nested list.
+    """
+    from ..toolkit.parsing import parse_prompt
+
+    tokenizers = None
+    if pipe is not None:
+        tokenizers = [t for t in (getattr(pipe, "tokenizer", None), getattr(pipe, "tokenizer_2", None)) if t]
+    return parse_prompt(prompt, tokenizers=tokenizers or None, parser=parser)
+
+
+def score(record: AttentionRecord, tree: PromptTree | None = None, thresholds=None) -> Scores:
+    """Score one :class:`AttentionRecord` against its prompt tree (default: the tree the record carries).
+
+    Returns :class:`Scores`: entity leakage, attribute binding and misbinding per phase and overall, with the
+    verdicts; the definitions are in docs/diagnosis.md. ``thresholds``: an ``attnmod.Thresholds`` or None.
+    """
+    from .scores import score_record
+
+    return score_record(record, tree, thresholds)
+
+
+def diagnose(
+    pipe_or_model,
+    prompt: str,
+    variant: str = "full",
+    seed: int = 0,
+    steps: int | None = None,
+    guidance: float = 5.0,
+    height: int | None = None,
+    width: int | None = None,
+    out=None,
+    **options,
+) -> Diagnosis:
+    """Diagnose ``prompt`` on your pipeline: generate without modulation and with ``variant`` (same seed), score
+    both, judge them and compare; the same diagnosis ``attnmod diagnose`` writes.
+
+    ``pipe_or_model``: a diffusers pipeline (see :func:`modulate` for the supported ones), a
+    ``LoadedModel`` or a model name such as ``"tiny"``. ``steps``/``height``/``width`` default to 4 steps at 128 px
+    for the embedded models and 30 steps at the pipeline's native size otherwise. ``variant`` may be a
+    :class:`ModulationConfig`. ``out``: the folder to write (default: a temporary one, removed with the object;
+    :meth:`Diagnosis.save` copies it). ``options`` go to the workflow (``thresholds``, ``tree``, ``parser``,
+    ``self_attention``, ``attribute``, ``progress``).
+    """
+    from .diagnosis import run
+
+    return run(pipe_or_model, prompt, variant, seed, steps, guidance, height, width, out=out, **options)

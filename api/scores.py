@@ -1,0 +1,176 @@
+"""Typed scores of one attention record: the JSON the analysis computes (schema ``attnmod.scores/1``, defined in
+docs/diagnosis.md), read into small frozen dataclasses with the verdicts attached.
+
+Entities and attributes are referred to by their index in the prompt tree (``entity``) and in that entity's
+attribute list (``attribute``), as in the JSON. Undefined values are ``None``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import html
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from ..toolkit.attention_record import AttentionRecord
+    from ..toolkit.prompt_tree import PromptTree
+
+
+@dataclasses.dataclass(frozen=True)
+class Overlap:
+    """Cross-attention overlap ``O_ef = sum_p min(M_e, M_f)`` of two entities' normalised maps (0-1)."""
+
+    entities: tuple[int, int]
+    value: float | None
+
+
+@dataclasses.dataclass(frozen=True)
+class Binding:
+    """Attribute binding ``B_a``: the share of the attribute's attention on entity regions lying on its own entity.
+
+    ``misbound``: another entity holds more of it (``dominant`` names which). ``margin``: SynGen-style symmetric KL
+    margin in nats (nearest other noun minus own noun; negative = closer to another noun).
+    """
+
+    entity: int
+    attribute: int
+    text: str
+    value: float | None
+    misbound: bool
+    dominant: int | None
+    margin: float | None
+
+
+@dataclasses.dataclass(frozen=True)
+class PhaseScores:
+    """The scores of one phase of denoising (or ``overall``).
+
+    ``leakage``: the largest overlap between non-nested entities (0 without a pair); ``binding``: the mean ``B_a``
+    over attributes; ``misbound``: how many attributes are misbound; ``self_leakage``: the largest share of an
+    entity's self-attention falling in another entity's region (None when self-attention was not captured).
+    """
+
+    resolution: str
+    leakage: float | None
+    leakage_pair: tuple[int, int] | None
+    binding: float | None
+    misbound: int
+    self_leakage: float | None
+    overlaps: tuple[Overlap, ...]
+    bindings: tuple[Binding, ...]
+
+    @classmethod
+    def from_json(cls, data: dict) -> PhaseScores:
+        pair = data.get("leakage_pair")
+        return cls(
+            resolution=data["resolution"],
+            leakage=data.get("leakage"),
+            leakage_pair=tuple(pair) if pair else None,
+            binding=data.get("binding_mean"),
+            misbound=int(data.get("misbound") or 0),
+            self_leakage=data.get("self_leakage_max"),
+            overlaps=tuple(Overlap(tuple(row["entities"]), row["value"]) for row in data.get("overlaps", ())),
+            bindings=tuple(
+                Binding(
+                    entity=row["entity"],
+                    attribute=row["attribute"],
+                    text=row["text"],
+                    value=row["value"],
+                    misbound=bool(row["misbound"]),
+                    dominant=row.get("dominant"),
+                    margin=row.get("margin"),
+                )
+                for row in data.get("bindings", ())
+            ),
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class Scores:
+    """Scores of one record: ``overall`` and per phase (``phases["early"]``, ...), entity labels and verdicts.
+
+    ``data`` is the full JSON (every number, including per-entity regions and KL divergences); ``summary()`` the
+    flat numbers of a results row.
+    """
+
+    prompt: str
+    entities: dict[int, str]
+    overall: PhaseScores
+    phases: dict[str, PhaseScores]
+    verdicts: tuple[str, ...]
+    data: dict = dataclasses.field(repr=False, compare=False)
+
+    @property
+    def leakage(self) -> float | None:
+        return self.overall.leakage
+
+    @property
+    def binding(self) -> float | None:
+        return self.overall.binding
+
+    @property
+    def misbound(self) -> int:
+        return self.overall.misbound
+
+    def summary(self) -> dict[str, float]:
+        """Flat numbers (NaN where undefined): leakage, binding, misbound, ... and per phase ``leakage_PHASE``."""
+        from .compat import summary_metrics
+
+        return summary_metrics(self.data)
+
+    def to_json(self) -> dict:
+        return self.data
+
+    def plot(self) -> Figure:
+        """Leakage and mean binding per phase, as a matplotlib figure."""
+        from matplotlib.figure import Figure
+
+        names = list(self.phases)
+        figure = Figure(figsize=(6, 2.6), layout="constrained")
+        left, right = figure.subplots(1, 2)
+        for axis, values, title in (
+            (left, [self.phases[n].leakage for n in names], "leakage (max overlap)"),
+            (right, [self.phases[n].binding for n in names], "mean binding"),
+        ):
+            axis.bar(names, [float("nan") if v is None else v for v in values], color="#4C72B0")
+            axis.set_ylim(0, 1)
+            axis.set_title(title, fontsize=10)
+        return figure
+
+    def _repr_html_(self) -> str:
+        def number(value) -> str:
+            return "–" if value is None else f"{value:.3f}"
+
+        rows = "".join(
+            f"<tr><td>{html.escape(name)}</td><td>{number(phase.leakage)}</td><td>{number(phase.binding)}</td>"
+            f"<td>{phase.misbound}</td></tr>"
+            for name, phase in [*self.phases.items(), ("overall", self.overall)]
+        )
+        verdicts = "".join(f"<li>{html.escape(line)}</li>" for line in self.verdicts)
+        return (
+            f'<div><div style="font-weight:600">Scores: {html.escape(self.prompt)}</div>'
+            "<table><tr><th>phase</th><th>leakage</th><th>binding</th><th>misbound</th></tr>"
+            f"{rows}</table><ul>{verdicts}</ul></div>"
+        )
+
+
+def scores_from_json(data: dict) -> Scores:
+    """Read the scores JSON (``attnmod.scores/1``) into :class:`Scores`."""
+    from .compat import verdicts
+
+    return Scores(
+        prompt=data["prompt"],
+        entities={row["entity"]: row["label"] for row in data["entities"]},
+        overall=PhaseScores.from_json(data["overall"]),
+        phases={name: PhaseScores.from_json(phase) for name, phase in data["phases"].items()},
+        verdicts=tuple(verdicts(data)),
+        data=data,
+    )
+
+
+def score_record(record: AttentionRecord, tree: PromptTree | None = None, thresholds=None) -> Scores:
+    from .compat import score_record as compute
+
+    return scores_from_json(compute(record, tree, thresholds))

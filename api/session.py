@@ -1,0 +1,410 @@
+"""``modulate`` and ``trace``: attnmod's processors and capture around the user's own ``pipe(...)`` call.
+
+The pipeline is the user's (their weights, LoRA, scheduler, img2img or inpainting); attnmod only swaps the UNet's
+attention processors by module name for the duration of the ``with`` block (see
+:func:`attnmod.toolkit.processors.modulated_attention`) and observes two things the pipeline does anyway:
+
+* its ``encode_prompt`` call, to read the prompt text, ``num_images_per_prompt`` and whether classifier-free
+  guidance runs (a wrapper set on the pipeline object for the block, removed on exit);
+* each UNet call (a forward pre-hook), to start a new run at the first denoising step of every ``pipe(...)`` call:
+  the batch's token groups (one :class:`~attnmod.toolkit.processors.SamplePlan` per image), the latent size and
+  the number of denoising steps are set there.
+
+Everything is put back on exit, also when the block raises. Nothing is patched on a class.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import inspect
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+from ..toolkit.errors import AttnmodError
+
+if TYPE_CHECKING:
+    from ..toolkit.attention_record import AttentionRecord
+    from ..toolkit.modulation_config import ModulationConfig
+    from ..toolkit.prompt_tree import PromptTree
+    from .heat_maps import HeatMaps
+
+SUPPORTED = (
+    "Stable Diffusion 1.x/2.x and SDXL pipelines with a UNet2DConditionModel: text-to-image, img2img and "
+    "inpainting (StableDiffusionPipeline, StableDiffusionImg2ImgPipeline, StableDiffusionInpaintPipeline, "
+    "StableDiffusionXLPipeline, StableDiffusionXLImg2ImgPipeline, StableDiffusionXLInpaintPipeline and pipelines "
+    "built like them)"
+)
+# Processors that compute plain scaled dot-product attention: replacing them for the block changes nothing but
+# what attnmod adds. Others (IP-Adapter, custom diffusion, ...) carry their own weights and would be lost.
+PLAIN_PROCESSORS = frozenset(
+    {"AttnProcessor", "AttnProcessor2_0", "AttnProcessorNPU", "XFormersAttnProcessor", "SlicedAttnProcessor"}
+)
+
+
+def _is_own(processor) -> bool:
+    return type(processor).__module__.endswith("toolkit.processors")
+
+
+def check_pipeline(pipe) -> None:
+    """Raise :class:`AttnmodError` unless ``pipe`` is a pipeline attnmod can modulate and capture (see SUPPORTED)."""
+    name = type(pipe).__name__
+    denoiser = getattr(pipe, "transformer", None)
+    if denoiser is not None and getattr(pipe, "unet", None) is None:
+        raise AttnmodError(
+            f"{name} denoises with a {type(denoiser).__name__} (joint text-image attention), which attnmod does not "
+            f"support; supported: {SUPPORTED}"
+        )
+    unet = getattr(pipe, "unet", None)
+    if unet is None or type(unet).__name__ != "UNet2DConditionModel":
+        found = "no unet" if unet is None else f"a {type(unet).__name__}"
+        raise AttnmodError(f"{name} has {found}; supported: {SUPPORTED}")
+    if not callable(getattr(pipe, "encode_prompt", None)) or getattr(pipe, "tokenizer", None) is None:
+        raise AttnmodError(f"{name} has no CLIP tokenizer and encode_prompt; supported: {SUPPORTED}")
+    foreign = sorted(
+        {
+            type(processor).__name__
+            for processor in unet.attn_processors.values()
+            if type(processor).__name__ not in PLAIN_PROCESSORS and not _is_own(processor)
+        }
+    )
+    if foreign:
+        raise AttnmodError(
+            f"the UNet of {name} uses attention processors attnmod would have to replace ({', '.join(foreign)}); "
+            "attnmod works on pipelines with the stock processors (set them back with "
+            "pipe.unet.set_attn_processor(AttnProcessor2_0()) or load the adapter after attnmod's block)"
+        )
+    if getattr(getattr(pipe, "encode_prompt", None), "_attnmod_block", False) or any(
+        _is_own(processor) for processor in unet.attn_processors.values()
+    ):
+        raise AttnmodError("this pipeline is already inside a modulate() or trace() block: blocks do not nest")
+
+
+@dataclasses.dataclass
+class Run:
+    """One ``pipe(...)`` call inside a block: its prompts (one per image), trees and captured attention.
+
+    ``prompts[i]`` and ``trees[i]`` belong to image ``i`` of the pipeline's output (prompt-major, as diffusers orders
+    ``num_images_per_prompt`` copies). ``steps`` counts the UNet calls of the run; ``height`` and ``width`` are the
+    image size in pixels.
+    """
+
+    prompts: list[str]
+    trees: list[PromptTree]
+    images_per_prompt: int
+    height: int
+    width: int
+    steps: int = 0
+    _capture: Any = dataclasses.field(default=None, repr=False)
+    _token_ids: list = dataclasses.field(default_factory=list, repr=False)
+    _token_texts: list = dataclasses.field(default_factory=list, repr=False)
+    _metadata: list = dataclasses.field(default_factory=list, repr=False)
+    _records: list | None = dataclasses.field(default=None, repr=False)
+
+    @property
+    def records(self) -> list[AttentionRecord]:
+        """One AttentionRecord per image (empty without capture); tensors on the CPU."""
+        if self._capture is None:
+            return []
+        if self._records is None:
+            metadata = [dict(entry, steps=self.steps) for entry in self._metadata]
+            self._records = self._capture.records(self._token_ids, self._token_texts, self.trees, metadata)
+        return self._records
+
+
+class Session:
+    """What a :func:`modulate` or :func:`trace` block saw: one :class:`Run` per ``pipe(...)`` call.
+
+    The shortcuts (``records``, ``record``, ``trees``, ``heat_maps``) read the last run. Records are complete once
+    the ``pipe(...)`` call has returned.
+    """
+
+    def __init__(self, pipe, config: ModulationConfig, capture: bool):
+        self.pipe = pipe
+        self.config = config
+        self.capture = capture
+        self.runs: list[Run] = []
+
+    @property
+    def last(self) -> Run:
+        if not self.runs:
+            raise AttnmodError("nothing ran yet: call pipe(...) inside the with block first")
+        return self.runs[-1]
+
+    @property
+    def records(self) -> list[AttentionRecord]:
+        """The last call's AttentionRecords, one per image in the pipeline's output order."""
+        if not self.capture:
+            raise AttnmodError("attention was not captured: use modulate(..., capture=True)")
+        return self.last.records
+
+    @property
+    def record(self) -> AttentionRecord:
+        """The last call's first AttentionRecord (the one image of a single-prompt call)."""
+        return self.records[0]
+
+    @property
+    def trees(self) -> list[PromptTree]:
+        """The last call's prompt trees, one per image."""
+        return self.last.trees
+
+    def heat_maps(self, index: int = 0, image=None) -> HeatMaps:
+        """Per-word heat maps of image ``index`` of the last call, at the image's size (see :class:`HeatMaps`).
+
+        ``image``: the generated image (PIL or array), drawn under the maps by ``plot()`` and in a notebook.
+        """
+        from .heat_maps import HeatMaps
+
+        records = self.records
+        if not 0 <= index < len(records):
+            raise AttnmodError(f"image {index} does not exist: the last call made {len(records)} image(s)")
+        run = self.last
+        return HeatMaps.from_record(
+            records[index], size=(run.height, run.width), tokenizer=self.pipe.tokenizer, image=image
+        )
+
+    def __repr__(self) -> str:
+        return f"Session(variant={self.config.variant!r}, capture={self.capture}, runs={len(self.runs)})"
+
+
+def resolve_variant(variant) -> ModulationConfig:
+    from ..toolkit.modulation_config import ModulationConfig
+
+    if isinstance(variant, ModulationConfig):
+        return variant
+    if isinstance(variant, str):
+        return ModulationConfig.from_variant(variant)
+    raise AttnmodError(f"variant must be a name such as 'full' or a ModulationConfig, not {type(variant).__name__}")
+
+
+def _as_prompt_list(value) -> list[str] | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, (list, tuple)) and all(isinstance(p, str) for p in value):
+        return list(value)
+    raise AttnmodError("pipe(prompt=...) must be a string or a list of strings for attnmod to read it")
+
+
+def _given_prompts(prompts) -> tuple[list[str] | None, list[PromptTree] | None]:
+    """Split modulate()'s ``prompts`` argument into texts and (when trees were given) trees."""
+    from ..toolkit.prompt_tree import PromptTree
+
+    if prompts is None:
+        return None, None
+    items = [prompts] if isinstance(prompts, (str, PromptTree)) else list(prompts)
+    if not items:
+        raise AttnmodError("no prompt given")
+    if all(isinstance(item, PromptTree) for item in items):
+        return [tree.prompt for tree in items], items
+    if all(isinstance(item, str) for item in items):
+        return items, None
+    raise AttnmodError("prompts must be strings or PromptTree objects (from attnmod.parse), not a mix")
+
+
+class _Block:
+    """The machinery of one block: the encode_prompt wrapper, the UNet hook and the run bookkeeping.
+
+    A run starts when the pipeline encodes its prompt: the batch's plan and capture are built and the processors
+    installed for that run (what they do is resolved at install); the previous run's processors come off first.
+    """
+
+    def __init__(self, session: Session, prompts, parser: str):
+        from ..toolkit.processors import attention_levels
+
+        self.session = session
+        self.pipe = session.pipe
+        self.parser = parser
+        self.given_prompts, self.given_trees = _given_prompts(prompts)
+        self._parsed: dict[str, PromptTree] = {}
+        if self.given_trees is not None:
+            self._parsed.update({tree.prompt: tree for tree in self.given_trees})
+        self.levels = attention_levels(self.pipe.unet)
+        self.installed = contextlib.ExitStack()
+        self.context = None
+
+    def tree_for(self, prompt: str) -> PromptTree:
+        if prompt not in self._parsed:
+            from ..toolkit.parsing import parse_prompt
+
+            tokenizers = [t for t in (self.pipe.tokenizer, getattr(self.pipe, "tokenizer_2", None)) if t]
+            self._parsed[prompt] = parse_prompt(prompt, tokenizers=tokenizers, parser=self.parser)
+        return self._parsed[prompt]
+
+    # ---- the pipeline encodes its prompt: a run starts ----
+
+    def wrap_encode_prompt(self, original):
+        signature = inspect.signature(original)
+
+        def encode_prompt(*args, **kwargs):
+            try:
+                bound = signature.bind_partial(*args, **kwargs).arguments
+            except TypeError:
+                bound = kwargs
+            prompts = self._call_prompts(_as_prompt_list(bound.get("prompt")))
+            self.start_run(prompts, int(bound.get("num_images_per_prompt") or 1))
+            return original(*args, **kwargs)
+
+        encode_prompt.__wrapped__ = original
+        encode_prompt._attnmod_block = True
+        return encode_prompt
+
+    def _call_prompts(self, called: list[str] | None) -> list[str]:
+        if called is not None and self.given_prompts is not None and called != self.given_prompts:
+            raise AttnmodError(
+                f"the block was opened for {self.given_prompts!r} but pipe() was called with {called!r}: "
+                "pass the same prompt(s), or open the block without prompts to take them from the call"
+            )
+        if called is not None:
+            return called
+        if self.given_prompts is not None:
+            return self.given_prompts
+        runs = self.session.runs
+        if runs and runs[-1].steps == 0:
+            # encode_prompt called by hand for the text, then pipe(prompt_embeds=...): the same prompts
+            return runs[-1].prompts[:: max(runs[-1].images_per_prompt, 1)]
+        raise AttnmodError(
+            "attnmod needs the prompt text to align attention to words: pipe() was called with prompt_embeds, "
+            "so pass the prompt(s) to modulate(pipe, prompts) or trace(pipe, prompts)"
+        )
+
+    def start_run(self, prompts: list[str], per_prompt: int) -> None:
+        from ..toolkit.capture import AttentionCapture
+        from ..toolkit.generation import MAX_TOKENS
+        from ..toolkit.processors import (
+            DenoisingProgress,
+            ModulationContext,
+            ModulationPlan,
+            modulated_attention,
+            plan_sample,
+        )
+
+        self.installed.close()  # the previous run's processors come off before this run's go on
+        pipe, config = self.pipe, self.session.config
+        expanded = [prompt for prompt in prompts for _ in range(per_prompt)]
+        trees = [self.tree_for(prompt) for prompt in expanded]
+        encoded = pipe.tokenizer(expanded, padding="max_length", max_length=MAX_TOKENS, truncation=True)
+        token_ids = [list(ids) for ids in encoded["input_ids"]]
+        token_counts = [int(sum(mask)) for mask in encoded["attention_mask"]]
+        samples = [plan_sample(t, n, config.masking.nested) for t, n in zip(trees, token_counts, strict=True)]
+        run = Run(prompts=expanded, trees=trees, images_per_prompt=per_prompt, height=0, width=0)
+        observers = []
+        if self.session.capture:
+            run._capture = AttentionCapture(
+                len(expanded),
+                config.capture.phases,
+                self_attention=config.capture.self_attention,
+                self_level=max(self.levels.values(), default=0),
+            )
+            observers.append(run._capture)
+            run._token_ids = token_ids
+            run._token_texts = [pipe.tokenizer.convert_ids_to_tokens(ids) for ids in token_ids]
+            run._metadata = [
+                {
+                    "prompt": prompt,
+                    "variant": config.variant,
+                    "modulated": config.modulates and plan.active,
+                    "pipeline": type(pipe).__name__,
+                    "scheduler": type(pipe.scheduler).__name__,
+                    "dtype": str(pipe.unet.dtype).removeprefix("torch."),
+                    "device": str(pipe.unet.device),
+                }
+                for prompt, plan in zip(expanded, samples, strict=True)
+            ]
+        progress = DenoisingProgress(steps=1)
+        if "scheduler" in {field.name for field in dataclasses.fields(progress)}:
+            progress.scheduler = pipe.scheduler  # progress from the timestep the UNet receives
+        self.context = ModulationContext(
+            config=config,
+            plan=ModulationPlan.build(samples, device=pipe.unet.device),
+            progress=progress,
+            observers=observers,
+        )
+        self.session.runs.append(run)
+        self.installed.enter_context(modulated_attention(pipe.unet, self.context))
+
+    # ---- each UNet call (this hook runs before the processors' own) ----
+
+    def on_unet_call(self, module, args, kwargs) -> None:
+        if not self.session.runs or self.context is None:
+            raise AttnmodError("the UNet ran before the pipeline encoded a prompt: this pipeline is not supported")
+        run = self.session.runs[-1]
+        if run.steps == 0:
+            sample = args[0] if args else kwargs.get("sample")
+            latent_height, latent_width = int(sample.shape[-2]), int(sample.shape[-1])
+            self.context.latent_size = (latent_height, latent_width)
+            scale = int(getattr(self.pipe, "vae_scale_factor", 8))
+            run.height, run.width = latent_height * scale, latent_width * scale
+            # the fallback when the timestep is not in the schedule: count UNet calls over the loop's length
+            steps = getattr(self.pipe, "_num_timesteps", None) or len(getattr(self.pipe.scheduler, "timesteps", ()))
+            self.context.progress.steps = max(int(steps or 1), 1)
+            for entry in run._metadata:
+                entry.update(height=run.height, width=run.width)
+        run.steps += 1
+
+
+@contextlib.contextmanager
+def _session(pipe, prompts, config: ModulationConfig, capture: bool, parser: str) -> Iterator[Session]:
+    check_pipeline(pipe)
+    session = Session(pipe, config, capture)
+    block = _Block(session, prompts, parser)
+    if block.given_prompts is not None and block.given_trees is None:
+        for prompt in block.given_prompts:
+            block.tree_for(prompt)  # parse before the block, so a bad prompt fails before any generation
+    had_own = "encode_prompt" in vars(pipe)
+    previous = vars(pipe).get("encode_prompt")
+    pipe.__dict__["encode_prompt"] = block.wrap_encode_prompt(pipe.encode_prompt)
+    handle = pipe.unet.register_forward_pre_hook(block.on_unet_call, with_kwargs=True)
+    try:
+        yield session
+    finally:
+        handle.remove()
+        try:
+            block.installed.close()
+        finally:
+            if had_own:
+                pipe.__dict__["encode_prompt"] = previous
+            else:
+                pipe.__dict__.pop("encode_prompt", None)
+
+
+def modulate(
+    pipe,
+    prompts: str | PromptTree | Sequence[str] | Sequence[PromptTree] | None = None,
+    variant: str | ModulationConfig = "full",
+    capture: bool = True,
+    parser: str = "auto",
+) -> contextlib.AbstractContextManager[Session]:
+    """Run attnmod's attention modulation (and capture) inside your own ``pipe(...)`` calls.
+
+    ``pipe``: a diffusers SD 1.x/2.x or SDXL pipeline (text-to-image, img2img, inpainting; LoRAs, any scheduler,
+    batches, ``num_images_per_prompt``, any dtype and device). ``prompts``: the prompt text(s) or parsed trees
+    (:func:`attnmod.parse`) of the call; ``None`` takes the text from the call itself. ``variant``: ``"none"``,
+    ``"temperature"``, ``"masking"``, ``"reweighting"``, ``"full"``, a ``+`` combination, or a
+    :class:`ModulationConfig`. ``capture``: keep an :class:`AttentionRecord` per image.
+
+    Use it as a context manager; the :class:`Session` it yields holds, after each ``pipe(...)`` call, the records
+    and trees of that call (``session.records``, ``session.trees``; ``session.runs`` for every call). The
+    pipeline's processors are restored on exit, also when the block raises. Raises :class:`AttnmodError` for an
+    unsupported pipeline (SD3, FLUX and other joint-attention transformers).
+    """
+    return _session(pipe, prompts, resolve_variant(variant), bool(capture), parser)
+
+
+def trace(
+    pipe,
+    prompts: str | PromptTree | Sequence[str] | Sequence[PromptTree] | None = None,
+    self_attention: bool = False,
+    parser: str = "auto",
+) -> contextlib.AbstractContextManager[Session]:
+    """Capture attention of your own ``pipe(...)`` calls without changing them (the ``none`` variant).
+
+    The images are exactly those of the same call without attnmod. After the call, ``session.heat_maps()`` gives
+    one heat map per word of the prompt at the image's size, with an overlay plot; ``session.records`` the raw
+    :class:`AttentionRecord` per image. ``self_attention`` also keeps self-attention at the coarsest resolution.
+    """
+    config = resolve_variant("none")
+    if self_attention:
+        config = dataclasses.replace(config, capture=dataclasses.replace(config.capture, self_attention=True))
+    return _session(pipe, prompts, config, True, parser)
