@@ -31,13 +31,12 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 from ..toolkit.devices import resolve_device
 from ..toolkit.errors import AttnmodError
+from ..toolkit.run_files import write_atomic
 from .image_metrics import (
     DEFAULT_CLIP_MODEL,
     STATISTICS_SUFFIXES,
@@ -113,23 +112,6 @@ def select_items(run_dir: str | Path, rows: Sequence[dict]) -> tuple[list[RunIte
             variant = str(row.get("variant") or "default")
             items.append(RunItem(index, item_id, prompt, variant, image))
     return items, warnings
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    """Write ``text`` to a temporary file beside ``path`` and rename it over ``path``: readers never see half a
-    file, and a crash leaves the old file intact."""
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        # mkstemp makes the file private (0600); keep the mode the replaced file had.
-        os.chmod(temporary, path.stat().st_mode & 0o777 if path.exists() else 0o644)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def _run_status(run: Path) -> str | None:
@@ -332,7 +314,7 @@ def evaluate_run(
             f"{str(results_path)!r} changed while evaluating (is `attnmod ablate` still writing it?): "
             "nothing was written; run evaluate again when the run is finished"
         )
-    _write_atomically(results_path, "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows))
+    write_atomic(results_path, "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows))
 
     summary = {
         "clip_model": clip_model,
@@ -354,7 +336,7 @@ def evaluate_run(
         "items_skipped": len(rows) - len(items),
         "warnings": warnings,
     }
-    _write_atomically(run / EVALUATION_FILE, json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
+    write_atomic(run / EVALUATION_FILE, json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
     return summary
 
 
