@@ -146,6 +146,29 @@ class PromptTree:
     def dumps(self) -> str:
         return json.dumps(self.to_json(), ensure_ascii=False)
 
+    def _repr_html_(self) -> str:
+        """Notebook display: the entities as nested lists, attributes and token positions beside each noun."""
+        from html import escape
+
+        def item(index: int) -> str:
+            entity = self.entities[index]
+            attributes = "".join(f' <span style="color:#b35806">{escape(a.text)}</span>' for a in entity.attributes)
+            cut = " <em>(cut at 77 tokens)</em>" if entity.truncated else ""
+            children = "".join(item(child) for child in self.children(index))
+            nested = f"<ul>{children}</ul>" if children else ""
+            return (
+                f"<li><b>{escape(entity.text)}</b>{attributes} "
+                f'<span style="color:#777">{list(entity.group_tokens)}</span>{cut}{nested}</li>'
+            )
+
+        top = "".join(item(index) for index in self.children(None)) or "<li><em>no entities</em></li>"
+        notes = "".join(f"<li><em>{escape(line)}</em></li>" for line in self.warnings)
+        style = f" <span style='color:#777'>style: {escape(', '.join(self.style))}</span>" if self.style else ""
+        return (
+            f"<div><code>{escape(self.prompt)}</code> <small>[{escape(self.parser)}]</small>{style}"
+            f"<ul>{top}</ul>{f'<ul>{notes}</ul>' if notes else ''}</div>"
+        )
+
     @classmethod
     def loads(cls, text: str) -> PromptTree:
         return cls.from_json(json.loads(text))
