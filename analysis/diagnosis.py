@@ -27,6 +27,7 @@ import torch
 from ..toolkit.attention_record import METADATA_FILE, AttentionRecord, parse_resolution, resolution_key
 from ..toolkit.errors import AttnmodError
 from ..toolkit.prompt_tree import PromptTree
+from ..toolkit.run_files import resolve_generation_settings, software_versions
 from . import metrics
 
 SCORES_FORMAT = "attnmod.scores/1"
@@ -952,8 +953,8 @@ def run_diagnosis(
 
     started = time.perf_counter()
     thresholds = thresholds or Thresholds()
-    defaults = generation.default_settings(model)
-    steps, height, width = steps or defaults["steps"], height or defaults["height"], width or defaults["width"]
+    size = resolve_generation_settings(model, steps, height, width)
+    steps, height, width = size["steps"], size["height"], size["width"]
     modulated_config = config if config is not None else ModulationConfig.from_variant(variant)
     modulated_config = _with_capture(modulated_config, self_attention)
     baseline_config = _with_capture(ModulationConfig.from_variant("none"), self_attention)
@@ -1033,7 +1034,7 @@ def run_diagnosis(
         + comparison["verdicts"],
         "attributions": attributions,
         "images": images,
-        "versions": generation.software_versions(),
+        "versions": software_versions(),
         "seconds": round(time.perf_counter() - started, 3),
     }
     write_diagnosis(data, out)
