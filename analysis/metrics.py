@@ -538,6 +538,18 @@ def word_attention_shares(token_maps: torch.Tensor, word_positions: Sequence[int
     return torch.where(total > ZERO_MASS, raw / total.clamp_min(ZERO_MASS), torch.zeros_like(raw))
 
 
+#: CLIP's start and end token ids (the end id also pads the first SDXL tokenizer's sequence).
+CLIP_START_ID, CLIP_END_ID = 49406, 49407
+
+
+def word_positions(token_ids: Sequence[int], start_id: int = CLIP_START_ID, end_id: int = CLIP_END_ID) -> list[int]:
+    """The positions of the prompt's word tokens: after the start token and before the first end token (so the
+    start, end and padding positions are left out, whatever the padding token is)."""
+    ids = list(token_ids)
+    stop = ids.index(end_id) if end_id in ids else len(ids)
+    return [position for position in range(stop) if ids[position] not in (start_id, end_id)]
+
+
 def _gaussian_smooth(maps: torch.Tensor, sigma: float) -> torch.Tensor:
     """3 x 3 Gaussian smoothing with reflected borders over the last two dimensions (Attend-and-Excite's kernel)."""
     if sigma <= 0:

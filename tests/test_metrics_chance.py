@@ -230,6 +230,12 @@ def test_an_entity_with_almost_no_attention_is_neglected_although_its_normalised
     assert not metrics.is_neglected(float(cat_peak), 0.2)
 
 
+def test_word_positions_stop_at_the_first_end_token_whatever_pads_after_it():
+    assert metrics.word_positions([49406, 320, 1670, 49407, 49407, 49407]) == [1, 2]
+    assert metrics.word_positions([49406, 320, 1670, 49407, 0, 0]) == [1, 2]  # the second SDXL tokenizer pads with "!"
+    assert metrics.word_positions([49406, 49407, 49407]) == []
+
+
 def test_presence_without_word_attention_or_positions_is_zero():
     maps = torch.zeros(5, 8, 8)
     maps[START] = 1.0

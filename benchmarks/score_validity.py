@@ -1,0 +1,1147 @@
+"""Do the attention scores predict what went wrong in the image? Scores against the shapes-world judge.
+
+For every prompt of the shapes world's 2- and 3-object sets (seen and held-out combinations), every seed and the
+variants ``none`` (baseline) and ``full``, this generates the image with attention captured, asks the judge
+(:func:`attnmod.analysis.judge.judge_image`) what went wrong (a wrong colour, a missing object, merged objects),
+scores the model's own attention maps with every definition (the original ones and the chance-corrected ones, over
+a small grid of their settings) and measures how well each score and verdict predicts the judge's failures:
+
+* AUROC with a 95% bootstrap interval (prompts resampled, so both seeds of a prompt move together) for
+  wrong colour binding (unit: a colour attribute of an object the judge found), missing object (unit: an object)
+  and merged objects (unit: an image; pair scores are maxima over the pairs, as the leakage headline is);
+* the IoU between each entity's attention region (upsampled to the image) and the judge's mask of that object,
+  against the IoU a random region of the same area would get on average, ``a b / (a + b - a b)`` for area shares
+  ``a`` and ``b``;
+* definitions are chosen on the ``/tune`` half of the prompts (the shapes world splits captions in two halves
+  that never share a caption) and every number in the tables comes from the ``/test`` half.
+
+Writes ``OUT/items.jsonl`` (one row per generated image: judge labels and all scores; a rerun resumes), and
+``OUT/validity.json`` with every table, and with ``--docs docs/validity.md`` the tables into that page (between
+its ``<!-- results -->`` markers). ``--from-items`` recomputes the tables from ``items.jsonl`` without a model.
+
+    python benchmarks/score_validity.py --model shapes --out runs/validity --docs docs/validity.md
+    python benchmarks/score_validity.py --quick --out /tmp/validity-smoke        # tiny model, a few prompts
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import math
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+SETS = ("seen-2", "seen-3", "heldout-2", "heldout-3")
+HALVES = ("tune", "test")
+FAILURES = ("wrong_colour", "missing", "merged")
+FAILURE_NAMES = {
+    "wrong_colour": "wrong colour binding",
+    "missing": "missing object",
+    "merged": "merged objects",
+}
+
+#: Region rules compared (name -> keyword arguments of metrics.region_candidates). The first is the original.
+REGION_RULES = {
+    "peak 0.2": {"rule": "peak", "level": 0.2},
+    "spread 0.3": {"rule": "spread", "level": 0.3, "min_contrast": 0.25},
+    "spread 0.4": {"rule": "spread", "level": 0.4, "min_contrast": 0.25},
+    "spread 0.5": {"rule": "spread", "level": 0.5, "min_contrast": 0.25},
+    "spread 0.4 c0": {"rule": "spread", "level": 0.4, "min_contrast": 0.0},
+    "spread 0.4 c0.5": {"rule": "spread", "level": 0.4, "min_contrast": 0.5},
+    "otsu": {"rule": "otsu", "min_contrast": 0.25},
+}
+OLD_RULE = "peak 0.2"
+FLOOR_QUANTILES = (0.0, 0.25, 0.5)
+DAAM_LEVELS = (0.3, 0.4, 0.5)
+#: Candidate thresholds for verdicts chosen on the tune half (presence for "neglected", floor overlap for "overlap").
+VERDICT_GRID = tuple(round(0.05 * i, 2) for i in range(1, 20))
+OLD_OVERLAP_THRESHOLD = 0.4
+
+
+# ---- statistics ----
+
+
+def average_ranks(values: np.ndarray) -> np.ndarray:
+    """Ranks 1..n of ``values`` with ties given their average rank."""
+    order = np.argsort(values, kind="mergesort")
+    ranks = np.empty(len(values), dtype=np.float64)
+    sorted_values = values[order]
+    start = 0
+    while start < len(values):
+        end = start
+        while end + 1 < len(values) and sorted_values[end + 1] == sorted_values[start]:
+            end += 1
+        ranks[order[start : end + 1]] = (start + end) / 2 + 1
+        start = end + 1
+    return ranks
+
+
+def auroc(scores: Sequence[float], labels: Sequence[bool]) -> float:
+    """Area under the ROC curve: ``P(score of a failure > score of a success) + P(tie) / 2`` (Mann-Whitney U over
+    ``n_pos n_neg``). NaN without both classes. A binary verdict gets its balanced accuracy ``(TPR + TNR) / 2``."""
+    scores = np.asarray(scores, dtype=np.float64)
+    labels = np.asarray(labels, dtype=bool)
+    positives, negatives = int(labels.sum()), int((~labels).sum())
+    if positives == 0 or negatives == 0:
+        return float("nan")
+    ranks = average_ranks(scores)
+    return float((ranks[labels].sum() - positives * (positives + 1) / 2) / (positives * negatives))
+
+
+def bootstrap_auroc(
+    scores: np.ndarray, labels: np.ndarray, clusters: np.ndarray, resamples: int, seed: int = 0
+) -> tuple[float, float]:
+    """95% percentile interval of the AUROC with whole clusters (prompts) resampled with replacement."""
+    if resamples <= 0:
+        return float("nan"), float("nan")
+    rng = np.random.default_rng(seed)
+    names, index = np.unique(clusters, return_inverse=True)
+    members = [np.flatnonzero(index == i) for i in range(len(names))]
+    values = []
+    for _ in range(resamples):
+        picked = np.concatenate([members[i] for i in rng.integers(0, len(names), len(names))])
+        value = auroc(scores[picked], labels[picked])
+        if not math.isnan(value):
+            values.append(value)
+    if len(values) < max(10, resamples // 10):
+        return float("nan"), float("nan")
+    return float(np.percentile(values, 2.5)), float(np.percentile(values, 97.5))
+
+
+def bootstrap_mean(values: np.ndarray, clusters: np.ndarray, resamples: int, seed: int = 0) -> tuple[float, float]:
+    """95% percentile interval of a mean with whole clusters resampled."""
+    if resamples <= 0 or len(values) == 0:
+        return float("nan"), float("nan")
+    rng = np.random.default_rng(seed)
+    names, index = np.unique(clusters, return_inverse=True)
+    members = [np.flatnonzero(index == i) for i in range(len(names))]
+    means = []
+    for _ in range(resamples):
+        picked = np.concatenate([members[i] for i in rng.integers(0, len(names), len(names))])
+        means.append(float(values[picked].mean()))
+    return float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))
+
+
+def chance_iou(area_a: float, area_b: float) -> float:
+    """Expected IoU of a region with area share ``a`` placed at random against a fixed mask of area share ``b``:
+    ``a b / (a + b - a b)`` (intersection ``a b N``, union ``(a + b - a b) N``). NaN when both are empty."""
+    union = area_a + area_b - area_a * area_b
+    return float("nan") if union <= 0 else area_a * area_b / union
+
+
+def youden_threshold(scores: np.ndarray, labels: np.ndarray, grid: Sequence[float], below: bool) -> float:
+    """The threshold of ``grid`` with the largest ``TPR - FPR`` when a failure is predicted by ``score < t``
+    (``below``) or ``score >= t``; NaN without both classes."""
+    if labels.all() or not labels.any():
+        return float("nan")
+    best, best_gain = float("nan"), -2.0
+    for threshold in grid:
+        flagged = scores < threshold if below else scores >= threshold
+        gain = flagged[labels].mean() - flagged[~labels].mean()
+        if gain > best_gain:
+            best, best_gain = threshold, gain
+    return best
+
+
+# ---- scoring one record with every definition ----
+
+
+def _overall_maps(record, kind: str, source: str) -> list:
+    """Per captured resolution, the mean map over all phases (sums over total counts) of ``source`` maps."""
+    sums = record.maps(source)
+    maps = []
+    for resolution in record.resolutions(kind):
+        total, count = None, 0
+        for phase in record.phase_names():
+            key = record.key(kind, resolution, phase)
+            if key in sums and record.counts.get(key):
+                total = sums[key].float().clone() if total is None else total + sums[key].float()
+                count += record.counts[key]
+        if total is not None:
+            maps.append(total / count)
+    return maps
+
+
+def _number(value) -> float | None:
+    value = float(value)
+    return None if math.isnan(value) else (value if math.isfinite(value) else (1e9 if value > 0 else -1e9))
+
+
+def _upsample(mask, size: tuple[int, int]) -> np.ndarray:
+    import torch
+    import torch.nn.functional as F
+
+    resized = F.interpolate(mask[None, None].float(), size=size, mode="nearest")[0, 0]
+    return resized.to(torch.bool).numpy()
+
+
+def score_item(record, tree, colour_words: Sequence[str], source: str = "model", object_masks=None) -> dict | None:
+    """Every score of one record with every definition of the grid; None when an entity has no token positions.
+
+    ``object_masks``: the judge's masks (bool ``[objects, H, W]`` at image size, in caption order) for the IoU of
+    attention regions; entities are matched to objects by order.
+    """
+    import torch
+    from attnmod.analysis import metrics
+
+    cross = _overall_maps(record, "cross", source)
+    if not cross:
+        return None
+    token_count = cross[0].shape[0]
+    positions = [tuple(t for t in entity.tokens if 0 <= t < token_count) for entity in tree.entities]
+    if not positions or not all(positions):
+        return None
+    token_maps = metrics.combine_resolutions(cross)
+    raw = metrics.combine_raw_resolutions(cross)
+    words = metrics.word_positions(record.token_ids) if record.token_ids else list(range(1, token_count))
+    parents = [entity.parent for entity in tree.entities]
+    count = len(positions)
+    entity_maps = torch.stack([metrics.group_map(token_maps, p) for p in positions])
+    pixels = entity_maps.shape[-1] * entity_maps.shape[-2]
+    nested = metrics.nested_pairs(parents)
+    pairs = [(e, f) for e in range(count) for f in range(e + 1, count) if (e, f) not in nested]
+    colour_positions = []
+    for entity in tree.entities:
+        found = [a for a in entity.attributes if a.text.lower() in colour_words]
+        kept = tuple(t for t in found[0].tokens if 0 <= t < token_count) if found else ()
+        colour_positions.append(kept)
+    self_maps = _overall_maps(record, "self", source)
+    self_map = self_maps[0] if self_maps else None
+
+    entities = []
+    for e in range(count):
+        peak, mass = metrics.presence(raw, positions[e], words, sigma=0.5)
+        flat_peak, _ = metrics.presence(raw, positions[e], words, sigma=0.0)
+        entities.append(
+            {
+                "presence": _number(peak),
+                "presence_unsmoothed": _number(flat_peak),
+                "presence_mass": _number(mass),
+                "contrast": _number(metrics.map_contrast(entity_maps[e])),
+                "area": {},
+                "iou": {},
+                "iou_chance": {},
+            }
+        )
+    attributes = [
+        {"entity": e, "share": {}, "misbound_share": {}, "lift": {}, "log_ratio": {}, "misbound": {}}
+        for e in range(count)
+        if colour_positions[e]
+    ]
+    pair_rows = [{"entities": [e, f], "self_share": {}, "self_lift": {}} for e, f in pairs]
+    overlap_matrix = metrics.pairwise_overlap(entity_maps)
+    floor_matrices = {q: metrics.pairwise_floor_overlap(entity_maps, q) for q in FLOOR_QUANTILES}
+    daam_matrices = {level: metrics.pairwise_region_iou(entity_maps, level) for level in DAAM_LEVELS}
+    for row, (e, f) in zip(pair_rows, pairs, strict=True):
+        row["overlap"] = _number(overlap_matrix[e, f])
+        row["floor"] = {str(q): _number(m[e, f]) for q, m in floor_matrices.items()}
+        row["daam"] = {str(level): _number(m[e, f]) for level, m in daam_matrices.items()}
+    for row in attributes:
+        attribute_map = metrics.group_map(token_maps, colour_positions[row["entity"]])
+        related = {
+            other
+            for other in range(count)
+            if (min(row["entity"], other), max(row["entity"], other)) in nested and other != row["entity"]
+        }
+        margin, *_ = metrics.binding_margin(attribute_map, entity_maps, row["entity"], exclude=sorted(related))
+        row["margin"] = _number(margin)
+        row["map"] = attribute_map
+
+    for name, settings in REGION_RULES.items():
+        candidates = metrics.region_candidates(entity_maps, **settings)
+        labels = metrics.assign_regions(entity_maps, parents=parents, candidates=candidates)
+        own = metrics.own_region_masks(labels, count)
+        full = metrics.full_region_masks(labels, parents)
+        for e, row in enumerate(entities):
+            row["area"][name] = float(full[e].sum()) / pixels
+            if object_masks is not None and e < len(object_masks):
+                region = _upsample(full[e], tuple(object_masks[e].shape))
+                truth = np.asarray(object_masks[e], dtype=bool)
+                union = (region | truth).sum()
+                row["iou"][name] = float((region & truth).sum() / union) if union else None
+                row["iou_chance"][name] = _number(chance_iou(region.mean(), truth.mean()))
+        for row in attributes:
+            e = row["entity"]
+            shares = metrics.binding_shares(row["map"], own)
+            lifts = metrics.binding_lifts(row["map"], own)
+            row["share"][name] = _number(shares[e])
+            row["misbound_share"][name] = metrics.is_misbound(shares, e)
+            row["lift"][name] = _number(lifts[e])
+            row["log_ratio"][name] = _number(metrics.binding_log_ratio(lifts, e))
+            row["misbound"][name] = metrics.is_misbound_lift(lifts, e)
+        if self_map is not None:
+            side = _grid_of(self_map.shape[-1], tuple(entity_maps.shape[-2:]))
+            small_maps = metrics.resize_maps(entity_maps, side)
+            small_candidates = metrics.region_candidates(small_maps, **settings)
+            small_labels = metrics.assign_regions(small_maps, parents=parents, candidates=small_candidates)
+            small_full = metrics.full_region_masks(small_labels, parents)
+            share = metrics.self_attention_leakage(self_map.float(), small_full)
+            lift = metrics.self_attention_lift(self_map.float(), small_full)
+            for row, (e, f) in zip(pair_rows, pairs, strict=True):
+                row["self_share"][name] = _nanmax(share[e, f], share[f, e])
+                row["self_lift"][name] = _nanmax(lift[e, f], lift[f, e])
+    for row in attributes:
+        del row["map"]
+    return {"entities": entities, "attributes": attributes, "pairs": pair_rows}
+
+
+def _nanmax(first, second) -> float | None:
+    values = [float(v) for v in (first, second) if not math.isnan(float(v))]
+    return max(values) if values else None
+
+
+def _grid_of(pixels: int, like: tuple[int, int]) -> tuple[int, int]:
+    height, width = like
+    scale = math.sqrt(pixels / (height * width))
+    candidate = (round(height * scale), round(width * scale))
+    if candidate[0] * candidate[1] == pixels:
+        return candidate
+    side = round(math.sqrt(pixels))
+    return (side, side)
+
+
+# ---- the judge ----
+
+
+def _field(thing, *names, default=None):
+    for name in names:
+        if isinstance(thing, dict) and name in thing:
+            return thing[name]
+        if not isinstance(thing, dict) and hasattr(thing, name):
+            return getattr(thing, name)
+    return default
+
+
+def judge_labels(verdict, objects: int) -> dict:
+    """The judge's verdict as labels: ``{"missing": [bool|None], "wrong_colour": [bool|None], "merged": bool|None,
+    "masks": [array|None]}`` per object in caption order. Reads the judge's fields by name (``objects`` rows with
+    ``found``/``present``/``missing``, ``colour_correct``/``colour_ok``/``wrong_colour``, ``mask``; a ``merged``
+    flag on the verdict or on the objects)."""
+    rows = list(_field(verdict, "objects", default=[]) or [])
+    missing, wrong, masks, merged_objects = [], [], [], []
+    for index in range(objects):
+        row = rows[index] if index < len(rows) else None
+        if row is None:
+            missing.append(None)
+            wrong.append(None)
+            masks.append(None)
+            continue
+        found = _field(row, "found", "present")
+        gone = _field(row, "missing")
+        is_missing = bool(gone) if gone is not None else (None if found is None else not bool(found))
+        correct = _field(row, "colour_correct", "colour_ok", "color_correct")
+        wrong_flag = _field(row, "wrong_colour", "wrong_color")
+        is_wrong = bool(wrong_flag) if wrong_flag is not None else (None if correct is None else not bool(correct))
+        if is_missing:
+            is_wrong = None  # the colour of an object that is not there cannot be judged
+        missing.append(is_missing)
+        wrong.append(is_wrong)
+        mask = _field(row, "mask")
+        masks.append(None if mask is None else np.asarray(mask, dtype=bool))
+        merged_objects.append(_field(row, "merged"))
+    merged = _field(verdict, "merged")
+    if merged is None and any(flag is not None for flag in merged_objects):
+        merged = any(bool(flag) for flag in merged_objects)
+    return {
+        "missing": missing,
+        "wrong_colour": wrong,
+        "merged": None if merged is None else bool(merged),
+        "masks": masks,
+    }
+
+
+def load_judge(required: bool) -> Callable | None:
+    try:
+        from attnmod.analysis.judge import judge_image
+    except ImportError as error:
+        if required:
+            raise SystemExit(f"score_validity: the shapes judge is not available ({error}); use --no-judge") from None
+        return None
+    return judge_image
+
+
+# ---- generation ----
+
+
+def default_run_settings(model) -> dict:
+    if model.name == "shapes":
+        from attnmod.toolkit import shapes_model
+
+        return {"steps": shapes_model.DEFAULT_STEPS, "size": shapes_model.IMAGE_SIZE}
+    if model.name in ("tiny", "tiny-sd"):
+        return {"steps": 4, "size": 64}
+    pipe = model.pipeline
+    return {"steps": 30, "size": int(pipe.unet.config.sample_size) * int(getattr(pipe, "vae_scale_factor", 8))}
+
+
+@dataclasses.dataclass(frozen=True)
+class Item:
+    id: str
+    set: str
+    half: str
+    scene: object
+    seed: int
+    variant: str
+
+
+def plan_items(prompts_per_set: int, seeds: Sequence[int], variants: Sequence[str]) -> list[Item]:
+    from attnmod.toolkit import shapes_world
+
+    items = []
+    for name in SETS:
+        for half in HALVES:
+            for index, scene in enumerate(shapes_world.prompt_set(f"{name}/{half}", prompts_per_set)):
+                for seed in seeds:
+                    for variant in variants:
+                        items.append(
+                            Item(f"{name}-{half}-{index:03d}-s{seed}-{variant}", name, half, scene, seed, variant)
+                        )
+    return items
+
+
+def run_items(args, items: list[Item], out: Path, judge) -> None:
+    from attnmod.toolkit import shapes_world
+    from attnmod.toolkit.generation import generate
+    from attnmod.toolkit.models import load_model
+    from attnmod.toolkit.modulation_config import ModulationConfig
+    from attnmod.toolkit.parsing import parse_prompt
+    from tqdm.auto import tqdm
+
+    path = out / "items.jsonl"
+    done = set()
+    if path.is_file():
+        for line in path.read_text(encoding="utf-8").splitlines():
+            try:
+                done.add(json.loads(line)["id"])
+            except (ValueError, KeyError):
+                continue
+    todo = [item for item in items if item.id not in done]
+    if not todo:
+        return
+    model = load_model(args.model, device=args.device, dtype=args.dtype)
+    defaults = default_run_settings(model)
+    steps, size = args.steps or defaults["steps"], args.size or defaults["size"]
+    settings = {"model": args.model, "steps": steps, "size": size, "device": model.device, "dtype": model.dtype}
+    (out / "settings.json").write_text(json.dumps(settings), encoding="utf-8")
+    trees: dict[str, object] = {}
+    colour_words = tuple(shapes_world.COLOURS)
+    by_variant: dict[str, list[Item]] = {}
+    for item in todo:
+        by_variant.setdefault(item.variant, []).append(item)
+    bar = tqdm(total=len(todo), desc="score validity", unit="image")
+    with path.open("a", encoding="utf-8") as sink:
+        for variant, group in by_variant.items():
+            config = ModulationConfig.from_variant(variant)
+            config = dataclasses.replace(config, capture=dataclasses.replace(config.capture, self_attention=True))
+            for start in range(0, len(group), args.batch_size):
+                batch = group[start : start + args.batch_size]
+                captions = [item.scene.caption for item in batch]
+                for caption in captions:
+                    if caption not in trees:
+                        trees[caption] = parse_prompt(caption, tokenizers=model.tokenizers)
+                results = generate(
+                    model,
+                    captions,
+                    config,
+                    seeds=[item.seed for item in batch],
+                    steps=steps,
+                    height=size,
+                    width=size,
+                    capture=True,
+                    trees=[trees[c] for c in captions],
+                )
+                for item, result in zip(batch, results, strict=True):
+                    sink.write(
+                        json.dumps(item_row(item, result, trees[item.scene.caption], judge, colour_words)) + "\n"
+                    )
+                    sink.flush()
+                bar.update(len(batch))
+    bar.close()
+
+
+def item_row(item: Item, result, tree, judge, colour_words) -> dict:
+    objects = len(item.scene.objects)
+    image = np.asarray(result.image.convert("RGB"))
+    labels = judge_labels(judge(image, item.scene), objects) if judge is not None else judge_labels({}, objects)
+    masks = labels.pop("masks")
+    usable = [m for m in masks if m is not None]
+    object_masks = masks if len(usable) == objects and objects else None
+    matched = len(tree.entities) == objects
+    scores = {}
+    if matched:
+        scores["model"] = score_item(result.record, tree, colour_words, "model", object_masks)
+        if result.record.applied:
+            scores["applied"] = score_item(result.record, tree, colour_words, "applied", None)
+    return {
+        "id": item.id,
+        "set": item.set,
+        "half": item.half,
+        "caption": item.scene.caption,
+        "heldout": bool(item.scene.heldout),
+        "objects": objects,
+        "seed": item.seed,
+        "variant": item.variant,
+        "entities_match": matched,
+        "labels": labels,
+        "scores": scores,
+    }
+
+
+# ---- predictors: what each score or verdict says about a unit ----
+
+
+@dataclasses.dataclass(frozen=True)
+class Predictor:
+    """``value(unit)`` is oriented so that larger means "failure more likely" (None: undefined for the unit)."""
+
+    name: str
+    failure: str
+    definition: str  # "original" or "corrected"
+    kind: str  # "score" or "verdict"
+    family: str
+    value: Callable[[dict], float | None]
+    threshold: str | None = None  # for verdicts chosen on the tune half: which score and direction
+
+
+def _neg(value):
+    return None if value is None else -value
+
+
+def _max_pairs(pairs, getter):
+    values = [getter(p) for p in pairs]
+    values = [v for v in values if v is not None]
+    return max(values) if values else None
+
+
+def predictors() -> list[Predictor]:
+    found: list[Predictor] = []
+    add = found.append
+    # wrong colour binding: unit = the colour attribute row
+    add(
+        Predictor(
+            "B_a share of entity regions",
+            "wrong_colour",
+            "original",
+            "score",
+            "share",
+            lambda u: _neg(u["share"][OLD_RULE]),
+        )
+    )
+    add(
+        Predictor(
+            "misbound (share, peak 0.2 regions)",
+            "wrong_colour",
+            "original",
+            "verdict",
+            "misbound",
+            lambda u: float(u["misbound_share"][OLD_RULE]),
+        )
+    )
+    add(
+        Predictor(
+            "KL margin (SynGen symmetric KL)",
+            "wrong_colour",
+            "corrected",
+            "score",
+            "margin",
+            lambda u: _neg(u["margin"]),
+        )
+    )
+    for rule in REGION_RULES:
+        if rule == OLD_RULE:
+            continue
+        add(
+            Predictor(
+                f"binding log ratio, {rule}",
+                "wrong_colour",
+                "corrected",
+                "score",
+                "log ratio",
+                lambda u, r=rule: _neg(u["log_ratio"][r]),
+            )
+        )
+        add(
+            Predictor(
+                f"own binding lift, {rule}",
+                "wrong_colour",
+                "corrected",
+                "score",
+                "lift",
+                lambda u, r=rule: _neg(u["lift"][r]),
+            )
+        )
+        add(
+            Predictor(
+                f"misbound (lift), {rule}",
+                "wrong_colour",
+                "corrected",
+                "verdict",
+                "misbound",
+                lambda u, r=rule: float(u["misbound"][r]),
+            )
+        )
+    # missing object: unit = the entity row
+    add(
+        Predictor(
+            "wins no pixels (peak 0.2 regions)",
+            "missing",
+            "original",
+            "verdict",
+            "no pixels",
+            lambda u: float(u["area"][OLD_RULE] == 0),
+        )
+    )
+    add(Predictor("region area, peak 0.2", "missing", "original", "score", "area", lambda u: _neg(u["area"][OLD_RULE])))
+    add(
+        Predictor(
+            "presence peak (smoothed)", "missing", "corrected", "score", "presence", lambda u: _neg(u["presence"])
+        )
+    )
+    add(
+        Predictor(
+            "presence peak (unsmoothed)",
+            "missing",
+            "corrected",
+            "score",
+            "presence",
+            lambda u: _neg(u["presence_unsmoothed"]),
+        )
+    )
+    add(Predictor("presence mass", "missing", "corrected", "score", "presence", lambda u: _neg(u["presence_mass"])))
+    add(
+        Predictor(
+            "neglected (presence peak < t)",
+            "missing",
+            "corrected",
+            "verdict",
+            "neglected",
+            lambda u: _neg(u["presence"]),
+            threshold="presence",
+        )
+    )
+    for rule in REGION_RULES:
+        if rule == OLD_RULE:
+            continue
+        add(
+            Predictor(
+                f"region area, {rule}", "missing", "corrected", "score", "area", lambda u, r=rule: _neg(u["area"][r])
+            )
+        )
+        add(
+            Predictor(
+                f"wins no pixels, {rule}",
+                "missing",
+                "corrected",
+                "verdict",
+                "no pixels",
+                lambda u, r=rule: float(u["area"][r] == 0),
+            )
+        )
+    # merged objects: unit = the image, scores are maxima over its entity pairs
+    add(
+        Predictor(
+            "leakage O (sum of minima)",
+            "merged",
+            "original",
+            "score",
+            "overlap",
+            lambda u: _max_pairs(u["pairs"], lambda p: p["overlap"]),
+        )
+    )
+    add(
+        Predictor(
+            f"overlap verdict O >= {OLD_OVERLAP_THRESHOLD}",
+            "merged",
+            "original",
+            "verdict",
+            "overlap",
+            lambda u: _flag(_max_pairs(u["pairs"], lambda p: p["overlap"]), OLD_OVERLAP_THRESHOLD),
+        )
+    )
+    add(
+        Predictor(
+            "self-attention leakage share, peak 0.2",
+            "merged",
+            "original",
+            "score",
+            "self",
+            lambda u: _max_pairs(u["pairs"], lambda p: p["self_share"].get(OLD_RULE)),
+        )
+    )
+    for q in FLOOR_QUANTILES:
+        add(
+            Predictor(
+                f"floor-removed overlap, floor q{q}",
+                "merged",
+                "corrected",
+                "score",
+                "overlap",
+                lambda u, q=q: _max_pairs(u["pairs"], lambda p: p["floor"][str(q)]),
+            )
+        )
+    add(
+        Predictor(
+            "overlap verdict (floor q0.5 overlap >= t)",
+            "merged",
+            "corrected",
+            "verdict",
+            "overlap",
+            lambda u: _max_pairs(u["pairs"], lambda p: p["floor"]["0.5"]),
+            threshold="overlap",
+        )
+    )
+    for level in DAAM_LEVELS:
+        add(
+            Predictor(
+                f"DAAM region IoU, level {level}",
+                "merged",
+                "corrected",
+                "score",
+                "region IoU",
+                lambda u, lv=level: _max_pairs(u["pairs"], lambda p: p["daam"][str(lv)]),
+            )
+        )
+    for rule in REGION_RULES:
+        if rule == OLD_RULE:
+            continue
+        add(
+            Predictor(
+                f"self-attention lift, {rule}",
+                "merged",
+                "corrected",
+                "score",
+                "self",
+                lambda u, r=rule: _max_pairs(u["pairs"], lambda p: p["self_lift"].get(r)),
+            )
+        )
+    return found
+
+
+def _flag(value, threshold):
+    return None if value is None else float(value >= threshold)
+
+
+# ---- units and evaluation ----
+
+
+def units(rows: list[dict], failure: str, variant: str, source: str = "model") -> list[tuple[dict, bool, str]]:
+    """``(unit, label, cluster)`` for every judged unit of ``failure`` in ``rows`` of ``variant``."""
+    found = []
+    for row in rows:
+        scores = row["scores"].get(source)
+        if row["variant"] != variant or not scores:
+            continue
+        labels = row["labels"]
+        if failure == "wrong_colour":
+            for attribute in scores["attributes"]:
+                label = labels["wrong_colour"][attribute["entity"]]
+                if label is not None:
+                    found.append((attribute, bool(label), row["caption"]))
+        elif failure == "missing":
+            for index, entity in enumerate(scores["entities"]):
+                label = labels["missing"][index]
+                if label is not None:
+                    found.append((entity, bool(label), row["caption"]))
+        elif labels["merged"] is not None and scores["pairs"]:
+            found.append(({"pairs": scores["pairs"]}, bool(labels["merged"]), row["caption"]))
+    return found
+
+
+def predictor_values(predictor: Predictor, chosen: list) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """Oriented values (NaN imputed with the median: undefined reads as neutral), labels, clusters, undefined share."""
+    raw = [predictor.value(unit) for unit, _, _ in chosen]
+    values = np.array([np.nan if v is None else float(v) for v in raw], dtype=np.float64)
+    undefined = float(np.isnan(values).mean()) if len(values) else float("nan")
+    if np.isnan(values).all():
+        values = np.zeros_like(values)
+    else:
+        values = np.where(np.isnan(values), np.nanmedian(values), values)
+    labels = np.array([label for _, label, _ in chosen], dtype=bool)
+    clusters = np.array([cluster for _, _, cluster in chosen])
+    return values, labels, clusters, undefined
+
+
+def evaluate(rows: list[dict], resamples: int) -> dict:
+    """Every predictor's AUROC on the test half (definitions and verdict thresholds chosen on the tune half)."""
+    tune = [r for r in rows if r["half"] == "tune"]
+    test = [r for r in rows if r["half"] == "test"]
+    variants = sorted({r["variant"] for r in rows}, key=lambda v: (v != "none", v))
+    result = {"failures": {}, "iou": {}, "counts": {}}
+    for variant in variants:
+        for failure in FAILURES:
+            tune_units = units(tune, failure, variant)
+            test_units = units(test, failure, variant)
+            table = []
+            for predictor in predictors():
+                if predictor.failure != failure:
+                    continue
+                threshold = None
+                if predictor.threshold is not None:
+                    values, labels, _, _ = predictor_values(predictor, tune_units)
+                    # the oriented value is -presence (below) or the overlap itself (at or above)
+                    below = predictor.threshold == "presence"
+                    raw_scores = -values if below else values
+                    threshold = youden_threshold(raw_scores, labels, VERDICT_GRID, below) if len(values) else math.nan
+                tune_auc = _predict_auc(predictor, tune_units, threshold)
+                test_values, test_labels, clusters, undefined = predictor_values(predictor, test_units)
+                if threshold is not None:
+                    test_values = _apply_threshold(predictor, test_values, threshold)
+                auc = auroc(test_values, test_labels) if len(test_values) else math.nan
+                low, high = (
+                    bootstrap_auroc(test_values, test_labels, clusters, resamples)
+                    if len(test_values)
+                    else (math.nan, math.nan)
+                )
+                table.append(
+                    {
+                        "predictor": predictor.name,
+                        "definition": predictor.definition,
+                        "kind": predictor.kind,
+                        "family": predictor.family,
+                        "threshold": None if threshold is None or math.isnan(threshold) else threshold,
+                        "tune_auroc": _round(tune_auc),
+                        "auroc": _round(auc),
+                        "ci": [_round(low), _round(high)],
+                        "undefined": _round(undefined),
+                        "units": len(test_units),
+                        "failures": int(test_labels.sum()) if len(test_labels) else 0,
+                    }
+                )
+            _mark_chosen(table)
+            result["failures"][f"{variant}/{failure}"] = table
+            result["counts"][f"{variant}/{failure}"] = {
+                "tune_units": len(tune_units),
+                "tune_failures": sum(1 for _, label, _ in tune_units if label),
+                "test_units": len(test_units),
+                "test_failures": sum(1 for _, label, _ in test_units if label),
+            }
+        if variant != "none":
+            result["failures"][f"{variant}/merged (applied maps)"] = _applied_rows(test, variant, resamples)
+        result["iou"][variant] = iou_table([r for r in test if r["variant"] == variant], resamples)
+    return result
+
+
+def _apply_threshold(predictor: Predictor, values: np.ndarray, threshold: float) -> np.ndarray:
+    if threshold is None or math.isnan(threshold):
+        return np.zeros_like(values)
+    if predictor.threshold == "presence":
+        return (-values < threshold).astype(np.float64)
+    return (values >= threshold).astype(np.float64)
+
+
+def _predict_auc(predictor: Predictor, chosen: list, threshold) -> float:
+    if not chosen:
+        return math.nan
+    values, labels, _, _ = predictor_values(predictor, chosen)
+    if threshold is not None:
+        values = _apply_threshold(predictor, values, threshold)
+    return auroc(values, labels)
+
+
+def _mark_chosen(table: list[dict]) -> None:
+    """Per (kind, family) among the corrected definitions: the best tune AUROC is the chosen definition."""
+    best: dict[tuple[str, str], dict] = {}
+    for row in table:
+        row["chosen"] = False
+        if row["definition"] != "corrected" or row["tune_auroc"] is None:
+            continue
+        key = (row["kind"], row["family"])
+        if key not in best or row["tune_auroc"] > best[key]["tune_auroc"]:
+            best[key] = row
+    for row in best.values():
+        row["chosen"] = True
+
+
+def _applied_rows(test: list[dict], variant: str, resamples: int) -> list[dict]:
+    """Leakage on the applied maps of a modulated run, next to the model's own maps (the circularity check)."""
+    rows = []
+    for source in ("model", "applied"):
+        chosen = units(test, "merged", variant, source)
+        for predictor in predictors():
+            if predictor.failure != "merged" or predictor.kind != "score" or predictor.family != "overlap":
+                continue
+            values, labels, clusters, undefined = predictor_values(predictor, chosen)
+            mean = float(np.nanmean([predictor.value(u) or np.nan for u, _, _ in chosen])) if chosen else math.nan
+            rows.append(
+                {
+                    "predictor": f"{predictor.name} [{source} maps]",
+                    "source": source,
+                    "mean": _round(mean),
+                    "auroc": _round(auroc(values, labels) if len(values) else math.nan),
+                    "ci": [_round(v) for v in bootstrap_auroc(values, labels, clusters, resamples)]
+                    if len(values)
+                    else [None, None],
+                    "undefined": _round(undefined),
+                    "units": len(chosen),
+                }
+            )
+    return rows
+
+
+def iou_table(rows: list[dict], resamples: int) -> list[dict]:
+    """Per region rule: mean IoU of attention regions with the judge's masks, and of same-area random regions."""
+    table = []
+    for rule in REGION_RULES:
+        ious, chances, clusters = [], [], []
+        for row in rows:
+            scores = row["scores"].get("model")
+            if not scores:
+                continue
+            for index, entity in enumerate(scores["entities"]):
+                if row["labels"]["missing"][index]:
+                    continue
+                iou, chance = entity["iou"].get(rule), entity["iou_chance"].get(rule)
+                if iou is None or chance is None:
+                    continue
+                ious.append(iou)
+                chances.append(chance)
+                clusters.append(row["caption"])
+        ious_array, chances_array = np.array(ious), np.array(chances)
+        difference = ious_array - chances_array
+        low, high = bootstrap_mean(difference, np.array(clusters), resamples)
+        table.append(
+            {
+                "rule": rule,
+                "objects": len(ious),
+                "iou": _round(float(ious_array.mean())) if len(ious) else None,
+                "chance": _round(float(chances_array.mean())) if len(ious) else None,
+                "difference": _round(float(difference.mean())) if len(ious) else None,
+                "ci": [_round(low), _round(high)],
+            }
+        )
+    return table
+
+
+def _round(value) -> float | None:
+    return None if value is None or math.isnan(value) else round(float(value), 3)
+
+
+# ---- writing ----
+
+
+def reading(row: dict) -> str:
+    low, high = row["ci"]
+    if row["auroc"] is None:
+        return "no failures or no successes to compare"
+    if low is None:
+        return "too few units for an interval"
+    if low <= 0.5 <= high:
+        return "predicts nothing (interval includes 0.5)"
+    if high < 0.5:
+        return "predicts the opposite"
+    return "predicts" if low >= 0.6 else "predicts weakly"
+
+
+def markdown(result: dict, meta: dict) -> str:
+    lines = [
+        f"Run: `{meta['command']}` on {meta['machine']}; model `{meta['model']}`, {meta['steps']} steps at "
+        f"{meta['size']}x{meta['size']}, seeds {', '.join(map(str, meta['seeds']))}, variants "
+        f"{', '.join(meta['variants'])}; {meta['prompts']} prompts ({meta['prompts_per_set']} per set and half, "
+        f"sets {', '.join(SETS)}); {meta['images']} images; judge: {meta['judge']}; {meta['seconds']:.0f} s.",
+        "",
+        "Every AUROC below is on the **test half**; thresholds of verdicts and the chosen definition of each "
+        "family (marked *) were picked on the tune half. Interval: 95% bootstrap over prompts. Undefined: share of "
+        "units where the score is undefined (counted as neutral, the median).",
+        "",
+    ]
+    for key, table in result["failures"].items():
+        if "applied" in key:
+            continue
+        variant, failure = key.split("/")
+        counts = result["counts"][key]
+        lines += [
+            f"### {FAILURE_NAMES[failure]}, variant `{variant}`",
+            "",
+            f"Test: {counts['test_units']} units, {counts['test_failures']} failures (tune: {counts['tune_units']}, "
+            f"{counts['tune_failures']}).",
+            "",
+            "| predictor | definition | kind | AUROC | 95% interval | tune AUROC | undefined | reading |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        for row in table:
+            name = row["predictor"] + (" *" if row["chosen"] else "")
+            if row["threshold"] is not None:
+                name += f" (t = {row['threshold']})"
+            lines.append(
+                f"| {name} | {row['definition']} | {row['kind']} | {_fmt(row['auroc'])} | "
+                f"{_fmt(row['ci'][0])}-{_fmt(row['ci'][1])} | {_fmt(row['tune_auroc'])} | {_fmt(row['undefined'])} "
+                f"| {reading(row)} |"
+            )
+        lines.append("")
+    for key, table in result["failures"].items():
+        if "applied" not in key:
+            continue
+        lines += [
+            f"### Leakage on the model's own maps and on the applied maps, `{key.split('/')[0]}` (test half)",
+            "",
+            "| predictor | mean | AUROC for merged objects | 95% interval | undefined |",
+            "|---|---|---|---|---|",
+        ]
+        for row in table:
+            lines.append(
+                f"| {row['predictor']} | {_fmt(row['mean'])} | {_fmt(row['auroc'])} | "
+                f"{_fmt(row['ci'][0])}-{_fmt(row['ci'][1])} | {_fmt(row['undefined'])} |"
+            )
+        lines.append("")
+    for variant, table in result["iou"].items():
+        lines += [
+            f"### Attention regions against the judge's masks, variant `{variant}` (test half, objects found)",
+            "",
+            "| region rule | objects | mean IoU | same-area random | difference | 95% interval |",
+            "|---|---|---|---|---|---|",
+        ]
+        for row in table:
+            lines.append(
+                f"| {row['rule']} | {row['objects']} | {_fmt(row['iou'])} | {_fmt(row['chance'])} | "
+                f"{_fmt(row['difference'])} | {_fmt(row['ci'][0])}-{_fmt(row['ci'][1])} |"
+            )
+        lines.append("")
+    lines += targets(result)
+    return "\n".join(lines)
+
+
+def targets(result: dict) -> list[str]:
+    """The issue's two targets, on baseline runs, test half."""
+    lines = ["### Targets (baseline, test half)", ""]
+    checks = [
+        (
+            "wrong_colour",
+            lambda r: r["kind"] == "verdict" and r["family"] == "misbound" and r["chosen"],
+            "misbinding verdict predicts wrong colours",
+            0.75,
+        ),
+        (
+            "missing",
+            lambda r: r["family"] == "presence" and r["chosen"],
+            "presence score predicts missing objects",
+            0.8,
+        ),
+    ]
+    for failure, pick, text, goal in checks:
+        table = result["failures"].get(f"none/{failure}", [])
+        row = next((r for r in table if pick(r)), None)
+        if row is None or row["auroc"] is None:
+            lines.append(f"- {text}: not measurable in this run (no judged failures or successes).")
+            continue
+        verdict = "met" if row["auroc"] >= goal else "missed"
+        lines.append(
+            f"- {text} (target AUROC >= {goal}): {row['predictor']} AUROC {row['auroc']:.3f} "
+            f"[{_fmt(row['ci'][0])}-{_fmt(row['ci'][1])}]: **{verdict}**."
+        )
+    lines.append("")
+    return lines
+
+
+def _fmt(value) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
+
+
+def write_docs(path: Path, text: str) -> None:
+    start, end = "<!-- results -->", "<!-- /results -->"
+    page = path.read_text(encoding="utf-8") if path.is_file() else f"# Score validity\n\n{start}\n{end}\n"
+    if start not in page or end not in page:
+        page = page.rstrip() + f"\n\n{start}\n{end}\n"
+    head, rest = page.split(start, 1)
+    _, tail = rest.split(end, 1)
+    path.write_text(f"{head}{start}\n{text}\n{end}{tail}", encoding="utf-8")
+
+
+# ---- command line ----
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", default="shapes")
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--dtype", default="auto")
+    parser.add_argument("--prompts", type=int, default=40, help="prompts per set and half (4 sets x 2 halves)")
+    parser.add_argument("--limit", type=int, help="alias of --prompts for a short run")
+    parser.add_argument("--seeds", default="0,1")
+    parser.add_argument("--variants", default="none,full")
+    parser.add_argument("--steps", type=int)
+    parser.add_argument("--size", type=int)
+    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--bootstrap", type=int, default=1000)
+    parser.add_argument("--out", default="runs/score-validity")
+    parser.add_argument("--docs", help="write the tables into this page between its <!-- results --> markers")
+    parser.add_argument("--from-items", action="store_true", help="recompute the tables from OUT/items.jsonl only")
+    parser.add_argument("--no-judge", action="store_true", help="run without the judge (scores only, no AUROC)")
+    parser.add_argument("--quick", action="store_true", help="smoke run: tiny model, 2 prompts per set, 1 seed")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.model = "tiny" if args.model == "shapes" else args.model
+        args.prompts = args.limit or 2
+        args.seeds = "0"
+        args.steps = args.steps or 2
+        args.bootstrap = min(args.bootstrap, 50)
+    elif args.limit:
+        args.prompts = args.limit
+    try:
+        seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
+    except ValueError:
+        print(f"score_validity: --seeds must be comma-separated integers, got {args.seeds!r}", file=sys.stderr)
+        return 1
+    variants = [v.strip() for v in args.variants.split(",") if v.strip()]
+    if args.prompts < 1 or not seeds or not variants:
+        print("score_validity: need at least one prompt per set, one seed and one variant", file=sys.stderr)
+        return 1
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    judge_name = "none (--no-judge)"
+    if not args.from_items:
+        judge = None if args.no_judge else load_judge(required=not args.quick)
+        if judge is not None:
+            judge_name = "attnmod.analysis.judge.judge_image"
+        elif not args.no_judge:
+            print("score_validity: judge not available; scores only", file=sys.stderr)
+        from attnmod.toolkit.errors import AttnmodError
+
+        try:
+            run_items(args, plan_items(args.prompts, seeds, variants), out, judge)
+        except AttnmodError as error:
+            print(f"score_validity: {error}", file=sys.stderr)
+            return 1
+    path = out / "items.jsonl"
+    if not path.is_file():
+        print(f"score_validity: {path} not found", file=sys.stderr)
+        return 1
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    result = evaluate(rows, args.bootstrap)
+    from _machine import machine_description
+
+    settings_path = out / "settings.json"
+    settings = json.loads(settings_path.read_text(encoding="utf-8")) if settings_path.is_file() else {}
+
+    meta = {
+        "command": "python benchmarks/score_validity.py " + " ".join(sys.argv[1:] if argv is None else argv),
+        "machine": machine_description(),
+        "model": settings.get("model", args.model),
+        "steps": settings.get("steps", args.steps),
+        "size": settings.get("size", args.size),
+        "seeds": seeds,
+        "variants": variants,
+        "prompts": len({r["caption"] for r in rows}),
+        "prompts_per_set": args.prompts,
+        "images": len(rows),
+        "judge": judge_name if not args.from_items else "from items.jsonl",
+        "seconds": time.perf_counter() - started,
+        "unmatched": sum(1 for r in rows if not r["entities_match"]),
+    }
+    (out / "validity.json").write_text(json.dumps({"meta": meta, **result}, indent=1), encoding="utf-8")
+    text = markdown(result, meta)
+    if args.docs:
+        write_docs(Path(args.docs), text)
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
