@@ -2,6 +2,9 @@
 
 Embedded models (no download, seeded so their weights are the same on every machine):
 
+* ``shapes``: a small SDXL-architecture pipeline *trained* on the shapes world (:mod:`attnmod.toolkit.shapes_world`),
+  shipped as safetensors inside the package: it draws the coloured shapes its prompt names (64x64), and sometimes
+  fails the way SDXL does. Loads in about a second.
 * ``tiny``: the SDXL architecture at toy size: two CLIP text encoders (the second with a projection),
   ``text_time`` added conditioning, cross-attention UNet blocks, a VAE and the Euler scheduler, with the real
   CLIP tokenizers. Builds in well under a second. The default of every command.
@@ -10,20 +13,21 @@ Embedded models (no download, seeded so their weights are the same on every mach
 * ``sdxl-shaped``: SDXL base 1.0's full UNet, text encoder and VAE configuration with random weights, for
   performance work (about 3.5 billion parameters: ~14 GB in fp32).
 
-Images from random weights are noise; the attention mechanics, numbers and reports are real.
+Images from the random-weight models are noise; the attention mechanics, numbers and reports are real.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from pathlib import Path
 
 from .devices import resolve_device, resolve_dtype
 from .errors import ModelLoadError
 from .tokenizer import CLIP_VOCAB_SIZE, build_clip_tokenizer
 
-EMBEDDED_MODELS = ("tiny", "tiny-sd", "sdxl-shaped")
+EMBEDDED_MODELS = ("shapes", "tiny", "tiny-sd", "sdxl-shaped")
 PICKLE_SUFFIXES = (".ckpt", ".pt", ".pth", ".bin", ".pkl", ".pickle")
 _SEED = 0
 
@@ -228,7 +232,19 @@ def build_sdxl_shaped():
     return pipe
 
 
-_BUILDERS = {"tiny": build_tiny_sdxl, "tiny-sd": build_tiny_sd, "sdxl-shaped": build_sdxl_shaped}
+def build_shapes():
+    """The trained ``shapes`` model shipped with the package (see :mod:`attnmod.toolkit.shapes_model`)."""
+    from .shapes_model import load_shapes_pipeline
+
+    return load_shapes_pipeline()
+
+
+_BUILDERS = {
+    "shapes": build_shapes,
+    "tiny": build_tiny_sdxl,
+    "tiny-sd": build_tiny_sd,
+    "sdxl-shaped": build_sdxl_shaped,
+}
 
 
 def _family(pipe) -> str:
@@ -300,7 +316,10 @@ def _load_hub_id(repo_id: str, allow_pickle: bool):
 
 def _first_line(error: Exception | None) -> str:
     text = str(error).strip().splitlines()
-    return text[0] if text else type(error).__name__
+    line = text[0] if text else type(error).__name__
+    # Hub errors point at a stack trace the command line never shows.
+    line = re.sub(r"[,;.]?\s*(please\s+)?check the stack ?trace above[^.]*\.?", ".", line, flags=re.IGNORECASE)
+    return line.rstrip(" .") or type(error).__name__
 
 
 def _looks_like_path(spec: str) -> bool:
@@ -318,6 +337,10 @@ def build_pipeline(spec: str = "tiny", allow_pickle: bool = False):
         return _BUILDERS[spec]()
     path = Path(spec).expanduser()
     if path.is_dir():
+        from .shapes_model import is_shapes_folder, load_shapes_pipeline
+
+        if is_shapes_folder(path):  # weights written by `attnmod world train`
+            return load_shapes_pipeline(path)
         return _load_folder(path, allow_pickle)
     if path.is_file():
         return _load_single_file(path, allow_pickle)

@@ -102,6 +102,33 @@ def write_json_atomic(path: str | Path, payload, indent: int | None = 1, durable
     return write_atomic(path, json_text(payload, indent), durable=durable)
 
 
+# ---- settings files ----
+
+
+def read_settings_file(path: str | Path, what: str):
+    """The data of a ``.json``, ``.yaml`` or ``.yml`` settings file (a modulation config, thresholds), with one
+    clear :class:`AttnmodError` naming ``what`` and the file when it cannot be read or parsed."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise AttnmodError(f"cannot read {what} {str(path)!r}: {error}") from error
+    suffix = path.suffix.lower()
+    if suffix == ".json":
+        try:
+            return json.loads(text)
+        except ValueError as error:
+            raise AttnmodError(f"{what} {str(path)!r} is not valid JSON: {error}") from error
+    if suffix in (".yaml", ".yml"):
+        import yaml
+
+        try:
+            return yaml.safe_load(text)
+        except yaml.YAMLError as error:
+            raise AttnmodError(f"{what} {str(path)!r} is not valid YAML: {error}") from error
+    raise AttnmodError(f"{what} {str(path)!r}: use a .json, .yaml or .yml file")
+
+
 # ---- software versions ----
 
 #: The model stack that makes the numbers.
@@ -174,6 +201,8 @@ def default_generation_settings(model) -> dict:
     that is not embedded is None (known once the model is loaded).
     """
     name = model if isinstance(model, str) else model.name
+    if name == "shapes":
+        return {"steps": 25, "height": 64, "width": 64}
     if name in EMBEDDED_TOY_MODELS:
         return {"steps": 4, "height": 128, "width": 128}
     if isinstance(model, str):
