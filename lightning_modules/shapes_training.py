@@ -287,15 +287,17 @@ def _git_commit() -> str | None:
 
 
 def _read_history(path: Path, key: str) -> list[tuple[int, float]]:
-    rows = []
+    """``(step, loss)`` pairs in step order; a step logged twice (steps after the last checkpoint of an
+    interrupted run, done again on resume) keeps its later value."""
+    rows: dict[int, float] = {}
     if path.is_file():
         for line in path.read_text().splitlines():
             try:
                 data = json.loads(line)
-                rows.append((int(data["step"]), float(data[key])))
-            except (ValueError, KeyError):
+                rows[int(data["step"])] = float(data[key])
+            except (ValueError, KeyError, TypeError):
                 continue
-    return rows
+    return sorted(rows.items())
 
 
 def smoothed(values: list[float], window: int = 50) -> list[float]:
