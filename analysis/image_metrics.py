@@ -198,9 +198,8 @@ def load_clip(name_or_path: str, device: str = "cpu", role: str = "CLIP model") 
         except (OSError, ValueError) as error:
             raise AttnmodError(f"could not read {str(config_file)!r}: {_first_line(error)}") from error
         if model_type != "clip":
-            raise AttnmodError(
-                f"{role} folder {name_or_path!r} holds a {model_type!r} model, not CLIP (config.json model_type)"
-            )
+            found = f"a {model_type!r} model" if model_type else "a config.json without a model_type"
+            raise AttnmodError(f"{role} folder {name_or_path!r} holds {found}, not a CLIP model. {_CLIP_FOLDER_HINT}")
         source, hint = str(path), _CLIP_FOLDER_HINT
     elif _looks_like_path(name_or_path):
         raise AttnmodError(f"{role} path {name_or_path!r} does not exist. {_CLIP_FOLDER_HINT}")

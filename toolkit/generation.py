@@ -89,19 +89,39 @@ def _prompt_trees(model, prompts: list[str], trees) -> list[PromptTree]:
 
 
 def _item_warnings(tree: PromptTree, token_count: int, config: ModulationConfig, active: bool) -> list[str]:
-    warnings = list(tree.warnings)
+    """One warning per distinct problem: the tree's own notes, then what they mean for this generation (never
+    one line per entity, and never the prompt itself, which can be thousands of characters)."""
+    no_entities = "no entities found"
+    warnings = [w for w in tree.warnings if w != no_entities]
     if config.modulates and not active:
-        warnings.append(f"no entities found in {tree.prompt!r}: generated without modulation")
-    if tree.truncated or token_count >= MAX_TOKENS:
+        warnings.append(f"{no_entities} in the prompt: generated without modulation")
+    elif no_entities in tree.warnings:
+        warnings.append(no_entities)
+    said = any("the text encoder keeps" in warning for warning in tree.warnings)  # the parser's own note
+    if (tree.truncated or token_count >= MAX_TOKENS) and not said:
         warnings.append("the prompt is longer than the text encoders' 77 tokens: words past the limit are not seen")
-    for entity in tree.entities:
-        if entity.truncated:
-            kept = "partly" if entity.group_tokens else "entirely"
-            warnings.append(f"entity {entity.text!r} lies {kept} past the 77-token limit: it is {kept} unmodulated")
-        for attribute in entity.attributes:
-            if attribute.truncated and not entity.truncated:
-                warnings.append(f"attribute {attribute.text!r} of {entity.text!r} lies past the 77-token limit")
-    return warnings
+    cut_entities = [entity.text for entity in tree.entities if entity.truncated]
+    cut_attributes = [
+        f"{attribute.text} ({entity.text})"
+        for entity in tree.entities
+        if not entity.truncated
+        for attribute in entity.attributes
+        if attribute.truncated
+    ]
+    if cut_entities or cut_attributes:
+        counts = []
+        if cut_entities:
+            counts.append(f"{len(cut_entities)} {'entity' if len(cut_entities) == 1 else 'entities'}")
+        if cut_attributes:
+            counts.append(f"{len(cut_attributes)} attribute{'' if len(cut_attributes) == 1 else 's'}")
+        distinct = list(dict.fromkeys(cut_entities + cut_attributes))
+        named = ", ".join(repr(text) for text in distinct[:3]) + (
+            f" and {len(distinct) - 3} more" if len(distinct) > 3 else ""
+        )
+        warnings.append(
+            f"{' and '.join(counts)} reach past the 77-token limit; their tokens there are not modulated: {named}"
+        )
+    return list(dict.fromkeys(warnings))
 
 
 def generate(

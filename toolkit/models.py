@@ -317,8 +317,11 @@ def _load_hub_id(repo_id: str, allow_pickle: bool):
 def _first_line(error: Exception | None) -> str:
     text = str(error).strip().splitlines()
     line = text[0] if text else type(error).__name__
-    # Hub errors point at a stack trace the command line never shows.
-    line = re.sub(r"[,;.]?\s*(please\s+)?check the stack ?trace above[^.]*\.?", ".", line, flags=re.IGNORECASE)
+    # Hub errors point at a stack trace the command line never shows and at a Python argument a user cannot pass.
+    line = re.sub(
+        r"\.?\s*please check (out )?(the root cause in )?the stack ?trace above\.?", ".", line, flags=re.IGNORECASE
+    )
+    line = re.sub(r"\s*To enable repo look-ups[^.)]*local_files_only=False'? as input\.?", "", line)
     return line.rstrip(" .") or type(error).__name__
 
 

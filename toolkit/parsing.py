@@ -30,6 +30,8 @@ from .prompt_tree import Attribute, Entity, PromptTree
 PARSERS = ("auto", "benepar", "dependency")
 # Far beyond CLIP's 77 tokens; keeps a pasted file from tying up the parser (spaCy's own limit is 1,000,000).
 MAX_PROMPT_CHARS = 20_000
+# How many entity names a warning lists before it says "and N more".
+NAMED_IN_WARNINGS = 3
 # benepar refuses sentences over about 300 words; stay clear of the limit and fall back to dependency.
 BENEPAR_MAX_WORDS = 250
 # No word is longer; a longer run of non-space characters is a URL, a hash or noise.
@@ -84,6 +86,25 @@ def _clean(prompt: str) -> tuple[str, list[str]]:
     return text, notes
 
 
+# Frequent function words of languages that share the Latin script with English. A prompt in which those of one
+# language outnumber the English ones (and there are at least two) is probably in that language; the English
+# parser then reads its words as names and the tree is junk.
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+_ENGLISH_FUNCTION_WORDS = _words(
+    "a an the and with on in of at by to from under over near next behind holding wearing is are"
+)
+_OTHER_FUNCTION_WORDS = {
+    "Spanish": _words("el la los las un una unos unas y con en del de sobre que por para al junto"),
+    "French": _words("le la les un une des et avec sur dans du de au aux sous"),
+    "German": _words("der die das ein eine einem einer und mit auf im den dem neben unter"),
+    "Italian": _words("il lo gli le un una e con su nel nella della del di sotto"),
+    "Portuguese": _words("o os as um uma e com em no na do da de sobre"),
+}
+
+
 def _language_notes(text: str) -> list[str]:
     letters = [ch for ch in text if ch.isalpha()]
     if not letters:
@@ -91,6 +112,18 @@ def _language_notes(text: str) -> list[str]:
     non_latin = sum(1 for ch in letters if "LATIN" not in unicodedata.name(ch, ""))
     if non_latin > len(letters) / 2:
         return ["the prompt is mostly in a non-Latin script; the parser and CLIP are English-only"]
+    words = re.findall(r"[^\W\d_]+", text.lower())
+    english = sum(1 for word in words if word in _ENGLISH_FUNCTION_WORDS)
+    counts = {
+        language: sum(1 for word in words if word in vocabulary and word not in _ENGLISH_FUNCTION_WORDS)
+        for language, vocabulary in _OTHER_FUNCTION_WORDS.items()
+    }
+    language, found = max(counts.items(), key=lambda pair: pair[1])
+    if found >= 2 and found > english:
+        return [
+            f"the prompt looks like {language}, not English; the parser and CLIP are English-only, so its entities "
+            "and attributes are probably wrong"
+        ]
     return []
 
 
@@ -324,7 +357,12 @@ def _finish(prompt: str, draft: DraftTree, tokenizers: Sequence, parser: str, no
         cut_entities = [e.text for e in entities if e.truncated]
         message = f"the prompt has {alignment.length} tokens; the text encoder keeps the first {alignment.capacity}"
         if cut_entities:
-            message += f"; entities past the limit (marked truncated): {', '.join(cut_entities)}"
+            # Name a few, not hundreds: a long prompt would otherwise be echoed back almost whole.
+            distinct = list(dict.fromkeys(cut_entities))
+            named = ", ".join(repr(text) for text in distinct[:NAMED_IN_WARNINGS])
+            if len(distinct) > NAMED_IN_WARNINGS:
+                named += f" and {len(distinct) - NAMED_IN_WARNINGS} more"
+            message += f"; {len(cut_entities)} entities lie past the limit (marked truncated): {named}"
         warnings.append(message)
     if not entities:
         warnings.append("no entities found")
