@@ -282,7 +282,7 @@ def threshold_options(command):
 
 
 def _thresholds(thresholds_path, **overrides):
-    from .analysis.diagnosis import Thresholds
+    from .analysis.thresholds import Thresholds
 
     return Thresholds.resolve(thresholds_path, **overrides)
 
@@ -346,16 +346,17 @@ def diagnose(
     """Diagnose a prompt: baseline (none) vs a modulated variant, same seed; leakage and binding scores per phase,
     verdicts, images, DIR/diagnosis.json and report.html/pdf."""
     from .lightning_modules.validation import check_generation_settings
-    from .reports.html import parse_formats
     from .toolkit.output_folder import prepare_output_folder
+    from .workflows import diagnosis_files
 
     # Checked before the (slow) model load and generations so that a typo fails at once; "none" writes no report.
-    wanted = () if formats.strip().lower() == "none" else parse_formats(formats)
+    written = diagnosis_files(formats)
     check_generation_settings(model, None, height, width)
     prepare_output_folder(out_dir)
-    from .analysis.diagnosis import format_diagnosis, run_diagnosis
+    from .reports.text import format_diagnosis
     from .toolkit.generation import resolve_config
     from .toolkit.models import load_model
+    from .workflows import run_diagnosis
 
     thresholds = _thresholds(
         thresholds_path,
@@ -384,13 +385,8 @@ def diagnose(
         attribute=attribute,
         attribution_steps=attribution_steps,
         progress=progress,
+        formats=formats,
     )
-    written = ["diagnosis.json", "baseline.png", "modulated.png", "baseline/", "modulated/"]
-    if wanted:
-        from .reports.diagnosis_report import write_diagnosis_report
-
-        write_diagnosis_report(out_dir, formats=wanted)
-        written += [f"report.{f}" for f in wanted]
     if as_json:
         emit_json(data)
         return
@@ -410,7 +406,8 @@ def analyze(path, thresholds_path, background, overlap, binding, self_leakage, m
     DIR_OR_FILE: a record folder (attention.safetensors + attention.json), either file, a diagnose folder, or any
     folder: every record below it is analysed.
     """
-    from .analysis.diagnosis import analyze_path, format_analysis
+    from .reports.text import format_analysis
+    from .workflows import analyze_path
 
     thresholds = _thresholds(
         thresholds_path,
@@ -745,22 +742,51 @@ def world() -> None:
 
 @world.command("train")
 @click.option("--out", "out_dir", required=True, help="output folder (checkpoints, loss curve, samples, weights/)")
-@click.option("--preset", type=click.Choice(["default", "smoke"]), default="default", show_default=True,
-              help="architecture size: default (the shipped model) or smoke (a toy size for tests)")
-@click.option("--vae-steps", type=click.IntRange(min=1), default=1000, show_default=True)
+@click.option(
+    "--preset",
+    type=click.Choice(["default", "smoke"]),
+    default="default",
+    show_default=True,
+    help="architecture size: default (the shipped model) or smoke (a toy size for tests)",
+)
+@click.option("--vae-steps", type=click.IntRange(min=1), default=3000, show_default=True)
 @click.option("--unet-steps", type=click.IntRange(min=1), default=3000, show_default=True)
 @click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--threads", type=click.IntRange(min=1), default=None, help="torch threads (default: torch's choice)")
 @click.option("--accelerator", default="auto", show_default=True, help="Lightning accelerator: auto, cpu, gpu")
 @click.option("--devices", default="1", show_default=True, help="Lightning devices: a count, or auto")
-@click.option("--workers", type=click.IntRange(min=0), default=1, show_default=True,
-              help="data-loader processes drawing and encoding scenes")
+@click.option(
+    "--workers",
+    type=click.IntRange(min=0),
+    default=1,
+    show_default=True,
+    help="data-loader processes drawing and encoding scenes",
+)
 @click.option("--samples", type=click.IntRange(min=0), default=16, show_default=True, help="images in samples.png")
+@click.option(
+    "--pause-after",
+    type=click.IntRange(min=1),
+    default=None,
+    help="stop after so many steps in this run (checkpoint kept; run the same command again to go on)",
+)
 @click.option("--progress/--no-progress", default=True, show_default=True, help="progress bar on stderr")
 @user_errors
-def world_train(out_dir, preset, vae_steps, unet_steps, batch_size, seed, threads, accelerator, devices, workers,
-                samples, progress) -> None:
+def world_train(
+    out_dir,
+    preset,
+    vae_steps,
+    unet_steps,
+    batch_size,
+    seed,
+    threads,
+    accelerator,
+    devices,
+    workers,
+    samples,
+    pause_after,
+    progress,
+) -> None:
     """Train the shapes model from scratch (VAE, then UNet and text encoders); rerun the same command to resume."""
     if threads:
         import torch
@@ -769,13 +795,24 @@ def world_train(out_dir, preset, vae_steps, unet_steps, batch_size, seed, thread
     from .lightning_modules.shapes_training import TrainingSettings, train_shapes_model
 
     settings = TrainingSettings(
-        preset=preset, vae_steps=vae_steps, unet_steps=unet_steps, batch_size=batch_size, seed=seed,
-        accelerator=accelerator, devices=int(devices) if devices.isdigit() else devices, workers=workers,
+        preset=preset,
+        vae_steps=vae_steps,
+        unet_steps=unet_steps,
+        batch_size=batch_size,
+        seed=seed,
+        accelerator=accelerator,
+        devices=int(devices) if devices.isdigit() else devices,
+        workers=workers,
+        pause_after=pause_after,
     )
     summary = train_shapes_model(out_dir, settings, progress=progress, samples=samples)
-    if summary.get("final_loss") is not None:
-        click.echo(f"trained in {summary['seconds']:.0f} s; final loss {summary['final_loss']:.4f}; "
-                   f"weights in {os.path.join(out_dir, 'weights')} (use --model {os.path.join(out_dir, 'weights')})")
+    if summary.get("paused"):
+        click.echo(f"paused in the {summary['paused']} stage at step {summary['step']}; run the same command to go on")
+    elif summary.get("final_loss") is not None:
+        click.echo(
+            f"trained in {summary['seconds_this_run']:.0f} s; final loss {summary['final_loss']:.4f}; "
+            f"weights in {os.path.join(out_dir, 'weights')} (use --model {os.path.join(out_dir, 'weights')})"
+        )
 
 
 @world.command("prompts")

@@ -40,7 +40,7 @@ CHECKPOINT_EVERY = 250
 @dataclasses.dataclass
 class TrainingSettings:
     preset: str = "default"
-    vae_steps: int = 1000
+    vae_steps: int = 3000
     unet_steps: int = 3000
     batch_size: int = 32
     vae_batch_size: int = 8
@@ -54,6 +54,7 @@ class TrainingSettings:
     accelerator: str = "auto"
     devices: int | str = 1
     precision: str = "32-true"
+    pause_after: int | None = None  # stop this invocation after so many steps (resume by running again)
 
     def to_json(self) -> dict:
         return dataclasses.asdict(self)
@@ -246,6 +247,20 @@ class _LossHistory(pl.Callback):
                 handle.write(json.dumps({"step": trainer.global_step, self.key: float(value)}) + "\n")
 
 
+class _PauseAfter(pl.Callback):
+    """Stops the stage after ``steps`` optimizer steps of this invocation, saving ``last.ckpt`` to resume from."""
+
+    def __init__(self, steps: int | None, folder: Path):
+        self.steps, self.folder, self.done, self.paused = steps, folder, 0, False
+
+    def on_train_batch_end(self, trainer, module, outputs, batch, batch_index):
+        self.done += 1
+        if self.steps is not None and self.done >= self.steps and trainer.global_step < trainer.max_steps:
+            trainer.save_checkpoint(self.folder / "last.ckpt")
+            trainer.should_stop = True
+            self.paused = True
+
+
 def _trainer(settings: TrainingSettings, folder: Path, max_steps: int, progress: bool, callbacks: list):
     from lightning.pytorch.callbacks import ModelCheckpoint
 
@@ -363,6 +378,7 @@ def train_shapes_model(out: str | Path, settings: TrainingSettings, progress: bo
     write the loss curve, the sample grid and ``training.json``. Returns the training summary."""
     from safetensors.torch import load_file, save_file
 
+    pause_after = settings.pause_after
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     pl.seed_everything(settings.seed, workers=True, verbose=False)
@@ -379,10 +395,15 @@ def train_shapes_model(out: str | Path, settings: TrainingSettings, progress: bo
         vae_folder.mkdir(exist_ok=True)
         module = VaeModule(components["vae"], settings)
         history = _LossHistory(out / "vae-loss.jsonl", "vae_loss")
-        trainer = _trainer(settings, vae_folder, settings.vae_steps, progress, [history])
+        pause = _PauseAfter(pause_after, vae_folder)
+        trainer = _trainer(settings, vae_folder, settings.vae_steps, progress, [history, pause])
         loader = _loader(settings.vae_batch_size, settings, 0, _resume_offset(vae_folder))
         _touch_resume_marker(vae_folder)
         _fit(trainer, module, loader, vae_folder)
+        if pause.paused:
+            return {**summary, "paused": "vae", "step": trainer.global_step}
+        if pause_after is not None:
+            pause_after = max(1, pause_after - pause.done)
         components["vae"] = module.vae.cpu().eval()
         factor = _latent_scaling_factor(components["vae"], settings.seed)
         components["vae"].register_to_config(scaling_factor=factor)
@@ -400,7 +421,8 @@ def train_shapes_model(out: str | Path, settings: TrainingSettings, progress: bo
         components, [pipe.tokenizer, pipe.tokenizer_2], pipe.scheduler, settings, shapes_model.IMAGE_SIZE
     )
     history = _LossHistory(out / "unet-loss.jsonl", "loss")
-    trainer = _trainer(settings, unet_folder, settings.unet_steps, progress, [history])
+    pause = _PauseAfter(pause_after, unet_folder)
+    trainer = _trainer(settings, unet_folder, settings.unet_steps, progress, [history, pause])
     loader = _loader(
         settings.batch_size,
         settings,
@@ -410,12 +432,14 @@ def train_shapes_model(out: str | Path, settings: TrainingSettings, progress: bo
     )
     _touch_resume_marker(unet_folder)
     _fit(trainer, module, loader, unet_folder)
+    if pause.paused:
+        return {**summary, "paused": "unet", "step": trainer.global_step}
     if trainer.global_rank != 0:
         return summary
 
     trained = {name: m.cpu().eval() for name, m in module.ema_components().items()}
     shapes_model.save_shapes_weights(trained, configs, out / "weights")
-    summary["seconds"] = time.time() - started
+    summary["seconds_this_run"] = time.time() - started
     vae_rows = _read_history(out / "vae-loss.jsonl", "vae_loss")
     unet_rows = _read_history(out / "unet-loss.jsonl", "loss")
     summary["final_vae_loss"] = float(np.mean([v for _, v in vae_rows[-50:]])) if vae_rows else None

@@ -72,3 +72,34 @@ def test_running_again_resumes_from_the_checkpoint(smoke_run):
     # The VAE stage is not repeated and the UNet continues from step 20 rather than from 0.
     assert steps == list(range(1, 21)) + list(range(21, 25))
     assert len((out / "vae-loss.jsonl").read_text().splitlines()) == 5
+
+
+def test_pause_after_stops_and_the_same_command_goes_on(tmp_path, run_cli):
+    arguments = [
+        "world",
+        "train",
+        "--out",
+        str(tmp_path),
+        "--preset",
+        "smoke",
+        "--vae-steps",
+        "3",
+        "--unet-steps",
+        "4",
+        "--batch-size",
+        "4",
+        "--workers",
+        "0",
+        "--samples",
+        "0",
+        "--accelerator",
+        "cpu",
+        "--no-progress",
+    ]
+    first = run_cli(*arguments, "--pause-after", "2")
+    assert first.exit_code == 0 and "paused in the vae stage at step 2" in first.output
+    assert not (tmp_path / "vae.safetensors").exists()
+    second = run_cli(*arguments)
+    assert second.exit_code == 0 and "final loss" in second.output
+    assert [json.loads(line)["step"] for line in (tmp_path / "vae-loss.jsonl").read_text().splitlines()] == [1, 2, 3]
+    assert (tmp_path / "weights" / "shapes.safetensors").is_file()
