@@ -130,3 +130,46 @@ def test_layer_selectors():
     assert layer_selected(("down_blocks.2",), name, 2, bounds)
     assert not layer_selected(("down_blocks.20",), name, 2, bounds)
     assert layer_selected(("mid",), "mid_block.attentions.0.transformer_blocks.0.attn2", 2, bounds)
+
+
+def test_new_options_round_trip_and_the_first_design_stays_reachable():
+    config = ModulationConfig.from_variant("full").with_overrides(
+        ["temperature.halves=cond", "masking.assign_by=groups", "masking.special=substitute", "masking.smoothing=2.5"]
+    )
+    again = ModulationConfig.from_json(json.loads(json.dumps(config.to_json())))
+    assert again == config and again.masking.special == "substitute" and again.masking.smoothing == 2.5
+    defaults = ModulationConfig().masking
+    assert (defaults.assign_by, defaults.score, defaults.assignment, defaults.nested) == (
+        "nouns", "mean", "per_step", "family"
+    )  # fmt: skip
+    legacy = ModulationConfig.legacy("full")
+    assert legacy.variant == "full" and legacy.temperature.halves == "cond"
+    assert (legacy.masking.assign_by, legacy.masking.score, legacy.masking.assignment) == ("groups", "sum", "per_layer")
+    assert (legacy.masking.smoothing, legacy.masking.nested, legacy.masking.special) == (0.0, "ancestors", "keep")
+
+
+def test_window_shorthand_in_settings():
+    config = ModulationConfig.from_variant("masking").with_overrides(["masking.start=0.1", "temperature.end=0.4"])
+    assert config.masking.window == Window(0.1, 0.5) and config.temperature.window == Window(0.0, 0.4)
+    with pytest.raises(AttnmodError, match="start <= end"):
+        ModulationConfig().with_overrides(["masking.start=0.9"])
+
+
+@pytest.mark.parametrize(
+    "payload, message",
+    [
+        ({"temperature": {"halves": "uncond"}}, "halves must be one of both, cond"),
+        ({"masking": {"assign_by": "tokens"}}, "assign_by must be one of"),
+        ({"masking": {"special": "drop"}}, "special must be one of keep, downweight, substitute"),
+        ({"masking": {"smoothing": -1}}, "smoothing"),
+        ({"masking": {"special_weight": 0}}, r"special_weight is a factor in \(0, 1\]"),
+    ],
+)
+def test_bad_new_options_name_the_problem(payload, message):
+    with pytest.raises(AttnmodError, match=message):
+        ModulationConfig.from_json(payload)
+
+
+def test_level_selector():
+    name = "up_blocks.0.attentions.1.transformer_blocks.0.attn1"
+    assert layer_selected(("level:2",), name, 2, (1, 2)) and not layer_selected(("level:1",), name, 2, (1, 2))

@@ -9,10 +9,15 @@ from attnmod.toolkit.processors import (
     ENTITY,
     OTHER,
     SPECIAL,
+    LayoutMaps,
     ModulationPlan,
+    assign_from_scores,
     assign_patches,
     modulate_probabilities,
     plan_sample,
+    resample_scores,
+    smooth_scores,
+    substitute_tail,
     token_weights,
     visible_tokens,
 )
@@ -150,3 +155,86 @@ def test_a_prompt_without_entities_gets_unit_weights_and_no_assignment():
     probabilities = rows({3: 0.5}, {7: 0.5})[None].expand(2, -1, -1)
     assignment = assign_patches(probabilities, plan.membership, plan.valid, 0.0)
     assert assignment[0].tolist() == [-1, -1] and assignment[1].tolist() == [0, 1]
+
+
+# ---- the corrected assignment (issue 14) and its options ----
+
+# "a man with a red hat and a dog": 0 <start>, 1 a, 2 man, 3 with, 4 a, 5 red, 6 hat, 7 and, 8 a, 9 dog, 10 <end>
+MAN_HAT_DOG = PromptTree(
+    "a man with a red hat and a dog",
+    (
+        Entity("man", "man", (2, 5), (), None, (2,)),
+        Entity("hat", "hat", (17, 20), (Attribute("red", (13, 16), (5,)),), 0, (6,)),
+        Entity("dog", "dog", (29, 32), (), None, (9,)),
+    ),
+)
+
+
+def test_nouns_decide_the_assignment_so_a_leaking_attribute_cannot_pull_a_patch():
+    plan = ModulationPlan.build([plan_sample(CAT_DOG, 9)])
+    # a dog patch where "red" (the cat's attribute) leaked: groups cat 0.25 + 0.05 = 0.30 > dog 0.2, nouns 0.05 < 0.2
+    probabilities = rows({2: 0.25, 3: 0.05, 7: 0.2})[None]
+    assert assign_patches(probabilities, plan.membership, plan.valid, 0.0, "sum").tolist() == [[0]]
+    assert assign_patches(probabilities, plan.nouns, plan.valid, 0.0, "mean").tolist() == [[1]]
+
+
+def test_mean_score_is_fair_to_groups_of_different_size():
+    # "a teddy bear and a cat": the bear's noun is two tokens (2, 3), the cat's one (6)
+    tree = PromptTree(
+        "a teddy bear and a cat",
+        (Entity("teddy bear", "teddy bear", (2, 12), (), None, (2, 3)), Entity("cat", "cat", (19, 22), (), None, (6,))),
+    )
+    plan = ModulationPlan.build([plan_sample(tree, 8)])
+    probabilities = rows({2: 0.12, 3: 0.12, 6: 0.2})[None]  # sum 0.24 vs 0.2, mean 0.12 vs 0.2
+    assert assign_patches(probabilities, plan.nouns, plan.valid, 0.0, "sum").tolist() == [[0]]
+    assert assign_patches(probabilities, plan.nouns, plan.valid, 0.0, "mean").tolist() == [[1]]
+
+
+def test_family_rule_never_hides_a_child_from_its_parent_and_hides_unrelated_entities():
+    family = plan_sample(MAN_HAT_DOG, 11, nested="family")
+    assert family.groups == ((2,), (5, 6), (9,)) and family.nouns == ((2,), (6,), (9,))
+    assert family.hidden == ((9,), (9,), (2, 5, 6))
+    assert plan_sample(MAN_HAT_DOG, 11, nested="ancestors").hidden == ((5, 6, 9), (9,), (2, 5, 6))
+    assert plan_sample(MAN_HAT_DOG, 11, nested="strict").hidden == ((5, 6, 9), (2, 9), (2, 5, 6))
+
+
+def test_smoothing_removes_an_isolated_patch_and_resampling_keeps_regions():
+    scores = torch.zeros(1, 2, 5, 5)
+    scores[0, 0] = 1.0  # entity 0 everywhere ...
+    scores[0, 0, 2, 2], scores[0, 1, 2, 2] = 0.0, 1.0  # ... but one isolated patch of entity 1
+    valid = torch.ones(1, 2, dtype=torch.bool)
+
+    def assign(grid):
+        return assign_from_scores(grid.reshape(1, 2, -1).transpose(1, 2), valid, 0.0).reshape(grid.shape[-2:])
+
+    assert assign(scores)[2, 2] == 1
+    assert torch.all(assign(smooth_scores(scores, 1.0)) == 0)
+    halves = torch.zeros(1, 2, 2, 2)
+    halves[0, 0, :, 0], halves[0, 1, :, 1] = 1.0, 1.0  # left column entity 0, right column entity 1
+    fine = assign(resample_scores(halves, (4, 4)))
+    assert torch.all(fine[:, :2] == 0) and torch.all(fine[:, 2:] == 1)
+
+
+def test_layout_maps_assign_from_the_previous_call():
+    config = ModulationConfig.from_variant("masking").with_overrides(["masking.smoothing=0", "masking.margin=0"])
+    plan = ModulationPlan.build([plan_sample(CAT_DOG, 9)])
+    layout = LayoutMaps(level=1)
+    first = rows({3: 0.6}, {3: 0.5}, {7: 0.6}, {7: 0.2, 3: 0.1})[None]  # 2x2 grid, one layer
+    second = rows({3: 0.2}, {7: 0.1}, {7: 0.4}, {7: 0.2})[None]  # another layer of the same call
+    layout.add(first, (2, 2))
+    layout.add(second, (2, 2))
+    assert layout.assignment((2, 2), plan, config) is None  # nothing from an earlier call yet
+    layout.advance()
+    # mean of the two layers: patch 1 has cat 0.25 vs dog 0.05, patch 3 has cat 0.05 vs dog 0.2
+    assert layout.assignment((2, 2), plan, config).tolist() == [[0, 0, 1, 1]]
+    assert layout.assignment((4, 4), plan, config).reshape(4, 4)[:, 0].tolist() == [0, 0, 1, 1]
+
+
+def test_substituting_end_tokens_moves_their_mass_to_the_start_token():
+    probabilities = rows({3: 0.2, 8: 0.3, 20: 0.1}, {3: 0.5})[None, None]  # [1, 1, 2, 77]
+    moved = torch.zeros(1, 2, 77, dtype=torch.bool)
+    moved[0, 0, 8:] = True  # first patch only
+    used = substitute_tail(probabilities, moved)
+    assert torch.isclose(used[0, 0, 0, 0], probabilities[0, 0, 0, 0] + 0.4) and used[0, 0, 0, 8:].sum() == 0
+    assert torch.equal(used[0, 0, 1], probabilities[0, 0, 1])
+    assert torch.allclose(used.sum(-1), torch.ones(1, 1, 2))
