@@ -513,6 +513,14 @@ def attribute(
     help="comma-separated modulation variants (a+b combines parts, e.g. temperature+masking)",
 )
 @click.option("--seeds", default="0", show_default=True, help="seeds and ranges, e.g. 0-3 or 0,5,7-8")
+@click.option(
+    "--sweep",
+    "sweeps",
+    multiple=True,
+    metavar="SECTION.KEY=V1,V2,...",
+    help="a grid over config fields: each variant but none becomes one variant per point (repeat for more axes)",
+)
+@click.option("--sweep-file", default=None, help="a sweep grid as YAML/JSON {SECTION.KEY: [values]}")
 @click.option("--model", default="tiny", show_default=True, help=MODEL_HELP)
 @click.option(
     "--allow-pickle",
@@ -546,6 +554,8 @@ def ablate(
     out,
     variants,
     seeds,
+    sweeps,
+    sweep_file,
     model,
     allow_pickle,
     devices,
@@ -576,6 +586,12 @@ def ablate(
     # Checked before the model stack is imported (seconds) and the model loaded (more).
     seed_list = parse_seeds(seeds)
     variant_list = parse_variants(variants)
+    configs = None
+    if sweeps or sweep_file:
+        from .lightning_modules.data import expand_sweep, load_sweep_file, parse_sweep
+
+        axes = (load_sweep_file(sweep_file) if sweep_file else []) + [parse_sweep(spec) for spec in sweeps]
+        configs = expand_sweep(variant_list, axes)
     check_generation_settings(model, steps, height, width)
     if os.path.exists(out) and not os.path.isdir(out):
         raise AttnmodError(f"--out {out!r} is a file, not a folder")
@@ -602,6 +618,7 @@ def ablate(
         parser=parser,
         allow_pickle=allow_pickle,
         progress=not no_progress,
+        configs=configs,
     )
     if summary is None:  # another rank of a multi-process run: rank 0 reports
         return

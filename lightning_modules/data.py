@@ -304,6 +304,110 @@ def expand_items(entries: Sequence[PromptEntry], seeds: Sequence[int], variants:
     return items
 
 
+# ---------------------------------------------------------------------------------------------- sweeps
+
+SWEEP_MARK = "~"  # separates a sweep point's base variant from its settings: full~temperature.tau=0.5
+
+
+def _split_values(text: str) -> list[str]:
+    """Split ``0.5,0.7`` or ``[up],[down, mid]`` on the commas outside brackets and quotes."""
+    parts, depth, quote, current = [], 0, "", []
+    for character in text:
+        if quote:
+            quote = "" if character == quote else quote
+        elif character in "\"'":
+            quote = character
+        elif character in "[{":
+            depth += 1
+        elif character in "]}":
+            depth -= 1
+        elif character == "," and depth == 0:
+            parts.append("".join(current).strip())
+            current = []
+            continue
+        current.append(character)
+    parts.append("".join(current).strip())
+    return parts
+
+
+def _canonical(value) -> str:
+    """One spelling per value (``0.50`` and ``0.5`` give the same point, the same name and the same item ids)."""
+    return json.dumps(value, separators=(",", ":"), sort_keys=True)
+
+
+def parse_sweep(spec: str) -> tuple[str, list[str]]:
+    """``"temperature.tau=0.5,0.7"`` -> ``("temperature.tau", ["0.5", "0.7"])`` (values in YAML syntax)."""
+    import yaml
+
+    key, separator, raw = spec.partition("=")
+    key = key.strip()
+    values = _split_values(raw) if separator else []
+    if not separator or not key or not all(values):
+        raise AttnmodError(f"bad --sweep {spec!r}: write SECTION.KEY=V1,V2,... e.g. temperature.tau=0.5,0.7,0.9")
+    canonical = []
+    for value in values:
+        try:
+            canonical.append(_canonical(yaml.safe_load(value)))
+        except Exception as error:  # noqa: BLE001 - yaml raises several error types
+            raise AttnmodError(f"bad --sweep {spec!r}: value {value!r} is not valid YAML ({error})") from error
+    return key, canonical
+
+
+def load_sweep_file(path: str | Path) -> list[tuple[str, list[str]]]:
+    """A sweep grid from a YAML/JSON mapping ``{SECTION.KEY: [values], ...}`` (a single value is a one-point axis)."""
+    from ..toolkit.run_files import read_settings_file
+
+    data = read_settings_file(path, "sweep file")
+    if not isinstance(data, dict) or not data:
+        raise AttnmodError(f"sweep file {str(path)!r}: expected a mapping such as {{temperature.tau: [0.5, 0.7]}}")
+    axes = []
+    for key, values in data.items():
+        values = values if isinstance(values, list) else [values]
+        if not values:
+            raise AttnmodError(f"sweep file {str(path)!r}: {key!r} lists no values")
+        axes.append((str(key), [_canonical(value) for value in values]))
+    return axes
+
+
+def sweep_point_name(base: str, settings: Sequence[tuple[str, str]]) -> str:
+    """``base~key=value,...`` with the keys sorted: the variant name, and so the item ids, of one grid point."""
+    return base + SWEEP_MARK + ",".join(f"{key}={value}" for key, value in sorted(settings))
+
+
+def sweep_point_settings(name: str) -> dict[str, str] | None:
+    """The settings of a sweep point's variant name (None for an ordinary variant)."""
+    base, mark, rest = name.partition(SWEEP_MARK)
+    if not mark:
+        return None
+    return dict(part.split("=", 1) for part in _split_values(rest) if "=" in part)
+
+
+def expand_sweep(variants: Sequence[str], axes: Sequence[tuple[str, Sequence[str]]]) -> dict:
+    """Variant name -> ModulationConfig for a grid over config fields.
+
+    Every variant except ``none`` becomes one point per combination of the axes' values (``none`` stays as the
+    reference, since no setting changes it). A point's name is :func:`sweep_point_name`, so its items keep their
+    ids and a run resumes like any other. Raises AttnmodError for an unknown key or an invalid value.
+    """
+    import itertools
+
+    from ..toolkit.modulation_config import ModulationConfig
+
+    keys = [key for key, _ in axes]
+    if len(set(keys)) != len(keys):
+        raise AttnmodError(f"a sweep names a setting twice: {', '.join(keys)}")
+    configs: dict = {}
+    for base in variants:
+        config = ModulationConfig.from_variant(base)
+        if not config.modulates or not axes:
+            configs[base] = config
+            continue
+        for values in itertools.product(*[list(values) for _, values in axes]):
+            settings = list(zip(keys, values, strict=True))
+            configs[sweep_point_name(base, settings)] = config.with_overrides([f"{k}={v}" for k, v in settings])
+    return configs
+
+
 def item_problem(item: WorkItem) -> str | None:
     """Why an item cannot be generated, or None: a bad source line, an empty prompt, control characters."""
     if item.problem:

@@ -21,6 +21,7 @@ import numpy as np
 from ..toolkit.errors import AttnmodError
 from ..toolkit.run_files import RESULTS_FILE, RUN_FILE, read_jsonl
 from . import figures, html, maps
+from .sweep_ranking import sweep_ranking
 
 EVALUATION_FILE = "evaluation.json"
 REFERENCE_VARIANT = "none"
@@ -538,6 +539,7 @@ def build_run_context(run_dir: str | Path, worst: int = 8, progress: bool = Fals
         "evaluation": data.evaluation,
         "versions": html.software_versions(),
         "reference": REFERENCE_VARIANT,
+        "sweep": sweep_ranking(data.rows, reference=REFERENCE_VARIANT),
     }
 
 
