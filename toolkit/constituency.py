@@ -11,7 +11,10 @@ How a tree becomes entities:
   are its attributes. Coordinated adjectives ("red and white striped") stay in the segment of the noun after them.
 * An NP made of NPs is either a coordination (two or more segments holding a noun, split at ``CC`` and commas:
   siblings) or a head NP followed by modifiers (``PP``, ``VP``, ``SBAR``): the modifiers' entities nest under
-  the head entity, and a relative clause with a copula ("that is red") adds predicative attributes to it.
+  the head entity, and a relative clause with a copula ("that is red") adds predicative attributes to it. A
+  spatial phrase (a ``PP``/``ADVP``/``ADJP`` that starts with a word of ``SPATIAL_WORDS``, "above", "on", "next",
+  or whose object is such a relational noun, "to the left of", "in front of") relates two separate objects: its
+  entities take the modified entity's parent (siblings) instead of nesting under it.
 * A framing noun followed by "of" ("a photo of") is style, a relational noun as object of a preposition or before
   "of" ("on top of", "to the left of") and a quantity noun before "of" ("a lot of") are not entities: what they
   govern moves up to the enclosing entity. Pronouns are not entities.
@@ -30,6 +33,7 @@ from .prompt_syntax import (
     PRONOUNS,
     QUANTITY_NOUNS,
     RELATIONAL_NOUNS,
+    SPATIAL_WORDS,
     DraftTree,
     Word,
     framing_units,
@@ -41,6 +45,8 @@ ATTRIBUTE_TAGS = frozenset({"JJ", "JJR", "JJS", "VBN", "VBG", "CD"})
 GRADING_TAGS = frozenset({"RB", "RBR", "RBS"})
 SPLIT_TAGS = frozenset({"CC", "CONJP", ",", ":"})
 NP_LABELS = frozenset({"NP", "NX", "NML", "NAC"})
+# Phrases that can state a spatial relation: "(PP (IN above) ...)", "(ADVP (JJ next) (PP (TO to) ...))".
+RELATION_LABELS = frozenset({"PP", "ADVP", "ADJP"})
 FLATTEN_LABELS = frozenset({"NML", "NX", "NAC", "ADJP", "QP"})
 COPULA_FORMS = frozenset(
     {
@@ -149,6 +155,9 @@ class _Builder:
         units = framing_units(self.words)
         self.framing_words = {k for unit in units for k in unit}
         self.draft.style.extend(units)
+        # Inside a spatial phrase whose parent was already moved up, before any entity of the phrase: "next" in
+        # "(ADVP (JJ next) (PP (TO to) ...))" moves the parent up once, not once per nested phrase.
+        self._in_spatial_phrase = False
 
     # -- helpers over words ------------------------------------------------------------------------------------
     def _tag(self, node: _Node) -> str:
@@ -218,6 +227,14 @@ class _Builder:
         """Add the entities under ``node`` (nested under ``parent``); return those at this node's level."""
         if node.is_word:
             return []
+        if node.label in RELATION_LABELS and not self._in_spatial_phrase and self._is_spatial(node):
+            # "a cat to the left of a dog": the dog is the cat's sibling (it takes the cat's parent), not its part
+            lifted = None if parent is None else self.draft.entities[parent].parent
+            self._in_spatial_phrase = True
+            try:
+                return self.visit(node, lifted, in_pp, before_of)
+            finally:
+                self._in_spatial_phrase = False
         if node.label in NP_LABELS:
             return self._noun_phrase(node.children, parent, in_pp, before_of)
         if node.label == "PP":
@@ -243,7 +260,7 @@ class _Builder:
                 for attribute in self._predicative(child):
                     for entity in subject:
                         self.draft.bind(entity, attribute)
-                found += self.visit(child, subject[0])
+                found += self._visit_modifier(child, subject[0])
             else:
                 found += self.visit(child, parent)
         return found
@@ -281,13 +298,38 @@ class _Builder:
         governor = heads[-1] if heads else parent
         found = list(heads)
         for child in rest:
-            inner = self.visit(child, governor)
+            inner = self._visit_modifier(child, governor) if heads else self.visit(child, governor)
             if child.label == "SBAR" and heads:
                 for attribute in self._relative_predicates(child):
                     self.draft.bind(governor, attribute)
             if not heads:
                 found += inner  # "a photo of a cat": the cat stands where the photo stood
         return found
+
+    def _visit_modifier(self, node: _Node, entity: int) -> list[int]:
+        """Visit a phrase that modifies ``entity``: a spatial phrase in it relates to ``entity`` afresh."""
+        outer = self._in_spatial_phrase
+        self._in_spatial_phrase = False
+        try:
+            return self.visit(node, entity)
+        finally:
+            self._in_spatial_phrase = outer
+
+    def _is_spatial(self, node: _Node) -> bool:
+        """Whether a PP/ADVP/ADJP states a spatial relation: it starts with a word of
+        :data:`~attnmod.toolkit.prompt_syntax.SPATIAL_WORDS` ("above", "on", "next"), or its object is a relational
+        noun of that list ("to the left of", "in front of", "in the middle of")."""
+        leaves = self._flatten_all(node)
+        if leaves and self.words[leaves[0].word].lower in SPATIAL_WORDS:
+            return True
+        objects = [child for child in node.children if child.label in NP_LABELS]
+        if node.label != "PP" or not objects:
+            return False
+        head = objects[0]
+        while head.children and not head.children[0].is_word and head.children[0].label in NP_LABELS:
+            head = head.children[0]
+        nouns = [n for n in self._flatten(head.children) if self._is_noun(n)]
+        return bool(nouns) and self._lemma(nouns[-1].word) in SPATIAL_WORDS & RELATIONAL_NOUNS
 
     def _starts_with_of(self, node: _Node) -> bool:
         if node.label != "PP":

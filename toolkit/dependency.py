@@ -5,7 +5,10 @@ from them as ``amod``, ``nummod``, ``compound`` colour/material/shape words, the
 adjectives (``acomp``) of a copula in a relative clause ("a car that is red") or of a clause whose subject is the
 entity ("the car is red"). An entity's parent is the nearest entity above it in the tree, reached through
 prepositions ("with", "of", "in"), participles ("holding") and relative clauses; a verb's subject governs the
-verb's other arguments, so "a man rides a horse" nests like "a man riding a horse". Conjuncts and appositions
+verb's other arguments, so "a man rides a horse" nests like "a man riding a horse". An entity linked to that entity
+through a spatial relation (a word of ``SPATIAL_WORDS`` among the linking words: "to the left of", "next to", "on",
+"above") is instead its sibling and takes its parent: "a cat to the left of a dog" gives two top-level entities,
+"a room with a lamp next to a bed" puts the bed in the room beside the lamp. Conjuncts and appositions
 ("a red apple, a yellow pear and a green grape") are siblings of their first conjunct. Entities inside a framing
 phrase that is the subject of a clause ("a photo of a cat ...") stay at the top level.
 
@@ -36,6 +39,7 @@ from .prompt_syntax import (
     PRONOUNS,
     QUANTITY_NOUNS,
     RELATIONAL_NOUNS,
+    SPATIAL_WORDS,
     DraftTree,
     Word,
     framing_units,
@@ -189,8 +193,9 @@ class _Reader:
                 self._bind(self.entity_of[token.i], attribute)
         self._bind_loose_modifiers(heads)
         self._bind_stray_adjectives(heads)
-        for token in heads:
-            self.draft.entities[self.entity_of[token.i]].parent = self._governing_entity(token)
+        links = {self.entity_of[token.i]: self._governing_link(token) for token in heads}
+        for entity in links:
+            self.draft.entities[entity].parent = _resolve_parent(entity, links)
         return self.draft
 
     def _bind(self, entity: int, tokens: list) -> None:
@@ -392,8 +397,17 @@ class _Reader:
                     return link.head
         return first
 
-    def _governing_entity(self, token) -> int | None:
-        """Index of the nearest entity that governs ``token``; conjuncts share their first conjunct's governor."""
+    def _governing_link(self, token) -> tuple[int | None, bool]:
+        """Index of the nearest entity that governs ``token`` (conjuncts share their first conjunct's governor),
+        and whether the words that link the two make a spatial relation (:data:`SPATIAL_WORDS`: "next to",
+        "to the left of", "above"), in which case ``token`` is the governor's sibling rather than its child."""
+        link_words: set[str] = set()
+        governor = self._governing_entity(token, link_words)
+        return governor, bool(link_words & SPATIAL_WORDS)
+
+    def _governing_entity(self, token, link_words: set[str]) -> int | None:
+        """Index of the nearest entity that governs ``token``; the words passed on the way, in lower case, go
+        into ``link_words``."""
         current = token
         visited: set[int] = set()
         # spaCy makes a new Token object on every access: compare positions, never identity.
@@ -419,8 +433,21 @@ class _Reader:
                 for child in head.children:
                     if child.dep_ in _SUBJECT_DEPS and child.i in self.entity_of:
                         return self.entity_of[child.i]
+            link_words.add(head.lower_)
             current = head
         return None
+
+
+def _resolve_parent(entity: int, links: dict[int, tuple[int | None, bool]]) -> int | None:
+    """The parent of ``entity`` given each entity's (governor, spatial link): the governor, or, through a spatial
+    link, the governor's own parent ("a room with a lamp next to a bed": the bed is in the room like the lamp;
+    "a cat on a table next to a lamp": all three at the top level)."""
+    seen = {entity}
+    governor, spatial = links[entity]
+    while spatial and governor is not None and governor not in seen:
+        seen.add(governor)
+        governor, spatial = links.get(governor, (None, False))
+    return governor
 
 
 def _coordinated_modifier(token) -> bool:

@@ -8,7 +8,8 @@ word for word and lets the constituency builder run on hand-written trees with n
 
 The word lists encode the decisions of issue 3: framing nouns ("a photo of") and relational nouns in locative
 phrases ("on top of") are not entities, colour/material/shape nouns used as modifiers are attributes, pronouns are
-not entities.
+not entities, and an object reached through a spatial relation ("to the left of", "next to", "on") is a sibling of
+the object it relates to, not a part of it (:data:`SPATIAL_WORDS`).
 """
 
 from __future__ import annotations
@@ -73,6 +74,76 @@ RELATIONAL_NOUNS = frozenset(
         "end",
         "rest",
         "direction",
+    }
+)
+
+# Words that make a phrase a spatial relation between two separate objects ("a cat to the left of a dog",
+# "a lamp next to a bed", "a cat on a table", "a ring above a cross"). An entity reached from another through such a
+# phrase is the other's sibling (it takes the other's parent), never its child: nesting means "part of, worn by,
+# held by, inside", and the scorer and the masking treat a child as lying inside its parent's region. Matched
+# against the words that link the two nouns (prepositions, adverbs, the relational noun of "to the left of"), never
+# against the nouns themselves. Deliberately absent, so that they keep nesting: "with", "of" ("the handle of a
+# cup", "a bowl of apples"), "in", "inside", "within", "into" ("a girl in a yellow dress": containment and
+# clothing), and participles ("wearing", "holding", "riding"). "on" is spatial: "a cat on a table" names two objects
+# ("a hat on a man" then also gives siblings, which is closer to the picture than the man nested inside the hat).
+SPATIAL_WORDS = frozenset(
+    {
+        # prepositions and adverbs: "above a cross", "next to a bed", "across from a fountain"
+        "above",
+        "below",
+        "under",
+        "underneath",
+        "beneath",
+        "over",
+        "atop",
+        "on",
+        "onto",
+        "upon",
+        "beside",
+        "alongside",
+        "along",
+        "near",
+        "nearby",
+        "next",
+        "close",
+        "adjacent",
+        "far",
+        "away",
+        "behind",
+        "opposite",
+        "across",
+        "between",
+        "among",
+        "amongst",
+        "amid",
+        "around",
+        "against",
+        "beyond",
+        "outside",
+        "toward",
+        "towards",
+        "past",
+        "by",
+        "at",
+        # relational nouns of "to the left of", "in front of", "on top of", "in the middle of"
+        "left",
+        "right",
+        "top",
+        "bottom",
+        "front",
+        "back",
+        "rear",
+        "side",
+        "middle",
+        "center",
+        "centre",
+        "edge",
+        "corner",
+        "end",
+        "underside",
+        "foreground",
+        "background",
+        "midst",
     }
 )
 
