@@ -1,19 +1,23 @@
-"""What does the attention modulation cost? Vanilla diffusers vs each variant, capture off and on, side by side.
+"""What does the attention modulation cost? Each part against ``none``, capture off and on, side by side.
 
 One process builds the model once, runs one warm-up per configuration, then ``--repeats`` interleaved rounds (every
 configuration once per round, in the same order), and reports median and minimum wall time per image with their
-ratios to the stock pipeline call, the peak memory rise during a run (CUDA: ``max_memory_allocated``; CPU: resident
-set size sampled every 20 ms during the untimed warm-up run, minus the size before it) and the capture state of one image,
+ratios to the ``none`` variant (the same ``generate`` call with no part enabled, so the ratio is what a part adds) and
+to the stock pipeline call, the peak memory rise during a run (CUDA: ``max_memory_allocated``; CPU: resident set size
+sampled every 20 ms during the untimed warm-up run, minus the size before it) and the capture state of one image,
 measured and extrapolated to 1024x1024 from the UNet's attention resolutions (float32 running sums:
-tokens x pixels x phases x 4 bytes).
+tokens x pixels x phases x 4 bytes). ``--legacy`` adds the first design of each part (``LEGACY_SETTINGS``).
+Steps and size default to the model's own (``default_generation_settings``: 4 steps at 128x128 on tiny, 25 at 64x64
+on shapes).
 
-    python benchmarks/overhead.py --model tiny --height 128 --width 128 --steps 4 --repeats 5
+    python benchmarks/overhead.py --model tiny --repeats 10 --legacy
+    python benchmarks/overhead.py --model shapes --prompt "a red circle and a blue square" --repeats 10
     python benchmarks/overhead.py --model sdxl-shaped --height 256 --width 256 --steps 3 --repeats 3   # ~14 GB fp32
     python benchmarks/overhead.py --model sdxl-shaped --device cuda --dtype float16 --height 1024 --width 1024 \\
         --steps 30 --repeats 3                                                                           # GPU target
 
-Targets (issue 4): full without capture <= 1.05x vanilla, with capture <= 1.15x, capture state <= 64 MB/image at
-1024x1024.
+Targets: each part (and full) without capture <= 1.05x ``none`` (issue 14, on shapes), with capture <= 1.15x,
+capture state <= 64 MB/image at 1024x1024.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ os.environ.setdefault("DIFFUSERS_VERBOSITY", "error")
 
 PROMPT = "a red cat and a blue dog on a wooden table"
 VARIANTS = ("none", "temperature", "masking", "reweighting", "full")
+VANILLA = "vanilla (stock pipeline)"
 
 
 def resident_bytes() -> int:
@@ -90,16 +95,19 @@ class PeakMemory:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default="tiny")
+    parser.add_argument("--model", default="tiny", help="tiny, tiny-sd, shapes, sdxl-shaped or a model path/id")
+    parser.add_argument("--prompt", default=PROMPT, help="a two-entity prompt the model's vocabulary knows")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--dtype", default="auto")
-    parser.add_argument("--height", type=int, default=128)
-    parser.add_argument("--width", type=int, default=128)
-    parser.add_argument("--steps", type=int, default=4)
+    parser.add_argument("--height", type=int, default=None, help="default: the model's own")
+    parser.add_argument("--width", type=int, default=None, help="default: the model's own")
+    parser.add_argument("--steps", type=int, default=None, help="default: the model's own")
     parser.add_argument("--guidance", type=float, default=5.0)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--variants", default=",".join(VARIANTS), help="comma-separated variant names")
     parser.add_argument("--self-attention", action="store_true", help="also capture self-attention (coarsest)")
+    parser.add_argument("--legacy", action="store_true", help="also time the first design of each modulating variant")
+    parser.add_argument("--no-capture", action="store_true", help="time the variants without capture only")
     parser.add_argument("--json", dest="json_path", default=None, help="also write the figures here")
     args = parser.parse_args()
 
@@ -109,6 +117,7 @@ def main() -> None:
     from attnmod.toolkit.models import load_model
     from attnmod.toolkit.modulation_config import CaptureConfig, ModulationConfig
     from attnmod.toolkit.parsing import parse_prompt
+    from attnmod.toolkit.run_files import default_generation_settings
 
     print(f"machine: {machine_description()}", flush=True)
     start = time.perf_counter()
@@ -116,8 +125,14 @@ def main() -> None:
     print(
         f"model {args.model} on {model.device} {model.dtype}: built in {time.perf_counter() - start:.1f} s", flush=True
     )
+    defaults = default_generation_settings(model)
+    for key in ("steps", "height", "width"):
+        if getattr(args, key) is None:
+            setattr(args, key, defaults[key])
     pipe = model.pipeline
-    tree = parse_prompt(PROMPT, model.tokenizers)
+    prompt = args.prompt
+    tree = parse_prompt(prompt, model.tokenizers)
+    print(f"prompt {prompt!r}: entities {[entity.noun for entity in tree.entities]}", flush=True)
     capture_config = CaptureConfig(self_attention=args.self_attention)
     cuda = model.device.startswith("cuda")
 
@@ -127,7 +142,7 @@ def main() -> None:
 
     def vanilla():
         return pipe(
-            prompt=PROMPT,
+            prompt=prompt,
             num_inference_steps=args.steps,
             guidance_scale=args.guidance,
             height=args.height,
@@ -136,20 +151,27 @@ def main() -> None:
             output_type="np",
         )
 
-    def variant_run(name: str, capture: bool):
-        config = ModulationConfig.from_variant(name)
+    def variant_run(name: str, capture: bool, legacy: bool = False):
+        config = ModulationConfig.legacy(name) if legacy else ModulationConfig.from_variant(name)
         config = ModulationConfig(config.temperature, config.masking, config.reweighting, capture_config)
 
         def run():
-            return generate(model, PROMPT, config, 0, args.steps, args.guidance, args.height, args.width,
+            return generate(model, prompt, config, 0, args.steps, args.guidance, args.height, args.width,
                             capture=capture, trees=[tree])[0]  # fmt: skip
 
         return run
 
-    runs = {"vanilla (stock pipeline)": vanilla}
-    for name in [v.strip() for v in args.variants.split(",") if v.strip()]:
-        runs[f"{name}"] = variant_run(name, False)
-        runs[f"{name} + capture"] = variant_run(name, True)
+    names = [v.strip() for v in args.variants.split(",") if v.strip()]
+    if "none" not in names:
+        names.insert(0, "none")
+    runs = {VANILLA: vanilla}
+    for name in names:
+        runs[name] = variant_run(name, False)
+        if args.legacy and ModulationConfig.from_variant(name).modulates:
+            runs[f"{name} (first design)"] = variant_run(name, False, legacy=True)
+    if not args.no_capture:
+        for name in names:
+            runs[f"{name} + capture"] = variant_run(name, True)
 
     times = {name: [] for name in runs}
     memory = {}
@@ -172,15 +194,15 @@ def main() -> None:
             times[name].append(time.perf_counter() - began)
         print(f"round {round_index}/{args.repeats} done{' (warm-up)' if round_index == 0 else ''}", flush=True)
 
-    base = statistics.median(times["vanilla (stock pipeline)"])
-    base_min = min(times["vanilla (stock pipeline)"])
+    base, base_min = statistics.median(times["none"]), min(times["none"])
+    stock = statistics.median(times[VANILLA])
     print()
     print(f"{args.model}, {args.height}x{args.width}, {args.steps} steps, guidance {args.guidance}, {model.dtype}, "
-          f"{args.repeats} interleaved repeats")  # fmt: skip
+          f"{args.repeats} interleaved repeats, prompt {prompt!r}")  # fmt: skip
     # the minimum is the run least disturbed by other work on the machine: on a shared machine its ratio is the
     # better estimate of the intrinsic cost; the median shows what a run typically took here
-    print(f"{'configuration':<26} {'median s':>9} {'ratio':>7} {'min s':>9} {'ratio':>7} {'peak rise MB':>13} "
-          f"{'capture MB':>11}")  # fmt: skip
+    print(f"{'configuration':<34} {'median s':>9} {'vs none':>8} {'min s':>9} {'vs none':>8} {'vs stock':>9} "
+          f"{'peak rise MB':>13} {'capture MB':>11}")  # fmt: skip
     rows = []
     for name in runs:
         median, fastest = statistics.median(times[name]), min(times[name])
@@ -192,14 +214,15 @@ def main() -> None:
                 "ratio_median": median / base,
                 "min_s": fastest,
                 "ratio_min": fastest / base_min,
+                "ratio_median_stock": median / stock,
                 "times_s": times[name],
                 "peak_rise_bytes": memory[name],
                 "capture_state_bytes": state,
             }
         )
         state_text = f"{state / 2**20:11.2f}" if state is not None else f"{'-':>11}"
-        print(f"{name:<26} {median:9.3f} {median / base:6.3f}x {fastest:9.3f} {fastest / base_min:6.3f}x "
-              f"{memory[name] / 2**20:13.1f} {state_text}")  # fmt: skip
+        print(f"{name:<34} {median:9.3f} {median / base:7.3f}x {fastest:9.3f} {fastest / base_min:7.3f}x "
+              f"{median / stock:8.3f}x {memory[name] / 2**20:13.1f} {state_text}")  # fmt: skip
 
     scale = int(getattr(pipe, "vae_scale_factor", 8))
     levels_now = unet_attention_resolutions(pipe.unet, args.height // scale, args.width // scale)
