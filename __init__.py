@@ -55,7 +55,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from .analysis.diagnosis import Thresholds
+    from .analysis.thresholds import Thresholds
     from .api import diagnose, modulate, parse, score, trace
     from .api.diagnosis import Diagnosis
     from .api.heat_maps import HeatMaps

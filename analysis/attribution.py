@@ -39,7 +39,8 @@ from ..toolkit.processors import DenoisingProgress, ModulationContext, Modulatio
 from ..toolkit.prompt_tree import PromptTree
 from ..toolkit.run_files import resolve_generation_settings
 from . import metrics
-from .diagnosis import ScoringPlan, Thresholds, plan_scoring
+from .scoring import ScoringPlan, plan_scoring
+from .thresholds import Thresholds
 
 BASELINE_TOKEN_ID = 0  # "!" in the CLIP vocabulary
 SEQUENCE_LENGTH = 77

@@ -50,12 +50,13 @@ def main() -> None:
     import dataclasses
 
     from attnmod.analysis.attribution import attribute_prompt
-    from attnmod.analysis.diagnosis import run_diagnosis, score_record
+    from attnmod.analysis.scoring import score_record
     from attnmod.toolkit.generation import generate
     from attnmod.toolkit.models import load_model
     from attnmod.toolkit.modulation_config import ModulationConfig
     from attnmod.toolkit.parsing import parse_prompt
     from attnmod.toolkit.run_files import resolve_generation_settings
+    from attnmod.workflows import run_diagnosis
 
     model = load_model(arguments.model, device=arguments.device, dtype=arguments.dtype)
     size = resolve_generation_settings(model, arguments.steps, arguments.height, arguments.width)
@@ -81,7 +82,7 @@ def main() -> None:
         "generate full": lambda: generate(model, PROMPT, ModulationConfig.from_variant("full"), trees=[tree], **size),
         "generate full + self": lambda: generate(model, PROMPT, with_self, trees=[tree], **size),
         "score_record": lambda: score_record(record, tree),
-        "diagnose": lambda: run_diagnosis(model, PROMPT, out_dir=workdir / "diagnosis", tree=tree, **size),
+        "diagnose": lambda: run_diagnosis(model, PROMPT, out_dir=workdir / "diagnosis", tree=tree, formats=(), **size),
         "attribute ablation": attribution("ablation", 1),
     }
     for n_steps in [int(n) for n in arguments.ig_steps.split(",") if n.strip()]:

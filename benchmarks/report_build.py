@@ -68,14 +68,16 @@ def screenshots(run: Path, workspace: Path, out: Path) -> None:
     from PIL import Image
 
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-    from attnmod.analysis.diagnosis import run_diagnosis
     from attnmod.reports.diagnosis_report import write_diagnosis_report
     from attnmod.reports.run_report import write_run_report
     from attnmod.toolkit.models import load_model
+    from attnmod.workflows import run_diagnosis
     from browser import check_page
 
     diagnosis = workspace / "diagnosis"
-    run_diagnosis(load_model("tiny", device="cpu", dtype="float32"), PROMPTS[0], variant="full", out_dir=diagnosis)
+    run_diagnosis(
+        load_model("tiny", device="cpu", dtype="float32"), PROMPTS[0], variant="full", out_dir=diagnosis, formats=()
+    )
     pages = {
         "report-diagnosis.png": write_diagnosis_report(diagnosis, formats="html")[0],
         "report-run.png": write_run_report(run, out_dir=workspace / "shots", formats="html", worst=2)[0],

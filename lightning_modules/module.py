@@ -43,8 +43,8 @@ class ItemResult:
     seconds: float = 0.0
     error: str | None = None
     generation: object | None = None  # attnmod.toolkit.generation.GenerationResult
-    scores: dict | None = None  # analysis.diagnosis.score_record(...)
-    summary: dict | None = None  # analysis.diagnosis.summary_metrics(...): flat numbers for a results row
+    scores: dict | None = None  # analysis.scoring.score_record(...)
+    summary: dict | None = None  # analysis.scoring.summary_metrics(...): flat numbers for a results row
     warnings: list[str] = dataclasses.field(default_factory=list)
 
 
@@ -170,7 +170,7 @@ def default_parse(settings: GenerationSettings) -> Callable:
 
 
 def default_score() -> Callable:
-    from ..analysis.diagnosis import score_record, summary_metrics
+    from ..analysis.scoring import score_record, summary_metrics
 
     def run(record, tree):
         if record is None:

@@ -16,7 +16,7 @@ temporary one, which the next run deletes. Failed items get no folder (the next 
 carries the error.
 
 A results row: ``id, prompt, seed, variant, status ("done"|"failed"), folder (relative to RUN, null when
-failed), error, category, source, index, seconds`` plus the summary metrics of ``analysis.diagnosis.summary_metrics``
+failed), error, category, source, index, seconds`` plus the summary metrics of ``analysis.scoring.summary_metrics``
 (``leakage``, ``binding``, ``misbound``, ``entities``, ``attributes``, ...; null where a score does not exist) and
 ``metadata`` when the source gave any. ``metrics.json``: ``{"format", "status", "item", "seconds", "warnings",
 "summary", "scores"}``.

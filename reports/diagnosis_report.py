@@ -139,7 +139,7 @@ def _overlap_rows(role: str, scores: dict, names: dict[int, str]) -> list[dict]:
 
 def build_diagnosis_context(diagnosis_dir: str | Path) -> dict:
     """Everything the diagnosis template shows (figures as PNG bytes)."""
-    from ..analysis.diagnosis import load_diagnosis
+    from ..analysis.schema import load_diagnosis
 
     folder = Path(diagnosis_dir)
     if not folder.is_dir():

@@ -51,16 +51,8 @@ def token_labels(tree: PromptTree, include_attributes: bool = True) -> list[Toke
 def mean_cross_map(record: AttentionRecord, resolution: str, phase: str | None):
     """``[tokens, H, W]`` float32 tensor: one phase's mean map at ``resolution``, or with ``phase=None`` the mean
     over all phases; ``None`` when nothing was captured there."""
-    if phase is not None:
-        mean = record.mean("cross", resolution, phase)
-        return None if mean is None else mean.float()
-    total, count = None, 0
-    for name in record.phase_names():
-        key = record.key("cross", resolution, name)
-        if key in record.sums and record.counts.get(key):
-            total = record.sums[key].float() if total is None else total + record.sums[key].float()
-            count += record.counts[key]
-    return None if total is None else total / count
+    mean = record.phase_mean("cross", resolution, phase)
+    return None if mean is None else mean.float()
 
 
 def token_maps(record: AttentionRecord, phase: str | None = None, resolution: str | None = None):

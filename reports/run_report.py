@@ -349,7 +349,7 @@ def _item_folder(data: RunData, row) -> Path:
 
 
 def item_verdicts(metrics: dict | None) -> list[str]:
-    """The item's verdicts: those stored in metrics.json, else ``analysis.diagnosis.verdicts`` of its scores."""
+    """The item's verdicts: those stored in metrics.json, else ``analysis.verdicts.verdicts`` of its scores."""
     if not metrics:
         return []
     stored = metrics.get("verdicts") or (metrics.get("summary") or {}).get("verdicts")
@@ -359,7 +359,7 @@ def item_verdicts(metrics: dict | None) -> list[str]:
     if not isinstance(scores, dict):
         return []
     try:
-        from ..analysis.diagnosis import verdicts
+        from ..analysis.verdicts import verdicts
     except ImportError:
         return []
     try:

@@ -16,8 +16,10 @@ from pathlib import Path
 
 import pytest
 import torch
-from attnmod.analysis import diagnosis
-from attnmod.analysis.diagnosis import Thresholds, score_record, summary_metrics, verdicts
+from attnmod.analysis import schema
+from attnmod.analysis.scoring import score_record, summary_metrics
+from attnmod.analysis.thresholds import Thresholds
+from attnmod.analysis.verdicts import compare_scores, verdicts
 from attnmod.toolkit.attention_record import AttentionRecord
 from attnmod.toolkit.errors import AttnmodError
 from attnmod.toolkit.prompt_tree import Attribute, Entity, PromptTree
@@ -239,7 +241,7 @@ def hand_made_diagnosis() -> dict:
         "verdicts": verdicts(scores),
     }
     return {
-        "format": diagnosis.DIAGNOSIS_FORMAT,
+        "format": schema.DIAGNOSIS_FORMAT,
         "prompt": "a red car and a white sheep",
         "settings": {
             "model": "tiny",
@@ -255,7 +257,7 @@ def hand_made_diagnosis() -> dict:
         "tree": car_and_sheep_tree().to_json(),
         "thresholds": Thresholds().to_json(),
         "variants": {"baseline": entry, "modulated": dict(entry, variant="full", image="modulated.png")},
-        "comparison": diagnosis.compare_scores(scores, scores, "full"),
+        "comparison": compare_scores(scores, scores, "full"),
         "verdicts": entry["verdicts"],
         "attributions": None,
         "images": {"baseline": "baseline.png", "modulated": "modulated.png"},
@@ -266,27 +268,49 @@ def hand_made_diagnosis() -> dict:
 
 def test_a_complete_diagnosis_follows_the_schema_and_round_trips(tmp_path: Path):
     data = hand_made_diagnosis()
-    assert diagnosis.schema_errors(data) == []
-    diagnosis.write_diagnosis(data, tmp_path)
-    assert diagnosis.load_diagnosis(tmp_path) == data
+    assert schema.schema_errors(data) == []
+    schema.write_diagnosis(data, tmp_path)
+    assert schema.load_diagnosis(tmp_path) == data
 
 
 def test_schema_violations_are_reported_with_their_path():
     data = hand_made_diagnosis()
     del data["variants"]["modulated"]["scores"]["overall"]["leakage"]
     data["settings"]["seed"] = "zero"
-    errors = diagnosis.schema_errors(data)
-    assert "$.settings.seed: expected integer, got str 'zero'" in errors
-    assert "$.variants.modulated.scores.overall: missing 'leakage'" in errors
+    errors = schema.schema_errors(data)
+    assert "$.settings.seed: 'zero' is not of type 'integer'" in errors
+    assert "$.variants.modulated.scores.overall: 'leakage' is a required property" in errors
     with pytest.raises(AttnmodError, match="does not follow"):
-        diagnosis.validate_diagnosis(data)
+        schema.validate_diagnosis(data)
+
+
+def test_the_schema_refuses_nan_a_wrong_format_and_a_mistyped_extra_variant():
+    data = hand_made_diagnosis()
+    data["variants"]["modulated"]["summary"]["binding"] = math.nan
+    data["format"] = "attnmod.diagnosis/0"
+    data["variants"]["other"] = {"variant": "masking"}
+    errors = schema.schema_errors(data)
+    assert "$.format: 'attnmod.diagnosis/1' was expected" in errors
+    assert "$.variants.other: 'config' is a required property" in errors
+    assert "$.variants.modulated.summary.binding: nan is not allowed (strict JSON has no NaN or infinity)" in errors
+
+
+def test_a_typed_diagnosis_reads_the_same_numbers():
+    data = hand_made_diagnosis()
+    typed = schema.Diagnosis.model_validate(data)
+    overall = data["variants"]["baseline"]["scores"]["overall"]
+    assert typed.variants.baseline.scores.overall.leakage == overall["leakage"]
+    assert [row.value for row in typed.variants.modulated.scores.overall.bindings] == [
+        row["value"] for row in overall["bindings"]
+    ]
+    assert typed.settings.steps == 4 and typed.images.modulated == "modulated.png"
 
 
 def test_docs_print_the_same_schema_as_the_code():
     text = (Path(__file__).resolve().parent.parent / "docs" / "diagnosis.md").read_text(encoding="utf-8")
     block = re.search(r"<!-- schema -->\s*```json\n(.*?)```", text, re.S)
     assert block, "docs/diagnosis.md must carry the schema in a ```json block after <!-- schema -->"
-    assert json.loads(block.group(1)) == diagnosis.DIAGNOSIS_SCHEMA
+    assert json.loads(block.group(1)) == schema.DIAGNOSIS_SCHEMA
 
 
 def test_comparison_names_what_changed():
@@ -294,7 +318,7 @@ def test_comparison_names_what_changed():
     fixed = planted_record()
     for key in fixed.sums:
         fixed.sums[key][6] = half("right") * COUNT  # "white" now on the sheep
-    comparison = diagnosis.compare_scores(baseline, score_record(fixed), "full")
+    comparison = compare_scores(baseline, score_record(fixed), "full")
     rows = {row["name"]: row for row in comparison["metrics"]}
     assert rows["misbound"]["change"] == -1.0 and rows["misbound"]["improved"] is True
     assert rows["binding"]["modulated"] == pytest.approx(0.85)

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from attnmod.analysis.diagnosis import load_diagnosis, schema_errors
+from attnmod.analysis.schema import load_diagnosis, schema_errors
 
 PROMPT = "a red car and a white sheep"
 

@@ -19,10 +19,12 @@ HOSTILE_PROMPT = "a red car and a white sheep <script>alert(1)</script>"
 def diagnosis_dir(tmp_path_factory, tiny_model):
     """``run_diagnosis`` of a prompt with HTML in it (64x64, 2 steps: phases early and middle; self-attention
     captured, no attribution)."""
-    from attnmod.analysis.diagnosis import run_diagnosis
+    from attnmod.workflows import run_diagnosis
 
     folder = tmp_path_factory.mktemp("diagnosis")
-    run_diagnosis(tiny_model, HOSTILE_PROMPT, variant="full", seed=0, steps=2, height=64, width=64, out_dir=folder)
+    run_diagnosis(
+        tiny_model, HOSTILE_PROMPT, variant="full", seed=0, steps=2, height=64, width=64, out_dir=folder, formats=()
+    )
     return folder
 
 

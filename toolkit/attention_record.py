@@ -121,6 +121,20 @@ class AttentionRecord:
             return None
         return sums[key] / self.counts[key]
 
+    def phase_mean(self, kind: str, resolution: str, phase: str | None = None, source: str = "model"):
+        """:meth:`mean` of one phase, or with ``phase=None`` the mean over all phases (the sums of every phase over
+        their total count); ``None`` if nothing was captured there."""
+        if phase is not None:
+            return self.mean(kind, resolution, phase, source)
+        sums = self.maps(source)
+        total, count = None, 0
+        for name in self.phase_names():
+            key = self.key(kind, resolution, name)
+            if key in sums and self.counts.get(key):
+                total = sums[key].clone() if total is None else total + sums[key]
+                count += self.counts[key]
+        return None if total is None else total / count
+
     def add(self, kind: str, resolution: str, phase: str, contribution, count: int = 1) -> None:
         """Add one (or ``count``) contributions to the running sum (in float32, on the CPU)."""
         import torch

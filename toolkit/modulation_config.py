@@ -82,6 +82,7 @@ from pathlib import Path
 
 from .attention_record import DEFAULT_PHASES, Phase
 from .errors import AttnmodError
+from .run_files import read_settings_file
 
 PARTS = ("temperature", "masking", "reweighting")
 CURVE_KINDS = ("constant", "linear", "cosine", "exponential", "step")
@@ -307,27 +308,7 @@ class ModulationConfig:
     @classmethod
     def load(cls, path: str | Path) -> ModulationConfig:
         """Read a ``.json``, ``.yaml`` or ``.yml`` file (also a generation's ``config.json``: its ``config`` entry)."""
-        path = Path(path)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as error:
-            raise AttnmodError(f"cannot read modulation config {str(path)!r}: {error}") from error
-        suffix = path.suffix.lower()
-        try:
-            if suffix == ".json":
-                data = json.loads(text)
-            elif suffix in (".yaml", ".yml"):
-                import yaml
-
-                data = yaml.safe_load(text)
-            else:
-                raise AttnmodError(f"modulation config {str(path)!r}: use a .json, .yaml or .yml file")
-        except (json.JSONDecodeError, ValueError) as error:
-            raise AttnmodError(f"modulation config {str(path)!r} is not valid {suffix[1:].upper()}: {error}") from error
-        except Exception as error:
-            if type(error).__module__.startswith("yaml"):
-                raise AttnmodError(f"modulation config {str(path)!r} is not valid YAML: {error}") from error
-            raise
+        data = read_settings_file(path, "modulation config")
         if isinstance(data, dict) and isinstance(data.get("config"), dict) and "prompt" in data:
             data = data["config"]  # a generation's config.json: reuse the modulation it recorded
         return cls.from_json(data)

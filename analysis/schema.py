@@ -1,0 +1,302 @@
+"""diagnosis.json: typed models, the JSON Schema generated from them, validation, reading and writing.
+
+The pydantic models below are the one description of the file: :data:`DIAGNOSIS_SCHEMA` (JSON Schema, draft
+2020-12, printed in docs/diagnosis.md and kept identical by a test) is generated from them, files are checked
+against it by ``jsonschema`` (a maintained validator that implements every keyword), and
+:func:`load_diagnosis` (``typed=True``) returns a :class:`Diagnosis` object instead of the plain dict.
+
+Every object allows fields beyond the documented ones, so that a newer attnmod can add scores without breaking
+older readers; the listed fields are what a reader may rely on. Undefined numbers are ``null``; the file is strict
+JSON (no NaN).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.json_schema import GenerateJsonSchema
+
+from ..toolkit.errors import AttnmodError
+from ..toolkit.run_files import DIAGNOSIS_FILE, write_atomic
+from .scoring import SCORES_FORMAT
+
+DIAGNOSIS_FORMAT = "attnmod.diagnosis/1"
+
+Number = float | None  # a score: null where undefined
+
+
+class _Open(BaseModel):
+    """An object that keeps fields it does not list (a newer writer's additions)."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+
+# ---- scores of one phase ----
+
+
+class EntityRegion(_Open):
+    entity: int
+    empty: bool
+    own_region: Number
+    full_region: Number
+
+
+class Overlap(_Open):
+    entities: list[int]
+    value: Number
+
+
+class NestedPair(_Open):
+    parent: int
+    child: int
+    overlap: Number
+    containment: Number
+
+
+class SelfLeak(_Open):
+    source: int = Field(alias="from")
+    to: int
+    value: Number
+
+
+class Share(_Open):
+    entity: int
+    value: Number
+
+
+class Binding(_Open):
+    entity: int
+    attribute: int
+    text: str
+    value: Number
+    shares: list[Share]
+    misbound: bool
+    dominant: int | None
+    margin: Number
+    nearest: int | None
+    divergence_own: Number = None
+    divergence_nearest: Number = None
+
+
+class PhaseScores(_Open):
+    resolution: str
+    background_share: float
+    entities: list[EntityRegion]
+    overlaps: list[Overlap]
+    nested: list[NestedPair]
+    leakage: float
+    leakage_pair: list[int] | None
+    self_leakage: list[SelfLeak] | None
+    self_leakage_max: Number
+    bindings: list[Binding]
+    binding_mean: Number
+    misbound: int
+    self_resolution: str | None = None
+
+
+# ---- scores of one record ----
+
+
+class ScoredEntity(_Open):
+    entity: int
+    label: str
+    text: str
+    tokens: list[int]
+    noun: str | None = None
+    parent: int | None = None
+
+
+class ScoredAttribute(_Open):
+    entity: int
+    attribute: int
+    text: str
+    tokens: list[int]
+
+
+class Scores(_Open):
+    format: Literal["attnmod.scores/1"]
+    entities: list[ScoredEntity]
+    attributes: list[ScoredAttribute]
+    skipped: list[dict[str, Any]]
+    phases: dict[str, PhaseScores]
+    overall: PhaseScores
+    prompt: str | None = None
+    thresholds: dict[str, Any] | None = None
+    resolution: str | None = None
+    resolutions: list[str] | None = None
+    notes: list[str] | None = None
+
+
+# ---- the diagnosis ----
+
+
+class Settings(_Open):
+    model: str
+    family: str
+    seed: int
+    steps: int
+    guidance: float
+    height: int
+    width: int
+    device: str
+    dtype: str
+
+
+class TreeJson(_Open):
+    prompt: str
+    entities: list[dict[str, Any]]
+
+
+class ThresholdsJson(_Open):
+    background: float
+    overlap: float
+    binding: float
+    self_leakage: float
+    margin: float
+    resolution: str | None
+
+
+class VariantResult(_Open):
+    variant: str
+    config: dict[str, Any]
+    image: str
+    record: str
+    seconds: float
+    warnings: list[str]
+    scores: Scores
+    summary: dict[str, Number]
+    verdicts: list[str]
+
+
+class Variants(_Open):
+    model_config = ConfigDict(extra="allow")
+    __pydantic_extra__: dict[str, VariantResult]
+    baseline: VariantResult
+    modulated: VariantResult
+
+
+class ComparedMetric(_Open):
+    name: str
+    baseline: Number
+    modulated: Number
+    change: Number
+    better: Literal["lower", "higher"]
+    improved: bool | None
+
+
+class Comparison(_Open):
+    metrics: list[ComparedMetric]
+    verdicts: list[str]
+
+
+class Images(_Open):
+    model_config = ConfigDict(extra="allow")
+    __pydantic_extra__: dict[str, str]
+    baseline: str
+    modulated: str
+
+
+class Diagnosis(_Open):
+    """diagnosis.json as typed objects (see docs/diagnosis.md)."""
+
+    format: Literal["attnmod.diagnosis/1"]
+    prompt: str
+    settings: Settings
+    tree: TreeJson
+    thresholds: ThresholdsJson
+    variants: Variants
+    comparison: Comparison
+    verdicts: list[str]
+    attributions: dict[str, Any] | None
+    images: Images
+    versions: dict[str, str]
+    seconds: float
+
+
+assert SCORES_FORMAT == "attnmod.scores/1" and DIAGNOSIS_FORMAT == "attnmod.diagnosis/1"  # the Literal types above
+
+
+class _PlainSchema(GenerateJsonSchema):
+    """Pydantic's JSON Schema without the per-field titles it derives from Python names (noise for a reader)."""
+
+    def field_title_should_be_set(self, schema) -> bool:
+        return False
+
+
+def _schema() -> dict:
+    generated = Diagnosis.model_json_schema(by_alias=True, schema_generator=_PlainSchema)
+    for definition in generated.get("$defs", {}).values():
+        definition.pop("title", None)
+        definition.pop("description", None)
+    generated.pop("title", None)
+    generated.pop("description", None)
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "title": "attnmod diagnosis", **generated}
+
+
+#: JSON Schema of diagnosis.json, generated from :class:`Diagnosis`; docs/diagnosis.md prints the same document.
+DIAGNOSIS_SCHEMA: dict = _schema()
+
+
+def _location(path) -> str:
+    where = "$"
+    for part in path:
+        where += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return where
+
+
+def _non_finite(data, where: str = "$"):
+    """``(path, value)`` of each NaN or infinite number (strict JSON has neither; Python's json module reads them)."""
+    if isinstance(data, float) and not math.isfinite(data):
+        yield where, data
+    elif isinstance(data, dict):
+        for key, value in data.items():
+            yield from _non_finite(value, f"{where}.{key}")
+    elif isinstance(data, list):
+        for index, value in enumerate(data):
+            yield from _non_finite(value, f"{where}[{index}]")
+
+
+def schema_errors(data) -> list[str]:
+    """One message per problem of ``data`` against :data:`DIAGNOSIS_SCHEMA` (``"$.path: what is wrong"``), in
+    document order; empty when valid."""
+    import jsonschema
+
+    validator = jsonschema.Draft202012Validator(DIAGNOSIS_SCHEMA)
+    found = sorted(validator.iter_errors(data), key=lambda error: [str(part) for part in error.absolute_path])
+    errors = [f"{_location(error.absolute_path)}: {error.message}" for error in found]
+    errors.extend(
+        f"{where}: {value} is not allowed (strict JSON has no NaN or infinity)" for where, value in _non_finite(data)
+    )
+    return errors
+
+
+def validate_diagnosis(data: dict) -> None:
+    """Raise AttnmodError naming the first problems when ``data`` does not follow :data:`DIAGNOSIS_SCHEMA`."""
+    errors = schema_errors(data)
+    if errors:
+        shown = "; ".join(errors[:3]) + (f" (and {len(errors) - 3} more)" if len(errors) > 3 else "")
+        raise AttnmodError(f"diagnosis does not follow the {DIAGNOSIS_FORMAT} schema: {shown}")
+
+
+def load_diagnosis(path: str | Path, typed: bool = False) -> dict | Diagnosis:
+    """Read and validate ``diagnosis.json`` (or the folder holding it): the dict, or with ``typed`` a
+    :class:`Diagnosis`."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / DIAGNOSIS_FILE
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise AttnmodError(f"cannot read diagnosis {str(path)!r}: {error}") from error
+    validate_diagnosis(data)
+    return Diagnosis.model_validate(data) if typed else data
+
+
+def write_diagnosis(data: dict, out_dir: str | Path) -> Path:
+    """Validate and write ``out_dir/diagnosis.json`` (strict JSON: no NaN), atomically."""
+    validate_diagnosis(data)
+    return write_atomic(Path(out_dir) / DIAGNOSIS_FILE, json.dumps(data, indent=1, ensure_ascii=False, allow_nan=False))
