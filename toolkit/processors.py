@@ -413,6 +413,7 @@ class LayoutMaps:
 
     def advance(self) -> None:
         """A new UNet call begins: the maps gathered so far become the previous call's."""
+        self.previous = None  # never older than the call just finished
         if self.count and self.running is not None and self.grid is not None:
             mean = self.running / self.count
             self.previous = mean.transpose(1, 2).reshape(mean.shape[0], mean.shape[2], *self.grid)
