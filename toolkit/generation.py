@@ -2,8 +2,9 @@
 
 ``generate`` runs a batch of (possibly different) prompts in one pipeline call. Each item has its own
 ``torch.Generator`` seeded with its seed (created on the CPU, so the initial noise is the same on every device), so an
-item's result does not depend on what else is in the batch. The modulation and the capture touch only the
-conditional half of classifier-free guidance (see :mod:`attnmod.toolkit.processors`).
+item's result does not depend on what else is in the batch. Masking, reweighting and the capture touch only the
+conditional half of classifier-free guidance; the temperature both halves or the conditional one (``halves``; see
+:mod:`attnmod.toolkit.processors`).
 
 Saved folder (``save_generation``): ``image.png``; ``parse.json`` (the PromptTree); ``config.json`` with everything
 needed to reproduce it: ``{"prompt", "seed", "variant", "config": ModulationConfig JSON, "model", "family",
