@@ -7,6 +7,7 @@ import math
 from collections.abc import Sequence
 
 from ..toolkit.run_files import json_number
+from .registry import ATTENTION_METRICS, METRICS
 from .scoring import OVERALL, summary_metrics
 from .thresholds import Thresholds
 
@@ -137,8 +138,8 @@ def verdicts(scores: dict, thresholds: Thresholds | None = None) -> list[str]:
 
 # ---- comparing two variants ----
 
-#: Summary numbers compared between baseline and modulated, and which direction is better.
-COMPARED = (("leakage", "lower"), ("binding", "higher"), ("misbound", "lower"), ("self_leakage", "lower"))
+#: Summary numbers compared between baseline and modulated (their direction comes from the metric registry).
+COMPARED = ATTENTION_METRICS
 
 
 def compare_scores(baseline: dict, modulated: dict, variant: str) -> dict:
@@ -146,20 +147,19 @@ def compare_scores(baseline: dict, modulated: dict, variant: str) -> dict:
     "improved"}], "verdicts": [str]}`` (``change = modulated - baseline``; ``improved`` null when undefined)."""
     before, after = summary_metrics(baseline), summary_metrics(modulated)
     rows, lines = [], []
-    for name, better in COMPARED:
+    for name in COMPARED:
+        metric = METRICS[name]
         first, second = before.get(name, math.nan), after.get(name, math.nan)
         defined = not (math.isnan(first) or math.isnan(second))
         change = second - first if defined else math.nan
-        improved = None
-        if defined and abs(change) > 1e-9:
-            improved = change < 0 if better == "lower" else change > 0
+        improved = metric.improved(change)
         rows.append(
             {
                 "name": name,
                 "baseline": json_number(first),
                 "modulated": json_number(second),
                 "change": json_number(change),
-                "better": better,
+                "better": metric.better,
                 "improved": improved,
             }
         )

@@ -18,18 +18,18 @@ from pathlib import Path
 
 import numpy as np
 
+from ..analysis.registry import ATTENTION_METRICS, IMAGE_ITEM_METRICS, METRICS
 from ..toolkit.errors import AttnmodError
-from ..toolkit.run_files import RESULTS_FILE, RUN_FILE, read_jsonl
+from ..toolkit.run_files import EVALUATION_FILE, RESULTS_FILE, RUN_FILE, read_jsonl
 from . import figures, html, maps
 from .sweep_ranking import sweep_ranking
 
-EVALUATION_FILE = "evaluation.json"
 REFERENCE_VARIANT = "none"
-# Row metrics summarised per variant; direction says which way is better, for the text of the report.
-ROW_METRICS = {"leakage": "lower", "binding": "higher", "misbound": "lower", "self_leakage": "lower"}
+# Row metrics summarised per variant; direction (from the metric registry) says which way is better.
+ROW_METRICS = {name: METRICS[name].better for name in ATTENTION_METRICS}
 PAIRED_METRICS = ("leakage", "binding", "misbound")
 DISTRIBUTION_METRICS = ("leakage", "binding")
-IMAGE_METRICS = {"clip_score": "higher", "reward": "higher"}
+IMAGE_METRICS = {name: METRICS[name].better for name in IMAGE_ITEM_METRICS}
 ITEM_TABLE_LIMIT = 1000
 GALLERY_LABELS = 6
 
