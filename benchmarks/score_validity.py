@@ -458,18 +458,31 @@ def run_items(args, items: list[Item], out: Path, judge) -> None:
                     trees=[trees[c] for c in captions],
                 )
                 for item, result in zip(batch, results, strict=True):
-                    sink.write(
-                        json.dumps(item_row(item, result, trees[item.scene.caption], judge, colour_words)) + "\n"
-                    )
+                    objects = len(item.scene.objects)
+                    labels = judge_labels({}, objects)
+                    if judge is not None:
+                        try:
+                            verdict = judge(np.asarray(result.image.convert("RGB")), item.scene)
+                        except OSError as error:  # e.g. the judge's classifier weights are not there yet
+                            if not args.quick:
+                                raise
+                            print(
+                                f"score_validity: the judge cannot run ({error}); going on without it", file=sys.stderr
+                            )
+                            judge = None
+                        else:
+                            labels = judge_labels(verdict, objects)
+                    row = item_row(item, result, trees[item.scene.caption], labels, colour_words)
+                    sink.write(json.dumps(row) + "\n")
                     sink.flush()
                 bar.update(len(batch))
     bar.close()
 
 
-def item_row(item: Item, result, tree, judge, colour_words) -> dict:
+def item_row(item: Item, result, tree, labels: dict, colour_words) -> dict:
+    """One line of items.jsonl: the item, the judge's labels (masks used for the IoU, not stored) and the scores."""
     objects = len(item.scene.objects)
-    image = np.asarray(result.image.convert("RGB"))
-    labels = judge_labels(judge(image, item.scene), objects) if judge is not None else judge_labels({}, objects)
+    labels = dict(labels)
     masks = labels.pop("masks")
     usable = [m for m in masks if m is not None]
     object_masks = masks if len(usable) == objects and objects else None
@@ -1106,7 +1119,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         try:
             run_items(args, plan_items(args.prompts, seeds, variants), out, judge)
-        except AttnmodError as error:
+        except (AttnmodError, OSError) as error:
             print(f"score_validity: {error}", file=sys.stderr)
             return 1
     path = out / "items.jsonl"
