@@ -234,6 +234,9 @@ def as_model(pipe_or_model):
 def run(pipe_or_model, prompt: str, variant, seed, steps, guidance, height, width, out=None, **options) -> Diagnosis:
     from .compat import run_diagnosis
 
+    workflow = run_diagnosis()
+    if "formats" in inspect.signature(workflow).parameters:
+        options.setdefault("formats", ())  # reports are built on demand by Diagnosis.report
     model = as_model(pipe_or_model)
     if not isinstance(variant, str):
         options["config"] = variant  # a ModulationConfig
@@ -241,7 +244,7 @@ def run(pipe_or_model, prompt: str, variant, seed, steps, guidance, height, widt
     temporary = out is None
     folder = Path(tempfile.mkdtemp(prefix="attnmod-diagnosis-")) if temporary else Path(out)
     try:
-        result = run_diagnosis()(
+        result = workflow(
             model,
             prompt,
             variant=variant,

@@ -483,7 +483,7 @@ def test_diagnose_refuses_image_to_image_pipelines(sdxl_parts):
 def test_docs_api_examples_run(monkeypatch, tmp_path):
     from pathlib import Path
 
-    text = (Path(attnmod.__file__).parent / "docs" / "api.md").read_text(encoding="utf-8")
+    text = (Path(__file__).resolve().parents[1] / "docs" / "api.md").read_text(encoding="utf-8")
     blocks = re.findall(r"```python\n(.*?)```", text, flags=re.DOTALL)
     assert len(blocks) >= 5
     monkeypatch.chdir(tmp_path)
