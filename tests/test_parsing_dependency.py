@@ -69,6 +69,10 @@ def test_acceptance_nesting(prompt, expected):
             [("medal", ["pentagonal"], None), ("trophy", ["pyramidal"], None)],
         ),
         ("a white teddy bear", [("teddy bear", ["white"], None)]),
+        # GenEval's "X right of Y": the model hangs X from "right" as a compound or takes "right" into X's name
+        ("a photo of a tie right of a baseball bat", [("tie", [], None), ("baseball bat", [], None)]),
+        ("a photo of a knife right of a suitcase", [("knife", [], None), ("suitcase", [], None)]),
+        ("a photo of a wine glass right of a cat", [("wine glass", [], None), ("cat", [], None)]),
     ],
 )
 def test_repairs_of_tagger_errors(prompt, expected):

@@ -167,6 +167,8 @@ class _Reader:
         governing it: the end of a compound name ("a fire hydrant", "a bead necklace")."""
         if token.dep_ not in ("appos", "npadvmod", "dep") or token.i == 0 or not self._nominal(token):
             return False
+        if _relational_of(token):
+            return False  # "a knife right of a suitcase": "right of" relates the knife, it does not name it
         previous = self.doc[token.i - 1]
         return (
             self._nominal(previous)
@@ -221,7 +223,11 @@ class _Reader:
             if self._is_name_part(token):
                 continue  # part of the head's name, or an attribute of it (decided from the head)
             if token.lower_ in ATTRIBUTE_NOUNS and (
-                (token.i + 1 < len(self.doc) and self._nominal(self.doc[token.i + 1]))
+                (
+                    token.i + 1 < len(self.doc)
+                    and self._nominal(self.doc[token.i + 1])
+                    and not _relational_of(self.doc[token.i + 1])  # "a wine glass right of a cat"
+                )
                 or (token.dep_ in ("amod", "nmod", "npadvmod") and token.head.i > token.i and self._nominal(token.head))
             ):
                 continue  # "a gold clock", "rubber sole shoes": a colour/material/shape word before its noun
@@ -280,6 +286,8 @@ class _Reader:
         head = token.head
         if head.i <= token.i or not self._nominal(head) or any(c.dep_ == "cc" for c in token.children):
             return False
+        if _relational_of(head):
+            return False  # "a tie right of a bat" hangs "tie" from "right" as a compound: "tie" is the object
         return token.dep_ == "compound" or (token.dep_ == "amod" and head.i == token.i + 1)
 
     def _compound_name(self, head) -> list:
@@ -448,6 +456,11 @@ def _resolve_parent(entity: int, links: dict[int, tuple[int | None, bool]]) -> i
         seen.add(governor)
         governor, spatial = links.get(governor, (None, False))
     return governor
+
+
+def _relational_of(token) -> bool:
+    """A relational noun followed by "of": "left of", "right of", "top of" (GenEval writes "a dog right of a cat")."""
+    return token.lower_ in RELATIONAL_NOUNS and _has_of(token)
 
 
 def _coordinated_modifier(token) -> bool:
