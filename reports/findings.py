@@ -1,0 +1,278 @@
+"""What went wrong in a diagnosis, ranked: the findings a reader needs first, each once, with what the variant did.
+
+``find_problems(scores, thresholds)`` turns one variant's scores (``diagnosis.json`` ``variants.ROLE.scores``, the
+``overall`` phase: all phases combined, as the verdicts use it) into findings:
+
+====================  ========  ==========================================================  =================
+kind                  severity  when                                                        value (better)
+====================  ========  ==========================================================  =================
+``misbound``          3         another entity's region holds more of the attribute than   B_a (higher)
+                                its own entity's
+``leakage``           2         two entities (not nested) overlap at ``O >= overlap``        O_ef (lower)
+``weak_binding``      1         ``B_a < binding`` and not misbound                          B_a (higher)
+``self_leakage``      1         a share ``>= self_leakage`` of an entity's self-attention  share (lower)
+                                falls in another entity's region
+====================  ========  ==========================================================  =================
+
+Findings rank by severity, then by how far past its threshold each one lies. ``compare_problems`` pairs the
+baseline's findings with the modulated variant's by what they are about (the attribute, the pair of entities: a
+misbound attribute that is only weakly bound after modulation is one finding that improved) and
+says for each one: ``fixed``, ``new``, ``improved``, ``worse`` or ``no clear change``. A change smaller than the
+noise band (:data:`NOISE_BAND`, or ``thresholds["noise"]`` when a diagnosis records one) is ``no clear change`` even
+when it crosses a threshold: one seed cannot tell such a change from the difference another seed would make.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+
+# The smallest change of a share or overlap (both in [0, 1]) that the report calls a change. A fixed tolerance,
+# not a measurement: a diagnosis has one seed, so its own seed-to-seed spread is unknown. It is the same band for
+# every metric because all of them are shares of attention mass.
+NOISE_BAND = 0.02
+SEVERITY_NAMES = {3: "severe", 2: "major", 1: "minor"}
+
+
+@dataclasses.dataclass(frozen=True)
+class Finding:
+    """One problem found in one variant's scores. ``key`` says what it is about, the same in every variant."""
+
+    key: tuple
+    kind: str
+    severity: int
+    value: float
+    lower_is_better: bool
+    excess: float  # how far past the threshold (in the metric's units, >= 0): ranks findings of one severity
+    text: str  # one sentence for a reader, no jargon first: what happened, then the number
+
+
+@dataclasses.dataclass(frozen=True)
+class ComparedFinding:
+    """A finding of the baseline, the modulated variant or both, and what the variant did to it."""
+
+    key: tuple
+    kind: str
+    severity: int
+    text: str
+    baseline: float | None  # the metric in the baseline (also when it is not a finding there)
+    modulated: float | None
+    present_before: bool
+    present_after: bool
+    status: str  # fixed | new | improved | worse | no clear change
+    lower_is_better: bool
+
+    @property
+    def severity_name(self) -> str:
+        return SEVERITY_NAMES.get(self.severity, "minor")
+
+    @property
+    def change(self) -> float | None:
+        if self.baseline is None or self.modulated is None:
+            return None
+        return self.modulated - self.baseline
+
+
+def _names(scores: Mapping) -> dict[int, str]:
+    return {row["entity"]: row["label"] for row in scores.get("entities", [])}
+
+
+def _percent(value: float) -> str:
+    return f"{round(100 * value)}%"
+
+
+def metric_values(scores: Mapping) -> dict[tuple, tuple[float, bool]]:
+    """Every value a finding could be about, found or not: ``key -> (value, lower_is_better)``."""
+    overall = scores.get("overall") or {}
+    values: dict[tuple, tuple[float, bool]] = {}
+    for row in overall.get("bindings") or []:
+        if row.get("value") is not None:
+            values[("binding", row["entity"], row["attribute"])] = (float(row["value"]), False)
+    for row in overall.get("overlaps") or []:
+        if row.get("value") is not None:
+            values[("leakage", *sorted(row["entities"]))] = (float(row["value"]), True)
+    for row in overall.get("self_leakage") or []:
+        if row.get("value") is not None:
+            values[("self_leakage", row["from"], row["to"])] = (float(row["value"]), True)
+    return values
+
+
+def find_problems(scores: Mapping, thresholds: Mapping) -> list[Finding]:
+    """The findings of one variant's scores, worst first (see the module docstring for the rules)."""
+    overall = scores.get("overall") or {}
+    names = _names(scores)
+    found: list[Finding] = []
+    binding_threshold = float(thresholds.get("binding", 0.6))
+    for row in overall.get("bindings") or []:
+        value = row.get("value")
+        if value is None:
+            continue
+        own, attribute = names.get(row["entity"], str(row["entity"])), row.get("text", "?")
+        key = (row["entity"], row["attribute"])
+        if row.get("misbound"):
+            dominant = row.get("dominant")
+            shares = {share["entity"]: float(share["value"]) for share in row.get("shares") or []}
+            other = shares.get(dominant, 1.0 - float(value))
+            found.append(
+                Finding(
+                    key=("binding", *key),
+                    kind="misbound",
+                    severity=3,
+                    value=float(value),
+                    lower_is_better=False,
+                    excess=max(other - float(value), 0.0),
+                    text=f"'{attribute}' is bound to the wrong object: {_percent(other)} of its attention on objects "
+                    f"lies on '{names.get(dominant, dominant)}', {_percent(float(value))} on '{own}' (B = {value:.2f})",
+                )
+            )
+        elif value < binding_threshold:
+            found.append(
+                Finding(
+                    key=("binding", *key),
+                    kind="weak_binding",
+                    severity=1,
+                    value=float(value),
+                    lower_is_better=False,
+                    excess=binding_threshold - float(value),
+                    text=f"'{attribute}' is only loosely tied to '{own}': {_percent(float(value))} of its attention "
+                    f"on objects lies on it (B = {value:.2f} < {binding_threshold:.2f})",
+                )
+            )
+    overlap_threshold = float(thresholds.get("overlap", 0.5))
+    for row in overall.get("overlaps") or []:
+        value = row.get("value")
+        if value is None or value < overlap_threshold:
+            continue
+        first, second = sorted(row["entities"])
+        found.append(
+            Finding(
+                key=("leakage", first, second),
+                kind="leakage",
+                severity=2,
+                value=float(value),
+                lower_is_better=True,
+                excess=float(value) - overlap_threshold,
+                text=f"'{names.get(first, first)}' and '{names.get(second, second)}' blend into each other: their "
+                f"attention maps overlap by O = {value:.2f} (0: apart, 1: the same place)",
+            )
+        )
+    self_threshold = float(thresholds.get("self_leakage", 0.3))
+    for row in overall.get("self_leakage") or []:
+        value = row.get("value")
+        if value is None or value < self_threshold:
+            continue
+        source, target = row["from"], row["to"]
+        found.append(
+            Finding(
+                key=("self_leakage", source, target),
+                kind="self_leakage",
+                severity=1,
+                value=float(value),
+                lower_is_better=True,
+                excess=float(value) - self_threshold,
+                text=f"the region of '{names.get(source, source)}' looks at '{names.get(target, target)}': "
+                f"{_percent(float(value))} of its self-attention falls there",
+            )
+        )
+    return sorted(found, key=lambda f: (-f.severity, -f.excess, f.key))
+
+
+def compare_problems(
+    baseline: Mapping, modulated: Mapping, thresholds: Mapping, noise: float | None = None
+) -> list[ComparedFinding]:
+    """Each finding of either variant once, worst first (by the worse of its two severities and excesses), with
+    what the modulated variant did to it (see the module docstring)."""
+    band = float(thresholds.get("noise", NOISE_BAND)) if noise is None else float(noise)
+    before = {f.key: f for f in find_problems(baseline, thresholds)}
+    after = {f.key: f for f in find_problems(modulated, thresholds)}
+    values_before, values_after = metric_values(baseline), metric_values(modulated)
+    compared = []
+    for key in list(before) + [k for k in after if k not in before]:
+        # The text and severity of the worse of the two (the baseline's on a tie).
+        candidates = [f for f in (before.get(key), after.get(key)) if f is not None]
+        finding = candidates[-1] if candidates[-1].severity > candidates[0].severity else candidates[0]
+        old = values_before.get(key, (None, finding.lower_is_better))[0]
+        new = values_after.get(key, (None, finding.lower_is_better))[0]
+        status = _status(key in before, key in after, old, new, finding.lower_is_better, band)
+        compared.append(
+            ComparedFinding(
+                key=key,
+                kind=finding.kind,
+                severity=finding.severity,
+                text=finding.text,
+                baseline=old,
+                modulated=new,
+                present_before=key in before,
+                present_after=key in after,
+                status=status,
+                lower_is_better=finding.lower_is_better,
+            )
+        )
+    excess = {
+        key: max(f.excess for f in (before.get(key), after.get(key)) if f is not None)
+        for key in rank_keys(before, after)
+    }
+    return sorted(compared, key=lambda c: (-c.severity, -excess[c.key], c.key))
+
+
+def rank_keys(*groups: Mapping) -> list:
+    return list(dict.fromkeys(key for group in groups for key in group))
+
+
+def change_verdict(old: float | None, new: float | None, lower_is_better: bool, noise: float = NOISE_BAND) -> str:
+    """``improved``, ``worse`` or ``no clear change`` (``|new - old| < noise``, or a value missing)."""
+    if old is None or new is None or abs(new - old) < noise:
+        return "no clear change"
+    better = new < old if lower_is_better else new > old
+    return "improved" if better else "worse"
+
+
+def _status(
+    present_before: bool, present_after: bool, old: float | None, new: float | None, lower: bool, noise: float
+) -> str:
+    verdict = change_verdict(old, new, lower, noise)
+    if present_before and not present_after:
+        return "fixed" if verdict == "improved" else "no clear change"
+    if present_after and not present_before:
+        return "new" if verdict == "worse" else "no clear change"
+    return verdict
+
+
+def headline(compared: list[ComparedFinding], variant: str, noise: float = NOISE_BAND) -> dict:
+    """The first sentence of the report: the worst problem and whether ``variant`` fixed it.
+
+    ``{"level": "ok"|"warn"|"bad", "problem": str | None, "outcome": str, "counts": {...}}``.
+    """
+    counts = {
+        "before": sum(1 for c in compared if c.present_before),
+        "after": sum(1 for c in compared if c.present_after),
+        "fixed": sum(1 for c in compared if c.status == "fixed"),
+        "new": sum(1 for c in compared if c.status == "new"),
+    }
+    if not compared:
+        return {
+            "level": "ok",
+            "problem": None,
+            "outcome": f"No problem found, without modulation or with {variant}.",
+            "counts": counts,
+        }
+    worst = next((c for c in compared if c.present_before), compared[0])
+    numbers = ""
+    if worst.baseline is not None and worst.modulated is not None:
+        numbers = f" ({worst.baseline:.2f} → {worst.modulated:.2f})"
+    if not worst.present_before:
+        outcome = f"It appears only with {variant}{numbers}: the modulation made it."
+        level = "bad"
+    elif worst.status == "fixed":
+        outcome = f"{variant} fixed it{numbers}."
+        level = "ok" if counts["after"] == 0 else "warn"
+    elif worst.status == "improved":
+        outcome = f"{variant} improved it but did not fix it{numbers}."
+        level = "warn"
+    elif worst.status == "worse":
+        outcome = f"{variant} made it worse{numbers}."
+        level = "bad"
+    else:
+        outcome = f"{variant} did not fix it: no clear change{numbers}, within the ±{noise:.2f} noise band."
+        level = "bad"
+    return {"level": level, "problem": worst.text, "outcome": outcome, "counts": counts}
