@@ -62,13 +62,14 @@ def bootstrap_interval(groups: list[list[float]], resamples: int = 2000, seed: i
 
 
 def judge_row(image, scene) -> dict:
-    """The judge's per-image verdicts as 0/1 values (None where not applicable)."""
+    """The judge's per-image verdicts as 0/1 values (None where a verdict does not apply)."""
     from attnmod.analysis.judge import judge_image
 
-    verdicts = judge_image(image, scene).verdicts
+    result = judge_image(image, scene)
+    fields = {"all_present": "present"}
     row = {}
     for name in METRICS:
-        value = getattr(verdicts, name, None) if not isinstance(verdicts, dict) else verdicts.get(name)
+        value = getattr(result, fields.get(name, name))
         row[name] = None if value is None else float(value)
     return row
 
