@@ -25,7 +25,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
-import math
 import os
 import warnings
 import zipfile
@@ -135,21 +134,15 @@ def bootstrap_mean_interval(
     Draws ``resamples`` samples of ``n`` values with replacement, takes each sample's mean, and returns the
     ``(1 - confidence) / 2`` and ``(1 + confidence) / 2`` quantiles of those means as ``low`` and ``high``.
     Returns ``{"mean", "low", "high", "n"}``; with no values every number is None. NaN values are dropped.
+    (:func:`attnmod.analysis.statistics.bootstrap_ci` in the form evaluation.json stores.)
     """
-    import numpy as np
+    from .statistics import bootstrap_ci, finite_values
 
-    if not 0 < confidence < 1:
-        raise AttnmodError(f"confidence must lie between 0 and 1, got {confidence}")
-    if resamples < 1:
-        raise AttnmodError(f"bootstrap resamples must be at least 1, got {resamples}")
-    data = np.asarray([v for v in values if v is not None and not math.isnan(v)], dtype=np.float64)
-    if data.size == 0:
+    count = int(finite_values(values).size)
+    mean, low, high = bootstrap_ci(values, resamples, confidence, seed)
+    if count == 0:
         return {"mean": None, "low": None, "high": None, "n": 0}
-    generator = np.random.default_rng(seed)
-    means = data[generator.integers(0, data.size, size=(resamples, data.size))].mean(axis=1)
-    tail = (1 - confidence) / 2
-    low, high = np.quantile(means, [tail, 1 - tail])
-    return {"mean": float(data.mean()), "low": float(low), "high": float(high), "n": int(data.size)}
+    return {"mean": mean, "low": low, "high": high, "n": count}
 
 
 # ------------------------------------------------------------------------------------------------ CLIP

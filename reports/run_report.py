@@ -13,12 +13,13 @@ import dataclasses
 import json
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
 from ..analysis.registry import ATTENTION_METRICS, IMAGE_ITEM_METRICS, METRICS
+from ..analysis.statistics import bootstrap_ci
 from ..toolkit.errors import AttnmodError
 from ..toolkit.run_files import EVALUATION_FILE, RESULTS_FILE, RUN_FILE, read_jsonl
 from . import figures, html, maps
@@ -35,39 +36,6 @@ GALLERY_LABELS = 6
 
 
 # ---------------------------------------------------------------------------------------------- statistics
-
-
-def bootstrap_ci(
-    values: Sequence[float],
-    resamples: int = 1000,
-    confidence: float = 0.95,
-    seed: int = 0,
-    statistic: Callable[..., np.ndarray] = np.mean,
-) -> tuple[float, float, float]:
-    """Percentile-bootstrap confidence interval: ``(estimate, low, high)``.
-
-    ``estimate = statistic(x)`` over the finite values ``x`` (NaN and None dropped, n of them). Each of
-    ``resamples`` resamples draws n values with replacement (numpy ``default_rng(seed)``, so the same inputs
-    give the same interval); ``low``/``high`` are the ``(1 - confidence) / 2`` and ``(1 + confidence) / 2``
-    quantiles of the resampled statistics. ``statistic`` must accept ``axis=``. n = 0 gives NaNs; n = 1 gives
-    a zero-width interval at the value.
-    """
-    if not 0.0 < confidence < 1.0:
-        raise ValueError(f"confidence must be in (0, 1), got {confidence}")
-    if resamples < 1:
-        raise ValueError(f"resamples must be at least 1, got {resamples}")
-    array = np.asarray([np.nan if v is None else float(v) for v in values], dtype=np.float64)
-    array = array[np.isfinite(array)]
-    if array.size == 0:
-        return (math.nan, math.nan, math.nan)
-    estimate = float(statistic(array))
-    if array.size == 1:
-        return (estimate, estimate, estimate)
-    generator = np.random.default_rng(seed)
-    draws = array[generator.integers(0, array.size, size=(resamples, array.size))]
-    stats = statistic(draws, axis=1)
-    low, high = np.quantile(stats, [(1.0 - confidence) / 2.0, (1.0 + confidence) / 2.0])
-    return (estimate, float(low), float(high))
 
 
 def _interval(values: Sequence[float], seed: int = 0) -> dict:
@@ -549,14 +517,18 @@ def write_run_report(
     formats: str | Sequence[str] = ("html", "pdf"),
     worst: int = 8,
     progress: bool = False,
+    notes: list[str] | None = None,
 ) -> list[Path]:
     """Write ``report.html`` and/or ``report.pdf`` for the run in ``run_dir`` into ``out_dir`` (default: the run
-    folder); return the written paths. ``worst``: how many items each failure gallery shows."""
+    folder); return the written paths. ``worst``: how many items each failure gallery shows. ``notes``, when
+    given, receives one line per results file with unreadable lines (they were skipped; the report says so too)."""
     formats = html.parse_formats(formats)
     if worst < 0:
         raise AttnmodError(f"--worst must be 0 or more, got {worst}")
     started = time.perf_counter()
     context = build_run_context(run_dir, worst=worst, progress=progress)
     context["build_seconds"] = time.perf_counter() - started
+    if notes is not None:
+        notes.extend(context["status"]["unreadable"])
     document = html.render("run.html", **context)
     return html.write_outputs(document, Path(out_dir) if out_dir else Path(run_dir), "report", formats)

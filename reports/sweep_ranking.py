@@ -55,7 +55,7 @@ def sweep_ranking(
     low, high, n of the difference to ``reference`` over items with the same source line, prompt and seed; None
     without reference items). Points without any value of the score are listed last.
     """
-    from .run_report import bootstrap_ci
+    from ..analysis.statistics import bootstrap_ci
 
     done = [row for row in rows if str(row.get("status", "done")) == "done"]
     points: dict[str, list[dict]] = {}

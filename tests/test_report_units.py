@@ -8,10 +8,10 @@ import math
 import numpy as np
 import pytest
 import torch
+from attnmod.analysis.statistics import bootstrap_ci
 from attnmod.reports import figures, html, maps
 from attnmod.reports.run_report import (
     RunData,
-    bootstrap_ci,
     made_worse,
     paired_differences,
     read_run,
@@ -61,9 +61,9 @@ def test_bootstrap_ci_edge_cases():
     assert bootstrap_ci([4.0]) == (4.0, 4.0, 4.0)
     median, low, high = bootstrap_ci([1.0, 2.0, 100.0], statistic=np.median)
     assert median == 2.0 and low >= 1.0 and high <= 100.0
-    with pytest.raises(ValueError):
+    with pytest.raises(AttnmodError):
         bootstrap_ci([1.0, 2.0], confidence=1.5)
-    with pytest.raises(ValueError):
+    with pytest.raises(AttnmodError):
         bootstrap_ci([1.0, 2.0], resamples=0)
 
 
@@ -294,15 +294,15 @@ def test_figures_draw_dollar_signs_and_missing_maps():
 
 
 def test_numbers_and_intervals_format_for_tables():
-    assert html.format_number(None) == "-"
-    assert html.format_number(float("nan")) == "-"
+    assert html.format_number(None) == "n/a"
+    assert html.format_number(float("nan")) == "n/a"
     assert html.format_number(3) == "3"
     assert html.format_number(0.12345) == "0.123"
     assert html.format_number(2.0, 0) == "2"
     assert html.format_number(True) == "yes"
     assert html.format_interval({"mean": 0.5, "low": 0.25, "high": 0.75}) == "0.500 [0.250, 0.750]"
     assert html.format_interval((0.5, float("nan"), float("nan"))) == "0.500"
-    assert html.format_interval(None) == "-"
+    assert html.format_interval(None) == "n/a"
 
 
 def test_parse_formats():
