@@ -127,6 +127,11 @@ def run_diagnosis(
             "scores": scores,
             "summary": {k: json_number(v) for k, v in summary_metrics(scores).items()},
             "verdicts": verdicts(scores, thresholds),
+            # The maps after modulation, labelled as such (scores.maps == "applied"): shaped by the modulation
+            # itself, so they are shown for reference and never scored as the run's result.
+            "applied_scores": score_record(result.record, tree, thresholds, source="applied")
+            if result.record.applied
+            else None,
         }
         images[role] = role_image(role)
         settings = result.settings
