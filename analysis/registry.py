@@ -38,29 +38,31 @@ _ALL = (
     Metric(
         "leakage",
         "lower",
-        "max over non-nested entity pairs of O_ef = sum_p min(M_e(p), M_f(p))",
+        "max over non-nested entity pairs of O'_ef = sum_p min(M'_e(p), M'_f(p)), M' = each map minus its floor "
+        "(median), renormalised; undefined without a scorable pair",
         "share of a map, 0-1",
         "attention",
     ),
     Metric(
         "binding",
         "higher",
-        "mean over attributes of B_a = sum over R_e of A_a / sum over all entity regions of A_a",
-        "share, 0-1",
+        "mean over attributes of the lift mean_{R_e} A_a / mean_p A_a (share of a's attention on e's region over "
+        "the share of the image e covers)",
+        "ratio, 1 = chance",
         "attention",
     ),
     Metric(
         "misbound",
         "lower",
-        "number of attributes whose largest share B lies on another entity's region",
+        "number of attributes that lie more densely (higher lift) on another entity's region than on their own",
         "count",
         "attention",
     ),
     Metric(
         "self_leakage",
         "lower",
-        "max over ordered non-nested pairs of L_ef = sum over F_f of the mean self-attention row of F_e",
-        "share, 0-1",
+        "max over ordered non-nested pairs of L'_ef = (sum over F_f of the mean self-attention row of F_e) / (|F_f| / N)",
+        "ratio, 1 = chance",
         "attention",
     ),
     Metric(

@@ -24,7 +24,7 @@ from ..toolkit.errors import AttnmodError
 from ..toolkit.run_files import DIAGNOSIS_FILE, write_atomic
 from .scoring import SCORES_FORMAT
 
-DIAGNOSIS_FORMAT = "attnmod.diagnosis/1"
+DIAGNOSIS_FORMAT = "attnmod.diagnosis/2"
 
 Number = float | None  # a score: null where undefined
 
@@ -43,6 +43,11 @@ class EntityRegion(_Open):
     empty: bool
     own_region: Number
     full_region: Number
+    flat: bool = False
+    contrast: Number = None
+    presence: Number = None
+    presence_mass: Number = None
+    neglected: bool = False
 
 
 class Overlap(_Open):
@@ -73,6 +78,7 @@ class Binding(_Open):
     attribute: int
     text: str
     value: Number
+    lifts: list[Share]
     shares: list[Share]
     misbound: bool
     dominant: int | None
@@ -88,13 +94,14 @@ class PhaseScores(_Open):
     entities: list[EntityRegion]
     overlaps: list[Overlap]
     nested: list[NestedPair]
-    leakage: float
+    leakage: Number
     leakage_pair: list[int] | None
     self_leakage: list[SelfLeak] | None
     self_leakage_max: Number
     bindings: list[Binding]
     binding_mean: Number
     misbound: int
+    neglected: int = 0
     self_resolution: str | None = None
 
 
@@ -118,7 +125,8 @@ class ScoredAttribute(_Open):
 
 
 class Scores(_Open):
-    format: Literal["attnmod.scores/1"]
+    format: Literal["attnmod.scores/2"]
+    maps: Literal["model", "applied"]
     entities: list[ScoredEntity]
     attributes: list[ScoredAttribute]
     skipped: list[dict[str, Any]]
@@ -158,6 +166,10 @@ class ThresholdsJson(_Open):
     self_leakage: float
     margin: float
     resolution: str | None
+    presence: float | None = None
+    region_rule: str | None = None
+    floor_quantile: float | None = None
+    min_contrast: float | None = None
 
 
 class VariantResult(_Open):
@@ -170,6 +182,7 @@ class VariantResult(_Open):
     scores: Scores
     summary: dict[str, Number]
     verdicts: list[str]
+    applied_scores: Scores | None = None
 
 
 class Variants(_Open):
@@ -203,7 +216,7 @@ class Images(_Open):
 class Diagnosis(_Open):
     """diagnosis.json as typed objects (see docs/diagnosis.md)."""
 
-    format: Literal["attnmod.diagnosis/1"]
+    format: Literal["attnmod.diagnosis/2"]
     prompt: str
     settings: Settings
     tree: TreeJson
@@ -217,7 +230,7 @@ class Diagnosis(_Open):
     seconds: float
 
 
-assert SCORES_FORMAT == "attnmod.scores/1" and DIAGNOSIS_FORMAT == "attnmod.diagnosis/1"  # the Literal types above
+assert SCORES_FORMAT == "attnmod.scores/2" and DIAGNOSIS_FORMAT == "attnmod.diagnosis/2"  # the Literal types above
 
 
 class _PlainSchema(GenerateJsonSchema):

@@ -27,7 +27,9 @@ from ..toolkit.run_files import json_number
 from . import metrics
 from .thresholds import Thresholds
 
-SCORES_FORMAT = "attnmod.scores/1"
+SCORES_FORMAT = "attnmod.scores/2"
+#: Which maps a record is scored on: the model's own (default) or those applied after modulation.
+MAP_SOURCES = ("model", "applied")
 OVERALL = "overall"
 
 
@@ -110,39 +112,66 @@ def score_maps(
     thresholds: Thresholds | None = None,
     self_map: torch.Tensor | None = None,
     plan: ScoringPlan | None = None,
+    words: Sequence[int] | None = None,
+    raw_maps: torch.Tensor | None = None,
 ) -> dict:
-    """All metrics of one set of maps: ``token_maps [T, H, W]`` (cross-attention per token position, any scale:
-    each is normalised here) and optionally ``self_map [N, N]`` (self-attention rows at some resolution N = h w).
+    """All metrics of one set of maps: ``token_maps [T, H, W]`` (raw cross-attention per token position: each
+    pixel's probabilities over the tokens; token maps are normalised here where a score needs it) and optionally
+    ``self_map [N, N]`` (self-attention rows at some resolution N = h w). ``words``: the positions of the prompt's
+    word tokens (for presence; default every position but the first). ``raw_maps``: the per-pixel token
+    distributions presence is read from, when ``token_maps`` were normalised per token (default: ``token_maps``).
 
-    Returns ``{"resolution", "background_share", "entities": [{"entity", "empty", "own_region", "full_region"}],
-    "overlaps": [{"entities": [e, f], "value"}], "nested": [{"parent", "child", "overlap", "containment"}],
-    "leakage", "leakage_pair", "self_resolution", "self_leakage": [{"from", "to", "value"}] | null,
-    "self_leakage_max", "bindings": [...], "binding_mean", "misbound"}`` with tree indices; see docs/diagnosis.md.
+    Returns ``{"resolution", "background_share", "entities": [{"entity", "empty", "flat", "contrast", "presence",
+    "presence_mass", "neglected", "own_region", "full_region"}], "overlaps": [{"entities": [e, f], "value"}],
+    "nested": [{"parent", "child", "overlap", "containment"}], "leakage", "leakage_pair", "self_resolution",
+    "self_leakage": [{"from", "to", "value"}] | null, "self_leakage_max", "bindings": [...], "binding_mean",
+    "misbound", "neglected"}`` with tree indices; see docs/diagnosis.md. Overlaps are floor-removed (``O'``),
+    bindings and self-attention leakage are lifts over the area share (1 = chance).
     """
     thresholds = thresholds or Thresholds()
     plan = plan or plan_scoring(tree, token_maps.shape[0])
     token_maps = token_maps.float()
     height, width = token_maps.shape[-2:]
     count = len(plan.entities)
+    words = list(words) if words is not None else list(range(1, token_maps.shape[0]))
+    raw_maps = raw_maps.float() if raw_maps is not None else token_maps
     if count:
         entity_maps = torch.stack([metrics.group_map(token_maps, positions) for positions in plan.positions])
     else:
         entity_maps = torch.zeros(0, height, width)
-    labels = metrics.assign_regions(entity_maps, thresholds.background, plan.parents)
+    region_settings = {
+        "rule": thresholds.region_rule,
+        "level": thresholds.background,
+        "quantile": thresholds.floor_quantile,
+        "min_contrast": thresholds.min_contrast,
+    }
+    candidates = metrics.region_candidates(entity_maps, **region_settings) if count else None
+    labels = metrics.assign_regions(entity_maps, thresholds.background, plan.parents, candidates=candidates)
     own = metrics.own_region_masks(labels, count)
     full = metrics.full_region_masks(labels, plan.parents)
     pixels = float(height * width)
     nested = metrics.nested_pairs(plan.parents)
-    matrix = metrics.pairwise_overlap(entity_maps) if count else torch.zeros(0, 0)
-    entity_rows = [
-        {
-            "entity": plan.entities[slot],
-            "empty": bool(float(entity_maps[slot].sum()) <= metrics.ZERO_MASS),
-            "own_region": json_number(own[slot].sum() / pixels),
-            "full_region": json_number(full[slot].sum() / pixels),
-        }
-        for slot in range(count)
-    ]
+    matrix = metrics.pairwise_floor_overlap(entity_maps, thresholds.floor_quantile) if count else torch.zeros(0, 0)
+    contrasts = metrics.map_contrast(entity_maps, thresholds.floor_quantile) if count else torch.zeros(0)
+    entity_rows = []
+    for slot in range(count):
+        peak, mass = metrics.presence(raw_maps, plan.positions[slot], words)
+        empty = bool(float(entity_maps[slot].sum()) <= metrics.ZERO_MASS)
+        entity_rows.append(
+            {
+                "entity": plan.entities[slot],
+                "empty": empty,
+                "flat": not empty
+                and thresholds.region_rule != "peak"
+                and float(contrasts[slot]) < thresholds.min_contrast,
+                "contrast": json_number(contrasts[slot]),
+                "presence": json_number(peak),
+                "presence_mass": json_number(mass),
+                "neglected": metrics.is_neglected(float(peak), thresholds.presence),
+                "own_region": json_number(own[slot].sum() / pixels),
+                "full_region": json_number(full[slot].sum() / pixels),
+            }
+        )
     overlaps, nested_rows = [], []
     for e in range(count):
         for f in range(e + 1, count):
@@ -158,46 +187,52 @@ def score_maps(
                 )
             else:
                 overlaps.append({"entities": [plan.entities[e], plan.entities[f]], "value": json_number(matrix[e, f])})
-    worst = max(overlaps, key=lambda row: row["value"], default=None)
+    # Leakage is undefined (null), not 0, when no pair of entities can be scored: a single entity, one nested in
+    # another, or maps with no localised attention. A 0 would read as "perfect" and pull means down.
+    scored = [row for row in overlaps if row["value"] is not None]
+    worst = max(scored, key=lambda row: row["value"], default=None)
 
     self_rows, self_max, self_resolution = None, None, None
     if self_map is not None and count:
         side = _grid(self_map.shape[-1], (height, width))
         self_resolution = resolution_key(*side)
         self_entity_maps = metrics.resize_maps(entity_maps, side)
-        self_labels = metrics.assign_regions(self_entity_maps, thresholds.background, plan.parents)
+        self_candidates = metrics.region_candidates(self_entity_maps, **region_settings)
+        self_labels = metrics.assign_regions(
+            self_entity_maps, thresholds.background, plan.parents, candidates=self_candidates
+        )
         self_full = metrics.full_region_masks(self_labels, plan.parents)
-        shares = metrics.self_attention_leakage(self_map.float(), self_full)
+        lifts = metrics.self_attention_lift(self_map.float(), self_full)
         self_rows = [
-            {"from": plan.entities[e], "to": plan.entities[f], "value": json_number(shares[e, f])}
+            {"from": plan.entities[e], "to": plan.entities[f], "value": json_number(lifts[e, f])}
             for e in range(count)
             for f in range(count)
             if e != f and (min(e, f), max(e, f)) not in nested
         ]
         defined = [row["value"] for row in self_rows if row["value"] is not None]
-        self_max = max(defined) if defined else (0.0 if not self_rows else None)
+        self_max = max(defined) if defined else None
 
     bindings = []
     for slot, tree_index, attribute_index, positions in plan.attributes:
         attribute_map = metrics.group_map(token_maps, positions)
+        lifts = metrics.binding_lifts(attribute_map, own)
         shares = metrics.binding_shares(attribute_map, own)
-        defined = not bool(torch.isnan(shares).any())
         related = set(_ancestors(slot, plan.parents)) | _descendants(slot, plan.parents)
         margin, own_divergence, nearest_divergence, nearest = metrics.binding_margin(
             attribute_map, entity_maps, slot, exclude=sorted(related)
         )
-        dominant = int(shares.argmax()) if defined else None
+        misbound = metrics.is_misbound_lift(lifts, slot)
+        defined = [f for f in range(count) if not math.isnan(float(lifts[f]))]
+        dominant = max(defined, key=lambda f: float(lifts[f])) if defined else None
         bindings.append(
             {
                 "entity": tree_index,
                 "attribute": attribute_index,
                 "text": tree.entities[tree_index].attributes[attribute_index].text,
-                "value": json_number(shares[slot]) if defined else None,
-                "shares": [
-                    {"entity": plan.entities[f], "value": json_number(shares[f]) if defined else None}
-                    for f in range(count)
-                ],
-                "misbound": metrics.is_misbound(shares, slot),
+                "value": json_number(lifts[slot]),
+                "lifts": [{"entity": plan.entities[f], "value": json_number(lifts[f])} for f in range(count)],
+                "shares": [{"entity": plan.entities[f], "value": json_number(shares[f])} for f in range(count)],
+                "misbound": misbound,
                 "dominant": plan.entities[dominant] if dominant is not None else None,
                 "margin": json_number(margin),
                 "divergence_own": json_number(own_divergence),
@@ -212,7 +247,7 @@ def score_maps(
         "entities": entity_rows,
         "overlaps": overlaps,
         "nested": nested_rows,
-        "leakage": worst["value"] if worst and worst["value"] is not None else 0.0,
+        "leakage": worst["value"] if worst else None,
         "leakage_pair": worst["entities"] if worst else None,
         "self_resolution": self_resolution,
         "self_leakage": self_rows,
@@ -220,6 +255,7 @@ def score_maps(
         "bindings": bindings,
         "binding_mean": json_number(sum(values) / len(values)) if values else None,
         "misbound": sum(1 for row in bindings if row["misbound"]),
+        "neglected": sum(1 for row in entity_rows if row["neglected"]),
     }
 
 
@@ -251,7 +287,7 @@ def _grid(pixels: int, like: tuple[int, int]) -> tuple[int, int]:
 # ---- records ----
 
 
-def _record_maps(record: AttentionRecord, phase: str | None, thresholds: Thresholds):
+def _record_maps(record: AttentionRecord, phase: str | None, thresholds: Thresholds, source: str = "model"):
     """Cross maps combined over the chosen resolutions and the self map for ``phase`` (None: all phases)."""
     resolutions = record.resolutions("cross")
     if thresholds.resolution is not None:
@@ -260,14 +296,24 @@ def _record_maps(record: AttentionRecord, phase: str | None, thresholds: Thresho
                 f"resolution {thresholds.resolution} was not captured (captured: {', '.join(resolutions) or 'none'})"
             )
         resolutions = [thresholds.resolution]
-    cross = [m for m in (record.phase_mean("cross", r, phase) for r in resolutions) if m is not None]
+    cross = [m for m in (record.phase_mean("cross", r, phase, source) for r in resolutions) if m is not None]
     self_resolutions = record.resolutions("self")
-    self_map = record.phase_mean("self", self_resolutions[0], phase) if self_resolutions else None
+    self_map = record.phase_mean("self", self_resolutions[0], phase, source) if self_resolutions else None
     return cross, self_map
 
 
-def score_record(record: AttentionRecord, tree: PromptTree | None = None, thresholds: Thresholds | None = None) -> dict:
+def score_record(
+    record: AttentionRecord,
+    tree: PromptTree | None = None,
+    thresholds: Thresholds | None = None,
+    source: str = "model",
+) -> dict:
     """All metrics of a record, per captured phase and overall (see :func:`score_maps` and docs/diagnosis.md).
+
+    ``source``: ``"model"`` (default) scores the model's own maps, what it computed before any modulation edited
+    them; ``"applied"`` the maps after modulation (on a modulated run these are shaped by the modulation itself,
+    e.g. masking forces entity maps apart, so they are shown for reference, never as the run's scores). The result
+    says which in ``maps``; a format-1 record of a modulated run only has applied maps, which ``maps`` then says.
 
     ``tree`` defaults to the tree saved in the record. Cross maps of several resolutions are combined at the
     coarsest (or only ``thresholds.resolution`` is used); self-attention, where captured, is scored at its own
@@ -279,16 +325,32 @@ def score_record(record: AttentionRecord, tree: PromptTree | None = None, thresh
         raise AttnmodError("the attention record carries no prompt tree: pass one (parse.json) to score it")
     if not record.resolutions("cross"):
         raise AttnmodError("the attention record holds no cross-attention maps")
+    if source not in MAP_SOURCES:
+        raise AttnmodError(f"unknown attention maps {source!r} (known: {', '.join(MAP_SOURCES)})")
     token_count = next(iter(record.sums[k] for k in record.sums if k.startswith("cross/"))).shape[0]
     plan = plan_scoring(tree, token_count)
     labels = _labels(tree, plan.entities)
+    words = metrics.word_positions(record.token_ids) if record.token_ids else None
+
+    def score(cross, self_map):
+        return score_maps(
+            metrics.combine_resolutions(cross),
+            tree,
+            thresholds,
+            self_map,
+            plan,
+            words=words,
+            raw_maps=metrics.combine_raw_resolutions(cross),
+        )
+
     phases = {}
     for name in record.phase_names():
-        cross, self_map = _record_maps(record, name, thresholds)
+        cross, self_map = _record_maps(record, name, thresholds, source)
         if cross:
-            phases[name] = score_maps(metrics.combine_resolutions(cross), tree, thresholds, self_map, plan)
-    cross, self_map = _record_maps(record, None, thresholds)
-    overall = score_maps(metrics.combine_resolutions(cross), tree, thresholds, self_map, plan)
+            phases[name] = score(cross, self_map)
+    cross, self_map = _record_maps(record, None, thresholds, source)
+    overall = score(cross, self_map)
+    maps = "applied" if source == "applied" or record.sums_source == "applied" else "model"
     notes = [
         f"{'attribute' if row['attribute'] is not None else 'entity'} {row['text']!r} was skipped: {row['reason']}"
         for row in plan.skipped
@@ -296,6 +358,7 @@ def score_record(record: AttentionRecord, tree: PromptTree | None = None, thresh
     return {
         "format": SCORES_FORMAT,
         "prompt": tree.prompt,
+        "maps": maps,
         "thresholds": thresholds.to_json(),
         "resolution": overall["resolution"],
         "resolutions": [thresholds.resolution] if thresholds.resolution else record.resolutions("cross"),
@@ -329,9 +392,11 @@ def score_record(record: AttentionRecord, tree: PromptTree | None = None, thresh
 def summary_metrics(scores: dict) -> dict[str, float]:
     """Flat numbers for a results row (NaN where undefined).
 
-    ``leakage`` (overall max entity overlap), ``binding`` (mean B_a over attributes), ``misbound`` (count),
-    ``entities``, ``attributes`` (scored counts), ``self_leakage`` (overall max), ``margin`` (mean SynGen margin,
-    nats), and per phase ``leakage_PHASE``, ``binding_PHASE``, ``misbound_PHASE``.
+    ``leakage`` (overall max floor-removed entity overlap, NaN when no pair can be scored), ``binding`` (mean own
+    binding lift over attributes), ``misbound`` (count), ``neglected`` (count of entities below the presence
+    threshold), ``presence`` (the smallest presence of an entity), ``entities``, ``attributes`` (scored counts),
+    ``self_leakage`` (overall max lift), ``margin`` (mean KL margin, nats), and per phase ``leakage_PHASE``,
+    ``binding_PHASE``, ``misbound_PHASE``.
     """
     nan = float("nan")
 
@@ -340,10 +405,13 @@ def summary_metrics(scores: dict) -> dict[str, float]:
 
     overall = scores[OVERALL]
     margins = [row["margin"] for row in overall["bindings"] if row["margin"] is not None]
+    presences = [row["presence"] for row in overall["entities"] if row.get("presence") is not None]
     summary = {
         "leakage": value(overall["leakage"]),
         "binding": value(overall["binding_mean"]),
         "misbound": float(overall["misbound"]),
+        "neglected": float(overall.get("neglected", 0)),
+        "presence": min(presences) if presences else nan,
         "entities": float(len(scores["entities"])),
         "attributes": float(len(scores["attributes"])),
         "self_leakage": value(overall["self_leakage_max"]),

@@ -10,31 +10,52 @@ from ..toolkit.attention_record import parse_resolution
 from ..toolkit.errors import AttnmodError
 from ..toolkit.run_files import read_settings_file
 
+#: The region rules of :func:`attnmod.analysis.metrics.region_candidates` (named here so that reading settings
+#: does not import torch).
+REGION_RULES = ("spread", "otsu", "peak")
+
 
 @dataclasses.dataclass(frozen=True)
 class Thresholds:
-    """Settings of the scoring and the verdicts.
+    """Settings of the scoring and the verdicts (the definitions are in docs/diagnosis.md).
 
-    ``background``: a pixel is background when every entity map is below ``background x`` its own peak (0-1).
-    ``overlap``: entities "overlap" when ``O_ef >= overlap``. ``binding``: an attribute is weakly bound when
-    ``B_a < binding``. ``self_leakage``: self-attention leaks when ``L_ef >= self_leakage``. ``margin``: an
-    attribute is distributionally closer to another noun when its SynGen margin (nats) is below ``margin``.
+    Regions: ``region_rule`` ``spread`` (default), ``otsu`` or ``peak`` (the original rule); ``background`` the
+    level of the rule: under ``spread`` a pixel is a candidate of entity e when ``(M_e - floor_e) / (peak_e -
+    floor_e) >= background``, under ``peak`` when ``M_e >= background x peak_e`` (0-1; ``otsu`` ignores it);
+    ``floor_quantile``: the quantile of a map's pixels taken as its uniform floor (0-1; 0.5: the median), used by
+    the spread rule, the contrast and the overlap; ``min_contrast``: a map whose ``(peak - floor) / mean`` is below
+    this is flat and claims no pixel (spread and otsu rules).
+    Verdicts: ``overlap``: entities "overlap" when the floor-removed ``O'_ef >= overlap`` (0-1). ``binding``: an
+    attribute is weakly bound when its lift on its own entity is below ``binding`` (1 = chance). ``self_leakage``:
+    self-attention leaks when the lift ``L'_ef >= self_leakage`` (1 = chance). ``margin``: an attribute is
+    distributionally closer to another noun when its KL margin (nats) is below ``margin``. ``presence``: an entity
+    is neglected when its presence (peak share of word-token attention) is below ``presence`` (0-1).
     ``resolution``: score on this cross-attention resolution only ("HxW"); None combines every captured
     resolution at the coarsest one.
     """
 
-    background: float = 0.2
+    background: float = 0.4
     overlap: float = 0.4
-    binding: float = 0.6
-    self_leakage: float = 0.3
+    binding: float = 1.0
+    self_leakage: float = 1.0
     margin: float = 0.0
+    presence: float = 0.2
+    region_rule: str = "spread"
+    floor_quantile: float = 0.5
+    min_contrast: float = 0.25
     resolution: str | None = None
 
     def __post_init__(self) -> None:
-        for name in ("background", "overlap", "binding", "self_leakage"):
+        for name in ("background", "overlap", "presence", "floor_quantile"):
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or not 0.0 <= float(value) <= 1.0:
                 raise AttnmodError(f"threshold {name} must be a number in [0, 1], got {value!r}")
+        for name in ("binding", "self_leakage", "min_contrast"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or not 0.0 <= float(value) < math.inf:
+                raise AttnmodError(f"threshold {name} must be a finite number >= 0, got {value!r}")
+        if self.region_rule not in REGION_RULES:
+            raise AttnmodError(f"region_rule must be one of {', '.join(REGION_RULES)}, got {self.region_rule!r}")
         if not isinstance(self.margin, (int, float)) or not math.isfinite(float(self.margin)):
             raise AttnmodError(f"threshold margin must be a finite number (nats), got {self.margin!r}")
         if self.resolution is not None:

@@ -24,12 +24,36 @@ def _phase_list(names: Sequence[str]) -> str:
     return f"the {', '.join(names[:-1])} and {names[-1]} phases"
 
 
+#: What the validation against the shapes world (docs/validity.md) showed each verdict's score to predict:
+#: ``None`` until measured, ``"predicts"``, or ``"nothing"`` (its interval included chance). A verdict whose score
+#: predicts nothing says so in its wording. Fill from ``benchmarks/score_validity.py``'s test-half table.
+VALIDATION: dict[str, str | None] = {
+    "misbound": None,
+    "overlap": None,
+    "self_leakage": None,
+    "weak_binding": None,
+    "margin": None,
+    "neglected": None,
+}
+_UNVALIDATED = " (in validation this score did not predict the judge's failures: see docs/validity.md)"
+
+
+def _evidence(kind: str) -> str:
+    return _UNVALIDATED if VALIDATION.get(kind) == "nothing" else ""
+
+
+def _times(value: float) -> str:
+    return f"{value:.1f}x"
+
+
 def verdicts(scores: dict, thresholds: Thresholds | None = None) -> list[str]:
     """Findings that name the entities and attributes involved and the evidence, most serious first.
 
-    Misbound attributes, overlapping entity pairs (with the phases where ``O >= overlap``), leaking self-attention,
-    weakly bound attributes, negative SynGen margins, entities that win no pixels, and skipped parts; when nothing
-    crosses a threshold, one line saying so with the headline numbers.
+    Misbound attributes (another entity's region holds the attribute more densely than its own), overlapping entity
+    pairs (floor-removed ``O' >= overlap``, with the phases), leaking self-attention (lift ``>= self_leakage``),
+    neglected entities (presence below ``presence``), entities with no localised attention, weakly bound attributes
+    (own lift below ``binding``), negative KL margins, entities that win no pixels, and skipped parts; when nothing
+    crosses a threshold, one line saying so with the headline numbers (``n/a`` where undefined).
     """
     thresholds = thresholds or Thresholds.from_json(scores.get("thresholds", {}))
     names = {row["entity"]: row["label"] for row in scores["entities"]}
@@ -40,6 +64,9 @@ def verdicts(scores: dict, thresholds: Thresholds | None = None) -> list[str]:
     def attribute_label(row) -> str:
         return f"attribute {row['text']!r} ({names[row['entity']]})"
 
+    def lift_of(row, entity) -> float | None:
+        return next((item["value"] for item in row.get("lifts", []) if item["entity"] == entity), None)
+
     def phase_bindings(row):
         for name, phase in phases.items():
             for other in phase["bindings"]:
@@ -48,24 +75,20 @@ def verdicts(scores: dict, thresholds: Thresholds | None = None) -> list[str]:
 
     for row in overall["bindings"]:
         if row["misbound"]:
-            dominant = next(s for s in row["shares"] if s["entity"] == row["dominant"])
+            dominant = lift_of(row, row["dominant"])
             found.append(
-                f"{attribute_label(row)} is misbound: {_percent(dominant['value'])} of its attention lies on "
-                f"{names[row['dominant']]!r} (B = {row['value']:.2f})"
+                f"{attribute_label(row)} is misbound: it lies more densely on {names[row['dominant']]!r} than on "
+                f"{names[row['entity']]!r} (lift {dominant:.2f} vs {row['value']:.2f}; 1 = chance)"
+                + _evidence("misbound")
             )
             continue
         misbound_in = [(name, other) for name, other in phase_bindings(row) if other["misbound"]]
         if misbound_in:
-
-            def dominant_share(item):
-                other = item[1]
-                return next(s["value"] for s in other["shares"] if s["entity"] == other["dominant"])
-
-            name, other = max(misbound_in, key=dominant_share)
-            dominant = next(s for s in other["shares"] if s["entity"] == other["dominant"])
+            name, other = max(misbound_in, key=lambda item: lift_of(item[1], item[1]["dominant"]) or 0.0)
             found.append(
-                f"{attribute_label(row)} is misbound in {_phase_list([n for n, _ in misbound_in])}: up to "
-                f"{_percent(dominant['value'])} of its attention lies on {names[other['dominant']]!r}"
+                f"{attribute_label(row)} is misbound in {_phase_list([n for n, _ in misbound_in])}: up to lift "
+                f"{lift_of(other, other['dominant']):.2f} on {names[other['dominant']]!r} against "
+                f"{other['value']:.2f} on {names[row['entity']]!r}" + _evidence("misbound")
             )
     for row in overall["overlaps"]:
         first, second = row["entities"]
@@ -76,13 +99,14 @@ def verdicts(scores: dict, thresholds: Thresholds | None = None) -> list[str]:
                 if same and other["value"] is not None and other["value"] >= thresholds.overlap:
                     above.append((name, other["value"]))
         pair = f"entities {names[first]!r} and {names[second]!r} overlap"
+        note = _evidence("overlap")
         if len(above) == 1:
-            found.append(f"{pair} (O = {above[0][1]:.2f}) in the {above[0][0]} phase")
+            found.append(f"{pair} (O' = {above[0][1]:.2f}, floor removed) in the {above[0][0]} phase{note}")
         elif above:
-            parts = [f"{name} (O = {value:.2f})" for name, value in above]
-            found.append(f"{pair} in the {', '.join(parts[:-1])} and {parts[-1]} phases")
+            parts = [f"{name} (O' = {value:.2f})" for name, value in above]
+            found.append(f"{pair} in the {', '.join(parts[:-1])} and {parts[-1]} phases (floor removed){note}")
         elif row["value"] is not None and row["value"] >= thresholds.overlap:
-            found.append(f"{pair} (O = {row['value']:.2f}) over the whole run")
+            found.append(f"{pair} (O' = {row['value']:.2f}, floor removed) over the whole run{note}")
     self_source = phases if any(p["self_leakage"] for p in phases.values()) else {}
     for row in overall["self_leakage"] or []:
         above = []
@@ -92,31 +116,53 @@ def verdicts(scores: dict, thresholds: Thresholds | None = None) -> list[str]:
                 if same and other["value"] is not None and other["value"] >= thresholds.self_leakage:
                     above.append((name, other["value"]))
         lead = f"self-attention of {names[row['from']]!r} leaks into {names[row['to']]!r}"
+        target = names[row["to"]]
         if above:
             name, value = max(above, key=lambda item: item[1])
             where = _phase_list([n for n, _ in above])
             found.append(
-                f"{lead}: up to {_percent(value)} of it falls in the region of {names[row['to']]!r}, in {where}"
+                f"{lead}: up to {_times(value)} as densely on the region of {target!r} as on an average pixel, "
+                f"in {where}" + _evidence("self_leakage")
             )
         elif row["value"] is not None and row["value"] >= thresholds.self_leakage:
-            found.append(f"{lead}: {_percent(row['value'])} of it falls in the region of {names[row['to']]!r}")
+            found.append(
+                f"{lead}: {_times(row['value'])} as densely on the region of {target!r} as on an average pixel"
+                + _evidence("self_leakage")
+            )
+    for row in overall["entities"]:
+        presence = row.get("presence")
+        if row.get("neglected") and presence is not None:
+            found.append(
+                f"entity {names[row['entity']]!r} may be neglected: no patch gives it more than "
+                f"{_percent(presence)} of the patch's attention to the prompt's words (presence {presence:.2f} < "
+                f"{thresholds.presence:.2f})" + _evidence("neglected")
+            )
     for row in overall["bindings"]:
         if row["value"] is None:
-            found.append(f"{attribute_label(row)} puts no attention on any entity region")
+            found.append(
+                f"binding of {attribute_label(row)} is undefined: {names[row['entity']]!r} has no attention region "
+                "or the attribute has no attention"
+            )
         elif not row["misbound"] and row["value"] < thresholds.binding:
             found.append(
-                f"{attribute_label(row)} is weakly bound: only {_percent(row['value'])} of its attention on entity "
-                f"regions lies on {names[row['entity']]!r} (B = {row['value']:.2f} < {thresholds.binding:.2f})"
+                f"{attribute_label(row)} is weakly bound: it lies on {names[row['entity']]!r} only "
+                f"{_times(row['value'])} as densely as on an average pixel (lift {row['value']:.2f} < "
+                f"{thresholds.binding:.2f})" + _evidence("weak_binding")
             )
         if row["margin"] is not None and row["margin"] < thresholds.margin:
             found.append(
                 f"{attribute_label(row)} is distributionally closer to {names[row['nearest']]!r} than to "
                 f"{names[row['entity']]!r} (symmetric KL {row['divergence_nearest']:.2f} vs "
-                f"{row['divergence_own']:.2f} nats)"
+                f"{row['divergence_own']:.2f} nats)" + _evidence("margin")
             )
     for row in overall["entities"]:
         if row["empty"]:
             found.append(f"entity {names[row['entity']]!r} receives no cross-attention (all-zero map)")
+        elif row.get("flat"):
+            found.append(
+                f"entity {names[row['entity']]!r} has no localised attention (contrast {row['contrast']:.2f} < "
+                f"{thresholds.min_contrast:.2f}): it claims no region, so its overlaps and bindings are undefined"
+            )
         elif row["full_region"] == 0:
             found.append(
                 f"entity {names[row['entity']]!r} wins no pixels at {overall['resolution']}: it may be missing "
@@ -127,10 +173,11 @@ def verdicts(scores: dict, thresholds: Thresholds | None = None) -> list[str]:
         found.append("no entities to score: the prompt tree has no entity with token positions in the record")
     if not found:
         binding = overall["binding_mean"]
+        leakage = overall["leakage"]
         found.append(
-            f"no leakage or binding problem at these thresholds (leakage O = {overall['leakage']:.2f} < "
-            f"{thresholds.overlap:.2f}"
-            + (f", mean binding B = {binding:.2f}" if binding is not None else ", no attributes")
+            "no leakage or binding problem at these thresholds ("
+            + (f"leakage O' = {leakage:.2f} < {thresholds.overlap:.2f}" if leakage is not None else "leakage n/a")
+            + (f", mean binding lift = {binding:.2f}" if binding is not None else ", no attributes")
             + ")"
         )
     return found

@@ -1017,7 +1017,43 @@ def markdown(result: dict, meta: dict) -> str:
             )
         lines.append("")
     lines += targets(result)
+    evidence = verdict_evidence(result)
+    lines += [
+        "### Wording of the verdicts",
+        "",
+        "`analysis.verdicts.VALIDATION` as this run supports it (`nothing`: the verdict then says its score did not "
+        "predict the judge's failures):",
+        "",
+        "```python",
+        "VALIDATION = " + json.dumps(evidence).replace("null", "None"),
+        "```",
+        "",
+    ]
     return "\n".join(lines)
+
+
+#: Which test-half row (baseline) decides the wording of each verdict (analysis.verdicts.VALIDATION).
+VERDICT_EVIDENCE = {
+    "misbound": ("wrong_colour", "misbound (lift), spread 0.4"),
+    "weak_binding": ("wrong_colour", "own binding lift, spread 0.4"),
+    "margin": ("wrong_colour", "KL margin (SynGen symmetric KL)"),
+    "neglected": ("missing", "neglected (presence peak < t)"),
+    "overlap": ("merged", "overlap verdict (floor q0.5 overlap >= t)"),
+    "self_leakage": ("merged", "self-attention lift, spread 0.4"),
+}
+
+
+def verdict_evidence(result: dict) -> dict[str, str | None]:
+    """The ``VALIDATION`` entries the run supports: ``"nothing"`` when the row's interval includes 0.5 (or lies
+    below it), ``"predicts"`` when it lies above, None when not measurable."""
+    found = {}
+    for kind, (failure, name) in VERDICT_EVIDENCE.items():
+        row = next((r for r in result["failures"].get(f"none/{failure}", []) if r["predictor"] == name), None)
+        if row is None or row["auroc"] is None or row["ci"][0] is None:
+            found[kind] = None
+        else:
+            found[kind] = "predicts" if row["ci"][0] > 0.5 else "nothing"
+    return found
 
 
 def targets(result: dict) -> list[str]:

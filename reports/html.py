@@ -44,16 +44,17 @@ def data_uri(png: bytes, mime: str = "image/png") -> str:
 
 
 def format_number(value, digits: int = 3) -> str:
-    """A table cell: ``-`` for missing or NaN, integers as they are, floats to ``digits`` significant decimals."""
+    """A table cell: ``n/a`` for missing or NaN (a score that is undefined, e.g. leakage without two entities),
+    integers as they are, floats to ``digits`` significant decimals."""
     if value is None:
-        return "-"
+        return "n/a"
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, int):
         return str(value)
     if isinstance(value, float):
         if math.isnan(value):
-            return "-"
+            return "n/a"
         if math.isinf(value):
             return "inf" if value > 0 else "-inf"
         if value != 0 and (abs(value) >= 1e5 or abs(value) < 10 ** (-digits)):
@@ -63,15 +64,15 @@ def format_number(value, digits: int = 3) -> str:
 
 
 def format_interval(interval, digits: int = 3) -> str:
-    """``mean [low, high]`` from a dict with mean/low/high (or a 3-sequence); ``-`` when there is no mean."""
+    """``mean [low, high]`` from a dict with mean/low/high (or a 3-sequence); ``n/a`` when there is no mean."""
     if interval is None:
-        return "-"
+        return "n/a"
     if isinstance(interval, dict):
         mean, low, high = interval.get("mean"), interval.get("low"), interval.get("high")
     else:
         mean, low, high = interval
     if mean is None or (isinstance(mean, float) and math.isnan(mean)):
-        return "-"
+        return "n/a"
     if low is None or high is None or (isinstance(low, float) and math.isnan(low)):
         return format_number(mean, digits)
     return f"{format_number(mean, digits)} [{format_number(low, digits)}, {format_number(high, digits)}]"

@@ -7,8 +7,8 @@ from collections.abc import Sequence
 
 
 def format_summary_table(rows: Sequence[tuple[str, dict]]) -> str:
-    """A fixed-width table of summary numbers, one column per named summary (``-`` for undefined)."""
-    keys = ["leakage", "binding", "misbound", "self_leakage", "margin", "entities", "attributes"]
+    """A fixed-width table of summary numbers, one column per named summary (``n/a`` for undefined)."""
+    keys = ["leakage", "binding", "misbound", "neglected", "self_leakage", "margin", "entities", "attributes"]
     width = max([12, *(len(name) + 2 for name, _ in rows)])
     lines = ["metric".ljust(14) + "".join(name.rjust(width) for name, _ in rows)]
     for key in keys:
@@ -16,8 +16,8 @@ def format_summary_table(rows: Sequence[tuple[str, dict]]) -> str:
         for _, summary in rows:
             value = summary.get(key)
             if value is None or (isinstance(value, float) and math.isnan(value)):
-                cells.append("-".rjust(width))
-            elif key in ("misbound", "entities", "attributes"):
+                cells.append("n/a".rjust(width))
+            elif key in ("misbound", "neglected", "entities", "attributes"):
                 cells.append(f"{int(value)}".rjust(width))
             else:
                 cells.append(f"{value:.3f}".rjust(width))

@@ -9,6 +9,7 @@ import json
 import pytest
 import torch
 from attnmod.analysis import metrics
+from attnmod.analysis.scoring import score_record
 from attnmod.toolkit.attention_record import AttentionRecord, Phase
 from attnmod.toolkit.capture import AttentionCapture
 from attnmod.toolkit.generation import generate
@@ -129,3 +130,12 @@ def test_masking_separates_the_applied_maps_but_the_models_own_maps_still_overla
         assert torch.allclose(record.mean("cross", resolution, "all"), expected_own, atol=1e-5)
         assert torch.allclose(record.mean("cross", resolution, "all", source="applied"), expected_applied, atol=1e-5)
         assert entity_overlap(record.mean("cross", resolution, "all")) > 0.8
+    # the run's scores are those of the model's own maps; the applied maps are scored only on request, labelled
+    default = score_record(record, CAT_DOG)
+    own_only = AttentionRecord(
+        phases=record.phases, sums=record.sums, counts=record.counts, token_ids=record.token_ids, tree=CAT_DOG
+    )
+    applied = score_record(record, CAT_DOG, source="applied")
+    assert default["maps"] == "model" and applied["maps"] == "applied"
+    assert default["overall"] == score_record(own_only, CAT_DOG)["overall"]
+    assert default["overall"]["overlaps"] != applied["overall"]["overlaps"]

@@ -1,10 +1,14 @@
 """Scores, verdicts, thresholds, the diagnosis.json schema and `attnmod analyze` on hand-made attention records.
 
 The planted record of "a red car and a white sheep" (8 x 8 maps, tokens: 2 red, 3 car, 6 white, 7 sheep):
-early phase: car and sheep both spread over the whole image (O = 1); middle and late: car on the left half, sheep
-on the right half (O = 0). Every phase has the same count, so the whole-run maps are
-car = (uniform + 2 x left) / 3 and sheep = (uniform + 2 x right) / 3, whose overlap is exactly 1/3.
-"red" puts 70% on the left and 30% on the right (B = 0.7); "white" lies wholly on the car's half (B = 0, misbound).
+early phase: car and sheep both spread evenly over the whole image (flat maps: no localised attention, so their
+overlap is undefined); middle and late: car on the left half, sheep on the right half (floor-removed overlap 0).
+Every phase has the same count, so the whole-run maps are car = (uniform + 2 x left) / 3 and sheep =
+(uniform + 2 x right) / 3: a uniform floor of mass 1/3 under disjoint halves. The original overlap sum_p min gave
+exactly that floor, 1/3; with each map's floor (its median, 3/192 per pixel) removed the halves are disjoint: 0.
+Regions: the spread rule gives the car the left half and the sheep the right half (each 1/2 of the image).
+"red" puts 70% on the left and 30% on the right: lift 0.7 / 0.5 = 1.4 on the car; "white" lies wholly on the car's
+half: lift 0 on the sheep, 2.0 on the car (misbound).
 """
 
 from __future__ import annotations
@@ -71,39 +75,51 @@ def planted_record(tree: PromptTree | None = None, self_attention: bool = False)
 
 def test_planted_record_reproduces_the_planted_figures():
     scores = score_record(planted_record())
-    assert scores["phases"]["early"]["leakage"] == pytest.approx(1.0)
+    assert scores["maps"] == "model"
+    assert scores["phases"]["early"]["leakage"] is None  # flat maps localise nothing
+    assert all(row["flat"] for row in scores["phases"]["early"]["entities"])
     assert scores["phases"]["middle"]["leakage"] == pytest.approx(0.0)
-    assert scores["overall"]["leakage"] == pytest.approx(1 / 3)
+    assert scores["overall"]["leakage"] == pytest.approx(0.0, abs=1e-6)  # the floor of mass 1/3 no longer counts
+    entities = scores["overall"]["entities"]
+    assert [row["full_region"] for row in entities] == pytest.approx([0.5, 0.5])
+    assert not any(row["neglected"] for row in entities)
     bindings = {row["text"]: row for row in scores["overall"]["bindings"]}
-    assert bindings["red"]["value"] == pytest.approx(0.7)
+    assert bindings["red"]["value"] == pytest.approx(1.4)
+    assert [row["value"] for row in bindings["red"]["shares"]] == pytest.approx([0.7, 0.3])
     assert not bindings["red"]["misbound"]
     assert bindings["white"]["value"] == pytest.approx(0.0)
+    assert [row["value"] for row in bindings["white"]["lifts"]] == pytest.approx([2.0, 0.0])
     assert bindings["white"]["misbound"] and bindings["white"]["dominant"] == 0
     assert scores["overall"]["misbound"] == 1
     summary = summary_metrics(scores)
-    assert summary["leakage"] == pytest.approx(1 / 3)
-    assert summary["binding"] == pytest.approx(0.35)
+    assert summary["leakage"] == pytest.approx(0.0, abs=1e-6)
+    assert summary["binding"] == pytest.approx(0.7)  # (1.4 + 0) / 2
     assert summary["misbound"] == 1.0 and summary["entities"] == 2.0 and summary["attributes"] == 2.0
+    assert summary["neglected"] == 0.0
     assert math.isnan(summary["self_leakage"])  # not captured
-    assert summary["leakage_early"] == pytest.approx(1.0)
+    assert math.isnan(summary["leakage_early"])
     json.dumps(scores, allow_nan=False)  # strict JSON: undefined values are null
 
 
 def test_verdicts_name_entities_attributes_phases_and_evidence():
     found = verdicts(score_record(planted_record()))
-    assert "attribute 'white' (sheep) is misbound: 100% of its attention lies on 'car' (B = 0.00)" in found
-    assert "entities 'car' and 'sheep' overlap (O = 1.00) in the early phase" in found
+    assert (
+        "attribute 'white' (sheep) is misbound: it lies more densely on 'car' than on 'sheep' (lift 2.00 vs 0.00; "
+        "1 = chance)"
+    ) in found
+    assert not any("overlap" in line for line in found)  # flat early maps are not an overlap
     assert not any("'red'" in line and "misbound" in line for line in found)
 
 
 def test_thresholds_change_the_verdicts_not_the_scores():
     record = planted_record()
-    strict = Thresholds(binding=0.8)
+    strict = Thresholds(binding=1.5)
     scores = score_record(record, thresholds=strict)
-    assert scores["overall"]["bindings"][0]["value"] == pytest.approx(0.7)
+    assert scores["overall"]["bindings"][0]["value"] == pytest.approx(1.4)
     weak = [line for line in verdicts(scores, strict) if "weakly bound" in line]
     assert weak == [
-        "attribute 'red' (car) is weakly bound: only 70% of its attention on entity regions lies on 'car' (B = 0.70 < 0.80)"
+        "attribute 'red' (car) is weakly bound: it lies on 'car' only 1.4x as densely as on an average pixel "
+        "(lift 1.40 < 1.50)"
     ]
     assert not [line for line in verdicts(score_record(record)) if "weakly bound" in line]
 
@@ -111,11 +127,15 @@ def test_thresholds_change_the_verdicts_not_the_scores():
 def test_self_attention_leakage_from_a_record():
     scores = score_record(planted_record(self_attention=True))
     rows = {(row["from"], row["to"]): row["value"] for row in scores["phases"]["middle"]["self_leakage"]}
-    assert rows[(0, 1)] == pytest.approx(0.25)
+    # 25% of the car's self-attention falls on the sheep's half, which covers 50% of the image: lift 0.5
+    assert rows[(0, 1)] == pytest.approx(0.5)
     assert rows[(1, 0)] == pytest.approx(0.0)
-    assert summary_metrics(scores)["self_leakage"] == pytest.approx(0.25)
-    found = verdicts(scores, Thresholds(self_leakage=0.2))
-    assert any(line.startswith("self-attention of 'car' leaks into 'sheep': up to 25%") for line in found)
+    assert summary_metrics(scores)["self_leakage"] == pytest.approx(0.5)
+    found = verdicts(scores, Thresholds(self_leakage=0.4))
+    assert (
+        "self-attention of 'car' leaks into 'sheep': up to 0.5x as densely on the region of 'sheep' as on an "
+        "average pixel, in the middle and late phases"
+    ) in found
 
 
 def test_permuting_the_entities_permutes_the_scores():
@@ -135,17 +155,16 @@ def test_single_entity_without_attributes():
     record.add("cross", f"{SIZE}x{SIZE}", "early", maps)
     scores = score_record(record)
     summary = summary_metrics(scores)
-    assert summary["leakage"] == 0.0 and summary["entities"] == 1.0
+    assert scores["overall"]["leakage"] is None  # nothing to leak into: undefined, not a perfect 0
+    assert math.isnan(summary["leakage"]) and summary["entities"] == 1.0
     assert math.isnan(summary["binding"]) and summary["misbound"] == 0.0
     assert list(scores["phases"]) == ["early"]  # phases without captures are left out
-    assert verdicts(scores) == [
-        "no leakage or binding problem at these thresholds (leakage O = 0.00 < 0.40, no attributes)"
-    ]
+    assert verdicts(scores) == ["no leakage or binding problem at these thresholds (leakage n/a, no attributes)"]
 
 
 def test_a_prompt_without_entities_says_so():
     scores = score_record(planted_record(PromptTree("abstract art")))
-    assert scores["overall"]["leakage"] == 0.0 and scores["overall"]["bindings"] == []
+    assert scores["overall"]["leakage"] is None and scores["overall"]["bindings"] == []
     assert verdicts(scores) == [
         "no entities to score: the prompt tree has no entity with token positions in the record"
     ]
@@ -157,8 +176,9 @@ def test_all_zero_entity_map_gives_defined_values_and_a_verdict():
         record.sums[key][7] = 0.0  # the sheep receives no attention at all
     scores = score_record(record)
     overall = scores["overall"]
-    assert overall["leakage"] == 0.0
+    assert overall["leakage"] is None  # an all-zero map localises nothing: no pair can be scored
     assert overall["entities"][1]["empty"] and overall["entities"][1]["own_region"] == 0.0
+    assert overall["entities"][1]["presence"] == 0.0 and overall["entities"][1]["neglected"]
     json.dumps(scores, allow_nan=False)
     assert "entity 'sheep' receives no cross-attention (all-zero map)" in verdicts(scores)
 
@@ -172,7 +192,7 @@ def test_truncated_entity_is_skipped_with_a_note():
     assert [row["entity"] for row in scores["entities"]] == [0, 1]
     assert {row["text"] for row in scores["skipped"]} == {"dog", "cat"}
     assert "entity 'dog' was skipped: it lies past the 77-token limit" in verdicts(scores)
-    assert scores["overall"]["leakage"] == pytest.approx(1 / 3)
+    assert scores["overall"]["leakage"] == pytest.approx(0.0, abs=1e-6)
 
 
 def test_nested_entities_are_reported_apart_from_leakage():
@@ -187,7 +207,7 @@ def test_nested_entities_are_reported_apart_from_leakage():
     maps[5] = corner
     record.add("cross", f"{SIZE}x{SIZE}", "early", maps)
     overall = score_record(record)["overall"]
-    assert overall["overlaps"] == [] and overall["leakage"] == 0.0
+    assert overall["overlaps"] == [] and overall["leakage"] is None  # a nested pair is not leakage
     (nested,) = overall["nested"]
     assert nested["parent"] == 0 and nested["child"] == 1
     assert nested["containment"] == pytest.approx(1.0)
@@ -290,7 +310,7 @@ def test_the_schema_refuses_nan_a_wrong_format_and_a_mistyped_extra_variant():
     data["format"] = "attnmod.diagnosis/0"
     data["variants"]["other"] = {"variant": "masking"}
     errors = schema.schema_errors(data)
-    assert "$.format: 'attnmod.diagnosis/1' was expected" in errors
+    assert "$.format: 'attnmod.diagnosis/2' was expected" in errors
     assert "$.variants.other: 'config' is a required property" in errors
     assert "$.variants.modulated.summary.binding: nan is not allowed (strict JSON has no NaN or infinity)" in errors
 
@@ -321,7 +341,7 @@ def test_comparison_names_what_changed():
     comparison = compare_scores(baseline, score_record(fixed), "full")
     rows = {row["name"]: row for row in comparison["metrics"]}
     assert rows["misbound"]["change"] == -1.0 and rows["misbound"]["improved"] is True
-    assert rows["binding"]["modulated"] == pytest.approx(0.85)
+    assert rows["binding"]["modulated"] == pytest.approx(1.7)  # red 1.4, white now 2.0 on the sheep
     assert "attribute 'white' (sheep) is no longer misbound with full" in comparison["verdicts"]
 
 
@@ -333,11 +353,11 @@ def test_analyze_reproduces_the_planted_figures_from_saved_files(tmp_path: Path,
     result = run_cli("analyze", str(tmp_path / "item" / "attention.safetensors"), "--json")
     assert result.exit_code == 0, result.output
     (item,) = json.loads(result.stdout)["items"]
-    assert item["summary"]["leakage"] == pytest.approx(1 / 3)
-    assert item["summary"]["binding"] == pytest.approx(0.35)
+    assert item["summary"]["leakage"] == pytest.approx(0.0, abs=1e-6)
+    assert item["summary"]["binding"] == pytest.approx(0.7)
     assert item["summary"]["misbound"] == 1
     assert item["variant"] == "none"
-    text = run_cli("analyze", str(tmp_path), "--binding", "0.8")
+    text = run_cli("analyze", str(tmp_path), "--binding", "1.5")
     assert text.exit_code == 0
     assert "attribute 'white' (sheep) is misbound" in text.stdout
     assert "attribute 'red' (car) is weakly bound" in text.stdout

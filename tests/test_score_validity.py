@@ -102,3 +102,22 @@ def test_evaluation_reports_the_test_half_with_a_threshold_chosen_on_the_tune_ha
     assert bench.reading(table["presence mass"]) == "predicts nothing (interval includes 0.5)"
     counts = result["counts"]["none/missing"]
     assert counts["test_units"] == 24 and counts["test_failures"] == 4
+
+
+def test_verdict_wording_follows_the_interval(bench):
+    def row(name, auroc, low, high):
+        return {"predictor": name, "auroc": auroc, "ci": [low, high]}
+
+    result = {
+        "failures": {
+            "none/wrong_colour": [row("misbound (lift), spread 0.4", 0.8, 0.7, 0.9)],
+            "none/missing": [row("neglected (presence peak < t)", 0.55, 0.45, 0.65)],
+        }
+    }
+    evidence = bench.verdict_evidence(result)
+    assert evidence["misbound"] == "predicts"
+    assert evidence["neglected"] == "nothing"  # its interval includes chance
+    assert evidence["overlap"] is None  # not measured
+    from attnmod.analysis import verdicts
+
+    assert set(evidence) == set(verdicts.VALIDATION)

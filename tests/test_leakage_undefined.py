@@ -1,0 +1,60 @@
+"""Leakage is undefined (null), never 0.0, when no pair of entities can be scored: it stays null from the scores to
+diagnosis.json and results.jsonl, and means leave such items out (a 0 would read as "no leakage" and pull them down).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ATTNMOD = str(Path(sys.executable).parent / "attnmod")
+
+
+@pytest.mark.slow
+def test_a_single_entity_diagnosis_writes_null_leakage(tiny_model, tmp_path):
+    from attnmod.analysis.schema import load_diagnosis
+    from attnmod.workflows import run_diagnosis
+
+    run_diagnosis(tiny_model, "a green bench", steps=2, height=64, width=64, out_dir=tmp_path, formats=())
+    data = load_diagnosis(tmp_path)  # validated against the schema
+    for role in ("baseline", "modulated"):
+        entry = data["variants"][role]
+        assert len(entry["scores"]["entities"]) == 1
+        assert entry["scores"]["overall"]["leakage"] is None
+        assert entry["summary"]["leakage"] is None
+        assert entry["scores"]["maps"] == "model"
+    assert data["variants"]["modulated"]["applied_scores"]["maps"] == "applied"
+    assert data["variants"]["baseline"]["applied_scores"] is None  # nothing was modulated
+    leakage = next(row for row in data["comparison"]["metrics"] if row["name"] == "leakage")
+    assert leakage["baseline"] is None and leakage["improved"] is None
+    assert not any(line.startswith("leakage") for line in data["comparison"]["verdicts"])
+
+
+@pytest.mark.slow
+def test_results_rows_carry_null_leakage_and_the_run_mean_leaves_them_out(tmp_path):
+    from attnmod.reports.run_report import read_run, results_frame, variant_summary
+
+    prompts = tmp_path / "prompts.txt"
+    prompts.write_text("a green bench\na red car and a white sheep\n", encoding="utf-8")
+    out = tmp_path / "run"
+    options = ["--variants", "none", "--seeds", "0", "--steps", "2", "--height", "64", "--width", "64"]
+    options += ["--accelerator", "cpu", "--devices", "1", "--no-progress"]
+    finished = subprocess.run(
+        [ATTNMOD, "ablate", str(prompts), "--out", str(out), *options],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
+    assert finished.returncode == 0, finished.stderr
+    rows = {row["prompt"]: row for row in map(json.loads, (out / "results.jsonl").read_text().splitlines())}
+    single, pair = rows["a green bench"], rows["a red car and a white sheep"]
+    assert single["entities"] == 1 and single["leakage"] is None
+    assert pair["entities"] == 2 and pair["leakage"] is not None  # noise has some excess over its floor
+    summary = variant_summary(results_frame(read_run(out)), ["none"], None)[0]["leakage"]
+    assert summary["n"] == 1 and summary["mean"] == pytest.approx(pair["leakage"])
