@@ -293,11 +293,13 @@ def threshold_options(command):
     """--thresholds FILE and one flag per threshold (flags win over the file), shared by diagnose and analyze."""
     options = [
         click.option("--thresholds", "thresholds_path", default=None, help="thresholds file (.json, .yaml)"),
-        click.option("--background", type=float, default=None, help="background below this share of a map's peak"),
-        click.option("--overlap", type=float, default=None, help="entity overlap O at or above this is a finding"),
-        click.option("--binding", type=float, default=None, help="binding B below this is weak"),
-        click.option("--self-leakage", type=float, default=None, help="self-attention share into another entity"),
-        click.option("--margin", type=float, default=None, help="SynGen margin (nats) below this is a finding"),
+        click.option(
+            "--background", type=float, default=None, help="region level: share of the way from a map's floor to peak"
+        ),
+        click.option("--overlap", type=float, default=None, help="floor-removed overlap O' at or above this is a finding"),
+        click.option("--binding", type=float, default=None, help="own binding lift below this is weak (1 = chance)"),
+        click.option("--self-leakage", type=float, default=None, help="self-attention lift at or above this (1 = chance)"),
+        click.option("--margin", type=float, default=None, help="KL margin (nats) below this is a finding"),
         click.option("--resolution", default=None, help="score one cross-attention resolution (HxW) only"),
     ]
     for option in reversed(options):
