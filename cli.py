@@ -296,9 +296,9 @@ def threshold_options(command):
         click.option(
             "--background", type=float, default=None, help="region level: share of the way from a map's floor to peak"
         ),
-        click.option("--overlap", type=float, default=None, help="floor-removed overlap O' at or above this: a finding"),
+        click.option("--overlap", type=float, default=None, help="overlap O' (floor removed) at or above this"),
         click.option("--binding", type=float, default=None, help="own binding lift below this is weak (1 = chance)"),
-        click.option("--self-leakage", type=float, default=None, help="self-attention lift at or above this (1: chance)"),
+        click.option("--self-leakage", type=float, default=None, help="self-attention lift at or above this"),
         click.option("--margin", type=float, default=None, help="KL margin (nats) below this is a finding"),
         click.option("--resolution", default=None, help="score one cross-attention resolution (HxW) only"),
     ]
