@@ -55,9 +55,37 @@ class Diagnosis:
 
     @property
     def headline(self) -> str:
-        """The comparison's first finding (what modulation changed), else the first verdict."""
+        """The report's first sentence: the worst problem and whether the variant fixed it."""
+        found = _findings(self.data)
+        if found is not None:
+            head = found[1]
+            return " ".join(part for part in (head.get("problem"), head.get("outcome")) if part)
         compared = self.data.get("comparison", {}).get("verdicts") or []
         return compared[0] if compared else (self.verdicts[0] if self.verdicts else "")
+
+    @property
+    def findings(self) -> list[dict]:
+        """Each problem once, worst first: ``{"severity", "text", "baseline", "modulated", "status"}`` with status
+        fixed, new, improved, worse or no clear change (the report's cards)."""
+        found = _findings(self.data)
+        if found is None:
+            return [{"severity": "", "text": line, "status": ""} for line in self.verdicts]
+        return [
+            {
+                "severity": item.severity_name,
+                "text": item.text,
+                "baseline": item.baseline,
+                "modulated": item.modulated,
+                "status": item.status,
+            }
+            for item in found[0]
+        ]
+
+    def typed(self):
+        """``diagnosis.json`` as the analysis' typed (pydantic) model, where this attnmod has one."""
+        from ..analysis.schema import Diagnosis as DiagnosisModel
+
+        return DiagnosisModel.model_validate(self.data)
 
     @property
     def tree(self) -> PromptTree:
@@ -158,14 +186,26 @@ class Diagnosis:
         summary = {role: self.data["variants"][role]["summary"] for role in ROLES}
 
         def number(value) -> str:
-            return "–" if value is None else f"{value:.3f}"
+            return "–" if value is None else f"{value:.2f}"
 
-        cards = "".join(
-            '<div style="border:1px solid #ccc;border-radius:6px;padding:6px 10px;margin:4px;display:inline-block">'
-            f'<div style="font-size:12px;color:#555">{html.escape(name)}</div>'
+        card = '<div style="border:1px solid #ccc;border-radius:6px;padding:6px 10px;margin:4px;display:inline-block">'
+        numbers = "".join(
+            f'{card}<div style="font-size:12px;color:#555">{html.escape(name)}</div>'
             f"<div>{number(summary['baseline'].get(name))} &rarr; {number(summary['modulated'].get(name))}</div></div>"
             for name in ("leakage", "binding", "misbound", "self_leakage")
         )
+        problems = "".join(
+            f'{card}<div style="font-size:12px;color:#555">{html.escape(item["severity"])} '
+            f"&middot; {html.escape(item['status'])}</div><div>{html.escape(item['text'])}</div>"
+            + (
+                f'<div style="font-size:12px">{number(item.get("baseline"))} &rarr; {number(item.get("modulated"))}</div>'
+                if "baseline" in item
+                else ""
+            )
+            + "</div>"
+            for item in self.findings
+        )
+        cards = f"<div>{problems}</div><div>{numbers}</div>"
         rows = []
         for role, image, maps in self._entity_maps():
             background = _image_array(image, (image.height, image.width))
@@ -182,6 +222,20 @@ class Diagnosis:
 
     def __repr__(self) -> str:
         return f"Diagnosis(prompt={self.prompt!r}, variant={self.variant!r}, folder={str(self.folder)!r})"
+
+
+def _findings(data: dict):
+    """``(compared findings, headline dict)`` from the reports' findings module, or None where it is missing."""
+    try:
+        from ..reports import findings
+    except ImportError:
+        return None
+    noise = float(data["thresholds"].get("noise", findings.NOISE_BAND))
+    variants = data["variants"]
+    compared = findings.compare_problems(
+        variants["baseline"]["scores"], variants["modulated"]["scores"], data["thresholds"], noise
+    )
+    return compared, findings.headline(compared, variants["modulated"]["variant"], noise)
 
 
 def _png(image) -> str:

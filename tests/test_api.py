@@ -8,6 +8,7 @@ planted attention records.
 
 from __future__ import annotations
 
+import html
 import re
 import subprocess
 import sys
@@ -468,6 +469,8 @@ def test_diagnose_a_user_pipeline(sdxl, tmp_path):
     assert "<b>car" not in page and "&lt;b&gt;car&lt;/b&gt;" in page and page.count("<img") >= 4
     assert diagnosis.headline and diagnosis.plot().axes
     assert set(diagnosis.scores) == {"baseline", "modulated"}
+    assert diagnosis.typed().prompt == data["prompt"]  # the analysis' typed diagnosis.json model
+    assert diagnosis.findings and all(item["text"] in html.unescape(page) for item in diagnosis.findings)
 
 
 def test_diagnose_refuses_image_to_image_pipelines(sdxl_parts):
