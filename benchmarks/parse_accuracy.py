@@ -4,13 +4,19 @@
 
 Gold entity-attribute structure comes from how each set was built, never from a parser:
 
-* GenEval (``evaluation_metadata.jsonl``): tags ``color_attr``, ``colors``, ``two_object``; each ``include`` item
-  is an entity (its COCO class), with its ``color`` as the one attribute.
-* HRS-Bench colour CSV: ``obj1..obj4`` with ``color1..color4``.
+* GenEval (``evaluation_metadata.jsonl``): tags ``color_attr``, ``colors``, ``two_object``, ``position``; each
+  ``include`` item is an entity (its COCO class), with its ``color`` as the one attribute; the two objects of a
+  ``position`` prompt ("a photo of a dog right of a teddy bear") are siblings.
+* HRS-Bench colour CSV: ``obj1..obj4`` with ``color1..color4``; spatial CSV: ``obj1..obj3``, all siblings
+  ("a banana above a dog and on a horse").
 * Attend-and-Excite: ``a [COLOUR] NOUN and|with a [COLOUR] NOUN``; "with" nests the second entity in the first.
 * CC-500 (lines 1-446): ``a COLOUR NOUN and a COLOUR NOUN``.
 * T2I-CompBench ``color_val``/``shape_val``/``texture_val``: the lines that match ``a ATTR NOUN and a ATTR NOUN``
-  exactly, with ATTR from the set's attribute words (the rest of each file is free text with no gold).
+  exactly, with ATTR from the set's attribute words (the rest of each file is free text with no gold);
+  ``spatial_val``: the lines ``a NOUN RELATION a NOUN`` (on the left of, next to, near, ...): two siblings.
+
+Nesting gold: only "with" nests; two objects in a spatial relation are separate objects (siblings), as the
+parser's :data:`~attnmod.toolkit.prompt_syntax.SPATIAL_WORDS` rule has it.
 
 Scoring (micro over all prompts of a set):
 
@@ -91,6 +97,15 @@ SHAPES = [
     "octagonal",
 ]
 TEXTURES = ["metallic", "wooden", "fabric", "fluffy", "plastic", "rubber", "leather", "glass"]
+SPATIAL_RELATIONS = [
+    "on the left of",
+    "on the right of",
+    "on the top of",
+    "on the bottom of",
+    "on side of",
+    "next to",
+    "near",
+]
 _NOUN_SLOT = r"[a-z]+(?: [a-z]+){0,2}"
 _SLOT_STOPWORDS = frozenset(
     ["and", "with", "of", "on", "in", "at", "the", "a", "an", "is", "are", "to", "by", "near", "next"]
@@ -142,23 +157,35 @@ def load_geneval(folder: Path) -> dict[str, list[GoldPrompt]]:
         if not line.strip():
             continue
         row = json.loads(line)
-        if row["tag"] not in ("color_attr", "colors", "two_object"):
+        if row["tag"] not in ("color_attr", "colors", "two_object", "position"):
             continue
         objects = [(item["class"], item.get("color")) for item in row["include"]]
+        if row["tag"] == "position":
+            # "a photo of a dog right of a teddy bear" lists the teddy bear first: gold goes in prompt order
+            objects.sort(key=lambda item: _locate(row["prompt"], item[0], 0)[0])
         sets.setdefault(f"geneval/{row['tag']}", []).append(_from_objects(row["prompt"], objects))
     return sets
 
 
 def load_hrs(folder: Path) -> dict[str, list[GoldPrompt]]:
+    sets = {}
     path = folder / "hrs-bench" / "synthetic_color_comp_prompts.csv"
-    if not path.exists():
-        return {}
-    gold = []
-    with path.open(encoding="utf-8", newline="") as handle:
-        for row in csv.DictReader(handle):
-            objects = [(row[f"obj{k}"], row[f"color{k}"]) for k in range(1, 5) if row.get(f"obj{k}")]
-            gold.append(_from_objects(row["meta_prompt"], objects))
-    return {"hrs-bench/color": gold}
+    if path.exists():
+        gold = []
+        with path.open(encoding="utf-8", newline="") as handle:
+            for row in csv.DictReader(handle):
+                objects = [(row[f"obj{k}"], row[f"color{k}"]) for k in range(1, 5) if row.get(f"obj{k}")]
+                gold.append(_from_objects(row["meta_prompt"], objects))
+        sets["hrs-bench/color"] = gold
+    path = folder / "hrs-bench" / "synthetic_spatial_relation_prompts.csv"
+    if path.exists():
+        gold = []
+        with path.open(encoding="utf-8", newline="") as handle:
+            for row in csv.DictReader(handle):
+                objects = [(row[f"obj{k}"], None) for k in range(1, 5) if row.get(f"obj{k}")]
+                gold.append(_from_objects(row["meta_prompt"], objects))
+        sets["hrs-bench/spatial"] = gold
+    return sets
 
 
 def _two_slot_template(attributes: list[str], joiners: str = "and", optional_attribute: bool = False):
@@ -234,6 +261,22 @@ def load_compbench(folder: Path, split: str = "val") -> dict[str, list[GoldPromp
             if match and (parsed := _gold_from_match(prompt, match)):
                 gold.append(parsed)
         sets[f"t2i-compbench/{name}"] = gold
+    path = folder / "t2i-compbench" / f"spatial_{split}.txt"
+    if path.exists():
+        relation = "|".join(sorted(SPATIAL_RELATIONS, key=len, reverse=True))
+        template = re.compile(rf"^an? ({_NOUN_SLOT}) ({relation}) an? ({_NOUN_SLOT})\.?$", re.IGNORECASE)
+        gold = []
+        for line in path.read_text(encoding="utf-8").splitlines():
+            prompt = line.strip()
+            match = template.match(prompt)
+            if match and not any(w in _SLOT_STOPWORDS for w in (match[1] + " " + match[3]).split()):
+                gold.append(
+                    GoldPrompt(
+                        prompt,
+                        [GoldEntity(noun=match.span(1), attributes=[]), GoldEntity(noun=match.span(3), attributes=[])],
+                    )
+                )
+        sets[f"t2i-compbench/spatial_{split}"] = gold
     return sets
 
 

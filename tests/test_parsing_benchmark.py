@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import re
 import sys
 from pathlib import Path
@@ -98,3 +99,37 @@ def test_dependency_back_end_meets_the_targets_on_the_vendored_subsets(bench):
     assert overall.entity_f1 >= 0.98
     assert overall.binding_f1 >= 0.97
     assert overall.nesting >= 0.97
+
+
+def test_spatial_gold_is_siblings_and_the_dependency_back_end_agrees(bench, tmp_path):
+    (tmp_path / "t2i-compbench").mkdir()
+    (tmp_path / "t2i-compbench" / "spatial_val.txt").write_text(
+        "a bird on the left of a dog\na wine glass next to a cup\nthe sky is blue and so on\n", encoding="utf-8"
+    )
+    (tmp_path / "geneval").mkdir()
+    row = {
+        "tag": "position",
+        "include": [{"class": "teddy bear", "count": 1}, {"class": "dog", "count": 1, "position": ["right of", 0]}],
+        "prompt": "a photo of a dog right of a teddy bear",
+    }
+    (tmp_path / "geneval" / "evaluation_metadata.jsonl").write_text(json.dumps(row) + "\n", encoding="utf-8")
+    (tmp_path / "hrs-bench").mkdir()
+    (tmp_path / "hrs-bench" / "synthetic_spatial_relation_prompts.csv").write_text(
+        "meta_prompt,obj1,obj2,obj3,obj4,rel1,rel2,synthetic_prompt\n"
+        "a banana above a dog and on a horse.,banana,dog,horse,,above,on,\n",
+        encoding="utf-8",
+    )
+    sets = bench.load_gold(tmp_path)
+    assert set(sets) == {"t2i-compbench/spatial_val", "geneval/position", "hrs-bench/spatial"}
+
+    def nouns(gold):
+        return [gold.prompt[slice(*e.noun)] for e in gold.entities]
+
+    # the free-text line matches no template; GenEval lists the teddy bear first, the prompt names the dog first
+    assert [nouns(g) for g in sets["t2i-compbench/spatial_val"]] == [["bird", "dog"], ["wine glass", "cup"]]
+    assert nouns(sets["geneval/position"][0]) == ["dog", "teddy bear"]
+    assert nouns(sets["hrs-bench/spatial"][0]) == ["banana", "dog", "horse"]
+    assert all(e.parent is None for prompts in sets.values() for g in prompts for e in g.entities)
+    results, mistakes = bench.evaluate(sets, "dependency")
+    assert not mistakes
+    assert (results["overall"].nesting_right, results["overall"].nesting_total) == (9, 9)
