@@ -15,6 +15,11 @@ A *source* is a prompt file given on the command line, either by suffix or with 
   metadata), or the folder holding it.
 * ``coco:PATH``: a COCO caption list, either the 30k CSV (header ``file_name,text``) or an official
   ``captions_val2014.json``; category ``coco``, the image file name or id kept as metadata.
+* ``shapes:SET[:COUNT[:SEED]]``: a shapes-world prompt set (no file; :func:`attnmod.toolkit.shapes_world.prompt_set`,
+  sets ``seen-1..3``, ``heldout-1..3``, ``nested``, ``count``, each optionally ``/tune`` or ``/test``; COUNT
+  defaults to 100, SEED to 0). Category = the set name; each item carries its scene's truth as
+  ``metadata["scene"]``, which ``attnmod evaluate --judge shapes`` reads. The source name leaves COUNT out, so a
+  larger COUNT keeps the ids of the first items.
 
 An item's id is the first 12 hex digits of SHA-1 over (source name, index, prompt, seed, variant), where the
 source name is the loader and file name (not the full path, so a moved file keeps its ids) and the index is the
@@ -234,9 +239,41 @@ _LOADERS = {
 }
 
 
+SHAPES_DEFAULT_COUNT = 100
+
+
+def load_shapes(spec: str) -> list[PromptEntry]:
+    """``SET[:COUNT[:SEED]]`` -> the set's scenes as prompts with their truth (see the module docstring)."""
+    from ..toolkit.shapes_world import prompt_set
+
+    parts = spec.split(":")
+    usage = "use shapes:SET[:COUNT[:SEED]], e.g. shapes:seen-2/test:200"
+    if not parts[0] or len(parts) > 3:
+        raise AttnmodError(f"shapes source {spec!r} is not understood; {usage}")
+    try:
+        count = int(parts[1]) if len(parts) > 1 else SHAPES_DEFAULT_COUNT
+        seed = int(parts[2]) if len(parts) > 2 else 0
+    except ValueError:
+        raise AttnmodError(f"shapes source {spec!r}: COUNT and SEED must be whole numbers; {usage}") from None
+    if count < 1:
+        raise AttnmodError(f"shapes source {spec!r}: COUNT must be at least 1")
+    try:
+        scenes = prompt_set(parts[0], count, seed)
+    except ValueError as error:
+        raise AttnmodError(str(error)) from None
+    source = f"shapes:{parts[0]}:{seed}"
+    return [
+        PromptEntry(scene.caption, source, number, parts[0], {"scene": scene.to_json()})
+        for number, scene in enumerate(scenes, start=1)
+    ]
+
+
 def load_source(spec: str) -> list[PromptEntry]:
-    """Read one source: ``PATH.txt``, ``PATH.jsonl`` or ``LOADER:PATH`` (see the module docstring)."""
+    """Read one source: ``PATH.txt``, ``PATH.jsonl``, ``LOADER:PATH`` or ``shapes:SET[:COUNT[:SEED]]`` (see the
+    module docstring)."""
     name, separator, rest = spec.partition(":")
+    if separator and name == "shapes":
+        return load_shapes(rest)
     if separator and name in _LOADERS:
         path = Path(rest).expanduser()
         if not path.exists():
@@ -250,7 +287,8 @@ def load_source(spec: str) -> list[PromptEntry]:
         return load_jsonl(path, path.name)
     raise AttnmodError(
         f"do not know how to read prompt source {spec!r}: use a .txt (one prompt per line) or .jsonl (field "
-        f"'prompt') file, or a named loader {', '.join(n + ':PATH' for n in NAMED_LOADERS)}"
+        f"'prompt') file, a named loader {', '.join(n + ':PATH' for n in NAMED_LOADERS)}, or "
+        "shapes:SET[:COUNT[:SEED]]"
     )
 
 
