@@ -197,6 +197,13 @@ CASES = [
         [("dog", [], None), ("cat", [], None)],
         [],
     ),
+    (
+        "a photo of a dog right of a teddy bear",
+        "(NP (NP (DT a) (NN photo)) (PP (IN of) (NP (NP (DT a) (NN dog)) (ADVP (RB right) (PP (IN of)"
+        " (NP (DT a) (NN teddy) (NN bear)))))))",
+        [("dog", [], None), ("teddy bear", [], None)],
+        ["photo"],
+    ),
     # a spatial phrase after a participle's object relates to the wearer; after a nested entity, to that entity,
     # whose parent its object then shares (the bed is in the room, like the lamp)
     (
