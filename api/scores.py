@@ -20,7 +20,8 @@ if TYPE_CHECKING:
 
 @dataclasses.dataclass(frozen=True)
 class Overlap:
-    """Cross-attention overlap ``O_ef = sum_p min(M_e, M_f)`` of two entities' normalised maps (0-1)."""
+    """Overlap of two entities' cross-attention maps as the analysis defines it (docs/diagnosis.md): 0 apart, 1 the
+    same place; None where undefined."""
 
     entities: tuple[int, int]
     value: float | None
@@ -28,7 +29,8 @@ class Overlap:
 
 @dataclasses.dataclass(frozen=True)
 class Binding:
-    """Attribute binding ``B_a``: the share of the attribute's attention on entity regions lying on its own entity.
+    """Attribute binding ``B_a`` (docs/diagnosis.md): how much of the attribute's attention on entity regions lies on
+    its own entity.
 
     ``misbound``: another entity holds more of it (``dominant`` names which). ``margin``: SynGen-style symmetric KL
     margin in nats (nearest other noun minus own noun; negative = closer to another noun).
@@ -47,9 +49,10 @@ class Binding:
 class PhaseScores:
     """The scores of one phase of denoising (or ``overall``).
 
-    ``leakage``: the largest overlap between non-nested entities (0 without a pair); ``binding``: the mean ``B_a``
-    over attributes; ``misbound``: how many attributes are misbound; ``self_leakage``: the largest share of an
-    entity's self-attention falling in another entity's region (None when self-attention was not captured).
+    ``leakage``: the largest overlap between non-nested entities; ``binding``: the mean ``B_a`` over attributes;
+    ``misbound``: how many attributes are misbound; ``neglected``: how many entities get too little attention;
+    ``self_leakage``: the largest share of an entity's self-attention falling in another entity's region (None when
+    self-attention was not captured).
     """
 
     resolution: str
@@ -57,6 +60,7 @@ class PhaseScores:
     leakage_pair: tuple[int, int] | None
     binding: float | None
     misbound: int
+    neglected: int
     self_leakage: float | None
     overlaps: tuple[Overlap, ...]
     bindings: tuple[Binding, ...]
@@ -70,6 +74,7 @@ class PhaseScores:
             leakage_pair=tuple(pair) if pair else None,
             binding=data.get("binding_mean"),
             misbound=int(data.get("misbound") or 0),
+            neglected=int(data.get("neglected") or 0),
             self_leakage=data.get("self_leakage_max"),
             overlaps=tuple(Overlap(tuple(row["entities"]), row["value"]) for row in data.get("overlaps", ())),
             bindings=tuple(
