@@ -377,13 +377,18 @@ def diagnose(
     """Diagnose a prompt: baseline (none) vs a modulated variant, same seed; leakage and binding scores per phase,
     verdicts, images, DIR/diagnosis.json and report.html/pdf."""
     from .lightning_modules.validation import check_generation_settings
+    from .reports.html import parse_formats
     from .toolkit.output_folder import prepare_output_folder
-    from .workflows import diagnosis_files
 
-    # Checked before the (slow) model load and generations so that a typo fails at once; "none" writes no report.
-    written = diagnosis_files(formats)
+    # Checked before the model stack is imported and the model loaded, so that a typo fails at once; "none" writes
+    # no report.
+    if formats.strip().lower() != "none":
+        parse_formats(formats)
     check_generation_settings(model, None, height, width)
     prepare_output_folder(out_dir)
+    from .workflows import diagnosis_files
+
+    written = diagnosis_files(formats)
     from .reports.text import format_diagnosis
     from .toolkit.generation import resolve_config
     from .toolkit.models import load_model
@@ -430,12 +435,20 @@ def diagnose(
 @click.argument("path", metavar="DIR_OR_FILE")
 @threshold_options
 @click.option("--json", "as_json", is_flag=True, help="print scores, summaries and verdicts as JSON")
+@click.option(
+    "--update",
+    is_flag=True,
+    help="for a diagnose folder: write the new scores into its diagnosis.json and rebuild its report",
+)
 @user_errors
-def analyze(path, thresholds_path, background, overlap, binding, self_leakage, margin, resolution, as_json) -> None:
+def analyze(
+    path, thresholds_path, background, overlap, binding, self_leakage, margin, resolution, as_json, update
+) -> None:
     """Recompute metrics and verdicts from saved attention records, without the model.
 
     DIR_OR_FILE: a record folder (attention.safetensors + attention.json), either file, a diagnose folder, or any
-    folder: every record below it is analysed.
+    folder: every record below it is analysed. With --update, a diagnose folder's diagnosis.json and report take
+    the new scores (`attnmod report DIR` rebuilds the report at any time).
     """
     from .reports.text import format_analysis
     from .workflows import analyze_path
@@ -449,11 +462,19 @@ def analyze(path, thresholds_path, background, overlap, binding, self_leakage, m
         margin=margin,
         resolution=resolution,
     )
+    if update and not os.path.isfile(os.path.join(path, "diagnosis.json")):
+        raise AttnmodError(f"--update needs a diagnose folder (one with diagnosis.json); {path!r} is not one")
     result = analyze_path(path, thresholds)
+    if update:
+        from .workflows import rescore_diagnosis
+
+        rescore_diagnosis(path, thresholds)
     if as_json:
         emit_json(result)
-        return
-    click.echo(format_analysis(result))
+    else:
+        click.echo(format_analysis(result))
+    if update:
+        click.echo(f"updated {os.path.join(path, 'diagnosis.json')} and its report", err=as_json)
 
 
 # ---- attribute ----
@@ -691,13 +712,26 @@ def ablate(
 )
 @user_errors
 def report(run_dir: str, out_dir: str | None, formats: str, worst: int) -> None:
-    """Write the HTML/PDF failure-analysis report of an ablation run.
+    """Write the HTML/PDF report of an ablation run or of a diagnose folder.
 
-    Works on a finished run, one still in progress, or one with failed items (the report says which).
+    RUN: an ablation run folder (finished, in progress, or with failed items: the report says which), or a folder
+    written by `attnmod diagnose` (rebuilds its report from diagnosis.json, e.g. after `attnmod analyze --update`).
     """
+    if os.path.isfile(os.path.join(run_dir, "diagnosis.json")):
+        from .reports.diagnosis_report import write_diagnosis_report
+
+        for path in write_diagnosis_report(run_dir, formats=formats, out_dir=out_dir):
+            click.echo(f"wrote {path}")
+        return
     from .reports.run_report import write_run_report
 
-    for path in write_run_report(run_dir, out_dir=out_dir, formats=formats, worst=worst, progress=sys.stderr.isatty()):
+    notes: list[str] = []
+    paths = write_run_report(
+        run_dir, out_dir=out_dir, formats=formats, worst=worst, progress=sys.stderr.isatty(), notes=notes
+    )
+    for note in notes:
+        click.echo(f"warning: {note}", err=True)
+    for path in paths:
         click.echo(f"wrote {path}")
 
 

@@ -257,3 +257,47 @@ def analyze_path(path: str | Path, thresholds: Thresholds | None = None) -> dict
             roles["baseline"]["scores"], roles["modulated"]["scores"], roles["modulated"]["variant"] or "modulated"
         )
     return {"thresholds": thresholds.to_json(), "items": items, "comparison": comparison}
+
+
+# ---- re-scoring a diagnosis folder ----
+
+
+def rescore_diagnosis(
+    folder: str | Path, thresholds: Thresholds | None = None, formats: str | Sequence[str] | None = REPORT_FORMATS
+) -> dict:
+    """Re-score a diagnosis folder's saved attention with ``thresholds`` and rewrite its ``diagnosis.json`` (and
+    report, unless ``formats`` is empty): what ``attnmod analyze DIR --update`` does. No model is loaded; the
+    images, settings and attributions stay as they were. Returns the updated diagnosis."""
+    from .analysis.schema import load_diagnosis
+
+    out = Path(folder)
+    data = load_diagnosis(out)
+    thresholds = thresholds or Thresholds()
+    tree = PromptTree.from_json(data["tree"])
+    for role in ROLES:
+        entry = data["variants"].get(role)
+        if entry is None:
+            continue
+        record = AttentionRecord.load(out / entry["record"])
+        scores = score_record(record, tree, thresholds)
+        entry["scores"] = scores
+        entry["summary"] = {k: json_number(v) for k, v in summary_metrics(scores).items()}
+        entry["verdicts"] = verdicts(scores, thresholds)
+        if entry.get("applied_scores") is not None:
+            entry["applied_scores"] = score_record(record, tree, thresholds, source="applied")
+    name = data["variants"]["modulated"]["variant"]
+    comparison = compare_scores(data["variants"]["baseline"]["scores"], data["variants"]["modulated"]["scores"], name)
+    data["thresholds"] = thresholds.to_json()
+    data["comparison"] = comparison
+    data["verdicts"] = (
+        [f"without modulation: {line}" for line in data["variants"]["baseline"]["verdicts"]]
+        + [f"with {name}: {line}" for line in data["variants"]["modulated"]["verdicts"]]
+        + comparison["verdicts"]
+    )
+    write_diagnosis(data, out)
+    report_formats = _report_formats(formats)
+    if report_formats:
+        from .reports.diagnosis_report import write_diagnosis_report
+
+        write_diagnosis_report(out, formats=report_formats)
+    return data

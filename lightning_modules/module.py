@@ -224,6 +224,11 @@ class AblationModule(pl.LightningModule):
         self.loaded = load_model(
             self.settings.model, device=device, dtype=self.settings.dtype, allow_pickle=self.allow_pickle
         )
+        if self.settings.height is not None and self.settings.width is not None:
+            from ..toolkit.generation import check_size
+
+            # A size the model cannot take would fail every item; stop before the first one instead.
+            check_size(self.loaded, self.settings.height, self.settings.width)
 
     def predict_step(self, batch: list[WorkItem], batch_idx: int = 0) -> list[ItemResult]:
         return self.predict_fn(self.loaded, batch, self.settings, self.configs)

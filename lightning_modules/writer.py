@@ -268,14 +268,14 @@ class AblationWriter(BasePredictionWriter):
         run_info: dict | None = None,
         save_fn: Callable | None = None,
         items: Sequence[WorkItem] | None = None,
-        progress_interval: float = PROGRESS_INTERVAL,
+        progress_interval: float | None = None,
     ) -> None:
         super().__init__(write_interval="batch")
         self.out = Path(out)
         self.run_info = run_info
         self.save_fn = save_fn
         self.items = list(items) if items is not None else None
-        self.progress_interval = progress_interval
+        self.progress_interval = PROGRESS_INTERVAL if progress_interval is None else progress_interval
         self.rank = 0
         self._previous: dict[str, dict] = {}
         self._last_refresh = -float("inf")

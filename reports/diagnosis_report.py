@@ -18,10 +18,14 @@ import numpy as np
 
 from ..toolkit.errors import AttnmodError
 from ..toolkit.prompt_tree import PromptTree
-from . import figures, html, maps
+from . import figures, findings, html, maps
 
 ROLES = ("baseline", "modulated")
 SUMMARY_IMAGE_SIDE = 512
+# The embedded models with seeded random weights (toolkit.models): their images are noise. `shapes` is trained.
+RANDOM_WEIGHT_MODELS = ("tiny", "tiny-sd", "sdxl-shaped")
+# Numbers that count things: shown as integers.
+COUNT_METRICS = ("misbound", "entities", "attributes")
 
 
 def overlap_matrix(phase_scores: dict, entities: Sequence[int]) -> np.ndarray:
@@ -135,6 +139,35 @@ def _overlap_rows(role: str, scores: dict, names: dict[int, str]) -> list[dict]:
                 }
             )
     return rows
+
+
+def _counts_as_integers(summary: dict) -> dict:
+    """``misbound 1.0`` -> ``1``: counts (also per phase, ``misbound_early``) are shown as integers."""
+    result = {}
+    for key, value in summary.items():
+        is_count = any(key == name or key.startswith(name + "_") for name in COUNT_METRICS)
+        if is_count and isinstance(value, float) and math.isfinite(value) and value.is_integer():
+            value = int(value)
+        result[key] = value
+    return result
+
+
+def _key_number(row: dict, noise: float) -> dict:
+    """A baseline-against-modulated row with its verdict: a change under the noise band is ``no clear change``;
+    counts are integers and change by whole units."""
+    change = row.get("change")
+    baseline, modulated = row.get("baseline"), row.get("modulated")
+    is_count = row["name"] in COUNT_METRICS
+    if is_count:
+        baseline, modulated = (int(v) if isinstance(v, float) and v.is_integer() else v for v in (baseline, modulated))
+    missing = change is None or (isinstance(change, float) and math.isnan(change))
+    if missing:
+        verdict, change_text = "no clear change", "-"
+    else:
+        band = 0.5 if is_count else noise  # one more or one fewer misbound attribute is a change
+        verdict = findings.change_verdict(0.0, float(change), row["better"] == "lower", band)
+        change_text = f"{int(change):+d}" if is_count else f"{change:+.3f}"
+    return {**row, "baseline": baseline, "modulated": modulated, "verdict": verdict, "change_text": change_text}
 
 
 def build_diagnosis_context(diagnosis_dir: str | Path) -> dict:
@@ -271,18 +304,35 @@ def build_diagnosis_context(diagnosis_dir: str | Path) -> dict:
             }
         )
 
-    key_numbers = []
-    for row in data["comparison"]["metrics"]:
-        change = row.get("change")
-        key_numbers.append(
-            {
-                **row,
-                "verdict": "improved" if row["improved"] is True else "worse" if row["improved"] is False else "same",
-                "change_text": "-"
-                if change is None or (isinstance(change, float) and math.isnan(change))
-                else f"{change:+.3f}",
-            }
+    noise = float(data["thresholds"].get("noise", findings.NOISE_BAND))
+    key_numbers = [_key_number(row, noise) for row in data["comparison"]["metrics"]]
+    variant_name = variants[roles[-1]]["variant"] if len(roles) > 1 else variants[roles[0]]["variant"]
+    compared = (
+        findings.compare_problems(
+            variants["baseline"]["scores"], variants["modulated"]["scores"], data["thresholds"], noise
         )
+        if len(roles) == 2
+        else []
+    )
+    spotlight = None
+    entity_labels_only = maps.token_labels(tree, include_attributes=False)
+    if entity_labels_only and any(records[role] is not None for role in roles):
+        rows = [
+            (
+                role_names[role],
+                overlay_images[role_names[role]],
+                maps.label_maps(records[role], entity_labels_only) if records[role] is not None else {},
+            )
+            for role in roles
+        ]
+        spotlight = {
+            "title": "Where each object's attention went",
+            "caption": "Each entity's cross-attention over the whole generation laid over the image it made: bright "
+            "where the word attended, dark where it did not, yellow around the half-maximum region (one scale per "
+            "entity, shared by both images). Two entities lit in the same place is leakage.",
+            "png": figures.to_png(figures.spotlight_figure(rows, [label.label for label in entity_labels_only])),
+        }
+    model = str(data["settings"].get("model", ""))
     return {
         "title": f"Diagnosis: {data['prompt']}",
         "prompt": data["prompt"],
@@ -291,8 +341,24 @@ def build_diagnosis_context(diagnosis_dir: str | Path) -> dict:
         "roles": roles,
         "role_names": role_names,
         "images": images,
-        "verdicts": data["verdicts"],
-        "role_verdicts": {role: variants[role]["verdicts"] for role in roles},
+        "headline": findings.headline(compared, variant_name, noise),
+        "findings": [
+            {
+                "severity": item.severity_name,
+                "text": item.text,
+                "baseline": item.baseline,
+                "modulated": item.modulated,
+                "present_before": item.present_before,
+                "present_after": item.present_after,
+                "status": item.status,
+                "better": "lower" if item.lower_is_better else "higher",
+            }
+            for item in compared
+        ],
+        "noise": noise,
+        "variant_name": variant_name,
+        "random_weights": model in RANDOM_WEIGHT_MODELS,
+        "spotlight": spotlight,
         "warnings": [f"{role}: {w}" for role in roles for w in variants[role]["warnings"]]
         + [f"{role}: {n}" for role in roles for n in variants[role]["scores"].get("notes", [])]
         + [
@@ -317,16 +383,18 @@ def build_diagnosis_context(diagnosis_dir: str | Path) -> dict:
         ],
         "attribution_rows": attribution_rows,
         "attribution_notes": attributions.get("notes") or [],
-        "summaries": {role: variants[role]["summary"] for role in roles},
+        "summaries": {role: _counts_as_integers(variants[role]["summary"]) for role in roles},
         "configs": {role: variants[role]["config"] for role in roles},
         "seconds": {role: variants[role]["seconds"] for role in roles},
         "versions": html.software_versions(),
     }
 
 
-def write_diagnosis_report(diagnosis_dir: str | Path, formats: str | Sequence[str] = ("html", "pdf")) -> list[Path]:
-    """Write ``report.html`` and/or ``report.pdf`` next to ``diagnosis.json`` in ``diagnosis_dir``; return the
-    paths written (in ``formats`` order)."""
+def write_diagnosis_report(
+    diagnosis_dir: str | Path, formats: str | Sequence[str] = ("html", "pdf"), out_dir: str | Path | None = None
+) -> list[Path]:
+    """Write ``report.html`` and/or ``report.pdf`` next to ``diagnosis.json`` in ``diagnosis_dir`` (or into
+    ``out_dir``); return the paths written (in ``formats`` order)."""
     import time
 
     formats = html.parse_formats(formats)
@@ -334,4 +402,4 @@ def write_diagnosis_report(diagnosis_dir: str | Path, formats: str | Sequence[st
     context = build_diagnosis_context(diagnosis_dir)
     context["build_seconds"] = time.perf_counter() - started
     document = html.render("diagnosis.html", **context)
-    return html.write_outputs(document, Path(diagnosis_dir), "report", formats)
+    return html.write_outputs(document, Path(out_dir or diagnosis_dir), "report", formats)

@@ -189,6 +189,7 @@ def prompt_tree_figure(tree: PromptTree) -> Figure:
 
 TILE = 112  # pixels per overlay tile
 GAP = 6  # pixels between tiles
+SPOTLIGHT_TILE = 160  # the first figure of the diagnosis report: large enough to see the objects
 
 
 def _resize(array: np.ndarray, size: int) -> np.ndarray:
@@ -309,6 +310,52 @@ def attention_overlay_figure(
         tiles.append(row)
     column_labels = [f"{phase}\n{_short(variant, 20)}" for phase, variant in columns]
     return mosaic_figure(tiles, list(labels), column_labels, notes)
+
+
+def spotlight_tile(
+    image: np.ndarray | None, attention: np.ndarray | None, scale: tuple[float, float], size: int = TILE
+) -> np.ndarray:
+    """The image in its own colours, lit where the attention map is high and dimmed where it is low, with the
+    outline of the half-maximum region drawn in yellow: where in the picture a word's attention went.
+
+    ``lit = image x (0.2 + 0.8 a)``, ``a = (attention - low) / (high - low)`` clipped to [0, 1] over ``scale``; the
+    outline marks pixels where ``a >= 0.5`` borders ``a < 0.5``. A light grey tile when the image is missing.
+    """
+    picture = _as_float_image(image)
+    if picture is None:
+        return np.full((size, size, 3), 0.92)
+    picture = _resize(picture, size).clip(0, 1)
+    if attention is None:
+        return picture
+    low, high = scale
+    values = np.nan_to_num(((_resize(np.asarray(attention, dtype=np.float32), size) - low) / (high - low)).clip(0, 1))
+    lit = picture * (0.2 + 0.8 * values[..., None])
+    inside = values >= 0.5
+    edge = np.zeros_like(inside)
+    edge[1:, :] |= inside[1:, :] != inside[:-1, :]
+    edge[:, 1:] |= inside[:, 1:] != inside[:, :-1]
+    lit[edge] = (1.0, 0.85, 0.1)
+    return lit.clip(0, 1)
+
+
+def spotlight_figure(
+    rows: Sequence[tuple[str, np.ndarray | None, Mapping[str, np.ndarray | None]]], labels: Sequence[str]
+) -> Figure:
+    """One row per image (title, image, maps by label): the plain image, then each label's attention laid over it
+    (:func:`spotlight_tile`). A label shares one scale across rows (smallest to largest value among its maps), so
+    the same brightness means the same attention in baseline and modulated."""
+    scales = {label: shared_scale([row[2].get(label) for row in rows]) for label in labels}
+    tiles, notes = [], {}
+    for r, (_, image, label_maps) in enumerate(rows):
+        row = [spotlight_tile(image, None, (0.0, 1.0), SPOTLIGHT_TILE)]
+        for c, label in enumerate(labels, start=1):
+            attention = label_maps.get(label)
+            row.append(spotlight_tile(image, attention, scales[label], SPOTLIGHT_TILE))
+            if attention is None:
+                notes[(r, c)] = "not captured"
+        tiles.append(row)
+    column_labels = ["image", *(_short(label, 18) for label in labels)]
+    return mosaic_figure(tiles, [row[0] for row in rows], column_labels, notes, tile=SPOTLIGHT_TILE)
 
 
 def item_maps_figure(

@@ -9,6 +9,7 @@ import shutil
 import numpy as np
 import pytest
 from attnmod.reports.diagnosis_report import overlap_matrix, write_diagnosis_report
+from attnmod.reports.findings import compare_problems
 from attnmod.toolkit.errors import AttnmodError
 from browser import check_page, ink_fraction, pdf_pages, pixel_spread
 
@@ -48,12 +49,22 @@ def test_diagnosis_report_loads_cleanly_in_chromium(diagnosis_report, diagnosis_
     data = json.loads((diagnosis_dir / "diagnosis.json").read_text(encoding="utf-8"))
     page = check_page(diagnosis_report[".html"], width=1280)
     _assert_page_is_clean(page)
-    # Two generated images, then the tree, the overlays, the overlap heatmaps and the binding bars.
-    assert len(page.images) == 6
-    for verdict in data["verdicts"]:
-        assert verdict in page.text
-    for heading in ("Summary", "Verdicts", "Figures", "Numbers", "Configuration and versions"):
-        assert heading in page.text
+    # The attention over each image first; then the two images, the tree, the overlays, the overlap heatmaps and
+    # the binding bars.
+    assert len(page.images) == 7
+    assert page.images[0]["alt"] == "Where each object's attention went"
+    # The answer comes first: the random-weight warning, then the worst problem and what the variant did to it.
+    text = page.text
+    assert text.index("Random-weight model.") < text.index("Worst problem") < text.index("Problems, worst first")
+    compared = compare_problems(
+        data["variants"]["baseline"]["scores"], data["variants"]["modulated"]["scores"], data["thresholds"]
+    )
+    assert compared, "the tiny model's near-uniform attention gives findings"
+    for finding in compared:
+        assert text.count(finding.text) == 1 + (finding is compared[0]), finding.text  # the worst is the headline too
+    assert "without modulation: " not in text, "the analysis' verdict bullets are not repeated"
+    for heading in ("Why did this prompt go wrong?", "Details", "Numbers", "Configuration and versions"):
+        assert heading in text
     phone = check_page(diagnosis_report[".html"], width=390, height=844)
     _assert_page_is_clean(phone)
     assert phone.scroll_width <= phone.viewport_width, "the page is wider than a phone screen"
@@ -72,10 +83,12 @@ def test_diagnosis_report_shows_html_in_a_prompt_as_text(diagnosis_report):
 @pytest.mark.slow
 def test_diagnosis_report_pdf_pages_render(diagnosis_report, tmp_path):
     pages = pdf_pages(diagnosis_report[".pdf"], tmp_path)
-    assert len(pages) >= 4  # summary, figures, numbers and configuration each start a page
-    for page in pages:
-        # Even a page with a few lines of text has over 0.2% dark pixels at 40 dpi; an empty page has none.
-        assert ink_fraction(page.read_bytes()) > 0.002, f"{page.name} is blank"
+    assert len(pages) >= 3  # the answer and details, numbers and configuration each start a page
+    inks = [ink_fraction(page.read_bytes()) for page in pages]
+    # Even a page with a few lines of text has over 0.2% dark pixels at 40 dpi; an empty page has none.
+    assert min(inks) > 0.002, inks
+    # The first page holds the answer and the attention over the images, not two thumbnails on their own.
+    assert inks[0] > 0.05, inks
 
 
 @pytest.mark.slow
@@ -106,7 +119,7 @@ def test_attributions_and_a_missing_record(diagnosis_dir, tmp_path):
     assert "Token attributions (captum)" in page.text
     assert "0.0123" in page.text and "binding:white@sheep: planted note" in page.text
     assert "modulated: no attention record in 'modulated/', overlays left out" in page.text
-    assert len(page.images) == 7
+    assert len(page.images) == 8
 
 
 def test_overlap_matrix_places_pairs_and_nested_pairs():
@@ -131,3 +144,36 @@ def test_bad_diagnosis_folders_are_clear_errors(tmp_path):
         write_diagnosis_report(tmp_path)
     with pytest.raises(AttnmodError, match="unknown report format"):
         write_diagnosis_report(tmp_path, formats="svg")
+
+
+def _rewrite(folder, change) -> None:
+    data = json.loads((folder / "diagnosis.json").read_text(encoding="utf-8"))
+    change(data)
+    (folder / "diagnosis.json").write_text(json.dumps(data), encoding="utf-8")
+
+
+@pytest.mark.slow
+def test_report_rebuilds_a_diagnose_folder_and_follows_analyze_update(diagnosis_dir, tmp_path, run_cli):
+    copy = tmp_path / "diagnosis"
+    shutil.copytree(diagnosis_dir, copy)
+    (copy / "report.html").unlink(missing_ok=True)
+    result = run_cli("report", str(copy), "--format", "html")
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == f"wrote {copy / 'report.html'}"
+    before = (copy / "report.html").read_text(encoding="utf-8")
+    assert "blend into each other" in before  # the tiny model's entities overlap almost completely
+
+    # A threshold no overlap reaches: analyze --update re-scores, and the rebuilt report has no leakage finding.
+    result = run_cli("analyze", str(copy), "--overlap", "1.01", "--update")
+    assert result.exit_code == 0, result.output
+    assert json.loads((copy / "diagnosis.json").read_text(encoding="utf-8"))["thresholds"]["overlap"] == 1.01
+    assert "blend into each other" not in (copy / "report.html").read_text(encoding="utf-8")
+    result = run_cli("report", str(copy), "--format", "html")
+    assert "blend into each other" not in (copy / "report.html").read_text(encoding="utf-8")
+
+    # A trained model gets no random-weight warning; counts are integers.
+    _rewrite(copy, lambda data: data["settings"].update(model="shapes"))
+    (path,) = write_diagnosis_report(copy, formats="html")
+    page = path.read_text(encoding="utf-8")
+    assert "Random-weight model." not in page
+    assert '<td>misbound</td><td class="num">1</td>' in page or '<td>misbound</td><td class="num">0</td>' in page
