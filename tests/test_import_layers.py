@@ -1,0 +1,142 @@
+"""The package's imports form no cycle and never run upwards through the layers.
+
+Every module of the installed source tree is parsed (not imported) and each ``import`` / ``from ... import`` naming an
+attnmod module is an edge, including imports inside functions (a lazy import still ties two modules together); only
+imports under ``if TYPE_CHECKING:`` are left out, since they never run.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import attnmod
+
+ROOT = Path(attnmod.__file__).resolve().parent
+NOT_PACKAGE = {"tests", "benchmarks", "docs", "build"}
+#: toolkit <- analysis <- lightning_modules, reports <- workflows <- api <- cli (a module may import its own layer
+#: and those below it).
+LAYERS = {"toolkit": 0, "analysis": 1, "lightning_modules": 2, "reports": 2, "workflows": 3, "api": 4, "cli": 5}
+
+
+def package_modules() -> dict[str, Path]:
+    found = {}
+    for path in ROOT.rglob("*.py"):
+        relative = path.relative_to(ROOT)
+        if relative.parts[0] in NOT_PACKAGE or any(part.startswith(".") for part in relative.parts):
+            continue
+        if not all(
+            (ROOT / Path(*relative.parts[:depth]) / "__init__.py").is_file() for depth in range(1, len(relative.parts))
+        ):
+            continue  # a folder that is not a package (data, templates)
+        parts = list(relative.with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts.pop()
+        found[".".join(["attnmod", *parts])] = path
+    return found
+
+
+def _type_checking_nodes(tree: ast.AST) -> set[int]:
+    skipped = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If):
+            test = node.test
+            name = test.id if isinstance(test, ast.Name) else getattr(test, "attr", None)
+            if name == "TYPE_CHECKING":
+                skipped.update(id(sub) for child in node.body for sub in ast.walk(child))
+    return skipped
+
+
+def imports_of(name: str, path: Path, known: dict[str, Path]) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    package = name.split(".") if path.name == "__init__.py" else name.split(".")[:-1]
+    skipped = _type_checking_nodes(tree)
+    targets = set()
+    for node in ast.walk(tree):
+        if id(node) in skipped:
+            continue
+        if isinstance(node, ast.Import):
+            targets.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                anchor = package[: len(package) - node.level + 1]
+                base = ".".join(anchor + ([node.module] if node.module else []))
+            else:
+                base = node.module or ""
+            for alias in node.names:
+                # `from . import metrics` names a module; `from .scoring import score_record` names the module it is in
+                targets.add(f"{base}.{alias.name}" if f"{base}.{alias.name}" in known else base)
+    return {target for target in targets if target in known and target != name}
+
+
+def import_graph() -> dict[str, set[str]]:
+    known = package_modules()
+    return {name: imports_of(name, path, known) for name, path in known.items()}
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components with more than one module (Tarjan), plus modules importing themselves."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+
+    def visit(module: str) -> None:
+        index[module] = low[module] = len(index)
+        stack.append(module)
+        on_stack.add(module)
+        for other in sorted(graph[module]):
+            if other not in index:
+                visit(other)
+                low[module] = min(low[module], low[other])
+            elif other in on_stack:
+                low[module] = min(low[module], index[other])
+        if low[module] == index[module]:
+            component = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                component.append(member)
+                if member == module:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for module in sorted(graph):
+        if module not in index:
+            visit(module)
+    return found
+
+
+def layer(module: str) -> int | None:
+    parts = module.split(".")
+    return LAYERS.get(parts[1]) if len(parts) > 1 else None
+
+
+def test_the_cycle_finder_finds_a_planted_cycle():
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}, "e": set()}
+    assert cycles(graph) == [["a", "b", "c"]]
+    assert cycles({"a": {"b"}, "b": set()}) == []
+
+
+def test_the_walk_sees_the_real_edges():
+    graph = import_graph()
+    assert "attnmod.workflows" in graph and "attnmod.analysis.scoring" in graph
+    # A module-level and a function-level import, both relative.
+    assert "attnmod.analysis.metrics" in graph["attnmod.analysis.scoring"]
+    assert "attnmod.analysis.attribution" in graph["attnmod.workflows"]
+
+
+def test_no_import_cycle_in_the_package():
+    assert cycles(import_graph()) == []
+
+
+def test_no_layer_imports_a_higher_one():
+    upward = [
+        f"{module} -> {other}"
+        for module, others in sorted(import_graph().items())
+        for other in sorted(others)
+        if layer(module) is not None and layer(other) is not None and layer(other) > layer(module)
+    ]
+    assert upward == []
