@@ -625,8 +625,9 @@ def ablate(
 ) -> None:
     """Run prompt SOURCES x seeds x variants as a resumable Lightning prediction run.
 
-    SOURCES: .txt (a prompt per line), .jsonl (field "prompt", optional "category"), or t2i-compbench:PATH,
-    cc-500:PATH, attend-and-excite:PATH, geneval:PATH, coco:PATH. Writes RUN/items/ID/, RUN/results.jsonl
+    SOURCES: .txt (a prompt per line), .jsonl (field "prompt", optional "category"), t2i-compbench:PATH,
+    cc-500:PATH, attend-and-excite:PATH, geneval:PATH, coco:PATH, or shapes:SET[:COUNT[:SEED]] (a shapes-world
+    set such as seen-2/test, its scenes kept for `evaluate --judge shapes`). Writes RUN/items/ID/, RUN/results.jsonl
     and RUN/run.json; running again skips complete items. Multi-node: start the same command on every node
     with MASTER_ADDR, MASTER_PORT, NODE_RANK and WORLD_SIZE set (or under SLURM).
     """
@@ -740,9 +741,15 @@ def report(run_dir: str, out_dir: str | None, formats: str, worst: int) -> None:
 @click.argument("run_dir", metavar="RUN")
 @click.option(
     "--clip-model",
-    default="openai/clip-vit-large-patch14",
-    show_default=True,
-    help="local CLIP folder (CLIPModel + processor) or a hub id already in the local cache; never downloaded",
+    default=None,
+    help="local CLIP folder (CLIPModel + processor) or a hub id already in the local cache; never downloaded "
+    "[default: openai/clip-vit-large-patch14; with --judge, CLIP runs only when this is given]",
+)
+@click.option(
+    "--judge",
+    type=click.Choice(["shapes"]),
+    default=None,
+    help="also judge each image against its shapes-world scene (items from a shapes: source); needs no model",
 )
 @click.option(
     "--fid-reference",
@@ -764,7 +771,8 @@ def report(run_dir: str, out_dir: str | None, formats: str, worst: int) -> None:
 @user_errors
 def evaluate(
     run_dir: str,
-    clip_model: str,
+    clip_model: str | None,
+    judge: str | None,
     fid_reference: str | None,
     fid_model: str | None,
     fid_image_size: int,
@@ -774,16 +782,17 @@ def evaluate(
     resamples: int,
     as_json: bool,
 ) -> None:
-    """Image-level scores of a run: CLIP score, FID, learned preference.
+    """Image-level scores of a run: CLIP score, FID, learned preference, and the shapes-world judge.
 
     Writes per-item scores into RUN/results.jsonl and a per-variant summary with bootstrap confidence
     intervals to RUN/evaluation.json. Every model comes from a local path or the local cache.
     """
-    from .analysis.evaluate import evaluate_run, format_evaluation
+    from .analysis.evaluate import DEFAULT_CLIP_MODEL, evaluate_run, format_evaluation
 
     summary = evaluate_run(
         run_dir,
-        clip_model=clip_model,
+        clip_model=clip_model or (None if judge else DEFAULT_CLIP_MODEL),
+        judge=judge,
         fid_reference=fid_reference,
         reward_model=reward_model,
         fid_model=fid_model,

@@ -6,9 +6,13 @@ item's ``RUN/{folder}/image.png``, then
 * adds to every scored row ``clip_score`` (``100 * max(cos, 0)``), ``clip_truncated`` (bool) and, with a reward
   model, ``reward``; rows that were not scored lose stale values of these fields. The file is rewritten atomically
   (temporary file + rename), and only if no other process changed it meanwhile;
+* with ``judge="shapes"``, adds the shapes-world judge's per-item scores (``judge_*``, see
+  :mod:`attnmod.analysis.judge_evaluation`) to every row whose scene is known; CLIP runs only when ``clip_model``
+  is given (None skips it, and its fields are null);
 * writes ``RUN/evaluation.json``, the per-variant summary::
 
-    {"clip_model": str, "clip_backbone": str, "clip_context_length": int,
+    {"clip_model": str | null, "clip_backbone": str | null, "clip_context_length": int | null,
+     "judge": str | null, "items_judged": int,
      "reward_model": str | null, "reward_kind": str | null,
      "fid_feature_model": str | null, "fid_reference": str | null, "fid_reference_images": int | null,
      "fid_reference_stats": str | null, "fid_image_size": int,
@@ -17,7 +21,8 @@ item's ``RUN/{folder}/image.png``, then
                             "clip_score": {"mean", "low", "high", "n"},
                             "clip_truncated": int,
                             "fid": float | null, "fid_images": int,
-                            "reward": {"mean", "low", "high", "n"} | null}},
+                            "reward": {"mean", "low", "high", "n"} | null,
+                            "judge": {JUDGE_FIELD: {"mean", "low", "high", "n"}} | null}},
      "truncated_captions": int, "items_scored": int, "items_skipped": int, "warnings": [str]}
 
   ``low``/``high`` bound a percentile-bootstrap confidence interval of the mean over the variant's items. FID has
@@ -52,6 +57,7 @@ from .image_metrics import (
     load_reward_model,
     read_image_tensor,
 )
+from .judge_evaluation import JUDGE_FIELDS, JUDGES, judge_items, judge_summary
 
 RESULTS_FILE = "results.jsonl"
 EVALUATION_FILE = "evaluation.json"
@@ -172,7 +178,7 @@ def _resolve_fid_inputs(fid_reference: str | None, fid_model: str | None) -> tup
 
 def evaluate_run(
     run_dir: str | Path,
-    clip_model: str = DEFAULT_CLIP_MODEL,
+    clip_model: str | None = DEFAULT_CLIP_MODEL,
     fid_reference: str | Path | None = None,
     reward_model: str | None = None,
     devices: int = 1,
@@ -185,6 +191,7 @@ def evaluate_run(
     confidence: float = 0.95,
     seed: int = 0,
     progress: bool = False,
+    judge: str | None = None,
 ) -> dict:
     """Score a run's images, merge per-item scores into ``results.jsonl`` and write ``evaluation.json``.
 
@@ -192,7 +199,8 @@ def evaluate_run(
     reference images (their statistics are saved to ``RUN/fid_reference_stats.safetensors`` for reuse) or a
     ``.npz``/``.safetensors`` file with ``mu``/``sigma``; it needs ``fid_model`` (or ``$ATTNMOD_FID_MODEL``), a
     TorchScript or ``.pt2`` feature network. ``reward_model``: a local CLIP-form preference model folder.
-    Returns the summary written to ``evaluation.json``.
+    ``judge``: "shapes" to judge images against their shapes-world scenes (no model needed); ``clip_model=None``
+    skips CLIP. Returns the summary written to ``evaluation.json``.
     """
     from tqdm.auto import tqdm
 
@@ -203,6 +211,8 @@ def evaluate_run(
         raise AttnmodError(f"batch size must be at least 1, got {batch_size}")
     if fid_image_size < 0:
         raise AttnmodError(f"FID image size must be 0 (keep sizes) or positive, got {fid_image_size}")
+    if judge is not None and judge not in JUDGES:
+        raise AttnmodError(f"unknown judge {judge!r}; judges: {', '.join(JUDGES)}")
     results_path = run / RESULTS_FILE
     rows = read_results(run)
     signature = _file_signature(results_path)
@@ -217,7 +227,7 @@ def evaluate_run(
         warnings.append(f"evaluation runs in one process on {torch_device}; --devices {devices} is not split")
 
     # Load every model before scoring anything, so a missing file fails in seconds, not after the CLIP pass.
-    clip = ClipScorer(load_clip(clip_model, device=str(torch_device)))
+    clip = ClipScorer(load_clip(clip_model, device=str(torch_device))) if clip_model else None
     reward = load_reward_model(reward_model, device=str(torch_device)) if reward_model else None
     extractor = reference_stats = None
     reference_images = None
@@ -247,7 +257,9 @@ def evaluate_run(
     truncated: dict[int, bool] = {}
     rewards: dict[int, float] = {}
     batches = [items[start : start + batch_size] for start in range(0, len(items), batch_size)]
-    for batch in tqdm(batches, desc="CLIP score", disable=not progress, unit="batch"):
+    for batch in tqdm(batches, desc="CLIP score", disable=not progress or clip is None, unit="batch"):
+        if clip is None:
+            break
         images = [read_image_tensor(item.image) for item in batch]
         captions = [item.prompt for item in batch]
         scores = clip.score(images, captions)
@@ -257,6 +269,11 @@ def evaluate_run(
         if reward is not None:
             for item, value in zip(batch, reward.score(images, captions), strict=True):
                 rewards[item.row_index] = value
+
+    judged: dict[int, dict] = {}
+    if judge:
+        judged, judge_warnings = judge_items(items, rows, progress)
+        warnings.extend(judge_warnings)
 
     by_variant: dict[str, list[RunItem]] = {}
     for item in items:
@@ -283,8 +300,12 @@ def evaluate_run(
         indices = [m.row_index for m in members]
         variants[variant] = {
             "n": len(members),
-            "clip_score": bootstrap_mean_interval([clip_scores[i] for i in indices], resamples, confidence, seed),
-            "clip_truncated": sum(truncated[i] for i in indices),
+            "clip_score": (
+                bootstrap_mean_interval([clip_scores[i] for i in indices], resamples, confidence, seed)
+                if clip is not None
+                else None
+            ),
+            "clip_truncated": sum(truncated[i] for i in indices) if clip is not None else None,
             "fid": fid,
             "fid_images": len(members) if fid is not None else 0,
             "reward": (
@@ -292,6 +313,7 @@ def evaluate_run(
                 if reward is not None
                 else None
             ),
+            "judge": judge_summary(judged, indices, resamples, confidence, seed) if judge else None,
         }
     if extractor is not None:
         smallest = min(len(members) for members in by_variant.values())
@@ -302,8 +324,10 @@ def evaluate_run(
             )
 
     for index, row in enumerate(rows):
-        for field in ITEM_FIELDS:
+        for field in ITEM_FIELDS + JUDGE_FIELDS:
             row.pop(field, None)
+        if index in judged:
+            row.update(judged[index])
         if index in clip_scores:
             row["clip_score"] = clip_scores[index]
             row["clip_truncated"] = truncated[index]
@@ -317,9 +341,11 @@ def evaluate_run(
     write_atomic(results_path, "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows))
 
     summary = {
-        "clip_model": clip_model,
-        "clip_backbone": clip.bundle.backbone,
-        "clip_context_length": clip.bundle.context_length,
+        "clip_model": clip_model if clip is not None else None,
+        "clip_backbone": clip.bundle.backbone if clip is not None else None,
+        "clip_context_length": clip.bundle.context_length if clip is not None else None,
+        "judge": judge,
+        "items_judged": len(judged),
         "reward_model": reward_model,
         "reward_kind": reward.kind if reward is not None else None,
         "fid_feature_model": fid_model_path,
@@ -340,6 +366,17 @@ def evaluate_run(
     return summary
 
 
+def judge_table(summary: dict) -> str:
+    """One line per variant: each judge score's mean and interval (``-`` where it applied to no item)."""
+    names = [field.removeprefix("judge_") for field in JUDGE_FIELDS]
+    lines = [f"{'variant':<24} " + " ".join(f"{name:<22}" for name in names).rstrip()]
+    for variant, scores in summary["variants"].items():
+        judged = scores.get("judge") or {}
+        cells = [_interval_text(judged.get(field)) for field in JUDGE_FIELDS]
+        lines.append(f"{variant:<24} " + " ".join(f"{cell:<22}" for cell in cells).rstrip())
+    return "\n".join(lines)
+
+
 def _interval_text(interval: dict | None) -> str:
     if not interval or interval.get("mean") is None:
         return "-"
@@ -351,7 +388,9 @@ def format_evaluation(summary: dict) -> str:
     level = round(100 * summary.get("confidence", 0.95))
     header = f"{'variant':<24} {'n':>4}  {f'CLIP score ({level}% CI)':<26} {'FID':>10}  {f'reward ({level}% CI)':<26}"
     lines = [
-        f"CLIP {summary['clip_backbone']} ({summary['clip_model']}), context {summary['clip_context_length']} tokens",
+        f"CLIP {summary['clip_backbone']} ({summary['clip_model']}), context {summary['clip_context_length']} tokens"
+        if summary.get("clip_model")
+        else "CLIP not run",
         header.rstrip(),
     ]
     for variant, scores in summary["variants"].items():
@@ -360,9 +399,14 @@ def format_evaluation(summary: dict) -> str:
             f"{variant:<24} {scores['n']:>4}  {_interval_text(scores['clip_score']):<26} {fid:>10}  "
             f"{_interval_text(scores['reward']):<26}".rstrip()
         )
+    if summary.get("judge"):
+        lines.append(f"judge {summary['judge']} ({summary.get('items_judged', 0)} items judged; rates, {level}% CI):")
+        lines.append(judge_table(summary))
     lines.append(
         f"{summary['truncated_captions']} caption(s) longer than {summary['clip_context_length']} tokens were "
         f"truncated; {summary['items_scored']} items scored, {summary['items_skipped']} skipped"
+        if summary.get("clip_model")
+        else f"{summary['items_scored']} items scored, {summary['items_skipped']} skipped"
     )
     lines.extend(f"warning: {w}" for w in summary["warnings"])
     return "\n".join(lines)

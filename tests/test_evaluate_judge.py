@@ -1,0 +1,182 @@
+"""`attnmod evaluate RUN --judge shapes` on a 4-item run of planted renders, and the `shapes:` prompt source.
+
+The run is written by hand the way `attnmod ablate` writes one (results.jsonl rows with a folder and the scene in
+``metadata.scene``; ``items/ID/image.png``). What each image shows is planted, so every judge score is known.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import pytest
+from attnmod.cli import main
+from attnmod.lightning_modules.data import load_sources
+from attnmod.toolkit.errors import AttnmodError
+from attnmod.toolkit.shapes_world import Relation, Scene, ShapeObject, prompt_set, render_scene
+from click.testing import CliRunner
+from PIL import Image
+
+RED_CIRCLE = ShapeObject("circle", "red", "large", 18.0, 20.0, 12.0)
+BLUE_SQUARE = ShapeObject("square", "blue", "small", 46.0, 44.0, 7.0)
+PAIR = Scene((RED_CIRCLE, BLUE_SQUARE), "a red circle and a blue square", "pair")
+TRIANGLE = ShapeObject("triangle", "green", "small", 14.0, 30.0, 7.0)
+CIRCLE = ShapeObject("circle", "purple", "small", 48.0, 34.0, 7.0)
+LEFT_OF = Scene(
+    (TRIANGLE, CIRCLE), "a green triangle to the left of a purple circle", "relation", (Relation(0, "left of", 1),)
+)
+
+# (item id, variant, scene asked for, objects drawn, expected judge scores)
+ITEMS = [
+    (
+        "a1",
+        "none",
+        PAIR,
+        (RED_CIRCLE, BLUE_SQUARE),
+        {
+            "judge_object_accuracy": 1.0,
+            "judge_colour_binding": True,
+            "judge_count": True,
+            "judge_relation": None,
+            "judge_all_correct": True,
+            "judge_missing": False,
+            "judge_wrong_colour": False,
+            "judge_merged": False,
+        },
+    ),
+    (
+        "a2",
+        "none",
+        PAIR,
+        (dataclasses.replace(RED_CIRCLE, colour="blue"), dataclasses.replace(BLUE_SQUARE, colour="red")),
+        {
+            "judge_object_accuracy": 0.0,
+            "judge_colour_binding": False,
+            "judge_count": False,
+            "judge_relation": None,
+            "judge_all_correct": False,
+            "judge_missing": False,
+            "judge_wrong_colour": True,
+            "judge_merged": False,
+        },
+    ),
+    (
+        "b1",
+        "full",
+        LEFT_OF,
+        (TRIANGLE, CIRCLE),
+        {
+            "judge_object_accuracy": 1.0,
+            "judge_colour_binding": True,
+            "judge_count": True,
+            "judge_relation": True,
+            "judge_all_correct": True,
+            "judge_missing": False,
+            "judge_wrong_colour": False,
+            "judge_merged": False,
+        },
+    ),
+    (
+        "b2",
+        "full",
+        LEFT_OF,
+        (TRIANGLE,),
+        {
+            "judge_object_accuracy": 0.5,
+            "judge_colour_binding": True,
+            "judge_count": False,
+            "judge_relation": False,
+            "judge_all_correct": False,
+            "judge_missing": True,
+            "judge_wrong_colour": False,
+            "judge_merged": False,
+        },
+    ),
+]
+
+
+@pytest.fixture
+def planted_run(tmp_path):
+    run = tmp_path / "run"
+    rows = []
+    for item_id, variant, scene, drawn, _ in ITEMS:
+        folder = run / "items" / item_id
+        folder.mkdir(parents=True)
+        image, _ = render_scene(dataclasses.replace(scene, objects=drawn, relations=()))
+        Image.fromarray(image).save(folder / "image.png")
+        rows.append(
+            {
+                "id": item_id,
+                "prompt": scene.caption,
+                "seed": 0,
+                "variant": variant,
+                "status": "done",
+                "folder": f"items/{item_id}",
+                "category": "planted",
+                "clip_score": 99.0,
+                "metadata": {"scene": scene.to_json()},
+            }
+        )
+    (run / "results.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return run
+
+
+def test_evaluate_judge_writes_item_scores_and_variant_rates(planted_run):
+    result = CliRunner().invoke(main, ["evaluate", str(planted_run), "--judge", "shapes", "--resamples", "200"])
+    assert result.exit_code == 0, result.output
+    assert "judge shapes (4 items judged" in result.output
+    rows = [json.loads(line) for line in (planted_run / "results.jsonl").read_text().splitlines()]
+    assert [r["id"] for r in rows] == [item[0] for item in ITEMS]
+    for row, (_, _, _, _, expected) in zip(rows, ITEMS, strict=True):
+        assert {k: row[k] for k in expected} == expected
+        assert "clip_score" not in row  # the stale CLIP score of an earlier evaluation is gone; CLIP did not run
+        assert row["metadata"]["scene"]["caption"] == row["prompt"]
+    summary = json.loads((planted_run / "evaluation.json").read_text())
+    assert summary["judge"] == "shapes" and summary["items_judged"] == 4 and summary["clip_model"] is None
+    none, full = summary["variants"]["none"], summary["variants"]["full"]
+    assert none["n"] == 2 and none["clip_score"] is None
+    assert none["judge"]["judge_all_correct"]["mean"] == 0.5 and none["judge"]["judge_wrong_colour"]["mean"] == 0.5
+    assert none["judge"]["judge_object_accuracy"]["mean"] == 0.5
+    assert none["judge"]["judge_relation"] == {"mean": None, "low": None, "high": None, "n": 0}
+    assert full["judge"]["judge_relation"]["mean"] == 0.5 and full["judge"]["judge_missing"]["mean"] == 0.5
+    assert full["judge"]["judge_object_accuracy"]["mean"] == 0.75
+    binding = full["judge"]["judge_colour_binding"]
+    assert binding["mean"] == 1.0 and binding["low"] == 1.0 and binding["high"] == 1.0 and binding["n"] == 2
+    interval = none["judge"]["judge_all_correct"]
+    assert 0.0 <= interval["low"] <= 0.5 <= interval["high"] <= 1.0 and interval["n"] == 2
+
+
+def test_items_without_a_scene_are_left_out_with_a_warning(planted_run):
+    rows = [json.loads(line) for line in (planted_run / "results.jsonl").read_text().splitlines()]
+    del rows[0]["metadata"]
+    (planted_run / "results.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    # The scene may also lie next to the image.
+    (planted_run / "items" / "a2" / "scene.json").write_text(json.dumps(PAIR.to_json()), encoding="utf-8")
+    del rows[1]["metadata"]
+    (planted_run / "results.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    result = CliRunner().invoke(main, ["evaluate", str(planted_run), "--judge", "shapes", "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output[result.output.index("{") :])
+    assert summary["items_judged"] == 3
+    assert any("1 item(s) have no shapes-world scene" in w and "a1" in w for w in summary["warnings"])
+    rows = [json.loads(line) for line in (planted_run / "results.jsonl").read_text().splitlines()]
+    assert "judge_all_correct" not in rows[0] and rows[1]["judge_wrong_colour"] is True
+
+
+def test_unknown_judge_is_one_line_error(planted_run):
+    result = CliRunner().invoke(main, ["evaluate", str(planted_run), "--judge", "clip"])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+
+
+def test_shapes_source_carries_scenes():
+    entries = load_sources(["shapes:seen-2/test:6:3"])
+    scenes = prompt_set("seen-2/test", 6, seed=3)
+    assert [e.prompt for e in entries] == [s.caption for s in scenes]
+    assert [Scene.from_json(e.metadata["scene"]) for e in entries] == scenes
+    assert {e.category for e in entries} == {"seen-2/test"} and [e.index for e in entries] == list(range(1, 7))
+    more = load_sources(["shapes:seen-2/test:9:3"])
+    assert [(e.source, e.index, e.prompt) for e in more[:6]] == [(e.source, e.index, e.prompt) for e in entries]
+    assert len(load_sources(["shapes:nested"])) == 100  # COUNT defaults to 100
+    for bad in ("shapes:seen-9", "shapes:seen-2:x", "shapes:seen-2:0", "shapes:", "shapes:count"):  # count: 72 captions
+        with pytest.raises(AttnmodError):
+            load_sources([bad])
