@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 from ..toolkit.errors import AttnmodError
 from ..toolkit.output_folder import RunLock, is_global_rank_zero, prepare_output_folder
 from ..toolkit.run_files import MODEL_PACKAGES, RUN_FILE, resolve_generation_settings, software_versions
+from ..toolkit.threads import apply_thread_policy, resolve_thread_policy
 from .validation import check_generation_settings, parse_variants
 
 if TYPE_CHECKING:
@@ -350,6 +351,12 @@ def _run_locked(
         )
     except (MisconfigurationException, ValueError, RuntimeError) as error:
         raise AttnmodError(f"Lightning cannot set up these devices: {error}") from error
+    # Before Lightning starts the other ranks: they inherit OMP_NUM_THREADS from here, and Lightning then
+    # leaves every rank's thread count to this policy (cores of this process / processes on this machine).
+    threads = apply_thread_policy(
+        resolve_thread_policy(local_ranks=max(1, getattr(trainer.strategy, "num_processes", 1) or 1)),
+        cpu_float32=not gpu,
+    )
 
     run_info = {
         "format": RUN_FORMAT,
@@ -363,6 +370,7 @@ def _run_locked(
         "batch_size": batch_size,
         "trainer": {"accelerator": accelerator, "devices": devices, "num_nodes": num_nodes, "strategy": strategy},
         "device": _device_info(trainer),
+        "threads": threads,
         "versions": software_versions((*MODEL_PACKAGES, "lightning"), python=True, missing=None),
         "started": started,
     }

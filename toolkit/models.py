@@ -25,6 +25,7 @@ from pathlib import Path
 
 from .devices import resolve_device, resolve_dtype
 from .errors import ModelLoadError
+from .threads import ensure_thread_policy
 from .tokenizer import CLIP_VOCAB_SIZE, build_clip_tokenizer
 
 EMBEDDED_MODELS = ("shapes", "tiny", "tiny-sd", "sdxl-shaped")
@@ -358,6 +359,7 @@ def load_model(
     """Build or load a pipeline and move it to the chosen device and dtype."""
     torch_device = resolve_device(device)
     torch_dtype = resolve_dtype(dtype, torch_device)
+    ensure_thread_policy(cpu_float32=torch_device.type == "cpu" and str(torch_dtype) == "torch.float32")
     pipe = build_pipeline(spec, allow_pickle=allow_pickle)
     if torch_dtype != pipe.unet.dtype or torch_device.type != "cpu":
         pipe.to(torch_device, torch_dtype)
