@@ -73,9 +73,28 @@ _ALLOW_PICKLE = click.option(
     help="accept pickle checkpoints (.ckpt, .pt, .pth, .bin, .pkl); they can run code when loaded, so only "
     "from trusted sources",
 )
-#: --model and --allow-pickle: every command that loads a model.
-model_choice_options = option_group(_MODEL, _ALLOW_PICKLE)
-#: --model, --device, --dtype and --allow-pickle: commands that run a model in this process.
+
+
+def _request_threads(ctx, param, value):
+    if value is not None:
+        from .toolkit.threads import request_threads
+
+        request_threads(value)
+    return value
+
+
+_THREADS = click.option(
+    "--threads",
+    type=click.IntRange(min=1),
+    default=None,
+    expose_value=False,
+    callback=_request_threads,
+    help="CPU threads per process (or set ATTNMOD_THREADS); default: the cores available to the process "
+    "divided among the run's processes on this machine",
+)
+#: --model, --allow-pickle and --threads: every command that loads a model.
+model_choice_options = option_group(_MODEL, _ALLOW_PICKLE, _THREADS)
+#: --model, --device, --dtype, --allow-pickle and --threads: commands that run a model in this process.
 model_options = option_group(
     _MODEL,
     click.option(
@@ -89,6 +108,7 @@ model_options = option_group(
         help="auto: fp16/bf16 on GPU, fp32 on CPU",
     ),
     _ALLOW_PICKLE,
+    _THREADS,
 )
 _STEPS = click.option(
     "--steps", type=click.IntRange(min=1), default=None, help="denoising steps; default: 4 on toy models, else 30"
