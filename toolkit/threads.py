@@ -167,7 +167,8 @@ def ensure_thread_policy(*, cpu_float32: bool | None = None) -> dict:
     """
     local_ranks = None if _applied is None else _applied["local_ranks"]
     policy = resolve_thread_policy(local_ranks=local_ranks)
-    if _applied is None or policy.to_json().items() - _applied.items():
+    # Compared key by key: some values are dicts, which a set difference of items cannot hash.
+    if _applied is None or any(_applied.get(key) != value for key, value in policy.to_json().items()):
         return apply_thread_policy(policy, cpu_float32=cpu_float32)
     if cpu_float32 and _applied["kernels"]["mode"] != "thread-count independent":
         _applied["kernels"] = use_thread_count_independent_kernels()
