@@ -23,6 +23,7 @@ from ..analysis.statistics import bootstrap_ci
 from ..toolkit.errors import AttnmodError
 from ..toolkit.run_files import EVALUATION_FILE, RESULTS_FILE, RUN_FILE, read_jsonl
 from . import figures, html, maps
+from .judge_section import judge_section
 from .sweep_ranking import sweep_ranking
 
 REFERENCE_VARIANT = "none"
@@ -508,6 +509,7 @@ def build_run_context(run_dir: str | Path, worst: int = 8, progress: bool = Fals
         "versions": html.software_versions(),
         "reference": REFERENCE_VARIANT,
         "sweep": sweep_ranking(data.rows, reference=REFERENCE_VARIANT),
+        "judge": judge_section(data.evaluation, variants),
     }
 
 

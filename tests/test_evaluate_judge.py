@@ -180,3 +180,19 @@ def test_shapes_source_carries_scenes():
     for bad in ("shapes:seen-9", "shapes:seen-2:x", "shapes:seen-2:0", "shapes:", "shapes:count"):  # count: 72 captions
         with pytest.raises(AttnmodError):
             load_sources([bad])
+
+
+def test_run_report_shows_the_judge_rates(planted_run):
+    from attnmod.reports.run_report import write_run_report
+
+    assert CliRunner().invoke(main, ["evaluate", str(planted_run), "--judge", "shapes"]).exit_code == 0
+    (path,) = write_run_report(planted_run, formats="html")
+    page = path.read_text(encoding="utf-8")
+    section = page[page.index('<section id="judge">') : page.index("</section>", page.index('<section id="judge">'))]
+    rows = section[section.index("<tbody>") :].split("<tr>")[1:]
+    assert [row.split("</td>")[0].removeprefix("<td>") for row in rows] == ["none", "full"]
+    cells = [cell.split(">")[-1] for cell in rows[1].split("</td>")[:-1]]
+    # full: all correct 1 of 2, object accuracy (1 + 0.5) / 2, binding 2 of 2, relation 1 of 2
+    assert cells[1] == "2" and cells[2].startswith("0.500 [") and cells[3].startswith("0.750 [")
+    assert cells[4] == "1.000 [1.000, 1.000]" and cells[6].startswith("0.500 [")
+    assert [cell.split(">")[-1] for cell in rows[0].split("</td>")[:-1]][6] == "n/a"  # none: no relation stated
