@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -27,10 +28,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _machine import machine_description  # noqa: E402
 
 
-def wall(command: list[str]) -> float:
+def wall(command: list[str]) -> tuple[float, float]:
+    """Wall time and CPU time (user + system of the child) of one run. On a busy machine the CPU time is the better
+    estimate of the wall time on an idle one: these commands run on one core."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     subprocess.run(command, check=True, capture_output=True)
-    return time.perf_counter() - start
+    elapsed = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return elapsed, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def main() -> None:
@@ -50,9 +56,12 @@ def main() -> None:
     }
     load_before = os.getloadavg()[0]
     times: dict[str, list[float]] = {name: [] for name in commands}
+    cpu: dict[str, list[float]] = {name: [] for name in commands}
     for _ in range(args.repeats):
         for name, command in commands.items():
-            times[name].append(wall(command))
+            elapsed, used = wall(command)
+            times[name].append(elapsed)
+            cpu[name].append(used)
     print(f"machine: {machine_description()}")
     print(f"load average (1 min): {load_before:.2f} before, {os.getloadavg()[0]:.2f} after, {args.repeats} repeats")
     floor = statistics.median(times["python -c pass"])
@@ -60,7 +69,7 @@ def main() -> None:
         median = statistics.median(samples)
         print(
             f"{name:<28} median {median * 1000:8.1f} ms   min {min(samples) * 1000:8.1f} ms   "
-            f"ratio to bare python {median / floor:5.2f}x"
+            f"ratio to bare python {median / floor:5.2f}x   CPU (user+sys) median {statistics.median(cpu[name]):6.2f} s"
         )
     if args.no_build:
         return

@@ -55,7 +55,8 @@ def test_diagnosis_report_loads_cleanly_in_chromium(diagnosis_report, diagnosis_
     assert page.images[0]["alt"] == "Where each object's attention went"
     # The answer comes first: the random-weight warning, then the worst problem and what the variant did to it.
     text = page.text
-    assert text.index("Random-weight model.") < text.index("Worst problem") < text.index("Problems, worst first")
+    lower = text.lower()  # the label is upper-cased by the style sheet, and innerText follows it
+    assert lower.index("random-weight model.") < lower.index("worst problem") < lower.index("problems, worst first")
     compared = compare_problems(
         data["variants"]["baseline"]["scores"], data["variants"]["modulated"]["scores"], data["thresholds"]
     )
