@@ -332,6 +332,12 @@ class _Block:
         run = self.session.runs[-1]
         if run.steps == 0:
             sample = args[0] if args else kwargs.get("sample")
+            plan = self.context.plan
+            if plan.membership.device != sample.device:
+                # model offloading moves the UNet to its device only when it runs: follow it
+                from ..toolkit.processors import ModulationPlan
+
+                self.context.plan = ModulationPlan.build(plan.samples, device=sample.device)
             latent_height, latent_width = int(sample.shape[-2]), int(sample.shape[-1])
             self.context.latent_size = (latent_height, latent_width)
             scale = int(getattr(self.pipe, "vae_scale_factor", 8))
@@ -389,6 +395,7 @@ def modulate(
     pipeline's processors are restored on exit, also when the block raises. Raises :class:`AttnmodError` for an
     unsupported pipeline (SD3, FLUX and other joint-attention transformers).
     """
+    check_pipeline(pipe)  # here too, so an unsupported pipeline fails where modulate() is called
     return _session(pipe, prompts, resolve_variant(variant), bool(capture), parser)
 
 
@@ -404,6 +411,7 @@ def trace(
     one heat map per word of the prompt at the image's size, with an overlay plot; ``session.records`` the raw
     :class:`AttentionRecord` per image. ``self_attention`` also keeps self-attention at the coarsest resolution.
     """
+    check_pipeline(pipe)
     config = resolve_variant("none")
     if self_attention:
         config = dataclasses.replace(config, capture=dataclasses.replace(config.capture, self_attention=True))

@@ -372,15 +372,15 @@ def test_unsupported_pipelines_get_a_clear_error():
         transformer = SD3Transformer2DModel()
 
     with pytest.raises(AttnmodError, match=r"SD3Transformer2DModel.*supported: .*StableDiffusionXLPipeline"):
-        attnmod.modulate(StableDiffusion3Pipeline()).__enter__()
+        attnmod.modulate(StableDiffusion3Pipeline())
     with pytest.raises(AttnmodError, match="supported"):
-        attnmod.trace(object()).__enter__()
+        attnmod.trace(object())
 
 
 def test_blocks_do_not_nest(sdxl):
     before = state_of(sdxl)
     with attnmod.modulate(sdxl, variant="full"), pytest.raises(AttnmodError, match="nest"):
-        attnmod.trace(sdxl).__enter__()
+        attnmod.trace(sdxl)
     assert state_of(sdxl) == before
 
 
