@@ -1,15 +1,18 @@
 """``modulate`` and ``trace``: attnmod's processors and capture around the user's own ``pipe(...)`` call.
 
 The pipeline is the user's (their weights, LoRA, scheduler, img2img or inpainting); attnmod only swaps the UNet's
-attention processors by module name for the duration of the ``with`` block (see
+attention processors by module name for the duration of each call (see
 :func:`attnmod.toolkit.processors.modulated_attention`) and observes two things the pipeline does anyway:
 
-* its ``encode_prompt`` call, to read the prompt text, ``num_images_per_prompt`` and whether classifier-free
-  guidance runs (a wrapper set on the pipeline object for the block, removed on exit);
-* each UNet call (a forward pre-hook), to start a new run at the first denoising step of every ``pipe(...)`` call:
-  the batch's token groups (one :class:`~attnmod.toolkit.processors.SamplePlan` per image), the latent size and
-  the number of denoising steps are set there.
+* its ``encode_prompt`` call, where a run starts: the prompt text and ``num_images_per_prompt`` give one
+  :class:`~attnmod.toolkit.processors.SamplePlan` per image, the capture is created and the processors are
+  installed (the previous run's come off first). The wrapper is set on the pipeline object for the block only;
+* each UNet call (a forward pre-hook, run before the processors' own): the first of a run sets the latent size
+  and the image size, and every call is counted.
 
+Progress through denoising comes from the timestep the UNet receives (the processors' own hook), so img2img's
+shortened schedules and second-order schedulers need nothing special here. The stock processors
+(``AttnProcessor2_0``) are replaced only where a part of the modulation or the capture needs them.
 Everything is put back on exit, also when the block raises. Nothing is patched on a class.
 """
 
