@@ -1,7 +1,7 @@
 """``modulate`` and ``trace``: attnmod's processors and capture around the user's own ``pipe(...)`` call.
 
 The pipeline is the user's (their weights, LoRA, scheduler, img2img or inpainting); attnmod only swaps the UNet's
-attention processors by module name for the duration of each call (see
+attention processors by module name, from each call's prompt encoding to the next call or the block's end (see
 :func:`attnmod.toolkit.processors.modulated_attention`) and observes two things the pipeline does anyway:
 
 * its ``encode_prompt`` call, where a run starts: the prompt text and ``num_images_per_prompt`` give one
