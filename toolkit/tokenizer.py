@@ -79,72 +79,43 @@ def build_clip_tokenizer(pad_token: str = END_TOKEN):
         )
 
 
-def _backend_json() -> str:
-    """The ``tokenizers`` configuration of transformers' CLIPTokenizer (NFC, whitespace runs to one space, lower
-    case; CLIP's pre-token pattern; byte-level; BPE with the ``</w>`` end-of-word suffix), with CLIP's vocabulary."""
+def _backend():
+    """transformers' CLIPTokenizer backend built directly with the ``tokenizers`` library: NFC, whitespace runs to
+    one space, lower case; CLIP's pre-token pattern; byte-level; BPE with the ``</w>`` end-of-word suffix; the
+    start and end tokens around a sequence. (Built from objects rather than a JSON config: a tenth of a second
+    less at start-up.)"""
+    from tokenizers import AddedToken, Regex, Tokenizer, decoders, normalizers, pre_tokenizers, processors
+    from tokenizers.models import BPE
+
     vocab, merges = clip_vocabulary()
-    special = [START_TOKEN, END_TOKEN]
-    config = {
-        "version": "1.0",
-        "truncation": None,
-        "padding": None,
-        "added_tokens": [
-            {
-                "id": vocab[token],
-                "content": token,
-                "single_word": False,
-                "lstrip": False,
-                "rstrip": False,
-                "normalized": False,
-                "special": True,
-            }
-            for token in special
-        ],
-        "normalizer": {
-            "type": "Sequence",
-            "normalizers": [
-                {"type": "NFC"},
-                {"type": "Replace", "pattern": {"Regex": r"\s+"}, "content": " "},
-                {"type": "Lowercase"},
-            ],
-        },
-        "pre_tokenizer": {
-            "type": "Sequence",
-            "pretokenizers": [
-                {
-                    "type": "Split",
-                    "pattern": {
-                        "Regex": r"<\|startoftext\|>|<\|endoftext\|>|'s|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|"
-                        r"[^\s\p{L}\p{N}]+"
-                    },
-                    "behavior": "Removed",
-                    "invert": True,
-                },
-                {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": True},
-            ],
-        },
-        "post_processor": {
-            "type": "RobertaProcessing",
-            "sep": [END_TOKEN, vocab[END_TOKEN]],
-            "cls": [START_TOKEN, vocab[START_TOKEN]],
-            "trim_offsets": False,
-            "add_prefix_space": False,
-        },
-        "decoder": {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True, "use_regex": True},
-        "model": {
-            "type": "BPE",
-            "dropout": None,
-            "unk_token": END_TOKEN,
-            "continuing_subword_prefix": "",
-            "end_of_word_suffix": "</w>",
-            "fuse_unk": False,
-            "byte_fallback": False,
-            "ignore_merges": False,
-            "vocab": vocab,
-            "merges": [list(pair) for pair in merges],
-        },
-    }
-    return json.dumps(config)
+    tokenizer = Tokenizer(
+        BPE(
+            vocab=vocab,
+            merges=list(merges),
+            unk_token=END_TOKEN,
+            continuing_subword_prefix="",
+            end_of_word_suffix="</w>",
+        )
+    )
+    tokenizer.normalizer = normalizers.Sequence(
+        [normalizers.NFC(), normalizers.Replace(Regex(r"\s+"), " "), normalizers.Lowercase()]
+    )
+    pattern = r"<\|startoftext\|>|<\|endoftext\|>|'s|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|[^\s\p{L}\p{N}]+"
+    tokenizer.pre_tokenizer = pre_tokenizers.Sequence(
+        [
+            pre_tokenizers.Split(Regex(pattern), behavior="removed", invert=True),
+            pre_tokenizers.ByteLevel(add_prefix_space=False, trim_offsets=True, use_regex=True),
+        ]
+    )
+    tokenizer.post_processor = processors.RobertaProcessing(
+        (END_TOKEN, vocab[END_TOKEN]), (START_TOKEN, vocab[START_TOKEN]), trim_offsets=False, add_prefix_space=False
+    )
+    tokenizer.decoder = decoders.ByteLevel(add_prefix_space=True, trim_offsets=True, use_regex=True)
+    tokenizer.add_special_tokens(
+        [AddedToken(token, single_word=False, lstrip=False, rstrip=False, normalized=False, special=True)
+         for token in (START_TOKEN, END_TOKEN)]
+    )  # fmt: skip
+    return tokenizer
 
 
 class TextTokenizer:
@@ -160,9 +131,7 @@ class TextTokenizer:
     model_max_length = CLIP_CONTEXT_LENGTH
 
     def __init__(self) -> None:
-        from tokenizers import Tokenizer
-
-        self._tokenizer = Tokenizer.from_str(_backend_json())
+        self._tokenizer = _backend()
 
     def __call__(
         self,
