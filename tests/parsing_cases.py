@@ -204,13 +204,20 @@ CASES = [
         [("dog", [], None), ("teddy bear", [], None)],
         ["photo"],
     ),
-    # a spatial phrase after a participle's object relates to the wearer; after a nested entity, to that entity,
-    # whose parent its object then shares (the bed is in the room, like the lamp)
+    # a spatial object is a sibling of what it relates to, past a wearer ("a hat", "a suit": the dog and the car
+    # are the man's siblings wherever the phrase hangs) but inside a "with" container (the bed is in the room)
     (
         "a man wearing a hat next to a dog",
         "(NP (NP (DT a) (NN man)) (VP (VBG wearing) (NP (DT a) (NN hat))"
         " (ADVP (RB next) (PP (TO to) (NP (DT a) (NN dog))))))",
         [("man", [], None), ("hat", [], "man"), ("dog", [], None)],
+        [],
+    ),
+    (
+        "a man in a suit standing next to a car",
+        "(NP (NP (DT a) (NN man)) (PP (IN in) (NP (NP (DT a) (NN suit)) (VP (VBG standing)"
+        " (ADVP (RB next) (PP (TO to) (NP (DT a) (NN car))))))))",
+        [("man", [], None), ("suit", [], "man"), ("car", [], None)],
         [],
     ),
     (

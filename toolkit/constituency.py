@@ -14,7 +14,8 @@ How a tree becomes entities:
   the head entity, and a relative clause with a copula ("that is red") adds predicative attributes to it. A
   spatial phrase (a ``PP``/``ADVP``/``ADJP`` that starts with a word of ``SPATIAL_WORDS``, "above", "on", "next",
   or whose object is such a relational noun, "to the left of", "in front of") relates two separate objects: its
-  entities take the modified entity's parent (siblings) instead of nesting under it.
+  entities become siblings of the modified entity instead of nesting under it (``spatial_parent``: past a wearer,
+  holder or whole, into a "with" container).
 * A framing noun followed by "of" ("a photo of") is style, a relational noun as object of a preposition or before
   "of" ("on top of", "to the left of") and a quantity noun before "of" ("a lot of") are not entities: what they
   govern moves up to the enclosing entity. Pronouns are not entities.
@@ -38,6 +39,7 @@ from .prompt_syntax import (
     Word,
     framing_units,
     noun_lemma,
+    spatial_parent,
 )
 
 NOUN_TAGS = frozenset({"NN", "NNS", "NNP", "NNPS"})
@@ -155,9 +157,12 @@ class _Builder:
         units = framing_units(self.words)
         self.framing_words = {k for unit in units for k in unit}
         self.draft.style.extend(units)
-        # Inside a spatial phrase whose parent was already moved up, before any entity of the phrase: "next" in
-        # "(ADVP (JJ next) (PP (TO to) ...))" moves the parent up once, not once per nested phrase.
-        self._in_spatial_phrase = False
+        # The kind of phrase being walked between a modified entity and the next entity: "spatial" (the parent was
+        # already moved up: "next" in "(ADVP (JJ next) (PP (TO to) ...))" moves it once, not once per phrase),
+        # "with" (the next entity is inside the modified one) or None.
+        self._link: str | None = None
+        # Entities inside a container: reached through "with", or placed in one by a spatial phrase.
+        self._contained: set[int] = set()
 
     # -- helpers over words ------------------------------------------------------------------------------------
     def _tag(self, node: _Node) -> str:
@@ -227,16 +232,14 @@ class _Builder:
         """Add the entities under ``node`` (nested under ``parent``); return those at this node's level."""
         if node.is_word:
             return []
-        if node.label in RELATION_LABELS and not self._in_spatial_phrase and self._is_spatial(node):
-            # "a cat to the left of a dog": the dog is the cat's sibling (it takes the cat's parent), not its part
-            lifted = None if parent is None else self.draft.entities[parent].parent
-            self._in_spatial_phrase = True
-            try:
-                return self.visit(node, lifted, in_pp, before_of)
-            finally:
-                self._in_spatial_phrase = False
+        if node.label in RELATION_LABELS and self._link != "spatial" and self._is_spatial(node):
+            # "a cat to the left of a dog": the dog is the cat's sibling, not its part
+            lifted = spatial_parent(parent, lambda e: self.draft.entities[e].parent, self._contained.__contains__)
+            return self._visit_linked(node, lifted, "spatial", in_pp, before_of)
         if node.label in NP_LABELS:
             return self._noun_phrase(node.children, parent, in_pp, before_of)
+        if node.label == "PP" and self._link is None and self._first_word(node) == "with":
+            return self._visit_linked(node, parent, "with", in_pp, before_of)
         if node.label == "PP":
             found = []
             for child in node.children:
@@ -308,19 +311,23 @@ class _Builder:
 
     def _visit_modifier(self, node: _Node, entity: int) -> list[int]:
         """Visit a phrase that modifies ``entity``: a spatial phrase in it relates to ``entity`` afresh."""
-        outer = self._in_spatial_phrase
-        self._in_spatial_phrase = False
+        return self._visit_linked(node, entity, None)
+
+    def _visit_linked(
+        self, node: _Node, parent: int | None, link: str | None, in_pp: bool = False, before_of: bool = False
+    ) -> list[int]:
+        outer = self._link
+        self._link = link
         try:
-            return self.visit(node, entity)
+            return self.visit(node, parent, in_pp, before_of)
         finally:
-            self._in_spatial_phrase = outer
+            self._link = outer
 
     def _is_spatial(self, node: _Node) -> bool:
         """Whether a PP/ADVP/ADJP states a spatial relation: it starts with a word of
         :data:`~attnmod.toolkit.prompt_syntax.SPATIAL_WORDS` ("above", "on", "next"), or its object is a relational
         noun of that list ("to the left of", "in front of", "in the middle of")."""
-        leaves = self._flatten_all(node)
-        if leaves and self.words[leaves[0].word].lower in SPATIAL_WORDS:
+        if self._first_word(node) in SPATIAL_WORDS:
             return True
         objects = [child for child in node.children if child.label in NP_LABELS]
         if node.label != "PP" or not objects:
@@ -332,10 +339,11 @@ class _Builder:
         return bool(nouns) and self._lemma(nouns[-1].word) in SPATIAL_WORDS & RELATIONAL_NOUNS
 
     def _starts_with_of(self, node: _Node) -> bool:
-        if node.label != "PP":
-            return False
+        return node.label == "PP" and self._first_word(node) == "of"
+
+    def _first_word(self, node: _Node) -> str:
         flat = self._flatten_all(node)
-        return bool(flat) and self.words[flat[0].word].lower == "of"
+        return self.words[flat[0].word].lower if flat else ""
 
     def _flatten_all(self, node: _Node) -> list[_Node]:
         if node.is_word:
@@ -371,6 +379,8 @@ class _Builder:
             name.insert(0, flat[position].word)
             position -= 1
         entity = self.draft.add_entity(tuple(name), parent)
+        if parent is not None and self._link is not None:
+            self._contained.add(entity)  # "a room with a lamp next to a bed": the lamp and then the bed are in the room
         grading: list[int] = []
         for node in flat[: position + 1]:
             tag = self._tag(node)

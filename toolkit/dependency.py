@@ -7,10 +7,11 @@ entity ("the car is red"). An entity's parent is the nearest entity above it in 
 prepositions ("with", "of", "in"), participles ("holding") and relative clauses; a verb's subject governs the
 verb's other arguments, so "a man rides a horse" nests like "a man riding a horse". An entity linked to that entity
 through a spatial relation (a word of ``SPATIAL_WORDS`` among the linking words: "to the left of", "next to", "on",
-"above") is instead its sibling and takes its parent: "a cat to the left of a dog" gives two top-level entities,
-"a room with a lamp next to a bed" puts the bed in the room beside the lamp. Conjuncts and appositions
-("a red apple, a yellow pear and a green grape") are siblings of their first conjunct. Entities inside a framing
-phrase that is the subject of a clause ("a photo of a cat ...") stay at the top level.
+"above") is instead its sibling: "a cat to the left of a dog" gives two top-level entities; past a wearer or
+holder ("a man in a suit standing next to a car": the car is the man's sibling even when "standing" hangs from the
+suit) but inside a "with" container ("a room with a lamp next to a bed" puts the bed in the room). Conjuncts and
+appositions ("a red apple, a yellow pear and a green grape") are siblings of their first conjunct. Entities inside a
+framing phrase that is the subject of a clause ("a photo of a cat ...") stay at the top level.
 
 Prompts are mostly bare noun phrases, which the small English model was not trained on; these repairs read a
 visible cue in the words, never a guess about meaning:
@@ -44,6 +45,7 @@ from .prompt_syntax import (
     Word,
     framing_units,
     noun_lemma,
+    spatial_parent,
 )
 
 _ATTRIBUTE_DEPS = frozenset({"amod", "nummod", "quantmod", "nmod", "npadvmod", "advmod", "compound", "dep"})
@@ -196,8 +198,8 @@ class _Reader:
         self._bind_loose_modifiers(heads)
         self._bind_stray_adjectives(heads)
         links = {self.entity_of[token.i]: self._governing_link(token) for token in heads}
-        for entity in links:
-            self.draft.entities[entity].parent = _resolve_parent(entity, links)
+        for entity, parent in _resolve_parents(links).items():
+            self.draft.entities[entity].parent = parent
         return self.draft
 
     def _bind(self, entity: int, tokens: list) -> None:
@@ -405,13 +407,15 @@ class _Reader:
                     return link.head
         return first
 
-    def _governing_link(self, token) -> tuple[int | None, bool]:
-        """Index of the nearest entity that governs ``token`` (conjuncts share their first conjunct's governor),
-        and whether the words that link the two make a spatial relation (:data:`SPATIAL_WORDS`: "next to",
-        "to the left of", "above"), in which case ``token`` is the governor's sibling rather than its child."""
+    def _governing_link(self, token) -> tuple[int | None, bool, bool]:
+        """Index of the nearest entity that governs ``token`` (conjuncts share their first conjunct's governor);
+        whether the words that link the two make a spatial relation (:data:`SPATIAL_WORDS`: "next to",
+        "to the left of", "above"), in which case ``token`` is the governor's sibling rather than its child; and
+        whether they are "with" ("a room with a lamp": the governor contains ``token``)."""
         link_words: set[str] = set()
         governor = self._governing_entity(token, link_words)
-        return governor, bool(link_words & SPATIAL_WORDS)
+        spatial = bool(link_words & SPATIAL_WORDS)
+        return governor, spatial, not spatial and "with" in link_words
 
     def _governing_entity(self, token, link_words: set[str]) -> int | None:
         """Index of the nearest entity that governs ``token``; the words passed on the way, in lower case, go
@@ -446,16 +450,28 @@ class _Reader:
         return None
 
 
-def _resolve_parent(entity: int, links: dict[int, tuple[int | None, bool]]) -> int | None:
-    """The parent of ``entity`` given each entity's (governor, spatial link): the governor, or, through a spatial
-    link, the governor's own parent ("a room with a lamp next to a bed": the bed is in the room like the lamp;
-    "a cat on a table next to a lamp": all three at the top level)."""
-    seen = {entity}
-    governor, spatial = links[entity]
-    while spatial and governor is not None and governor not in seen:
-        seen.add(governor)
-        governor, spatial = links.get(governor, (None, False))
-    return governor
+def _resolve_parents(links: dict[int, tuple[int | None, bool, bool]]) -> dict[int, int | None]:
+    """Each entity's parent from its (governor, spatial link, "with" link): the governor, or, through a spatial
+    link, the governor's sibling place (:func:`~attnmod.toolkit.prompt_syntax.spatial_parent`: "a cat on a table
+    next to a lamp" gives three top-level entities, "a room with a lamp next to a bed" puts the bed in the room)."""
+    parents: dict[int, int | None] = {}
+    contained: dict[int, bool] = {}
+
+    def resolve(entity: int) -> int | None:
+        if entity in parents:
+            return parents[entity]
+        governor, spatial, with_link = links.get(entity, (None, False, False))
+        parents[entity], contained[entity] = None, False  # a cycle reads as the top level
+        if spatial:
+            parent = spatial_parent(governor, resolve, lambda e: contained.get(e, False))
+            parents[entity], contained[entity] = parent, parent is not None
+        else:
+            parents[entity], contained[entity] = governor, with_link and governor is not None
+        return parents[entity]
+
+    for entity in links:
+        resolve(entity)
+    return parents
 
 
 def _relational_of(token) -> bool:

@@ -467,6 +467,26 @@ class DraftTree:
         return " ".join(self.words[i].text for i in indices)
 
 
+def spatial_parent(related: int | None, parent_of, contained) -> int | None:
+    """The parent of an object that stands in a spatial relation to entity ``related``: ``related``'s sibling.
+
+    Climbs from ``related`` past parents that merely wear, hold or consist of it, and stops at a container: when
+    ``related`` is ``contained`` (reached through "with", or itself placed inside a container), the object is in
+    the same container ("a room with a lamp next to a bed": the bed is in the room); otherwise the object is a
+    sibling of ``related``'s parent in turn ("a man in a suit standing next to a car": the car is the man's sibling,
+    whether the parser hangs "standing" from the man or from the suit). ``parent_of(e)`` and ``contained(e)``
+    describe entities already placed.
+    """
+    seen: set[int] = set()
+    while related is not None and related not in seen:
+        seen.add(related)
+        parent = parent_of(related)
+        if parent is None or contained(related):
+            return parent
+        related = parent
+    return None
+
+
 def framing_units(words: list[Word]) -> list[tuple[int, ...]]:
     """Word-index runs that spell a multi-word framing noun: "close-up", "close up".
 
