@@ -33,23 +33,24 @@ COMMON = [
     "cpu",
     "--no-progress",
 ]
-# Lightning gives each DDP process cores/processes torch threads, and a different thread count changes float
-# rounding (measured: attention sums differ by ~6e-8 and a few pixels by one level between 2 threads in one
-# process and 1 thread in each of two). With the same per-process thread count the outputs are bit-identical,
-# which is what these tests compare.
-SAME_THREADS = {**os.environ, "OMP_NUM_THREADS": "1"}
+# No thread settings: the runs use the default thread policy (cores / processes, so one process gets twice the
+# threads of each of two), whose CPU kernels give the same numbers for any thread count. The outputs of one and
+# two processes must then be bit-identical without pinning anything.
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "MKL_CBWR", "ATTNMOD_THREADS", "ATTNMOD_CPU_KERNELS")
+DEFAULT_POLICY = {k: v for k, v in os.environ.items() if k not in THREAD_VARIABLES}
+CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
 ITEM_FILES = ["attention.json", "attention.safetensors", "config.json", "image.png", "metrics.json", "parse.json"]
 # Timing fields differ between any two runs; everything else in the JSON files must be the same.
 TIMING_KEYS = {"seconds", "started", "finished"}
 
 
-def ablate(prompts: Path, out: Path, *extra: str, timeout: float = 240) -> subprocess.CompletedProcess:
+def ablate(prompts: Path, out: Path, *extra: str, timeout: float = 480) -> subprocess.CompletedProcess:
     return subprocess.run(
         [ATTNMOD, "ablate", str(prompts), "--out", str(out), *COMMON, *extra],
         capture_output=True,
         text=True,
         timeout=timeout,
-        env=SAME_THREADS,
+        env=DEFAULT_POLICY,
     )
 
 
@@ -117,6 +118,9 @@ def test_two_ddp_processes_write_the_same_16_items_as_one_process(prompts, refer
     assert_same_items(reference_run, out)
     run_json = json.loads((out / "run.json").read_text())
     assert run_json["device"]["world_size"] == 2 and run_json["counts"]["done"] == 16
+    one, two = json.loads((reference_run / "run.json").read_text())["threads"], run_json["threads"]
+    assert (one["source"], one["local_ranks"], one["intra_op_threads"]) == ("default", 1, CORES)
+    assert (two["source"], two["local_ranks"], two["intra_op_threads"]) == ("default", 2, max(1, CORES // 2))
     assert leftovers(out) == []
 
 
@@ -128,7 +132,7 @@ def test_a_run_killed_part_way_resumes_to_the_same_items_and_files(prompts, refe
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
-        env=SAME_THREADS,
+        env=DEFAULT_POLICY,
     )
     items = out / "items"
     deadline = time.monotonic() + 180
