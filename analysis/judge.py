@@ -16,7 +16,8 @@ four steps, each documented with its rule and constants (see also docs/shapes.md
    ``MIN_CORE`` pixels with ``CORE_NEIGHBOURS`` or more of their 8 neighbours in the colour (a one-pixel line has 2,
    a two-pixel band 5), which drops one-pixel rims and speckle noise. A *rim* (core under ``RIM_CORE_SHARE`` of its
    area, touching two or more larger components of other colours) is the blended edge between two objects and is
-   dropped too.
+   dropped too. A component inside the hole of another colour's component that itself lies inside a component of
+   the first colour is that container seen through a nested ring's hole, and joins it.
 3. **Shape** by a small softmax classifier over mask-geometry features (:func:`shape_features`: solidity, extent,
    aspect, holes and how much background they hold, centroid offset, moment of inertia, corner and row fill, and
    the harmonics of the outline's distance from the centre: 3 for a triangle, 4 for a square or cross, 5 for a star),
@@ -28,10 +29,10 @@ four steps, each documented with its rule and constants (see also docs/shapes.md
    object with no detection of its shape is *missing* (also when its colour appears on another shape).
 
 **Merged** (two named objects drawn as one blob): a *blob* is an 8-connected component of foreground pixels (any
-colour or unknown). A blob is merged when (A) it holds detections of two different colours, each at least
-``MERGE_SHARE`` of the blob's coloured pixels, whose colours belong to two different named objects, and neither of
-the two lies inside the other (a nested pair: at least ``INSIDE_SHARE`` of its pixels within the other's filled
-mask); or (B) it holds one detection whose shape the classifier does not recognise (confidence below
+colour or unknown). A blob is merged when (A) it holds detections of two different colours that are the colours
+of two different named objects, each with at least ``MERGE_SHARE`` of the expected visible area of the (smallest)
+named object of its colour, and neither lies inside the other (a nested pair: at least ``INSIDE_SHARE`` of its
+pixels within the other's filled mask); that is, two named objects touch or overlap; or (B) it holds one detection whose shape the classifier does not recognise (confidence below
 ``MERGE_CONFIDENCE``), whose colour at least two named objects share, and whose area is at least ``MERGE_AREA``
 times the expected area of the largest of them.
 
@@ -60,7 +61,7 @@ MIN_AREA = 12  # pixels; the smallest object drawn (a nested inner triangle) has
 MIN_CORE = 4  # core pixels a component needs
 CORE_NEIGHBOURS = 5  # of 8: a core pixel's neighbours of its colour (a one-pixel line has 2, a two-pixel band 5)
 SIZE_SPLIT = math.sqrt(SIZES["small"] * SIZES["large"])  # radius in pixels between small (7) and large (12)
-MERGE_SHARE = 0.2
+MERGE_SHARE = 0.3
 MERGE_CONFIDENCE = 0.5
 MERGE_AREA = 1.25
 INSIDE_SHARE = 0.8
@@ -74,6 +75,7 @@ AREA_FACTOR = {
     "ring": math.pi,  # the filled outline
     "cross": 2 * (0.64 * 1.9) - 0.64**2,
 }
+VISIBLE_AREA_FACTOR = {"ring": math.pi * (1 - 0.55**2)}  # a ring's own pixels (AREA_FACTOR counts its hole)
 CLASSIFIER_FILE = Path(__file__).resolve().parent.parent / "toolkit" / "data" / "judge_shapes.safetensors"
 COLOUR_NAMES = tuple(COLOURS)
 UNKNOWN = -1
@@ -592,7 +594,39 @@ def segment(image, canvas: int = 64) -> Segmentation:
             mask = components == number
             if int(mask.sum()) >= MIN_AREA and int((core & mask).sum()) >= MIN_CORE:
                 candidates.append((colour, mask, int((core & mask).sum())))
-    return Segmentation(labels, background, blobs, _without_rims(candidates))
+    return Segmentation(labels, background, blobs, _join_seen_through_holes(_without_rims(candidates)))
+
+
+def _join_seen_through_holes(candidates: list[tuple[str, np.ndarray]]) -> list[tuple[str, np.ndarray]]:
+    """A ring nested in a container shows the container's colour through its hole: a component lying in the hole
+    of another colour's component (``INSIDE_SHARE`` of its pixels) that itself lies inside a component of the first
+    colour joins that component instead of being an object of its own."""
+    if len(candidates) < 3:
+        return candidates
+    filled = [fill_holes(mask) for _, mask in candidates]
+    joined: dict[int, int] = {}
+    for x, (colour, mask) in enumerate(candidates):
+        area = mask.sum()
+        for d, (ring_colour, ring_mask) in enumerate(candidates):
+            if ring_colour == colour or (mask & filled[d] & ~ring_mask).sum() < INSIDE_SHARE * area:
+                continue
+            for y, (outer_colour, _) in enumerate(candidates):
+                if (
+                    y not in (x, d)
+                    and y not in joined
+                    and outer_colour == colour
+                    and (ring_mask & filled[y]).sum() >= INSIDE_SHARE * ring_mask.sum()
+                ):
+                    joined[x] = y
+                    break
+            if x in joined:
+                break
+    if not joined:
+        return candidates
+    masks = [mask.copy() for _, mask in candidates]
+    for x, y in joined.items():
+        masks[y] |= masks[x]
+    return [(colour, masks[k]) for k, (colour, _) in enumerate(candidates) if k not in joined]
 
 
 def _without_rims(candidates: list) -> list[tuple[str, np.ndarray]]:
@@ -659,17 +693,20 @@ def _merged_blobs(detected: list[DetectedObject], scene: Scene) -> dict[int, set
     by_blob: dict[int, list[DetectedObject]] = {}
     for detection in detected:
         by_blob.setdefault(detection.blob, []).append(detection)
+    # The smallest visible area of a named object of each colour, in pixels.
+    expected: dict[str, float] = {}
+    for o in scene.objects:
+        visible = (VISIBLE_AREA_FACTOR.get(o.shape) or AREA_FACTOR[o.shape]) * o.radius**2
+        expected[o.colour] = min(expected.get(o.colour, visible), visible)
     merged: dict[int, set[str]] = {}
     for blob, members in by_blob.items():
-        coloured = sum(d.area for d in members)
-        big = [d for d in members if d.area >= MERGE_SHARE * coloured]
+        # Substantial parts of named objects: at least MERGE_SHARE of the object's expected visible area.
+        big = [d for d in members if d.colour in named_colours and d.area >= MERGE_SHARE * expected[d.colour]]
         for i, first in enumerate(big):
             for second in big[i + 1 :]:
                 if first.colour == second.colour or _inside(first, second) or _inside(second, first):
                     continue
-                # The two colours must belong to two different named objects.
-                if first.colour in named_colours and second.colour in named_colours:
-                    merged.setdefault(blob, set()).update({first.colour, second.colour})
+                merged.setdefault(blob, set()).update({first.colour, second.colour})
         if len(members) == 1:
             only = members[0]
             sharing = [o for o in scene.objects if o.colour == only.colour]

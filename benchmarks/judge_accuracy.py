@@ -14,8 +14,12 @@ scale, shift, colour jitter, blur, brightness, noise, JPEG).
   ``correct`` (nothing changed: all_correct), ``swapped`` (two objects of different shapes and colours swap
   colours: wrong_colour and not colour_binding), ``missing`` (the last object left out: missing and that object
   missing), ``extra`` (an object added in free space: not no_extra), ``flipped`` (a relation scene judged against
-  its opposite relation: relation false), ``merged`` (the second object of a pair moved to overlap the first:
-  merged).
+  its opposite relation: relation false), ``merged`` (the second object of a pair moved to overlap or touch the
+  first, a third or more of the first left in view: merged).
+
+With ``--vae FILE`` (a shapes-model ``vae.safetensors`` as ``attnmod world train`` writes it), also the object
+accuracy on undegraded renders passed through that VAE (encode, take the latent mean, decode): the model's own
+decoder as the degradation, per caption form.
 
 Intervals are Wilson 95% intervals. Prints a Markdown block for docs/shapes.md.
 """
@@ -34,7 +38,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _machine import machine_description  # noqa: E402
-from attnmod.analysis.judge import detect_objects, judge_image  # noqa: E402
+from attnmod.analysis.judge import connected_components, detect_objects, judge_image  # noqa: E402
 from attnmod.analysis.judge_training import degraded_render, stream_scenes  # noqa: E402
 from attnmod.toolkit.shapes_world import (  # noqa: E402
     COLOURS,
@@ -60,15 +64,43 @@ def wilson(successes: int, total: int, z: float = 1.96) -> tuple[float, float]:
     return (max(0.0, centre - half), min(1.0, centre + half))
 
 
-def object_accuracy(scenes: list[Scene], degraded: bool, seed: int, progress: bool) -> dict:
+def vae_round_trip(vae_file: Path):
+    """A function drawing a scene through the shapes model's VAE: ``scene -> (image, truth masks)``."""
+    import torch
+    from attnmod.toolkit.shapes_model import component_configs
+    from diffusers import AutoencoderKL
+    from safetensors.torch import load_file
+
+    vae = AutoencoderKL(**component_configs()["vae"])
+    state = load_file(str(vae_file))
+    vae.load_state_dict({key.removeprefix("vae."): value.float() for key, value in state.items()})
+    vae.eval()
+
+    def draw(scene: Scene):
+        image, masks = render_scene(scene)
+        x = torch.from_numpy(image).permute(2, 0, 1)[None].float() / 127.5 - 1
+        with torch.no_grad():
+            y = vae.decode(vae.encode(x).latent_dist.mode()).sample
+        out = ((y.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)[0].permute(1, 2, 0).numpy()
+        return out, masks
+
+    return draw
+
+
+def object_accuracy(scenes: list[Scene], degraded, seed: int, progress: bool) -> dict:
+    """``degraded``: True (degraded renders), False (clean) or a function ``scene -> (image, masks)``."""
     from tqdm.auto import tqdm
 
     rng = random.Random(seed)
     tally = {"objects": 0, "right": 0, "shape": 0, "colour": 0, "size": 0, "unmatched": 0, "extra": 0}
     by_form: dict[str, list[int]] = {}
     errors = []
-    for scene in tqdm(scenes, desc="objects" + (" (degraded)" if degraded else " (clean)"), disable=not progress):
-        image, masks = degraded_render(scene, rng) if degraded else render_scene(scene)
+    label = "VAE" if callable(degraded) else "degraded" if degraded else "clean"
+    for scene in tqdm(scenes, desc=f"objects ({label})", disable=not progress):
+        if callable(degraded):
+            image, masks = degraded(scene)
+        else:
+            image, masks = degraded_render(scene, rng) if degraded else render_scene(scene)
         detected, _ = detect_objects(image, scene.canvas)
         used = set()
         for i, obj in enumerate(scene.objects):
@@ -154,7 +186,14 @@ def plant(kind: str, scene: Scene, rng: random.Random) -> tuple[Scene, Scene] | 
         x, y = a.x + distance * math.cos(angle), a.y + distance * math.sin(angle)
         if not (b.radius < x < scene.canvas - b.radius and b.radius < y < scene.canvas - b.radius):
             return None
-        return dataclasses.replace(scene, objects=(a, dataclasses.replace(b, x=x, y=y))), scene
+        drawn = dataclasses.replace(scene, objects=(a, dataclasses.replace(b, x=x, y=y)))
+        # Merged means touching or overlapping, with a third or more of the covered object still in view.
+        _, masks = render_scene(drawn)
+        _, parts = connected_components(masks[0] | masks[1])
+        alone = render_scene(dataclasses.replace(scene, objects=(a,)))[1][0]
+        if parts != 1 or masks[0].sum() < 0.33 * alone.sum():
+            return None
+        return drawn, scene
     raise ValueError(kind)
 
 
@@ -215,6 +254,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--planted", type=int, default=200, help="renders per planted-failure kind (200)")
     parser.add_argument("--seed", type=int, default=1, help="seed of the degradation draws (1)")
     parser.add_argument("--json", type=Path, help="write the figures and every error here")
+    parser.add_argument("--vae", type=Path, help="a shapes-model vae.safetensors: also measure on its round trips")
+    parser.add_argument("--vae-renders", type=int, default=600, help="renders through the VAE (600)")
     args = parser.parse_args(argv)
     if args.renders < 1 or args.planted < 1 or args.clean < 0:
         print("judge_accuracy: --renders and --planted must be at least 1", file=sys.stderr)
@@ -223,6 +264,12 @@ def main(argv: list[str] | None = None) -> int:
     scenes = stream_scenes("judge-test", args.renders)
     degraded = object_accuracy(scenes, True, args.seed, True)
     clean = object_accuracy(scenes[: args.clean], False, args.seed, True) if args.clean else None
+    vae = None
+    if args.vae:
+        if not args.vae.is_file():
+            print(f"judge_accuracy: --vae {str(args.vae)!r} is not a file", file=sys.stderr)
+            return 1
+        vae = object_accuracy(stream_scenes("judge-vae", args.vae_renders), vae_round_trip(args.vae), 0, True)
     planted = planted_accuracy(args.planted, args.seed + 1, True)
     seconds = time.perf_counter() - start
 
@@ -232,7 +279,11 @@ def main(argv: list[str] | None = None) -> int:
         "| renders | objects | right (shape, colour and size) | 95% interval | shape | colour | size | not found | extra detections |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
-    for name, tally, count in (("degraded", degraded, args.renders), ("clean", clean, args.clean)):
+    for name, tally, count in (
+        ("degraded", degraded, args.renders),
+        ("clean", clean, args.clean),
+        ("through the VAE", vae, args.vae_renders),
+    ):
         if tally is None:
             continue
         n = tally["objects"]
@@ -245,7 +296,14 @@ def main(argv: list[str] | None = None) -> int:
         "",
         "Degraded renders by caption form: "
         + ", ".join(f"{form} {right}/{total}" for form, (right, total) in sorted(degraded["by_form"].items()))
-        + ".",
+        + "."
+        + (
+            " Through the VAE: "
+            + ", ".join(f"{form} {right}/{total}" for form, (right, total) in sorted(vae["by_form"].items()))
+            + "."
+            if vae
+            else ""
+        ),
         "",
         "| planted | renders | verdict right | 95% interval |",
         "|---|---|---|---|",
@@ -258,6 +316,8 @@ def main(argv: list[str] | None = None) -> int:
         )
     print("\n".join(lines))
     print("\nobject errors (degraded):", *degraded["errors"][:40], sep="\n  ")
+    if vae:
+        print("\nobject errors (through the VAE):", *vae["errors"][:40], sep="\n  ")
     for kind in KINDS:
         if planted[kind]["misses"]:
             print(f"planted {kind} misses:", *planted[kind]["misses"][:10], sep="\n  ")
@@ -265,10 +325,13 @@ def main(argv: list[str] | None = None) -> int:
         args.json.write_text(
             json.dumps(
                 {
+                    "renders": args.renders,
+                    "object_accuracy": degraded["right"] / degraded["objects"],
                     "machine": machine_description(),
                     "seconds": seconds,
                     "degraded": degraded,
                     "clean": clean,
+                    "vae": vae,
                     "planted": planted,
                     "markdown": lines,
                 },

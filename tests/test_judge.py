@@ -135,6 +135,15 @@ def test_nested_pair_is_read_with_the_container_hole():
     assert judge_image(drawn(ring, inside_ring), ring_scene).all_correct
 
 
+def test_container_seen_through_a_nested_ring_is_not_an_extra_object():
+    outer = ShapeObject("square", "red", "large", 32.0, 32.0, 15.0)
+    ring = ShapeObject("ring", "yellow", "small", 32.0, 32.0, 6.0)
+    scene = Scene((outer, ring), "a red square with a yellow ring inside", "nested", (Relation(1, "inside", 0),))
+    result = judge_image(drawn(outer, ring), scene)
+    assert [(d.colour, d.shape) for d in result.detected] == [("red", "square"), ("yellow", "ring")]
+    assert result.all_correct and result.no_extra
+
+
 def test_inner_object_outside_its_container_breaks_inside():
     outer = ShapeObject("square", "red", "large", 20.0, 32.0, 12.0)
     inner = ShapeObject("circle", "blue", "small", 50.0, 32.0, 6.0)
@@ -163,6 +172,16 @@ def test_two_objects_drawn_as_one_blob_are_merged():
     # Touching colours that are not named are an extra object, not a merge of named objects.
     other = Scene((RED_CIRCLE,), "a red circle", "single")
     assert not judge_image(drawn(RED_CIRCLE, dataclasses.replace(overlapping, colour="green")), other).merged
+
+
+def test_small_object_partly_under_a_large_one_is_merged():
+    triangle = ShapeObject("triangle", "red", "small", 20.0, 30.0, 7.0)
+    ring = ShapeObject("ring", "green", "large", 32.0, 30.0, 12.0)  # overlaps the triangle's right side
+    scene = Scene((triangle, dataclasses.replace(ring, x=48.0)), "a red triangle and a green ring", "pair")
+    result = judge_image(drawn(triangle, ring), scene)
+    assert result.merged and not result.all_correct
+    apart = judge_image(drawn(triangle, dataclasses.replace(ring, x=48.0)), scene)
+    assert not apart.merged and apart.all_correct
 
 
 def test_one_colour_blob_of_two_named_objects_is_merged():
