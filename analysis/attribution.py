@@ -47,6 +47,9 @@ SEQUENCE_LENGTH = 77
 METHODS = ("ig", "ablation")
 GROUPINGS = ("token", "entity")
 
+#: Region level of the original peak rule, used for binding targets (see the comment where it is used).
+ORIGINAL_REGION_LEVEL = 0.2
+
 
 @dataclasses.dataclass
 class Attribution:
@@ -351,7 +354,9 @@ def build_target(
         slot, tree_index, attribute_index, positions = matches[0]
         with torch.no_grad():
             entity_maps = _entity_maps(reference_maps, plan)[0].float()
-            labels = metrics.assign_regions(entity_maps, thresholds.background, plan.parents)
+            # The original peak rule at 0.2 (a differentiable target needs fixed regions, and the corrected rule
+            # leaves flat maps without any; docs/diagnosis.md, Attribution).
+            labels = metrics.assign_regions(entity_maps, ORIGINAL_REGION_LEVEL, plan.parents)
             own = metrics.own_region_masks(labels, len(plan.entities))
             reference = metrics.binding_shares(metrics.group_map(reference_maps[0].float(), positions), own)
         if bool(torch.isnan(reference).any()):

@@ -153,6 +153,11 @@ def score_maps(
     nested = metrics.nested_pairs(plan.parents)
     matrix = metrics.pairwise_floor_overlap(entity_maps, thresholds.floor_quantile) if count else torch.zeros(0, 0)
     contrasts = metrics.map_contrast(entity_maps, thresholds.floor_quantile) if count else torch.zeros(0)
+    if count and thresholds.region_rule != "peak":
+        # A flat map localises nothing: the overlap of its noise with another map's is not leakage, so a pair with a
+        # flat member is undefined, the same gate that keeps a flat map from claiming a region.
+        flat = contrasts < thresholds.min_contrast
+        matrix = torch.where(flat[:, None] | flat[None, :], torch.full_like(matrix, float("nan")), matrix)
     entity_rows = []
     for slot in range(count):
         peak, mass = metrics.presence(raw_maps, plan.positions[slot], words)

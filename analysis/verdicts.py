@@ -137,8 +137,11 @@ def verdicts(scores: dict, thresholds: Thresholds | None = None) -> list[str]:
                 f"{_percent(presence)} of the patch's attention to the prompt's words (presence {presence:.2f} < "
                 f"{thresholds.presence:.2f})" + _evidence("neglected")
             )
+    unlocalised = {row["entity"] for row in overall["entities"] if row["empty"] or row.get("flat")}
     for row in overall["bindings"]:
-        if row["value"] is None:
+        if row["value"] is None and row["entity"] in unlocalised:
+            pass  # the entity's own line below says why its bindings are undefined
+        elif row["value"] is None:
             found.append(
                 f"binding of {attribute_label(row)} is undefined: {names[row['entity']]!r} has no attention region "
                 "or the attribute has no attention"
@@ -161,7 +164,8 @@ def verdicts(scores: dict, thresholds: Thresholds | None = None) -> list[str]:
         elif row.get("flat"):
             found.append(
                 f"entity {names[row['entity']]!r} has no localised attention (contrast {row['contrast']:.2f} < "
-                f"{thresholds.min_contrast:.2f}): it claims no region, so its overlaps and bindings are undefined"
+                f"{thresholds.min_contrast:.2f}): it claims no region, and its overlaps and the bindings of its "
+                "attributes are undefined"
             )
         elif row["full_region"] == 0:
             found.append(

@@ -701,12 +701,22 @@ def predictors() -> list[Predictor]:
         )
     add(
         Predictor(
-            "overlap verdict (floor q0.5 overlap >= t)",
+            "floor-removed overlap, q0.5, contrast-gated",
+            "merged",
+            "corrected",
+            "score",
+            "overlap",
+            lambda u: _max_pairs(_gated(u), lambda p: p["floor"]["0.5"]),
+        )
+    )
+    add(
+        Predictor(
+            "overlap verdict (gated floor q0.5 overlap >= t)",
             "merged",
             "corrected",
             "verdict",
             "overlap",
-            lambda u: _max_pairs(u["pairs"], lambda p: p["floor"]["0.5"]),
+            lambda u: _max_pairs(_gated(u), lambda p: p["floor"]["0.5"]),
             threshold="overlap",
         )
     )
@@ -737,6 +747,16 @@ def predictors() -> list[Predictor]:
     return found
 
 
+def _gated(unit: dict, min_contrast: float = 0.25) -> list[dict]:
+    """The pairs whose two maps both have contrast >= ``min_contrast`` (the scoring leaves the others undefined)."""
+    contrasts = [entity["contrast"] for entity in unit["entities"]]
+    return [
+        pair
+        for pair in unit["pairs"]
+        if all(contrasts[e] is not None and contrasts[e] >= min_contrast for e in pair["entities"])
+    ]
+
+
 def _flag(value, threshold):
     return None if value is None else float(value >= threshold)
 
@@ -763,7 +783,8 @@ def units(rows: list[dict], failure: str, variant: str, source: str = "model") -
                 if label is not None:
                     found.append((entity, bool(label), row["caption"]))
         elif labels["merged"] is not None and scores["pairs"]:
-            found.append(({"pairs": scores["pairs"]}, bool(labels["merged"]), row["caption"]))
+            unit = {"pairs": scores["pairs"], "entities": scores["entities"]}
+            found.append((unit, bool(labels["merged"]), row["caption"]))
     return found
 
 
@@ -1038,7 +1059,7 @@ VERDICT_EVIDENCE = {
     "weak_binding": ("wrong_colour", "own binding lift, spread 0.4"),
     "margin": ("wrong_colour", "KL margin (SynGen symmetric KL)"),
     "neglected": ("missing", "neglected (presence peak < t)"),
-    "overlap": ("merged", "overlap verdict (floor q0.5 overlap >= t)"),
+    "overlap": ("merged", "overlap verdict (gated floor q0.5 overlap >= t)"),
     "self_leakage": ("merged", "self-attention lift, spread 0.4"),
 }
 

@@ -6,13 +6,18 @@
 ====================  ========  ==========================================================  =================
 kind                  severity  when                                                        value (better)
 ====================  ========  ==========================================================  =================
-``misbound``          3         another entity's region holds more of the attribute than   B_a (higher)
-                                its own entity's
-``leakage``           2         two entities (not nested) overlap at ``O >= overlap``        O_ef (lower)
-``weak_binding``      1         ``B_a < binding`` and not misbound                          B_a (higher)
-``self_leakage``      1         a share ``>= self_leakage`` of an entity's self-attention  share (lower)
-                                falls in another entity's region
+``misbound``          3         another entity's region holds the attribute more densely    own lift (higher)
+                                than its own entity's (a higher binding lift)
+``leakage``           2         two entities (not nested) overlap at ``O' >= overlap``       O'_ef (lower)
+                                (floor-removed overlap)
+``neglected``         2         an entity's presence is below ``presence``: no patch gives  presence (higher)
+                                it a clear share of its attention to the prompt's words
+``weak_binding``      1         own lift ``< binding`` and not misbound                     own lift (higher)
+``self_leakage``      1         an entity's self-attention lift on another entity's region   lift (lower)
+                                is ``>= self_leakage``
 ====================  ========  ==========================================================  =================
+
+The scores are the chance-corrected ones of docs/diagnosis.md (lifts: 1 = chance).
 
 Findings rank by severity, then by how far past its threshold each one lies. ``compare_problems`` pairs the
 baseline's findings with the modulated variant's by what they are about (the attribute, the pair of entities: a
@@ -27,9 +32,9 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 
-# The smallest change of a share or overlap (both in [0, 1]) that the report calls a change. A fixed tolerance,
-# not a measurement: a diagnosis has one seed, so its own seed-to-seed spread is unknown. It is the same band for
-# every metric because all of them are shares of attention mass.
+# The smallest change of a score that the report calls a change. A fixed tolerance, not a measurement: a diagnosis
+# has one seed, so its own seed-to-seed spread is unknown. Overlap and presence are shares in [0, 1]; the lifts
+# (binding, self-attention) are ratios around 1, for which the same band is a 2% change at chance level.
 NOISE_BAND = 0.02
 SEVERITY_NAMES = {3: "severe", 2: "major", 1: "minor"}
 
@@ -94,6 +99,9 @@ def metric_values(scores: Mapping) -> dict[tuple, tuple[float, bool]]:
     for row in overall.get("self_leakage") or []:
         if row.get("value") is not None:
             values[("self_leakage", row["from"], row["to"])] = (float(row["value"]), True)
+    for row in overall.get("entities") or []:
+        if row.get("presence") is not None:
+            values[("presence", row["entity"])] = (float(row["presence"]), False)
     return values
 
 
@@ -102,7 +110,7 @@ def find_problems(scores: Mapping, thresholds: Mapping) -> list[Finding]:
     overall = scores.get("overall") or {}
     names = _names(scores)
     found: list[Finding] = []
-    binding_threshold = float(thresholds.get("binding", 0.6))
+    binding_threshold = float(thresholds.get("binding", 1.0))
     for row in overall.get("bindings") or []:
         value = row.get("value")
         if value is None:
@@ -111,8 +119,8 @@ def find_problems(scores: Mapping, thresholds: Mapping) -> list[Finding]:
         key = (row["entity"], row["attribute"])
         if row.get("misbound"):
             dominant = row.get("dominant")
-            shares = {share["entity"]: float(share["value"]) for share in row.get("shares") or []}
-            other = shares.get(dominant, 1.0 - float(value))
+            lifts = {lift["entity"]: lift["value"] for lift in row.get("lifts") or [] if lift["value"] is not None}
+            other = float(lifts.get(dominant, value))
             found.append(
                 Finding(
                     key=("binding", *key),
@@ -121,8 +129,8 @@ def find_problems(scores: Mapping, thresholds: Mapping) -> list[Finding]:
                     value=float(value),
                     lower_is_better=False,
                     excess=max(other - float(value), 0.0),
-                    text=f"'{attribute}' is bound to the wrong object: {_percent(other)} of its attention on objects "
-                    f"lies on '{names.get(dominant, dominant)}', {_percent(float(value))} on '{own}' (B = {value:.2f})",
+                    text=f"'{attribute}' is bound to the wrong object: it lies more densely on "
+                    f"'{names.get(dominant, dominant)}' than on '{own}' (lift {other:.2f} vs {value:.2f}; 1 = chance)",
                 )
             )
         elif value < binding_threshold:
@@ -134,8 +142,8 @@ def find_problems(scores: Mapping, thresholds: Mapping) -> list[Finding]:
                     value=float(value),
                     lower_is_better=False,
                     excess=binding_threshold - float(value),
-                    text=f"'{attribute}' is only loosely tied to '{own}': {_percent(float(value))} of its attention "
-                    f"on objects lies on it (B = {value:.2f} < {binding_threshold:.2f})",
+                    text=f"'{attribute}' is only loosely tied to '{own}': it lies there {value:.1f}x as densely as on "
+                    f"an average pixel (lift {value:.2f} < {binding_threshold:.2f})",
                 )
             )
     overlap_threshold = float(thresholds.get("overlap", 0.5))
@@ -153,10 +161,28 @@ def find_problems(scores: Mapping, thresholds: Mapping) -> list[Finding]:
                 lower_is_better=True,
                 excess=float(value) - overlap_threshold,
                 text=f"'{names.get(first, first)}' and '{names.get(second, second)}' blend into each other: their "
-                f"attention maps overlap by O = {value:.2f} (0: apart, 1: the same place)",
+                f"attention maps overlap by O' = {value:.2f} (each map's floor removed; 0: apart, 1: the same place)",
             )
         )
-    self_threshold = float(thresholds.get("self_leakage", 0.3))
+    presence_threshold = float(thresholds.get("presence", 0.2))
+    for row in overall.get("entities") or []:
+        value = row.get("presence")
+        if value is None or not row.get("neglected", value < presence_threshold):
+            continue
+        found.append(
+            Finding(
+                key=("presence", row["entity"]),
+                kind="neglected",
+                severity=2,
+                value=float(value),
+                lower_is_better=False,
+                excess=presence_threshold - float(value),
+                text=f"'{names.get(row['entity'], row['entity'])}' may be missing: no patch gives it more than "
+                f"{_percent(float(value))} of its attention to the prompt's words (presence {value:.2f} < "
+                f"{presence_threshold:.2f})",
+            )
+        )
+    self_threshold = float(thresholds.get("self_leakage", 1.0))
     for row in overall.get("self_leakage") or []:
         value = row.get("value")
         if value is None or value < self_threshold:
@@ -171,7 +197,7 @@ def find_problems(scores: Mapping, thresholds: Mapping) -> list[Finding]:
                 lower_is_better=True,
                 excess=float(value) - self_threshold,
                 text=f"the region of '{names.get(source, source)}' looks at '{names.get(target, target)}': "
-                f"{_percent(float(value))} of its self-attention falls there",
+                f"{float(value):.1f}x as densely as at an average pixel (self-attention lift {value:.2f})",
             )
         )
     return sorted(found, key=lambda f: (-f.severity, -f.excess, f.key))

@@ -52,9 +52,14 @@ def test_results_rows_carry_null_leakage_and_the_run_mean_leaves_them_out(tmp_pa
         env={**os.environ, "OMP_NUM_THREADS": "1"},
     )
     assert finished.returncode == 0, finished.stderr
-    rows = {row["prompt"]: row for row in map(json.loads, (out / "results.jsonl").read_text().splitlines())}
-    single, pair = rows["a green bench"], rows["a red car and a white sheep"]
-    assert single["entities"] == 1 and single["leakage"] is None
-    assert pair["entities"] == 2 and pair["leakage"] is not None  # noise has some excess over its floor
+    results = out / "results.jsonl"
+    rows = [json.loads(line) for line in results.read_text(encoding="utf-8").splitlines()]
+    single, pair = sorted(rows, key=lambda row: row["entities"])
+    assert single["prompt"] == "a green bench" and single["entities"] == 1 and single["leakage"] is None
+    # the random-weight model's maps are flat (no contrast), so even its pair cannot be scored
+    assert pair["entities"] == 2 and pair["leakage"] is None
+    # with a planted value on the pair, the run's mean is that value alone: the undefined item is left out
+    pair["leakage"] = 0.25
+    results.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
     summary = variant_summary(results_frame(read_run(out)), ["none"], None)[0]["leakage"]
-    assert summary["n"] == 1 and summary["mean"] == pytest.approx(pair["leakage"])
+    assert summary["n"] == 1 and summary["mean"] == pytest.approx(0.25)
