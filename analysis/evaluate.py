@@ -41,7 +41,7 @@ from pathlib import Path
 
 from ..toolkit.devices import resolve_device
 from ..toolkit.errors import AttnmodError
-from ..toolkit.run_files import write_atomic
+from ..toolkit.run_files import read_jsonl, write_atomic
 from .image_metrics import (
     DEFAULT_CLIP_MODEL,
     STATISTICS_SUFFIXES,
@@ -76,24 +76,17 @@ class RunItem:
     image: Path
 
 
-def read_results(run_dir: str | Path) -> list[dict]:
-    """The rows of ``RUN/results.jsonl`` in file order (blank lines skipped)."""
+def read_results(run_dir: str | Path, skipped: list | None = None) -> list[dict]:
+    """The rows of ``RUN/results.jsonl`` in file order, read by the run files' one reader: blank lines are
+    ignored and damaged lines (not UTF-8, not JSON, not an object) skipped; ``skipped`` receives their
+    ``(line number, reason)`` pairs."""
     path = Path(run_dir) / RESULTS_FILE
     if not path.is_file():
         raise AttnmodError(f"{str(path)!r} does not exist: pass the folder of a run written by `attnmod ablate`")
-    rows = []
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as error:
-                raise AttnmodError(f"{str(path)!r} line {number} is not JSON: {error.msg}") from error
-            if not isinstance(row, dict):
-                raise AttnmodError(f"{str(path)!r} line {number} is not a JSON object")
-            rows.append(row)
-    return rows
+    read = read_jsonl(path, require=None)
+    if skipped is not None:
+        skipped.extend(read.skipped)
+    return read.rows
 
 
 def select_items(run_dir: str | Path, rows: Sequence[dict]) -> tuple[list[RunItem], list[str]]:
@@ -214,9 +207,17 @@ def evaluate_run(
     if judge is not None and judge not in JUDGES:
         raise AttnmodError(f"unknown judge {judge!r}; judges: {', '.join(JUDGES)}")
     results_path = run / RESULTS_FILE
-    rows = read_results(run)
+    unreadable: list = []
+    rows = read_results(run, unreadable)
     signature = _file_signature(results_path)
     items, warnings = select_items(run, rows)
+    if unreadable:
+        # They are left out of the rewritten results.jsonl: nothing in them can be scored or restored.
+        lines = ", ".join(str(number) for number, _ in unreadable[:5]) + (" ..." if len(unreadable) > 5 else "")
+        warnings.append(
+            f"skipped {len(unreadable)} unreadable line(s) of {RESULTS_FILE} (line {lines}; first: "
+            f"{unreadable[0][1]}); they are dropped from the rewritten file"
+        )
     if _run_status(run) == "running":
         warnings.append("run.json says the run is still running (or was killed): its results may be incomplete")
     if not items:
