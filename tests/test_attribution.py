@@ -9,7 +9,6 @@ import json
 
 import pytest
 import torch
-from attnmod.analysis import attribution
 from attnmod.analysis.attribution import BASELINE_TOKEN_ID, OneStepAttention, attribute_prompt, integrated_gradients
 from attnmod.toolkit.errors import AttnmodError
 from attnmod.toolkit.prompt_tree import Attribute, Entity, PromptTree
@@ -95,16 +94,47 @@ def test_ablation_by_entity_gives_one_score_per_group(tiny_model):
     assert [row["label"] for row in result.scores] == ["car", "sheep", "(other words)"]
     assert [row["positions"] for row in result.scores] == [[2, 3], [6, 7], [1, 4, 5]]
     assert result.delta is None
-    # the car group's score is f(prompt) - f(prompt with "red car" replaced by "!")
+    # the car group's score is f(prompt) - f(prompt with "red car" replaced by "!"), f = B_white written out here
+    # from its definition (docs/diagnosis.md), on the step's maps (which equal a capture: see the test above)
     step = OneStepAttention(tiny_model, tree, **SMALL)
     with torch.no_grad():
-        reference = step.token_maps(*step.ids)
-        target = attribution.build_target("binding:white", tree, reference)
+        reference = step.token_maps(*step.ids)[0].float()
         ablated = [ids.clone() for ids in step.ids]
         for ids in ablated:
             ids[:, [2, 3]] = BASELINE_TOKEN_ID
-        expected = float(target.function(reference)[0] - target.function(step.token_maps(*ablated))[0])
+        changed = step.token_maps(*ablated)[0].float()
+    regions = hand_regions([hand_group(reference, [3]), hand_group(reference, [7])])
+    white_on_sheep = hand_binding(hand_group(reference, [6]), regions, own=1)
+    assert result.value == pytest.approx(white_on_sheep, abs=1e-6)
+    expected = white_on_sheep - hand_binding(hand_group(changed, [6]), regions, own=1)
+    assert abs(expected) > 1e-6  # the ablation moves the target, so the comparison below has something to check
     assert result.scores[0]["score"] == pytest.approx(expected, abs=1e-6)
+
+
+def hand_normalize(token_map: torch.Tensor) -> torch.Tensor:
+    token_map = token_map.clamp_min(0)
+    total = float(token_map.sum())
+    return token_map / total if total > 1e-12 else torch.zeros_like(token_map)
+
+
+def hand_group(token_maps: torch.Tensor, positions: list[int]) -> torch.Tensor:
+    """M = normalize(mean of the normalised token maps)."""
+    return hand_normalize(torch.stack([hand_normalize(token_maps[p]) for p in positions]).mean(0))
+
+
+def hand_regions(entity_maps: list[torch.Tensor], level: float = 0.2) -> list[torch.Tensor]:
+    """R_e: the pixels where e has the largest map among the entities whose map reaches level x its own peak."""
+    stacked = torch.stack(entity_maps)
+    candidate = stacked >= level * stacked.flatten(1).max(1).values[:, None, None]
+    owner = torch.where(candidate, stacked, torch.full_like(stacked, -1.0)).argmax(0)
+    claimed = candidate.any(0)
+    return [(owner == e) & claimed for e in range(len(entity_maps))]
+
+
+def hand_binding(attribute_map: torch.Tensor, regions: list[torch.Tensor], own: int) -> float:
+    """B_a = attention of a on its own entity's region / attention of a on all entity regions."""
+    masses = [float(attribute_map[region].sum()) for region in regions]
+    return masses[own] / sum(masses)
 
 
 def test_targets_that_do_not_exist_are_clear_errors(tiny_model):

@@ -10,15 +10,9 @@ from attnmod.toolkit.generation import generate, save_generation
 from attnmod.toolkit.modulation_config import CaptureConfig, ModulationConfig
 from attnmod.toolkit.processors import AttentionEvent
 from attnmod.toolkit.prompt_tree import Attribute, Entity, PromptTree
+from conftest import CAT_DOG
 
 SIZE = {"height": 64, "width": 64}
-CAT_DOG = PromptTree(
-    "a red cat and a blue dog",
-    (
-        Entity("cat", "cat", (6, 9), (Attribute("red", (2, 5), (2,)),), None, (3,)),
-        Entity("dog", "dog", (21, 24), (Attribute("blue", (16, 20), (6,)),), None, (7,)),
-    ),
-)
 BIRD = PromptTree("a small bird", (Entity("bird", "bird", (8, 12), (Attribute("small", (2, 7), (2,)),), None, (3,)),))
 BOAT = PromptTree("a green boat", (Entity("boat", "boat", (8, 12), (Attribute("green", (2, 7), (2,)),), None, (3,)),))
 

@@ -27,28 +27,15 @@ from attnmod.toolkit.processors import (
     modulated_attention,
     plan_sample,
 )
-from attnmod.toolkit.prompt_tree import Attribute, Entity, PromptTree
+from attnmod.toolkit.prompt_tree import PromptTree
+from conftest import CAT_DOG, MAN_HAT
 
 MODELS = ["tiny_model", "tiny_sd_model"]
 SIZE = {"height": 64, "width": 64}
 PROBED_SELF = "down_blocks.1.attentions.0.transformer_blocks.0.attn1"  # the first self-attention of the UNet
 
 # token positions: 0 <start>, 1 a, 2 red, 3 cat, 4 and, 5 a, 6 blue, 7 dog, 8 <end>
-CAT_DOG = PromptTree(
-    "a red cat and a blue dog",
-    (
-        Entity("cat", "cat", (6, 9), (Attribute("red", (2, 5), (2,)),), None, (3,)),
-        Entity("dog", "dog", (21, 24), (Attribute("blue", (16, 20), (6,)),), None, (7,)),
-    ),
-)
 # 0 <start>, 1 a, 2 man, 3 with, 4 a, 5 red, 6 hat, 7 <end>; the hat is nested in the man
-MAN_HAT = PromptTree(
-    "a man with a red hat",
-    (
-        Entity("man", "man", (2, 5), (), None, (2,)),
-        Entity("hat", "hat", (17, 20), (Attribute("red", (13, 16), (5,)),), 0, (6,)),
-    ),
-)
 
 
 class Probe:

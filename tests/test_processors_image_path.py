@@ -30,19 +30,12 @@ from attnmod.toolkit.processors import (
     TemperedSelfAttnProcessor,
     plan_sample,
 )
-from attnmod.toolkit.prompt_tree import Attribute, Entity, PromptTree
+from conftest import CAT_DOG
 from diffusers.models.attention_processor import Attention, AttnProcessor2_0
 
 HEADS, HEAD_DIM = 2, 4
 WIDTH = HEADS * HEAD_DIM
 # token positions: 0 <start>, 1 a, 2 red, 3 cat, 4 and, 5 a, 6 blue, 7 dog, 8 <end>, 9.. padding
-CAT_DOG = PromptTree(
-    "a red cat and a blue dog",
-    (
-        Entity("cat", "cat", (6, 9), (Attribute("red", (2, 5), (2,)),), None, (3,)),
-        Entity("dog", "dog", (21, 24), (Attribute("blue", (16, 20), (6,)),), None, (7,)),
-    ),
-)
 CAT_GROUP, DOG_GROUP, TAIL = [2, 3], [6, 7], list(range(8, 77))
 
 
