@@ -310,7 +310,16 @@ def generate(
 
 # ---- diagnose ----
 def threshold_options(command):
-    """--thresholds FILE and one flag per threshold (flags win over the file), shared by diagnose and analyze."""
+    """--thresholds FILE and one flag per threshold (flags win over the file), shared by diagnose and analyze.
+
+    The command receives them as one ``threshold_flags`` dict, resolved by :func:`_thresholds` inside it (so that a
+    bad file is a one-line error)."""
+
+    @functools.wraps(command)
+    def collect(*args, **kwargs):
+        flags = {name: kwargs.pop(name) for name in THRESHOLD_FLAGS}
+        return command(*args, threshold_flags=flags, **kwargs)
+
     options = [
         click.option("--thresholds", "thresholds_path", default=None, help="thresholds file (.json, .yaml)"),
         click.option(
@@ -322,9 +331,10 @@ def threshold_options(command):
         click.option("--margin", type=float, default=None, help="KL margin (nats) below this is a finding"),
         click.option("--resolution", default=None, help="score one cross-attention resolution (HxW) only"),
     ]
-    for option in reversed(options):
-        command = option(command)
-    return command
+    return option_group(*options)(collect)
+
+
+THRESHOLD_FLAGS = ("thresholds_path", "background", "overlap", "binding", "self_leakage", "margin", "resolution")
 
 
 def _thresholds(thresholds_path, **overrides):
@@ -382,13 +392,7 @@ def diagnose(
     self_attention,
     attribute,
     attribution_steps,
-    thresholds_path,
-    background,
-    overlap,
-    binding,
-    self_leakage,
-    margin,
-    resolution,
+    threshold_flags,
     out_dir,
     formats,
     progress,
@@ -414,15 +418,7 @@ def diagnose(
     from .toolkit.models import load_model
     from .workflows import run_diagnosis
 
-    thresholds = _thresholds(
-        thresholds_path,
-        background=background,
-        overlap=overlap,
-        binding=binding,
-        self_leakage=self_leakage,
-        margin=margin,
-        resolution=resolution,
-    )
+    thresholds = _thresholds(**threshold_flags)
     config = resolve_config(variant, config_path, overrides)
     loaded = load_model(model, device=device, dtype=dtype, allow_pickle=allow_pickle)
     data = run_diagnosis(
@@ -461,9 +457,7 @@ def diagnose(
     help="for a diagnose folder: write the new scores into its diagnosis.json and rebuild its report",
 )
 @user_errors
-def analyze(
-    path, thresholds_path, background, overlap, binding, self_leakage, margin, resolution, as_json, update
-) -> None:
+def analyze(path, threshold_flags, as_json, update) -> None:
     """Recompute metrics and verdicts from saved attention records, without the model.
 
     DIR_OR_FILE: a record folder (attention.safetensors + attention.json), either file, a diagnose folder, or any
@@ -473,15 +467,7 @@ def analyze(
     from .reports.text import format_analysis
     from .workflows import analyze_path
 
-    thresholds = _thresholds(
-        thresholds_path,
-        background=background,
-        overlap=overlap,
-        binding=binding,
-        self_leakage=self_leakage,
-        margin=margin,
-        resolution=resolution,
-    )
+    thresholds = _thresholds(**threshold_flags)
     if update and not os.path.isfile(os.path.join(path, "diagnosis.json")):
         raise AttnmodError(f"--update needs a diagnose folder (one with diagnosis.json); {path!r} is not one")
     result = analyze_path(path, thresholds)
