@@ -181,33 +181,40 @@ def build_tiny_sd():
     return pipe
 
 
-def build_sdxl_shaped():
-    """SDXL base 1.0's configuration (UNet 2.6B, CLIP ViT-L + OpenCLIP bigG, VAE) with random weights."""
-    from diffusers import AutoencoderKL, StableDiffusionXLPipeline, UNet2DConditionModel
+def sdxl_shaped_parts(reduced: bool = False) -> dict:
+    """Factories of the ``sdxl-shaped`` components: SDXL base 1.0's UNet (2.6B), VAE, CLIP ViT-L and OpenCLIP bigG.
+
+    ``reduced``: the same block structure at toy widths and depths (for tests of the build, in seconds).
+    """
+    from diffusers import AutoencoderKL, UNet2DConditionModel
     from transformers import CLIPTextModel, CLIPTextModelWithProjection
 
-    unet = _seeded(
-        lambda: UNet2DConditionModel(
+    if reduced:
+        channels, heads, depth, cross, time_dim, groups = (32, 64, 64), (2, 4, 4), (1, 2, 3), 64, 8, 8
+        vae_channels, text, text_2 = (16, 32, 32, 32), (32, 2, 4, 37), (32, 3, 4, 37)
+    else:
+        channels, heads, depth, cross, time_dim, groups = (320, 640, 1280), (5, 10, 20), (1, 2, 10), 2048, 256, 32
+        vae_channels, text, text_2 = (128, 256, 512, 512), (768, 12, 12, 3072), (1280, 32, 20, 5120)
+    return {
+        "unet": lambda: UNet2DConditionModel(
             sample_size=128,
             in_channels=4,
             out_channels=4,
             layers_per_block=2,
-            block_out_channels=(320, 640, 1280),
+            block_out_channels=channels,
             down_block_types=("DownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D"),
             up_block_types=("CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "UpBlock2D"),
-            attention_head_dim=(5, 10, 20),
-            transformer_layers_per_block=(1, 2, 10),
-            cross_attention_dim=2048,
+            attention_head_dim=heads,
+            transformer_layers_per_block=depth,
+            cross_attention_dim=cross,
             use_linear_projection=True,
             addition_embed_type="text_time",
-            addition_time_embed_dim=256,
-            projection_class_embeddings_input_dim=2816,
-            norm_num_groups=32,
-        )
-    )
-    vae = _seeded(
-        lambda: AutoencoderKL(
-            block_out_channels=(128, 256, 512, 512),
+            addition_time_embed_dim=time_dim,
+            projection_class_embeddings_input_dim=6 * time_dim + text_2[0],  # time ids + pooled bigG text
+            norm_num_groups=groups,
+        ),
+        "vae": lambda: AutoencoderKL(
+            block_out_channels=vae_channels,
             in_channels=3,
             out_channels=3,
             down_block_types=("DownEncoderBlock2D",) * 4,
@@ -216,17 +223,39 @@ def build_sdxl_shaped():
             layers_per_block=2,
             sample_size=1024,
             scaling_factor=0.13025,
-        )
-    )
-    text_encoder = _seeded(lambda: CLIPTextModel(_text_config(768, 12, 12, 3072, "quick_gelu", 768)))
-    text_encoder_2 = _seeded(lambda: CLIPTextModelWithProjection(_text_config(1280, 32, 20, 5120, "gelu", 1280)))
+            norm_num_groups=groups,
+        ),
+        "text_encoder": lambda: CLIPTextModel(_text_config(*text, "quick_gelu", text[0])),
+        "text_encoder_2": lambda: CLIPTextModelWithProjection(_text_config(*text_2, "gelu", text_2[0])),
+    }
+
+
+def build_sdxl_shaped(dtype=None, device="cpu", deferred: bool = True, reduced: bool = False):
+    """SDXL base 1.0's configuration with seeded random weights, built once in ``dtype`` on ``device``.
+
+    Each component gets the weights of ``torch.manual_seed(0); Component(config)`` (the build of earlier
+    versions). ``deferred`` (the default) constructs on the meta device and fills each weight once, in its final
+    dtype (see :mod:`attnmod.toolkit.deferred_init`): one copy of the weights at the peak instead of a float32
+    build plus a converted copy, and no time spent on initialisations that a later one overwrites.
+    ``deferred=False`` builds eagerly in float32 on the CPU (the caller converts).
+    """
+    from diffusers import StableDiffusionXLPipeline
+
+    from .deferred_init import DeferredInitError, build_deferred
+
+    parts = sdxl_shaped_parts(reduced)
+    built = None
+    if deferred:
+        try:
+            built = {name: build_deferred(factory, _SEED, dtype, device) for name, factory in parts.items()}
+        except DeferredInitError:
+            built = None  # a library version whose construction cannot be replayed: build the plain way
+    if built is None:
+        built = {name: _seeded(factory) for name, factory in parts.items()}
     pipe = StableDiffusionXLPipeline(
-        vae=vae,
-        text_encoder=text_encoder,
-        text_encoder_2=text_encoder_2,
+        **built,
         tokenizer=build_clip_tokenizer(),
         tokenizer_2=build_clip_tokenizer(pad_token="!"),
-        unet=unet,
         scheduler=_euler(),
     )
     pipe.set_progress_bar_config(disable=True)
@@ -335,8 +364,13 @@ def _looks_like_path(spec: str) -> bool:
     )
 
 
-def build_pipeline(spec: str = "tiny", allow_pickle: bool = False):
-    """Return a diffusers pipeline for ``spec`` (embedded name, local folder or file, or hub id), on the CPU."""
+def build_pipeline(spec: str = "tiny", allow_pickle: bool = False, dtype=None, device="cpu"):
+    """Return a diffusers pipeline for ``spec`` (embedded name, local folder or file, or hub id), on the CPU.
+
+    ``dtype``/``device``: where ``sdxl-shaped`` is built directly (the others are built on the CPU in float32).
+    """
+    if spec == "sdxl-shaped":
+        return build_sdxl_shaped(dtype=dtype, device=device)
     if spec in _BUILDERS:
         return _BUILDERS[spec]()
     path = Path(spec).expanduser()
@@ -360,7 +394,7 @@ def load_model(
     torch_device = resolve_device(device)
     torch_dtype = resolve_dtype(dtype, torch_device)
     ensure_thread_policy(cpu_float32=torch_device.type == "cpu" and str(torch_dtype) == "torch.float32")
-    pipe = build_pipeline(spec, allow_pickle=allow_pickle)
+    pipe = build_pipeline(spec, allow_pickle=allow_pickle, dtype=torch_dtype, device=torch_device)
     if torch_dtype != pipe.unet.dtype or torch_device.type != "cpu":
         pipe.to(torch_device, torch_dtype)
     return LoadedModel(
