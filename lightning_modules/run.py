@@ -240,6 +240,11 @@ def run_ablation(
         configs = _variant_configs(variants)
     if batch_size < 1:
         raise AttnmodError(f"--batch-size must be at least 1, not {batch_size}")
+    # Sources, devices and precision too, before the run folder is created: a typo must leave nothing behind.
+    from .data import expand_items, load_sources
+
+    items = expand_items(load_sources(sources, limit=limit, categories=categories), seeds, list(configs))
+    resolve_precision(precision, _uses_gpu(accelerator))
     coordinator = is_global_rank_zero()
     if coordinator:
         prepare_output_folder(out)
@@ -276,6 +281,7 @@ def run_ablation(
             save_fn,
             started,
             start_clock,
+            items=items,
         )
     finally:
         if lock is not None:
@@ -308,17 +314,22 @@ def _run_locked(
     save_fn,
     started,
     start_clock,
+    items=None,
 ) -> RunSummary | None:
+    from ..toolkit.run_files import write_json_atomic
     from .data import AblationDataModule, expand_items, load_sources
     from .module import AblationModule, GenerationSettings
-    from .writer import RUN_FORMAT, AblationWriter, merge_results, write_json_atomic
+    from .writer import RUN_FORMAT, AblationWriter, merge_results
 
     # From the name alone: the native size of a model that is not embedded is known once it is loaded.
     known = resolve_generation_settings(model, steps, height, width)
     steps, height, width = known["steps"], known["height"], known["width"]
-    entries = load_sources(sources, limit=limit, categories=categories)
     variants = list(configs)
-    items = expand_items(entries, seeds, variants)
+    items = (
+        items
+        if items is not None
+        else expand_items(load_sources(sources, limit=limit, categories=categories), seeds, variants)
+    )
 
     gpu = _uses_gpu(accelerator)
     settings = GenerationSettings(
