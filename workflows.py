@@ -34,6 +34,7 @@ from .toolkit.run_files import (
     role_image,
     software_versions,
 )
+from .toolkit.threads import thread_record
 
 #: The report formats a diagnosis writes unless told otherwise (the same as ``attnmod diagnose``).
 REPORT_FORMATS = ("html", "pdf")
@@ -159,6 +160,7 @@ def run_diagnosis(
             "width": int(width),
             "device": str(settings["device"]),
             "dtype": str(settings["dtype"]),
+            "threads": thread_record(),  # the thread policy in effect (toolkit/threads.py)
         },
         "tree": tree.to_json(),
         "thresholds": thresholds.to_json(),
