@@ -42,11 +42,9 @@ import lightning.pytorch as pl
 from torch.utils.data import DataLoader
 
 from ..toolkit.errors import AttnmodError
+from ..toolkit.run_files import ITEM_FILES, ITEMS_FOLDER, METRICS_FILE, TEMP_PREFIX
 from .validation import parse_seeds  # noqa: F401 - kept importable from here; it lives with the light checks
 
-ITEM_FILES = ("image.png", "attention.safetensors", "attention.json", "config.json", "metrics.json")
-ITEMS_FOLDER = "items"
-TEMP_PREFIX = ".tmp-"
 CC500_LINES = 446  # CC-500's README: "Concept Conjunction of two objects with different colors (line1-446)"
 NAMED_LOADERS = ("t2i-compbench", "cc-500", "attend-and-excite", "geneval", "coco")
 
@@ -466,7 +464,7 @@ def read_item_metrics(folder: Path, expected_id: str | None = None) -> dict | No
     if not all((folder / name).is_file() and (folder / name).stat().st_size > 0 for name in ITEM_FILES):
         return None
     try:
-        metrics = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
+        metrics = json.loads((folder / METRICS_FILE).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError):
         return None
     if not isinstance(metrics, dict) or metrics.get("status") != "done" or not isinstance(metrics.get("item"), dict):

@@ -33,8 +33,18 @@ from pathlib import Path
 
 from lightning.pytorch.callbacks import BasePredictionWriter
 
-from ..toolkit.run_files import RESULTS_FILE, RUN_FILE, read_jsonl
-from .data import ITEMS_FOLDER, TEMP_PREFIX, WorkItem, read_item_metrics
+from ..toolkit.run_files import (
+    ITEMS_FOLDER,
+    METRICS_FILE,
+    RESULTS_FILE,
+    RUN_FILE,
+    TEMP_PREFIX,
+    json_text,
+    read_jsonl,
+    write_atomic,
+    write_json_atomic,
+)
+from .data import WorkItem, read_item_metrics
 from .module import ItemResult
 
 METRICS_FORMAT = "attnmod.item-metrics/1"
@@ -61,16 +71,6 @@ def _fsync_folder(path: Path) -> None:
         pass
     finally:
         os.close(descriptor)
-
-
-def write_json_atomic(path: Path, payload) -> None:
-    """Write JSON to ``path.tmp-{pid}``, flush it to disk, then rename over ``path``."""
-    temporary = path.with_name(f"{path.name}.tmp-{os.getpid()}")
-    with open(temporary, "w", encoding="utf-8") as handle:
-        json.dump(payload, handle, indent=1, ensure_ascii=False, allow_nan=False)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
 
 
 def item_row(
@@ -146,8 +146,7 @@ def _fill_item_folder(folder: Path, result: ItemResult, save_fn: Callable | None
         "summary": result.summary or {},
         "scores": result.scores or {},
     }
-    with open(folder / "metrics.json", "w", encoding="utf-8") as handle:
-        json.dump(metrics, handle, indent=1, ensure_ascii=False, allow_nan=False)
+    (folder / METRICS_FILE).write_text(json_text(metrics), encoding="utf-8")  # synced below, then the folder renamed
     for path in folder.iterdir():
         if path.is_file():
             _fsync_file(path)
@@ -172,17 +171,7 @@ def remove_rank_files(out: Path) -> None:
 
 
 def _write_rows_atomic(out: Path, rows: Sequence[dict]) -> None:
-    temporary = out / f"{RESULTS_FILE}.tmp-{os.getpid()}"
-    try:
-        with open(temporary, "w", encoding="utf-8") as handle:
-            for row in rows:
-                handle.write(json.dumps(row, ensure_ascii=False, allow_nan=False) + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, out / RESULTS_FILE)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
+    write_atomic(out / RESULTS_FILE, "".join(json_text(row, indent=None) + "\n" for row in rows))
 
 
 def read_fresh_rows(out: Path) -> tuple[dict[str, dict], int]:

@@ -70,7 +70,8 @@ def write_atomic(path: str | Path, data: bytes | str, durable: bool = True) -> P
     """
     path = Path(path)
     payload = data.encode("utf-8") if isinstance(data, str) else data
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    # ".NAME.tmp-XXXX": hidden, and matched by the "*.tmp-*" clean-up of a run folder after a kill.
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.tmp-")
     try:
         with os.fdopen(descriptor, "wb") as handle:
             handle.write(payload)
