@@ -42,10 +42,9 @@ from .prompt_syntax import (
     RELATIONAL_NOUNS,
     SPATIAL_WORDS,
     DraftTree,
-    Word,
     framing_units,
-    noun_lemma,
     spatial_parent,
+    word_from_token,
 )
 
 _ATTRIBUTE_DEPS = frozenset({"amod", "nummod", "quantmod", "nmod", "npadvmod", "advmod", "compound", "dep"})
@@ -83,16 +82,7 @@ class _Reader:
         self.tokens = [token for token in doc if not token.is_space]
         self.word_of = {token.i: k for k, token in enumerate(self.tokens)}
         self.nominal_ids = {t.i for t in self.tokens if self._looks_nominal(t)}
-        words = [
-            Word(
-                text=token.text,
-                start=token.idx,
-                end=token.idx + len(token.text),
-                tag=token.tag_,
-                lemma=self._lemma(token),
-            )
-            for token in self.tokens
-        ]
+        words = [word_from_token(token, nominal=token.i in self.nominal_ids) for token in self.tokens]
         self.draft = DraftTree(words=words)
         units = framing_units(words)
         self.framing_word_ids = {k for unit in units for k in unit}
@@ -126,13 +116,6 @@ class _Reader:
                 c.dep_ == "det" and c.lower_ in _ARTICLES for c in previous.children
             )
         return False
-
-    def _lemma(self, token) -> str:
-        if token.pos_ in ("NOUN", "PROPN") and token.lemma_:
-            return token.lemma_.lower()
-        if token.i in self.nominal_ids:  # a retagged noun: spaCy's lemma is the verb's ("rose" -> "rise")
-            return noun_lemma(token.text, token.tag_ if token.tag_ in _NOUN_TAGS else "NN")
-        return (token.lemma_ or token.text).lower()
 
     def _nominal(self, token) -> bool:
         return token.i in self.nominal_ids

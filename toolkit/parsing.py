@@ -24,7 +24,7 @@ from collections.abc import Iterable, Sequence
 
 from .alignment import TokenAlignment, align_prompt
 from .errors import AttnmodError
-from .prompt_syntax import DraftTree, Word, noun_lemma
+from .prompt_syntax import DraftTree, Word, word_from_token
 from .prompt_tree import Attribute, Entity, PromptTree
 
 PARSERS = ("auto", "benepar", "dependency")
@@ -286,16 +286,7 @@ def _benepar_drafts(
             try:
                 component(clean)
                 trees = [nltk.Tree.fromstring(sentence._.parse_string) for sentence in clean.sents]
-                words = [
-                    Word(
-                        text=t.text,
-                        start=t.idx,
-                        end=t.idx + len(t.text),
-                        tag=t.tag_,
-                        lemma=(t.lemma_ or noun_lemma(t.text, t.tag_)).lower(),
-                    )
-                    for t in tokens
-                ]
+                words = [word_from_token(t) for t in tokens]
                 results.append((build_from_constituency(trees, words), "benepar"))
             except Exception as error:  # benepar's own limits and errors must not reach the user
                 draft = build_from_dependency(doc)

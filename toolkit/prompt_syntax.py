@@ -421,6 +421,25 @@ class Word:
         return self.text.lower()
 
 
+NOUN_TAGS = frozenset({"NN", "NNS", "NNP", "NNPS"})
+
+
+def word_from_token(token, nominal: bool = False) -> Word:
+    """The :class:`Word` of a spaCy token, shared by every parser back end so that lemmas follow one rule.
+
+    The lemma is spaCy's, lower-cased, except for a token the parser reads as a noun although spaCy did not tag it
+    one (``nominal``): spaCy's lemma is then the verb's ("rose" -> "rise"), so the noun rule of :func:`noun_lemma`
+    is used; without any spaCy lemma (a pipeline with no lemmatizer) the noun rule applies too.
+    """
+    if nominal and not (token.pos_ in ("NOUN", "PROPN") and token.lemma_):
+        lemma = noun_lemma(token.text, token.tag_ if token.tag_ in NOUN_TAGS else "NN")
+    elif token.lemma_:
+        lemma = token.lemma_.lower()
+    else:
+        lemma = noun_lemma(token.text, token.tag_)
+    return Word(text=token.text, start=token.idx, end=token.idx + len(token.text), tag=token.tag_, lemma=lemma)
+
+
 @dataclasses.dataclass
 class DraftEntity:
     """An entity as word indices: ``name`` the head noun with the nouns that name it with it ("wine glass"),
