@@ -235,12 +235,12 @@ def _progress(items: Iterable, total: int, enabled: bool) -> Iterable:
 
 
 def _dependency_drafts(texts: list[str], spacy_model: str | None, batch_size: int, progress: bool) -> list[DraftTree]:
-    from .dependency import build_from_dependency
     from .nlp import load_spacy
+    from .parser_components import DEPENDENCY_COMPONENT, with_component
 
-    nlp = load_spacy(spacy_model)
+    nlp = with_component(load_spacy(spacy_model), DEPENDENCY_COMPONENT)
     docs = nlp.pipe(texts, batch_size=batch_size)
-    return [build_from_dependency(doc) for doc in _progress(docs, len(texts), progress)]
+    return [doc._.attnmod_draft for doc in _progress(docs, len(texts), progress)]
 
 
 def _benepar_drafts(

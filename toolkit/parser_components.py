@@ -1,0 +1,61 @@
+"""The parser back ends as registered spaCy components: ``Doc -> Doc``, each declaring what it reads and writes.
+
+Both write the same thing, a :class:`~attnmod.toolkit.prompt_syntax.DraftTree` (entities, attributes, nesting,
+character spans) on ``doc._.attnmod_draft``, which :mod:`attnmod.toolkit.parsing` aligns to the text encoders' tokens.
+
+* ``attnmod_dependency_tree`` reads spaCy's dependency parse, tags and lemmas (:mod:`attnmod.toolkit.dependency`).
+* ``attnmod_constituency_tree`` reads benepar's constituency parse of each sentence (``sent._.parse_string``), put
+  there by benepar's own component placed before it (:mod:`attnmod.toolkit.constituency`).
+
+The words both builders see come from one function, :func:`~attnmod.toolkit.prompt_syntax.word_from_token`.
+"""
+
+from __future__ import annotations
+
+from spacy.language import Language
+from spacy.tokens import Doc
+
+DRAFT = "attnmod_draft"
+DEPENDENCY_COMPONENT = "attnmod_dependency_tree"
+CONSTITUENCY_COMPONENT = "attnmod_constituency_tree"
+
+if not Doc.has_extension(DRAFT):
+    Doc.set_extension(DRAFT, default=None)
+
+
+@Language.component(
+    DEPENDENCY_COMPONENT,
+    # token.pos is read too; spaCy's English pipelines map it from the tags without declaring it, so it is not
+    # listed here (analyze_pipes would report a missing provider).
+    requires=["token.dep", "token.head", "token.tag", "token.lemma"],
+    assigns=[f"doc._.{DRAFT}"],
+)
+def dependency_tree(doc: Doc) -> Doc:
+    from .dependency import build_from_dependency
+
+    doc._.attnmod_draft = build_from_dependency(doc)
+    return doc
+
+
+@Language.component(
+    CONSTITUENCY_COMPONENT,
+    requires=["doc.sents", "token.tag", "token.lemma"],
+    assigns=[f"doc._.{DRAFT}"],
+)
+def constituency_tree(doc: Doc) -> Doc:
+    import nltk
+
+    from .constituency import build_from_constituency
+    from .prompt_syntax import word_from_token
+
+    trees = [nltk.Tree.fromstring(sentence._.parse_string) for sentence in doc.sents]
+    words = [word_from_token(token) for token in doc if not token.is_space]
+    doc._.attnmod_draft = build_from_constituency(trees, words)
+    return doc
+
+
+def with_component(nlp: Language, name: str) -> Language:
+    """``nlp`` with component ``name`` last in its pipeline (added once; the pipeline object is shared)."""
+    if name not in nlp.pipe_names:
+        nlp.add_pipe(name, last=True)
+    return nlp
