@@ -1,6 +1,6 @@
 """Leakage and binding metrics as pure functions of attention maps (tensors in, tensors out).
 
-Nothing here knows about records, prompt trees or files: :mod:`attnmod.analysis.diagnosis` maps an
+Nothing here knows about records, prompt trees or files: :mod:`attnmod.analysis.scoring` maps an
 ``AttentionRecord`` and a ``PromptTree`` onto these functions. Every function works on the last two dimensions
 (``[..., H, W]``) so the same code scores one captured map or a batch of maps inside an autograd graph
 (:mod:`attnmod.analysis.attribution`).
