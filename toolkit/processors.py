@@ -58,7 +58,7 @@ class DenoisingProgress:
     steps: int = 1
     step: int = 0
     calls: int = 0
-    scheduler: object = None
+    scheduler: object = dataclasses.field(default=None, repr=False)
     _schedule: tuple = dataclasses.field(default=(), repr=False)
     _schedule_source: object = dataclasses.field(default=None, repr=False)
 
