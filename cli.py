@@ -638,6 +638,7 @@ def ablate(
     with MASTER_ADDR, MASTER_PORT, NODE_RANK and WORLD_SIZE set (or under SLURM).
     """
     from .lightning_modules.validation import check_generation_settings, parse_seeds, parse_variants
+    from .toolkit.output_folder import check_output_folder
 
     # Checked before the model stack is imported (seconds) and the model loaded (more).
     seed_list = parse_seeds(seeds)
@@ -649,8 +650,7 @@ def ablate(
         axes = (load_sweep_file(sweep_file) if sweep_file else []) + [parse_sweep(spec) for spec in sweeps]
         configs = expand_sweep(variant_list, axes)
     check_generation_settings(model, steps, height, width)
-    if os.path.exists(out) and not os.path.isdir(out):
-        raise AttnmodError(f"--out {out!r} is a file, not a folder")
+    check_output_folder(out)  # writable, or creatable, before the slow imports; nothing is created yet
     from .lightning_modules.run import run_ablation
 
     summary = run_ablation(

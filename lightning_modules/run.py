@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..toolkit.errors import AttnmodError
-from ..toolkit.output_folder import RunLock, is_global_rank_zero, prepare_output_folder
+from ..toolkit.output_folder import RunLock, check_output_folder, is_global_rank_zero, prepare_output_folder
 from ..toolkit.run_files import MODEL_PACKAGES, RUN_FILE, resolve_generation_settings, software_versions
 from ..toolkit.threads import apply_thread_policy, resolve_thread_policy
 from .validation import check_generation_settings, parse_variants
@@ -240,12 +240,14 @@ def run_ablation(
         configs = _variant_configs(variants)
     if batch_size < 1:
         raise AttnmodError(f"--batch-size must be at least 1, not {batch_size}")
+    coordinator = is_global_rank_zero()
+    if coordinator:
+        check_output_folder(out)  # writable or creatable; nothing is created until every check has passed
     # Sources, devices and precision too, before the run folder is created: a typo must leave nothing behind.
     from .data import expand_items, load_sources
 
     items = expand_items(load_sources(sources, limit=limit, categories=categories), seeds, list(configs))
     resolve_precision(precision, _uses_gpu(accelerator))
-    coordinator = is_global_rank_zero()
     if coordinator:
         prepare_output_folder(out)
     elif out.exists() and not out.is_dir():

@@ -65,6 +65,24 @@ def prepare_output_folder(path: str | Path, option: str = "--out") -> Path:
     return folder
 
 
+def check_output_folder(path: str | Path, option: str = "--out") -> Path:
+    """Check, without creating anything, that ``path`` can be the output folder: an existing folder that files can
+    be written into (a file is created and removed inside it), or a path whose nearest existing parent is a folder
+    this process may create entries in. Raises :class:`AttnmodError` with one line otherwise."""
+    folder = Path(path)
+    if folder.exists():
+        return prepare_output_folder(folder, option)
+    ancestor = folder.absolute().parent
+    while not ancestor.exists():
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise AttnmodError(f"cannot create {option} {str(folder)!r}: {str(ancestor)!r} is a file")
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        reason = os.strerror(errno.EACCES)
+        raise AttnmodError(f"cannot create {option} {str(folder)!r} ({reason}: {str(ancestor)!r} is not writable)")
+    return folder
+
+
 def is_global_rank_zero() -> bool:
     """Whether this process coordinates a (possibly multi-process) run, judged from the launch environment.
 
