@@ -42,18 +42,14 @@ from pathlib import Path
 from ..toolkit.devices import resolve_device
 from ..toolkit.errors import AttnmodError
 from ..toolkit.run_files import read_jsonl, write_atomic
+from .fid import FeatureStatistics, environment_fid_model, feature_statistics, frechet_distance, load_feature_model
 from .image_metrics import (
     DEFAULT_CLIP_MODEL,
     STATISTICS_SUFFIXES,
     ClipScorer,
-    FeatureStatistics,
     bootstrap_mean_interval,
-    environment_fid_model,
-    feature_statistics,
-    frechet_distance,
     list_images,
     load_clip,
-    load_feature_model,
     load_reward_model,
     read_image_tensor,
 )

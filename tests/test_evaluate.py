@@ -25,13 +25,8 @@ from attnmod.analysis.evaluate import (
     evaluate_run,
     read_results,
 )
-from attnmod.analysis.image_metrics import (
-    FeatureStatistics,
-    bootstrap_mean_interval,
-    clip_backbone_name,
-    feature_statistics,
-    load_feature_model,
-)
+from attnmod.analysis.fid import FeatureStatistics, feature_statistics, load_feature_model
+from attnmod.analysis.image_metrics import bootstrap_mean_interval, clip_backbone_name
 from attnmod.toolkit.errors import AttnmodError
 from PIL import Image
 
