@@ -711,8 +711,8 @@ def _merged_blobs(detected: list[DetectedObject], scene: Scene) -> dict[int, set
             only = members[0]
             sharing = [o for o in scene.objects if o.colour == only.colour]
             if len(sharing) >= 2 and only.confidence < MERGE_CONFIDENCE:
-                expected = max(AREA_FACTOR[o.shape] * o.radius**2 for o in sharing)
-                if only.filled.sum() >= MERGE_AREA * expected:
+                largest = max(AREA_FACTOR[o.shape] * o.radius**2 for o in sharing)
+                if only.filled.sum() >= MERGE_AREA * largest:
                     merged.setdefault(blob, set()).add(only.colour)
     return merged
 
