@@ -196,6 +196,20 @@ def test_one_colour_blob_of_two_named_objects_is_merged():
         assert result.missing
 
 
+def test_one_colour_merge_followed_by_another_blob():
+    # Detections come colour by colour (red first): a red merged blob is judged before the blue circle's blob.
+    star = ShapeObject("star", "red", "large", 20.0, 24.0, 12.0)
+    cross = ShapeObject("cross", "red", "large", 30.0, 26.0, 12.0)
+    blue = ShapeObject("circle", "blue", "small", 50.0, 50.0, 7.0)
+    scene = Scene(
+        (star, dataclasses.replace(cross, x=48.0, y=14.0), blue), "a red star, a red cross and a blue circle", "triple"
+    )
+    result = judge_image(drawn(star, cross, blue), scene)
+    red = [d for d in result.detected if d.colour == "red"]
+    assert len(red) == 1 and result.objects[2].found
+    assert result.merged == (red[0].confidence < judge.MERGE_CONFIDENCE)
+
+
 def test_pixel_colours_and_components():
     image = np.zeros((4, 6, 3), dtype=np.uint8)
     image[:] = BACKGROUND
