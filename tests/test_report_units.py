@@ -158,14 +158,18 @@ def test_a_run_in_progress_is_read_from_its_rank_files(tmp_path):
     assert variant_order(data) == ["none", "full"]
 
 
-def test_read_run_rejects_a_damaged_results_file_and_a_missing_run(tmp_path):
+def test_read_run_skips_damaged_lines_and_rejects_a_missing_run(tmp_path):
     with pytest.raises(AttnmodError, match="does not exist"):
         read_run(tmp_path / "missing")
     with pytest.raises(AttnmodError, match="no results.jsonl"):
         read_run(tmp_path)
+    # One damaged line does not refuse the report (issue 15): it is skipped, counted and said.
     _write_rows(tmp_path / "results.jsonl", PLANTED_ROWS[:1], tail="{not json\n")
-    with pytest.raises(AttnmodError, match="line 2 is not JSON"):
-        read_run(tmp_path)
+    data = read_run(tmp_path)
+    assert len(data.rows) == 1
+    assert data.unreadable == ["skipped 1 unreadable line(s) of results.jsonl (line 2; first: not JSON (Expecting "
+                               "property name enclosed in double quotes))"]  # fmt: skip
+    assert "Skipped 1 unreadable line(s) of results.jsonl" in run_status(data)["message"]
 
 
 # ---------------------------------------------------------------------------------------------- maps
