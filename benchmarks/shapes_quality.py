@@ -36,7 +36,7 @@ SETS = (
     ("seen-1", 100),
     ("seen-2", 100),
     ("seen-3", 50),
-    ("heldout-1", 50),
+    ("heldout-1", 18),  # every distinct caption: six held-out pairs, with and without a size word
     ("heldout-2", 100),
     ("heldout-3", 50),
     ("nested", 30),
