@@ -236,9 +236,13 @@ def _progress(items: Iterable, total: int, enabled: bool) -> Iterable:
 
 def _dependency_drafts(texts: list[str], spacy_model: str | None, batch_size: int, progress: bool) -> list[DraftTree]:
     from .nlp import load_spacy
+
+    # The pipeline first: load_spacy imports spaCy without torch when nothing needs it (start-up time), and
+    # parser_components imports spaCy at its top.
+    pipeline = load_spacy(spacy_model)
     from .parser_components import DEPENDENCY_COMPONENT, with_component
 
-    nlp = with_component(load_spacy(spacy_model), DEPENDENCY_COMPONENT)
+    nlp = with_component(pipeline, DEPENDENCY_COMPONENT)
     docs = nlp.pipe(texts, batch_size=batch_size)
     return [doc._.attnmod_draft for doc in _progress(docs, len(texts), progress)]
 
