@@ -9,7 +9,8 @@ import json
 
 import pytest
 import torch
-from attnmod.analysis.attribution import BASELINE_TOKEN_ID, OneStepAttention, attribute_prompt, integrated_gradients
+from attnmod.analysis.attribution import attribute_prompt, integrated_gradients
+from attnmod.analysis.one_step import BASELINE_TOKEN_ID, OneStepAttention
 from attnmod.toolkit.errors import AttnmodError
 from attnmod.toolkit.prompt_tree import Attribute, Entity, PromptTree
 
