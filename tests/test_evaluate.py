@@ -479,7 +479,7 @@ def test_non_clip_folder_is_refused(tmp_path, run_cli):
     folder.mkdir()
     (folder / "config.json").write_text(json.dumps({"model_type": "bert"}))
     result = run_cli("evaluate", str(run), "--clip-model", str(folder), "--device", "cpu")
-    _expect_user_error(result, "'bert' model, not CLIP")
+    _expect_user_error(result, "holds a 'bert' model", "not a CLIP model")
 
 
 def test_fid_reference_needs_a_local_feature_model(tmp_path, evaluators, run_cli, monkeypatch, no_network):
@@ -552,7 +552,7 @@ def test_run_folder_errors(tmp_path, evaluators, run_cli):
     broken = tmp_path / "broken"
     broken.mkdir()
     (broken / "results.jsonl").write_text('{"id": "a"}\n{not json\n')
-    _expect_user_error(run_cli("evaluate", str(broken), *base), "line 2 is not JSON")
+    _expect_user_error(run_cli("evaluate", str(broken), *base), "no finished items")
     only_failed = tmp_path / "failed"
     only_failed.mkdir()
     (only_failed / "results.jsonl").write_text(json.dumps({"id": "a", "status": "failed"}) + "\n")

@@ -74,7 +74,7 @@ def test_cli_generate_writes_a_reproducible_folder(run_cli, tmp_path):
     [
         (["--variant", "full", "--config", "x.json"], "not both"),
         (["--variant", "blur"], "unknown variant"),
-        (["--height", "72"], "multiples of 16"),
+        (["--height", "72"], "multiple of 16"),
         (["--set", "temperature.tau=-2"], "tau must be positive"),
     ],
 )

@@ -82,7 +82,9 @@ def test_available_cores_follow_the_affinity_not_the_machine(monkeypatch):
 
 
 def run_python(code: str, **environment: str) -> dict:
-    env = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "MKL_CBWR")}
+    # The fresh process sees none of the thread settings of the shell that runs the tests.
+    unset = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "MKL_CBWR", "ATTNMOD_THREADS", "ATTNMOD_THREADS_SET_OMP")
+    env = {k: v for k, v in os.environ.items() if k not in unset}
     env.update(environment)
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=600)
     assert result.returncode == 0, result.stderr[-2000:]
