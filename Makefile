@@ -7,7 +7,9 @@ VENV ?= .venv
 TORCH ?= torch==2.13.0
 BIN = $(VENV)/bin
 STAMP = $(VENV)/.attnmod-installed
-DEMO_PROMPT ?= a red car and a white sheep
+# The shapes model draws this pair merged into one blob at seed 0 (see docs/shapes.md for how it was chosen).
+DEMO_PROMPT ?= a yellow triangle and a red cross
+DEMO_MODEL ?= shapes
 DEMO_OUT ?= demo-out
 
 .PHONY: demo test lint format clean-venv
@@ -19,7 +21,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/attnmod diagnose "$(DEMO_PROMPT)" --model tiny --variant full --seed 0 --out $(DEMO_OUT)
+	$(BIN)/attnmod diagnose "$(DEMO_PROMPT)" --model $(DEMO_MODEL) --variant full --seed 0 --out $(DEMO_OUT)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
