@@ -53,7 +53,7 @@ def test_it_draws_the_named_single_objects(shapes_model):
     from attnmod.toolkit.modulation_config import ModulationConfig
     from attnmod.toolkit.shapes_world import BACKGROUND, prompt_set
 
-    scenes = prompt_set("seen-1", 6, seed=7)
+    scenes = prompt_set("seen-1", 10, seed=7)
     results = generate(
         shapes_model,
         [scene.caption for scene in scenes],
@@ -75,5 +75,6 @@ def test_it_draws_the_named_single_objects(shapes_model):
         right += reading.all_correct
     # It draws shapes, not noise; how often exactly right is measured by benchmarks/shapes_quality.py (about half
     # of single-object prompts for the shipped weights, below the floor set for it: see docs/shapes.md).
+    # Measured on the shipped weights (the same with 1 or 2 threads): objects in 6 of these 10 images, 5 right.
     assert found_something >= 5, f"objects drawn in only {found_something} of {len(scenes)} images"
-    assert right >= 2, f"{right} of {len(scenes)} single-object prompts drawn right"
+    assert right >= 3, f"{right} of {len(scenes)} single-object prompts drawn right"
