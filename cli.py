@@ -855,6 +855,18 @@ def world() -> None:
     default=None,
     help="stop after so many steps in this run (checkpoint kept; run the same command again to go on)",
 )
+@click.option(
+    "--learning-rate",
+    type=click.FloatRange(min=0, min_open=True),
+    default=3e-4,
+    show_default=True,
+    help="peak AdamW learning rate of the UNet and text encoders",
+)
+@click.option(
+    "--vae-from",
+    default=None,
+    help="reuse the trained VAE of a weights folder (`shapes`: the shipped model) instead of training one",
+)
 @click.option("--progress/--no-progress", default=True, show_default=True, help="progress bar on stderr")
 @user_errors
 def world_train(
@@ -870,6 +882,8 @@ def world_train(
     workers,
     samples,
     pause_after,
+    learning_rate,
+    vae_from,
     progress,
 ) -> None:
     """Train the shapes model from scratch (VAE, then UNet and text encoders); rerun the same command to resume."""
@@ -889,6 +903,8 @@ def world_train(
         devices=int(devices) if devices.isdigit() else devices,
         workers=workers,
         pause_after=pause_after,
+        learning_rate=learning_rate,
+        vae_from=vae_from,
     )
     summary = train_shapes_model(out_dir, settings, progress=progress, samples=samples)
     if summary.get("paused"):

@@ -33,6 +33,7 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
 from ..toolkit import shapes_model, shapes_world
+from ..toolkit.errors import ModelLoadError
 
 CHECKPOINT_EVERY = 250
 
@@ -55,6 +56,7 @@ class TrainingSettings:
     devices: int | str = 1
     precision: str = "32-true"
     pause_after: int | None = None  # stop this invocation after so many steps (resume by running again)
+    vae_from: str | None = None  # a weights folder (or "shapes") whose trained VAE to reuse instead of stage 1
 
     def to_json(self) -> dict:
         return dataclasses.asdict(self)
@@ -389,6 +391,8 @@ def train_shapes_model(out: str | Path, settings: TrainingSettings, progress: bo
     summary: dict = {"settings": settings.to_json(), "commit": _git_commit(), "started": started}
 
     vae_folder, vae_file = out / "vae", out / "vae.safetensors"
+    if not vae_file.is_file() and settings.vae_from:
+        _reuse_vae(settings.vae_from, configs, out)
     if vae_file.is_file():
         components["vae"].load_state_dict(load_file(str(vae_file)))
     else:
@@ -453,6 +457,34 @@ def train_shapes_model(out: str | Path, settings: TrainingSettings, progress: bo
         sample_grid(loaded, scenes[:samples], out / "samples.png", seed=settings.seed)
     (out / "training.json").write_text(json.dumps(summary, indent=2) + "\n")
     return summary
+
+
+def _reuse_vae(source: str, configs: dict, out: Path) -> None:
+    """Stage 1 replaced by a trained VAE: copy the VAE of a weights folder (``shapes``: the shipped model) into
+    ``out`` with its scaling factor and, where the folder has it, its VAE loss history."""
+    from safetensors.torch import save_file
+
+    folder = shapes_model.shipped_weights_folder() if source == "shapes" else Path(source)
+    if not shapes_model.is_shapes_folder(folder):
+        raise ModelLoadError(f"--vae-from {source!r}: not a shapes weights folder (config.json and shapes.safetensors)")
+    saved = json.loads((folder / shapes_model.CONFIG_FILE).read_text())
+    theirs = {k: v for k, v in saved["vae"].items() if k != "scaling_factor"}
+    ours = {k: v for k, v in configs["vae"].items() if k != "scaling_factor"}
+    if theirs != ours:
+        raise ModelLoadError(
+            f"--vae-from {source!r}: its VAE has another configuration than preset {configs['preset']!r}"
+        )
+    vae = shapes_model.load_shapes_components(folder)["vae"]
+    factor = float(saved["vae"]["scaling_factor"])
+    state = {k: v.float().contiguous() for k, v in vae.state_dict().items()}
+    save_file(state, str(out / "vae.safetensors"), metadata={"scaling_factor": repr(factor), "from": str(source)})
+    (out / "vae.json").write_text(json.dumps({"scaling_factor": factor, "from": str(source)}) + "\n")
+    history = folder / "loss-history.json"
+    if history.is_file():
+        rows = json.loads(history.read_text()).get("vae") or []
+        with (out / "vae-loss.jsonl").open("w") as handle:
+            for step, value in rows:
+                handle.write(json.dumps({"step": step, "vae_loss": value}) + "\n")
 
 
 def _touch_resume_marker(folder: Path) -> None:

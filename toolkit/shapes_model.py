@@ -37,6 +37,7 @@ PRESETS = {
         "text_layers": 2,
         "text_heads": 4,
         "vae_channels": (16, 32, 64),
+        "beta_end": 0.02,
     },
     "smoke": {
         "unet_channels": (16, 32),
@@ -46,6 +47,7 @@ PRESETS = {
         "text_layers": 1,
         "text_heads": 2,
         "vae_channels": (8, 16, 16),
+        "beta_end": 0.02,
     },
 }
 
@@ -100,20 +102,42 @@ def component_configs(preset: str = "default") -> dict:
         "sample_size": IMAGE_SIZE,
         "scaling_factor": 1.0,
     }
-    return {"preset": preset, "unet": unet, "vae": vae, "text_encoder": text, "text_encoder_2": text}
+    scheduler = {**SDXL_SCHEDULE, "beta_end": p["beta_end"], "timestep_spacing": "trailing", "steps_offset": 0}
+    return {
+        "preset": preset,
+        "unet": unet,
+        "vae": vae,
+        "text_encoder": text,
+        "text_encoder_2": text,
+        "scheduler": scheduler,
+    }
 
 
-def euler_scheduler():
+# SDXL's own noise schedule (scaled-linear betas 0.00085..0.012, "leading" spacing): what weights folders written
+# before the schedule was part of config.json were trained with.
+SDXL_SCHEDULE = {
+    "beta_start": 0.00085,
+    "beta_end": 0.012,
+    "beta_schedule": "scaled_linear",
+    "steps_offset": 1,
+    "timestep_spacing": "leading",
+    "num_train_timesteps": 1000,
+}
+
+
+def euler_scheduler(schedule: dict | None = None):
+    """The Euler scheduler for a noise schedule (SDXL's when None).
+
+    The shapes presets keep SDXL's scaled-linear form but end at beta 0.02 instead of 0.012 and start sampling at
+    the last training step ("trailing" spacing). At 16x16 latents SDXL's schedule leaves a visible signal at its
+    last step (alpha-bar 4.7e-3: a large object's latent patch stands at about 0.4 noise standard deviations), so
+    a model trained on it learns to read the layout from the noise, and at sampling time, when there is no such
+    signal, draws objects wherever the noise happens to suggest (Lin et al. 2024, "Common diffusion noise
+    schedules and sample steps are flawed"). Ending at 0.02 gives alpha-bar 2.3e-4 (about 0.1).
+    """
     from diffusers import EulerDiscreteScheduler
 
-    return EulerDiscreteScheduler(
-        beta_start=0.00085,
-        beta_end=0.012,
-        beta_schedule="scaled_linear",
-        steps_offset=1,
-        timestep_spacing="leading",
-        num_train_timesteps=1000,
-    )
+    return EulerDiscreteScheduler(**(schedule or SDXL_SCHEDULE))
 
 
 def build_components(configs: dict) -> dict:
@@ -129,8 +153,9 @@ def build_components(configs: dict) -> dict:
     }
 
 
-def assemble_pipeline(components: dict):
-    """A StableDiffusionXLPipeline around the given modules, with the real CLIP tokenizers and Euler."""
+def assemble_pipeline(components: dict, schedule: dict | None = None):
+    """A StableDiffusionXLPipeline around the given modules, with the real CLIP tokenizers and Euler (``schedule``:
+    the noise schedule of the configuration, SDXL's when None)."""
     from diffusers import StableDiffusionXLPipeline
 
     pipe = StableDiffusionXLPipeline(
@@ -140,7 +165,7 @@ def assemble_pipeline(components: dict):
         tokenizer=build_clip_tokenizer(),
         tokenizer_2=build_clip_tokenizer(pad_token="!"),
         unet=components["unet"],
-        scheduler=euler_scheduler(),
+        scheduler=euler_scheduler(schedule),
         force_zeros_for_empty_prompt=False,
     )
     pipe.set_progress_bar_config(disable=True)
@@ -152,7 +177,8 @@ def build_shapes_pipeline(preset: str = "default", seed: int = 0):
     import torch
 
     torch.manual_seed(seed)
-    return assemble_pipeline(build_components(component_configs(preset)))
+    configs = component_configs(preset)
+    return assemble_pipeline(build_components(configs), configs["scheduler"])
 
 
 def shipped_weights_folder() -> Path:
@@ -235,4 +261,6 @@ def is_shapes_folder(path: Path) -> bool:
 
 def load_shapes_pipeline(folder: str | Path | None = None):
     """The trained shapes pipeline (shipped weights unless ``folder`` names other saved weights)."""
-    return assemble_pipeline(load_shapes_components(folder))
+    folder = Path(folder) if folder is not None else shipped_weights_folder()
+    components = load_shapes_components(folder)
+    return assemble_pipeline(components, json.loads((folder / CONFIG_FILE).read_text()).get("scheduler"))
