@@ -71,6 +71,16 @@ def _numel(shape) -> int:
     return total
 
 
+def _schedule_line(schedule: dict | None) -> str:
+    if not schedule:
+        return "Euler scheduler (SDXL's scaled-linear betas 0.00085-0.012, leading spacing)."
+    return (
+        f"Euler scheduler, {schedule['beta_schedule']} betas {schedule['beta_start']}-{schedule['beta_end']} "
+        f"({schedule['timestep_spacing']} spacing; SDXL's schedule ends at 0.012, see `toolkit/shapes_model.py` "
+        "for why this one ends lower in signal)."
+    )
+
+
 def model_card(
     training: dict, configs: dict, command: str, quality: dict | None, judge: dict | None, parameters: dict
 ) -> str:
@@ -100,14 +110,20 @@ def model_card(
         f"{configs['text_encoder']['num_hidden_layers']} layers; the second with a projection) behind the real CLIP "
         "tokenizers; both trained from scratch.",
         f"- VAE: 64x64x3 <-> 16x16x4, channels {configs['vae']['block_out_channels']}, scaling factor "
-        f"{configs['vae']['scaling_factor']:.4f}; Euler scheduler (SDXL's scaled-linear betas).",
+        f"{configs['vae']['scaling_factor']:.4f}; {_schedule_line(configs.get('scheduler'))}",
         "- Weights: one float16 safetensors file, keys prefixed by component.",
         "",
         "## Training",
         f"- Command: `{command}` (seed {settings['seed']}, one torch thread, CPU).",
         f"- Code at commit `{training.get('commit') or 'unknown'}` of attnmod.",
         f"- VAE: {settings['vae_steps']} steps, batch {settings['vae_batch_size']}, L1 + MSE + 1e-6 KL; final "
-        f"reconstruction loss {training.get('final_vae_loss', float('nan')):.4f} (mean of the last 50 steps).",
+        f"reconstruction loss {training.get('final_vae_loss', float('nan')):.4f} (mean of the last 50 steps)"
+        + (
+            f"; trained by an earlier run and reused here with `--vae-from {settings['vae_from']}` (its loss "
+            "history is carried over)."
+            if settings.get("vae_from")
+            else "."
+        ),
         f"- UNet + text encoders: {settings['unet_steps']} steps, batch {settings['batch_size']}, AdamW lr "
         f"{settings['learning_rate']}, warm-up {settings['warmup_steps']} then cosine to 10%, epsilon objective with "
         f"min-SNR-5 weighting, EMA {settings['ema_decay']}; final loss {training.get('final_loss', float('nan')):.4f} "

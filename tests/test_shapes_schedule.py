@@ -1,0 +1,82 @@
+"""The shapes model's noise schedule travels in its config.json (older folders without one get SDXL's), and
+`world train --vae-from` reuses a trained VAE instead of fitting one."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import load_file
+
+
+def _terminal_alpha_bar(beta_start: float, beta_end: float) -> float:
+    # scaled-linear betas: linear in sqrt(beta), 1000 steps; computed here without diffusers
+    betas = np.linspace(beta_start**0.5, beta_end**0.5, 1000, dtype=np.float64) ** 2
+    return float(np.prod(1.0 - betas))
+
+
+@pytest.fixture(scope="module")
+def smoke_folder(tmp_path_factory):
+    from attnmod.toolkit import shapes_model
+
+    torch.manual_seed(0)
+    configs = shapes_model.component_configs("smoke")
+    components = shapes_model.build_components(configs)
+    folder = tmp_path_factory.mktemp("smoke-weights")
+    shapes_model.save_shapes_weights(components, configs, folder, dtype="float32")
+    return folder
+
+
+def test_presets_end_lower_in_signal_than_sdxl_and_sample_from_the_last_step(smoke_folder):
+    from attnmod.toolkit import shapes_model
+
+    config = json.loads((smoke_folder / "config.json").read_text())
+    assert config["scheduler"]["beta_end"] == 0.02 and config["scheduler"]["timestep_spacing"] == "trailing"
+    pipe = shapes_model.load_shapes_pipeline(smoke_folder)
+    expected = _terminal_alpha_bar(0.00085, 0.02)
+    assert float(pipe.scheduler.alphas_cumprod[-1]) == pytest.approx(expected, rel=1e-3)
+    assert expected < _terminal_alpha_bar(0.00085, 0.012) / 10
+    pipe.scheduler.set_timesteps(25)
+    assert int(pipe.scheduler.timesteps[0]) == 999
+
+
+def test_a_folder_without_a_schedule_loads_with_sdxls(smoke_folder, tmp_path):
+    from attnmod.toolkit import shapes_model
+
+    for name in ("config.json", "shapes.safetensors"):
+        (tmp_path / name).write_bytes((smoke_folder / name).read_bytes())
+    config = json.loads((tmp_path / "config.json").read_text())
+    del config["scheduler"]
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    pipe = shapes_model.load_shapes_pipeline(tmp_path)
+    assert float(pipe.scheduler.alphas_cumprod[-1]) == pytest.approx(_terminal_alpha_bar(0.00085, 0.012), rel=1e-3)
+    pipe.scheduler.set_timesteps(25)
+    assert int(pipe.scheduler.timesteps[0]) == 961  # SDXL's "leading" spacing with offset 1
+
+
+def test_vae_from_copies_the_trained_vae_and_skips_stage_one(smoke_folder, tmp_path, run_cli):
+    out = tmp_path / "run"
+    arguments = ["world", "train", "--out", str(out), "--preset", "smoke", "--unet-steps", "2", "--batch-size", "2"]
+    arguments += ["--workers", "0", "--samples", "0", "--accelerator", "cpu", "--no-progress"]
+    result = run_cli(*arguments, "--vae-from", str(smoke_folder))
+    assert result.exit_code == 0, result.output
+    assert not (out / "vae").exists()  # no VAE training folder: stage 1 did not run
+    source = {k[len("vae.") :]: v for k, v in load_file(str(smoke_folder / "shapes.safetensors")).items()}
+    source = {k: v for k, v in source.items() if k.startswith(("encoder.", "decoder.", "quant", "post_quant"))}
+    copied = load_file(str(out / "vae.safetensors"))
+    assert set(copied) == set(source)
+    assert all(torch.equal(copied[k], source[k].float()) for k in source)
+    exported = load_file(str(out / "weights" / "shapes.safetensors"))
+    assert torch.equal(
+        exported["vae.decoder.conv_out.weight"].float(), source["decoder.conv_out.weight"].half().float()
+    )
+
+
+def test_vae_from_another_architecture_is_a_one_line_error(smoke_folder, tmp_path, run_cli):
+    result = run_cli("world", "train", "--out", str(tmp_path / "run"), "--vae-from", str(smoke_folder))
+    assert result.exit_code == 1
+    assert "another configuration" in result.output and "Traceback" not in result.output
+    missing = run_cli("world", "train", "--out", str(tmp_path / "run2"), "--vae-from", str(tmp_path / "nothing"))
+    assert missing.exit_code == 1 and "not a shapes weights folder" in missing.output
