@@ -36,7 +36,7 @@ import torch
 from ..toolkit.errors import AttnmodError
 from ..toolkit.prompt_tree import PromptTree
 from ..toolkit.run_files import resolve_generation_settings
-from . import metrics
+from . import attention_maps, binding, map_overlap, regions
 from .one_step import BASELINE_TOKEN_ID, SEQUENCE_LENGTH, OneStepAttention
 from .scoring import ScoringPlan, plan_scoring
 from .thresholds import Thresholds
@@ -150,7 +150,7 @@ class Target:
 
 
 def _entity_maps(maps: torch.Tensor, plan: ScoringPlan) -> torch.Tensor:
-    return torch.stack([metrics.group_map(maps, positions) for positions in plan.positions], dim=-3)
+    return torch.stack([attention_maps.group_map(maps, positions) for positions in plan.positions], dim=-3)
 
 
 def build_target(
@@ -164,7 +164,7 @@ def build_target(
     plan = plan_scoring(tree, reference_maps.shape[-3])
     spec = spec.strip()
     if spec == "leakage":
-        nested = metrics.nested_pairs(plan.parents)
+        nested = regions.nested_pairs(plan.parents)
         count = len(plan.entities)
         if not any((e, f) not in nested for e in range(count) for f in range(e + 1, count)):
             raise AttnmodError(
@@ -173,7 +173,7 @@ def build_target(
             )
 
         def leakage(maps: torch.Tensor) -> torch.Tensor:
-            return metrics.leakage(_entity_maps(maps, plan), plan.parents)
+            return map_overlap.leakage(_entity_maps(maps, plan), plan.parents)
 
         return Target("leakage", leakage, "max overlap O_ef over entity pairs that are not nested")
     if spec.startswith("binding:"):
@@ -194,21 +194,23 @@ def build_target(
             entity_maps = _entity_maps(reference_maps, plan)[0].float()
             # The original peak rule at 0.2 (a differentiable target needs fixed regions, and the corrected rule
             # leaves flat maps without any; docs/diagnosis.md, Attribution).
-            labels = metrics.assign_regions(entity_maps, ORIGINAL_REGION_LEVEL, plan.parents)
-            own = metrics.own_region_masks(labels, len(plan.entities))
-            reference = metrics.binding_shares(metrics.group_map(reference_maps[0].float(), positions), own)
+            labels = regions.assign_regions(entity_maps, ORIGINAL_REGION_LEVEL, plan.parents)
+            own = regions.own_region_masks(labels, len(plan.entities))
+            reference = binding.binding_shares(attention_maps.group_map(reference_maps[0].float(), positions), own)
         if bool(torch.isnan(reference).any()):
             raise AttnmodError(
                 f"attribute {wanted!r} puts no attention on any entity region at this step: its binding is undefined"
             )
 
-        def binding(maps: torch.Tensor) -> torch.Tensor:
-            shares = metrics.binding_shares(metrics.group_map(maps, positions), own.to(maps.device))
+        def binding_target(maps: torch.Tensor) -> torch.Tensor:
+            shares = binding.binding_shares(attention_maps.group_map(maps, positions), own.to(maps.device))
             return torch.nan_to_num(shares[..., slot], nan=0.0)
 
         name = f"binding:{tree.entities[tree_index].attributes[attribute_index].text}"
         return Target(
-            name, binding, f"B_a of {name[8:]!r} ({tree.entities[tree_index].text}) with regions fixed at the prompt"
+            name,
+            binding_target,
+            f"B_a of {name[8:]!r} ({tree.entities[tree_index].text}) with regions fixed at the prompt",
         )
     raise AttnmodError(f"unknown target {spec!r}: use leakage or binding:ATTR")
 

@@ -16,7 +16,7 @@ import torch
 from ..toolkit.errors import AttnmodError
 from ..toolkit.processors import DenoisingProgress, ModulationContext, ModulationPlan, modulated_attention, plan_sample
 from ..toolkit.prompt_tree import PromptTree
-from . import metrics
+from . import attention_maps
 
 BASELINE_TOKEN_ID = 0  # "!" in the CLIP vocabulary
 SEQUENCE_LENGTH = 77
@@ -54,7 +54,7 @@ class _CrossMaps:
         if not self.maps:
             raise AttnmodError("the UNet ran no cross-attention: nothing to attribute")
         per_resolution = [torch.stack(layer_maps).mean(dim=0) for layer_maps in self.maps.values()]
-        return metrics.combine_resolutions(per_resolution)
+        return attention_maps.combine_resolutions(per_resolution)
 
 
 class OneStepAttention:

@@ -24,7 +24,7 @@ from ..toolkit.attention_record import AttentionRecord, resolution_key
 from ..toolkit.errors import AttnmodError
 from ..toolkit.prompt_tree import PromptTree
 from ..toolkit.run_files import json_number
-from . import metrics
+from . import attention_maps, binding, map_overlap, regions, word_attention
 from .thresholds import Thresholds
 
 SCORES_FORMAT = "attnmod.scores/2"
@@ -136,7 +136,7 @@ def score_maps(
     words = list(words) if words is not None else list(range(1, token_maps.shape[0]))
     raw_maps = raw_maps.float() if raw_maps is not None else token_maps
     if count:
-        entity_maps = torch.stack([metrics.group_map(token_maps, positions) for positions in plan.positions])
+        entity_maps = torch.stack([attention_maps.group_map(token_maps, positions) for positions in plan.positions])
     else:
         entity_maps = torch.zeros(0, height, width)
     region_settings = {
@@ -145,14 +145,14 @@ def score_maps(
         "quantile": thresholds.floor_quantile,
         "min_contrast": thresholds.min_contrast,
     }
-    candidates = metrics.region_candidates(entity_maps, **region_settings) if count else None
-    labels = metrics.assign_regions(entity_maps, thresholds.background, plan.parents, candidates=candidates)
-    own = metrics.own_region_masks(labels, count)
-    full = metrics.full_region_masks(labels, plan.parents)
+    candidates = regions.region_candidates(entity_maps, **region_settings) if count else None
+    labels = regions.assign_regions(entity_maps, thresholds.background, plan.parents, candidates=candidates)
+    own = regions.own_region_masks(labels, count)
+    full = regions.full_region_masks(labels, plan.parents)
     pixels = float(height * width)
-    nested = metrics.nested_pairs(plan.parents)
-    matrix = metrics.pairwise_floor_overlap(entity_maps, thresholds.floor_quantile) if count else torch.zeros(0, 0)
-    contrasts = metrics.map_contrast(entity_maps, thresholds.floor_quantile) if count else torch.zeros(0)
+    nested = regions.nested_pairs(plan.parents)
+    matrix = map_overlap.pairwise_floor_overlap(entity_maps, thresholds.floor_quantile) if count else torch.zeros(0, 0)
+    contrasts = attention_maps.map_contrast(entity_maps, thresholds.floor_quantile) if count else torch.zeros(0)
     if count and thresholds.region_rule != "peak":
         # A flat map localises nothing: the overlap of its noise with another map's is not leakage, so a pair with a
         # flat member is undefined, the same gate that keeps a flat map from claiming a region.
@@ -160,8 +160,8 @@ def score_maps(
         matrix = torch.where(flat[:, None] | flat[None, :], torch.full_like(matrix, float("nan")), matrix)
     entity_rows = []
     for slot in range(count):
-        peak, mass = metrics.presence(raw_maps, plan.positions[slot], words)
-        empty = bool(float(entity_maps[slot].sum()) <= metrics.ZERO_MASS)
+        peak, mass = word_attention.presence(raw_maps, plan.positions[slot], words)
+        empty = bool(float(entity_maps[slot].sum()) <= attention_maps.ZERO_MASS)
         entity_rows.append(
             {
                 "entity": plan.entities[slot],
@@ -172,7 +172,7 @@ def score_maps(
                 "contrast": json_number(contrasts[slot]),
                 "presence": json_number(peak),
                 "presence_mass": json_number(mass),
-                "neglected": metrics.is_neglected(float(peak), thresholds.presence),
+                "neglected": word_attention.is_neglected(float(peak), thresholds.presence),
                 "own_region": json_number(own[slot].sum() / pixels),
                 "full_region": json_number(full[slot].sum() / pixels),
             }
@@ -187,7 +187,7 @@ def score_maps(
                         "parent": plan.entities[parent],
                         "child": plan.entities[child],
                         "overlap": json_number(matrix[e, f]),
-                        "containment": json_number(metrics.containment(entity_maps[child], full[parent])),
+                        "containment": json_number(map_overlap.containment(entity_maps[child], full[parent])),
                     }
                 )
             else:
@@ -201,13 +201,13 @@ def score_maps(
     if self_map is not None and count:
         side = _grid(self_map.shape[-1], (height, width))
         self_resolution = resolution_key(*side)
-        self_entity_maps = metrics.resize_maps(entity_maps, side)
-        self_candidates = metrics.region_candidates(self_entity_maps, **region_settings)
-        self_labels = metrics.assign_regions(
+        self_entity_maps = attention_maps.resize_maps(entity_maps, side)
+        self_candidates = regions.region_candidates(self_entity_maps, **region_settings)
+        self_labels = regions.assign_regions(
             self_entity_maps, thresholds.background, plan.parents, candidates=self_candidates
         )
-        self_full = metrics.full_region_masks(self_labels, plan.parents)
-        lifts = metrics.self_attention_lift(self_map.float(), self_full)
+        self_full = regions.full_region_masks(self_labels, plan.parents)
+        lifts = map_overlap.self_attention_lift(self_map.float(), self_full)
         self_rows = [
             {"from": plan.entities[e], "to": plan.entities[f], "value": json_number(lifts[e, f])}
             for e in range(count)
@@ -219,14 +219,14 @@ def score_maps(
 
     bindings = []
     for slot, tree_index, attribute_index, positions in plan.attributes:
-        attribute_map = metrics.group_map(token_maps, positions)
-        lifts = metrics.binding_lifts(attribute_map, own)
-        shares = metrics.binding_shares(attribute_map, own)
+        attribute_map = attention_maps.group_map(token_maps, positions)
+        lifts = binding.binding_lifts(attribute_map, own)
+        shares = binding.binding_shares(attribute_map, own)
         related = set(_ancestors(slot, plan.parents)) | _descendants(slot, plan.parents)
-        margin, own_divergence, nearest_divergence, nearest = metrics.binding_margin(
+        margin, own_divergence, nearest_divergence, nearest = binding.binding_margin(
             attribute_map, entity_maps, slot, exclude=sorted(related)
         )
-        misbound = metrics.is_misbound_lift(lifts, slot)
+        misbound = binding.is_misbound_lift(lifts, slot)
         defined = [f for f in range(count) if not math.isnan(float(lifts[f]))]
         dominant = max(defined, key=lambda f: float(lifts[f])) if defined else None
         bindings.append(
@@ -248,7 +248,7 @@ def score_maps(
     values = [row["value"] for row in bindings if row["value"] is not None]
     return {
         "resolution": resolution_key(height, width),
-        "background_share": json_number((labels == metrics.BACKGROUND).sum() / pixels),
+        "background_share": json_number((labels == regions.BACKGROUND).sum() / pixels),
         "entities": entity_rows,
         "overlaps": overlaps,
         "nested": nested_rows,
@@ -335,17 +335,17 @@ def score_record(
     token_count = next(iter(record.sums[k] for k in record.sums if k.startswith("cross/"))).shape[0]
     plan = plan_scoring(tree, token_count)
     labels = _labels(tree, plan.entities)
-    words = metrics.word_positions(record.token_ids) if record.token_ids else None
+    words = word_attention.word_positions(record.token_ids) if record.token_ids else None
 
     def score(cross, self_map):
         return score_maps(
-            metrics.combine_resolutions(cross),
+            attention_maps.combine_resolutions(cross),
             tree,
             thresholds,
             self_map,
             plan,
             words=words,
-            raw_maps=metrics.combine_raw_resolutions(cross),
+            raw_maps=attention_maps.combine_raw_resolutions(cross),
         )
 
     phases = {}

@@ -54,7 +54,7 @@ def test_integrated_gradients_are_complete_for_a_linear_target_over_embeddings(t
 
 def test_one_step_maps_equal_the_first_captured_step_of_a_generation(tiny_model):
     """The fixed latent and timestep at progress 0 are the pipeline's first UNet input, so the maps match capture."""
-    from attnmod.analysis import metrics
+    from attnmod.analysis import attention_maps
     from attnmod.toolkit.generation import generate
     from attnmod.toolkit.modulation_config import ModulationConfig
 
@@ -64,7 +64,7 @@ def test_one_step_maps_equal_the_first_captured_step_of_a_generation(tiny_model)
     )
     record = result[0].record
     (resolution,) = record.resolutions("cross")
-    captured = metrics.normalize_maps(record.mean("cross", resolution, "early"))
+    captured = attention_maps.normalize_maps(record.mean("cross", resolution, "early"))
     step = OneStepAttention(tiny_model, tree, seed=3, steps=1, **SMALL)
     with torch.no_grad():
         maps = step.token_maps(*step.ids)[0]

@@ -8,7 +8,7 @@ import json
 
 import pytest
 import torch
-from attnmod.analysis import metrics
+from attnmod.analysis import attention_maps, map_overlap
 from attnmod.analysis.scoring import score_record
 from attnmod.toolkit.attention_record import AttentionRecord, Phase
 from attnmod.toolkit.capture import AttentionCapture
@@ -97,9 +97,9 @@ class CallProbe:
 
 
 def entity_overlap(token_maps: torch.Tensor) -> float:
-    cat = metrics.group_map(token_maps, [3])
-    dog = metrics.group_map(token_maps, [7])
-    return float(metrics.overlap(cat, dog))
+    cat = attention_maps.group_map(token_maps, [3])
+    dog = attention_maps.group_map(token_maps, [7])
+    return float(map_overlap.overlap(cat, dog))
 
 
 @pytest.mark.slow

@@ -124,7 +124,7 @@ def test_the_walk_sees_the_real_edges():
     graph = import_graph()
     assert "attnmod.workflows" in graph and "attnmod.analysis.scoring" in graph
     # A module-level and a function-level import, both relative.
-    assert "attnmod.analysis.metrics" in graph["attnmod.analysis.scoring"]
+    assert "attnmod.analysis.regions" in graph["attnmod.analysis.scoring"]
     assert "attnmod.analysis.attribution" in graph["attnmod.workflows"]
 
 
