@@ -25,6 +25,7 @@ from pathlib import Path
 
 from .devices import resolve_device, resolve_dtype
 from .errors import ModelLoadError
+from .schedulers import euler_scheduler
 from .threads import ensure_thread_policy
 from .tokenizer import CLIP_VOCAB_SIZE, build_clip_tokenizer
 
@@ -113,7 +114,7 @@ def build_tiny_sdxl():
         tokenizer=build_clip_tokenizer(),
         tokenizer_2=build_clip_tokenizer(pad_token="!"),
         unet=unet,
-        scheduler=_euler(),
+        scheduler=euler_scheduler(),
     )
     pipe.set_progress_bar_config(disable=True)
     return pipe
@@ -131,18 +132,6 @@ def _tiny_vae():
         latent_channels=4,
         norm_num_groups=1,
         sample_size=128,
-    )
-
-
-def _euler():
-    from diffusers import EulerDiscreteScheduler
-
-    return EulerDiscreteScheduler(
-        beta_start=0.00085,
-        beta_end=0.012,
-        beta_schedule="scaled_linear",
-        steps_offset=1,
-        timestep_spacing="leading",
     )
 
 
@@ -172,7 +161,7 @@ def build_tiny_sd():
         text_encoder=text_encoder,
         tokenizer=build_clip_tokenizer(),
         unet=unet,
-        scheduler=_euler(),
+        scheduler=euler_scheduler(),
         safety_checker=None,
         feature_extractor=None,
         requires_safety_checker=False,
@@ -256,7 +245,7 @@ def build_sdxl_shaped(dtype=None, device="cpu", deferred: bool = True, reduced: 
         **built,
         tokenizer=build_clip_tokenizer(),
         tokenizer_2=build_clip_tokenizer(pad_token="!"),
-        scheduler=_euler(),
+        scheduler=euler_scheduler(),
     )
     pipe.set_progress_bar_config(disable=True)
     return pipe

@@ -18,6 +18,7 @@ from importlib import resources
 from pathlib import Path
 
 from .errors import ModelLoadError
+from .schedulers import SDXL_SCHEDULE, euler_scheduler
 from .tokenizer import CLIP_VOCAB_SIZE, build_clip_tokenizer
 
 WEIGHTS_FILE = "shapes.safetensors"
@@ -28,6 +29,7 @@ DEFAULT_STEPS = 25
 DEFAULT_GUIDANCE = 5.0
 
 # Architecture presets: "default" is the shipped model; "smoke" is a toy size for tests of the training loop.
+# Both end the noise schedule at beta 0.02 with trailing spacing (why: :func:`.schedulers.euler_scheduler`).
 PRESETS = {
     "default": {
         "unet_channels": (32, 64),
@@ -111,33 +113,6 @@ def component_configs(preset: str = "default") -> dict:
         "text_encoder_2": text,
         "scheduler": scheduler,
     }
-
-
-# SDXL's own noise schedule (scaled-linear betas 0.00085..0.012, "leading" spacing): what weights folders written
-# before the schedule was part of config.json were trained with.
-SDXL_SCHEDULE = {
-    "beta_start": 0.00085,
-    "beta_end": 0.012,
-    "beta_schedule": "scaled_linear",
-    "steps_offset": 1,
-    "timestep_spacing": "leading",
-    "num_train_timesteps": 1000,
-}
-
-
-def euler_scheduler(schedule: dict | None = None):
-    """The Euler scheduler for a noise schedule (SDXL's when None).
-
-    The shapes presets keep SDXL's scaled-linear form but end at beta 0.02 instead of 0.012 and start sampling at
-    the last training step ("trailing" spacing). At 16x16 latents SDXL's schedule leaves a visible signal at its
-    last step (alpha-bar 4.7e-3: a large object's latent patch stands at about 0.4 noise standard deviations), so
-    a model trained on it learns to read the layout from the noise, and at sampling time, when there is no such
-    signal, draws objects wherever the noise happens to suggest (Lin et al. 2024, "Common diffusion noise
-    schedules and sample steps are flawed"). Ending at 0.02 gives alpha-bar 2.3e-4 (about 0.1).
-    """
-    from diffusers import EulerDiscreteScheduler
-
-    return EulerDiscreteScheduler(**(schedule or SDXL_SCHEDULE))
 
 
 def build_components(configs: dict) -> dict:
