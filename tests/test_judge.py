@@ -12,9 +12,9 @@ import json
 
 import numpy as np
 import pytest
-from attnmod.analysis import judge
+from attnmod.analysis import judge, judge_objects, judge_pixels
 from attnmod.analysis.judge import judge_image
-from attnmod.toolkit.shapes_world import BACKGROUND, COLOURS, Relation, Scene, ShapeObject, render_scene
+from attnmod.toolkit.shapes_world import BACKGROUND, COLOURS, SHAPES, Relation, Scene, ShapeObject, render_scene
 from PIL import Image
 
 RED_CIRCLE = ShapeObject("circle", "red", "large", 18.0, 20.0, 12.0)
@@ -42,7 +42,7 @@ def test_correct_pair_is_all_correct_and_read_exactly():
     # A PIL image reads the same as the array, and the result is JSON.
     assert judge_image(Image.fromarray(drawn(RED_CIRCLE, BLUE_SQUARE)), PAIR).to_json() == result.to_json()
     text = json.dumps(result.to_json())
-    back = judge.rle_to_mask(json.loads(text)["objects"][0]["mask"])
+    back = judge_objects.rle_to_mask(json.loads(text)["objects"][0]["mask"])
     assert np.array_equal(back, circle.mask)
     assert result.metrics() == {
         "judge_object_accuracy": 1.0,
@@ -57,7 +57,7 @@ def test_correct_pair_is_all_correct_and_read_exactly():
 
 
 def test_every_shape_and_colour_is_read():
-    for index, shape in enumerate(judge.SHAPES):
+    for index, shape in enumerate(SHAPES):
         for colour in COLOURS:
             for size, radius in (("small", 7.0), ("large", 12.0)):
                 obj = ShapeObject(shape, colour, size, 20.0 + 3 * index, 40.0 - 2 * index, radius)
@@ -218,24 +218,34 @@ def test_pixel_colours_and_components():
     image[1, 1] = np.rint(half)
     image[2, 2] = (255, 128, 0)  # orange: far from every colour, every blend and the background
     image[3, 3] = np.rint((np.asarray(COLOURS["green"], float) + BACKGROUND) / 2 - 3)  # under half green
-    labels = judge.colour_labels(image)
+    labels = judge_pixels.colour_labels(image)
     names = list(COLOURS)
     assert labels[0, 0] == names.index("red") and labels[1, 1] == names.index("yellow")
     assert (
-        labels[2, 2] == judge.UNKNOWN
-        and labels[3, 3] == judge.BACKGROUND_LABEL
-        and labels[0, 5] == judge.BACKGROUND_LABEL
+        labels[2, 2] == judge_pixels.UNKNOWN
+        and labels[3, 3] == judge_pixels.BACKGROUND_LABEL
+        and labels[0, 5] == judge_pixels.BACKGROUND_LABEL
     )
     mask = np.zeros((5, 7), dtype=bool)
     mask[0, 0] = mask[1, 1] = True  # diagonal neighbours: one component with 8-connectivity, two with 4
     mask[3:5, 4:7] = True
-    labelled, count = judge.connected_components(mask)
+    labelled, count = judge_pixels.connected_components(mask)
     assert count == 2 and labelled[0, 0] == labelled[1, 1] == 1 and (labelled[3:5, 4:7] == 2).all()
-    assert judge.connected_components(mask, connectivity=4)[1] == 3
+    assert judge_pixels.connected_components(mask, connectivity=4)[1] == 3
     ring = np.zeros((7, 7), dtype=bool)
     ring[1:6, 1:6] = True
     ring[3, 3] = False
-    assert judge.fill_holes(ring)[3, 3] and judge.fill_holes(ring).sum() == 25
+    assert judge_pixels.fill_holes(ring)[3, 3] and judge_pixels.fill_holes(ring).sum() == 25
+
+
+def test_erosion_by_4_and_8_neighbours():
+    plus = np.zeros((5, 5), dtype=bool)
+    plus[2, 1:4] = plus[1:4, 2] = True  # the centre's 4 neighbours are in, its diagonal ones are not
+    assert judge_pixels.erode(plus, connectivity=4).sum() == 1 and judge_pixels.erode(plus, connectivity=4)[2, 2]
+    assert not judge_pixels.erode(plus).any()
+    block = np.zeros((5, 5), dtype=bool)
+    block[1:4, 1:4] = True
+    assert judge_pixels.erode(block).sum() == 1 and judge_pixels.erode(block)[2, 2]
 
 
 def test_image_size_and_bad_input():
