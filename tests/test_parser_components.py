@@ -32,3 +32,16 @@ def test_the_dependency_component_writes_the_draft_tree_on_the_doc():
     hat = draft.entities[1]
     assert hat.parent == 0  # the hat is nested in the man
     assert [[words[i] for i in attribute] for attribute in hat.attributes] == [["red"]]
+
+
+def test_words_only_drops_whitespace_tokens_and_keeps_tags_lemmas_and_sentences():
+    tagged = load_spacy(None)("Two  red apples.\n\nA dog sleeps")
+    assert any(token.is_space for token in tagged)
+    doc = parser_components.words_only(tagged)
+    kept = [token for token in tagged if not token.is_space]
+    assert [token.text for token in doc] == ["Two", "red", "apples", ".", "A", "dog", "sleeps"]
+    assert doc.text == "Two red apples . A dog sleeps "
+    assert [token.tag_ for token in doc] == [token.tag_ for token in kept]
+    assert [token.lemma_ for token in doc] == [token.lemma_ for token in kept]
+    assert [token.lemma_ for token in doc][2] == "apple"
+    assert [sentence.text.split()[0] for sentence in doc.sents] == ["Two", "A"]

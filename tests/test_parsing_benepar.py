@@ -183,3 +183,80 @@ def test_tokenizer_shim_places_special_tokens_like_the_tokenizer(tmp_path):
     clip = build_clip_tokenizer()
     assert clip.build_inputs_with_special_tokens([320, 736]) == [49406, 320, 736, 49407]
     assert clip("a red", add_special_tokens=True)["input_ids"] == [49406, 320, 736, 49407]
+
+
+@pytest.fixture(scope="module")
+def flat_np_model(tmp_path_factory):
+    """A char-LSTM parser whose label scores make every sentence one flat NP: "" (score 0) beats every label inside
+    a sentence, and the forced root constituent takes NP, the least negative label. Its trees are known in advance:
+    ``(NP (CD two) (JJ red) (NNS apples) ...)``, with spaCy's tags as preterminals."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from benepar import nkutil, parse_chart
+
+    hparams = nkutil.HParams(
+        d_model=32, use_chars_lstm=True, use_pretrained=False, pretrained_model="none", d_char_emb=8,
+        char_lstm_input_dropout=0.0, use_encoder=True, morpho_emb_dropout=0.0, encoder_max_len=512, num_heads=2,
+        d_kv=8, d_ff=32, relu_dropout=0.0, residual_dropout=0.0, attention_dropout=0.0, num_layers=1,
+        d_label_hidden=16, predict_tags=False, d_tag_hidden=16, tag_loss_scale=1.0, force_root_constituent=True,
+    )  # fmt: skip
+    torch.manual_seed(0)
+    parser = parse_chart.ChartParser(
+        tag_vocab={"UNK": 0},
+        label_vocab={label: i for i, label in enumerate(LABELS)},
+        char_vocab={chr(i): i for i in range(256)},
+        hparams=hparams,
+    )
+    with torch.no_grad():
+        scores = parser.f_label[-1]  # one output per label but "" (index 0, score fixed at 0)
+        scores.weight.zero_()
+        scores.bias.fill_(-10.0)
+        scores.bias[LABELS.index("NP") - 1] = -1.0
+    path = tmp_path_factory.mktemp("flat-np") / "flat_np.pt"
+    torch.save({"config": parser.config, "state_dict": parser.state_dict()}, path)
+    return str(path)
+
+
+def test_the_constituency_component_builds_the_tree_from_benepars_parse(flat_np_model):
+    from attnmod.toolkit.nlp import load_benepar
+    from attnmod.toolkit.parser_components import (
+        BENEPAR_COMPONENT,
+        CONSTITUENCY_COMPONENT,
+        with_component,
+        words_only,
+    )
+
+    nlp = with_component(load_benepar(flat_np_model), CONSTITUENCY_COMPONENT)
+    assert nlp.pipe_names[-2:] == [BENEPAR_COMPONENT, CONSTITUENCY_COMPONENT]
+    with nlp.select_pipes(disable=[BENEPAR_COMPONENT, CONSTITUENCY_COMPONENT]):
+        tagged = nlp("two red apples and a dog")
+    doc = words_only(tagged)
+    for name in (BENEPAR_COMPONENT, CONSTITUENCY_COMPONENT):
+        doc = nlp.get_pipe(name)(doc)
+    assert [sentence._.parse_string for sentence in doc.sents] == [
+        "(NP (CD two) (JJ red) (NNS apples) (CC and) (DT a) (NN dog))"
+    ]
+    draft = doc._.attnmod_draft
+    assert [(w.text, w.tag, w.lemma) for w in draft.words] == [
+        ("two", "CD", "two"), ("red", "JJ", "red"), ("apples", "NNS", "apple"), ("and", "CC", "and"),
+        ("a", "DT", "a"), ("dog", "NN", "dog"),
+    ]  # fmt: skip
+    words = [w.text for w in draft.words]
+    assert [([words[i] for i in e.name], [[words[i] for i in a] for a in e.attributes], e.parent) for e in
+            draft.entities] == [(["apples"], [["two"], ["red"]], None), (["dog"], [], None)]  # fmt: skip
+
+
+def test_benepar_trees_keep_the_prompts_character_offsets(flat_np_model):
+    # benepar sees the words alone; spans must still point into the prompt with its runs of whitespace
+    prompt = "two  red apples\n\n and   a dog"
+    tree = parse_prompt(prompt, parser="benepar", benepar_model=flat_np_model)
+    assert tree.parser == "benepar" and tree.warnings == ()
+    apples, dog = prompt.index("apples"), prompt.index("dog")
+    assert [(e.span, e.noun, e.parent) for e in tree.entities] == [
+        ((apples, apples + len("apples")), "apple", None),
+        ((dog, dog + len("dog")), "dog", None),
+    ]
+    assert [(a.text, a.span) for a in tree.entities[0].attributes] == [
+        ("two", (0, 3)),
+        ("red", (prompt.index("red"), prompt.index("red") + 3)),
+    ]

@@ -5,7 +5,8 @@ character spans) on ``doc._.attnmod_draft``, which :mod:`attnmod.toolkit.parsing
 
 * ``attnmod_dependency_tree`` reads spaCy's dependency parse, tags and lemmas (:mod:`attnmod.toolkit.dependency`).
 * ``attnmod_constituency_tree`` reads benepar's constituency parse of each sentence (``sent._.parse_string``), put
-  there by benepar's own component placed before it (:mod:`attnmod.toolkit.constituency`).
+  there by benepar's own component placed before it (:mod:`attnmod.toolkit.constituency`). benepar takes words
+  only: the parse runs spaCy on the text, then both on :func:`words_only` of the result.
 
 The words both builders see come from one function, :func:`~attnmod.toolkit.prompt_syntax.word_from_token`.
 """
@@ -18,6 +19,8 @@ from spacy.tokens import Doc
 DRAFT = "attnmod_draft"
 DEPENDENCY_COMPONENT = "attnmod_dependency_tree"
 CONSTITUENCY_COMPONENT = "attnmod_constituency_tree"
+#: benepar's own component (registered by ``import benepar``), which the constituency component reads.
+BENEPAR_COMPONENT = "benepar"
 
 if not Doc.has_extension(DRAFT):
     Doc.set_extension(DRAFT, default=None)
@@ -52,6 +55,25 @@ def constituency_tree(doc: Doc) -> Doc:
     words = [word_from_token(token) for token in doc if not token.is_space]
     doc._.attnmod_draft = build_from_constituency(trees, words)
     return doc
+
+
+def words_only(doc: Doc) -> Doc:
+    """``doc``'s words without its whitespace tokens, as benepar takes them, with what the constituency component
+    reads: spaCy's tags (benepar's spaCy component writes them as the preterminals of its trees; "XX" where a
+    token has none), lemmas and sentence starts.
+
+    Each word is followed by one space, so character offsets are those of the new text, not of ``doc``'s: the
+    words keep ``doc``'s order, and the caller maps them back by position.
+    """
+    tokens = [token for token in doc if not token.is_space]
+    return Doc(
+        doc.vocab,
+        words=[token.text for token in tokens],
+        spaces=[True] * len(tokens),
+        tags=[token.tag_ or "XX" for token in tokens],
+        lemmas=[token.lemma_ for token in tokens],
+        sent_starts=[k == 0 or token.is_sent_start for k, token in enumerate(tokens)],
+    )
 
 
 def with_component(nlp: Language, name: str) -> Language:

@@ -17,6 +17,7 @@ with a warning. Only a prompt that is not text or is longer than :data:`MAX_PROM
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import re
 import unicodedata
@@ -24,7 +25,7 @@ from collections.abc import Iterable, Sequence
 
 from .alignment import TokenAlignment, align_prompt
 from .errors import AttnmodError
-from .prompt_syntax import DraftTree, Word, word_from_token
+from .prompt_syntax import DraftTree, Word
 from .prompt_tree import Attribute, Entity, PromptTree
 
 PARSERS = ("auto", "benepar", "dependency")
@@ -250,18 +251,21 @@ def _dependency_drafts(texts: list[str], spacy_model: str | None, batch_size: in
 def _benepar_drafts(
     texts: list[str], model: str, spacy_model: str | None, batch_size: int, progress: bool
 ) -> list[tuple[DraftTree, str]]:
-    """Constituency drafts; a prompt benepar cannot take (too long, or it fails) goes to the dependency builder."""
-    import nltk
-    from spacy.tokens import Doc
+    """Constituency drafts; a prompt benepar cannot take (too long, or it fails) goes to the dependency builder.
 
-    from .constituency import build_from_constituency
+    Two stages: spaCy's own components (tags, lemmas, sentences) on the text; then, on the prompt's words alone
+    (benepar rejects whitespace tokens), ``benepar`` and the ``attnmod_constituency_tree`` component after it.
+    """
     from .dependency import build_from_dependency
     from .nlp import load_benepar
 
     nlp = load_benepar(model, spacy_model)
-    component = nlp.get_pipe("benepar")
+    from .parser_components import BENEPAR_COMPONENT, CONSTITUENCY_COMPONENT, with_component, words_only
+
+    with_component(nlp, CONSTITUENCY_COMPONENT)
+    constituency = [nlp.get_pipe(name) for name in (BENEPAR_COMPONENT, CONSTITUENCY_COMPONENT)]
     results: list[tuple[DraftTree, str]] = []
-    with nlp.select_pipes(disable=["benepar"]):
+    with nlp.select_pipes(disable=[BENEPAR_COMPONENT, CONSTITUENCY_COMPONENT]):
         docs = nlp.pipe(texts, batch_size=batch_size)
         for doc in _progress(docs, len(texts), progress):
             tokens = [t for t in doc if not t.is_space]
@@ -278,20 +282,11 @@ def _benepar_drafts(
                 )
                 results.append((draft, "dependency"))
                 continue
-            # benepar rejects whitespace tokens: give it the words only, sentence by sentence.
-            clean = Doc(
-                nlp.vocab,
-                words=[t.text for t in tokens],
-                spaces=[True] * len(tokens),
-                # parse_string writes "(TAG word)": spaCy's tags, so the builder reads real parts of speech
-                tags=[t.tag_ or "XX" for t in tokens],
-                sent_starts=[k == 0 or t.is_sent_start for k, t in enumerate(tokens)],
-            )
+            words_doc = words_only(doc)
             try:
-                component(clean)
-                trees = [nltk.Tree.fromstring(sentence._.parse_string) for sentence in clean.sents]
-                words = [word_from_token(t) for t in tokens]
-                results.append((build_from_constituency(trees, words), "benepar"))
+                for component in constituency:
+                    words_doc = component(words_doc)
+                draft = words_doc._.attnmod_draft
             except Exception as error:  # benepar's own limits and errors must not reach the user
                 draft = build_from_dependency(doc)
                 draft.warnings.append(
@@ -299,6 +294,13 @@ def _benepar_drafts(
                     "parsed with the dependency back end"
                 )
                 results.append((draft, "dependency"))
+                continue
+            # The words-only doc puts one space after each word: give the words back their places in the prompt.
+            draft.words = [
+                dataclasses.replace(word, start=token.idx, end=token.idx + len(token.text))
+                for word, token in zip(draft.words, tokens, strict=True)
+            ]
+            results.append((draft, "benepar"))
     return results
 
 
