@@ -2,8 +2,10 @@
 
 Stage 1 fits the VAE (64x64x3 <-> 16x16x4) to renders: L1 + MSE reconstruction plus a small KL term; the latent
 scaling factor is then set to ``1 / std`` of the latents, as SDXL's factor is chosen. Stage 2 fits the UNet and both
-CLIP text encoders jointly on the frozen VAE's latents with the epsilon objective under SDXL's scaled-linear noise
-schedule, min-SNR weighting (gamma 5; Hang et al. 2023), AdamW with warm-up and cosine decay, 10% empty captions for
+CLIP text encoders jointly on the frozen VAE's latents with the objective the scheduler names (v-prediction for the
+presets, whose schedule ends with so little signal that an epsilon model would need its noise estimate right to
+about 1/sigma_max = 1.5% to place anything; epsilon for configurations without a schedule, SDXL's) under a
+scaled-linear noise schedule, min-SNR weighting (gamma 5; Hang et al. 2023), AdamW with warm-up and cosine decay, 10% empty captions for
 classifier-free guidance, and an exponential moving average of the weights (what is exported).
 
 Data is drawn on the fly from the shapes world (:mod:`attnmod.toolkit.shapes_world`), seen combinations only, by a
@@ -11,7 +13,8 @@ seeded stream per data-loader worker and rank, so a run is reproducible for a se
 write Lightning checkpoints into the output folder every few hundred steps and resume from them when the same
 command runs again (an interrupted run loses at most that many steps). The output folder gets ``metrics.csv``
 (losses per step), ``loss_curve.png``, ``samples.png`` (a grid drawn with the trained pipeline), ``weights/`` (the
-exported model, loadable with ``--model DIR``) and ``training.json`` (settings, times, final losses).
+exported model, loadable with ``--model DIR``) and ``training.json`` (settings, times, final losses, and
+seconds per UNet step of the run under ``unet_speed``).
 """
 
 from __future__ import annotations
@@ -154,7 +157,7 @@ def encode_captions(tokenizers, text_encoders, captions: list[str], device) -> t
 
 
 class DiffusionModule(pl.LightningModule):
-    """Stage 2: UNet + both text encoders, epsilon objective with min-SNR-5 weighting, EMA of the weights."""
+    """Stage 2: UNet + both text encoders, v or epsilon objective with min-SNR-5 weighting, EMA of the weights."""
 
     def __init__(self, components: dict, tokenizers, scheduler, settings: TrainingSettings, image_size: int):
         super().__init__()
@@ -164,6 +167,7 @@ class DiffusionModule(pl.LightningModule):
         self.vae = components["vae"].requires_grad_(False).eval()
         self.tokenizers, self.settings = tokenizers, settings
         self.register_buffer("alphas_cumprod", scheduler.alphas_cumprod.clone().float(), persistent=False)
+        self.prediction_type = scheduler.config.prediction_type  # "epsilon" or "v_prediction"
         self.image_size = image_size
         self.ema = None
 
@@ -203,8 +207,14 @@ class DiffusionModule(pl.LightningModule):
             added_cond_kwargs={"text_embeds": pooled, "time_ids": time_ids},
         ).sample
         snr = (alpha / (1 - alpha)).view(-1)
-        weights = torch.clamp(snr, max=5.0) / snr
-        per_sample = F.mse_loss(prediction, noise, reduction="none").mean(dim=(1, 2, 3))
+        if self.prediction_type == "v_prediction":
+            # v = sqrt(a) eps - sqrt(1 - a) x0 (Salimans & Ho 2022); min-SNR-5 weight for v is min(snr, 5) / (snr + 1)
+            target = alpha.sqrt() * noise - (1 - alpha).sqrt() * latents
+            weights = torch.clamp(snr, max=5.0) / (snr + 1)
+        else:
+            target = noise
+            weights = torch.clamp(snr, max=5.0) / snr
+        per_sample = F.mse_loss(prediction, target, reduction="none").mean(dim=(1, 2, 3))
         loss = (weights * per_sample).mean()
         self.log("loss", per_sample.mean(), prog_bar=True)
         return loss
@@ -261,6 +271,35 @@ class _PauseAfter(pl.Callback):
             trainer.save_checkpoint(self.folder / "last.ckpt")
             trainer.should_stop = True
             self.paused = True
+
+
+class _StepTimer(pl.Callback):
+    """Wall-clock time per optimizer step of this invocation (data loading included), leaving out the first
+    ``warmup`` steps (at least the first, whose start is not seen), which pay the start-up: data-loader workers,
+    allocator, kernel selection."""
+
+    def __init__(self, warmup: int = 5):
+        self.warmup, self.ends = warmup, []
+
+    def on_train_batch_end(self, trainer, module, outputs, batch, batch_index):
+        self.ends.append(time.perf_counter())
+
+    def summary(self) -> dict | None:
+        """Step ``i`` lasts from the end of step ``i - 1`` to its own end; ``seconds_per_step`` is the mean over
+        the steps after the skipped ones, ``steps_per_second`` its inverse, and the median is of single steps."""
+        count = len(self.ends)
+        if count < 2:
+            return None
+        skipped = max(1, min(self.warmup, count - 1))
+        durations = sorted(self.ends[i] - self.ends[i - 1] for i in range(skipped, count))
+        span = self.ends[-1] - self.ends[skipped - 1]
+        return {
+            "steps_timed": count - skipped,
+            "steps_skipped": skipped,
+            "seconds_per_step": span / (count - skipped),
+            "steps_per_second": (count - skipped) / span if span > 0 else None,
+            "median_seconds_per_step": durations[len(durations) // 2],
+        }
 
 
 def _trainer(settings: TrainingSettings, folder: Path, max_steps: int, progress: bool, callbacks: list):
@@ -426,7 +465,8 @@ def train_shapes_model(out: str | Path, settings: TrainingSettings, progress: bo
     )
     history = _LossHistory(out / "unet-loss.jsonl", "loss")
     pause = _PauseAfter(pause_after, unet_folder)
-    trainer = _trainer(settings, unet_folder, settings.unet_steps, progress, [history, pause])
+    timer = _StepTimer()
+    trainer = _trainer(settings, unet_folder, settings.unet_steps, progress, [history, pause, timer])
     loader = _loader(
         settings.batch_size,
         settings,
@@ -436,6 +476,7 @@ def train_shapes_model(out: str | Path, settings: TrainingSettings, progress: bo
     )
     _touch_resume_marker(unet_folder)
     _fit(trainer, module, loader, unet_folder)
+    summary["unet_speed"] = timer.summary()  # this invocation's UNet steps only
     if pause.paused:
         return {**summary, "paused": "unet", "step": trainer.global_step}
     if trainer.global_rank != 0:

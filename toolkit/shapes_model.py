@@ -104,7 +104,13 @@ def component_configs(preset: str = "default") -> dict:
         "sample_size": IMAGE_SIZE,
         "scaling_factor": 1.0,
     }
-    scheduler = {**SDXL_SCHEDULE, "beta_end": p["beta_end"], "timestep_spacing": "trailing", "steps_offset": 0}
+    scheduler = {
+        **SDXL_SCHEDULE,
+        "beta_end": p["beta_end"],
+        "timestep_spacing": "trailing",
+        "steps_offset": 0,
+        "prediction_type": "v_prediction",
+    }
     return {
         "preset": preset,
         "unet": unet,
