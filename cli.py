@@ -83,6 +83,11 @@ def _request_threads(ctx, param, value):
     return value
 
 
+def _device_count(ctx, param, value: str) -> int | str:
+    """Lightning's ``devices``: a count as a number, anything else (``auto``, ``0,1``) as written."""
+    return int(value) if value.isdigit() else value
+
+
 _THREADS = click.option(
     "--threads",
     type=click.IntRange(min=1),
@@ -585,7 +590,13 @@ def attribute(
 )
 @click.option("--sweep-file", default=None, help="a sweep grid as YAML/JSON {SECTION.KEY: [values]}")
 @model_choice_options
-@click.option("--devices", default="1", show_default=True, help="devices per node (a number, or auto)")
+@click.option(
+    "--devices",
+    default="1",
+    show_default=True,
+    callback=_device_count,
+    help="devices per node (a number, or auto)",
+)
 @click.option("--accelerator", type=click.Choice(["auto", "cpu", "gpu", "cuda"]), default="auto", show_default=True)
 @click.option("--num-nodes", type=click.IntRange(min=1), default=1, show_default=True)
 @click.option("--strategy", default="auto", show_default=True, help="Lightning strategy, e.g. ddp")
@@ -659,7 +670,7 @@ def ablate(
         variants=variant_list,
         seeds=seed_list,
         model=model,
-        devices=int(devices) if devices.isdigit() else devices,
+        devices=devices,
         accelerator=accelerator,
         num_nodes=num_nodes,
         strategy=strategy,
@@ -773,6 +784,7 @@ def report(run_dir: str, out_dir: str | None, formats: str, worst: int) -> None:
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N")
 @click.option("--batch-size", type=click.IntRange(min=1), default=16, show_default=True)
 @click.option("--resamples", type=click.IntRange(min=1), default=1000, show_default=True, help="bootstrap resamples")
+@_THREADS
 @click.option("--json", "as_json", is_flag=True, help="print the summary as JSON")
 @user_errors
 def evaluate(
@@ -793,7 +805,9 @@ def evaluate(
     Writes per-item scores into RUN/results.jsonl and a per-variant summary with bootstrap confidence
     intervals to RUN/evaluation.json. Every model comes from a local path or the local cache.
     """
-    from .analysis.evaluate import DEFAULT_CLIP_MODEL, evaluate_run, format_evaluation
+    from .analysis.evaluate import format_evaluation
+    from .analysis.image_metrics import DEFAULT_CLIP_MODEL
+    from .workflows import evaluate_run
 
     summary = evaluate_run(
         run_dir,
@@ -838,9 +852,11 @@ def world() -> None:
 @click.option("--unet-steps", type=click.IntRange(min=1), default=3000, show_default=True)
 @click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--threads", type=click.IntRange(min=1), default=None, help="torch threads (default: torch's choice)")
+@_THREADS
 @click.option("--accelerator", default="auto", show_default=True, help="Lightning accelerator: auto, cpu, gpu")
-@click.option("--devices", default="1", show_default=True, help="Lightning devices: a count, or auto")
+@click.option(
+    "--devices", default="1", show_default=True, callback=_device_count, help="Lightning devices: a count, or auto"
+)
 @click.option(
     "--workers",
     type=click.IntRange(min=0),
@@ -876,7 +892,6 @@ def world_train(
     unet_steps,
     batch_size,
     seed,
-    threads,
     accelerator,
     devices,
     workers,
@@ -887,11 +902,11 @@ def world_train(
     progress,
 ) -> None:
     """Train the shapes model from scratch (VAE, then UNet and text encoders); rerun the same command to resume."""
-    if threads:
-        import torch
-
-        torch.set_num_threads(threads)
     from .lightning_modules.shapes_training import TrainingSettings, train_shapes_model
+    from .toolkit.threads import apply_thread_policy, resolve_thread_policy
+
+    # --threads, ATTNMOD_THREADS or OMP_NUM_THREADS, else the available cores shared among the run's processes.
+    apply_thread_policy(resolve_thread_policy(local_ranks=devices if isinstance(devices, int) else None))
 
     settings = TrainingSettings(
         preset=preset,
@@ -900,7 +915,7 @@ def world_train(
         batch_size=batch_size,
         seed=seed,
         accelerator=accelerator,
-        devices=int(devices) if devices.isdigit() else devices,
+        devices=devices,
         workers=workers,
         pause_after=pause_after,
         learning_rate=learning_rate,

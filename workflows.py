@@ -3,6 +3,9 @@
 * :func:`run_diagnosis` (``attnmod diagnose``): baseline (``none``) and a modulated variant with the same seed,
   scored and judged, written as a diagnosis folder (``diagnosis.json``, images, records, ``report.html/pdf``).
 * :func:`analyze_path` (``attnmod analyze``): scores and verdicts of saved attention records, without the model.
+* :func:`rescore_diagnosis` (``attnmod analyze DIR --update``): a diagnosis folder re-scored and rewritten.
+* :func:`evaluate_run` (``attnmod evaluate``): image-level scores of an ablation run (CLIP score, FID, preference,
+  the shapes judge) merged into its ``results.jsonl`` and summarised in ``evaluation.json``.
 
 This module sits above :mod:`attnmod.analysis` (pure functions of records and trees) and :mod:`attnmod.reports`
 (figures and documents); ``cli.py`` only parses options, calls one of these and prints.
@@ -12,11 +15,22 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import shutil
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from .analysis.evaluate import (
+    RunItem,
+    by_variant,
+    merge_item_scores,
+    provenance_warnings,
+    small_fid_warning,
+    unreadable_lines_warning,
+    variant_scores,
+)
+from .analysis.image_metrics import DEFAULT_CLIP_MODEL
 from .analysis.schema import DIAGNOSIS_FORMAT, write_diagnosis
 from .analysis.scoring import score_record, summary_metrics
 from .analysis.thresholds import Thresholds
@@ -26,13 +40,20 @@ from .toolkit.errors import AttnmodError
 from .toolkit.prompt_tree import PromptTree
 from .toolkit.run_files import (
     DIAGNOSIS_FILE,
+    EVALUATION_FILE,
     IMAGE_FILE,
+    ITEMS_FOLDER,
     PARSE_FILE,
+    REFERENCE_STATS_FILE,
+    RESULTS_FILE,
     ROLES,
+    RUN_FILE,
     json_number,
+    read_jsonl,
     resolve_generation_settings,
     role_image,
     software_versions,
+    write_atomic,
 )
 from .toolkit.threads import thread_record
 
@@ -303,3 +324,332 @@ def rescore_diagnosis(
 
         write_diagnosis_report(out, formats=report_formats)
     return data
+
+
+# ---- image-level evaluation of an ablation run ----
+
+
+def read_results(run_dir: str | Path, skipped: list | None = None) -> list[dict]:
+    """The rows of ``RUN/results.jsonl`` in file order, read by the run files' one reader: blank lines are
+    ignored and damaged lines (not UTF-8, not JSON, not an object) skipped; ``skipped`` receives their
+    ``(line number, reason)`` pairs."""
+    path = Path(run_dir) / RESULTS_FILE
+    if not path.is_file():
+        raise AttnmodError(f"{str(path)!r} does not exist: pass the folder of a run written by `attnmod ablate`")
+    read = read_jsonl(path, require=None)
+    if skipped is not None:
+        skipped.extend(read.skipped)
+    return read.rows
+
+
+def select_items(run_dir: str | Path, rows: Sequence[dict]) -> tuple[list[RunItem], list[str]]:
+    """The rows that can be scored (status "done", a prompt and an image on disk), and warnings for the rest.
+
+    The image is ``RUN/{folder}/image.png``; rows without ``folder`` use ``RUN/items/{id}``.
+    """
+    run = Path(run_dir)
+    items, warnings = [], []
+    for index, row in enumerate(rows):
+        if row.get("status", "done") != "done":
+            continue
+        item_id = str(row.get("id", index))
+        folder = run / str(row["folder"]) if row.get("folder") else run / ITEMS_FOLDER / item_id
+        image = folder / IMAGE_FILE
+        prompt = row.get("prompt")
+        if not isinstance(prompt, str) or not prompt.strip():
+            warnings.append(f"item {item_id}: no prompt in {RESULTS_FILE}, not scored")
+        elif not image.is_file():
+            warnings.append(f"item {item_id}: {str(image)!r} is missing, not scored")
+        else:
+            variant = str(row.get("variant") or "default")
+            items.append(RunItem(index, item_id, prompt, variant, image))
+    return items, warnings
+
+
+def _run_status(run: Path) -> str | None:
+    """``status`` from ``RUN/run.json`` as `attnmod ablate` writes it, or None."""
+    try:
+        info = json.loads((run / RUN_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return info.get("status") if isinstance(info, dict) else None
+
+
+def _file_signature(path: Path) -> tuple[int, int]:
+    status = path.stat()
+    return status.st_size, status.st_mtime_ns
+
+
+def _resolve_fid_inputs(fid_reference: str | None, fid_model: str | None) -> tuple[Path | None, str | None]:
+    from .analysis.fid import environment_fid_model
+    from .analysis.image_metrics import STATISTICS_SUFFIXES
+
+    if fid_reference is None:
+        if fid_model is not None:
+            raise AttnmodError("an FID feature model was given without --fid-reference (a folder or statistics file)")
+        return None, None
+    reference = Path(fid_reference).expanduser()
+    if not reference.exists():
+        raise AttnmodError(
+            f"FID reference {fid_reference!r} does not exist: pass a folder of reference images or a statistics "
+            f"file ({' or '.join(STATISTICS_SUFFIXES)} with mu and sigma)"
+        )
+    if reference.is_file() and reference.suffix not in STATISTICS_SUFFIXES:
+        raise AttnmodError(
+            f"FID reference {fid_reference!r} is a file but not statistics ({' or '.join(STATISTICS_SUFFIXES)})"
+        )
+    model = fid_model or environment_fid_model()
+    if model is None:
+        raise AttnmodError(
+            "FID needs a local feature network: pass --fid-model PATH (or set ATTNMOD_FID_MODEL), a TorchScript or "
+            ".pt2 file mapping uint8 images [N, 3, H, W] to features [N, D]; nothing is downloaded"
+        )
+    return reference, model
+
+
+def _item_scene(row: dict, folder: Path):
+    """The scene an item was asked to draw: its row's ``metadata.scene``, else ``scene.json`` in its folder."""
+    from .analysis.judge_evaluation import SCENE_FILE, row_scene, scene_from_json
+
+    data = row_scene(row)
+    if data is None and (folder / SCENE_FILE).is_file():
+        try:
+            data = json.loads((folder / SCENE_FILE).read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+            return None
+    return scene_from_json(data)
+
+
+def _judge_items(items: Sequence[RunItem], rows: Sequence[dict], progress: bool) -> tuple[dict[int, dict], list[str]]:
+    """The shapes judge's scores of every item whose scene is known, ``{row_index: {field: value}}``, and the
+    warning for the others."""
+    from PIL import Image
+    from tqdm.auto import tqdm
+
+    from .analysis.judge import judge_image
+    from .analysis.judge_evaluation import unjudged_warning
+
+    scores: dict[int, dict] = {}
+    without = []
+    for item in tqdm(items, desc="judge", disable=not progress, unit="image"):
+        scene = _item_scene(rows[item.row_index], item.image.parent)
+        if scene is None:
+            without.append(item.item_id)
+            continue
+        with Image.open(item.image) as picture:
+            scores[item.row_index] = judge_image(picture.convert("RGB"), scene).metrics()
+    warning = unjudged_warning(without)
+    return scores, [warning] if warning else []
+
+
+def evaluate_run(
+    run_dir: str | Path,
+    clip_model: str | None = DEFAULT_CLIP_MODEL,
+    fid_reference: str | Path | None = None,
+    reward_model: str | None = None,
+    devices: int = 1,
+    *,
+    fid_model: str | None = None,
+    device: str = "auto",
+    batch_size: int = 16,
+    fid_image_size: int = 299,
+    resamples: int = 1000,
+    confidence: float = 0.95,
+    seed: int = 0,
+    progress: bool = False,
+    judge: str | None = None,
+) -> dict:
+    """Score a run's images, merge per-item scores into ``results.jsonl`` and write ``evaluation.json``: what
+    ``attnmod evaluate RUN`` does. Returns the summary written to ``evaluation.json``.
+
+    Reads ``RUN/results.jsonl`` (one row per item: ``id, prompt, seed, variant, status, folder``, ...) and each
+    finished item's ``RUN/{folder}/image.png``, then
+
+    * adds to every scored row ``clip_score`` (``100 * max(cos, 0)``), ``clip_truncated`` (bool) and, with a reward
+      model, ``reward``; rows that were not scored lose stale values of these fields. The file is rewritten
+      atomically (temporary file + rename), and only if no other process changed it meanwhile;
+    * with ``judge="shapes"``, adds the shapes-world judge's per-item scores (``judge_*``, see
+      :mod:`attnmod.analysis.judge_evaluation`) to every row whose scene is known; CLIP runs only when
+      ``clip_model`` is given (None skips it, and its fields are null);
+    * writes ``RUN/evaluation.json``, the per-variant summary (each variant's entry from
+      :func:`attnmod.analysis.evaluate.variant_scores`)::
+
+        {"clip_model": str | null, "clip_backbone": str | null, "clip_context_length": int | null,
+         "judge": str | null, "items_judged": int,
+         "reward_model": str | null, "reward_kind": str | null,
+         "fid_feature_model": str | null, "fid_reference": str | null, "fid_reference_images": int | null,
+         "fid_reference_stats": str | null, "fid_image_size": int,
+         "confidence": float, "bootstrap_resamples": int, "device": str, "threads": {...} | null,
+         "variants": {VARIANT: {"n": int,
+                                "clip_score": {"mean", "low", "high", "n"},
+                                "clip_truncated": int,
+                                "fid": float | null, "fid_images": int,
+                                "reward": {"mean", "low", "high", "n"} | null,
+                                "judge": {JUDGE_FIELD: {"mean", "low", "high", "n"}} | null}},
+         "truncated_captions": int, "items_scored": int, "items_skipped": int, "warnings": [str]}
+
+      ``low``/``high`` bound a percentile-bootstrap confidence interval of the mean over the variant's items. FID
+      has no interval (one number per variant against the reference set). ``threads``: the thread policy in effect
+      (:mod:`attnmod.toolkit.threads`; ``--threads`` or ``ATTNMOD_THREADS``, else the cores available).
+
+    ``clip_model``: a local CLIP folder or a hub id present in the local cache. ``fid_reference``: a folder of
+    reference images (their statistics are saved to ``RUN/fid_reference_stats.safetensors`` for reuse) or a
+    ``.npz``/``.safetensors`` file with ``mu``/``sigma``; it needs ``fid_model`` (or ``$ATTNMOD_FID_MODEL``), a
+    TorchScript or ``.pt2`` feature network. ``reward_model``: a local CLIP-form preference model folder.
+    ``judge``: "shapes" to judge images against their shapes-world scenes (no model needed); ``clip_model=None``
+    skips CLIP. Evaluation runs in one process on one device; ``devices`` is accepted for symmetry with
+    ``attnmod ablate``.
+    """
+    from tqdm.auto import tqdm
+
+    from .analysis.fid import FeatureStatistics, feature_statistics, frechet_distance, load_feature_model
+    from .analysis.image_metrics import ClipScorer, list_images, load_clip, load_reward_model, read_image_tensor
+    from .analysis.judge_evaluation import JUDGES
+    from .toolkit.devices import resolve_device
+    from .toolkit.threads import ensure_thread_policy
+
+    run = Path(run_dir)
+    if not run.is_dir():
+        raise AttnmodError(f"run folder {str(run)!r} does not exist")
+    if batch_size < 1:
+        raise AttnmodError(f"batch size must be at least 1, got {batch_size}")
+    if fid_image_size < 0:
+        raise AttnmodError(f"FID image size must be 0 (keep sizes) or positive, got {fid_image_size}")
+    if judge is not None and judge not in JUDGES:
+        raise AttnmodError(f"unknown judge {judge!r}; judges: {', '.join(JUDGES)}")
+    results_path = run / RESULTS_FILE
+    unreadable: list = []
+    rows = read_results(run, unreadable)
+    signature = _file_signature(results_path)
+    items, warnings = select_items(run, rows)
+    if unreadable:
+        # They are left out of the rewritten results.jsonl: nothing in them can be scored or restored.
+        warnings.append(unreadable_lines_warning(unreadable, RESULTS_FILE))
+    if _run_status(run) == "running":
+        warnings.append("run.json says the run is still running (or was killed): its results may be incomplete")
+    if not items:
+        raise AttnmodError(f"run {str(run)!r} has no finished items with an image to score")
+    reference, fid_model_path = _resolve_fid_inputs(None if fid_reference is None else str(fid_reference), fid_model)
+    torch_device = resolve_device(device)
+    if devices > 1:
+        warnings.append(f"evaluation runs in one process on {torch_device}; --devices {devices} is not split")
+    threads = ensure_thread_policy()
+
+    # Load every model before scoring anything, so a missing file fails in seconds, not after the CLIP pass.
+    clip = ClipScorer(load_clip(clip_model, device=str(torch_device))) if clip_model else None
+    reward = load_reward_model(reward_model, device=str(torch_device)) if reward_model else None
+    extractor = reference_stats = None
+    reference_images = None
+    stats_written = None
+    if reference is not None:
+        extractor = load_feature_model(fid_model_path, device=str(torch_device), image_size=fid_image_size)
+        if reference.is_dir():
+            paths = list_images(reference)
+            if len(paths) < 2:
+                raise AttnmodError(f"FID reference folder {str(reference)!r} holds {len(paths)} images; needs >= 2")
+            reference_stats = feature_statistics(
+                extractor, paths, fid_image_size, batch_size, progress, description="FID reference"
+            )
+            reference_images = len(paths)
+            stats_written = str(reference_stats.save(run / REFERENCE_STATS_FILE))
+        else:
+            reference_stats = FeatureStatistics.load(reference)
+            reference_images = reference_stats.count or None
+            warnings.extend(provenance_warnings(reference_stats.provenance, fid_model_path, fid_image_size))
+        if reference_stats.dimension != extractor.num_features:
+            raise AttnmodError(
+                f"FID reference statistics have {reference_stats.dimension} features but {fid_model_path!r} gives "
+                f"{extractor.num_features}: compute the reference with the same feature model"
+            )
+
+    clip_scores: dict[int, float] = {}
+    truncated: dict[int, bool] = {}
+    rewards: dict[int, float] = {}
+    batches = [items[start : start + batch_size] for start in range(0, len(items), batch_size)]
+    for batch in tqdm(batches, desc="CLIP score", disable=not progress or clip is None, unit="batch"):
+        if clip is None:
+            break
+        images = [read_image_tensor(item.image) for item in batch]
+        captions = [item.prompt for item in batch]
+        scores = clip.score(images, captions)
+        for item, value, cut in zip(batch, scores.clip_score, scores.truncated, strict=True):
+            clip_scores[item.row_index] = value
+            truncated[item.row_index] = cut
+        if reward is not None:
+            for item, value in zip(batch, reward.score(images, captions), strict=True):
+                rewards[item.row_index] = value
+
+    judged: dict[int, dict] = {}
+    if judge:
+        judged, judge_warnings = _judge_items(items, rows, progress)
+        warnings.extend(judge_warnings)
+
+    groups = by_variant(items)
+    variants = {}
+    for variant, members in groups.items():
+        fid = None
+        if reference_stats is not None:
+            if len(members) < 2:
+                warnings.append(f"variant {variant}: {len(members)} image, FID needs at least 2")
+            else:
+                generated = feature_statistics(
+                    extractor,
+                    [m.image for m in members],
+                    fid_image_size,
+                    batch_size,
+                    progress,
+                    description=f"FID {variant}",
+                )
+                fid = frechet_distance(reference_stats, generated)
+                if not math.isfinite(fid):
+                    warnings.append(f"variant {variant}: FID is not finite (degenerate features), left out")
+                    fid = None
+        variants[variant] = variant_scores(
+            members,
+            clip_scores if clip is not None else None,
+            truncated if clip is not None else None,
+            rewards if reward is not None else None,
+            judged if judge else None,
+            fid,
+            resamples,
+            confidence,
+            seed,
+        )
+    if extractor is not None:
+        warning = small_fid_warning((len(members) for members in groups.values()), extractor.num_features)
+        if warning:
+            warnings.append(warning)
+
+    merge_item_scores(rows, clip_scores, truncated, rewards if reward is not None else None, judged)
+    if _file_signature(results_path) != signature:
+        raise AttnmodError(
+            f"{str(results_path)!r} changed while evaluating (is `attnmod ablate` still writing it?): "
+            "nothing was written; run evaluate again when the run is finished"
+        )
+    write_atomic(results_path, "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows))
+
+    summary = {
+        "clip_model": clip_model if clip is not None else None,
+        "clip_backbone": clip.bundle.backbone if clip is not None else None,
+        "clip_context_length": clip.bundle.context_length if clip is not None else None,
+        "judge": judge,
+        "items_judged": len(judged),
+        "reward_model": reward_model,
+        "reward_kind": reward.kind if reward is not None else None,
+        "fid_feature_model": fid_model_path,
+        "fid_reference": str(reference) if reference is not None else None,
+        "fid_reference_images": reference_images,
+        "fid_reference_stats": stats_written,
+        "fid_image_size": fid_image_size,
+        "confidence": confidence,
+        "bootstrap_resamples": resamples,
+        "device": str(torch_device),
+        "threads": threads,
+        "variants": variants,
+        "truncated_captions": sum(truncated.values()),
+        "items_scored": len(items),
+        "items_skipped": len(rows) - len(items),
+        "warnings": warnings,
+    }
+    write_atomic(run / EVALUATION_FILE, json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
+    return summary

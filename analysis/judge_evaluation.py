@@ -10,14 +10,13 @@ Per variant, each score's mean (booleans as 0/1: a rate) with a percentile-boots
 items, from :func:`~attnmod.analysis.image_metrics.bootstrap_mean_interval`.
 
 An item's scene comes from its row's ``metadata.scene`` (the ``shapes:`` prompt source writes it) or from
-``scene.json`` in its folder.
+``scene.json`` in its folder; :func:`attnmod.workflows.evaluate_run` reads them and the images, and judges each
+image with :func:`~attnmod.analysis.judge.judge_image`.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
-from pathlib import Path
 
 from ..toolkit.shapes_world import Scene
 
@@ -35,15 +34,9 @@ JUDGE_FIELDS = (
 SCENE_FILE = "scene.json"
 
 
-def item_scene(row: dict, folder: Path | None) -> Scene | None:
-    """The scene an item was asked to draw, or None when the row and its folder hold none (or a damaged one)."""
-    metadata = row.get("metadata")
-    data = metadata.get("scene") if isinstance(metadata, dict) else None
-    if data is None and folder is not None and (folder / SCENE_FILE).is_file():
-        try:
-            data = json.loads((folder / SCENE_FILE).read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-            return None
+def scene_from_json(data) -> Scene | None:
+    """The scene an item was asked to draw from its JSON form (a row's ``metadata.scene`` or the item folder's
+    ``scene.json``), or None when there is none or it is damaged."""
     if not isinstance(data, dict):
         return None
     try:
@@ -52,33 +45,21 @@ def item_scene(row: dict, folder: Path | None) -> Scene | None:
         return None
 
 
-def judge_items(items: Sequence, rows: Sequence[dict], progress: bool = False) -> tuple[dict[int, dict], list[str]]:
-    """Judge every item (``RunItem``: ``row_index``, ``item_id``, ``image``) whose scene is known.
+def row_scene(row: dict):
+    """The JSON scene a ``results.jsonl`` row carries in ``metadata.scene`` (the ``shapes:`` source writes it)."""
+    metadata = row.get("metadata")
+    return metadata.get("scene") if isinstance(metadata, dict) else None
 
-    Returns ``({row_index: {field: value}}, warnings)``; items without a scene are left out with one warning."""
-    from PIL import Image
-    from tqdm.auto import tqdm
 
-    from .judge import judge_image
-
-    scores: dict[int, dict] = {}
-    without = []
-    for item in tqdm(items, desc="judge", disable=not progress, unit="image"):
-        scene = item_scene(rows[item.row_index], item.image.parent)
-        if scene is None:
-            without.append(item.item_id)
-            continue
-        with Image.open(item.image) as picture:
-            result = judge_image(picture.convert("RGB"), scene)
-        scores[item.row_index] = result.metrics()
-    warnings = []
-    if without:
-        shown = ", ".join(without[:3]) + (" ..." if len(without) > 3 else "")
-        warnings.append(
-            f"{len(without)} item(s) have no shapes-world scene (metadata.scene or {SCENE_FILE}) and were not judged: "
-            f"{shown}; use a shapes: prompt source"
-        )
-    return scores, warnings
+def unjudged_warning(item_ids: Sequence[str]) -> str | None:
+    """The warning for items that have no scene and were not judged (None when every item was judged)."""
+    if not item_ids:
+        return None
+    shown = ", ".join(item_ids[:3]) + (" ..." if len(item_ids) > 3 else "")
+    return (
+        f"{len(item_ids)} item(s) have no shapes-world scene (metadata.scene or {SCENE_FILE}) and were not judged: "
+        f"{shown}; use a shapes: prompt source"
+    )
 
 
 def as_number(value) -> float | None:

@@ -18,16 +18,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from attnmod.analysis.evaluate import (
-    EVALUATION_FILE,
-    REFERENCE_STATS_FILE,
-    _provenance_warnings,
-    evaluate_run,
-    read_results,
-)
+from attnmod.analysis.evaluate import provenance_warnings
 from attnmod.analysis.fid import FeatureStatistics, feature_statistics, load_feature_model
 from attnmod.analysis.image_metrics import bootstrap_mean_interval, clip_backbone_name
 from attnmod.toolkit.errors import AttnmodError
+from attnmod.toolkit.run_files import EVALUATION_FILE, REFERENCE_STATS_FILE
+from attnmod.workflows import evaluate_run, read_results
 from PIL import Image
 
 PROMPTS = [
@@ -316,7 +312,7 @@ def test_fid_of_a_set_against_itself_is_zero_and_reference_statistics_are_reusab
     provenance = FeatureStatistics.load(stats_file).provenance
     assert provenance == {"image_size": str(FID_SIZE), "feature_model": evaluators["fid"]}
     assert not any("reference statistics were computed" in w for w in again["warnings"])
-    mismatch = _provenance_warnings(provenance, "/elsewhere/inception-2015-12-05.pt", 299)
+    mismatch = provenance_warnings(provenance, "/elsewhere/inception-2015-12-05.pt", 299)
     assert len(mismatch) == 2 and "image size 32" in mismatch[0] and "tiny-inception.pt" in mismatch[1]
 
 

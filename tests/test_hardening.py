@@ -154,9 +154,9 @@ def test_the_one_reader_skips_and_counts_bad_lines(tmp_path):
 
 
 def test_report_evaluate_and_ablate_read_damaged_results_alike(tmp_path, run_cli):
-    from attnmod.analysis.evaluate import read_results
     from attnmod.lightning_modules.data import WorkItem
     from attnmod.lightning_modules.writer import merge_results
+    from attnmod.workflows import read_results
 
     _damaged_results(tmp_path)
     (tmp_path / "run.json").write_text(json.dumps({"status": "finished", "counts": {"items": 2}}), encoding="utf-8")

@@ -37,6 +37,8 @@ ATTENTION_METADATA_FILE = "attention.json"
 RUN_FILE = "run.json"
 RESULTS_FILE = "results.jsonl"
 EVALUATION_FILE = "evaluation.json"
+#: FID statistics of a reference image folder, saved by ``attnmod evaluate`` for reuse.
+REFERENCE_STATS_FILE = "fid_reference_stats.safetensors"
 ITEMS_FOLDER = "items"
 METRICS_FILE = "metrics.json"
 #: Files an item folder must hold (non-empty) to count as complete; parse.json is optional.
