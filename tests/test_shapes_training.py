@@ -46,6 +46,36 @@ def test_twenty_steps_lower_the_loss(smoke_run):
         assert (out / name).is_file(), name
 
 
+def test_training_json_records_the_speed_of_the_unet_steps(smoke_run):
+    out, _, summary = smoke_run
+    speed = json.loads((out / "training.json").read_text())["unet_speed"]
+    assert speed == summary["unet_speed"]
+    # 20 steps: the first 5 pay the start-up and are left out, the other 15 are timed.
+    assert (speed["steps_timed"], speed["steps_skipped"]) == (15, 5)
+    assert speed["seconds_per_step"] > 0 and speed["median_seconds_per_step"] > 0
+    assert speed["steps_per_second"] == pytest.approx(1 / speed["seconds_per_step"])
+
+
+def test_step_timer_arithmetic_on_planted_step_ends():
+    from attnmod.lightning_modules.shapes_training import _StepTimer
+
+    timer = _StepTimer(warmup=2)
+    # Steps end at these seconds: the first two are skipped; steps 2-6 last 2, 1, 1, 1 and 4 s.
+    timer.ends = [10.0, 11.0, 13.0, 14.0, 15.0, 16.0, 20.0]
+    assert timer.summary() == {
+        "steps_timed": 5,
+        "steps_skipped": 2,
+        "seconds_per_step": 9.0 / 5,
+        "steps_per_second": 5 / 9.0,
+        "median_seconds_per_step": 1.0,
+    }
+    # Too few steps for the warm-up: the last step is still timed; one step alone gives no figure.
+    timer.ends = [0.0, 0.5, 2.0]
+    assert (timer.summary()["steps_timed"], timer.summary()["seconds_per_step"]) == (1, 1.5)
+    timer.ends = [3.0]
+    assert timer.summary() is None
+
+
 def test_exported_weights_load_and_draw(smoke_run):
     from attnmod.toolkit.models import build_pipeline
     from attnmod.toolkit.shapes_model import COMPONENTS
