@@ -67,7 +67,7 @@ def combine_resolutions(maps: Sequence[torch.Tensor], size: tuple[int, int] | No
 def combine_raw_resolutions(maps: Sequence[torch.Tensor], size: tuple[int, int] | None = None) -> torch.Tensor:
     """Average raw token maps ``[T, H, W]`` (per-pixel probabilities over tokens) of several resolutions at ``size``
     (default: the coarsest) without normalising per token: area averaging keeps each pixel's distribution over
-    tokens a distribution, so absolute attention (:func:`presence`) survives. Enlarging uses bilinear resampling."""
+    tokens a distribution, so absolute attention (:func:`~attnmod.analysis.word_attention.presence`) survives. Enlarging uses bilinear resampling."""
     if not maps:
         raise ValueError("no maps to combine")
     if size is None:

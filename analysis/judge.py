@@ -18,7 +18,7 @@ four steps, each documented with its rule and constants (see also docs/shapes.md
    area, touching two or more larger components of other colours) is the blended edge between two objects and is
    dropped too. A component inside the hole of another colour's component that itself lies inside a component of
    the first colour is that container seen through a nested ring's hole, and joins it.
-3. **Shape** by a small softmax classifier over mask-geometry features (:func:`shape_features`: solidity, extent,
+3. **Shape** by a small softmax classifier over mask-geometry features (:func:`~attnmod.analysis.judge_shapes.shape_features`: solidity, extent,
    aspect, holes and how much background they hold, centroid offset, moment of inertia, corner and row fill, and
    the harmonics of the outline's distance from the centre: 3 for a triangle, 4 for a square or cross, 5 for a star),
    trained on degraded renders (``benchmarks/train_judge.py``; weights in ``toolkit/data/judge_shapes.safetensors``,

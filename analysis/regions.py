@@ -155,7 +155,7 @@ def region_candidates(
     """Where each entity's map is high enough to claim a pixel, ``[E, H, W]`` bool (input to :func:`assign_regions`).
 
     * ``spread`` (default): ``(M_e(p) - f_e) / (max M_e - f_e) >= level`` with the floor ``f_e`` = the map's
-      ``quantile`` (median), and only for maps whose contrast (:func:`map_contrast`) is at least ``min_contrast``.
+      ``quantile`` (median), and only for maps whose contrast (:func:`~attnmod.analysis.attention_maps.map_contrast`) is at least ``min_contrast``.
       The threshold sits between the map's own floor and peak, so it works on diffuse maps, and a flat map (no
       contrast) claims no pixel instead of every pixel.
     * ``otsu``: ``M_e(p) > t_e`` with ``t_e`` Otsu's threshold of e's pixel values, same contrast gate.
