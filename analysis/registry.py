@@ -8,7 +8,9 @@ themselves are implemented in :mod:`attnmod.analysis.metrics` and :mod:`attnmod.
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
+from pathlib import Path
 from typing import Literal
 
 
@@ -99,3 +101,79 @@ IMAGE_ITEM_METRICS: tuple[str, ...] = ("clip_score", "reward")
 def better(name: str) -> str:
     """``"lower"`` or ``"higher"`` for a registered metric (KeyError names the unknown one)."""
     return METRICS[name].better
+
+
+# ---- measured validity of the verdicts ----
+
+#: Where the measured validity of each verdict lives: written by ``benchmarks/score_validity.py --validation``
+#: (the shapes world's judge as ground truth, test half; docs/validity.md), read here so that a rerun of that
+#: benchmark updates the wording of every verdict.
+VALIDATION_FILE = Path(__file__).with_name("validation.json")
+#: The verdicts whose wording follows the validation (keys of ``validation.json``'s ``verdicts``).
+VALIDATED_VERDICTS: tuple[str, ...] = (
+    "misbound",
+    "weak_binding",
+    "margin",
+    "neglected",
+    "no_pixels",
+    "overlap",
+    "self_leakage",
+)
+_WHAT = {
+    "wrong_colour": "the judge's wrong colours",
+    "missing": "the judge's missing objects",
+    "merged": "the judge's merged objects",
+}
+
+
+def load_validation(path: str | Path = VALIDATION_FILE) -> dict[str, dict | None]:
+    """``{verdict: entry | None}`` from a validation file; every verdict None when the file is absent or unreadable.
+
+    An entry: ``{"reading": "predicts" | "weak" | "nothing" | "opposite", "failure": "wrong_colour" | "missing" |
+    "merged", "predictor", "auroc", "ci": [low, high], "units", "failures"}`` (AUROC on the test half with its 95%
+    bootstrap interval)."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        data = {}
+    entries = data.get("verdicts") if isinstance(data, dict) else None
+    entries = entries if isinstance(entries, dict) else {}
+    return {kind: entries[kind] if isinstance(entries.get(kind), dict) else None for kind in VALIDATED_VERDICTS}
+
+
+def validity_note(entry: dict | str | None) -> str:
+    """The words a verdict carries about its measured validity (empty when it was not measured).
+
+    ``" [not validated: on the shapes world this predicted the judge's wrong colours no better than chance, AUROC
+    0.51 (95% CI 0.44-0.58); see docs/validity.md]"`` when the interval includes 0.5, similar words for an
+    interval below 0.5 ("pointed away from"), above 0.5 but under 0.6 at its low end ("weak evidence") and above
+    ("validated"). A bare ``"nothing"`` (no figures) still says the score did not predict the judge's failures.
+    """
+    if entry is None:
+        return ""
+    if isinstance(entry, str):
+        if entry == "nothing":
+            return (
+                " [not validated: in validation this score did not predict the judge's failures; see docs/validity.md]"
+            )
+        return ""
+    try:
+        auroc, (low, high) = float(entry["auroc"]), (float(v) for v in entry["ci"])
+    except (KeyError, TypeError, ValueError):
+        return ""
+    what = _WHAT.get(str(entry.get("failure")), "the judge's failures")
+    figures = f"AUROC {auroc:.2f} (95% CI {low:.2f}-{high:.2f})"
+    reading = entry.get("reading")
+    if reading == "nothing":
+        return f" [not validated: on the shapes world this predicted {what} no better than chance, {figures}; see docs/validity.md]"
+    if reading == "opposite":
+        return f" [not validated: on the shapes world this pointed away from {what}, {figures}; see docs/validity.md]"
+    if reading == "weak":
+        return f" [weak evidence: on the shapes world this predicted {what} with {figures}; see docs/validity.md]"
+    if reading == "predicts":
+        return f" [validated: on the shapes world this predicted {what} with {figures}]"
+    return ""
+
+
+#: The measured validity of each verdict, loaded once (shared by analysis.verdicts and reports.findings).
+VALIDATION: dict[str, dict | str | None] = load_validation()

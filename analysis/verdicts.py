@@ -7,7 +7,8 @@ import math
 from collections.abc import Sequence
 
 from ..toolkit.run_files import json_number
-from .registry import ATTENTION_METRICS, METRICS
+from . import registry
+from .registry import ATTENTION_METRICS, METRICS, validity_note
 from .scoring import OVERALL, summary_metrics
 from .thresholds import Thresholds
 
@@ -24,22 +25,16 @@ def _phase_list(names: Sequence[str]) -> str:
     return f"the {', '.join(names[:-1])} and {names[-1]} phases"
 
 
-#: What the validation against the shapes world (docs/validity.md) showed each verdict's score to predict:
-#: ``None`` until measured, ``"predicts"``, or ``"nothing"`` (its interval included chance). A verdict whose score
-#: predicts nothing says so in its wording. Fill from ``benchmarks/score_validity.py``'s test-half table.
-VALIDATION: dict[str, str | None] = {
-    "misbound": None,
-    "overlap": None,
-    "self_leakage": None,
-    "weak_binding": None,
-    "margin": None,
-    "neglected": None,
-}
-_UNVALIDATED = " (in validation this score did not predict the judge's failures: see docs/validity.md)"
+#: What the validation against the shapes world (docs/validity.md) measured for each verdict: its AUROC for the
+#: judge's failures on the test half, with the interval and a reading (``"predicts"``, ``"weak"``, ``"nothing"``,
+#: ``"opposite"``), or None where not measured. Read from analysis/validation.json, which
+#: ``benchmarks/score_validity.py --validation`` writes; each verdict's wording carries its reading
+#: (:func:`~attnmod.analysis.registry.validity_note`), so a verdict whose score predicted nothing says so.
+VALIDATION: dict[str, dict | str | None] = registry.VALIDATION
 
 
 def _evidence(kind: str) -> str:
-    return _UNVALIDATED if VALIDATION.get(kind) == "nothing" else ""
+    return validity_note(VALIDATION.get(kind))
 
 
 def _times(value: float) -> str:
@@ -170,7 +165,7 @@ def verdicts(scores: dict, thresholds: Thresholds | None = None) -> list[str]:
         elif row["full_region"] == 0:
             found.append(
                 f"entity {names[row['entity']]!r} wins no pixels at {overall['resolution']}: it may be missing "
-                "from the image"
+                "from the image" + _evidence("no_pixels")
             )
     found.extend(scores.get("notes", []))
     if not scores["entities"]:

@@ -29,6 +29,7 @@ import argparse
 import dataclasses
 import json
 import math
+import os
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -63,24 +64,29 @@ DAAM_LEVELS = (0.3, 0.4, 0.5)
 #: Candidate thresholds for verdicts chosen on the tune half (presence for "neglected", floor overlap for "overlap").
 VERDICT_GRID = tuple(round(0.05 * i, 2) for i in range(1, 20))
 OLD_OVERLAP_THRESHOLD = 0.4
+#: The thresholds the diagnosis ships (analysis.thresholds.Thresholds), measured as they are.
+SHIPPED_PRESENCE = 0.2
+SHIPPED_OVERLAP = 0.4
+#: Where in the run the candidate definitions read attention: (phase or None for all phases, resolutions). The
+#: shipped scores read "all" (every phase, every resolution combined at the coarsest).
+VIEWS = {
+    "all": (None, "combined"),
+    "early": ("early", "combined"),
+    "middle": ("middle", "combined"),
+    "late": ("late", "combined"),
+    "all, finest": (None, "finest"),
+}
 
 
 # ---- statistics ----
 
 
 def average_ranks(values: np.ndarray) -> np.ndarray:
-    """Ranks 1..n of ``values`` with ties given their average rank."""
-    order = np.argsort(values, kind="mergesort")
-    ranks = np.empty(len(values), dtype=np.float64)
-    sorted_values = values[order]
-    start = 0
-    while start < len(values):
-        end = start
-        while end + 1 < len(values) and sorted_values[end + 1] == sorted_values[start]:
-            end += 1
-        ranks[order[start : end + 1]] = (start + end) / 2 + 1
-        start = end + 1
-    return ranks
+    """Ranks 1..n of ``values`` with ties given their average rank (vectorised: the bootstrap calls this often)."""
+    values = np.asarray(values, dtype=np.float64)
+    unique, inverse, counts = np.unique(values, return_inverse=True, return_counts=True)
+    ends = np.cumsum(counts)  # the last rank (1-based) each distinct value occupies
+    return (ends - (counts - 1) / 2.0)[inverse.reshape(-1)]
 
 
 def auroc(scores: Sequence[float], labels: Sequence[bool]) -> float:
@@ -101,6 +107,8 @@ def bootstrap_auroc(
     """95% percentile interval of the AUROC with whole clusters (prompts) resampled with replacement."""
     if resamples <= 0:
         return float("nan"), float("nan")
+    if len(scores) and np.all(scores == scores[0]) and labels.any() and not labels.all():
+        return 0.5, 0.5  # a constant score ties every pair in every resample
     rng = np.random.default_rng(seed)
     names, index = np.unique(clusters, return_inverse=True)
     members = [np.flatnonzero(index == i) for i in range(len(names))]
@@ -289,7 +297,110 @@ def score_item(record, tree, colour_words: Sequence[str], source: str = "model",
                 row["self_lift"][name] = _nanmax(lift[e, f], lift[f, e])
     for row in attributes:
         del row["map"]
-    return {"entities": entities, "attributes": attributes, "pairs": pair_rows}
+    content = sorted({t for p in positions for t in p} | {t for p in colour_positions for t in p})
+    colour_texts = []
+    for entity in tree.entities:
+        found = [a.text.lower() for a in entity.attributes if a.text.lower() in colour_words]
+        colour_texts.append(found[0] if found else None)
+    views = {}
+    for view, (phase, resolutions) in VIEWS.items():
+        maps = _view_maps(record, phase, resolutions, source)
+        if maps is not None:
+            views[view] = view_scores(maps, positions, colour_positions, words, content, colour_texts)
+    return {"entities": entities, "attributes": attributes, "pairs": pair_rows, "views": views}
+
+
+def _view_maps(record, phase: str | None, resolutions: str, source: str):
+    """Raw cross-attention ``[T, H, W]`` of one view (see VIEWS), or None when that phase was not captured."""
+    from attnmod.analysis import metrics
+
+    if phase is not None and phase not in record.phase_names():
+        return None
+    found = [record.phase_mean("cross", r, phase, source) for r in record.resolutions("cross")]
+    found = [m.float() for m in found if m is not None]
+    if not found:
+        return None
+    if resolutions == "finest":
+        return max(found, key=lambda m: m.shape[-1] * m.shape[-2])
+    return metrics.combine_raw_resolutions(found)
+
+
+def view_scores(raw, positions, colour_positions, words, content, colour_texts=None) -> dict:
+    """Candidate region-free scores of one view of the raw maps ``[T, H, W]`` (per-pixel distributions over tokens).
+
+    Per entity e (``P_j``: token j's share of each pixel's word-token attention, ``M_e``: e's normalised map):
+
+    * ``presence``: ``max_p G * P_e(p)`` (as shipped, on this view); ``mass``: ``mean_p P_e(p)``;
+    * ``content_presence``: the same peak with shares over the nouns and attributes only (no "a", "and");
+    * ``relative``: ``presence_e / max_f presence_f`` (the weakest entity of a prompt is the one likely lost).
+
+    Per colour attribute a of entity e (``A_a``: its normalised map, N pixels):
+
+    * ``colour_presence``: the colour's own presence peak;
+    * ``soft_lift``: ``N sum_p M_e(p) A_a(p)``, the attribute's density under e's soft map (1 = chance), and
+      ``soft_margin = soft_lift_e - max_{f != e} soft_lift_f`` (no region rule: never undefined on flat maps);
+    * ``competition``: ``sum_p M_e(p) (P_a(p) - max_{b} P_b(p))``, b the other entities' colour tokens: whether,
+      where e is drawn, its own colour or another colour of the prompt takes the attention (None without another
+      colour).
+    """
+    from attnmod.analysis import metrics
+
+    token_count = raw.shape[0]
+    words = [w for w in words if w < token_count]
+    content = [c for c in content if c < token_count]
+    peaks = [float(metrics.presence(raw, p, words)[0]) for p in positions]
+    masses = [float(metrics.presence(raw, p, words)[1]) for p in positions]
+    content_peaks = [float(metrics.presence(raw, p, content)[0]) for p in positions]
+    top = max(peaks) if peaks else 0.0
+    entities = [
+        {
+            "presence": _number(peaks[e]),
+            "mass": _number(masses[e]),
+            "content_presence": _number(content_peaks[e]),
+            "relative": _number(peaks[e] / top) if top > 0 else None,
+        }
+        for e in range(len(positions))
+    ]
+    normalised = metrics.normalize_maps(raw)
+    entity_maps = [metrics.group_map(raw, p) for p in positions]
+    shares = metrics.word_attention_shares(raw, words)
+    pixels = raw.shape[-1] * raw.shape[-2]
+    attributes = []
+    for e, colour in enumerate(colour_positions):
+        if not colour:
+            continue
+        attribute_map = normalised[list(colour)].mean(0)
+        attribute_map = attribute_map / attribute_map.sum().clamp_min(1e-12)
+        lifts = [float(pixels * (m * attribute_map).sum()) for m in entity_maps]
+        others = [lifts[f] for f in range(len(lifts)) if f != e]
+        own_share = shares[list(colour)].sum(0)
+        texts = colour_texts or [None] * len(colour_positions)
+        rivals = [
+            shares[list(c)].sum(0)
+            for f, c in enumerate(colour_positions)
+            if f != e and c and (texts[f] is None or texts[f] != texts[e])
+        ]
+        competition = None
+        if rivals:
+            strongest = torch_max(rivals)
+            competition = _number((entity_maps[e] * (own_share - strongest)).sum())
+        attributes.append(
+            {
+                "entity": e,
+                "colour_presence": _number(metrics.presence(raw, colour, words)[0]),
+                "soft_lift": _number(lifts[e]),
+                "soft_margin": _number(lifts[e] - max(others)) if others else None,
+                "competition": competition,
+            }
+        )
+    return {"entities": entities, "attributes": attributes}
+
+
+def torch_max(maps):
+    """Pixel-wise maximum of a list of equally shaped maps."""
+    import torch
+
+    return torch.stack(list(maps)).max(dim=0).values
 
 
 def _nanmax(first, second) -> float | None:
@@ -391,19 +502,104 @@ class Item:
     variant: str
 
 
-def plan_items(prompts_per_set: int, seeds: Sequence[int], variants: Sequence[str]) -> list[Item]:
+def plan_items(prompts_per_set: int | dict[str, int], seeds: Sequence[int], variants: Sequence[str]) -> list[Item]:
+    """Every image of the run in a fixed order: per set and half (``prompts_per_set`` per set, or a count per
+    half: ``{"tune": 40, "test": 75}``), per prompt, seed and variant."""
     from attnmod.toolkit import shapes_world
 
+    counts = prompts_per_set if isinstance(prompts_per_set, dict) else dict.fromkeys(HALVES, prompts_per_set)
     items = []
     for name in SETS:
         for half in HALVES:
-            for index, scene in enumerate(shapes_world.prompt_set(f"{name}/{half}", prompts_per_set)):
+            for index, scene in enumerate(shapes_world.prompt_set(f"{name}/{half}", counts[half])):
                 for seed in seeds:
                     for variant in variants:
                         items.append(
                             Item(f"{name}-{half}-{index:03d}-s{seed}-{variant}", name, half, scene, seed, variant)
                         )
     return items
+
+
+def shard_of(items: list[Item], shard: int, shards: int) -> list[Item]:
+    """The items of shard ``shard`` (0-based) of ``shards``: whole prompts (all their seeds and variants) dealt out
+    in turn, so shards get the same mix of sets, halves and variants and about the same work."""
+    prompts: dict[tuple[str, str, str], int] = {}
+    for item in items:
+        prompts.setdefault((item.set, item.half, item.scene.caption), len(prompts))
+    return [item for item in items if prompts[(item.set, item.half, item.scene.caption)] % shards == shard]
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """``"K/N"`` (1-based K) -> ``(K - 1, N)``; ValueError with a readable message otherwise."""
+    try:
+        first, second = (int(part) for part in text.split("/"))
+    except ValueError:
+        raise ValueError(f"--shard must look like K/N (e.g. 1/2), got {text!r}") from None
+    if second < 1 or not 1 <= first <= second:
+        raise ValueError(f"--shard K/N needs 1 <= K <= N, got {text!r}")
+    return first - 1, second
+
+
+# ---- the per-item cache ----
+
+
+def cache_folder(out: Path) -> Path:
+    return out / "items"
+
+
+def cached_ids(out: Path) -> set[str]:
+    """Ids already generated: one ``OUT/items/ID.json`` per image (and the rows of an older ``OUT/items.jsonl``)."""
+    folder = cache_folder(out)
+    found = {path.stem for path in folder.glob("*.json")} if folder.is_dir() else set()
+    return found | set(_legacy_rows(out))
+
+
+def _legacy_rows(out: Path) -> dict[str, dict]:
+    path = out / "items.jsonl"
+    rows = {}
+    if path.is_file():
+        for line in path.read_text(encoding="utf-8").splitlines():
+            try:
+                row = json.loads(line)
+                rows[row["id"]] = row
+            except (ValueError, KeyError, TypeError):
+                continue  # a torn last line of an interrupted run: that image is made again
+    return rows
+
+
+def write_cached(out: Path, row: dict) -> None:
+    """Write one item's row atomically (a process killed mid-write leaves no torn file behind)."""
+    folder = cache_folder(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    temporary = folder / f".{row['id']}.{os.getpid()}.tmp"
+    temporary.write_text(json.dumps(row), encoding="utf-8")
+    os.replace(temporary, folder / f"{row['id']}.json")
+
+
+def read_cached(out: Path, wanted: set[str] | None = None) -> list[dict]:
+    """Every cached row (only ``wanted`` ids when given), in id order; unreadable files are skipped."""
+    rows = _legacy_rows(out)
+    folder = cache_folder(out)
+    if folder.is_dir():
+        for path in folder.glob("*.json"):
+            if wanted is not None and path.stem not in wanted:
+                continue
+            try:
+                rows[path.stem] = json.loads(path.read_text(encoding="utf-8"))
+            except ValueError:
+                continue
+    return [rows[key] for key in sorted(rows) if wanted is None or key in wanted]
+
+
+#: Measured cost of one 64x64 image at 25 steps with capture (self-attention too), judge and every score, on one
+#: core of the machine in docs/validity.md; used for the estimate printed before a run.
+SECONDS_PER_IMAGE = 1.3
+
+
+def threads_note() -> str:
+    import torch
+
+    return f"{torch.get_num_threads()} torch thread(s); CPU time counts every thread"
 
 
 def run_items(args, items: list[Item], out: Path, judge) -> None:
@@ -414,69 +610,83 @@ def run_items(args, items: list[Item], out: Path, judge) -> None:
     from attnmod.toolkit.parsing import parse_prompt
     from tqdm.auto import tqdm
 
-    path = out / "items.jsonl"
-    done = set()
-    if path.is_file():
-        for line in path.read_text(encoding="utf-8").splitlines():
-            try:
-                done.add(json.loads(line)["id"])
-            except (ValueError, KeyError):
-                continue
+    done = cached_ids(out)
     todo = [item for item in items if item.id not in done]
     if not todo:
+        print(f"score_validity: all {len(items)} images of this run are cached in {cache_folder(out)}", file=sys.stderr)
         return
+    if args.threads:
+        from attnmod.toolkit.threads import request_threads
+
+        request_threads(args.threads)
     model = load_model(args.model, device=args.device, dtype=args.dtype)
     defaults = default_run_settings(model)
     steps, size = args.steps or defaults["steps"], args.size or defaults["size"]
     settings = {"model": args.model, "steps": steps, "size": size, "device": model.device, "dtype": model.dtype}
-    (out / "settings.json").write_text(json.dumps(settings), encoding="utf-8")
+    temporary = out / f".settings.{os.getpid()}.tmp"
+    temporary.write_text(json.dumps(settings), encoding="utf-8")
+    os.replace(temporary, out / "settings.json")
+    scale = steps / 25 * (size / 64) ** 2
+    minutes = len(todo) * SECONDS_PER_IMAGE * scale / 60
+    print(
+        f"score_validity: {len(todo)} of {len(items)} images to make in this process ({len(items) - len(todo)} "
+        f"cached); at about {SECONDS_PER_IMAGE * scale:.1f} s per image on one free core, ~{minutes:.0f} min",
+        file=sys.stderr,
+    )
     trees: dict[str, object] = {}
     colour_words = tuple(shapes_world.COLOURS)
     by_variant: dict[str, list[Item]] = {}
     for item in todo:
         by_variant.setdefault(item.variant, []).append(item)
     bar = tqdm(total=len(todo), desc="score validity", unit="image")
-    with path.open("a", encoding="utf-8") as sink:
-        for variant, group in by_variant.items():
-            config = ModulationConfig.from_variant(variant)
-            config = dataclasses.replace(config, capture=dataclasses.replace(config.capture, self_attention=True))
-            for start in range(0, len(group), args.batch_size):
-                batch = group[start : start + args.batch_size]
-                captions = [item.scene.caption for item in batch]
-                for caption in captions:
-                    if caption not in trees:
-                        trees[caption] = parse_prompt(caption, tokenizers=model.tokenizers)
-                results = generate(
-                    model,
-                    captions,
-                    config,
-                    seeds=[item.seed for item in batch],
-                    steps=steps,
-                    height=size,
-                    width=size,
-                    capture=True,
-                    trees=[trees[c] for c in captions],
-                )
-                for item, result in zip(batch, results, strict=True):
-                    objects = len(item.scene.objects)
-                    labels = judge_labels({}, objects)
-                    if judge is not None:
-                        try:
-                            verdict = judge(np.asarray(result.image.convert("RGB")), item.scene)
-                        except OSError as error:  # e.g. the judge's classifier weights are not there yet
-                            if not args.quick:
-                                raise
-                            print(
-                                f"score_validity: the judge cannot run ({error}); going on without it", file=sys.stderr
-                            )
-                            judge = None
-                        else:
-                            labels = judge_labels(verdict, objects)
-                    row = item_row(item, result, trees[item.scene.caption], labels, colour_words)
-                    sink.write(json.dumps(row) + "\n")
-                    sink.flush()
-                bar.update(len(batch))
+    spent: list[float] = []
+    for variant, group in by_variant.items():
+        config = ModulationConfig.from_variant(variant)
+        config = dataclasses.replace(config, capture=dataclasses.replace(config.capture, self_attention=True))
+        for start in range(0, len(group), args.batch_size):
+            batch = group[start : start + args.batch_size]
+            batch_started = time.process_time()
+            captions = [item.scene.caption for item in batch]
+            for caption in captions:
+                if caption not in trees:
+                    trees[caption] = parse_prompt(caption, tokenizers=model.tokenizers)
+            results = generate(
+                model,
+                captions,
+                config,
+                seeds=[item.seed for item in batch],
+                steps=steps,
+                height=size,
+                width=size,
+                capture=True,
+                trees=[trees[c] for c in captions],
+            )
+            rows = []
+            for item, result in zip(batch, results, strict=True):
+                objects = len(item.scene.objects)
+                labels = judge_labels({}, objects)
+                if judge is not None:
+                    try:
+                        verdict = judge(np.asarray(result.image.convert("RGB")), item.scene)
+                    except OSError as error:  # e.g. the judge's classifier weights are not there yet
+                        if not args.quick:
+                            raise
+                        print(f"score_validity: the judge cannot run ({error}); going on without it", file=sys.stderr)
+                        judge = None
+                    else:
+                        labels = judge_labels(verdict, objects)
+                rows.append(item_row(item, result, trees[item.scene.caption], labels, colour_words))
+            cpu = (time.process_time() - batch_started) / len(batch)
+            for row in rows:
+                write_cached(out, {**row, "cpu_seconds": round(cpu, 3)})
+            spent.append(cpu)
+            bar.set_postfix(cpu_s_per_image=f"{sum(spent) / len(spent):.2f}")
+            bar.update(len(batch))
     bar.close()
+    print(
+        f"score_validity: {sum(spent) / len(spent):.2f} s of CPU per image in this process ({threads_note()})",
+        file=sys.stderr,
+    )
 
 
 def item_row(item: Item, result, tree, labels: dict, colour_words) -> dict:
@@ -639,6 +849,16 @@ def predictors() -> list[Predictor]:
             threshold="presence",
         )
     )
+    add(
+        Predictor(
+            f"neglected (presence peak < {SHIPPED_PRESENCE}, as shipped)",
+            "missing",
+            "corrected",
+            "verdict",
+            "neglected",
+            lambda u: None if u["presence"] is None else float(u["presence"] < SHIPPED_PRESENCE),
+        )
+    )
     for rule in REGION_RULES:
         if rule == OLD_RULE:
             continue
@@ -720,6 +940,16 @@ def predictors() -> list[Predictor]:
             threshold="overlap",
         )
     )
+    add(
+        Predictor(
+            f"overlap verdict (gated floor q0.5 overlap >= {SHIPPED_OVERLAP}, as shipped)",
+            "merged",
+            "corrected",
+            "verdict",
+            "overlap",
+            lambda u: _flag(_max_pairs(_gated(u), lambda p: p["floor"]["0.5"]), SHIPPED_OVERLAP),
+        )
+    )
     for level in DAAM_LEVELS:
         add(
             Predictor(
@@ -744,6 +974,51 @@ def predictors() -> list[Predictor]:
                 lambda u, r=rule: _max_pairs(u["pairs"], lambda p: p["self_lift"].get(r)),
             )
         )
+    found.extend(view_predictors())
+    return found
+
+
+#: Candidate region-free scores per view (see view_scores): (field, readable name, failure, oriented "low").
+VIEW_SCORES = (
+    ("presence", "presence peak", "missing"),
+    ("mass", "presence mass", "missing"),
+    ("content_presence", "presence over content words", "missing"),
+    ("relative", "relative presence", "missing"),
+    ("soft_lift", "soft binding lift", "wrong_colour"),
+    ("soft_margin", "soft binding margin", "wrong_colour"),
+    ("competition", "colour competition", "wrong_colour"),
+    ("colour_presence", "colour presence", "wrong_colour"),
+)
+
+
+def view_predictors() -> list[Predictor]:
+    """Each candidate score on each view (low value = failure more likely), and a verdict from it whose threshold
+    is chosen on the tune half (the tune quantile with the best Youden J)."""
+    found = []
+    for field, name, failure in VIEW_SCORES:
+        score_family = "presence" if failure == "missing" else "binding (region-free)"
+        verdict_family = "neglected" if failure == "missing" else "misbound"
+        verdict_name = "neglected" if failure == "missing" else "misbound"
+        for view in VIEWS:
+            if field == "presence" and view == "all":
+                continue  # the shipped presence peak, already in the table
+
+            def value(u, f=field, v=view):
+                return _neg((u.get("views") or {}).get(v, {}).get(f))
+
+            label = f"{name} [{view}]"
+            found.append(Predictor(label, failure, "corrected", "score", score_family, value))
+            found.append(
+                Predictor(
+                    f"{verdict_name} ({name} < t) [{view}]",
+                    failure,
+                    "corrected",
+                    "verdict",
+                    verdict_family,
+                    value,
+                    threshold="quantile",
+                )
+            )
     return found
 
 
@@ -772,16 +1047,19 @@ def units(rows: list[dict], failure: str, variant: str, source: str = "model") -
         if row["variant"] != variant or not scores:
             continue
         labels = row["labels"]
+        views = scores.get("views") or {}
         if failure == "wrong_colour":
-            for attribute in scores["attributes"]:
+            for index, attribute in enumerate(scores["attributes"]):
                 label = labels["wrong_colour"][attribute["entity"]]
                 if label is not None:
-                    found.append((attribute, bool(label), row["caption"]))
+                    seen = {name: view["attributes"][index] for name, view in views.items()}
+                    found.append(({**attribute, "views": seen}, bool(label), row["caption"]))
         elif failure == "missing":
             for index, entity in enumerate(scores["entities"]):
                 label = labels["missing"][index]
                 if label is not None:
-                    found.append((entity, bool(label), row["caption"]))
+                    seen = {name: view["entities"][index] for name, view in views.items()}
+                    found.append(({**entity, "views": seen}, bool(label), row["caption"]))
         elif labels["merged"] is not None and scores["pairs"]:
             unit = {"pairs": scores["pairs"], "entities": scores["entities"]}
             found.append((unit, bool(labels["merged"]), row["caption"]))
@@ -820,9 +1098,13 @@ def evaluate(rows: list[dict], resamples: int) -> dict:
                 if predictor.threshold is not None:
                     values, labels, _, _ = predictor_values(predictor, tune_units)
                     # the oriented value is -presence (below) or the overlap itself (at or above)
-                    below = predictor.threshold == "presence"
+                    below = predictor.threshold in ("presence", "quantile")
                     raw_scores = -values if below else values
-                    threshold = youden_threshold(raw_scores, labels, VERDICT_GRID, below) if len(values) else math.nan
+                    grid = VERDICT_GRID
+                    if predictor.threshold == "quantile" and len(values):
+                        # the tune half's own quantiles: these scores have no fixed range
+                        grid = sorted({float(f"{q:.4g}") for q in np.quantile(raw_scores, np.linspace(0.05, 0.95, 19))})
+                    threshold = youden_threshold(raw_scores, labels, grid, below) if len(values) else math.nan
                 tune_auc = _predict_auc(predictor, tune_units, threshold)
                 test_values, test_labels, clusters, undefined = predictor_values(predictor, test_units)
                 if threshold is not None:
@@ -865,7 +1147,7 @@ def evaluate(rows: list[dict], resamples: int) -> dict:
 def _apply_threshold(predictor: Predictor, values: np.ndarray, threshold: float) -> np.ndarray:
     if threshold is None or math.isnan(threshold):
         return np.zeros_like(values)
-    if predictor.threshold == "presence":
+    if predictor.threshold in ("presence", "quantile"):
         return (-values < threshold).astype(np.float64)
     return (values >= threshold).astype(np.float64)
 
@@ -977,8 +1259,8 @@ def markdown(result: dict, meta: dict) -> str:
     lines = [
         f"Run: `{meta['command']}` on {meta['machine']}; model `{meta['model']}`, {meta['steps']} steps at "
         f"{meta['size']}x{meta['size']}, seeds {', '.join(map(str, meta['seeds']))}, variants "
-        f"{', '.join(meta['variants'])}; {meta['prompts']} prompts ({meta['prompts_per_set']} per set and half, "
-        f"sets {', '.join(SETS)}); {meta['images']} images; judge: {meta['judge']}; {meta['seconds']:.0f} s.",
+        f"{', '.join(meta['variants'])}; {meta['prompts']} prompts ({_halves(meta)}, sets {', '.join(SETS)}); "
+        f"{meta['images']} images{_partial(meta)}; judge: {meta['judge']}; {meta['seconds']:.0f} s.",
         "",
         "Every AUROC below is on the **test half**; thresholds of verdicts and the chosen definition of each "
         "family (marked *) were picked on the tune half. Interval: 95% bootstrap over prompts. Undefined: share of "
@@ -1038,43 +1320,105 @@ def markdown(result: dict, meta: dict) -> str:
             )
         lines.append("")
     lines += targets(result)
-    evidence = verdict_evidence(result)
     lines += [
         "### Wording of the verdicts",
         "",
-        "`analysis.verdicts.VALIDATION` as this run supports it (`nothing`: the verdict then says its score did not "
-        "predict the judge's failures):",
+        "Each verdict as the diagnosis ships it, measured on the baseline's test half. With `--validation "
+        "analysis/validation.json` the run writes these figures where `analysis/verdicts.py` reads them: a verdict "
+        "whose interval includes 0.5 then says it is not validated, with its AUROC.",
         "",
-        "```python",
-        "VALIDATION = " + json.dumps(evidence).replace("null", "None"),
-        "```",
-        "",
+        "| verdict | measured as | failure | AUROC | 95% interval | reading |",
+        "|---|---|---|---|---|---|",
     ]
+    for kind, entry in verdict_evidence(result).items():
+        if entry is None:
+            lines.append(
+                f"| {kind} | {VERDICT_EVIDENCE[kind][1]} | {FAILURE_NAMES[VERDICT_EVIDENCE[kind][0]]} | n/a | n/a | not measured |"
+            )
+            continue
+        lines.append(
+            f"| {kind} | {entry['predictor']} | {entry['failure_name']} | {_fmt(entry['auroc'])} | "
+            f"{_fmt(entry['ci'][0])}-{_fmt(entry['ci'][1])} | {entry['reading']} |"
+        )
+    lines.append("")
     return "\n".join(lines)
 
 
-#: Which test-half row (baseline) decides the wording of each verdict (analysis.verdicts.VALIDATION).
+def _halves(meta: dict) -> str:
+    counts = meta.get("prompts_per_half") or {}
+    return ", ".join(f"{counts.get(half, 0)} {half}" for half in HALVES)
+
+
+def _partial(meta: dict) -> str:
+    planned = meta.get("planned")
+    return f" of {planned} planned" if planned and planned != meta["images"] else ""
+
+
+#: Which test-half row (baseline) measures each verdict as the diagnosis ships it (the defaults of
+#: analysis.thresholds.Thresholds): the key of analysis.verdicts.VALIDATION -> (failure, predictor name).
 VERDICT_EVIDENCE = {
     "misbound": ("wrong_colour", "misbound (lift), spread 0.4"),
     "weak_binding": ("wrong_colour", "own binding lift, spread 0.4"),
     "margin": ("wrong_colour", "KL margin (SynGen symmetric KL)"),
-    "neglected": ("missing", "neglected (presence peak < t)"),
-    "overlap": ("merged", "overlap verdict (gated floor q0.5 overlap >= t)"),
+    "neglected": ("missing", "neglected (presence peak < 0.2, as shipped)"),
+    "no_pixels": ("missing", "wins no pixels, spread 0.4"),
+    "overlap": ("merged", "overlap verdict (gated floor q0.5 overlap >= 0.4, as shipped)"),
     "self_leakage": ("merged", "self-attention lift, spread 0.4"),
 }
 
 
-def verdict_evidence(result: dict) -> dict[str, str | None]:
-    """The ``VALIDATION`` entries the run supports: ``"nothing"`` when the row's interval includes 0.5 (or lies
-    below it), ``"predicts"`` when it lies above, None when not measurable."""
+def evidence_reading(row: dict | None) -> str | None:
+    """``"predicts"`` (interval above 0.6 at its low end), ``"weak"`` (above 0.5), ``"nothing"`` (includes 0.5),
+    ``"opposite"`` (below 0.5), None when not measurable."""
+    if row is None or row.get("auroc") is None or row["ci"][0] is None:
+        return None
+    low, high = row["ci"]
+    if low <= 0.5 <= high:
+        return "nothing"
+    if high < 0.5:
+        return "opposite"
+    return "predicts" if low >= 0.6 else "weak"
+
+
+def verdict_evidence(result: dict) -> dict[str, dict | None]:
+    """Per verdict of analysis.verdicts.VALIDATION, its measured validity on the baseline's test half:
+    ``{"reading", "failure", "predictor", "auroc", "ci", "units", "failures"}`` or None when not measured."""
     found = {}
     for kind, (failure, name) in VERDICT_EVIDENCE.items():
         row = next((r for r in result["failures"].get(f"none/{failure}", []) if r["predictor"] == name), None)
-        if row is None or row["auroc"] is None or row["ci"][0] is None:
+        reading_of_row = evidence_reading(row)
+        if reading_of_row is None:
             found[kind] = None
-        else:
-            found[kind] = "predicts" if row["ci"][0] > 0.5 else "nothing"
+            continue
+        found[kind] = {
+            "reading": reading_of_row,
+            "failure": failure,
+            "failure_name": FAILURE_NAMES[failure],
+            "predictor": name,
+            "auroc": row["auroc"],
+            "ci": row["ci"],
+            "units": row["units"],
+            "failures": row["failures"],
+        }
     return found
+
+
+def write_validation(path: Path, result: dict, meta: dict) -> None:
+    """The file analysis/verdicts.py reads to word each verdict by its measured validity."""
+    data = {
+        "format": "attnmod.validation/1",
+        "about": "benchmarks/score_validity.py: how well each verdict predicted the shapes-world judge's failures "
+        "on baseline runs, test half (AUROC, 95% bootstrap interval over prompts); see docs/validity.md",
+        "model": meta["model"],
+        "steps": meta["steps"],
+        "size": meta["size"],
+        "seeds": meta["seeds"],
+        "prompts": meta["prompts_per_half"],
+        "images": meta["images"],
+        "verdicts": verdict_evidence(result),
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
 
 
 def targets(result: dict) -> list[str]:
@@ -1131,17 +1475,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--model", default="shapes")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--dtype", default="auto")
-    parser.add_argument("--prompts", type=int, default=40, help="prompts per set and half (4 sets x 2 halves)")
+    parser.add_argument(
+        "--test-prompts", type=int, default=300, help="test-half prompts in all (spread over the 4 sets; default 300)"
+    )
+    parser.add_argument(
+        "--tune-prompts", type=int, default=160, help="tune-half prompts in all, where definitions are chosen"
+    )
+    parser.add_argument("--prompts", type=int, help="prompts per set and half (overrides --test/--tune-prompts)")
     parser.add_argument("--limit", type=int, help="alias of --prompts for a short run")
+    parser.add_argument("--halves", default="tune,test", help="which halves to generate (default both)")
     parser.add_argument("--seeds", default="0,1")
     parser.add_argument("--variants", default="none,full")
     parser.add_argument("--steps", type=int)
     parser.add_argument("--size", type=int)
     parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--threads", type=int, help="CPU threads of this process (default: attnmod's policy)")
     parser.add_argument("--bootstrap", type=int, default=1000)
     parser.add_argument("--out", default="runs/score-validity")
+    parser.add_argument(
+        "--shard", help="K/N: make only the K-th of N equal shares of the images (run N processes, then --merge)"
+    )
+    parser.add_argument(
+        "--merge", "--from-items", dest="merge", action="store_true", help="no model: tabulate the cached images"
+    )
     parser.add_argument("--docs", help="write the tables into this page between its <!-- results --> markers")
-    parser.add_argument("--from-items", action="store_true", help="recompute the tables from OUT/items.jsonl only")
+    parser.add_argument(
+        "--validation", help="write the measured validity of each verdict here (analysis/validation.json)"
+    )
     parser.add_argument("--no-judge", action="store_true", help="run without the judge (scores only, no AUROC)")
     parser.add_argument("--quick", action="store_true", help="smoke run: tiny model, 2 prompts per set, 1 seed")
     args = parser.parse_args(argv)
@@ -1159,14 +1519,32 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"score_validity: --seeds must be comma-separated integers, got {args.seeds!r}", file=sys.stderr)
         return 1
     variants = [v.strip() for v in args.variants.split(",") if v.strip()]
-    if args.prompts < 1 or not seeds or not variants:
+    halves = [h.strip() for h in args.halves.split(",") if h.strip()]
+    if any(h not in HALVES for h in halves) or not halves:
+        print(f"score_validity: --halves takes tune and/or test, got {args.halves!r}", file=sys.stderr)
+        return 1
+    if args.prompts is not None:
+        per_set = {half: args.prompts for half in HALVES}
+    else:
+        per_set = {"test": -(-args.test_prompts // len(SETS)), "tune": -(-args.tune_prompts // len(SETS))}
+    per_set = {half: (count if half in halves else 0) for half, count in per_set.items()}
+    if min(per_set[h] for h in halves) < 1 or not seeds or not variants:
         print("score_validity: need at least one prompt per set, one seed and one variant", file=sys.stderr)
+        return 1
+    try:
+        shard = parse_shard(args.shard) if args.shard else None
+    except ValueError as error:
+        print(f"score_validity: {error}", file=sys.stderr)
+        return 1
+    if shard and args.merge:
+        print("score_validity: --shard makes images and --merge tabulates them: use one or the other", file=sys.stderr)
         return 1
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
+    planned = plan_items(per_set, seeds, variants)
     judge_name = "none (--no-judge)"
-    if not args.from_items:
+    if not args.merge:
         judge = None if args.no_judge else load_judge(required=not args.quick)
         if judge is not None:
             judge_name = "attnmod.analysis.judge.judge_image"
@@ -1174,22 +1552,39 @@ def main(argv: Sequence[str] | None = None) -> int:
             print("score_validity: judge not available; scores only", file=sys.stderr)
         from attnmod.toolkit.errors import AttnmodError
 
+        mine = shard_of(planned, *shard) if shard else planned
         try:
-            run_items(args, plan_items(args.prompts, seeds, variants), out, judge)
+            run_items(args, mine, out, judge)
         except (AttnmodError, OSError) as error:
             print(f"score_validity: {error}", file=sys.stderr)
             return 1
-    path = out / "items.jsonl"
-    if not path.is_file():
-        print(f"score_validity: {path} not found", file=sys.stderr)
+        if shard:
+            print(
+                f"score_validity: shard {shard[0] + 1}/{shard[1]} done ({len(mine)} images in {cache_folder(out)}); "
+                "when every shard is done, tabulate with --merge",
+                file=sys.stderr,
+            )
+            return 0
+    wanted = {item.id for item in planned}
+    rows = read_cached(out, wanted)
+    if not rows:
+        print(f"score_validity: no cached images of this run in {out} (run without --merge first)", file=sys.stderr)
         return 1
-    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    missing = len(wanted) - len(rows)
+    if missing:
+        print(
+            f"score_validity: {missing} of {len(wanted)} planned images are not made yet (a shard still running or "
+            "stopped?); tabulating the rest",
+            file=sys.stderr,
+        )
+    with (out / "items.jsonl").open("w", encoding="utf-8") as sink:
+        sink.writelines(json.dumps(row) + "\n" for row in rows)
     result = evaluate(rows, args.bootstrap)
     from _machine import machine_description
 
     settings_path = out / "settings.json"
     settings = json.loads(settings_path.read_text(encoding="utf-8")) if settings_path.is_file() else {}
-
+    halves_counts = {half: len({r["caption"] for r in rows if r["half"] == half}) for half in HALVES}
     meta = {
         "command": "python benchmarks/score_validity.py " + " ".join(sys.argv[1:] if argv is None else argv),
         "machine": machine_description(),
@@ -1198,10 +1593,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "size": settings.get("size", args.size),
         "seeds": seeds,
         "variants": variants,
-        "prompts": len({r["caption"] for r in rows}),
-        "prompts_per_set": args.prompts,
+        "prompts": len({(r["half"], r["caption"]) for r in rows}),
+        "prompts_per_half": halves_counts,
+        "prompts_per_set": per_set,
         "images": len(rows),
-        "judge": judge_name if not args.from_items else "from items.jsonl",
+        "planned": len(wanted),
+        "judge": judge_name if not args.merge else "attnmod.analysis.judge.judge_image (cached labels)",
         "seconds": time.perf_counter() - started,
         "unmatched": sum(1 for r in rows if not r["entities_match"]),
     }
@@ -1209,6 +1606,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     text = markdown(result, meta)
     if args.docs:
         write_docs(Path(args.docs), text)
+    if args.validation:
+        write_validation(Path(args.validation), result, meta)
     print(text)
     return 0
 

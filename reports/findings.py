@@ -17,7 +17,10 @@ kind                  severity  when                                            
                                 is ``>= self_leakage``
 ====================  ========  ==========================================================  =================
 
-The scores are the chance-corrected ones of docs/diagnosis.md (lifts: 1 = chance).
+The scores are the chance-corrected ones of docs/diagnosis.md (lifts: 1 = chance). Each finding's text ends with
+what the validation against the shapes world measured for its verdict (analysis/validation.json, docs/validity.md):
+"not validated: ... AUROC 0.51 (95% CI 0.44-0.58)" when its score predicted the judge's failures no better than
+chance, nothing when it was not measured.
 
 Findings rank by severity, then by how far past its threshold each one lies. ``compare_problems`` pairs the
 baseline's findings with the modulated variant's by what they are about (the attribute, the pair of entities: a
@@ -31,6 +34,8 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
+
+from ..analysis.registry import VALIDATION, validity_note
 
 # The smallest change of a score that the report calls a change. A fixed tolerance, not a measurement: a diagnosis
 # has one seed, so its own seed-to-seed spread is unknown. Overlap and presence are shares in [0, 1]; the lifts
@@ -82,6 +87,14 @@ def _names(scores: Mapping) -> dict[int, str]:
     return {row["entity"]: row["label"] for row in scores.get("entities", [])}
 
 
+#: The verdict of analysis/validation.json each kind of finding is measured as.
+_VALIDATION_KIND = {"leakage": "overlap"}
+
+
+def _validated(kind: str, text: str) -> str:
+    return text + validity_note(VALIDATION.get(_VALIDATION_KIND.get(kind, kind)))
+
+
 def _percent(value: float) -> str:
     return f"{round(100 * value)}%"
 
@@ -129,8 +142,12 @@ def find_problems(scores: Mapping, thresholds: Mapping) -> list[Finding]:
                     value=float(value),
                     lower_is_better=False,
                     excess=max(other - float(value), 0.0),
-                    text=f"'{attribute}' is bound to the wrong object: it lies more densely on "
-                    f"'{names.get(dominant, dominant)}' than on '{own}' (lift {other:.2f} vs {value:.2f}; 1 = chance)",
+                    text=_validated(
+                        "misbound",
+                        f"'{attribute}' is bound to the wrong object: it lies more densely on "
+                        f"'{names.get(dominant, dominant)}' than on '{own}' (lift {other:.2f} vs {value:.2f}; "
+                        "1 = chance)",
+                    ),
                 )
             )
         elif value < binding_threshold:
@@ -142,8 +159,11 @@ def find_problems(scores: Mapping, thresholds: Mapping) -> list[Finding]:
                     value=float(value),
                     lower_is_better=False,
                     excess=binding_threshold - float(value),
-                    text=f"'{attribute}' is only loosely tied to '{own}': it lies there {value:.1f}x as densely as on "
-                    f"an average pixel (lift {value:.2f} < {binding_threshold:.2f})",
+                    text=_validated(
+                        "weak_binding",
+                        f"'{attribute}' is only loosely tied to '{own}': it lies there {value:.1f}x as densely as on "
+                        f"an average pixel (lift {value:.2f} < {binding_threshold:.2f})",
+                    ),
                 )
             )
     overlap_threshold = float(thresholds.get("overlap", 0.5))
@@ -160,8 +180,12 @@ def find_problems(scores: Mapping, thresholds: Mapping) -> list[Finding]:
                 value=float(value),
                 lower_is_better=True,
                 excess=float(value) - overlap_threshold,
-                text=f"'{names.get(first, first)}' and '{names.get(second, second)}' blend into each other: their "
-                f"attention maps overlap by O' = {value:.2f} (each map's floor removed; 0: apart, 1: the same place)",
+                text=_validated(
+                    "leakage",
+                    f"'{names.get(first, first)}' and '{names.get(second, second)}' blend into each other: their "
+                    f"attention maps overlap by O' = {value:.2f} (each map's floor removed; 0: apart, 1: the same "
+                    "place)",
+                ),
             )
         )
     presence_threshold = float(thresholds.get("presence", 0.2))
@@ -177,9 +201,12 @@ def find_problems(scores: Mapping, thresholds: Mapping) -> list[Finding]:
                 value=float(value),
                 lower_is_better=False,
                 excess=presence_threshold - float(value),
-                text=f"'{names.get(row['entity'], row['entity'])}' may be missing: no patch gives it more than "
-                f"{_percent(float(value))} of its attention to the prompt's words (presence {value:.2f} < "
-                f"{presence_threshold:.2f})",
+                text=_validated(
+                    "neglected",
+                    f"'{names.get(row['entity'], row['entity'])}' may be missing: no patch gives it more than "
+                    f"{_percent(float(value))} of its attention to the prompt's words (presence {value:.2f} < "
+                    f"{presence_threshold:.2f})",
+                ),
             )
         )
     self_threshold = float(thresholds.get("self_leakage", 1.0))
@@ -196,8 +223,11 @@ def find_problems(scores: Mapping, thresholds: Mapping) -> list[Finding]:
                 value=float(value),
                 lower_is_better=True,
                 excess=float(value) - self_threshold,
-                text=f"the region of '{names.get(source, source)}' looks at '{names.get(target, target)}': "
-                f"{float(value):.1f}x as densely as at an average pixel (self-attention lift {value:.2f})",
+                text=_validated(
+                    "self_leakage",
+                    f"the region of '{names.get(source, source)}' looks at '{names.get(target, target)}': "
+                    f"{float(value):.1f}x as densely as at an average pixel (self-attention lift {value:.2f})",
+                ),
             )
         )
     return sorted(found, key=lambda f: (-f.severity, -f.excess, f.key))

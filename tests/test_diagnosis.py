@@ -103,10 +103,13 @@ def test_planted_record_reproduces_the_planted_figures():
 
 def test_verdicts_name_entities_attributes_phases_and_evidence():
     found = verdicts(score_record(planted_record()))
-    assert (
-        "attribute 'white' (sheep) is misbound: it lies more densely on 'car' than on 'sheep' (lift 2.00 vs 0.00; "
-        "1 = chance)"
-    ) in found
+    assert any(  # the line may go on with what the validation measured (analysis/validation.json)
+        line.startswith(
+            "attribute 'white' (sheep) is misbound: it lies more densely on 'car' than on 'sheep' (lift 2.00 vs "
+            "0.00; 1 = chance)"
+        )
+        for line in found
+    )
     assert not any("overlap" in line for line in found)  # flat early maps are not an overlap
     assert not any("'red'" in line and "misbound" in line for line in found)
 
@@ -116,11 +119,11 @@ def test_thresholds_change_the_verdicts_not_the_scores():
     strict = Thresholds(binding=1.5)
     scores = score_record(record, thresholds=strict)
     assert scores["overall"]["bindings"][0]["value"] == pytest.approx(1.4)
-    weak = [line for line in verdicts(scores, strict) if "weakly bound" in line]
-    assert weak == [
+    (weak,) = [line for line in verdicts(scores, strict) if "weakly bound" in line]
+    assert weak.startswith(  # then what the validation measured (analysis/validation.json)
         "attribute 'red' (car) is weakly bound: it lies on 'car' only 1.4x as densely as on an average pixel "
         "(lift 1.40 < 1.50)"
-    ]
+    )
     assert not [line for line in verdicts(score_record(record)) if "weakly bound" in line]
 
 
@@ -132,10 +135,13 @@ def test_self_attention_leakage_from_a_record():
     assert rows[(1, 0)] == pytest.approx(0.0)
     assert summary_metrics(scores)["self_leakage"] == pytest.approx(0.5)
     found = verdicts(scores, Thresholds(self_leakage=0.4))
-    assert (
-        "self-attention of 'car' leaks into 'sheep': up to 0.5x as densely on the region of 'sheep' as on an "
-        "average pixel, in the middle and late phases"
-    ) in found
+    assert any(
+        line.startswith(
+            "self-attention of 'car' leaks into 'sheep': up to 0.5x as densely on the region of 'sheep' as on an "
+            "average pixel, in the middle and late phases"
+        )
+        for line in found
+    )
 
 
 def test_permuting_the_entities_permutes_the_scores():

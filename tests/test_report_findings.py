@@ -39,7 +39,7 @@ def scores(red: float, white: float, overlap: float, self_share: float = 0.1) ->
 def test_problems_rank_misbound_then_leakage_then_weak():
     found = find_problems(scores(red=0.55, white=0.3, overlap=0.8, self_share=0.4), THRESHOLDS)
     assert [f.kind for f in found] == ["misbound", "leakage", "self_leakage", "weak_binding"]
-    assert found[0].text == (
+    assert found[0].text.startswith(  # then what the validation measured (analysis/validation.json)
         "'white' is bound to the wrong object: it lies more densely on 'car' than on 'sheep' (lift 1.40 vs 0.60; "
         "1 = chance)"
     )
@@ -92,7 +92,21 @@ def test_an_entity_below_the_presence_threshold_is_a_neglected_finding():
     ]
     (finding,) = find_problems(planted, {**THRESHOLDS, "presence": 0.2})
     assert finding.kind == "neglected" and finding.key == ("presence", 1) and finding.severity == 2
-    assert finding.text == (
+    assert finding.text.startswith(
         "'sheep' may be missing: no patch gives it more than 8% of its attention to the prompt's words "
         "(presence 0.08 < 0.20)"
     )
+
+
+def test_a_finding_whose_verdict_predicted_nothing_says_so_in_the_report(monkeypatch):
+    from attnmod.analysis import registry
+
+    measured = {"failure": "wrong_colour", "auroc": 0.497, "ci": [0.49, 0.5], "reading": "nothing"}
+    monkeypatch.setitem(registry.VALIDATION, "misbound", measured)
+    monkeypatch.setitem(registry.VALIDATION, "overlap", None)
+    found = {f.kind: f for f in find_problems(scores(red=0.55, white=0.3, overlap=0.8), THRESHOLDS)}
+    assert found["misbound"].text.endswith(
+        "(lift 1.40 vs 0.60; 1 = chance) [not validated: on the shapes world this predicted the judge's wrong "
+        "colours no better than chance, AUROC 0.50 (95% CI 0.49-0.50); see docs/validity.md]"
+    )
+    assert found["leakage"].text.endswith("1: the same place)")  # not measured: no claim

@@ -62,12 +62,51 @@ def test_an_ignored_entity_is_neglected_with_its_presence_in_the_verdict():
     assert scores["overall"]["leakage"] is None  # the flat dog localises nothing: the pair cannot be scored
 
 
-def test_a_verdict_whose_score_predicted_nothing_says_so(monkeypatch):
+def test_a_verdict_whose_score_predicted_nothing_says_so_with_its_figures(monkeypatch):
     record = record_with(cat=left_half(0.4), dog=torch.full((SIZE, SIZE), 1e-4), black=torch.full((SIZE, SIZE), 1e-4))
     scores = score_record(record)
-    monkeypatch.setitem(verdicts_module.VALIDATION, "neglected", "nothing")
+    measured = {"failure": "missing", "auroc": 0.514, "ci": [0.44, 0.58], "reading": "nothing"}
+    monkeypatch.setitem(verdicts_module.VALIDATION, "neglected", measured)
     (line,) = [line for line in verdicts(scores) if "neglected" in line]
-    assert line.endswith("(in validation this score did not predict the judge's failures: see docs/validity.md)")
-    monkeypatch.setitem(verdicts_module.VALIDATION, "neglected", "predicts")
+    assert line.startswith("entity 'dog' may be neglected:")
+    assert line.endswith(
+        "(presence 0.00 < 0.20) [not validated: on the shapes world this predicted the judge's missing objects no "
+        "better than chance, AUROC 0.51 (95% CI 0.44-0.58); see docs/validity.md]"
+    )
+    monkeypatch.setitem(verdicts_module.VALIDATION, "neglected", {**measured, "auroc": 0.83, "ci": [0.78, 0.88]})
+    monkeypatch.setitem(verdicts_module.VALIDATION["neglected"], "reading", "predicts")
+    (line,) = [line for line in verdicts(scores) if "neglected" in line]
+    assert line.endswith(
+        "(presence 0.00 < 0.20) [validated: on the shapes world this predicted the judge's missing objects with "
+        "AUROC 0.83 (95% CI 0.78-0.88)]"
+    )
+    monkeypatch.setitem(verdicts_module.VALIDATION, "neglected", None)  # not measured: no claim either way
     (line,) = [line for line in verdicts(scores) if "neglected" in line]
     assert line.endswith("(presence 0.00 < 0.20)")
+
+
+def test_the_shipped_validation_file_words_every_verdict_it_measured():
+    from attnmod.analysis import registry
+
+    loaded = registry.load_validation()
+    assert set(loaded) == set(registry.VALIDATED_VERDICTS)
+    assert verdicts_module.VALIDATION is registry.VALIDATION  # one table for the verdicts and the report
+    for kind, entry in loaded.items():
+        if entry is None:
+            continue
+        low, high = entry["ci"]
+        expected = "nothing" if low <= 0.5 <= high else "opposite" if high < 0.5 else None
+        if expected is not None:  # an interval around chance is worded as "not validated"
+            assert entry["reading"] == expected, kind
+            assert registry.validity_note(entry).startswith(" [not validated:"), kind
+        assert f"AUROC {entry['auroc']:.2f}" in registry.validity_note(entry)
+
+
+def test_an_absent_or_broken_validation_file_makes_no_claim(tmp_path):
+    from attnmod.analysis import registry
+
+    assert set(registry.load_validation(tmp_path / "absent.json").values()) == {None}
+    broken = tmp_path / "broken.json"
+    broken.write_text("{not json", encoding="utf-8")
+    assert set(registry.load_validation(broken).values()) == {None}
+    assert registry.validity_note(None) == ""
