@@ -1,10 +1,19 @@
-"""Settings of the scoring and the verdicts: :class:`Thresholds`, read from a file and overridden per option."""
+"""Settings of the scoring and the verdicts: :class:`Thresholds`, read from a file and overridden per option.
+
+A pydantic dataclass, like :class:`~attnmod.toolkit.modulation_config.ModulationConfig`: every way of building one
+(in Python, from a file's mapping, with ``replace``) runs the same checks, and a bad value is an AttnmodError that
+names the setting.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import math
 from pathlib import Path
+
+from pydantic import TypeAdapter, ValidationInfo, field_validator, model_validator
+from pydantic.dataclasses import dataclass
+from pydantic_core import ArgsKwargs
 
 from ..toolkit.attention_record import parse_resolution
 from ..toolkit.errors import AttnmodError
@@ -15,7 +24,7 @@ from ..toolkit.run_files import read_settings_file
 REGION_RULES = ("spread", "otsu", "peak")
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclass(frozen=True)
 class Thresholds:
     """Settings of the scoring and the verdicts (the definitions are in docs/diagnosis.md).
 
@@ -45,37 +54,65 @@ class Thresholds:
     min_contrast: float = 0.25
     resolution: str | None = None
 
-    def __post_init__(self) -> None:
-        for name in ("background", "overlap", "presence", "floor_quantile"):
-            value = getattr(self, name)
-            if not isinstance(value, (int, float)) or not 0.0 <= float(value) <= 1.0:
-                raise AttnmodError(f"threshold {name} must be a number in [0, 1], got {value!r}")
-        for name in ("binding", "self_leakage", "min_contrast"):
-            value = getattr(self, name)
-            if not isinstance(value, (int, float)) or not 0.0 <= float(value) < math.inf:
-                raise AttnmodError(f"threshold {name} must be a finite number >= 0, got {value!r}")
-        if self.region_rule not in REGION_RULES:
-            raise AttnmodError(f"region_rule must be one of {', '.join(REGION_RULES)}, got {self.region_rule!r}")
-        if not isinstance(self.margin, (int, float)) or not math.isfinite(float(self.margin)):
-            raise AttnmodError(f"threshold margin must be a finite number (nats), got {self.margin!r}")
-        if self.resolution is not None:
-            try:
-                parse_resolution(str(self.resolution))
-            except ValueError as error:
-                raise AttnmodError(f"resolution must look like 32x32, got {self.resolution!r}") from error
-
-    def to_json(self) -> dict:
-        return dataclasses.asdict(self)
-
+    # The checks raise AttnmodError, which pydantic lets through unchanged: the first bad setting is the message.
+    @model_validator(mode="before")
     @classmethod
-    def from_json(cls, data) -> Thresholds:
+    def _known_names(cls, data):
+        if isinstance(data, ArgsKwargs):
+            return data
         if not isinstance(data, dict):
             raise AttnmodError("thresholds must be a mapping of names to numbers")
         known = {field.name for field in dataclasses.fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
             raise AttnmodError(f"unknown threshold(s) {', '.join(unknown)} (known: {', '.join(sorted(known))})")
-        return cls(**data)
+        return data
+
+    @field_validator("background", "overlap", "presence", "floor_quantile", mode="before")
+    @classmethod
+    def _fraction(cls, value, info: ValidationInfo) -> float:
+        if not isinstance(value, (int, float)) or not 0.0 <= float(value) <= 1.0:
+            raise AttnmodError(f"threshold {info.field_name} must be a number in [0, 1], got {value!r}")
+        return float(value)
+
+    @field_validator("binding", "self_leakage", "min_contrast", mode="before")
+    @classmethod
+    def _non_negative(cls, value, info: ValidationInfo) -> float:
+        if not isinstance(value, (int, float)) or not 0.0 <= float(value) < math.inf:
+            raise AttnmodError(f"threshold {info.field_name} must be a finite number >= 0, got {value!r}")
+        return float(value)
+
+    @field_validator("margin", mode="before")
+    @classmethod
+    def _nats(cls, value) -> float:
+        if not isinstance(value, (int, float)) or not math.isfinite(float(value)):
+            raise AttnmodError(f"threshold margin must be a finite number (nats), got {value!r}")
+        return float(value)
+
+    @field_validator("region_rule", mode="before")
+    @classmethod
+    def _rule(cls, value) -> str:
+        if value not in REGION_RULES:
+            raise AttnmodError(f"region_rule must be one of {', '.join(REGION_RULES)}, got {value!r}")
+        return value
+
+    @field_validator("resolution", mode="before")
+    @classmethod
+    def _resolution(cls, value) -> str | None:
+        if value is None:
+            return None
+        try:
+            parse_resolution(str(value))
+        except ValueError as error:
+            raise AttnmodError(f"resolution must look like 32x32, got {value!r}") from error
+        return str(value)
+
+    def to_json(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_json(cls, data) -> Thresholds:
+        return _FROM_MAPPING.validate_python(data)
 
     @classmethod
     def load(cls, path: str | Path) -> Thresholds:
@@ -94,3 +131,6 @@ class Thresholds:
     def replace(self, **changes) -> Thresholds:
         """A copy with the given (not None) settings changed."""
         return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+_FROM_MAPPING = TypeAdapter(Thresholds)

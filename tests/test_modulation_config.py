@@ -173,3 +173,80 @@ def test_bad_new_options_name_the_problem(payload, message):
 def test_level_selector():
     name = "up_blocks.0.attentions.1.transformer_blocks.0.attn1"
     assert layer_selected(("level:2",), name, 2, (1, 2)) and not layer_selected(("level:1",), name, 2, (1, 2))
+
+
+@pytest.mark.parametrize(
+    "payload, message",
+    [
+        ({"varient": "full"}, "modulation config: unknown key(s) 'varient' (known: capture, masking, reweighting, "
+         "temperature, variant)"),
+        ({"temperature": 5}, "temperature: expected a mapping, got int"),
+        ({"temperature": {"enabled": 1}}, "temperature.enabled: expected true or false, got 1"),
+        ({"temperature": {"window": [0.1]}}, "temperature.window: a window is a pair [start, end] of progress "
+         "fractions, got [0.1]"),
+        ({"temperature": {"window": [0, "a"]}}, "temperature.window: expected a finite number, got 'a'"),
+        ({"temperature": {"layers": []}}, "temperature.layers: expected a list of layer selectors such as ['all'] or "
+         "['down_blocks.2']"),
+        ({"masking": {"margin": 1}}, "masking.margin is a share difference in [0, 1), got 1.0"),
+        ({"masking": {"smoothing": float("nan")}}, "masking.smoothing: expected a finite number, got nan"),
+        ({"reweighting": {"entity": {"start": "x"}}}, "reweighting.entity.start: expected a finite number, got 'x'"),
+        ({"reweighting": {"other": {"kind": "step", "at": None}}}, "reweighting.other.at: expected a finite number, "
+         "got None"),
+        ({"capture": {"phases": [{"name": "a", "start": 0, "end": 0.5}, {"name": "b/c", "start": 0.5, "end": 1}]}},
+         "capture.phases[1].name: expected a non-empty name without '/'"),
+        ({"capture": {"phases": [{"name": "a", "start": 0.5}]}}, "capture.phases[0]: expected a finite number, got None"),
+        ({"capture": {"phases": [{"name": "a", "start": 0, "end": 1, "stop": 1}]}},
+         "capture.phases[0]: unknown key(s) 'stop' (known: end, name, start)"),
+        ({"capture": {"phases": []}}, "capture.phases: expected a non-empty list of {name, start, end}"),
+        ({"capture": {"self_attention": "yes"}}, "capture.self_attention: expected true or false, got 'yes'"),
+    ],
+)  # fmt: skip
+def test_every_problem_is_one_line_that_names_its_place(payload, message):
+    with pytest.raises(AttnmodError) as caught:
+        ModulationConfig.from_json(payload)
+    assert str(caught.value) == message
+
+
+@pytest.mark.parametrize(
+    "weight, message",
+    [
+        (0, "reweighting.entity: curve weights must be positive, got start 0.0, end 0.0"),
+        (-1, "reweighting.entity: curve weights must be positive, got start -1.0, end -1.0"),
+        (float("inf"), "reweighting.entity.start: expected a finite number, got inf"),
+    ],
+)
+def test_a_constant_curve_given_as_a_number_is_checked_like_any_curve(weight, message):
+    assert ModulationConfig.from_json({"reweighting": {"entity": 2}}).reweighting.entity == Curve("constant", 2.0, 2.0)
+    with pytest.raises(AttnmodError) as caught:
+        ModulationConfig.from_json({"reweighting": {"entity": weight}})
+    assert str(caught.value) == message
+
+
+def test_configs_built_in_python_pass_the_same_checks():
+    import dataclasses
+
+    from attnmod.toolkit.modulation_config import MaskingConfig, TemperatureConfig
+
+    with pytest.raises(AttnmodError) as caught:
+        TemperatureConfig(enabled=True, tau=-1)
+    assert str(caught.value) == "temperature.tau must be positive, got -1.0"
+    with pytest.raises(AttnmodError, match=r"masking\.margin is a share difference in \[0, 1\), got 1\.5"):
+        dataclasses.replace(MaskingConfig(), margin=1.5)
+    with pytest.raises(AttnmodError, match=r"window: a window needs 0 <= start <= end <= 1, got \[0\.8, 0\.2\]"):
+        Window(0.8, 0.2)
+    with pytest.raises(AttnmodError, match="curve: unknown curve kind 'sigmoid'"):
+        Curve("sigmoid")
+    # the same values, given as JSON, build an equal config
+    assert (
+        TemperatureConfig(enabled=True, tau=0.5, window=Window(0.1, 0.4))
+        == ModulationConfig.from_json({"temperature": {"enabled": True, "tau": 0.5, "window": [0.1, 0.4]}}).temperature
+    )
+
+
+def test_settings_errors_name_the_window_they_break():
+    with pytest.raises(AttnmodError) as caught:
+        ModulationConfig().with_overrides(["masking.start=0.9"])
+    assert str(caught.value) == "masking.window: a window needs 0 <= start <= end <= 1, got [0.9, 0.5]"
+    with pytest.raises(AttnmodError) as caught:
+        ModulationConfig().with_overrides(["temperature.tau=0"])
+    assert str(caught.value) == "temperature.tau must be positive, got 0.0"

@@ -69,16 +69,25 @@ The JSON form (``to_json``/``from_json``, also the YAML file form) is::
                      "other": {...}},
      "capture": {"phases": [{"name": "early", "start": 0.0, "end": 0.3}, ...], "self_attention": false}}
 
-Keys may be left out (they take the defaults, or those of ``variant`` when it is given).
+Keys may be left out (they take the defaults, or those of ``variant`` when it is given). The classes are pydantic
+dataclasses: a config built in Python, read from JSON/YAML or changed by ``--set`` passes the same checks, and a
+bad value is an :class:`~attnmod.toolkit.errors.AttnmodError` that names its place, e.g. ``masking.margin is a share
+difference in [0, 1), got 1.5`` or ``capture.phases[1].name: expected a non-empty name without '/'``.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+from typing import Annotated
+
+from pydantic import AfterValidator, BeforeValidator, TypeAdapter, ValidationError, model_validator
+from pydantic.dataclasses import dataclass
+from pydantic_core import ArgsKwargs
 
 from .attention_record import DEFAULT_PHASES, Phase
 from .errors import AttnmodError
@@ -105,12 +114,185 @@ LEGACY_SETTINGS = (
 )
 
 
-@dataclasses.dataclass(frozen=True)
-class Window:
-    """A part of denoising progress: active when ``start <= progress < end`` (``end >= 1`` includes the last step)."""
+# ---- validation: the classes below are pydantic dataclasses; every rule raises an _Invalid, which pydantic
+# collects with its place in the config, and the first one becomes an AttnmodError that names that place ----
 
-    start: float = 0.0
-    end: float = 1.0
+
+class _Invalid(ValueError):
+    """A broken rule: ``text`` follows the place in the config (``where``, plus ``at`` when the rule is about one
+    key below it), after ": " or, for ``joined`` rules ("temperature.tau must be positive"), after a space."""
+
+    def __init__(self, text: str, at: str = "", joined: bool = False):
+        super().__init__(text)
+        self.text, self.at, self.joined = text, at, joined
+
+    def at_place(self, where: str) -> str:
+        place = f"{where}.{self.at}" if self.at else where
+        return f"{place}{' ' if self.joined else ': '}{self.text}"
+
+
+def _place(prefix: str, location: tuple) -> str:
+    """``("capture", "phases", 0, "name")`` -> ``capture.phases[0].name``, after ``prefix``."""
+    place = prefix
+    for part in location:
+        place += f"[{part}]" if isinstance(part, int) else (f".{part}" if place else str(part))
+    return place or "modulation config"
+
+
+def _user_error(error: ValidationError, prefix: str) -> AttnmodError:
+    first = error.errors()[0]
+    where = _place(prefix, first["loc"])
+    cause = (first.get("ctx") or {}).get("error")
+    if isinstance(cause, _Invalid):
+        return AttnmodError(cause.at_place(where))
+    return AttnmodError(f"{where}: {first['msg']}")  # pydantic's own check (only when built in Python)
+
+
+def _user_errors(prefix: str):
+    """Class decorator: building the class in Python raises an AttnmodError that names ``prefix`` + the key."""
+
+    def decorate(cls):
+        init = cls.__init__
+
+        @functools.wraps(init)
+        def __init__(self, *args, **kwargs):
+            try:
+                init(self, *args, **kwargs)
+            except ValidationError as error:
+                raise _user_error(error, prefix) from None
+
+        cls.__init__ = __init__
+        return cls
+
+    return decorate
+
+
+def _mapping(data, allowed: Iterable[str]) -> dict:
+    allowed = set(allowed)
+    if not isinstance(data, dict):
+        raise _Invalid(f"expected a mapping, got {type(data).__name__}")
+    unknown = sorted(set(data) - allowed)
+    if unknown:
+        raise _Invalid(f"unknown key(s) {', '.join(map(repr, unknown))} (known: {', '.join(sorted(allowed))})")
+    return data
+
+
+def _finite(value) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise _Invalid(f"expected a finite number, got {value!r}")
+    return float(value)
+
+
+def _flag(value) -> bool:
+    if not isinstance(value, bool):
+        raise _Invalid(f"expected true or false, got {value!r}")
+    return value
+
+
+def _selectors(value) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, (list, tuple)) or not value or not all(isinstance(v, str) and v for v in value):
+        raise _Invalid("expected a list of layer selectors such as ['all'] or ['down_blocks.2']")
+    return tuple(value)
+
+
+def _one_of(choices: Sequence[str]) -> Callable:
+    def check(value):
+        if value not in choices:
+            raise _Invalid(f"must be one of {', '.join(choices)}, got {value!r}", joined=True)
+        return value
+
+    return check
+
+
+def _within(test: Callable[[float], bool], rule: str) -> Callable:
+    """A range rule on a number: ``rule`` says the range ("must be positive", "is a factor in (0, 1]")."""
+
+    def check(value: float) -> float:
+        if not test(value):
+            raise _Invalid(f"{rule}, got {value}", joined=True)
+        return value
+
+    return check
+
+
+def _window_bounds(data) -> tuple[float, float]:
+    """``[start, end]`` of a window: two finite numbers with ``0 <= start <= end <= 1``."""
+    if not isinstance(data, (list, tuple)) or len(data) != 2:
+        raise _Invalid(f"a window is a pair [start, end] of progress fractions, got {data!r}")
+    start, end = (_finite(value) for value in data)
+    if not 0.0 <= start <= end <= 1.0:
+        raise _Invalid(f"a window needs 0 <= start <= end <= 1, got [{start}, {end}]")
+    return start, end
+
+
+Number = Annotated[float, BeforeValidator(_finite)]
+Flag = Annotated[bool, BeforeValidator(_flag)]
+Selectors = Annotated[tuple[str, ...], BeforeValidator(_selectors)]
+
+
+def _choice(choices: Sequence[str]):
+    return Annotated[str, BeforeValidator(_one_of(choices))]
+
+
+def _phase(entry) -> Phase:
+    if isinstance(entry, Phase):
+        return entry
+    item = _mapping(entry, {"name", "start", "end"})
+    if not isinstance(item.get("name"), str) or not item["name"] or "/" in item["name"]:
+        raise _Invalid("expected a non-empty name without '/'", at="name")
+    start, end = _window_bounds([item.get("start"), item.get("end")])
+    return Phase(item["name"], start, end)
+
+
+def _phase_list(value):
+    if not isinstance(value, (list, tuple)) or not value:
+        raise _Invalid("expected a non-empty list of {name, start, end}")
+    return value
+
+
+def _unique_names(phases: tuple[Phase, ...]) -> tuple[Phase, ...]:
+    names = [phase.name for phase in phases]
+    if len(set(names)) != len(names):
+        raise _Invalid(f"phase names must be unique, got {names}")
+    return phases
+
+
+class _Section:
+    """Shared by the sections: the JSON form is a mapping of the section's own keys."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _keys(cls, data):
+        if isinstance(data, ArgsKwargs):  # built in Python: the fields speak for themselves
+            return data
+        return _mapping(data, (field.name for field in dataclasses.fields(cls)))
+
+
+@_user_errors("window")
+@dataclass(frozen=True)
+class Window:
+    """A part of denoising progress: active when ``start <= progress < end`` (``end >= 1`` includes the last step).
+
+    JSON form: ``[start, end]``.
+    """
+
+    start: Number = 0.0
+    end: Number = 1.0
+
+    @model_validator(mode="before")
+    @classmethod
+    def _pair(cls, data):
+        if isinstance(data, ArgsKwargs):
+            return data
+        start, end = _window_bounds(data)
+        return {"start": start, "end": end}
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Window:
+        _window_bounds([self.start, self.end])
+        return self
 
     def contains(self, progress: float) -> bool:
         return self.start <= progress < self.end or (self.end >= 1.0 and progress >= 1.0 and self.start <= 1.0)
@@ -125,24 +307,41 @@ class Window:
     def to_json(self) -> list[float]:
         return [self.start, self.end]
 
-    @classmethod
-    def from_json(cls, data, where: str) -> Window:
-        if not isinstance(data, (list, tuple)) or len(data) != 2:
-            raise AttnmodError(f"{where}: a window is a pair [start, end] of progress fractions, got {data!r}")
-        start, end = (_number(value, where) for value in data)
-        if not 0.0 <= start <= end <= 1.0:
-            raise AttnmodError(f"{where}: a window needs 0 <= start <= end <= 1, got [{start}, {end}]")
-        return cls(start, end)
 
-
-@dataclasses.dataclass(frozen=True)
+@_user_errors("curve")
+@dataclass(frozen=True)
 class Curve:
-    """A token weight as a function of progress within a window (see the module docstring for the formulas)."""
+    """A token weight as a function of progress within a window (see the module docstring for the formulas).
+
+    JSON form: ``{"kind", "start", "end", "at"}`` (``end`` defaults to ``start``), or a number for a constant.
+    """
 
     kind: str = "constant"
-    start: float = 1.0
-    end: float = 1.0
-    at: float = 0.5  # where a ``step`` curve switches from start to end
+    start: Number = 1.0
+    end: Number = 1.0
+    at: Number = 0.5  # where a ``step`` curve switches from start to end
+
+    @model_validator(mode="before")
+    @classmethod
+    def _json_form(cls, data):
+        if isinstance(data, ArgsKwargs):
+            return data
+        if isinstance(data, (int, float)) and not isinstance(data, bool):
+            return {"kind": "constant", "start": data, "end": data}
+        fields = _mapping(data, {"kind", "start", "end", "at"})
+        return {
+            **fields,
+            "kind": str(fields.get("kind", "constant")),
+            "end": fields.get("end", fields.get("start", 1.0)),
+        }
+
+    @model_validator(mode="after")
+    def _known_and_positive(self) -> Curve:
+        if self.kind not in CURVE_KINDS:
+            raise _Invalid(f"unknown curve kind {self.kind!r}: use one of {', '.join(CURVE_KINDS)}")
+        if self.start <= 0 or self.end <= 0:
+            raise _Invalid(f"curve weights must be positive, got start {self.start}, end {self.end}")
+        return self
 
     def value(self, t: float) -> float:
         t = min(max(t, 0.0), 1.0)
@@ -161,73 +360,74 @@ class Curve:
     def to_json(self) -> dict:
         return dataclasses.asdict(self)
 
-    @classmethod
-    def from_json(cls, data, where: str) -> Curve:
-        if isinstance(data, (int, float)) and not isinstance(data, bool):
-            return cls("constant", float(data), float(data))
-        fields = _fields(data, where, {"kind", "start", "end", "at"})
-        curve = cls(
-            kind=str(fields.get("kind", "constant")),
-            start=_number(fields.get("start", 1.0), where + ".start"),
-            end=_number(fields.get("end", fields.get("start", 1.0)), where + ".end"),
-            at=_number(fields.get("at", 0.5), where + ".at"),
-        )
-        if curve.kind not in CURVE_KINDS:
-            raise AttnmodError(f"{where}: unknown curve kind {curve.kind!r}: use one of {', '.join(CURVE_KINDS)}")
-        if curve.start <= 0 or curve.end <= 0:
-            raise AttnmodError(f"{where}: curve weights must be positive, got start {curve.start}, end {curve.end}")
-        return curve
 
-
-@dataclasses.dataclass(frozen=True)
-class TemperatureConfig:
+@_user_errors("temperature")
+@dataclass(frozen=True)
+class TemperatureConfig(_Section):
     """Self-attention temperature: ``softmax(Q K^T / (tau sqrt(d)))`` inside ``window`` on ``layers``."""
 
-    enabled: bool = False
-    tau: float = 0.8
+    enabled: Flag = False
+    tau: Annotated[Number, AfterValidator(_within(lambda tau: tau > 0, "must be positive"))] = 0.8
     window: Window = Window(0.0, 0.3)
-    layers: tuple[str, ...] = ("all",)
-    halves: str = "both"  # "both" halves of classifier-free guidance, or "cond" only
+    layers: Selectors = ("all",)
+    halves: _choice(HALVES) = "both"  # "both" halves of classifier-free guidance, or "cond" only
 
 
-@dataclasses.dataclass(frozen=True)
-class MaskingConfig:
+@_user_errors("masking")
+@dataclass(frozen=True)
+class MaskingConfig(_Section):
     """Object-focused cross-attention masking (assignment rule in the module docstring)."""
 
-    enabled: bool = False
+    enabled: Flag = False
     window: Window = Window(0.0, 0.5)
-    layers: tuple[str, ...] = ("all",)
-    margin: float = 0.05
-    nested: str = "family"
-    assign_by: str = "nouns"
-    score: str = "mean"
-    assignment: str = "per_step"
-    smoothing: float = 1.0  # Gaussian standard deviation in patches of the assignment grid
-    special: str = "keep"
-    special_weight: float = 0.5
+    layers: Selectors = ("all",)
+    margin: Annotated[Number, AfterValidator(_within(lambda m: 0.0 <= m < 1.0, "is a share difference in [0, 1)"))] = (
+        0.05
+    )
+    nested: _choice(NESTED_RULES) = "family"
+    assign_by: _choice(ASSIGN_BY) = "nouns"
+    score: _choice(SCORES) = "mean"
+    assignment: _choice(ASSIGNMENTS) = "per_step"
+    # Gaussian standard deviation in patches of the assignment grid
+    smoothing: Annotated[
+        Number, AfterValidator(_within(lambda s: 0.0 <= s <= 16.0, "is a blur width in patches in [0, 16]"))
+    ] = 1.0
+    special: _choice(SPECIAL_RULES) = "keep"
+    special_weight: Annotated[Number, AfterValidator(_within(lambda w: 0.0 < w <= 1.0, "is a factor in (0, 1]"))] = 0.5
 
 
-@dataclasses.dataclass(frozen=True)
-class ReweightingConfig:
+@_user_errors("reweighting")
+@dataclass(frozen=True)
+class ReweightingConfig(_Section):
     """Phase-wise token reweighting: post-softmax column weights per token class, then row renormalisation."""
 
-    enabled: bool = False
+    enabled: Flag = False
     window: Window = Window(0.0, 1.0)
-    layers: tuple[str, ...] = ("all",)
+    layers: Selectors = ("all",)
     entity: Curve = Curve("cosine", 1.5, 1.0)  # layout first: nouns emphasised early
     attribute: Curve = Curve("linear", 1.0, 1.5)  # appearance later
     other: Curve = Curve("linear", 1.0, 1.25)
 
 
-@dataclasses.dataclass(frozen=True)
-class CaptureConfig:
+@_user_errors("capture")
+@dataclass(frozen=True)
+class CaptureConfig(_Section):
     """What attention capture keeps: cross-attention per phase; self-attention at the coarsest resolution if asked."""
 
-    phases: tuple[Phase, ...] = DEFAULT_PHASES
-    self_attention: bool = False
+    phases: Annotated[
+        tuple[Annotated[Phase, BeforeValidator(_phase)], ...],
+        BeforeValidator(_phase_list),
+        AfterValidator(_unique_names),
+    ] = DEFAULT_PHASES
+    self_attention: Flag = False
 
 
-@dataclasses.dataclass(frozen=True)
+def _keys_of(section) -> dict:
+    return {field.name: getattr(section, field.name) for field in dataclasses.fields(section)}
+
+
+@_user_errors("")
+@dataclass(frozen=True)
 class ModulationConfig:
     """The whole modulation: three independently switchable parts plus what the capture keeps."""
 
@@ -235,6 +435,21 @@ class ModulationConfig:
     masking: MaskingConfig = MaskingConfig()
     reweighting: ReweightingConfig = ReweightingConfig()
     capture: CaptureConfig = CaptureConfig()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _json_form(cls, data):
+        """The JSON form: a section given as a mapping changes only the keys it names, starting from the defaults
+        (or from those of ``variant``)."""
+        if isinstance(data, ArgsKwargs):
+            return data
+        fields = _mapping(data, {"variant", *PARTS, "capture"})
+        base = cls.from_variant(str(fields["variant"])) if "variant" in fields else cls()
+        merged = {}
+        for name in (*PARTS, "capture"):
+            given = fields.get(name, getattr(base, name))
+            merged[name] = {**_keys_of(getattr(base, name)), **given} if isinstance(given, dict) else given
+        return merged
 
     @property
     def enabled_parts(self) -> tuple[str, ...]:
@@ -292,18 +507,10 @@ class ModulationConfig:
     @classmethod
     def from_json(cls, data) -> ModulationConfig:
         """Build from the JSON form; missing keys take the defaults (or those of ``variant``). Raises AttnmodError."""
-        fields = _fields(data, "modulation config", {"variant", *PARTS, "capture"})
-        base = cls.from_variant(str(fields["variant"])) if "variant" in fields else cls()
-        changes = {}
-        if "temperature" in fields:
-            changes["temperature"] = _temperature(fields["temperature"], base.temperature)
-        if "masking" in fields:
-            changes["masking"] = _masking(fields["masking"], base.masking)
-        if "reweighting" in fields:
-            changes["reweighting"] = _reweighting(fields["reweighting"], base.reweighting)
-        if "capture" in fields:
-            changes["capture"] = _capture(fields["capture"], base.capture)
-        return dataclasses.replace(base, **changes)
+        try:
+            return _JSON_FORM.validate_python(data)
+        except ValidationError as error:
+            raise _user_error(error, "") from None
 
     @classmethod
     def load(cls, path: str | Path) -> ModulationConfig:
@@ -393,132 +600,4 @@ def layer_selected(selectors: Sequence[str], module: str, level: int, levels: tu
     return False
 
 
-# ---- parsing helpers: every error names where in the config it is ----
-
-
-def _fields(data, where: str, allowed: set[str]) -> dict:
-    if not isinstance(data, dict):
-        raise AttnmodError(f"{where}: expected a mapping, got {type(data).__name__}")
-    unknown = sorted(set(data) - allowed)
-    if unknown:
-        raise AttnmodError(
-            f"{where}: unknown key(s) {', '.join(map(repr, unknown))} (known: {', '.join(sorted(allowed))})"
-        )
-    return data
-
-
-def _number(value, where: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise AttnmodError(f"{where}: expected a finite number, got {value!r}")
-    return float(value)
-
-
-def _flag(value, where: str) -> bool:
-    if not isinstance(value, bool):
-        raise AttnmodError(f"{where}: expected true or false, got {value!r}")
-    return value
-
-
-def _choice(value, choices: Sequence[str], where: str) -> str:
-    if value not in choices:
-        raise AttnmodError(f"{where} must be one of {', '.join(choices)}, got {value!r}")
-    return value
-
-
-def _layers(value, where: str) -> tuple[str, ...]:
-    if isinstance(value, str):
-        value = [value]
-    if not isinstance(value, (list, tuple)) or not value or not all(isinstance(v, str) and v for v in value):
-        raise AttnmodError(f"{where}: expected a list of layer selectors such as ['all'] or ['down_blocks.2']")
-    return tuple(value)
-
-
-def _common(fields: dict, where: str) -> dict:
-    changes = {}
-    if "enabled" in fields:
-        changes["enabled"] = _flag(fields["enabled"], where + ".enabled")
-    if "window" in fields:
-        changes["window"] = Window.from_json(fields["window"], where + ".window")
-    if "layers" in fields:
-        changes["layers"] = _layers(fields["layers"], where + ".layers")
-    return changes
-
-
-def _temperature(data, base: TemperatureConfig) -> TemperatureConfig:
-    fields = _fields(data, "temperature", {"enabled", "tau", "window", "layers", "halves"})
-    changes = _common(fields, "temperature")
-    if "halves" in fields:
-        changes["halves"] = _choice(fields["halves"], HALVES, "temperature.halves")
-    if "tau" in fields:
-        tau = _number(fields["tau"], "temperature.tau")
-        if tau <= 0:
-            raise AttnmodError(f"temperature.tau must be positive, got {tau}")
-        changes["tau"] = tau
-    return dataclasses.replace(base, **changes)
-
-
-def _masking(data, base: MaskingConfig) -> MaskingConfig:
-    fields = _fields(
-        data,
-        "masking",
-        {"enabled", "window", "layers", "margin", "nested", "assign_by", "score", "assignment", "smoothing", "special",
-         "special_weight"},
-    )  # fmt: skip
-    changes = _common(fields, "masking")
-    for key, choices in (("assign_by", ASSIGN_BY), ("score", SCORES), ("assignment", ASSIGNMENTS),
-                         ("special", SPECIAL_RULES)):  # fmt: skip
-        if key in fields:
-            changes[key] = _choice(fields[key], choices, f"masking.{key}")
-    if "smoothing" in fields:
-        smoothing = _number(fields["smoothing"], "masking.smoothing")
-        if not 0.0 <= smoothing <= 16.0:
-            raise AttnmodError(f"masking.smoothing is a blur width in patches in [0, 16], got {smoothing}")
-        changes["smoothing"] = smoothing
-    if "special_weight" in fields:
-        weight = _number(fields["special_weight"], "masking.special_weight")
-        if not 0.0 < weight <= 1.0:
-            raise AttnmodError(f"masking.special_weight is a factor in (0, 1], got {weight}")
-        changes["special_weight"] = weight
-    if "margin" in fields:
-        margin = _number(fields["margin"], "masking.margin")
-        if not 0.0 <= margin < 1.0:
-            raise AttnmodError(f"masking.margin is a share difference in [0, 1), got {margin}")
-        changes["margin"] = margin
-    if "nested" in fields:
-        if fields["nested"] not in NESTED_RULES:
-            raise AttnmodError(f"masking.nested must be one of {', '.join(NESTED_RULES)}, got {fields['nested']!r}")
-        changes["nested"] = fields["nested"]
-    return dataclasses.replace(base, **changes)
-
-
-def _reweighting(data, base: ReweightingConfig) -> ReweightingConfig:
-    fields = _fields(data, "reweighting", {"enabled", "window", "layers", "entity", "attribute", "other"})
-    changes = _common(fields, "reweighting")
-    for name in ("entity", "attribute", "other"):
-        if name in fields:
-            changes[name] = Curve.from_json(fields[name], f"reweighting.{name}")
-    return dataclasses.replace(base, **changes)
-
-
-def _capture(data, base: CaptureConfig) -> CaptureConfig:
-    fields = _fields(data, "capture", {"phases", "self_attention"})
-    changes = {}
-    if "self_attention" in fields:
-        changes["self_attention"] = _flag(fields["self_attention"], "capture.self_attention")
-    if "phases" in fields:
-        raw = fields["phases"]
-        if not isinstance(raw, list) or not raw:
-            raise AttnmodError("capture.phases: expected a non-empty list of {name, start, end}")
-        phases = []
-        for index, entry in enumerate(raw):
-            where = f"capture.phases[{index}]"
-            item = _fields(entry, where, {"name", "start", "end"})
-            if not isinstance(item.get("name"), str) or not item["name"] or "/" in item["name"]:
-                raise AttnmodError(f"{where}.name: expected a non-empty name without '/'")
-            window = Window.from_json([item.get("start"), item.get("end")], where)
-            phases.append(Phase(item["name"], window.start, window.end))
-        names = [phase.name for phase in phases]
-        if len(set(names)) != len(names):
-            raise AttnmodError(f"capture.phases: phase names must be unique, got {names}")
-        changes["phases"] = tuple(phases)
-    return dataclasses.replace(base, **changes)
+_JSON_FORM = TypeAdapter(ModulationConfig)
