@@ -11,7 +11,7 @@ Steps and size default to the model's own (``default_generation_settings``: 4 st
 on shapes).
 
     python benchmarks/overhead.py --model tiny --repeats 10 --legacy
-    python benchmarks/overhead.py --model shapes --prompt "a red circle and a blue square" --repeats 10
+    python benchmarks/overhead.py --model shapes --prompt "a red circle and a blue square" --repeats 20 --no-capture
     python benchmarks/overhead.py --model sdxl-shaped --height 256 --width 256 --steps 3 --repeats 3   # ~14 GB fp32
     python benchmarks/overhead.py --model sdxl-shaped --device cuda --dtype float16 --height 1024 --width 1024 \\
         --steps 30 --repeats 3                                                                           # GPU target
@@ -104,6 +104,14 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=None, help="default: the model's own")
     parser.add_argument("--guidance", type=float, default=5.0)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--batch", type=int, default=1, help="images per call (times are reported per image)")
+    parser.add_argument(
+        "--clock",
+        choices=("wall", "cpu"),
+        default="wall",
+        help="wall time, or this process's CPU time (with one thread on a shared CPU it does not count the time "
+        "other programs hold the core; not for GPU runs)",
+    )
     parser.add_argument("--variants", default=",".join(VARIANTS), help="comma-separated variant names")
     parser.add_argument("--self-attention", action="store_true", help="also capture self-attention (coarsest)")
     parser.add_argument("--legacy", action="store_true", help="also time the first design of each modulating variant")
@@ -140,14 +148,17 @@ def main() -> None:
         if cuda:
             torch.cuda.synchronize()
 
+    prompts = [prompt] * args.batch
+    seeds = list(range(args.batch))
+
     def vanilla():
         return pipe(
-            prompt=prompt,
+            prompt=prompts,
             num_inference_steps=args.steps,
             guidance_scale=args.guidance,
             height=args.height,
             width=args.width,
-            generator=torch.Generator().manual_seed(0),
+            generator=[torch.Generator().manual_seed(seed) for seed in seeds],
             output_type="np",
         )
 
@@ -156,8 +167,8 @@ def main() -> None:
         config = ModulationConfig(config.temperature, config.masking, config.reweighting, capture_config)
 
         def run():
-            return generate(model, prompt, config, 0, args.steps, args.guidance, args.height, args.width,
-                            capture=capture, trees=[tree])[0]  # fmt: skip
+            return generate(model, prompts, config, seeds, args.steps, args.guidance, args.height, args.width,
+                            capture=capture, trees=[tree] * args.batch)[0]  # fmt: skip
 
         return run
 
@@ -173,13 +184,17 @@ def main() -> None:
         for name in names:
             runs[f"{name} + capture"] = variant_run(name, True)
 
+    clock = time.process_time if args.clock == "cpu" else time.perf_counter
     times = {name: [] for name in runs}
     memory = {}
     capture_bytes = {}
     # round 0 warms every configuration up; it is not timed, and it is where memory is sampled (so that the
     # sampling thread cannot slow the timed runs)
+    order = list(runs.items())
     for round_index in range(args.repeats + 1):
-        for name, run in runs.items():
+        # each round starts one configuration later, so no configuration always runs right after the same one
+        shift = round_index % len(order)
+        for name, run in order[shift:] + order[:shift]:
             synchronize()
             if round_index == 0:
                 with PeakMemory(model.device) as peak:
@@ -188,24 +203,31 @@ def main() -> None:
                 if getattr(output, "record", None) is not None:
                     capture_bytes[name] = output.record.nbytes()
                 continue
-            began = time.perf_counter()
+            began = clock()
             run()
             synchronize()
-            times[name].append(time.perf_counter() - began)
+            times[name].append((clock() - began) / args.batch)
         print(f"round {round_index}/{args.repeats} done{' (warm-up)' if round_index == 0 else ''}", flush=True)
 
     base, base_min = statistics.median(times["none"]), min(times["none"])
     stock = statistics.median(times[VANILLA])
     print()
     print(f"{args.model}, {args.height}x{args.width}, {args.steps} steps, guidance {args.guidance}, {model.dtype}, "
-          f"{args.repeats} interleaved repeats, prompt {prompt!r}")  # fmt: skip
+          f"{args.repeats} interleaved repeats, {args.batch} image(s) per call, prompt {prompt!r}; "
+          f"{args.clock} seconds per image")  # fmt: skip
     # the minimum is the run least disturbed by other work on the machine: on a shared machine its ratio is the
     # better estimate of the intrinsic cost; the median shows what a run typically took here
+    # the round ratio pairs each run with the none run of the same round (same machine load): its median and
+    # quartiles over the rounds say how stable the ratio is
     print(f"{'configuration':<34} {'median s':>9} {'vs none':>8} {'min s':>9} {'vs none':>8} {'vs stock':>9} "
-          f"{'peak rise MB':>13} {'capture MB':>11}")  # fmt: skip
+          f"{'round ratio [q25, q75]':>24} {'peak rise MB':>13} {'capture MB':>11}")  # fmt: skip
     rows = []
+    verdicts = []
     for name in runs:
         median, fastest = statistics.median(times[name]), min(times[name])
+        paired = [mine / theirs for mine, theirs in zip(times[name], times["none"], strict=True)]
+        quartiles = statistics.quantiles(paired, n=4) if len(paired) > 1 else [paired[0]] * 3
+        round_ratio = statistics.median(paired)
         state = capture_bytes.get(name)
         rows.append(
             {
@@ -215,14 +237,26 @@ def main() -> None:
                 "min_s": fastest,
                 "ratio_min": fastest / base_min,
                 "ratio_median_stock": median / stock,
+                "round_ratio_median": round_ratio,
+                "round_ratio_quartiles": [quartiles[0], quartiles[2]],
                 "times_s": times[name],
                 "peak_rise_bytes": memory[name],
                 "capture_state_bytes": state,
             }
         )
         state_text = f"{state / 2**20:11.2f}" if state is not None else f"{'-':>11}"
+        ratio_text = f"{round_ratio:.3f}x [{quartiles[0]:.3f}, {quartiles[2]:.3f}]"
         print(f"{name:<34} {median:9.3f} {median / base:7.3f}x {fastest:9.3f} {fastest / base_min:7.3f}x "
-              f"{median / stock:8.3f}x {memory[name] / 2**20:13.1f} {state_text}")  # fmt: skip
+              f"{median / stock:8.3f}x {ratio_text:>24} {memory[name] / 2**20:13.1f} {state_text}")  # fmt: skip
+        if name in names and name != "none":
+            verdicts.append((name, round_ratio, 1.05))
+        elif name.endswith(" + capture") and name.removesuffix(" + capture") in names:
+            verdicts.append((name, round_ratio, 1.15))
+
+    print()
+    for name, ratio, target in verdicts:
+        outcome = "holds" if ratio <= target else "does NOT hold"
+        print(f"target {name} <= {target:.2f}x none (median round ratio): {ratio:.3f}x, {outcome}")
 
     scale = int(getattr(pipe, "vae_scale_factor", 8))
     levels_now = unet_attention_resolutions(pipe.unet, args.height // scale, args.width // scale)

@@ -2,33 +2,51 @@
 
 For each variant (``none``, each part alone, ``full`` with the first design's rules, ``full`` as tuned) and each
 report set of shapes prompts (2- and 3-object captions, seen and held-out colour-shape combinations, the ``/test``
-half of each set, which the sweep that tunes ``full`` never sees), it generates every prompt with every seed on the
-trained ``shapes`` model and lets the judge (:func:`attnmod.analysis.judge.judge_image`) read each image against its
-scene. Reported per set and variant, as percent of images:
+half of each set, which the sweep that tunes ``full`` never sees: benchmarks/tune_full.py uses ``/tune``), it
+generates every prompt with every seed on the trained ``shapes`` model and lets the judge
+(:func:`attnmod.analysis.judge.judge_image`) read each image against its scene. Reported per set, and pooled over
+the 2-object and the 3-object sets, as percent of images:
 
 * object accuracy (the share of named objects found with shape and colour), colour-binding accuracy (every named
   object whose shape is there has its colour) and the all-correct rate, each with a 95% percentile-bootstrap interval
   that resamples prompts (all seeds of a prompt together);
 * the paired difference to ``none`` (same prompt, same seed, averaged per prompt, bootstrapped over prompts);
-* the time per image relative to ``none`` (variants interleaved batch by batch on one process).
+* the time per image relative to ``none`` (median seconds per image; variants interleaved chunk by chunk in each
+  process, so every variant meets the same machine load).
 
-Plus a figure (docs/results.png) and every per-image row (JSONL, so a killed run resumes where it stopped).
+Plus a figure (results.png) and results.json. Every image's verdicts are appended to a JSON-lines file under
+``--rows-dir`` as soon as its batch is judged, so a killed run resumes where it stopped; a row counts only for the
+same model weights, generation settings and variant configuration (fingerprints in each row), so rows of another
+model or of an earlier tuned point are never mixed in.
 
-    python benchmarks/results.py --tuned tuned-full.yaml                      # N=200 prompts x 2 seeds per set
-    python benchmarks/results.py --model tiny --prompts 3 --seeds 0 --out-dir /tmp/results-check   # checks the script
+    # one process (about 2,400 images at the defaults: ~45-50 min on one free core)
+    python benchmarks/results.py --tuned docs/full-tuned.json
+    # the same on two cores: two shards side by side, then the merge writes docs/results.md
+    python benchmarks/results.py --tuned docs/full-tuned.json --shard 0/2 --no-write &
+    python benchmarks/results.py --tuned docs/full-tuned.json --shard 1/2 --no-write; wait
+    python benchmarks/results.py --tuned docs/full-tuned.json --merge
+    # checks the script end to end in a minute
+    python benchmarks/results.py --prompts 2 --seeds 0 --steps 3 --out-dir /tmp/results-check
 
-``--tuned`` takes the tuned ``full`` configuration (YAML/JSON, as written from the sweep's best point); without it the
-``full`` row uses the current defaults and is labelled so.
+``--tuned`` takes the tuned ``full`` configuration (a YAML/JSON ModulationConfig, such as ``docs/full-tuned.json``
+that benchmarks/tune_full.py writes, or that script's ``sweep.json``), ``--tuned-set KEY=VALUE`` (repeatable)
+overrides on top of ``full``'s current defaults; with neither the ``full`` row uses the current defaults and is
+labelled so. Each part alone takes its parameters from the tuned configuration, so the rows are the ablation of
+the tuned method.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import math
 import os
+import shlex
+import statistics
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -45,19 +63,190 @@ METRICS = {
     "all_correct": "all correct",
 }
 REFERENCE = "none"
+PARTS = ("temperature", "masking", "reweighting")
+SECONDS_PER_IMAGE = 1.2  # one free core, shapes, 25 steps, 64x64, batches of 16 (for the printed estimate only)
 
 
-def variant_configs(tuned: str | None) -> dict:
-    """Variant label -> ModulationConfig, in report order."""
+class UsageError(Exception):
+    """Bad input: printed as one line on stderr, exit status 1."""
+
+
+# ---------------------------------------------------------------------------------------------- configurations
+
+
+def short_value(value) -> str:
+    """A setting's value as it reads on a command line: bare words and numbers, JSON for lists and mappings."""
+    import yaml
+
+    text = json.dumps(value, separators=(",", ":"))
+    if isinstance(value, str):
+        try:
+            if yaml.safe_load(value) == value and value.strip() == value and value:
+                return value
+        except yaml.YAMLError:
+            pass
+    return text
+
+
+def config_changes(config, reference) -> list[str]:
+    """``SECTION.KEY=VALUE`` for every setting of ``config`` that differs from ``reference`` (enabled flags aside)."""
+
+    def leaves(node, prefix=""):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                yield from leaves(value, f"{prefix}{key}.")
+        else:
+            yield prefix[:-1], node
+
+    mine, theirs = dict(leaves(config.to_json())), dict(leaves(reference.to_json()))
+    changes = []
+    for key, value in mine.items():
+        if key == "variant" or key.endswith(".enabled") or key.startswith("capture."):
+            continue
+        if theirs.get(key) != value:
+            changes.append(f"{key}={short_value(value)}")
+    return changes
+
+
+def load_tuned(path: str | None, overrides: Sequence[str] = ()):
+    """The tuned ``full`` configuration: a ModulationConfig file, or a tune_full.py ``sweep.json`` (its best
+    point), then ``overrides``; None when neither is given."""
+    from attnmod.toolkit.errors import AttnmodError
     from attnmod.toolkit.modulation_config import ModulationConfig
 
-    configs = {name: ModulationConfig.from_variant(name) for name in ("none", "temperature", "masking", "reweighting")}
+    if not path and not overrides:
+        return None
+    try:
+        config = ModulationConfig.from_variant("full")
+        if path:
+            file = Path(path)
+            if not file.is_file():
+                raise UsageError(f"--tuned {path!r}: no such file")
+            data = None
+            if file.suffix.lower() == ".json":
+                try:
+                    data = json.loads(file.read_text(encoding="utf-8"))
+                except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+                    raise UsageError(f"--tuned {path!r} is not readable JSON: {error}") from None
+            if isinstance(data, dict) and isinstance(data.get("best"), dict) and "config" in data["best"]:
+                config = ModulationConfig.from_json(data["best"]["config"])  # a sweep.json: its best point
+            else:
+                config = ModulationConfig.load(file)
+        config = config.with_overrides(list(overrides)).with_parts(PARTS)
+    except AttnmodError as error:
+        raise UsageError(str(error)) from None
+    return config
+
+
+def variant_configs(tuned) -> dict:
+    """Variant label -> ModulationConfig, in report order. ``tuned``: a ModulationConfig or None."""
+    from attnmod.toolkit.modulation_config import ModulationConfig
+
+    base = tuned if tuned is not None else ModulationConfig.from_variant("full")
+    configs = {"none": ModulationConfig.from_variant("none")}
+    for part in PARTS:
+        configs[part] = base.with_parts([part])
     configs["full-old-defaults"] = ModulationConfig.legacy("full")
-    if tuned:
-        configs["full-tuned"] = ModulationConfig.load(tuned)
-    else:
-        configs["full-current-defaults"] = ModulationConfig.from_variant("full")
+    configs["full-tuned" if tuned is not None else "full-current-defaults"] = base.with_parts(PARTS)
     return configs
+
+
+def fingerprint(data) -> str:
+    """The first 12 hex digits of SHA-1 over canonical JSON: equal settings, equal fingerprint."""
+    text = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha1(text.encode()).hexdigest()[:12]
+
+
+def model_fingerprint(model) -> str:
+    """SHA-1 over the UNet's and text encoders' parameter bytes: changes when the weights change (a retrained
+    ``shapes`` model keeps its name)."""
+    import torch
+
+    digest = hashlib.sha1()
+    pipe = model.pipeline
+    for part in ("unet", "text_encoder", "text_encoder_2"):
+        module = getattr(pipe, part, None)
+        if module is None:
+            continue
+        for name, tensor in module.state_dict().items():
+            digest.update(name.encode())
+            digest.update(tensor.detach().to("cpu").contiguous().view(-1).view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()[:12]
+
+
+# ---------------------------------------------------------------------------------------------- work and rows
+
+
+def parse_shard(text: str | None) -> tuple[int, int]:
+    """``"1/2"`` -> (1, 2): this process does work items ``i`` with ``i % 2 == 1``; None -> (0, 1)."""
+    if not text:
+        return 0, 1
+    index, _, count = text.partition("/")
+    try:
+        index, count = int(index), int(count)
+    except ValueError:
+        raise UsageError(f"--shard {text!r}: write K/N with 0 <= K < N, e.g. 0/2") from None
+    if count < 1 or not 0 <= index < count:
+        raise UsageError(f"--shard {text!r}: write K/N with 0 <= K < N, e.g. 0/2")
+    return index, count
+
+
+def parse_seed_list(text: str) -> list[int]:
+    try:
+        seeds = [int(s) for s in text.split(",") if s.strip()]
+    except ValueError:
+        raise UsageError(f"--seeds {text!r}: a comma-separated list of whole numbers, e.g. 0,1") from None
+    if not seeds:
+        raise UsageError("--seeds: give at least one seed")
+    return seeds
+
+
+def build_work(sets: Sequence[str], prompts: int, seeds: Sequence[int], set_seed: int, shard=(0, 1)) -> list:
+    """``[(set name, scene, seed)]``, sets interleaved prompt by prompt (a partial run covers every set), then
+    this shard's share: every ``count``-th item from ``index``."""
+    from attnmod.toolkit.shapes_world import prompt_set
+
+    if prompts < 1:
+        raise UsageError(f"--prompts must be at least 1, not {prompts}")
+    scenes = {}
+    for name in sets:
+        try:
+            scenes[name] = prompt_set(name, prompts, seed=set_seed)
+        except ValueError as error:
+            raise UsageError(str(error)) from None
+    work = [(name, scenes[name][i], seed) for i in range(prompts) for name in sets for seed in seeds]
+    index, count = shard
+    return work[index::count]
+
+
+def row_key(row: dict) -> tuple:
+    return (row["set"], row["caption"], row["seed"], row["variant"], row.get("config"), row.get("run"))
+
+
+def read_rows(folder: Path) -> list[dict]:
+    """Every readable row of every ``*.jsonl`` file in ``folder`` (a line cut short by a killed run is skipped:
+    that image is made again)."""
+    rows = []
+    if not folder.is_dir():
+        return rows
+    for path in sorted(folder.glob("*.jsonl")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if isinstance(row, dict) and {"set", "caption", "seed", "variant"} <= set(row):
+                rows.append(row)
+    return rows
+
+
+def current_rows(rows: Sequence[dict], run: str, config_prints: dict[str, str]) -> list[dict]:
+    """The rows of this run's model and settings whose variant has its current configuration, one per key."""
+    kept: dict[tuple, dict] = {}
+    for row in rows:
+        if row.get("run") == run and config_prints.get(row["variant"]) == row.get("config"):
+            kept[row_key(row)] = row
+    return list(kept.values())
 
 
 def judge_values(image, scene) -> dict:
@@ -72,13 +261,106 @@ def judge_values(image, scene) -> dict:
     return values
 
 
+def run_settings(args, model) -> dict:
+    """What every image of a run shares; its fingerprint goes into every row."""
+    from attnmod.toolkit.run_files import resolve_generation_settings
+
+    settings = resolve_generation_settings(model, args.steps, None, None)
+    return {
+        "model": args.model,
+        "weights": model_fingerprint(model),
+        "dtype": model.dtype,
+        "steps": settings["steps"],
+        "height": settings["height"],
+        "width": settings["width"],
+        "guidance": args.guidance,
+        "set_seed": args.set_seed,
+    }
+
+
+def generate_rows(model, settings: dict, work: Sequence, configs: dict, rows_path: Path, batch: int,
+                  existing: Sequence[dict] = (), generate_fn=None, judge_fn=None) -> list[dict]:  # fmt: skip
+    """Generate and judge every (set, scene, seed) x variant without a row in ``existing``; variants interleaved
+    chunk by chunk; each chunk's rows are appended to ``rows_path`` at once. Returns the new rows.
+
+    ``generate_fn(prompts, config, seeds, scenes) -> images`` and ``judge_fn(image, scene) -> dict`` default to the
+    toolkit's generation and the judge (tests pass fakes)."""
+    from tqdm.auto import tqdm
+
+    run = fingerprint(settings)
+    prints = {label: fingerprint(config.to_json()) for label, config in configs.items()}
+    done = {row_key(row) for row in current_rows(existing, run, prints)}
+    trees: dict[str, object] = {}
+    parsing = generate_fn is None
+
+    def prepare(scenes) -> None:  # parsing stays outside the timed call
+        if not parsing:
+            return
+        from attnmod.toolkit.parsing import parse_prompt
+
+        for scene in scenes:
+            if scene.caption not in trees:
+                trees[scene.caption] = parse_prompt(scene.caption, tokenizers=model.tokenizers)
+
+    if generate_fn is None:
+        from attnmod.toolkit.generation import generate
+
+        def generate_fn(prompts, config, seeds, scenes, steps=None):
+            outputs = generate(model, prompts, config, seeds=seeds, steps=steps or settings["steps"],
+                               guidance=settings["guidance"], height=settings["height"], width=settings["width"],
+                               capture=False, trees=[trees[scene.caption] for scene in scenes])  # fmt: skip
+            return [output.image for output in outputs]
+
+        pending = [(n, s, seed) for n, s, seed in work for label in configs
+                   if (n, s.caption, seed, label, prints[label], run) not in done]  # fmt: skip
+        if pending:  # one untimed 2-step image per variant: first-call costs must not land on one variant's clock
+            _, scene, seed = pending[0]
+            prepare([scene])
+            for config in configs.values():
+                generate_fn([scene.caption], config, [seed], [scene], steps=min(2, settings["steps"]))
+    judge_fn = judge_fn or judge_values
+    new_rows: list[dict] = []
+    rows_path.parent.mkdir(parents=True, exist_ok=True)
+    bar = tqdm(total=len(work) * len(configs), desc="images", unit="image", smoothing=0.05)
+    with rows_path.open("a", encoding="utf-8") as handle:
+        for start in range(0, len(work), batch):
+            chunk = work[start : start + batch]
+            for label, config in configs.items():  # interleaved: every variant once per chunk
+                todo = [
+                    (n, s, seed) for n, s, seed in chunk if (n, s.caption, seed, label, prints[label], run) not in done
+                ]
+                bar.update(len(chunk) - len(todo))
+                if not todo:
+                    continue
+                prepare([s for _, s, _ in todo])
+                began, began_cpu = time.perf_counter(), time.process_time()
+                images = generate_fn([s.caption for _, s, _ in todo], config, [seed for _, _, seed in todo],
+                                     [s for _, s, _ in todo])  # fmt: skip
+                seconds = (time.perf_counter() - began) / len(todo)
+                cpu_seconds = (time.process_time() - began_cpu) / len(todo)
+                for (name, scene, seed), image in zip(todo, images, strict=True):
+                    row = {"set": name, "caption": scene.caption, "seed": seed, "variant": label,
+                           "config": prints[label], "run": run, "seconds": seconds, "cpu_seconds": cpu_seconds,
+                           "batch": len(todo)}  # fmt: skip
+                    row.update(judge_fn(image, scene))
+                    new_rows.append(row)
+                    handle.write(json.dumps(row) + "\n")
+                handle.flush()
+                bar.update(len(todo))
+    bar.close()
+    return new_rows
+
+
+# ---------------------------------------------------------------------------------------------- statistics
+
+
 def cluster_bootstrap(groups: list[list[float]], resamples: int = 2000, seed: int = 0) -> dict:
     """Mean of all values with a 95% percentile interval from resampling whole groups (prompts)."""
     import numpy as np
 
     groups = [g for g in groups if g]
     if not groups:
-        return {"mean": math.nan, "low": math.nan, "high": math.nan, "n": 0}
+        return {"mean": math.nan, "low": math.nan, "high": math.nan, "n": 0, "groups": 0}
     sums = np.array([sum(g) for g in groups], dtype=float)
     counts = np.array([len(g) for g in groups], dtype=float)
     picks = np.random.default_rng(seed).integers(0, len(groups), size=(resamples, len(groups)))
@@ -88,117 +370,60 @@ def cluster_bootstrap(groups: list[list[float]], resamples: int = 2000, seed: in
         "low": float(np.percentile(means, 2.5)),
         "high": float(np.percentile(means, 97.5)),
         "n": int(counts.sum()),
+        "groups": len(groups),
     }
 
 
-def row_key(row: dict) -> tuple:
-    return (row["set"], row["caption"], row["seed"], row["variant"])
+def report_groups(sets: Sequence[str]) -> dict[str, list[str]]:
+    """Report rows: the 2-object sets pooled, the 3-object sets pooled (when a kind has more than one set), then
+    each set."""
+    groups: dict[str, list[str]] = {}
+    for objects in ("2", "3"):
+        members = [name for name in sets if name.split("/")[0].endswith(f"-{objects}")]
+        if len(members) > 1:
+            groups[f"{objects} objects (pooled)"] = members
+    for name in sets:
+        groups[name] = [name]
+    return groups
 
 
-def read_rows(path: Path) -> list[dict]:
-    if not path.is_file():
-        return []
-    rows = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            rows.append(json.loads(line))
-        except json.JSONDecodeError:
-            continue  # a line cut short by a killed run: that image is made again
-    return rows
-
-
-def generate_rows(args, configs: dict, rows_path: Path) -> list[dict]:
-    """Generate and judge every (set, prompt, seed, variant) not yet in ``rows_path``; variants interleaved."""
-    from attnmod.toolkit.generation import generate
-    from attnmod.toolkit.models import load_model
-    from attnmod.toolkit.parsing import parse_prompt
-    from attnmod.toolkit.run_files import default_generation_settings
-    from attnmod.toolkit.shapes_world import prompt_set
-    from tqdm.auto import tqdm
-
-    rows = read_rows(rows_path)
-    done = {row_key(row) for row in rows}
-    model = load_model(args.model, device=args.device, dtype=args.dtype)
-    defaults = default_generation_settings(model)
-    steps = args.steps or defaults["steps"]
-    height, width = defaults["height"], defaults["width"]
-    seeds = [int(s) for s in args.seeds.split(",")]
-    work = []
-    for name in args.sets.split(","):
-        for scene in prompt_set(name, args.prompts, seed=args.set_seed):
-            for seed in seeds:
-                work.append((name, scene, seed))
-    trees: dict[str, object] = {}
-    bar = tqdm(total=len(work) * len(configs), desc="images", unit="image")
-    with rows_path.open("a", encoding="utf-8") as handle:
-        for start in range(0, len(work), args.batch):
-            chunk = work[start : start + args.batch]
-            for label, config in configs.items():  # interleaved: every variant once per chunk
-                todo = [(n, s, seed) for n, s, seed in chunk if (n, s.caption, seed, label) not in done]
-                bar.update(len(chunk) - len(todo))
-                if not todo:
-                    continue
-                for _, scene, _ in todo:
-                    if scene.caption not in trees:
-                        trees[scene.caption] = parse_prompt(scene.caption, tokenizers=model.tokenizers)
-                began = time.perf_counter()
-                outputs = generate(
-                    model,
-                    [scene.caption for _, scene, _ in todo],
-                    config,
-                    seeds=[seed for _, _, seed in todo],
-                    steps=steps,
-                    guidance=args.guidance,
-                    height=height,
-                    width=width,
-                    capture=False,
-                    trees=[trees[scene.caption] for _, scene, _ in todo],
-                )
-                seconds = (time.perf_counter() - began) / len(todo)
-                for (name, scene, seed), output in zip(todo, outputs, strict=True):
-                    row = {"set": name, "caption": scene.caption, "seed": seed, "variant": label, "seconds": seconds}
-                    row.update(judge_values(output.image, scene))
-                    rows.append(row)
-                    handle.write(json.dumps(row) + "\n")
-                handle.flush()
-                bar.update(len(todo))
-    bar.close()
-    return rows
-
-
-def summarise(rows: list[dict], labels: list[str], sets: list[str]) -> dict:
-    """Per set and variant: each metric's interval, the paired difference to none, and the time ratio."""
-    import statistics
-
+def summarise(rows: list[dict], labels: list[str], sets: list[str], time_key: str = "seconds") -> dict:
+    """Per report group and variant: each metric's interval, the paired difference to none, and the time ratio
+    (median ``time_key`` seconds per image over median of none's)."""
     summary: dict = {}
-    for index, name in enumerate(sets):
-        in_set = [row for row in rows if row["set"] == name]
-        reference = {(r["caption"], r["seed"]): r for r in in_set if r["variant"] == REFERENCE}
-        reference_seconds = [r["seconds"] for r in reference.values()]
-        summary[name] = {}
+    for index, (group, members) in enumerate(report_groups(sets).items()):
+        in_group = [row for row in rows if row["set"] in members]
+        reference = {(r["set"], r["caption"], r["seed"]): r for r in in_group if r["variant"] == REFERENCE}
+        reference_seconds = [r[time_key] for r in reference.values() if r.get(time_key) is not None]
+        summary[group] = {}
         for label in labels:
-            mine = [row for row in in_set if row["variant"] == label]
+            mine = [row for row in in_group if row["variant"] == label]
             entry: dict = {"images": len(mine)}
             for metric in METRICS:
-                groups: dict[str, list[float]] = {}
-                deltas: dict[str, list[float]] = {}
+                values: dict[tuple, list[float]] = {}
+                deltas: dict[tuple, list[float]] = {}
                 for row in mine:
                     if row.get(metric) is None:
                         continue
-                    groups.setdefault(row["caption"], []).append(row[metric])
-                    paired = reference.get((row["caption"], row["seed"]))
+                    prompt = (row["set"], row["caption"])
+                    values.setdefault(prompt, []).append(row[metric])
+                    paired = reference.get((row["set"], row["caption"], row["seed"]))
                     if paired is not None and paired.get(metric) is not None and label != REFERENCE:
-                        deltas.setdefault(row["caption"], []).append(row[metric] - paired[metric])
-                entry[metric] = cluster_bootstrap(list(groups.values()), seed=index)
+                        deltas.setdefault(prompt, []).append(row[metric] - paired[metric])
+                entry[metric] = cluster_bootstrap(list(values.values()), seed=index)
                 entry[f"{metric}_vs_none"] = cluster_bootstrap(list(deltas.values()), seed=index) if deltas else None
-            seconds = [row["seconds"] for row in mine]
+            seconds = [row[time_key] for row in mine if row.get(time_key) is not None]
+            entry["seconds_median"] = statistics.median(seconds) if seconds else math.nan
             entry["time_ratio"] = (
                 statistics.median(seconds) / statistics.median(reference_seconds)
                 if seconds and reference_seconds
                 else math.nan
             )
-            summary[name][label] = entry
+            summary[group][label] = entry
     return summary
+
+
+# ---------------------------------------------------------------------------------------------- writing
 
 
 def percent(stat: dict | None, signed: bool = False) -> str:
@@ -208,19 +433,23 @@ def percent(stat: dict | None, signed: bool = False) -> str:
     return f"{100 * stat['mean']:{sign}.1f} [{100 * stat['low']:{sign}.1f}, {100 * stat['high']:{sign}.1f}]"
 
 
+def tuned_label(labels) -> str | None:
+    return next((label for label in labels if label.startswith("full-tuned")), None)
+
+
 def verdict(summary: dict) -> list[str]:
-    """The issue's goal, checked on the 2-object report sets: tuned full raises colour binding over none (paired
+    """The issue's goal, checked on the 2-object groups: tuned full raises colour binding over none (paired
     95% interval above 0) without lowering object accuracy (paired interval not entirely below 0)."""
     lines = []
-    for name in [n for n in summary if n.split("/")[0].endswith("-2")]:
-        label = next((lab for lab in summary[name] if lab.startswith("full-tuned")), None)
+    for name in [n for n in summary if n.startswith("2 objects") or n.split("/")[0].endswith("-2")]:
+        label = tuned_label(summary[name])
         if label is None:
             lines.append(f"- {name}: no tuned `full` in this run (pass --tuned), so the goal is not checked.")
             continue
         binding = summary[name][label]["colour_binding_vs_none"]
         objects = summary[name][label]["object_accuracy_vs_none"]
-        raised = bool(binding and binding["low"] > 0)
-        lowered = bool(objects and objects["high"] < 0)
+        raised = bool(binding and binding["n"] and binding["low"] > 0)
+        lowered = bool(objects and objects["n"] and objects["high"] < 0)
         outcome = "met" if raised and not lowered else "not met"
         lines.append(
             f"- {name}: goal {outcome}: colour binding {percent(binding, True)} points vs none, object accuracy "
@@ -229,50 +458,113 @@ def verdict(summary: dict) -> list[str]:
     return lines
 
 
+FIGURE_PANELS = (
+    ("colour_binding", "colour-binding accuracy (%)"),
+    ("colour_binding_vs_none", "colour binding vs none (points)"),
+    ("object_accuracy_vs_none", "object accuracy vs none (points)"),
+    ("all_correct_vs_none", "all correct vs none (points)"),
+)
+
+
 def figure(summary: dict, labels: list[str], path: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    sets = list(summary)
-    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8), constrained_layout=True)
+    groups = list(summary)
+    fig, axes = plt.subplots(2, 2, figsize=(12, 7), constrained_layout=True)
     width = 0.8 / max(len(labels), 1)
-    for panel, (key, title) in enumerate(
-        (("colour_binding", "colour-binding accuracy (%)"), ("colour_binding_vs_none", "difference to none (points)"))
-    ):
-        axis = axes[panel]
+    for axis, (key, title) in zip(axes.flat, FIGURE_PANELS, strict=True):
         for offset, label in enumerate(labels):
-            stats = [summary[name][label].get(key) for name in sets]
-            xs = [i + (offset - (len(labels) - 1) / 2) * width for i in range(len(sets))]
-            means = [100 * s["mean"] if s and s["n"] else math.nan for s in stats]
+            stats = [summary[name][label].get(key) for name in groups]
+            xs = [i + (offset - (len(labels) - 1) / 2) * width for i in range(len(groups))]
+            ok = [bool(s and s["n"] and not math.isnan(s["mean"])) for s in stats]
+            means = [100 * s["mean"] if good else math.nan for s, good in zip(stats, ok, strict=True)]
             errors = [
-                [100 * (s["mean"] - s["low"]) if s and s["n"] else 0 for s in stats],
-                [100 * (s["high"] - s["mean"]) if s and s["n"] else 0 for s in stats],
+                [100 * (s["mean"] - s["low"]) if good else 0 for s, good in zip(stats, ok, strict=True)],
+                [100 * (s["high"] - s["mean"]) if good else 0 for s, good in zip(stats, ok, strict=True)],
             ]
             axis.bar(xs, means, width, yerr=errors, capsize=2, label=label)
-        axis.set_xticks(range(len(sets)), sets)
-        axis.set_title(title)
-        if panel == 1:
+        axis.set_xticks(range(len(groups)), [name.replace(" (pooled)", "\n(pooled)") for name in groups], fontsize=8)
+        axis.set_title(title, fontsize=10)
+        if key.endswith("_vs_none"):
             axis.axhline(0, color="black", linewidth=0.8)
-    axes[0].legend(fontsize=7, ncols=2)
-    fig.savefig(path, dpi=120)
+    axes[0][0].legend(fontsize=7, ncols=2)
+    fig.savefig(path, dpi=110)
     plt.close(fig)
 
 
-def markdown(args, summary: dict, labels: list[str], command: str, seconds: float) -> str:
+def reproduce_command(args) -> str:
+    """The one-process command that makes the same rows (shard, merge and output options left out)."""
+    parts = ["python benchmarks/results.py"]
+    if args.model != "shapes":
+        parts.append(f"--model {shlex.quote(args.model)}")
+    if args.tuned:
+        parts.append(f"--tuned {shlex.quote(args.tuned)}")
+    parts += [f"--tuned-set {shlex.quote(s)}" for s in args.tuned_set]
+    if args.sets != ",".join(REPORT_SETS):
+        parts.append(f"--sets {args.sets}")
+    parts += [f"--prompts {args.prompts}", f"--seeds {args.seeds}"]
+    if args.steps:
+        parts.append(f"--steps {args.steps}")
+    if args.guidance != 5.0:
+        parts.append(f"--guidance {args.guidance}")
+    if args.set_seed:
+        parts.append(f"--set-seed {args.set_seed}")
+    return " ".join(parts)
+
+
+def time_key_for(model) -> str:
+    """On a CPU, per-image times are this process's CPU seconds (with one thread they leave out the time other
+    programs held the core); on a GPU, wall seconds."""
+    return "cpu_seconds" if str(model.device).startswith("cpu") else "seconds"
+
+
+def core_minutes(rows: Sequence[dict]) -> float:
+    return sum(row.get("cpu_seconds", row["seconds"]) for row in rows) / 60
+
+
+def markdown(args, settings: dict, summary: dict, configs: dict, rows: Sequence[dict], time_key: str) -> str:
+    from attnmod.toolkit.modulation_config import ModulationConfig
+
+    labels = list(configs)
+    clock = "CPU" if time_key == "cpu_seconds" else "wall"
+    defaults = ModulationConfig.from_variant("full")
+    tuned = tuned_label(labels)
+    described = {
+        "full-old-defaults": "the first design (`ModulationConfig.legacy()`): "
+        + ", ".join(f"`{c}`" for c in config_changes(configs["full-old-defaults"], defaults)),
+    }
+    if tuned:
+        changes = config_changes(configs[tuned], defaults)
+        described[tuned] = "`full` with " + (", ".join(f"`{c}`" for c in changes) or "the current defaults")
     lines = [
         "# Results: the modulation on the shapes world",
         "",
-        f"Produced by `{command}` ({seconds / 60:.0f} min). Machine: {machine_description()}.",
-        f"Model `{args.model}`, {args.prompts} prompts per set x seeds {args.seeds}, guidance {args.guidance}; the "
-        "judge reads every image against its scene. Report sets are the `/test` halves; any tuning used `/tune`.",
-        "Percent of images with 95% bootstrap intervals over prompts; differences are paired (same prompt and seed) "
-        "and in percentage points; time is the median seconds per image relative to `none`, variants interleaved.",
+        f"Produced by `{reproduce_command(args)}` (images judged: {len(rows)}, {core_minutes(rows):.0f} core-minutes of "
+        f"generation; it may run as `--shard 0/2` and `--shard 1/2` side by side, then `--merge`).",
+        f"Machine: {machine_description()}.",
+        f"Model `{settings['model']}` (weights fingerprint `{settings['weights']}`, {settings['dtype']}), "
+        f"{settings['steps']} steps at {settings['height']}x{settings['width']}, guidance {settings['guidance']}; "
+        f"{args.prompts} prompts per set (prompt-set seed {args.set_seed}) x seeds {args.seeds}. The judge reads "
+        "every image against its scene. Report sets are the `/test` halves; the tuning sweep "
+        "(benchmarks/tune_full.py, docs/sweep.md) used the `/tune` halves only.",
+        "Percent of images with 95% bootstrap intervals over prompts (all seeds of a prompt resampled together); "
+        "differences are paired (same prompt and seed) and in percentage points; time is the median "
+        f"{clock} seconds per image relative to `none`, variants interleaved chunk by chunk in each process.",
         "",
-        "![colour binding per variant](results.png)",
+        "Variants: `none` (no part); `temperature`, `masking`, `reweighting`: one part alone, with the parameters "
+        f"of the {'tuned' if tuned else 'current default'} `full`; "
+        + "; ".join(f"`{label}`: {text}" for label, text in described.items())
+        + ".",
+        "",
+        "![per variant: colour binding and paired differences to none](results.png)",
         "",
         "## Goal",
+        "",
+        "Tuned `full` raises the colour-binding accuracy on 2-object prompts over `none` (paired 95% interval "
+        "above 0) without lowering object accuracy (paired interval not entirely below 0).",
         "",
         *verdict(summary),
     ]
@@ -287,47 +579,107 @@ def markdown(args, summary: dict, labels: list[str], command: str, seconds: floa
         ]
         for label in labels:
             entry = by_variant[label]
+            ratio = entry["time_ratio"]
             lines.append(
                 f"| {label} | {entry['images']} | {percent(entry['object_accuracy'])} | "
                 f"{percent(entry['colour_binding'])} | {percent(entry['all_correct'])} | "
                 f"{percent(entry['object_accuracy_vs_none'], True)} | {percent(entry['colour_binding_vs_none'], True)} "
-                f"| {percent(entry['all_correct_vs_none'], True)} | {entry['time_ratio']:.2f}x |"
+                f"| {percent(entry['all_correct_vs_none'], True)} | "
+                f"{'n/a' if math.isnan(ratio) else f'{ratio:.2f}x'} |"
             )
     return "\n".join(lines) + "\n"
 
 
-def main() -> None:
+# ---------------------------------------------------------------------------------------------- command
+
+
+def parse_arguments(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", default="shapes")
-    parser.add_argument("--tuned", default=None, help="the tuned full configuration (.yaml/.json)")
+    parser.add_argument("--model", default="shapes", help="shapes, or a folder written by `attnmod world train`")
+    parser.add_argument("--tuned", default=None, help="the tuned full configuration (.yaml/.json, or a sweep.json)")
+    parser.add_argument("--tuned-set", action="append", default=[], metavar="KEY=VALUE",
+                        help="a setting of the tuned full on top of the defaults (or --tuned); repeatable")  # fmt: skip
     parser.add_argument("--sets", default=",".join(REPORT_SETS), help="comma-separated shapes set names")
-    parser.add_argument("--prompts", type=int, default=200, help="prompts per set")
+    parser.add_argument("--prompts", type=int, default=50, help="prompts per set (default 50: 200 over 4 sets)")
     parser.add_argument("--seeds", default="0,1")
     parser.add_argument("--set-seed", type=int, default=0, help="seed of the prompt sets")
-    parser.add_argument("--steps", type=int, default=None, help="default: the model's own")
+    parser.add_argument("--steps", type=int, default=None, help="default: the model's own (25 on shapes)")
     parser.add_argument("--guidance", type=float, default=5.0)
     parser.add_argument("--batch", type=int, default=16, help="prompts per pipeline call")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--dtype", default="auto")
-    parser.add_argument("--out-dir", default="docs", help="results.md, results.png and results-rows.jsonl go here")
-    args = parser.parse_args()
+    parser.add_argument("--shard", default=None, metavar="K/N", help="do only every N-th image from the K-th")
+    parser.add_argument("--merge", action="store_true", help="generate nothing: summarise the rows already made")
+    parser.add_argument("--no-write", action="store_true", help="generate only (a shard): leave the report to --merge")
+    parser.add_argument("--out-dir", default="docs", help="results.md, results.png and results.json go here")
+    parser.add_argument("--rows-dir", default=None, help="per-image rows (default: OUT_DIR/results-rows)")
+    return parser.parse_args(argv)
 
+
+def main(argv=None) -> int:
+    args = parse_arguments(argv)
+    try:
+        return run(args)
+    except UsageError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+
+
+def run(args) -> int:
+    from attnmod.toolkit.errors import AttnmodError
+
+    shard = parse_shard(args.shard)
+    seeds = parse_seed_list(args.seeds)
+    if args.batch < 1:
+        raise UsageError(f"--batch must be at least 1, not {args.batch}")
+    if args.merge and args.shard:
+        raise UsageError("--merge summarises every shard's rows: give it without --shard")
+    sets = [name.strip() for name in args.sets.split(",") if name.strip()]
+    tuned = load_tuned(args.tuned, args.tuned_set)
+    configs = variant_configs(tuned)
+    work = build_work(sets, args.prompts, seeds, args.set_seed, shard)
     out = Path(args.out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    configs = variant_configs(args.tuned)
-    started = time.perf_counter()
-    rows = generate_rows(args, configs, out / "results-rows.jsonl")
-    sets = args.sets.split(",")
+    rows_dir = Path(args.rows_dir) if args.rows_dir else out / "results-rows"
+    images = len(work) * len(configs)
+    print(f"{images} images in this process ({len(work)} prompt-seed pairs x {len(configs)} variants); about "
+          f"{images * SECONDS_PER_IMAGE / 60:.0f} min on one free core", file=sys.stderr)  # fmt: skip
+
+    from attnmod.toolkit.models import load_model
+
+    try:
+        model = load_model(args.model, device=args.device, dtype=args.dtype)
+    except AttnmodError as error:
+        raise UsageError(str(error)) from None
+    settings = run_settings(args, model)
+    existing = read_rows(rows_dir)
+    if not args.merge:
+        name = "rows.jsonl" if shard == (0, 1) else f"rows-shard-{shard[0]}-of-{shard[1]}.jsonl"
+        generate_rows(model, settings, work, configs, rows_dir / name, args.batch, existing)
+    if args.no_write:
+        return 0
+    prints = {label: fingerprint(config.to_json()) for label, config in configs.items()}
+    full_work = build_work(sets, args.prompts, seeds, args.set_seed)
+    wanted = {(n, s.caption, seed) for n, s, seed in full_work}
+    rows = [r for r in current_rows(read_rows(rows_dir), fingerprint(settings), prints)
+            if (r["set"], r["caption"], r["seed"]) in wanted]  # fmt: skip
+    missing = len(full_work) * len(configs) - len(rows)
+    if missing:
+        print(f"warning: {missing} of {len(full_work) * len(configs)} images have no row yet (a shard still "
+              "running or not started?); the report covers the rest", file=sys.stderr)  # fmt: skip
     labels = list(configs)
-    summary = summarise(rows, labels, sets)
+    time_key = time_key_for(model)
+    summary = summarise(rows, labels, sets, time_key)
+    out.mkdir(parents=True, exist_ok=True)
     figure(summary, labels, out / "results.png")
-    command = "python benchmarks/results.py " + " ".join(sys.argv[1:])
-    text = markdown(args, summary, labels, command.strip(), time.perf_counter() - started)
+    text = markdown(args, settings, summary, configs, rows, time_key)
     (out / "results.md").write_text(text, encoding="utf-8")
-    (out / "results.json").write_text(json.dumps({"summary": summary, "configs": {k: v.to_json() for k, v in
-                                                  configs.items()}}, indent=1), encoding="utf-8")  # fmt: skip
+    payload = {"settings": settings, "command": reproduce_command(args), "summary": summary,
+               "configs": {label: config.to_json() for label, config in configs.items()}}  # fmt: skip
+    (out / "results.json").write_text(json.dumps(payload, indent=1), encoding="utf-8")
     print(text)
+    print(f"wrote {out / 'results.md'}, {out / 'results.png'}, {out / 'results.json'}", file=sys.stderr)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
