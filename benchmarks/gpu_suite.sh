@@ -2,8 +2,9 @@
 # The GPU figures in one prepared run (about 8 minutes on one GPU): the machine, the modulation overhead on
 # sdxl-shaped at 1024x1024 (30 steps, float16: vanilla, none, each part, full, with and without capture),
 # `attnmod ablate` throughput on one GPU, `attnmod evaluate` on a small run, and training speed of the shapes
-# world. Every step has a time limit and is recorded even when it fails or is skipped; the figures end up in
-# OUT/suite.json and OUT/suite.md (written by benchmarks/gpu_suite_report.py).
+# world (seconds per UNet step over a bounded number of steps). Every step has a time limit and is recorded even
+# when it fails or is skipped; the figures end up in OUT/suite.json and OUT/suite.md (written by
+# benchmarks/gpu_suite_report.py).
 #
 #   benchmarks/gpu_suite.sh [--smoke] [--out DIR]
 #
@@ -57,17 +58,21 @@ skip() {
 if [ "$SMOKE" = 1 ]; then
     DEVICE=cpu; ACCELERATOR=cpu; DTYPE=float32
     OVERHEAD=(--model tiny --height 64 --width 64 --steps 2 --repeats 1)
-    THROUGHPUT=(--model tiny --prompts 2 --seeds 1 --variants none,full --steps 2 --size 64)
+    THROUGHPUT=(--model tiny --prompts 2 --seeds 1 --variants none,full --steps 2 --size 64 --repeats 1)
     EVAL_MODEL=tiny; EVAL_SOURCE=shapes:seen-2/test:2:0; EVAL_SIZE=(--steps 2)
-    TRAIN_STEPS=3
-    LIMITS=(60 300 300 240 180)
+    # The toy-size preset, a 2-step VAE stage, 8 UNet steps of batch 4 (the first 5 are left out of the timing).
+    TRAIN=(--preset smoke --vae-steps 2 --unet-steps 8 --batch-size 4 --workers 0 --threads 1)
+    LIMITS=(60 300 300 240 300)
 else
     DEVICE=cuda; ACCELERATOR=gpu; DTYPE=float16
     OVERHEAD=(--model sdxl-shaped --height 1024 --width 1024 --steps 30 --repeats 2)
-    THROUGHPUT=(--gpu-only --gpu-model sdxl-shaped --prompts 4 --seeds 1 --variants none,full --steps 30 --size 1024)
+    THROUGHPUT=(--gpu-only --gpu-model sdxl-shaped --prompts 4 --seeds 1 --variants none,full --steps 30 --size 1024
+        --repeats 1)
     EVAL_MODEL=shapes; EVAL_SOURCE=shapes:seen-2/test:16:0; EVAL_SIZE=()
-    TRAIN_STEPS=200
-    LIMITS=(60 210 150 60 60)
+    # The shipped model's architecture and batch (32), its trained VAE reused (no VAE stage), 200 UNet steps;
+    # 4 data-loader workers draw and encode the scenes on the CPU.
+    TRAIN=(--vae-from shapes --unet-steps 200 --workers 4)
+    LIMITS=(60 210 150 60 120)
 fi
 
 step machine "${LIMITS[0]}" "$PYTHON" benchmarks/gpu_suite_report.py --machine "$OUT/machine.json"
@@ -88,12 +93,9 @@ step evaluate_generate "${LIMITS[3]}" "$ATTNMOD" ablate "$EVAL_SOURCE" --model "
     --seeds 0 "${EVAL_SIZE[@]}" --accelerator "$ACCELERATOR" --devices 1 --out "$OUT/eval-run" --no-progress --json
 step evaluate "${LIMITS[3]}" "$ATTNMOD" evaluate "$OUT/eval-run" --judge shapes --device "$DEVICE" --json
 
-if "$ATTNMOD" world train --help 2>/dev/null | grep -q -- "--max-steps"; then
-    rm -rf "$OUT/train"
-    step train_shapes "${LIMITS[4]}" "$ATTNMOD" world train --out "$OUT/train" --preset smoke \
-        --max-steps "$TRAIN_STEPS" --accelerator "$ACCELERATOR" --no-progress
-else
-    skip train_shapes "this version's 'attnmod world train' has no --max-steps option"
-fi
+# Training speed of the shapes world: seconds per UNet step, from the run's training.json (`unet_speed`).
+rm -rf "$OUT/train"
+step train_shapes "${LIMITS[4]}" "$ATTNMOD" world train --out "$OUT/train" "${TRAIN[@]}" --samples 0 \
+    --accelerator "$ACCELERATOR" --no-progress
 
 "$PYTHON" benchmarks/gpu_suite_report.py --collect "$OUT" --eval-model "$EVAL_MODEL" $([ "$SMOKE" = 1 ] && echo --smoke)

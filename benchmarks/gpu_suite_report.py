@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -82,9 +81,17 @@ def collect(out: Path, eval_model: str, smoke: bool) -> dict:
         },
         "train_shapes": None,
     }
-    rates = re.findall(r"([0-9]+(?:\.[0-9]+)?)\s*steps/s", text.get("train_shapes", ""))
-    if rates:
-        suite["train_shapes"] = {"steps_per_second": float(rates[-1])}
+    training = _read_json(out / "train" / "training.json")
+    if training and training.get("unet_speed"):
+        settings = training.get("settings", {})
+        suite["train_shapes"] = {
+            **training["unet_speed"],
+            "preset": settings.get("preset"),
+            "batch_size": settings.get("batch_size"),
+            "accelerator": settings.get("accelerator"),
+            "workers": settings.get("workers"),
+            "threads": training.get("threads"),
+        }
     (out / "suite.json").write_text(json.dumps(suite, indent=2) + "\n", encoding="utf-8")
     (out / "suite.md").write_text(markdown(suite), encoding="utf-8")
     return suite
@@ -148,9 +155,12 @@ def markdown(suite: dict) -> str:
     if training:
         lines += [
             "",
-            "## Training the shapes world (smoke preset)",
+            f"## Training the shapes world ({training['preset']} preset, batch {training['batch_size']}, "
+            f"{training['workers']} data-loader workers)",
             "",
-            f"- {training['steps_per_second']:.2f} steps/s",
+            f"- {training['seconds_per_step']:.3f} s per UNet step ({training['steps_per_second'] or float('nan'):.2f} steps/s), "
+            f"median single step {training['median_seconds_per_step']:.3f} s, over {training['steps_timed']} steps "
+            f"after {training['steps_skipped']} left out for start-up",
         ]
     return "\n".join(lines) + "\n"
 
