@@ -15,11 +15,19 @@ a small grid of their settings) and measures how well each score and verdict pre
 * definitions are chosen on the ``/tune`` half of the prompts (the shapes world splits captions in two halves
   that never share a caption) and every number in the tables comes from the ``/test`` half.
 
-Writes ``OUT/items.jsonl`` (one row per generated image: judge labels and all scores; a rerun resumes), and
-``OUT/validity.json`` with every table, and with ``--docs docs/validity.md`` the tables into that page (between
-its ``<!-- results -->`` markers). ``--from-items`` recomputes the tables from ``items.jsonl`` without a model.
+Default run: 300 test-half and 160 tune-half prompts (spread over the 4 sets) x seeds 0, 1 x ``none``, ``full``:
+1,840 images, about 1.1 s of CPU each on the shapes model. Each image is cached as ``OUT/items/ID.json`` (written
+atomically), so a rerun resumes; ``--shard K/N`` makes every N-th prompt (run N processes at once) and ``--merge``
+tabulates the cache without a model into ``OUT/items.jsonl`` and ``OUT/validity.json``, with ``--docs
+docs/validity.md`` into that page (between its ``<!-- results -->`` markers) and with ``--validation
+analysis/validation.json`` the measured validity of each shipped verdict, which analysis/verdicts.py and
+reports/findings.py word their verdicts by.
 
-    python benchmarks/score_validity.py --model shapes --out runs/validity --docs docs/validity.md
+    python benchmarks/score_validity.py --out runs/validity --shard 1/2 --threads 1 &
+    python benchmarks/score_validity.py --out runs/validity --shard 2/2 --threads 1 &
+    wait
+    python benchmarks/score_validity.py --out runs/validity --merge --docs docs/validity.md \\
+        --validation analysis/validation.json
     python benchmarks/score_validity.py --quick --out /tmp/validity-smoke        # tiny model, a few prompts
 """
 
@@ -307,7 +315,13 @@ def score_item(record, tree, colour_words: Sequence[str], source: str = "model",
         maps = _view_maps(record, phase, resolutions, source)
         if maps is not None:
             views[view] = view_scores(maps, positions, colour_positions, words, content, colour_texts)
-    return {"entities": entities, "attributes": attributes, "pairs": pair_rows, "views": views}
+    return {
+        "entities": entities,
+        "attributes": attributes,
+        "pairs": pair_rows,
+        "views": views,
+        "word_count": len([w for w in words if w < token_count]),
+    }
 
 
 def _view_maps(record, phase: str | None, resolutions: str, source: str):
@@ -591,9 +605,47 @@ def read_cached(out: Path, wanted: set[str] | None = None) -> list[dict]:
     return [rows[key] for key in sorted(rows) if wanted is None or key in wanted]
 
 
-#: Measured cost of one 64x64 image at 25 steps with capture (self-attention too), judge and every score, on one
-#: core of the machine in docs/validity.md; used for the estimate printed before a run.
-SECONDS_PER_IMAGE = 1.3
+#: CPU seconds per 64x64 image at 25 steps with capture (self-attention too), the judge and every score: measured
+#: 1.06 s (10th-90th percentile 0.93-1.21) over 160 shapes-model images in a one-thread process (docs/validity.md).
+#: Used only for the estimate printed before a run.
+SECONDS_PER_IMAGE = 1.1
+
+
+def check_same_settings(out: Path, settings: dict) -> None:
+    """Refuse to add images to a cache made with another model, weights, step count or size (mixing them would
+    make one table of two experiments)."""
+    path = out / "settings.json"
+    if not path.is_file():
+        return
+    try:
+        before = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError:
+        return
+    for key in ("model", "weights_sha256", "steps", "size"):
+        if key in before and before[key] != settings[key]:
+            raise OSError(
+                f"{out} holds images made with {key} {before[key]!r}, not {settings[key]!r}: use a new --out "
+                "(or delete that folder)"
+            )
+
+
+def weights_fingerprint(model_name: str) -> str | None:
+    """The first 16 hex digits of the SHA-256 of the shipped shapes weights (None for other models), so a
+    validation names the model it measured."""
+    if model_name != "shapes":
+        return None
+    import hashlib
+
+    from attnmod.toolkit import shapes_model
+
+    path = shapes_model.shipped_weights_folder() / shapes_model.WEIGHTS_FILE
+    if not path.is_file():
+        return None
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()[:16]
 
 
 def threads_note() -> str:
@@ -623,6 +675,8 @@ def run_items(args, items: list[Item], out: Path, judge) -> None:
     defaults = default_run_settings(model)
     steps, size = args.steps or defaults["steps"], args.size or defaults["size"]
     settings = {"model": args.model, "steps": steps, "size": size, "device": model.device, "dtype": model.dtype}
+    settings["weights_sha256"] = weights_fingerprint(args.model)
+    check_same_settings(out, settings)
     temporary = out / f".settings.{os.getpid()}.tmp"
     temporary.write_text(json.dumps(settings), encoding="utf-8")
     os.replace(temporary, out / "settings.json")
@@ -630,7 +684,8 @@ def run_items(args, items: list[Item], out: Path, judge) -> None:
     minutes = len(todo) * SECONDS_PER_IMAGE * scale / 60
     print(
         f"score_validity: {len(todo)} of {len(items)} images to make in this process ({len(items) - len(todo)} "
-        f"cached); at about {SECONDS_PER_IMAGE * scale:.1f} s per image on one free core, ~{minutes:.0f} min",
+        f"cached); at the shapes model's {SECONDS_PER_IMAGE * scale:.1f} s of CPU per image, ~{minutes:.0f} min on one "
+        "free core",
         file=sys.stderr,
     )
     trees: dict[str, object] = {}
@@ -1106,6 +1161,7 @@ def evaluate(rows: list[dict], resamples: int) -> dict:
                         grid = sorted({float(f"{q:.4g}") for q in np.quantile(raw_scores, np.linspace(0.05, 0.95, 19))})
                     threshold = youden_threshold(raw_scores, labels, grid, below) if len(values) else math.nan
                 tune_auc = _predict_auc(predictor, tune_units, threshold)
+                tune_undefined = predictor_values(predictor, tune_units)[3] if tune_units else math.nan
                 test_values, test_labels, clusters, undefined = predictor_values(predictor, test_units)
                 if threshold is not None:
                     test_values = _apply_threshold(predictor, test_values, threshold)
@@ -1126,6 +1182,7 @@ def evaluate(rows: list[dict], resamples: int) -> dict:
                         "auroc": _round(auc),
                         "ci": [_round(low), _round(high)],
                         "undefined": _round(undefined),
+                        "tune_undefined": _round(tune_undefined),
                         "units": len(test_units),
                         "failures": int(test_labels.sum()) if len(test_labels) else 0,
                     }
@@ -1141,7 +1198,40 @@ def evaluate(rows: list[dict], resamples: int) -> dict:
         if variant != "none":
             result["failures"][f"{variant}/merged (applied maps)"] = _applied_rows(test, variant, resamples)
         result["iou"][variant] = iou_table([r for r in test if r["variant"] == variant], resamples)
+        result.setdefault("specificity", {})[variant] = specificity([r for r in rows if r["variant"] == variant])
     return result
+
+
+def specificity(rows: list[dict]) -> dict:
+    """How token-specific the model's cross-attention is (both halves): the mean presence peak of objects the judge
+    found and of those it did not, against ``1 / words``, the presence every entity gets when each pixel attends
+    to the prompt's words uniformly; and the mean contrast of the entity maps. A presence near the uniform share
+    for drawn and missing objects alike means the attention does not say which object is where, and no attention
+    score can predict the judge's failures."""
+    found, missing, uniform, contrast = [], [], [], []
+    for row in rows:
+        scores = row["scores"].get("model")
+        if not scores or not scores.get("word_count"):
+            continue
+        for index, entity in enumerate(scores["entities"]):
+            label = row["labels"]["missing"][index]
+            if label is None or entity["presence"] is None:
+                continue
+            (missing if label else found).append(entity["presence"])
+            uniform.append(1.0 / scores["word_count"])
+            if entity["contrast"] is not None:
+                contrast.append(entity["contrast"])
+
+    def mean(values):
+        return _round(float(np.mean(values))) if values else None
+
+    return {
+        "objects": len(found) + len(missing),
+        "presence_found": mean(found),
+        "presence_missing": mean(missing),
+        "uniform_share": mean(uniform),
+        "contrast": mean(contrast),
+    }
 
 
 def _apply_threshold(predictor: Predictor, values: np.ndarray, threshold: float) -> np.ndarray:
@@ -1257,7 +1347,9 @@ def reading(row: dict) -> str:
 
 def markdown(result: dict, meta: dict) -> str:
     lines = [
-        f"Run: `{meta['command']}` on {meta['machine']}; model `{meta['model']}`, {meta['steps']} steps at "
+        f"Run: `{meta['command']}` on {meta['machine']}; model `{meta['model']}`"
+        + (f" (weights sha256 {meta['weights_sha256']}...)" if meta.get("weights_sha256") else "")
+        + f", {meta['steps']} steps at "
         f"{meta['size']}x{meta['size']}, seeds {', '.join(map(str, meta['seeds']))}, variants "
         f"{', '.join(meta['variants'])}; {meta['prompts']} prompts ({_halves(meta)}, sets {', '.join(SETS)}); "
         f"{meta['images']} images{_partial(meta)}; judge: {meta['judge']}; {meta['seconds']:.0f} s.",
@@ -1281,7 +1373,10 @@ def markdown(result: dict, meta: dict) -> str:
             "| predictor | definition | kind | AUROC | 95% interval | tune AUROC | undefined | reading |",
             "|---|---|---|---|---|---|---|---|",
         ]
+        left_out = [row["predictor"] for row in table if _never_defined(row)]
         for row in table:
+            if _never_defined(row):
+                continue
             name = row["predictor"] + (" *" if row["chosen"] else "")
             if row["threshold"] is not None:
                 name += f" (t = {row['threshold']})"
@@ -1290,6 +1385,8 @@ def markdown(result: dict, meta: dict) -> str:
                 f"{_fmt(row['ci'][0])}-{_fmt(row['ci'][1])} | {_fmt(row['tune_auroc'])} | {_fmt(row['undefined'])} "
                 f"| {reading(row)} |"
             )
+        if left_out:
+            lines += ["", f"Left out, undefined for every unit of both halves: {', '.join(left_out)}."]
         lines.append("")
     for key, table in result["failures"].items():
         if "applied" not in key:
@@ -1319,6 +1416,24 @@ def markdown(result: dict, meta: dict) -> str:
                 f"{_fmt(row['difference'])} | {_fmt(row['ci'][0])}-{_fmt(row['ci'][1])} |"
             )
         lines.append("")
+    specific = {v: t for v, t in (result.get("specificity") or {}).items() if t["objects"]}
+    if specific:
+        lines += [
+            "### How token-specific the model's attention is (both halves)",
+            "",
+            "Presence: an entity's peak share of a patch's attention to the prompt's words. If every patch attended "
+            "to the words uniformly, every entity would get `1 / words` (the uniform share); contrast: "
+            "`(peak - floor) / mean` of the entity maps (flat below 0.25).",
+            "",
+            "| variant | objects | presence, found | presence, missing | uniform share | contrast |",
+            "|---|---|---|---|---|---|",
+        ]
+        for variant, row in specific.items():
+            lines.append(
+                f"| {variant} | {row['objects']} | {_fmt(row['presence_found'])} | {_fmt(row['presence_missing'])} | "
+                f"{_fmt(row['uniform_share'])} | {_fmt(row['contrast'])} |"
+            )
+        lines.append("")
     lines += targets(result)
     lines += [
         "### Wording of the verdicts",
@@ -1342,6 +1457,31 @@ def markdown(result: dict, meta: dict) -> str:
         )
     lines.append("")
     return "\n".join(lines)
+
+
+def portable(arguments: Sequence[str]) -> list[str]:
+    """The command line as the docs record it, with no path of this machine: an absolute path inside the
+    repository becomes relative to it, any other absolute path its last component (the output folder: ``OUT``)."""
+    root = Path(__file__).resolve().parent.parent
+    found, previous = [], ""
+    for argument in arguments:
+        name, equals, value = (
+            argument.partition("=") if argument.startswith("--") and "=" in argument else ("", "", argument)
+        )
+        if Path(value).is_absolute():
+            path = Path(value).resolve()
+            if path.is_relative_to(root):
+                value = str(path.relative_to(root))
+            else:
+                value = "OUT" if (name or previous) == "--out" else path.name
+        found.append(f"{name}{equals}{value}" if equals else value)
+        previous = argument
+    return found
+
+
+def _never_defined(row: dict) -> bool:
+    """A definition with no value for any unit (e.g. not computed by the run that made the cached images)."""
+    return row.get("undefined") == 1.0 and row.get("tune_undefined") in (1.0, None)
 
 
 def _halves(meta: dict) -> str:
@@ -1410,6 +1550,7 @@ def write_validation(path: Path, result: dict, meta: dict) -> None:
         "about": "benchmarks/score_validity.py: how well each verdict predicted the shapes-world judge's failures "
         "on baseline runs, test half (AUROC, 95% bootstrap interval over prompts); see docs/validity.md",
         "model": meta["model"],
+        "weights_sha256": meta.get("weights_sha256"),
         "steps": meta["steps"],
         "size": meta["size"],
         "seeds": meta["seeds"],
@@ -1586,9 +1727,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = json.loads(settings_path.read_text(encoding="utf-8")) if settings_path.is_file() else {}
     halves_counts = {half: len({r["caption"] for r in rows if r["half"] == half}) for half in HALVES}
     meta = {
-        "command": "python benchmarks/score_validity.py " + " ".join(sys.argv[1:] if argv is None else argv),
+        "command": "python benchmarks/score_validity.py " + " ".join(portable(sys.argv[1:] if argv is None else argv)),
         "machine": machine_description(),
         "model": settings.get("model", args.model),
+        "weights_sha256": settings.get("weights_sha256"),
         "steps": settings.get("steps", args.steps),
         "size": settings.get("size", args.size),
         "seeds": seeds,

@@ -199,3 +199,32 @@ def test_region_free_scores_of_planted_maps(bench):
     # presence peaks: the cross holds 0.6 / 1.1 of its pixels' word attention, the circle 0.6 / 0.9
     assert found["entities"][0]["relative"] == pytest.approx(0.9 / 1.1)
     assert found["entities"][1]["relative"] == pytest.approx(1.0)
+
+
+def test_specificity_sets_presence_of_found_and_missing_objects_against_the_uniform_share(bench):
+    def row(missing, presences, words):
+        entities = [{"presence": value, "contrast": 0.5} for value in presences]
+        return {"labels": {"missing": missing}, "scores": {"model": {"entities": entities, "word_count": words}}}
+
+    rows = [row([False, True], [0.8, 0.2], 5), row([False, None], [0.6, 0.9], 4)]
+    found = bench.specificity(rows)
+    # found: 0.8 and 0.6; missing: 0.2; the unjudged object is left out; uniform: 1/5, 1/5, 1/4
+    assert found["objects"] == 3
+    assert found["presence_found"] == pytest.approx(0.7) and found["presence_missing"] == pytest.approx(0.2)
+    assert found["uniform_share"] == pytest.approx((0.2 + 0.2 + 0.25) / 3, abs=1e-3)
+    assert bench.specificity([{"labels": {"missing": [True]}, "scores": {}}])["objects"] == 0
+
+
+def test_the_recorded_command_holds_no_path_of_this_machine(bench):
+    root = BENCHMARK.parent.parent
+    arguments = ["--merge", "--out", "/somewhere/else/run", f"--docs={root / 'docs' / 'validity.md'}", "--seeds", "0"]
+    assert bench.portable(arguments) == ["--merge", "--out", "OUT", "--docs=docs/validity.md", "--seeds", "0"]
+
+
+def test_a_cache_of_another_model_or_setting_is_refused(bench, tmp_path):
+    settings = {"model": "shapes", "weights_sha256": "aaaa", "steps": 25, "size": 64}
+    bench.check_same_settings(tmp_path, settings)  # no cache yet
+    (tmp_path / "settings.json").write_text(json.dumps(settings), encoding="utf-8")
+    bench.check_same_settings(tmp_path, dict(settings))  # the same run, resumed
+    with pytest.raises(OSError, match="weights_sha256 'aaaa', not 'bbbb'"):
+        bench.check_same_settings(tmp_path, {**settings, "weights_sha256": "bbbb"})

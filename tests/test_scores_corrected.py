@@ -53,10 +53,13 @@ def test_an_ignored_entity_is_neglected_with_its_presence_in_the_verdict():
     summary = summary_metrics(scores)
     assert summary["neglected"] == 1.0 and summary["presence"] == pytest.approx(dog["presence"])
     found = verdicts(scores)
-    assert (
-        "entity 'dog' may be neglected: no patch gives it more than 0% of the patch's attention to the prompt's words "
-        "(presence 0.00 < 0.20)"
-    ) in found
+    assert any(  # then what the validation measured (analysis/validation.json)
+        line.startswith(
+            "entity 'dog' may be neglected: no patch gives it more than 0% of the patch's attention to the prompt's "
+            "words (presence 0.00 < 0.20)"
+        )
+        for line in found
+    )
     assert any(line.startswith("entity 'dog' has no localised attention (contrast 0.00 < 0.25)") for line in found)
     assert not any(line.startswith("binding of") for line in found)  # the dog's own line says why
     assert scores["overall"]["leakage"] is None  # the flat dog localises nothing: the pair cannot be scored
