@@ -1,17 +1,21 @@
 """What does the attention modulation cost? Each part against ``none``, capture off and on, side by side.
 
 One process builds the model once, runs one warm-up per configuration, then ``--repeats`` interleaved rounds (every
-configuration once per round, in the same order), and reports median and minimum wall time per image with their
-ratios to the ``none`` variant (the same ``generate`` call with no part enabled, so the ratio is what a part adds) and
-to the stock pipeline call, the peak memory rise during a run (CUDA: ``max_memory_allocated``; CPU: resident set size
+configuration once per round, each round starting one configuration later), and reports median and minimum time per
+image (wall, or with ``--clock cpu`` this process's CPU time, which on a shared CPU leaves out the time other
+programs held the core) with their ratios to the ``none`` variant (the same ``generate`` call with no part enabled,
+so the ratio is what a part adds), the median and quartiles of the per-round ratio to ``none`` (each run paired with
+the ``none`` run of its round: the target lines use its median), the ratio to the stock pipeline call, the peak memory rise during a run (CUDA: ``max_memory_allocated``; CPU: resident set size
 sampled every 20 ms during the untimed warm-up run, minus the size before it) and the capture state of one image,
 measured and extrapolated to 1024x1024 from the UNet's attention resolutions (float32 running sums:
 tokens x pixels x phases x 4 bytes). ``--legacy`` adds the first design of each part (``LEGACY_SETTINGS``).
+``--config`` gives the parts' parameters (each variant enables its own parts of it), ``--batch`` images per call.
 Steps and size default to the model's own (``default_generation_settings``: 4 steps at 128x128 on tiny, 25 at 64x64
 on shapes).
 
     python benchmarks/overhead.py --model tiny --repeats 10 --legacy
-    python benchmarks/overhead.py --model shapes --prompt "a red circle and a blue square" --repeats 20 --no-capture
+    python benchmarks/overhead.py --model shapes --prompt "a red circle and a blue square" --repeats 20 --no-capture \\
+        --clock cpu --config docs/full-tuned.json                   # issue 14's target, ~3 min on one core
     python benchmarks/overhead.py --model sdxl-shaped --height 256 --width 256 --steps 3 --repeats 3   # ~14 GB fp32
     python benchmarks/overhead.py --model sdxl-shaped --device cuda --dtype float16 --height 1024 --width 1024 \\
         --steps 30 --repeats 3                                                                           # GPU target
@@ -114,6 +118,7 @@ def main() -> None:
     )
     parser.add_argument("--variants", default=",".join(VARIANTS), help="comma-separated variant names")
     parser.add_argument("--self-attention", action="store_true", help="also capture self-attention (coarsest)")
+    parser.add_argument("--config", default=None, help="the parts' parameters (a modulation config .json/.yaml)")
     parser.add_argument("--legacy", action="store_true", help="also time the first design of each modulating variant")
     parser.add_argument("--no-capture", action="store_true", help="time the variants without capture only")
     parser.add_argument("--json", dest="json_path", default=None, help="also write the figures here")
@@ -123,10 +128,13 @@ def main() -> None:
     from attnmod.toolkit.capture import estimate_state_bytes, unet_attention_resolutions
     from attnmod.toolkit.generation import generate
     from attnmod.toolkit.models import load_model
-    from attnmod.toolkit.modulation_config import CaptureConfig, ModulationConfig
+    from attnmod.toolkit.modulation_config import CaptureConfig, ModulationConfig, variant_parts
     from attnmod.toolkit.parsing import parse_prompt
     from attnmod.toolkit.run_files import default_generation_settings
 
+    # --config: the parts' parameters (e.g. docs/full-tuned.json from benchmarks/tune_full.py), each variant
+    # enabling its own parts of it
+    base_config = ModulationConfig.load(args.config) if args.config else ModulationConfig()
     print(f"machine: {machine_description()}", flush=True)
     start = time.perf_counter()
     model = load_model(args.model, device=args.device, dtype=args.dtype)
@@ -163,7 +171,7 @@ def main() -> None:
         )
 
     def variant_run(name: str, capture: bool, legacy: bool = False):
-        config = ModulationConfig.legacy(name) if legacy else ModulationConfig.from_variant(name)
+        config = ModulationConfig.legacy(name) if legacy else base_config.with_parts(variant_parts(name))
         config = ModulationConfig(config.temperature, config.masking, config.reweighting, capture_config)
 
         def run():

@@ -19,9 +19,9 @@ Plus a figure (results.png) and results.json. Every image's verdicts are appende
 same model weights, generation settings and variant configuration (fingerprints in each row), so rows of another
 model or of an earlier tuned point are never mixed in.
 
-    # one process (about 2,400 images at the defaults: ~45-50 min on one free core)
+    # one process (2,400 images at the defaults: ~40 min on one free core)
     python benchmarks/results.py --tuned docs/full-tuned.json
-    # the same on two cores: two shards side by side, then the merge writes docs/results.md
+    # the same on two cores (~20-25 min): two shards side by side, then the merge writes docs/results.md
     python benchmarks/results.py --tuned docs/full-tuned.json --shard 0/2 --no-write &
     python benchmarks/results.py --tuned docs/full-tuned.json --shard 1/2 --no-write; wait
     python benchmarks/results.py --tuned docs/full-tuned.json --merge
@@ -64,7 +64,9 @@ METRICS = {
 }
 REFERENCE = "none"
 PARTS = ("temperature", "masking", "reweighting")
-SECONDS_PER_IMAGE = 1.2  # one free core, shapes, 25 steps, 64x64, batches of 16 (for the printed estimate only)
+# CPU seconds per image on shapes, 25 steps, 64x64, batches of 16, one thread: 0.9-1.0 measured (none and full) on
+# this project's 2-core Xeon under load (for the printed estimate only)
+SECONDS_PER_IMAGE = 1.0
 
 
 class UsageError(Exception):
@@ -175,6 +177,14 @@ def model_fingerprint(model) -> str:
 
 
 # ---------------------------------------------------------------------------------------------- work and rows
+
+
+def rows_folder(args, name: str) -> Path:
+    """Where the per-image rows go: ``--rows-dir``; by default ``out/NAME`` (ignored by git) when the report goes
+    to docs/, else ``OUT_DIR/NAME``."""
+    if args.rows_dir:
+        return Path(args.rows_dir)
+    return Path("out") / name if Path(args.out_dir) == Path("docs") else Path(args.out_dir) / name
 
 
 def parse_shard(text: str | None) -> tuple[int, int]:
@@ -430,7 +440,8 @@ def percent(stat: dict | None, signed: bool = False) -> str:
     if not stat or not stat["n"] or math.isnan(stat["mean"]):
         return "n/a"
     sign = "+" if signed else ""
-    return f"{100 * stat['mean']:{sign}.1f} [{100 * stat['low']:{sign}.1f}, {100 * stat['high']:{sign}.1f}]"
+    mean, low, high = (100 * stat[key] + 0.0 for key in ("mean", "low", "high"))  # + 0.0: no "-0.0"
+    return f"{mean:{sign}.1f} [{low:{sign}.1f}, {high:{sign}.1f}]"
 
 
 def tuned_label(labels) -> str | None:
@@ -490,7 +501,8 @@ def figure(summary: dict, labels: list[str], path: Path) -> None:
         axis.set_title(title, fontsize=10)
         if key.endswith("_vs_none"):
             axis.axhline(0, color="black", linewidth=0.8)
-    axes[0][0].legend(fontsize=7, ncols=2)
+    handles, names = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, names, loc="outside lower center", ncols=len(labels), fontsize=8)
     fig.savefig(path, dpi=110)
     plt.close(fig)
 
@@ -612,7 +624,11 @@ def parse_arguments(argv=None) -> argparse.Namespace:
     parser.add_argument("--merge", action="store_true", help="generate nothing: summarise the rows already made")
     parser.add_argument("--no-write", action="store_true", help="generate only (a shard): leave the report to --merge")
     parser.add_argument("--out-dir", default="docs", help="results.md, results.png and results.json go here")
-    parser.add_argument("--rows-dir", default=None, help="per-image rows (default: OUT_DIR/results-rows)")
+    parser.add_argument(
+        "--rows-dir",
+        default=None,
+        help="per-image rows (default: out/results-rows for docs, else OUT_DIR/results-rows)",
+    )
     return parser.parse_args(argv)
 
 
@@ -639,10 +655,12 @@ def run(args) -> int:
     configs = variant_configs(tuned)
     work = build_work(sets, args.prompts, seeds, args.set_seed, shard)
     out = Path(args.out_dir)
-    rows_dir = Path(args.rows_dir) if args.rows_dir else out / "results-rows"
+    rows_dir = rows_folder(args, "results-rows")
     images = len(work) * len(configs)
-    print(f"{images} images in this process ({len(work)} prompt-seed pairs x {len(configs)} variants); about "
-          f"{images * SECONDS_PER_IMAGE / 60:.0f} min on one free core", file=sys.stderr)  # fmt: skip
+    if not args.merge:
+        print(f"{images} images in this process ({len(work)} prompt-seed pairs x {len(configs)} variants); about "
+              f"{images * SECONDS_PER_IMAGE / 60:.0f} min on one free core; rows in {rows_dir}",
+              file=sys.stderr)  # fmt: skip
 
     from attnmod.toolkit.models import load_model
 

@@ -13,9 +13,9 @@ are ranked by ``--rank-by`` (default: all correct, ties broken by colour binding
 the main effect of each value against the axis's first value (averaged over the other axes' points, paired by
 prompt and seed), which uses every image of the grid and so is far tighter than any one point's difference.
 
-    # the default grid (2 x 2 x 2 = 8 points + none) on 60 prompts, 1 seed: 540 images, ~11 min on one free core
+    # the default grid (2 x 2 x 2 = 8 points + none) on 60 prompts, 1 seed: 540 images, ~9-10 min on one free core
     python benchmarks/tune_full.py
-    # two cores: two shards side by side, then the merge writes the outputs (~6 min)
+    # two cores: two shards side by side, then the merge writes the outputs (~5-6 min)
     python benchmarks/tune_full.py --shard 0/2 --no-write & python benchmarks/tune_full.py --shard 1/2 --no-write; wait
     python benchmarks/tune_full.py --merge
     # another grid: the same syntax as `attnmod ablate --sweep` (or --sweep-file grid.yaml)
@@ -189,6 +189,7 @@ def markdown(args, settings, axes, points, effects, best, defaults_label, versus
     percent = results.percent
     grid = " ".join(f"--sweep {key}={','.join(results.short_value(json.loads(v)) for v in values)}"
                     for key, values in axes)  # fmt: skip
+    sources = " ".join(f"shapes:{name.strip()}:{args.prompts}:{args.set_seed}" for name in args.sets.split(","))
     lines = [
         "# Tuning `full` on the shapes world",
         "",
@@ -199,8 +200,10 @@ def markdown(args, settings, axes, points, effects, best, defaults_label, versus
         f"{settings['steps']} steps at {settings['height']}x{settings['width']}, guidance {settings['guidance']}; "
         f"tune prompts: {args.prompts} per set of {args.sets} (prompt-set seed {args.set_seed}) x seeds {args.seeds}. "
         "The `/test` halves, on which docs/results.md reports, are never used here.",
-        f"Grid: `{grid}` over `full` (the same points as `attnmod ablate ... --variants none,full {grid}`), and "
-        "`none` as the paired reference. Percent of images with 95% bootstrap intervals over prompts; differences "
+        f"Grid: `{grid}` over `full`, and `none` as the paired reference: the same items and point names as "
+        f"`attnmod ablate {sources} --model {settings['model']} --seeds {args.seeds} --variants none,full {grid} "
+        "--out RUN` followed by `attnmod evaluate RUN --judge shapes` (which also capture attention, so cost more).",
+        "Percent of images with 95% bootstrap intervals over prompts; differences "
         "are paired (same prompt and seed), in percentage points.",
         "",
         f"## Points ranked by {results.METRICS[args.rank_by]}",
@@ -289,7 +292,9 @@ def parse_arguments(argv=None) -> argparse.Namespace:
     parser.add_argument("--merge", action="store_true", help="generate nothing: rank the rows already made")
     parser.add_argument("--no-write", action="store_true", help="generate only (a shard): leave the outputs to --merge")
     parser.add_argument("--out-dir", default="docs", help="sweep.md, sweep.json and full-tuned.json go here")
-    parser.add_argument("--rows-dir", default=None, help="per-image rows (default: OUT_DIR/sweep-rows)")
+    parser.add_argument(
+        "--rows-dir", default=None, help="per-image rows (default: out/sweep-rows for docs, else OUT_DIR/sweep-rows)"
+    )
     return parser.parse_args(argv)
 
 
@@ -318,10 +323,12 @@ def run(args) -> int:
     configs = sweep_configs(axes)
     work = results.build_work(sets, args.prompts, seeds, args.set_seed, shard)
     out = Path(args.out_dir)
-    rows_dir = Path(args.rows_dir) if args.rows_dir else out / "sweep-rows"
+    rows_dir = results.rows_folder(args, "sweep-rows")
     images = len(work) * len(configs)
-    print(f"{len(configs) - 1} points + none; {images} images in this process; about "
-          f"{images * results.SECONDS_PER_IMAGE / 60:.0f} min on one free core", file=sys.stderr)  # fmt: skip
+    if not args.merge:
+        print(f"{len(configs) - 1} points + none; {images} images in this process; about "
+              f"{images * results.SECONDS_PER_IMAGE / 60:.0f} min on one free core; rows in {rows_dir}",
+              file=sys.stderr)  # fmt: skip
 
     from attnmod.toolkit.models import load_model
 
