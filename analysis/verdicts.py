@@ -186,6 +186,8 @@ def verdicts(scores: dict, thresholds: Thresholds | None = None) -> list[str]:
 
 #: Summary numbers compared between baseline and modulated (their direction comes from the metric registry).
 COMPARED = ATTENTION_METRICS
+#: The verdict whose measured validity a compared number's line carries (leakage is the overlap score).
+_COMPARED_EVIDENCE = {"leakage": "overlap", "binding": "weak_binding"}
 
 
 def compare_scores(baseline: dict, modulated: dict, variant: str) -> dict:
@@ -212,9 +214,12 @@ def compare_scores(baseline: dict, modulated: dict, variant: str) -> dict:
         if defined and name != "misbound":
             direction = "falls" if change < 0 else "rises" if change > 0 else "stays"
             lines.append(
-                f"{name.replace('_', ' ')} {direction} from {first:.3f} (none) to {second:.3f} ({variant})"
-                if direction != "stays"
-                else f"{name.replace('_', ' ')} stays at {first:.3f} with {variant}"
+                (
+                    f"{name.replace('_', ' ')} {direction} from {first:.3f} (none) to {second:.3f} ({variant})"
+                    if direction != "stays"
+                    else f"{name.replace('_', ' ')} stays at {first:.3f} with {variant}"
+                )
+                + _evidence(_COMPARED_EVIDENCE.get(name, name))
             )
     names = {row["entity"]: row["label"] for row in baseline["entities"]}
     after_rows = {(r["entity"], r["attribute"]): r for r in modulated[OVERALL]["bindings"]}
@@ -224,7 +229,7 @@ def compare_scores(baseline: dict, modulated: dict, variant: str) -> dict:
             continue
         label = f"attribute {row['text']!r} ({names[row['entity']]})"
         if row["misbound"] and not other["misbound"]:
-            lines.append(f"{label} is no longer misbound with {variant}")
+            lines.append(f"{label} is no longer misbound with {variant}" + _evidence("misbound"))
         elif other["misbound"] and not row["misbound"]:
-            lines.append(f"{label} becomes misbound with {variant}")
+            lines.append(f"{label} becomes misbound with {variant}" + _evidence("misbound"))
     return {"metrics": rows, "verdicts": lines}
