@@ -1274,7 +1274,8 @@ def _applied_rows(test: list[dict], variant: str, resamples: int) -> list[dict]:
             if predictor.failure != "merged" or predictor.kind != "score" or predictor.family != "overlap":
                 continue
             values, labels, clusters, undefined = predictor_values(predictor, chosen)
-            mean = float(np.nanmean([predictor.value(u) or np.nan for u, _, _ in chosen])) if chosen else math.nan
+            defined = [value for value in (predictor.value(u) for u, _, _ in chosen) if value is not None]
+            mean = float(np.mean(defined)) if defined else math.nan  # a 0.0 overlap counts, an undefined one not
             rows.append(
                 {
                     "predictor": f"{predictor.name} [{source} maps]",
