@@ -4,8 +4,9 @@
 # deferred float32 and float16 builds, time, peak memory, checksums compared). Each part has a time limit and
 # writes its block of docs/benchmarks.md (between its `<!-- begin figures: NAME -->` markers) with the machine
 # line, the load average before and after, and the niceness; the raw figures go to OUT/*.json and OUT/*.log.
-# About 6 minutes on an idle 2-core machine (ablate about 3, the build about 2.5; each part stops at 6 minutes).
-# The full build needs about 14.5 GiB of free memory; a build that does not fit is recorded as skipped.
+# About 7 minutes on an idle 2-core machine (ablate 3-4, the build about 3; each part stops at 6 minutes).
+# The full float32 builds need about 14.5 (eager) and 18 GiB (deferred) of free memory; a build that does not fit
+# is recorded as skipped.
 #
 #   benchmarks/idle_figures.sh [--tiny] [--doc FILE] [--out DIR]
 #
@@ -22,7 +23,7 @@ while [ $# -gt 0 ]; do
         --tiny) TINY=1 ;;
         --doc) DOC="$2"; shift ;;
         --out) OUT="$2"; shift ;;
-        -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,15p' "$0" | cut -c3-; exit 0 ;;
         *) echo "error: unknown option $1 (use --tiny, --doc FILE, --out DIR)" >&2; exit 1 ;;
     esac
     shift
