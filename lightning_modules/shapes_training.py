@@ -156,6 +156,21 @@ def encode_captions(tokenizers, text_encoders, captions: list[str], device) -> t
     return torch.cat(states, dim=-1), pooled
 
 
+def diffusion_target(prediction_type: str, alpha, latents, noise, gamma: float = 5.0):
+    """The UNet's regression target and the min-SNR-gamma loss weight per sample (Hang et al. 2023).
+
+    ``alpha``: alpha-bar of each sample's timestep, shape [B, 1, 1, 1]. Epsilon: the noise, weight
+    ``min(snr, gamma) / snr``; v (Salimans & Ho 2022): ``sqrt(a) eps - sqrt(1 - a) x0``, weight
+    ``min(snr, gamma) / (snr + 1)``.
+    """
+    snr = (alpha / (1 - alpha)).view(-1)
+    if prediction_type == "v_prediction":
+        return alpha.sqrt() * noise - (1 - alpha).sqrt() * latents, torch.clamp(snr, max=gamma) / (snr + 1)
+    if prediction_type == "epsilon":
+        return noise, torch.clamp(snr, max=gamma) / snr
+    raise ValueError(f"unsupported prediction type {prediction_type!r}")
+
+
 class DiffusionModule(pl.LightningModule):
     """Stage 2: UNet + both text encoders, v or epsilon objective with min-SNR-5 weighting, EMA of the weights."""
 
@@ -206,14 +221,7 @@ class DiffusionModule(pl.LightningModule):
             encoder_hidden_states=hidden,
             added_cond_kwargs={"text_embeds": pooled, "time_ids": time_ids},
         ).sample
-        snr = (alpha / (1 - alpha)).view(-1)
-        if self.prediction_type == "v_prediction":
-            # v = sqrt(a) eps - sqrt(1 - a) x0 (Salimans & Ho 2022); min-SNR-5 weight for v is min(snr, 5) / (snr + 1)
-            target = alpha.sqrt() * noise - (1 - alpha).sqrt() * latents
-            weights = torch.clamp(snr, max=5.0) / (snr + 1)
-        else:
-            target = noise
-            weights = torch.clamp(snr, max=5.0) / snr
+        target, weights = diffusion_target(self.prediction_type, alpha, latents, noise)
         per_sample = F.mse_loss(prediction, target, reduction="none").mean(dim=(1, 2, 3))
         loss = (weights * per_sample).mean()
         self.log("loss", per_sample.mean(), prog_bar=True)

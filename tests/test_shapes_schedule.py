@@ -80,3 +80,27 @@ def test_vae_from_another_architecture_is_a_one_line_error(smoke_folder, tmp_pat
     assert "another configuration" in result.output and "Traceback" not in result.output
     missing = run_cli("world", "train", "--out", str(tmp_path / "run2"), "--vae-from", str(tmp_path / "nothing"))
     assert missing.exit_code == 1 and "not a shapes weights folder" in missing.output
+
+
+def test_the_v_target_is_diffusers_velocity_and_the_weights_are_min_snr():
+    from attnmod.lightning_modules.shapes_training import diffusion_target
+    from attnmod.toolkit import shapes_model
+    from diffusers import DDPMScheduler
+
+    schedule = shapes_model.component_configs("default")["scheduler"]
+    assert schedule["prediction_type"] == "v_prediction"
+    reference = DDPMScheduler(
+        beta_start=schedule["beta_start"], beta_end=schedule["beta_end"], beta_schedule=schedule["beta_schedule"]
+    )
+    generator = torch.Generator().manual_seed(0)
+    latents, noise = torch.randn(3, 4, 8, 8, generator=generator), torch.randn(3, 4, 8, 8, generator=generator)
+    steps = torch.tensor([0, 500, 999])
+    alpha = reference.alphas_cumprod[steps].view(-1, 1, 1, 1)
+    target, weights = diffusion_target("v_prediction", alpha, latents, noise)
+    assert torch.allclose(target, reference.get_velocity(latents, noise, steps), atol=1e-6)
+    snr = alpha.view(-1) / (1 - alpha.view(-1))
+    assert torch.allclose(weights, torch.minimum(snr, torch.tensor(5.0)) / (snr + 1))
+    assert weights[0] < 0.01 and weights[2] == pytest.approx(float(snr[2] / (snr[2] + 1)))
+    epsilon, eps_weights = diffusion_target("epsilon", alpha, latents, noise)
+    assert torch.equal(epsilon, noise)
+    assert torch.allclose(eps_weights, torch.minimum(snr, torch.tensor(5.0)) / snr)
