@@ -85,6 +85,8 @@ def model_card(
     training: dict, configs: dict, command: str, quality: dict | None, judge: dict | None, parameters: dict
 ) -> str:
     settings = training["settings"]
+    prediction = (configs.get("scheduler") or {}).get("prediction_type", "epsilon")
+    objective = "v-prediction" if prediction == "v_prediction" else "epsilon"
     lines = [
         "# The `shapes` model",
         "",
@@ -125,9 +127,9 @@ def model_card(
             else "."
         ),
         f"- UNet + text encoders: {settings['unet_steps']} steps, batch {settings['batch_size']}, AdamW lr "
-        f"{settings['learning_rate']}, warm-up {settings['warmup_steps']} then cosine to 10%, epsilon objective with "
+        f"{settings['learning_rate']}, warm-up {settings['warmup_steps']} then cosine to 10%, {objective} objective with "
         f"min-SNR-5 weighting, EMA {settings['ema_decay']}; final loss {training.get('final_loss', float('nan')):.4f} "
-        "(unweighted epsilon MSE, mean of the last 200 steps).",
+        f"(unweighted MSE of the {objective} target, mean of the last 200 steps).",
         "- Loss history: `loss-history.json` beside the weights; curve in `docs/shapes-loss-curve.png`.",
         "",
     ]
