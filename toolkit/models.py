@@ -86,21 +86,13 @@ def build_tiny_sdxl():
 
     unet = _seeded(
         lambda: UNet2DConditionModel(
-            block_out_channels=(32, 64),
-            layers_per_block=2,
-            sample_size=16,
-            in_channels=4,
-            out_channels=4,
-            down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
-            up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
-            attention_head_dim=(2, 4),
+            **TINY_UNET,
             use_linear_projection=True,
             addition_embed_type="text_time",
             addition_time_embed_dim=8,
             transformer_layers_per_block=(1, 2),
             projection_class_embeddings_input_dim=80,  # 6 time ids x 8 + pooled text (32)
             cross_attention_dim=64,
-            norm_num_groups=1,
         )
     )
     vae = _seeded(lambda: _tiny_vae())
@@ -118,6 +110,20 @@ def build_tiny_sdxl():
     )
     pipe.set_progress_bar_config(disable=True)
     return pipe
+
+
+# The UNet shape both toy pipelines share (tiny: SDXL's text_time conditioning on top; tiny-sd: SD 1.x's).
+TINY_UNET = {
+    "block_out_channels": (32, 64),
+    "layers_per_block": 2,
+    "sample_size": 16,
+    "in_channels": 4,
+    "out_channels": 4,
+    "down_block_types": ("DownBlock2D", "CrossAttnDownBlock2D"),
+    "up_block_types": ("CrossAttnUpBlock2D", "UpBlock2D"),
+    "attention_head_dim": (2, 4),
+    "norm_num_groups": 1,
+}
 
 
 def _tiny_vae():
@@ -140,20 +146,7 @@ def build_tiny_sd():
     from diffusers import StableDiffusionPipeline, UNet2DConditionModel
     from transformers import CLIPTextModel
 
-    unet = _seeded(
-        lambda: UNet2DConditionModel(
-            block_out_channels=(32, 64),
-            layers_per_block=2,
-            sample_size=16,
-            in_channels=4,
-            out_channels=4,
-            down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
-            up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
-            attention_head_dim=(2, 4),
-            cross_attention_dim=32,
-            norm_num_groups=1,
-        )
-    )
+    unet = _seeded(lambda: UNet2DConditionModel(**TINY_UNET, cross_attention_dim=32))
     vae = _seeded(_tiny_vae)
     text_encoder = _seeded(lambda: CLIPTextModel(_text_config(32, 5, 4, 37, "gelu", 32)))
     pipe = StableDiffusionPipeline(
