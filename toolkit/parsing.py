@@ -248,6 +248,15 @@ def _dependency_drafts(texts: list[str], spacy_model: str | None, batch_size: in
     return [doc._.attnmod_draft for doc in _progress(docs, len(texts), progress)]
 
 
+def _dependency_fallback(doc, why: str):
+    """The dependency back end's draft of ``doc``, with a warning saying why benepar was not used."""
+    from .dependency import build_from_dependency
+
+    draft = build_from_dependency(doc)
+    draft.warnings.append(f"{why}; parsed with the dependency back end")
+    return draft
+
+
 def _benepar_drafts(
     texts: list[str], model: str, spacy_model: str | None, batch_size: int, progress: bool
 ) -> list[tuple[DraftTree, str]]:
@@ -256,7 +265,6 @@ def _benepar_drafts(
     Two stages: spaCy's own components (tags, lemmas, sentences) on the text; then, on the prompt's words alone
     (benepar rejects whitespace tokens), ``benepar`` and the ``attnmod_constituency_tree`` component after it.
     """
-    from .dependency import build_from_dependency
     from .nlp import load_benepar
 
     nlp = load_benepar(model, spacy_model)
@@ -275,12 +283,8 @@ def _benepar_drafts(
             sentences = _sentences(tokens)
             longest = max(len(s) for s in sentences)
             if longest > BENEPAR_MAX_WORDS:
-                draft = build_from_dependency(doc)
-                draft.warnings.append(
-                    f"a sentence of {longest} words is too long for benepar (limit {BENEPAR_MAX_WORDS}); "
-                    "parsed with the dependency back end"
-                )
-                results.append((draft, "dependency"))
+                why = f"a sentence of {longest} words is too long for benepar (limit {BENEPAR_MAX_WORDS})"
+                results.append((_dependency_fallback(doc, why), "dependency"))
                 continue
             words_doc = words_only(doc)
             try:
@@ -288,12 +292,9 @@ def _benepar_drafts(
                     words_doc = component(words_doc)
                 draft = words_doc._.attnmod_draft
             except Exception as error:  # benepar's own limits and errors must not reach the user
-                draft = build_from_dependency(doc)
-                draft.warnings.append(
-                    f"benepar failed ({type(error).__name__}: {str(error).splitlines()[0][:120] if str(error) else ''}); "
-                    "parsed with the dependency back end"
-                )
-                results.append((draft, "dependency"))
+                detail = str(error).splitlines()[0][:120] if str(error) else ""
+                why = f"benepar failed ({type(error).__name__}: {detail})"
+                results.append((_dependency_fallback(doc, why), "dependency"))
                 continue
             # The words-only doc puts one space after each word: give the words back their places in the prompt.
             draft.words = [
