@@ -73,8 +73,8 @@ def test_it_draws_the_named_single_objects(shapes_model):
         reading = judge_image(result.image, scene)
         found_something += bool(reading.detected)
         right += reading.all_correct
-    # It draws shapes, not noise; how often exactly right is measured by benchmarks/shapes_quality.py (about half
-    # of single-object prompts for the shipped weights, below the floor set for it: see docs/shapes.md).
-    # Measured on the shipped weights (the same with 1 or 2 threads): objects in 6 of these 10 images, 5 right.
-    assert found_something >= 5, f"objects drawn in only {found_something} of {len(scenes)} images"
-    assert right >= 3, f"{right} of {len(scenes)} single-object prompts drawn right"
+    # It draws shapes, not noise; how often exactly right is measured by benchmarks/shapes_quality.py (see
+    # docs/shapes.md). Measured on the shipped weights (one thread): objects in 10 of these 10 images, 9 right; the
+    # bounds leave room for other thread counts and kernels.
+    assert found_something >= 8, f"objects drawn in only {found_something} of {len(scenes)} images"
+    assert right >= 6, f"{right} of {len(scenes)} single-object prompts drawn right"
