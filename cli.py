@@ -883,6 +883,14 @@ def world() -> None:
     default=None,
     help="reuse the trained VAE of a weights folder (`shapes`: the shipped model) instead of training one",
 )
+@click.option(
+    "--loss-weighting",
+    type=click.Choice(["min-snr", "min-snr-plus-one"]),
+    default="min-snr",
+    show_default=True,
+    help="per-timestep loss weight on the x0 error: min(SNR, 5), or min(SNR + 1, 5), which keeps the noisiest "
+    "steps (where the layout is decided) from weighing almost nothing",
+)
 @click.option("--progress/--no-progress", default=True, show_default=True, help="progress bar on stderr")
 @user_errors
 def world_train(
@@ -899,6 +907,7 @@ def world_train(
     pause_after,
     learning_rate,
     vae_from,
+    loss_weighting,
     progress,
 ) -> None:
     """Train the shapes model from scratch (VAE, then UNet and text encoders); rerun the same command to resume."""
@@ -920,6 +929,7 @@ def world_train(
         pause_after=pause_after,
         learning_rate=learning_rate,
         vae_from=vae_from,
+        loss_weighting=loss_weighting,
     )
     summary = train_shapes_model(out_dir, settings, progress=progress, samples=samples)
     if summary.get("paused"):

@@ -104,3 +104,29 @@ def test_the_v_target_is_diffusers_velocity_and_the_weights_are_min_snr():
     epsilon, eps_weights = diffusion_target("epsilon", alpha, latents, noise)
     assert torch.equal(epsilon, noise)
     assert torch.allclose(eps_weights, torch.minimum(snr, torch.tensor(5.0)) / snr)
+
+
+def test_min_snr_plus_one_keeps_weight_on_the_noisiest_steps():
+    from attnmod.lightning_modules.shapes_training import diffusion_target
+
+    # Planted alpha-bars with known SNRs: 1/1001 (noisiest), 1/2 (snr 1), 0.9 (snr 9), 0.999 (snr 999).
+    alpha = torch.tensor([1 / 1001, 1 / 3, 0.9, 0.999]).view(-1, 1, 1, 1)
+    snr = torch.tensor([1 / 1000, 0.5, 9.0, 999.0])
+    latents, noise = torch.ones(4, 4, 2, 2), torch.zeros(4, 4, 2, 2)
+    _, v_old = diffusion_target("v_prediction", alpha, latents, noise)
+    _, v_new = diffusion_target("v_prediction", alpha, latents, noise, weighting="min-snr-plus-one")
+    # x0 weight min(snr + 1, 5) over the v factor snr + 1: exactly 1 while snr + 1 <= 5, then 5 / (snr + 1).
+    assert torch.allclose(v_new, torch.tensor([1.0, 1.0, 0.5, 5 / 1000]), rtol=1e-4)
+    # min-SNR gives the noisiest step about snr (0.001) instead.
+    assert torch.allclose(v_old, torch.tensor([1 / 1001, 0.5 / 1.5, 5 / 10, 5 / 1000]), rtol=1e-4)
+    _, eps_new = diffusion_target("epsilon", alpha, latents, noise, weighting="min-snr-plus-one")
+    assert torch.allclose(eps_new, torch.minimum(snr + 1, torch.tensor(5.0)) / snr, rtol=1e-4)
+    with pytest.raises(ValueError, match="unknown loss weighting"):
+        diffusion_target("v_prediction", alpha, latents, noise, weighting="uniform")
+
+
+def test_the_loss_weighting_is_a_recorded_training_setting():
+    from attnmod.lightning_modules.shapes_training import TrainingSettings
+
+    assert TrainingSettings().loss_weighting == "min-snr"  # the shipped model's command stays reproducible
+    assert TrainingSettings(loss_weighting="min-snr-plus-one").to_json()["loss_weighting"] == "min-snr-plus-one"
