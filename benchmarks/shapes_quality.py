@@ -43,7 +43,19 @@ SETS = (
     ("count", 20),
 )
 # Per image: the judge's verdicts that each row reports (None where a verdict does not apply).
-METRICS = ("all_present", "colour_binding", "all_correct", "counts", "relation", "missing", "wrong_colour", "merged")
+METRICS = (
+    "all_present",
+    "shapes_present",
+    "colour_binding",
+    "all_correct",
+    "counts",
+    "relation",
+    "missing",
+    "wrong_colour",
+    "merged",
+)
+# Derived per image from the stored verdicts (so older result files can be re-tabulated with --tabulate).
+DERIVED = {"shapes_present": lambda row: None if row.get("missing") is None else 1.0 - row["missing"]}
 
 
 def bootstrap_interval(groups: list[list[float]], resamples: int = 2000, seed: int = 0) -> tuple[float, float, float]:
@@ -69,8 +81,12 @@ def judge_row(image, scene) -> dict:
     fields = {"all_present": "present"}
     row = {}
     for name in METRICS:
+        if name in DERIVED:
+            continue
         value = getattr(result, fields.get(name, name))
         row[name] = None if value is None else float(value)
+    for name, derive in DERIVED.items():
+        row[name] = derive(row)
     return row
 
 
@@ -124,16 +140,32 @@ def run(args) -> dict:
                     output.image.save(folder / f"{stem}.png")
                     (folder / f"{stem}.json").write_text(json.dumps({"seed": seed, "scene": scene.to_json()}))
             print(f"  {name}: {len(rows)}/{len(items)} images", file=sys.stderr, flush=True)
-        summary = {}
-        for metric in METRICS:
-            groups: dict[str, list[float]] = {}
-            for row in rows:
-                if row[metric] is not None:
-                    groups.setdefault(row["caption"], []).append(row[metric])
-            mean, low, high = bootstrap_interval(list(groups.values()))
-            summary[metric] = {"mean": mean, "low": low, "high": high, "images": sum(len(g) for g in groups.values())}
-        results["sets"][name] = {"prompts": len(scenes), "images": len(rows), "metrics": summary, "rows": rows}
+        results["sets"][name] = {"prompts": len(scenes), "images": len(rows), "metrics": summarise(rows), "rows": rows}
     results["seconds"] = time.perf_counter() - started
+    return results
+
+
+def summarise(rows: list[dict]) -> dict:
+    """Per metric: the mean over images with its prompt-resampling bootstrap interval."""
+    summary = {}
+    for metric in METRICS:
+        groups: dict[str, list[float]] = {}
+        for row in rows:
+            value = row[metric] if metric in row else DERIVED[metric](row)
+            if value is not None:
+                groups.setdefault(row["caption"], []).append(value)
+        mean, low, high = bootstrap_interval(list(groups.values()))
+        summary[metric] = {"mean": mean, "low": low, "high": high, "images": sum(len(g) for g in groups.values())}
+    return summary
+
+
+def retabulate(results: dict) -> dict:
+    """Recompute every set's summary from its stored per-image rows (adds metrics derived after the run)."""
+    for data in results["sets"].values():
+        for row in data["rows"]:
+            for name, derive in DERIVED.items():
+                row.setdefault(name, derive(row))
+        data["metrics"] = summarise(data["rows"])
     return results
 
 
@@ -147,15 +179,15 @@ def markdown(results: dict) -> str:
         f"Machine: {results['machine']}. Model `{results['model']}`, variant `{results['variant']}`, seeds "
         f"{results['seeds']}, {results['steps']} steps, guidance {results['guidance']}; {results['seconds']:.0f} s.",
         "",
-        "| set | prompts x seeds | all named objects present | colour binding | all correct | missing | wrong colour "
-        "| merged | count right | relation holds |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| set | prompts x seeds | all named objects present | all named shapes present (any colour) | colour binding "
+        "| all correct | missing | wrong colour | merged | count right | relation holds |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for name, data in results["sets"].items():
         m = data["metrics"]
         lines.append(
             f"| {name} | {data['prompts']} x {len(results['seeds'])} | {cell(m['all_present'])} | "
-            f"{cell(m['colour_binding'])} | {cell(m['all_correct'])} | {cell(m['missing'])} | "
+            f"{cell(m['shapes_present'])} | {cell(m['colour_binding'])} | {cell(m['all_correct'])} | {cell(m['missing'])} | "
             f"{cell(m['wrong_colour'])} | {cell(m['merged'])} | {cell(m['counts'])} | {cell(m['relation'])} |"
         )
     lines.append("")
@@ -177,8 +209,17 @@ def main() -> None:
     parser.add_argument("--quick", type=int, default=0, help="at most this many prompts per set")
     parser.add_argument("--images", default=None, help="also save every image with its scene under this folder")
     parser.add_argument("--out", default=None, help="write the results JSON here")
+    parser.add_argument(
+        "--tabulate", default=None, help="re-tabulate a results JSON written by this script (no model needed)"
+    )
     args = parser.parse_args()
-    results = run(args)
+    if args.tabulate:
+        try:
+            results = retabulate(json.loads(Path(args.tabulate).read_text()))
+        except (OSError, ValueError, KeyError) as error:
+            sys.exit(f"--tabulate {args.tabulate}: not a results file of this script ({error})")
+    else:
+        results = run(args)
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.out).write_text(json.dumps(results, indent=1) + "\n")
