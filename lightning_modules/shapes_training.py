@@ -36,7 +36,7 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
 from ..toolkit import shapes_model, shapes_world
-from ..toolkit.errors import ModelLoadError
+from ..toolkit.errors import AttnmodError, ModelLoadError
 
 CHECKPOINT_EVERY = 250
 
@@ -450,6 +450,7 @@ def train_shapes_model(out: str | Path, settings: TrainingSettings, progress: bo
     pause_after = settings.pause_after
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    check_resume_settings(out, settings)
     pl.seed_everything(settings.seed, workers=True, verbose=False)
     started = time.time()
     configs = shapes_model.component_configs(settings.preset)
@@ -526,6 +527,40 @@ def train_shapes_model(out: str | Path, settings: TrainingSettings, progress: bo
         sample_grid(loaded, scenes[:samples], out / "samples.png", seed=settings.seed)
     (out / "training.json").write_text(json.dumps(summary, indent=2) + "\n")
     return summary
+
+
+# Settings a resumed run may change: how and where it runs, and how long (extending a run), not what it trains.
+RESUMABLE_SETTINGS = frozenset({"pause_after", "workers", "accelerator", "devices", "vae_steps", "unet_steps"})
+SETTINGS_FILE = "settings.json"
+
+
+def check_resume_settings(out: Path, settings: TrainingSettings) -> None:
+    """Refuse to resume a run in ``out`` under other training settings (a changed learning rate, seed or loss
+    weighting would silently mix two runs, or finish at once on the old run's finished checkpoint). The first run
+    records its settings in ``out/settings.json``; a folder with checkpoints but no such file (older runs) is not
+    checked."""
+    path = out / SETTINGS_FILE
+    ours = {k: v for k, v in settings.to_json().items() if k not in RESUMABLE_SETTINGS}
+    if path.is_file():
+        try:
+            theirs = json.loads(path.read_text())
+        except ValueError as error:
+            raise AttnmodError(f"{path}: unreadable training settings ({error}); use another --out") from error
+        changed = sorted(
+            k for k in set(ours) | set(theirs) if k not in RESUMABLE_SETTINGS and ours.get(k) != theirs.get(k)
+        )
+        if changed:
+            details = ", ".join(f"{k} {theirs.get(k)!r} -> {ours.get(k)!r}" for k in changed)
+            raise AttnmodError(
+                f"{out} holds a run with other settings ({details}); run the same command to resume it, "
+                "or use another --out"
+            )
+        return
+    if any((out / stage / "last.ckpt").is_file() for stage in ("vae", "unet")):
+        return  # a run from before settings were recorded
+    partial = path.with_name(f".{SETTINGS_FILE}.{os.getpid()}")
+    partial.write_text(json.dumps(ours, indent=2, sort_keys=True) + "\n")
+    os.replace(partial, path)
 
 
 def _reuse_vae(source: str, configs: dict, out: Path) -> None:

@@ -133,3 +133,19 @@ def test_pause_after_stops_and_the_same_command_goes_on(tmp_path, run_cli):
     assert second.exit_code == 0 and "final loss" in second.output
     assert [json.loads(line)["step"] for line in (tmp_path / "vae-loss.jsonl").read_text().splitlines()] == [1, 2, 3]
     assert (tmp_path / "weights" / "shapes.safetensors").is_file()
+
+
+def test_resuming_under_other_settings_is_refused_in_one_line(tmp_path, run_cli):
+    arguments = ["world", "train", "--out", str(tmp_path), "--preset", "smoke", "--vae-steps", "3"]
+    arguments += ["--unet-steps", "2", "--batch-size", "4", "--workers", "0", "--samples", "0"]
+    arguments += ["--accelerator", "cpu", "--no-progress"]
+    first = run_cli(*arguments, "--pause-after", "1")
+    assert first.exit_code == 0 and "paused in the vae stage at step 1" in first.output
+    recorded = json.loads((tmp_path / "settings.json").read_text())
+    assert recorded["loss_weighting"] == "min-snr" and "pause_after" not in recorded
+    changed = run_cli(*arguments, "--loss-weighting", "min-snr-plus-one")
+    assert changed.exit_code == 1 and "Traceback" not in changed.output
+    assert "loss_weighting 'min-snr' -> 'min-snr-plus-one'" in changed.output
+    assert [json.loads(line)["step"] for line in (tmp_path / "vae-loss.jsonl").read_text().splitlines()] == [1]
+    again = run_cli(*arguments, "--pause-after", "1")  # the same settings (another pause) resume
+    assert again.exit_code == 0 and "paused in the vae stage at step 2" in again.output
