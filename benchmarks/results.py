@@ -50,6 +50,17 @@ from collections.abc import Sequence
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import (  # noqa: E402  (the row cache, shared with tune_full.py)
+    UsageError,
+    current_rows,
+    fingerprint,
+    load_model_for,
+    read_rows,
+    row_key,
+    rows_of_run,
+    shard_rows_file,
+    write_report,
+)
 from _machine import machine_description  # noqa: E402
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -67,10 +78,6 @@ PARTS = ("temperature", "masking", "reweighting")
 # CPU seconds per image on shapes, 25 steps, 64x64, batches of 16, one thread: 0.9-1.0 measured (none and full) on
 # this project's 2-core Xeon under load (for the printed estimate only)
 SECONDS_PER_IMAGE = 1.0
-
-
-class UsageError(Exception):
-    """Bad input: printed as one line on stderr, exit status 1."""
 
 
 # ---------------------------------------------------------------------------------------------- configurations
@@ -153,12 +160,6 @@ def variant_configs(tuned) -> dict:
     return configs
 
 
-def fingerprint(data) -> str:
-    """The first 12 hex digits of SHA-1 over canonical JSON: equal settings, equal fingerprint."""
-    text = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha1(text.encode()).hexdigest()[:12]
-
-
 def model_fingerprint(model) -> str:
     """SHA-1 over the UNet's and text encoders' parameter bytes: changes when the weights change (a retrained
     ``shapes`` model keeps its name)."""
@@ -227,36 +228,6 @@ def build_work(sets: Sequence[str], prompts: int, seeds: Sequence[int], set_seed
     work = [(name, scenes[name][i], seed) for i in range(prompts) for name in sets for seed in seeds]
     index, count = shard
     return work[index::count]
-
-
-def row_key(row: dict) -> tuple:
-    return (row["set"], row["caption"], row["seed"], row["variant"], row.get("config"), row.get("run"))
-
-
-def read_rows(folder: Path) -> list[dict]:
-    """Every readable row of every ``*.jsonl`` file in ``folder`` (a line cut short by a killed run is skipped:
-    that image is made again)."""
-    rows = []
-    if not folder.is_dir():
-        return rows
-    for path in sorted(folder.glob("*.jsonl")):
-        for line in path.read_text(encoding="utf-8").splitlines():
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            if isinstance(row, dict) and {"set", "caption", "seed", "variant"} <= set(row):
-                rows.append(row)
-    return rows
-
-
-def current_rows(rows: Sequence[dict], run: str, config_prints: dict[str, str]) -> list[dict]:
-    """The rows of this run's model and settings whose variant has its current configuration, one per key."""
-    kept: dict[tuple, dict] = {}
-    for row in rows:
-        if row.get("run") == run and config_prints.get(row["variant"]) == row.get("config"):
-            kept[row_key(row)] = row
-    return list(kept.values())
 
 
 def judge_values(image, scene) -> dict:
@@ -642,8 +613,6 @@ def main(argv=None) -> int:
 
 
 def run(args) -> int:
-    from attnmod.toolkit.errors import AttnmodError
-
     shard = parse_shard(args.shard)
     seeds = parse_seed_list(args.seeds)
     if args.batch < 1:
@@ -662,40 +631,23 @@ def run(args) -> int:
               f"{images * SECONDS_PER_IMAGE / 60:.0f} min on one free core; rows in {rows_dir}",
               file=sys.stderr)  # fmt: skip
 
-    from attnmod.toolkit.models import load_model
-
-    try:
-        model = load_model(args.model, device=args.device, dtype=args.dtype)
-    except AttnmodError as error:
-        raise UsageError(str(error)) from None
+    model = load_model_for(args)
     settings = run_settings(args, model)
-    existing = read_rows(rows_dir)
     if not args.merge:
-        name = "rows.jsonl" if shard == (0, 1) else f"rows-shard-{shard[0]}-of-{shard[1]}.jsonl"
-        generate_rows(model, settings, work, configs, rows_dir / name, args.batch, existing)
+        generate_rows(model, settings, work, configs, shard_rows_file(rows_dir, shard), args.batch, read_rows(rows_dir))
     if args.no_write:
         return 0
-    prints = {label: fingerprint(config.to_json()) for label, config in configs.items()}
-    full_work = build_work(sets, args.prompts, seeds, args.set_seed)
-    wanted = {(n, s.caption, seed) for n, s, seed in full_work}
-    rows = [r for r in current_rows(read_rows(rows_dir), fingerprint(settings), prints)
-            if (r["set"], r["caption"], r["seed"]) in wanted]  # fmt: skip
-    missing = len(full_work) * len(configs) - len(rows)
-    if missing:
-        print(f"warning: {missing} of {len(full_work) * len(configs)} images have no row yet (a shard still "
-              "running or not started?); the report covers the rest", file=sys.stderr)  # fmt: skip
+    rows = rows_of_run(rows_dir, settings, configs, build_work(sets, args.prompts, seeds, args.set_seed), "report")
     labels = list(configs)
     time_key = time_key_for(model)
     summary = summarise(rows, labels, sets, time_key)
     out.mkdir(parents=True, exist_ok=True)
     figure(summary, labels, out / "results.png")
     text = markdown(args, settings, summary, configs, rows, time_key)
-    (out / "results.md").write_text(text, encoding="utf-8")
     payload = {"settings": settings, "command": reproduce_command(args), "summary": summary,
                "configs": {label: config.to_json() for label, config in configs.items()}}  # fmt: skip
-    (out / "results.json").write_text(json.dumps(payload, indent=1), encoding="utf-8")
-    print(text)
-    print(f"wrote {out / 'results.md'}, {out / 'results.png'}, {out / 'results.json'}", file=sys.stderr)
+    markdown_path, json_path = write_report(out, "results", text, payload)
+    print(f"wrote {markdown_path}, {out / 'results.png'}, {json_path}", file=sys.stderr)
     return 0
 
 

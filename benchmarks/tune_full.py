@@ -7,7 +7,7 @@ Every grid point is the ``full`` variant with some settings changed, named as ``
 paired reference. Each prompt of the tune set is generated with every point and the judge
 (:func:`attnmod.analysis.judge.judge_image`) reads each image against its scene; capture is off (the judge needs
 only the image) and the per-image rows are appended to ``--rows-dir`` as they are made, so a killed sweep resumes
-(the generation and row cache are benchmarks/results.py's). Per point: the all-correct rate, colour-binding and
+(the generation is benchmarks/results.py's, the row cache benchmarks/_common.py's). Per point: the all-correct rate, colour-binding and
 object accuracy, each with a 95% bootstrap interval over prompts and the paired difference to ``none``; the points
 are ranked by ``--rank-by`` (default: all correct, ties broken by colour binding, then object accuracy). Per axis,
 the main effect of each value against the axis's first value (averaged over the other axes' points, paired by
@@ -38,7 +38,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import results  # noqa: E402  (benchmarks/results.py: generation, row cache, bootstrap)
+import results  # noqa: E402  (benchmarks/results.py: generation, bootstrap)
+from _common import load_model_for, read_rows, rows_of_run, shard_rows_file, write_report  # noqa: E402
 from _machine import machine_description  # noqa: E402
 
 TUNE_SETS = ("seen-2/tune",)
@@ -308,8 +309,6 @@ def main(argv=None) -> int:
 
 
 def run(args) -> int:
-    from attnmod.toolkit.errors import AttnmodError
-
     shard = results.parse_shard(args.shard)
     seeds = results.parse_seed_list(args.seeds)
     if args.batch < 1:
@@ -330,26 +329,15 @@ def run(args) -> int:
               f"{images * results.SECONDS_PER_IMAGE / 60:.0f} min on one free core; rows in {rows_dir}",
               file=sys.stderr)  # fmt: skip
 
-    from attnmod.toolkit.models import load_model
-
-    try:
-        model = load_model(args.model, device=args.device, dtype=args.dtype)
-    except AttnmodError as error:
-        raise results.UsageError(str(error)) from None
+    model = load_model_for(args)
     settings = results.run_settings(args, model)
     if not args.merge:
-        name = "rows.jsonl" if shard == (0, 1) else f"rows-shard-{shard[0]}-of-{shard[1]}.jsonl"
-        results.generate_rows(model, settings, work, configs, rows_dir / name, args.batch, results.read_rows(rows_dir))
+        rows_file = shard_rows_file(rows_dir, shard)
+        results.generate_rows(model, settings, work, configs, rows_file, args.batch, read_rows(rows_dir))
     if args.no_write:
         return 0
-    prints = {label: results.fingerprint(config.to_json()) for label, config in configs.items()}
-    wanted = {(n, s.caption, seed) for n, s, seed in results.build_work(sets, args.prompts, seeds, args.set_seed)}
-    rows = [r for r in results.current_rows(results.read_rows(rows_dir), results.fingerprint(settings), prints)
-            if (r["set"], r["caption"], r["seed"]) in wanted]  # fmt: skip
-    missing = len(wanted) * len(configs) - len(rows)
-    if missing:
-        print(f"warning: {missing} of {len(wanted) * len(configs)} images have no row yet (a shard still running "
-              "or not started?); the ranking covers the rest", file=sys.stderr)  # fmt: skip
+    all_work = results.build_work(sets, args.prompts, seeds, args.set_seed)
+    rows = rows_of_run(rows_dir, settings, configs, all_work, "ranking")
     labels = list(configs)
     points = rank_points(rows, labels, args.rank_by, results.time_key_for(model))
     effects = [effect for metric in RANK_METRICS for effect in main_effects(rows, axes, labels, metric)]
@@ -367,15 +355,11 @@ def run(args) -> int:
         }
         if defaults_label and defaults_label != top["variant"]:
             versus_defaults = paired_to(rows, top["variant"], defaults_label, args.rank_by)
-    out.mkdir(parents=True, exist_ok=True)
     text = markdown(args, settings, axes, points, effects, best, defaults_label, versus_defaults, rows)
-    (out / "sweep.md").write_text(text, encoding="utf-8")
     payload = {"settings": settings, "command": reproduce_command(args), "rank_by": args.rank_by,
                "axes": [{"key": key, "values": values} for key, values in axes], "points": points,
                "main_effects": effects, "best": best, "best_vs_defaults": versus_defaults}  # fmt: skip
-    (out / "sweep.json").write_text(json.dumps(payload, indent=1), encoding="utf-8")
-    print(text)
-    written = [out / "sweep.md", out / "sweep.json"]
+    written = write_report(out, "sweep", text, payload)
     if best is not None:
         configs[best["variant"]].save(out / "full-tuned.json")
         written.append(out / "full-tuned.json")
