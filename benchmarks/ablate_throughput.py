@@ -34,8 +34,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _doc_block import conditions, load_average, update_document  # noqa: E402
-from _machine import machine_description  # noqa: E402
+from _common import announce, save_figures  # noqa: E402
+from _doc_block import conditions, load_average  # noqa: E402
 
 PROMPTS = [
     "a red car and a white sheep",
@@ -184,14 +184,11 @@ def main() -> None:
     if not configurations:
         raise SystemExit("--gpu-only: no GPU on this machine")
 
-    machine = machine_description()
     workload = (
         f"{args.model}, {args.prompts} prompts x {args.seeds} seeds x {len(args.variants.split(','))} variants, "
         f"{args.steps} steps at {args.size}x{args.size}"
     )
-    print(f"machine: {machine}", flush=True)
-    print(f"items: {workload}", flush=True)
-    load_before = load_average()
+    machine, load_before = announce(f"items: {workload}")
     figures: dict[str, list[dict]] = {name: [] for name in configurations}
     with tempfile.TemporaryDirectory() as folder:
         folder = Path(folder)
@@ -257,14 +254,7 @@ def main() -> None:
         "rows": table,
         "goal": goal,
     }
-    if args.json:
-        Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
-    if args.update_doc:
-        shown = ["python benchmarks/ablate_throughput.py", *sys.argv[1:]]
-        skip = {"--update-doc", "--json"}
-        command = " ".join(a for i, a in enumerate(shown) if a not in skip and (i == 0 or shown[i - 1] not in skip))
-        update_document(args.update_doc, "ablate_throughput", markdown(report, command))
-        print(f"figures written into {args.update_doc}")
+    save_figures(args, report, "ablate_throughput", markdown)
 
 
 if __name__ == "__main__":

@@ -31,8 +31,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _doc_block import conditions, load_average, memory_available_gib, update_document  # noqa: E402
-from _machine import machine_description  # noqa: E402
+from _common import announce, save_figures  # noqa: E402
+from _doc_block import conditions, load_average, memory_available_gib  # noqa: E402
 
 # Parameters and buffers of the full sdxl-shaped model (UNet 2.57e9, VAE 8.4e7, text encoders 1.23e8 + 6.95e8),
 # for the memory estimate of a row before it runs; the child reports the exact count.
@@ -163,11 +163,8 @@ def main() -> None:
     if args.check and "float32" not in dtypes:
         dtypes.insert(0, "float32")
 
-    machine = machine_description()
     model = f"sdxl-shaped{' (reduced)' if args.reduced else ''}"
-    print(f"machine: {machine}", flush=True)
-    print(f"{model}, one torch thread per build, imports not timed", flush=True)
-    load_before = load_average()
+    machine, load_before = announce(f"{model}, one torch thread per build, imports not timed")
     rows = {}
     if args.eager or args.check:
         rows["eager float32"] = run("eager", "float32", args)
@@ -188,14 +185,7 @@ def main() -> None:
     if report["check"]:
         print(report["check"])
     print(f"conditions: {report['conditions']}")
-    if args.json:
-        Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
-    if args.update_doc:
-        shown = ["python benchmarks/model_build.py", *sys.argv[1:]]
-        skip = {"--update-doc", "--json"}
-        command = " ".join(a for i, a in enumerate(shown) if a not in skip and (i == 0 or shown[i - 1] not in skip))
-        update_document(args.update_doc, "model_build", markdown(report, command))
-        print(f"figures written into {args.update_doc}")
+    save_figures(args, report, "model_build", markdown)
 
 
 if __name__ == "__main__":
