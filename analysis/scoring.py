@@ -199,7 +199,7 @@ def score_maps(
 
     self_rows, self_max, self_resolution = None, None, None
     if self_map is not None and count:
-        side = _grid(self_map.shape[-1], (height, width))
+        side = self_attention_grid(self_map.shape[-1], (height, width))
         self_resolution = resolution_key(*side)
         self_entity_maps = attention_maps.resize_maps(entity_maps, side)
         self_candidates = regions.region_candidates(self_entity_maps, **region_settings)
@@ -276,8 +276,9 @@ def _descendants(slot: int, parents: Sequence[int | None]) -> set[int]:
     return {other for other in range(len(parents)) if slot in _ancestors(other, parents)}
 
 
-def _grid(pixels: int, like: tuple[int, int]) -> tuple[int, int]:
-    """The (h, w) of a flattened self-attention map with ``pixels`` positions, with the aspect ratio of ``like``."""
+def self_attention_grid(pixels: int, like: tuple[int, int]) -> tuple[int, int]:
+    """The (h, w) of a flattened self-attention map with ``pixels`` positions, with the aspect ratio of ``like``
+    (else square); AttnmodError when neither grid holds ``pixels`` positions."""
     height, width = like
     scale = math.sqrt(pixels / (height * width))
     candidate = (round(height * scale), round(width * scale))

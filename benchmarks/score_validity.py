@@ -206,6 +206,7 @@ def score_item(record, tree, colour_words: Sequence[str], source: str = "model",
     """
     import torch
     from attnmod.analysis import metrics
+    from attnmod.analysis.scoring import self_attention_grid
 
     cross = _overall_maps(record, "cross", source)
     if not cross:
@@ -293,7 +294,7 @@ def score_item(record, tree, colour_words: Sequence[str], source: str = "model",
             row["log_ratio"][name] = _number(metrics.binding_log_ratio(lifts, e))
             row["misbound"][name] = metrics.is_misbound_lift(lifts, e)
         if self_map is not None:
-            side = _grid_of(self_map.shape[-1], tuple(entity_maps.shape[-2:]))
+            side = self_attention_grid(self_map.shape[-1], tuple(entity_maps.shape[-2:]))
             small_maps = metrics.resize_maps(entity_maps, side)
             small_candidates = metrics.region_candidates(small_maps, **settings)
             small_labels = metrics.assign_regions(small_maps, parents=parents, candidates=small_candidates)
@@ -420,16 +421,6 @@ def torch_max(maps):
 def _nanmax(first, second) -> float | None:
     values = [float(v) for v in (first, second) if not math.isnan(float(v))]
     return max(values) if values else None
-
-
-def _grid_of(pixels: int, like: tuple[int, int]) -> tuple[int, int]:
-    height, width = like
-    scale = math.sqrt(pixels / (height * width))
-    candidate = (round(height * scale), round(width * scale))
-    if candidate[0] * candidate[1] == pixels:
-        return candidate
-    side = round(math.sqrt(pixels))
-    return (side, side)
 
 
 # ---- the judge ----
