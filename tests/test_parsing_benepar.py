@@ -19,9 +19,9 @@ from attnmod.toolkit.parsing import BENEPAR_MAX_WORDS, parse_prompt, parse_promp
 LABELS = ["", "S", "NP", "VP", "PP", "ADJP", "SBAR", "S::VP", "ADVP", "WHNP", "NP::NP"]
 
 
-@pytest.fixture(scope="module")
-def benepar_model(tmp_path_factory):
-    """A random char-LSTM ChartParser saved both ways: {"config", "state_dict"} file and release folder."""
+def random_char_lstm_parser():
+    """A small benepar ChartParser with a character LSTM and no pretrained model (no files to download), with
+    weights drawn from seed 0 and the labels of LABELS."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         from benepar import nkutil, parse_chart
@@ -50,12 +50,18 @@ def benepar_model(tmp_path_factory):
         force_root_constituent=True,
     )
     torch.manual_seed(0)
-    parser = parse_chart.ChartParser(
+    return parse_chart.ChartParser(
         tag_vocab={"UNK": 0},
         label_vocab={label: i for i, label in enumerate(LABELS)},
         char_vocab={chr(i): i for i in range(256)},
         hparams=hparams,
     )
+
+
+@pytest.fixture(scope="module")
+def benepar_model(tmp_path_factory):
+    """A random char-LSTM ChartParser saved both ways: {"config", "state_dict"} file and release folder."""
+    parser = random_char_lstm_parser()
     folder = tmp_path_factory.mktemp("benepar")
     single = folder / "random_char_lstm.pt"
     torch.save({"config": parser.config, "state_dict": parser.state_dict()}, single)
@@ -190,23 +196,7 @@ def flat_np_model(tmp_path_factory):
     """A char-LSTM parser whose label scores make every sentence one flat NP: "" (score 0) beats every label inside
     a sentence, and the forced root constituent takes NP, the least negative label. Its trees are known in advance:
     ``(NP (CD two) (JJ red) (NNS apples) ...)``, with spaCy's tags as preterminals."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        from benepar import nkutil, parse_chart
-
-    hparams = nkutil.HParams(
-        d_model=32, use_chars_lstm=True, use_pretrained=False, pretrained_model="none", d_char_emb=8,
-        char_lstm_input_dropout=0.0, use_encoder=True, morpho_emb_dropout=0.0, encoder_max_len=512, num_heads=2,
-        d_kv=8, d_ff=32, relu_dropout=0.0, residual_dropout=0.0, attention_dropout=0.0, num_layers=1,
-        d_label_hidden=16, predict_tags=False, d_tag_hidden=16, tag_loss_scale=1.0, force_root_constituent=True,
-    )  # fmt: skip
-    torch.manual_seed(0)
-    parser = parse_chart.ChartParser(
-        tag_vocab={"UNK": 0},
-        label_vocab={label: i for i, label in enumerate(LABELS)},
-        char_vocab={chr(i): i for i in range(256)},
-        hparams=hparams,
-    )
+    parser = random_char_lstm_parser()
     with torch.no_grad():
         scores = parser.f_label[-1]  # one output per label but "" (index 0, score fixed at 0)
         scores.weight.zero_()
