@@ -212,6 +212,18 @@ def parse_seed_list(text: str) -> list[int]:
     return seeds
 
 
+def check_run_options(args, merge_does: str) -> tuple[tuple[int, int], list[int]]:
+    """``(shard, seeds)`` from the options of :func:`add_run_options` and ``--seeds``, or a UsageError;
+    ``merge_does`` is what ``--merge`` does with every shard's rows ("summarises", "ranks")."""
+    shard = parse_shard(args.shard)
+    seeds = parse_seed_list(args.seeds)
+    if args.batch < 1:
+        raise UsageError(f"--batch must be at least 1, not {args.batch}")
+    if args.merge and args.shard:
+        raise UsageError(f"--merge {merge_does} every shard's rows: give it without --shard")
+    return shard, seeds
+
+
 def build_work(sets: Sequence[str], prompts: int, seeds: Sequence[int], set_seed: int, shard=(0, 1)) -> list:
     """``[(set name, scene, seed)]``, sets interleaved prompt by prompt (a partial run covers every set), then
     this shard's share: every ``count``-th item from ``index``."""
@@ -576,6 +588,20 @@ def markdown(args, settings: dict, summary: dict, configs: dict, rows: Sequence[
 # ---------------------------------------------------------------------------------------------- command
 
 
+def add_run_options(parser, merge_help: str, leaves: str) -> None:
+    """The generation and sharding options of results.py and tune_full.py (``--steps`` to ``--no-write``, in their
+    ``--help`` order). ``merge_help``: what ``--merge`` does with the rows; ``leaves``: what ``--no-write`` leaves
+    to ``--merge``."""
+    parser.add_argument("--steps", type=int, default=None, help="default: the model's own (25 on shapes)")
+    parser.add_argument("--guidance", type=float, default=5.0)
+    parser.add_argument("--batch", type=int, default=16, help="prompts per pipeline call")
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--dtype", default="auto")
+    parser.add_argument("--shard", default=None, metavar="K/N", help="do only every N-th image from the K-th")
+    parser.add_argument("--merge", action="store_true", help=f"generate nothing: {merge_help}")
+    parser.add_argument("--no-write", action="store_true", help=f"generate only (a shard): leave {leaves} to --merge")
+
+
 def parse_arguments(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", default="shapes", help="shapes, or a folder written by `attnmod world train`")
@@ -586,14 +612,7 @@ def parse_arguments(argv=None) -> argparse.Namespace:
     parser.add_argument("--prompts", type=int, default=50, help="prompts per set (default 50: 200 over 4 sets)")
     parser.add_argument("--seeds", default="0,1")
     parser.add_argument("--set-seed", type=int, default=0, help="seed of the prompt sets")
-    parser.add_argument("--steps", type=int, default=None, help="default: the model's own (25 on shapes)")
-    parser.add_argument("--guidance", type=float, default=5.0)
-    parser.add_argument("--batch", type=int, default=16, help="prompts per pipeline call")
-    parser.add_argument("--device", default="auto")
-    parser.add_argument("--dtype", default="auto")
-    parser.add_argument("--shard", default=None, metavar="K/N", help="do only every N-th image from the K-th")
-    parser.add_argument("--merge", action="store_true", help="generate nothing: summarise the rows already made")
-    parser.add_argument("--no-write", action="store_true", help="generate only (a shard): leave the report to --merge")
+    add_run_options(parser, merge_help="summarise the rows already made", leaves="the report")
     parser.add_argument("--out-dir", default="docs", help="results.md, results.png and results.json go here")
     parser.add_argument(
         "--rows-dir",
@@ -613,12 +632,7 @@ def main(argv=None) -> int:
 
 
 def run(args) -> int:
-    shard = parse_shard(args.shard)
-    seeds = parse_seed_list(args.seeds)
-    if args.batch < 1:
-        raise UsageError(f"--batch must be at least 1, not {args.batch}")
-    if args.merge and args.shard:
-        raise UsageError("--merge summarises every shard's rows: give it without --shard")
+    shard, seeds = check_run_options(args, merge_does="summarises")
     sets = [name.strip() for name in args.sets.split(",") if name.strip()]
     tuned = load_tuned(args.tuned, args.tuned_set)
     configs = variant_configs(tuned)

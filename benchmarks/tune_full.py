@@ -284,14 +284,7 @@ def parse_arguments(argv=None) -> argparse.Namespace:
                         help="a grid axis, as for `attnmod ablate --sweep` (repeatable; default: DEFAULT_GRID)")  # fmt: skip
     parser.add_argument("--sweep-file", default=None, help="a sweep grid as YAML/JSON {SECTION.KEY: [values]}")
     parser.add_argument("--rank-by", choices=RANK_METRICS, default="all_correct")
-    parser.add_argument("--steps", type=int, default=None, help="default: the model's own (25 on shapes)")
-    parser.add_argument("--guidance", type=float, default=5.0)
-    parser.add_argument("--batch", type=int, default=16, help="prompts per pipeline call")
-    parser.add_argument("--device", default="auto")
-    parser.add_argument("--dtype", default="auto")
-    parser.add_argument("--shard", default=None, metavar="K/N", help="do only every N-th image from the K-th")
-    parser.add_argument("--merge", action="store_true", help="generate nothing: rank the rows already made")
-    parser.add_argument("--no-write", action="store_true", help="generate only (a shard): leave the outputs to --merge")
+    results.add_run_options(parser, merge_help="rank the rows already made", leaves="the outputs")
     parser.add_argument("--out-dir", default="docs", help="sweep.md, sweep.json and full-tuned.json go here")
     parser.add_argument(
         "--rows-dir", default=None, help="per-image rows (default: out/sweep-rows for docs, else OUT_DIR/sweep-rows)"
@@ -309,12 +302,7 @@ def main(argv=None) -> int:
 
 
 def run(args) -> int:
-    shard = results.parse_shard(args.shard)
-    seeds = results.parse_seed_list(args.seeds)
-    if args.batch < 1:
-        raise results.UsageError(f"--batch must be at least 1, not {args.batch}")
-    if args.merge and args.shard:
-        raise results.UsageError("--merge ranks every shard's rows: give it without --shard")
+    shard, seeds = results.check_run_options(args, merge_does="ranks")
     if args.sweep_file and not Path(args.sweep_file).is_file():
         raise results.UsageError(f"--sweep-file {args.sweep_file!r}: no such file")
     sets = [name.strip() for name in args.sets.split(",") if name.strip()]
