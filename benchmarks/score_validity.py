@@ -109,6 +109,16 @@ def auroc(scores: Sequence[float], labels: Sequence[bool]) -> float:
     return float((ranks[labels].sum() - positives * (positives + 1) / 2) / (positives * negatives))
 
 
+def cluster_resamples(clusters: np.ndarray, resamples: int, seed: int = 0):
+    """``resamples`` bootstrap samples as index arrays, each drawing as many clusters as there are, with
+    replacement, and taking every member of each draw."""
+    rng = np.random.default_rng(seed)
+    names, index = np.unique(clusters, return_inverse=True)
+    members = [np.flatnonzero(index == i) for i in range(len(names))]
+    for _ in range(resamples):
+        yield np.concatenate([members[i] for i in rng.integers(0, len(names), len(names))])
+
+
 def bootstrap_auroc(
     scores: np.ndarray, labels: np.ndarray, clusters: np.ndarray, resamples: int, seed: int = 0
 ) -> tuple[float, float]:
@@ -117,12 +127,8 @@ def bootstrap_auroc(
         return float("nan"), float("nan")
     if len(scores) and np.all(scores == scores[0]) and labels.any() and not labels.all():
         return 0.5, 0.5  # a constant score ties every pair in every resample
-    rng = np.random.default_rng(seed)
-    names, index = np.unique(clusters, return_inverse=True)
-    members = [np.flatnonzero(index == i) for i in range(len(names))]
     values = []
-    for _ in range(resamples):
-        picked = np.concatenate([members[i] for i in rng.integers(0, len(names), len(names))])
+    for picked in cluster_resamples(clusters, resamples, seed):
         value = auroc(scores[picked], labels[picked])
         if not math.isnan(value):
             values.append(value)
@@ -135,13 +141,7 @@ def bootstrap_mean(values: np.ndarray, clusters: np.ndarray, resamples: int, see
     """95% percentile interval of a mean with whole clusters resampled."""
     if resamples <= 0 or len(values) == 0:
         return float("nan"), float("nan")
-    rng = np.random.default_rng(seed)
-    names, index = np.unique(clusters, return_inverse=True)
-    members = [np.flatnonzero(index == i) for i in range(len(names))]
-    means = []
-    for _ in range(resamples):
-        picked = np.concatenate([members[i] for i in rng.integers(0, len(names), len(names))])
-        means.append(float(values[picked].mean()))
+    means = [float(values[picked].mean()) for picked in cluster_resamples(clusters, resamples, seed)]
     return float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))
 
 
