@@ -448,6 +448,8 @@ class ModulationContext:
     latent_size: tuple[int, int] | None = None  # latent (height, width), to name resolutions of flattened maps
     layout: LayoutMaps | None = None  # set at install when masking assigns per step
     _row_scales: dict = dataclasses.field(default_factory=dict, repr=False)
+    _call_cache: dict = dataclasses.field(default_factory=dict, repr=False)
+    _call_state: tuple = dataclasses.field(default=(), repr=False)
 
     def condition_rows(self, batch: int) -> slice:
         samples = self.plan.size
@@ -471,10 +473,31 @@ class ModulationContext:
         side = int(round(pixels**0.5))
         return (side, side) if side * side == pixels else (1, pixels)
 
+    def per_call(self) -> dict:
+        """A cache for what every layer of one UNet call shares (which parts are active, the attention bias).
+
+        Emptied whenever the call's state changes: the progress (a new UNet call, or a test setting the step), the
+        layout maps of the previous call, the plan or the config. The state is compared by identity and value, so
+        the cache can never serve a value computed for another step.
+        """
+        progress, layout = self.progress, self.layout
+        state = (progress.calls, progress.step, progress.steps)
+        identities = (None if layout is None else layout.previous, self.plan, self.config)
+        if self._call_state[:1] != (state,) or any(
+            mine is not theirs for mine, theirs in zip(self._call_state[1:], identities, strict=False)
+        ):
+            self._call_cache = {}
+            self._call_state = (state, *identities)
+        return self._call_cache
+
     def active(self, part: str) -> bool:
         """Whether ``part`` is enabled, inside its window now, and some sample of the batch has entities."""
-        section = getattr(self.config, part)
-        return section.enabled and section.window.contains(self.progress.progress) and self.plan.any_active
+        cache = self.per_call()
+        key = ("active", part)
+        if key not in cache:
+            section = getattr(self.config, part)
+            cache[key] = section.enabled and section.window.contains(self.progress.progress) and self.plan.any_active
+        return cache[key]
 
     def begin_call(self, module, args) -> None:
         """The UNet pre-hook: advance the progress, and roll the layout maps over to the new call."""
@@ -486,9 +509,63 @@ class ModulationContext:
         """Whether this call's layout maps may drive a masked call: inside the masking window or one step before."""
         if self.layout is None or not self.plan.any_active:
             return False
-        window, progress = self.config.masking.window, self.progress.progress
-        lead = 1.0 / max(self.progress.steps, 1) + 1e-9
-        return window.start - lead <= progress and (progress < window.end or window.contains(progress))
+        cache = self.per_call()
+        if "collects_layout" not in cache:
+            window, progress = self.config.masking.window, self.progress.progress
+            lead = 1.0 / max(self.progress.steps, 1) + 1e-9
+            cache["collects_layout"] = window.start - lead <= progress and (
+                progress < window.end or window.contains(progress)
+            )
+        return cache["collects_layout"]
+
+    def modulation_bias(
+        self, size: tuple[int, int] | None, batch: int, masking: bool, reweighting: bool, dtype, device
+    ) -> torch.Tensor | None:
+        """The additive attention bias that masks and reweights the conditional rows: ``[batch, 1, N or 1, T]``.
+
+        Masking and reweighting multiply each post-softmax row by ``m_t = visible_t factor_t weight_t`` and
+        renormalise (:func:`modulate_probabilities`); that is ``softmax(s + log m)``, so the bias is ``log m``
+        (``-inf`` on hidden tokens), 0 on the unconditional rows and on samples without entities, and 0 on a row
+        whose every token is hidden (returned unchanged, as :func:`modulate_probabilities` does). Masking here is the
+        per-step assignment of the layout maps (None before the first maps) at ``size`` (the layer's patch grid;
+        unused without masking). Built once per UNet call per size and kind, in ``dtype`` on ``device``; None when
+        there is nothing to change.
+        """
+        cache = self.per_call()
+        size = tuple(size) if masking and size is not None else None
+        key = ("bias", size, batch, masking, reweighting, dtype, str(device))
+        if key in cache:
+            return cache[key]
+        plan, section = self.plan, self.config.masking
+        multiplier = None  # [B, N or 1, T] float32
+        if masking and self.layout is not None and size is not None:
+            assignment = self.layout.assignment(size, plan, self.config)
+            if assignment is not None:
+                assignment = torch.where(plan.active[:, None], assignment, torch.full_like(assignment, -1))
+                multiplier = visible_tokens(assignment, plan.hidden).float()
+                if section.special == "downweight" and plan.tail is not None:
+                    edited = (assignment >= 0)[..., None] & plan.tail[:, None, :]
+                    multiplier = multiplier * torch.where(edited, float(section.special_weight), 1.0)
+        if reweighting:
+            weights = self.token_weights()[:, None, :]
+            multiplier = weights if multiplier is None else multiplier * weights
+        bias = None
+        if multiplier is not None:
+            usable = (multiplier > 0).any(-1, keepdim=True)  # a row with every token hidden stays as it is
+            logarithm = torch.where(usable, multiplier.log(), torch.zeros_like(multiplier))
+            rows = self.condition_rows(batch)
+            bias = torch.zeros(batch, 1, *logarithm.shape[1:], dtype=dtype, device=logarithm.device)
+            bias[rows, 0] = logarithm.to(dtype)
+            bias = bias.to(device)
+        cache[key] = bias
+        return bias
+
+    def token_weights(self) -> torch.Tensor:
+        """:func:`token_weights` at the current progress, computed once per UNet call. ``[B, T]`` float32."""
+        cache = self.per_call()
+        if "weights" not in cache:
+            cache["weights"] = token_weights(self.plan, self.config, self.progress.progress)
+        return cache["weights"]
 
     def temperature_rows(self, batch: int) -> tuple[bool, ...]:
         """Per attention row: whether the temperature applies (active samples; both halves or the conditional)."""
@@ -762,6 +839,8 @@ class MaskedReweightedCrossAttnProcessor(_AttnProcessorBase):
 
         plan, section = context.plan, context.config.masking
         rows = context.condition_rows(query.shape[0])
+        if self._fusable(masking, mask):
+            return self._fused(attn, projected, masking, reweighting, collect)
         raw = self._probabilities(query[rows], key[rows], scale, _rows(mask, rows))
         resolution = self._resolution(projected)
         if collect:
@@ -805,6 +884,35 @@ class MaskedReweightedCrossAttnProcessor(_AttnProcessorBase):
         if self.observers:
             self._emit(projected, used, lambda: raw, assignment, weights)
         return self._finish(attn, output, projected)
+
+    def _fusable(self, masking: bool, mask: torch.Tensor | None) -> bool:
+        """Whether the modulation fits in one SDPA call with an additive bias (:meth:`ModulationContext.modulation_bias`).
+
+        Not when an observer reads the probabilities, when the caller passed an attention mask, when masking assigns
+        from this layer's own maps (``per_layer``: they are computed explicitly anyway), or when the end tokens are
+        substituted (that moves mass onto column 0 per patch, which no bias expresses).
+        """
+        if self.observers or mask is not None:
+            return False
+        section = self.context.config.masking
+        return not masking or (section.assignment == "per_step" and section.special != "substitute")
+
+    def _fused(self, attn, projected: _Projected, masking: bool, reweighting: bool, collect: bool) -> torch.Tensor:
+        """``softmax(q k^T / sqrt(d) + log m) v`` over the whole batch in one SDPA call (m = 1 off the modulated rows).
+
+        Equal to the explicit ``renormalise(p * m) @ v`` up to float rounding. At the layout layers the conditional
+        rows' unmodified probabilities are still computed, head-averaged, for the next call's assignment.
+        """
+        query, key, value = projected.query, projected.key, projected.value
+        context = self.context
+        batch = query.shape[0]
+        resolution = self._resolution(projected) if (masking or collect) else None
+        if collect:
+            rows = context.condition_rows(batch)
+            raw = self._probabilities(query[rows], key[rows], query.shape[-1] ** -0.5)
+            context.layout.add(raw.mean(dim=1), resolution)
+        bias = context.modulation_bias(resolution, batch, masking, reweighting, query.dtype, query.device)
+        return self._finish(attn, _stock_attention(query, key, value, bias), projected)
 
 
 # ---- installing them ----
