@@ -17,14 +17,19 @@ Where nothing is active at a layer and step, both processors compute exactly wha
 the same operations in the same order (so the ``none`` variant, with or without capture, reproduces the stock
 images). Self-attention always stays on one fused ``scaled_dot_product_attention`` call; inside the temperature
 window it gets ``scale = 1 / (tau sqrt(d))`` when every row is tempered, or the tempered rows' queries are
-multiplied by ``1 / tau`` (the same thing) when only some are. Cross-attention probabilities (77 keys: small) are
-computed explicitly only where masking, reweighting, the layout maps of per-step masking or an observer need them.
+multiplied by ``1 / tau`` (the same thing) when only some are. Masking and reweighting multiply each post-softmax
+row by ``m_t`` and renormalise, which is ``softmax(s + log m)``: cross-attention also stays on one fused call, with
+``log m`` as an additive ``attn_mask`` built once per UNet call (:meth:`ModulationContext.modulation_bias`).
+Cross-attention probabilities (77 keys: small) are computed explicitly only where an observer reads them, where the
+layout maps of per-step masking need the unmodified ones, or where no bias expresses the edit (per-layer assignment,
+end-token substitution, a caller's attention mask).
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import math
 from collections.abc import Callable, Iterator, Sequence
 from typing import Protocol
@@ -285,13 +290,19 @@ def smooth_scores(scores: torch.Tensor, sigma: float) -> torch.Tensor:
         return scores
     batch, groups, height, width = scores.shape
     radius = max(1, min(int(math.ceil(3.0 * sigma)), max(height, width)))
-    offsets = torch.arange(-radius, radius + 1, dtype=torch.float32, device=scores.device)
-    kernel = torch.exp(-0.5 * (offsets / sigma) ** 2)
-    kernel = (kernel / kernel.sum()).to(scores.dtype)
+    kernel = _gaussian_kernel(float(sigma), radius, scores.dtype, scores.device)
     flat = scores.reshape(batch * groups, 1, height, width)
     flat = F.conv2d(F.pad(flat, (radius, radius, 0, 0), mode="replicate"), kernel.view(1, 1, 1, -1))
     flat = F.conv2d(F.pad(flat, (0, 0, radius, radius), mode="replicate"), kernel.view(1, 1, -1, 1))
     return flat.reshape(batch, groups, height, width)
+
+
+@functools.lru_cache(maxsize=64)
+def _gaussian_kernel(sigma: float, radius: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    """The normalised 1-D Gaussian ``[2 radius + 1]`` of :func:`smooth_scores` (kept: every UNet call reuses it)."""
+    offsets = torch.arange(-radius, radius + 1, dtype=torch.float32, device=device)
+    kernel = torch.exp(-0.5 * (offsets / sigma) ** 2)
+    return (kernel / kernel.sum()).to(dtype)
 
 
 def resample_scores(scores: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
@@ -402,6 +413,7 @@ class LayoutMaps:
         self.grid: tuple[int, int] | None = None
         self.previous: torch.Tensor | None = None  # [B, T, H, W] mean of the previous call
         self.cache: dict[tuple[int, int], torch.Tensor] = {}
+        self.smoothed: torch.Tensor | None = None  # [B, G, H, W] the previous call's smoothed entity scores
 
     def add(self, mean_probabilities: torch.Tensor, grid: tuple[int, int]) -> None:
         if self.running is None or self.running.shape != mean_probabilities.shape:
@@ -419,6 +431,7 @@ class LayoutMaps:
             self.previous = mean.transpose(1, 2).reshape(mean.shape[0], mean.shape[2], *self.grid)
         self.running, self.count = None, 0
         self.cache = {}
+        self.smoothed = None
 
     def assignment(self, size: tuple[int, int], plan: ModulationPlan, config: ModulationConfig) -> torch.Tensor | None:
         """``[B, H*W]`` at ``size`` from the previous call's maps, or None when there are none yet."""
@@ -426,13 +439,15 @@ class LayoutMaps:
             return None
         if size not in self.cache:
             section = config.masking
-            selection = plan.nouns if section.assign_by == "nouns" and plan.nouns is not None else plan.membership
-            batch, tokens, height, width = self.previous.shape
-            flat = self.previous.reshape(batch, tokens, height * width).transpose(1, 2)
-            scores = group_scores(flat, selection, plan.valid, section.score)  # [B, N, G]
-            scores = scores.transpose(1, 2).reshape(batch, -1, height, width)
-            scores = resample_scores(smooth_scores(scores, section.smoothing), size)
-            scores = scores.reshape(batch, scores.shape[1], -1).transpose(1, 2)
+            if self.smoothed is None:  # the same for every size: once per call
+                selection = plan.nouns if section.assign_by == "nouns" and plan.nouns is not None else plan.membership
+                batch, tokens, height, width = self.previous.shape
+                flat = self.previous.reshape(batch, tokens, height * width).transpose(1, 2)
+                scores = group_scores(flat, selection, plan.valid, section.score)  # [B, N, G]
+                scores = scores.transpose(1, 2).reshape(batch, -1, height, width)
+                self.smoothed = smooth_scores(scores, section.smoothing)
+            scores = resample_scores(self.smoothed, size)
+            scores = scores.reshape(scores.shape[0], scores.shape[1], -1).transpose(1, 2)
             self.cache[size] = assign_from_scores(scores, plan.valid, section.margin)
         return self.cache[size]
 
@@ -449,7 +464,7 @@ class ModulationContext:
     layout: LayoutMaps | None = None  # set at install when masking assigns per step
     _row_scales: dict = dataclasses.field(default_factory=dict, repr=False)
     _call_cache: dict = dataclasses.field(default_factory=dict, repr=False)
-    _call_state: tuple = dataclasses.field(default=(), repr=False)
+    _call_state: tuple | None = dataclasses.field(default=None, repr=False)  # (progress key, owning objects)
 
     def condition_rows(self, batch: int) -> slice:
         samples = self.plan.size
@@ -481,13 +496,14 @@ class ModulationContext:
         the cache can never serve a value computed for another step.
         """
         progress, layout = self.progress, self.layout
-        state = (progress.calls, progress.step, progress.steps)
-        identities = (None if layout is None else layout.previous, self.plan, self.config)
-        if self._call_state[:1] != (state,) or any(
-            mine is not theirs for mine, theirs in zip(self._call_state[1:], identities, strict=False)
-        ):
+        key = (progress.calls, progress.step, progress.steps)
+        owners = (None if layout is None else layout.previous, self.plan, self.config)
+        stale = self._call_state is None or self._call_state[0] != key
+        if not stale:
+            stale = any(mine is not theirs for mine, theirs in zip(self._call_state[1], owners, strict=True))
+        if stale:
             self._call_cache = {}
-            self._call_state = (state, *identities)
+            self._call_state = (key, owners)
         return self._call_cache
 
     def active(self, part: str) -> bool:
@@ -527,38 +543,55 @@ class ModulationContext:
         renormalise (:func:`modulate_probabilities`); that is ``softmax(s + log m)``, so the bias is ``log m``
         (``-inf`` on hidden tokens), 0 on the unconditional rows and on samples without entities, and 0 on a row
         whose every token is hidden (returned unchanged, as :func:`modulate_probabilities` does). Masking here is the
-        per-step assignment of the layout maps (None before the first maps) at ``size`` (the layer's patch grid;
-        unused without masking). Built once per UNet call per size and kind, in ``dtype`` on ``device``; None when
-        there is nothing to change.
+        per-step assignment of the layout maps (none before the first maps) at ``size`` (the layer's patch grid;
+        unused without masking): each patch takes the row of :meth:`bias_table` of its group. Built once per UNet
+        call per size and kind, in ``dtype`` on ``device``; None when there is nothing to change.
         """
         cache = self.per_call()
         size = tuple(size) if masking and size is not None else None
         key = ("bias", size, batch, masking, reweighting, dtype, str(device))
         if key in cache:
             return cache[key]
-        plan, section = self.plan, self.config.masking
-        multiplier = None  # [B, N or 1, T] float32
-        if masking and self.layout is not None and size is not None:
-            assignment = self.layout.assignment(size, plan, self.config)
-            if assignment is not None:
-                assignment = torch.where(plan.active[:, None], assignment, torch.full_like(assignment, -1))
-                multiplier = visible_tokens(assignment, plan.hidden).float()
-                if section.special == "downweight" and plan.tail is not None:
-                    edited = (assignment >= 0)[..., None] & plan.tail[:, None, :]
-                    multiplier = multiplier * torch.where(edited, float(section.special_weight), 1.0)
-        if reweighting:
-            weights = self.token_weights()[:, None, :]
-            multiplier = weights if multiplier is None else multiplier * weights
+        assignment = None
+        if size is not None and self.layout is not None:
+            assignment = self.layout.assignment(size, self.plan, self.config)
         bias = None
-        if multiplier is not None:
-            usable = (multiplier > 0).any(-1, keepdim=True)  # a row with every token hidden stays as it is
-            logarithm = torch.where(usable, multiplier.log(), torch.zeros_like(multiplier))
-            rows = self.condition_rows(batch)
-            bias = torch.zeros(batch, 1, *logarithm.shape[1:], dtype=dtype, device=logarithm.device)
-            bias[rows, 0] = logarithm.to(dtype)
-            bias = bias.to(device)
+        if assignment is not None or reweighting:
+            table = self.bias_table(assignment is not None, reweighting)
+            if assignment is None:
+                rows_bias = table[:, -1:]  # [B, 1, T]: the same for every patch
+            else:
+                unassigned = table.shape[1] - 1
+                assigned = (assignment >= 0) & self.plan.active[:, None]
+                index = torch.where(assigned, assignment, unassigned)
+                rows_bias = torch.gather(table, 1, index[..., None].expand(-1, -1, table.shape[-1]))  # [B, N, T]
+            bias = torch.zeros(batch, 1, *rows_bias.shape[1:], dtype=dtype, device=device)
+            bias[self.condition_rows(batch), 0] = rows_bias.to(device=device, dtype=dtype)
         cache[key] = bias
         return bias
+
+    def bias_table(self, masking: bool, reweighting: bool) -> torch.Tensor:
+        """``[B, G + 1, T]`` float32 ``log m`` for a patch assigned to group g (rows 0..G-1; only with masking) and
+        for an unassigned patch (the last row): ``m = visible * factor * weight``, a row with no token left at 0.
+        Once per UNet call."""
+        cache = self.per_call()
+        key = ("table", masking, reweighting)
+        if key not in cache:
+            plan, section = self.plan, self.config.masking
+            samples, groups, tokens = plan.hidden.shape
+            groups = groups if masking else 0
+            multiplier = torch.ones(samples, groups + 1, tokens, device=plan.hidden.device)
+            if masking:
+                visible = (~plan.hidden).float()
+                if section.special == "downweight" and plan.tail is not None:
+                    factors = torch.where(plan.tail, float(section.special_weight), 1.0)  # [B, T]
+                    visible = visible * factors[:, None, :]
+                multiplier[:, :groups] = visible
+            if reweighting:
+                multiplier = multiplier * self.token_weights()[:, None, :]
+            usable = (multiplier > 0).any(-1, keepdim=True)  # a row with every token hidden stays as it is
+            cache[key] = torch.where(usable, multiplier.log(), torch.zeros_like(multiplier))
+        return cache[key]
 
     def token_weights(self) -> torch.Tensor:
         """:func:`token_weights` at the current progress, computed once per UNet call. ``[B, T]`` float32."""
@@ -797,8 +830,10 @@ class MaskedReweightedCrossAttnProcessor(_AttnProcessorBase):
     """Cross-attention with object-focused masking and phase-wise reweighting of the conditional rows.
 
     ``used = renormalise(p * visible * factors * weights)`` (then the end-token substitution), output ``used @ v``
-    for the conditional rows and stock SDPA for the unconditional ones. ``layout``: this module's maps feed the
-    per-step assignment (:class:`LayoutMaps`).
+    for the conditional rows and stock SDPA for the unconditional ones. Without observers (and without substitution,
+    per-layer assignment or a caller's mask) the same output comes from one SDPA call over the whole batch with the
+    bias ``log(visible * factors * weights)`` (:meth:`_fused`). ``layout``: this module's maps feed the per-step
+    assignment (:class:`LayoutMaps`).
     """
 
     kind = "cross"
