@@ -183,7 +183,7 @@ def test_fused_output_equals_the_explicit_path_and_the_written_out_math(case, ac
     assert torch.allclose(fused[rows].double(), expected, atol=1e-5)
     for sample in (sample for sample, is_active in enumerate(active) if is_active):
         assert not torch.allclose(expected[sample], unmodulated[sample], atol=1e-3)  # the planted case is sensitive
-    if halves == 2:  # ...and the unconditional rows are diffusers' own result
+    if halves == 2:  # the unconditional rows are diffusers' own result
         with torch.no_grad():
             stock = AttnProcessor2_0()(attn, hidden, context)
         assert torch.allclose(fused[: len(active)], stock[: len(active)], atol=1e-6)
