@@ -23,10 +23,11 @@ from attnmod.toolkit.processors import (
 from conftest import CAT_DOG
 from diffusers.models.attention_processor import Attention, AttnProcessor2_0
 
-HEADS, HEAD_DIM = 2, 4
-WIDTH = HEADS * HEAD_DIM
-# token positions: 0 <start>, 1 a, 2 red, 3 cat, 4 and, 5 a, 6 blue, 7 dog, 8 <end>, 9.. padding
-CAT_GROUP, DOG_GROUP, TAIL = [2, 3], [6, 7], list(range(8, 77))
+# The planted module and token layout are those of the image-path tests (token positions: 0 <start>, 1 a, 2 red,
+# 3 cat, 4 and, 5 a, 6 blue, 7 dog, 8 <end>, 9.. padding).
+from test_processors_image_path import CAT_GROUP, DOG_GROUP, HEAD_DIM, TAIL, WIDTH, heads, merge
+from test_processors_image_path import planted_attention as _planted_attention
+
 PATCH_GROUPS = [0, 0, 1, 1]  # the planted layout: patches 0, 1 show the cat, 2, 3 the dog
 WEIGHTS = {3: 3.0, 7: 3.0, 2: 0.5, 6: 0.5, 1: 2.0, 4: 2.0, 5: 2.0}  # nouns, attributes, other words (below)
 REWEIGHTING = ReweightingConfig(
@@ -49,26 +50,8 @@ class Silent:
 
 
 def planted_attention(dtype=torch.float32) -> Attention:
-    """q = x and k = context (identity maps), v = a seeded map, output = the heads concatenated (identity)."""
-    attn = Attention(query_dim=WIDTH, cross_attention_dim=WIDTH, heads=HEADS, dim_head=HEAD_DIM)
-    generator = torch.Generator().manual_seed(11)
-    with torch.no_grad():
-        attn.to_q.weight.copy_(torch.eye(WIDTH))
-        attn.to_k.weight.copy_(torch.eye(WIDTH))
-        attn.to_v.weight.copy_(torch.randn(WIDTH, WIDTH, generator=generator))
-        attn.to_out[0].weight.copy_(torch.eye(WIDTH))
-        attn.to_out[0].bias.zero_()
-    return attn.to(dtype).eval()
-
-
-def heads(x: torch.Tensor) -> torch.Tensor:
-    """[B, L, heads*d] -> [B, heads, L, d]"""
-    return x.view(x.shape[0], x.shape[1], HEADS, HEAD_DIM).transpose(1, 2)
-
-
-def merge(x: torch.Tensor) -> torch.Tensor:
-    """[B, heads, L, d] -> [B, L, heads*d]"""
-    return x.transpose(1, 2).reshape(x.shape[0], x.shape[2], WIDTH)
+    """A planted cross-attention module (q = x, k = context, v = a seeded map, identity output)."""
+    return _planted_attention(True, dtype)
 
 
 def planted_inputs(samples: int, halves: int, dtype=torch.float32) -> tuple[torch.Tensor, torch.Tensor]:
