@@ -151,7 +151,7 @@ def summarise(rows: list[dict]) -> dict:
     for metric in METRICS:
         groups: dict[str, list[float]] = {}
         for row in rows:
-            value = row[metric] if metric in row else DERIVED[metric](row)
+            value = row[metric]
             if value is not None:
                 groups.setdefault(row["caption"], []).append(value)
         mean, low, high = bootstrap_interval(list(groups.values()))

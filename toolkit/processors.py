@@ -872,10 +872,10 @@ class MaskedReweightedCrossAttnProcessor(_AttnProcessorBase):
                     self._emit(projected, probabilities, lambda: probabilities)
             return self._finish(attn, output, projected)
 
-        plan, section = context.plan, context.config.masking
-        rows = context.condition_rows(query.shape[0])
         if self._fusable(masking, mask):
             return self._fused(attn, projected, masking, reweighting, collect)
+        plan, section = context.plan, context.config.masking
+        rows = context.condition_rows(query.shape[0])
         raw = self._probabilities(query[rows], key[rows], scale, _rows(mask, rows))
         resolution = self._resolution(projected)
         if collect:
@@ -903,7 +903,7 @@ class MaskedReweightedCrossAttnProcessor(_AttnProcessorBase):
                 else:
                     moved = edited
         if reweighting:
-            weights = token_weights(plan, context.config, context.progress.progress)
+            weights = context.token_weights()
         used = modulate_probabilities(raw, visible, weights, factors)
         if moved is not None:
             used = substitute_tail(used, moved)
