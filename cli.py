@@ -88,6 +88,18 @@ def _device_count(ctx, param, value: str) -> int | str:
     return int(value) if value.isdigit() else value
 
 
+def _form_weights_option(ctx, param, value: str | None) -> dict[str, float] | None:
+    """``--form-weights single=0.2,pair=0.3``: a mixture of caption forms, or a one-line usage error."""
+    if value is None:
+        return None
+    from .toolkit.shapes_world import parse_form_weights
+
+    try:
+        return parse_form_weights(value)
+    except ValueError as error:
+        raise click.BadParameter(str(error)) from None
+
+
 _THREADS = click.option(
     "--threads",
     type=click.IntRange(min=1),
@@ -891,6 +903,13 @@ def world() -> None:
     help="per-timestep loss weight on the x0 error: min(SNR, 5), or min(SNR + 1, 5), which keeps the noisiest "
     "steps (where the layout is decided) from weighing almost nothing",
 )
+@click.option(
+    "--form-weights",
+    default=None,
+    callback=_form_weights_option,
+    help="mixture of caption forms in the training scenes, e.g. single=0.2,pair=0.3,relation=0.25,triple=0.1,"
+    "nested=0.05,count=0.1 (relative weights; forms not named are not drawn)  [default: the world's mixture]",
+)
 @click.option("--progress/--no-progress", default=True, show_default=True, help="progress bar on stderr")
 @user_errors
 def world_train(
@@ -908,6 +927,7 @@ def world_train(
     learning_rate,
     vae_from,
     loss_weighting,
+    form_weights,
     progress,
 ) -> None:
     """Train the shapes model from scratch (VAE, then UNet and text encoders); rerun the same command to resume."""
@@ -930,6 +950,7 @@ def world_train(
         learning_rate=learning_rate,
         vae_from=vae_from,
         loss_weighting=loss_weighting,
+        form_weights=form_weights,
     )
     summary = train_shapes_model(out_dir, settings, progress=progress, samples=samples)
     if summary.get("paused"):

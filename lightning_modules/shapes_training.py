@@ -61,6 +61,7 @@ class TrainingSettings:
     pause_after: int | None = None  # stop this invocation after so many steps (resume by running again)
     vae_from: str | None = None  # a weights folder (or "shapes") whose trained VAE to reuse instead of stage 1
     loss_weighting: str = "min-snr"  # see diffusion_target
+    form_weights: dict[str, float] | None = None  # caption-form mixture; None: shapes_world.FORM_WEIGHTS
 
     def to_json(self) -> dict:
         return dataclasses.asdict(self)
@@ -73,8 +74,17 @@ class SceneStream(IterableDataset):
     worker, beside the training step rather than before it.
     """
 
-    def __init__(self, batch_size: int, seed: int, caption_dropout: float, rank: int = 0, vae=None):
+    def __init__(
+        self,
+        batch_size: int,
+        seed: int,
+        caption_dropout: float,
+        rank: int = 0,
+        vae=None,
+        form_weights: dict[str, float] | None = None,
+    ):
         self.batch_size, self.seed, self.caption_dropout, self.rank = batch_size, seed, caption_dropout, rank
+        self.form_weights = form_weights
         self.offset = 0
         self.vae = vae
 
@@ -84,7 +94,9 @@ class SceneStream(IterableDataset):
         # A fresh stream per (seed, rank, worker, resume offset): a resumed run draws new scenes, not repeats.
         rng = random.Random(f"{self.seed}/{self.rank}/{worker_id}/{self.offset}")
         while True:
-            images, captions = shapes_world.training_batch(rng, self.batch_size, self.caption_dropout)
+            images, captions = shapes_world.training_batch(
+                rng, self.batch_size, self.caption_dropout, self.form_weights
+            )
             tensor = torch.from_numpy(images).permute(0, 3, 1, 2).float().div(127.5).sub(1.0)
             if self.vae is not None:
                 with torch.no_grad():
@@ -93,7 +105,7 @@ class SceneStream(IterableDataset):
 
 
 def _loader(batch_size: int, settings: TrainingSettings, rank: int, offset: int, vae=None) -> DataLoader:
-    stream = SceneStream(batch_size, settings.seed, settings.caption_dropout, rank, vae)
+    stream = SceneStream(batch_size, settings.seed, settings.caption_dropout, rank, vae, settings.form_weights)
     stream.offset = offset
     return DataLoader(
         stream,

@@ -147,5 +147,9 @@ def test_resuming_under_other_settings_is_refused_in_one_line(tmp_path, run_cli)
     assert changed.exit_code == 1 and "Traceback" not in changed.output
     assert "loss_weighting 'min-snr' -> 'min-snr-plus-one'" in changed.output
     assert [json.loads(line)["step"] for line in (tmp_path / "vae-loss.jsonl").read_text().splitlines()] == [1]
+    mixed = run_cli(*arguments, "--form-weights", "pair=1")
+    assert mixed.exit_code == 1 and "form_weights None -> {'pair': 1.0}" in mixed.output
+    bad = run_cli(*arguments, "--form-weights", "pair=1,spiral=1")
+    assert bad.exit_code == 2 and "unknown caption form 'spiral'" in bad.output and "Traceback" not in bad.output
     again = run_cli(*arguments, "--pause-after", "1")  # the same settings (another pause) resume
     assert again.exit_code == 0 and "paused in the vae stage at step 2" in again.output

@@ -183,3 +183,32 @@ def test_nested_caption_with_an_inner_square_parses():
     check_parse(
         [Scene((outer, inner), "a red square with a white square inside", "nested", (Relation(1, "inside", 0),))]
     )
+
+
+def test_form_weights_parse_and_reject_bad_mixtures():
+    assert world.parse_form_weights(" relation = 2, pair=1 ") == {"pair": 1.0, "relation": 2.0}
+    for text, message in [
+        ("pair=1,spiral=2", "unknown caption form 'spiral'"),
+        ("pair", "is not FORM=WEIGHT"),
+        ("pair=x", "not a number"),
+        ("pair=-1", ">= 0"),
+        ("pair=nan", ">= 0"),
+        ("pair=0,single=0", "positive weight"),
+        ("pair=1,pair=2", "named twice"),
+    ]:
+        with pytest.raises(ValueError, match=re.escape(message)):
+            world.parse_form_weights(text)
+
+
+def test_training_batches_follow_the_form_mixture():
+    # The default mixture, written out, draws the very same batch (a run keeps its scenes).
+    default = world.training_batch(random.Random(5), 12, 0.0)
+    written = world.training_batch(random.Random(5), 12, 0.0, dict(world.FORM_WEIGHTS))
+    assert default[1] == written[1] and np.array_equal(default[0], written[0])
+    # A form with weight 0, or not named, is never drawn.
+    _, counts = world.training_batch(random.Random(1), 40, 0.0, {"count": 1.0, "pair": 0.0})
+    assert all(re.fullmatch(r"(two|three) \w+ \w+", c) for c in counts)
+    # Relative weights: pairs three times as often as singles (2,000 draws, about 25% singles).
+    rng = random.Random(2)
+    forms = [world.sample_scene(rng, None, "seen", form_weights={"single": 1, "pair": 3}).form for _ in range(2000)]
+    assert set(forms) == {"single", "pair"} and 0.22 < forms.count("single") / 2000 < 0.28

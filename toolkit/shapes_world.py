@@ -62,6 +62,33 @@ RELATIONS = ("to the left of", "to the right of", "above", "below")
 FORMS = ("single", "pair", "relation", "triple", "nested", "count")
 # Training mixture of caption forms (the rest of a batch's captions are dropped for classifier-free guidance).
 FORM_WEIGHTS = {"single": 0.22, "pair": 0.22, "relation": 0.2, "triple": 0.16, "nested": 0.1, "count": 0.1}
+
+
+def parse_form_weights(text: str) -> dict[str, float]:
+    """``"single=0.2,pair=0.3"`` -> a mixture of caption forms (forms not named are not drawn); weights are
+    relative, non-negative, and at least one is positive. Raises ValueError with a one-line message."""
+    weights: dict[str, float] = {}
+    for part in text.split(","):
+        name, sep, value = part.strip().partition("=")
+        name = name.strip()
+        if not sep or not name:
+            raise ValueError(f"form weight {part.strip()!r} is not FORM=WEIGHT (forms: {', '.join(FORMS)})")
+        if name not in FORMS:
+            raise ValueError(f"unknown caption form {name!r}; known forms: {', '.join(FORMS)}")
+        if name in weights:
+            raise ValueError(f"caption form {name!r} is named twice")
+        try:
+            weight = float(value)
+        except ValueError:
+            raise ValueError(f"weight of {name!r} is not a number: {value.strip()!r}") from None
+        if not math.isfinite(weight) or weight < 0:
+            raise ValueError(f"weight of {name!r} must be a finite number >= 0, not {value.strip()}")
+        weights[name] = weight
+    if not any(w > 0 for w in weights.values()):
+        raise ValueError("at least one caption form needs a positive weight")
+    return {form: weights[form] for form in FORMS if form in weights}
+
+
 HELDOUT_COLOUR_SHAPES = frozenset(
     {
         ("red", "star"),
@@ -306,14 +333,22 @@ def _pick_objects(rng: random.Random, count: int, combos: str, distinct: bool = 
     return None
 
 
-def sample_scene(rng: random.Random, form: str | None = None, combos: str = "seen", canvas: int = CANVAS) -> Scene:
-    """One random scene of the given caption form (random by :data:`FORM_WEIGHTS` when None).
+def sample_scene(
+    rng: random.Random,
+    form: str | None = None,
+    combos: str = "seen",
+    canvas: int = CANVAS,
+    form_weights: dict[str, float] | None = None,
+) -> Scene:
+    """One random scene of the given caption form (random by ``form_weights`` when None, by default
+    :data:`FORM_WEIGHTS`).
 
     ``combos``: "seen" never draws a held-out combination (training and seen-split prompts), "heldout" draws at
     least one (for ``single``: a held-out colour-shape pair), "any" either.
     """
     if form is None:
-        form = rng.choices(list(FORM_WEIGHTS), weights=list(FORM_WEIGHTS.values()))[0]
+        weights = FORM_WEIGHTS if form_weights is None else form_weights
+        form = rng.choices(list(weights), weights=list(weights.values()))[0]
     if form not in FORMS:
         raise ValueError(f"unknown caption form {form!r}; known forms: {', '.join(FORMS)}")
     for _ in range(100):
@@ -443,12 +478,15 @@ def prompt_set(name: str, count: int, seed: int = 0) -> list[Scene]:
     return scenes
 
 
-def training_batch(rng: random.Random, size: int, drop_caption: float = 0.1) -> tuple[np.ndarray, list[str]]:
+def training_batch(
+    rng: random.Random, size: int, drop_caption: float = 0.1, form_weights: dict[str, float] | None = None
+) -> tuple[np.ndarray, list[str]]:
     """A training batch of seen-combination scenes: ``(images uint8 [B, H, W, 3], captions)``; a share
-    ``drop_caption`` of the captions is empty (for classifier-free guidance)."""
+    ``drop_caption`` of the captions is empty (for classifier-free guidance). ``form_weights``: the mixture of
+    caption forms (default :data:`FORM_WEIGHTS`)."""
     images, captions = [], []
     for _ in range(size):
-        scene = sample_scene(rng, None, "seen")
+        scene = sample_scene(rng, None, "seen", form_weights=form_weights)
         image, _ = render_scene(scene)
         images.append(image)
         captions.append("" if rng.random() < drop_caption else scene.caption)
