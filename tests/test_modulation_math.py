@@ -217,6 +217,44 @@ def test_layout_maps_assign_from_the_previous_call():
     assert layout.assignment((4, 4), plan, config).reshape(4, 4)[:, 0].tolist() == [0, 0, 1, 1]
 
 
+def test_layout_maps_assign_every_known_size_in_one_pass_as_each_size_alone():
+    config = ModulationConfig.from_variant("masking").with_overrides(["masking.smoothing=0.7", "masking.margin=0.05"])
+    plan = ModulationPlan.build([plan_sample(CAT_DOG, 9), plan_sample(CAT_DOG, 9)])
+    generator = torch.Generator().manual_seed(3)
+    maps = torch.rand(2, 16, 77, generator=generator).softmax(dim=-1)  # 4x4 grid, two samples
+    maps[:, :8, 3] += 0.05  # the top half leans to the cat, the bottom half to the dog
+    maps[:, 8:, 7] += 0.05
+
+    def fresh() -> LayoutMaps:
+        layout = LayoutMaps(level=1)
+        layout.add(maps, (4, 4))
+        layout.advance()
+        return layout
+
+    sizes = [(4, 4), (8, 8), (3, 5)]
+    # each size by the pure steps: mean noun score per entity, smoothed on the 4x4 grid, resampled, assigned
+    nouns = torch.matmul(maps, plan.nouns.transpose(1, 2)) / plan.nouns.sum(-1)[:, None, :]  # [2, 16, G]
+    smoothed = smooth_scores(nouns.transpose(1, 2).reshape(2, -1, 4, 4), 0.7)
+    alone = {}
+    for size in sizes:
+        scores = resample_scores(smoothed, size).flatten(2).transpose(1, 2)
+        alone[size] = assign_from_scores(scores, plan.valid, 0.05)
+        assert torch.equal(fresh().assignment(size, plan, config), alone[size])  # asked for alone, in a call
+    together = fresh()
+    for size in sizes:
+        together.assignment(size, plan, config)  # the first call learns the sizes
+    layout = together
+    layout.add(maps, (4, 4))
+    layout.advance()
+    first = layout.assignment((4, 4), plan, config)  # the next call assigns all three sizes at once
+    assert set(layout.cache) == set(sizes)
+    assert torch.equal(first, alone[(4, 4)])
+    for size in sizes:
+        assert layout.assignment(size, plan, config).shape == (2, size[0] * size[1])
+        assert torch.equal(layout.assignment(size, plan, config), alone[size]), size
+    assert (alone[(8, 8)] == 0).any() and (alone[(8, 8)] == 1).any()  # a layout with both entities in it
+
+
 def test_substituting_end_tokens_moves_their_mass_to_the_start_token():
     probabilities = rows({3: 0.2, 8: 0.3, 20: 0.1}, {3: 0.5})[None, None]  # [1, 1, 2, 77]
     moved = torch.zeros(1, 2, 77, dtype=torch.bool)

@@ -121,8 +121,11 @@ def expected_rows(attn, hidden, context, rows: slice, active, masking, reweighti
     return merge(used @ value), merge(p @ value)
 
 
-def run_both(config, active, halves, masking, reweighting, dtype=torch.float32, edit=None):
-    """The fused and the explicit (observer-attached) outputs of the same processor settings and inputs."""
+def run_both(config, active, halves, masking, reweighting, dtype=torch.float32, edit=None, layout=False, maps=None):
+    """The fused and the explicit (observer-attached) outputs of the same processor settings and inputs.
+
+    ``layout``: the processor also gathers the layout maps; ``maps`` (a list) then receives each run's gathered sum.
+    """
     attn = planted_attention(dtype)
     hidden, context = planted_inputs(len(active), halves, dtype)
     outputs = []
@@ -131,10 +134,12 @@ def run_both(config, active, halves, masking, reweighting, dtype=torch.float32, 
         if edit is not None:
             edit(modulation)
         processor = MaskedReweightedCrossAttnProcessor(
-            "m.attn2", 0, modulation, masking=masking, reweighting=reweighting, observers=observers
+            "m.attn2", 0, modulation, masking=masking, reweighting=reweighting, layout=layout, observers=observers
         )
         with torch.no_grad():
             outputs.append(processor(attn, hidden, context))
+        if maps is not None:
+            maps.append(modulation.layout.running)
     return attn, hidden, context, outputs
 
 
@@ -173,6 +178,29 @@ def test_fused_output_equals_the_explicit_path_and_the_written_out_math(case, ac
     inactive = [sample for sample, is_active in enumerate(active) if not is_active]
     for sample in inactive:  # a sample without entities is left alone
         assert torch.allclose(fused[rows][sample].double(), unmodulated[sample], atol=1e-5)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16], ids=["float32", "bfloat16"])
+@pytest.mark.parametrize("case", ["masking", "reweighting", "both", "downweight and weights"])
+def test_a_layout_layer_gathers_the_same_maps_and_output_from_one_score_matmul(case, dtype):
+    # On the CPU a layout layer computes its output and the maps for the next call's assignment from one float32
+    # score matmul; the explicit (observer) path computes them separately. Both must agree with each other, and the
+    # maps with the head-averaged unmodified softmax of the conditional rows written out here.
+    config, masking, reweighting, tail_weight = CASES[case]
+    maps = []
+    attn, hidden, context, (fused, explicit) = run_both(
+        config, [True, False], 2, masking, reweighting, dtype, layout=True, maps=maps
+    )
+    tolerance = dict(atol=1e-5) if dtype == torch.float32 else dict(atol=0.05, rtol=0.02)
+    assert fused.dtype == dtype and torch.allclose(fused.double(), explicit.double(), **tolerance)
+    expected, _ = expected_rows(attn, hidden.float(), context.float(), slice(2, 4), [True, False], masking,
+                                reweighting, tail_weight)  # fmt: skip
+    assert torch.allclose(fused[2:].double(), expected, **tolerance)
+    q, k = heads(hidden[2:].double()), heads(context[2:].double())
+    written = torch.softmax(q @ k.transpose(-1, -2) / HEAD_DIM**0.5, dim=-1).mean(dim=1)  # [B, 4 patches, 77]
+    map_tolerance = dict(atol=1e-6) if dtype == torch.float32 else dict(atol=0.02)
+    assert torch.allclose(maps[0].double(), written, **map_tolerance)
+    assert torch.allclose(maps[0], maps[1], **map_tolerance)
 
 
 @pytest.mark.parametrize("reweighting", [False, True], ids=["masking", "masking and weights"])

@@ -190,7 +190,9 @@ def test_per_step_masking_uses_the_previous_calls_layout_maps():
         reference = stock(attn, hidden, context)
     assert torch.allclose(first, reference, atol=1e-6)
     assert torch.allclose(second[1:].double(), expected, atol=1e-5)
-    assert torch.equal(second[0], reference[0])
+    # a layout layer on the CPU computes every row from one float32 score matmul: the unconditional row is the stock
+    # result up to rounding
+    assert torch.allclose(second[0], reference[0], atol=1e-6)
 
 
 def test_reweighted_rows_equal_weighted_probabilities_times_v():

@@ -187,10 +187,10 @@ def generate(
         for tree, count, sample in zip(trees, token_counts, samples, strict=True)
     ]
 
-    levels = attention_levels(pipe.unet)
     recorder = None
     observers = list(observers)
     if capture:
+        levels = attention_levels(pipe.unet)
         recorder = AttentionCapture(
             len(prompts),
             config.capture.phases,

@@ -414,6 +414,7 @@ class LayoutMaps:
         self.previous: torch.Tensor | None = None  # [B, T, H, W] mean of the previous call
         self.cache: dict[tuple[int, int], torch.Tensor] = {}
         self.smoothed: torch.Tensor | None = None  # [B, G, H, W] the previous call's smoothed entity scores
+        self.sizes: list[tuple[int, int]] = []  # every size asked for so far: all are assigned in one pass
 
     def add(self, mean_probabilities: torch.Tensor, grid: tuple[int, int]) -> None:
         if self.running is None or self.running.shape != mean_probabilities.shape:
@@ -437,7 +438,10 @@ class LayoutMaps:
         """``[B, H*W]`` at ``size`` from the previous call's maps, or None when there are none yet."""
         if self.previous is None or self.previous.shape[0] != plan.size:
             return None
+        size = tuple(size)
         if size not in self.cache:
+            if size not in self.sizes:
+                self.sizes.append(size)
             section = config.masking
             if self.smoothed is None:  # the same for every size: once per call
                 selection = plan.nouns if section.assign_by == "nouns" and plan.nouns is not None else plan.membership
@@ -446,9 +450,15 @@ class LayoutMaps:
                 scores = group_scores(flat, selection, plan.valid, section.score)  # [B, N, G]
                 scores = scores.transpose(1, 2).reshape(batch, -1, height, width)
                 self.smoothed = smooth_scores(scores, section.smoothing)
-            scores = resample_scores(self.smoothed, size)
-            scores = scores.reshape(scores.shape[0], scores.shape[1], -1).transpose(1, 2)
-            self.cache[size] = assign_from_scores(scores, plan.valid, section.margin)
+            # Every size this run's layers asked for, in one assignment pass (a patch's assignment depends on its own
+            # scores only, so patches of several sizes side by side get what each size alone would).
+            sizes = [known for known in self.sizes if known not in self.cache]
+            pieces = [resample_scores(self.smoothed, known).flatten(2) for known in sizes]  # [B, G, h*w] each
+            scores = (pieces[0] if len(pieces) == 1 else torch.cat(pieces, dim=2)).transpose(1, 2)
+            assigned = assign_from_scores(scores, plan.valid, section.margin)
+            lengths = [known[0] * known[1] for known in sizes]
+            for known, part in zip(sizes, assigned.split(lengths, dim=1), strict=True):
+                self.cache[known] = part
         return self.cache[size]
 
 
@@ -620,13 +630,20 @@ class ModulationContext:
         return self._row_scales[key]
 
 
-def attention_levels(unet) -> dict[str, int]:
-    """Module name -> resolution level (0 = the latent size, each level halves it) for every attention module."""
+def attention_modules(unet) -> dict[str, torch.nn.Module]:
+    """Module name -> module for every attention module of ``unet`` (those ``unet.attn_processors`` lists, in its
+    order), found in one walk of the module tree (``attn_processors`` and ``set_attn_processor`` walk it again on
+    every access)."""
+    return {name: module for name, module in unet.named_modules() if name and hasattr(module, "get_processor")}
+
+
+def attention_levels(unet, modules: dict | None = None) -> dict[str, int]:
+    """Module name -> resolution level (0 = the latent size, each level halves it) for every attention module
+    (``modules``: :func:`attention_modules` of ``unet``, when the caller has it)."""
     downs = len(getattr(unet, "down_blocks", ()))
     ups = len(getattr(unet, "up_blocks", ()))
     levels = {}
-    for key in unet.attn_processors:
-        name = key.removesuffix(".processor")
+    for name in attention_modules(unet) if modules is None else modules:
         parts = name.split(".")
         if parts[0] == "down_blocks":
             level = int(parts[1])
@@ -942,6 +959,17 @@ class MaskedReweightedCrossAttnProcessor(_AttnProcessorBase):
         context = self.context
         batch = query.shape[0]
         resolution = self._resolution(projected) if (masking or collect) else None
+        if collect and query.device.type == "cpu":
+            # On the CPU the scores the layout maps need are computed anyway: one float32 matmul serves both the
+            # maps and the output (cheaper there than the maps' own matmul plus a masked SDPA call).
+            rows = context.condition_rows(batch)
+            scores = torch.matmul(query.float(), key.float().transpose(-1, -2)) * query.shape[-1] ** -0.5
+            context.layout.add(scores[rows].softmax(dim=-1).mean(dim=1), resolution)
+            bias = context.modulation_bias(resolution, batch, masking, reweighting, torch.float32, query.device)
+            if bias is not None:
+                scores = scores + bias
+            output = torch.matmul(scores.softmax(dim=-1), value.float()).to(value.dtype)
+            return self._finish(attn, output, projected)
         if collect:
             rows = context.condition_rows(batch)
             raw = self._probabilities(query[rows], key[rows], query.shape[-1] ** -0.5)
@@ -981,16 +1009,16 @@ def check_layer_selectors(config: ModulationConfig, levels: dict[str, int], cros
                 )
 
 
-def build_processors(unet, context: ModulationContext) -> dict[str, _AttnProcessorBase]:
-    """The processors to install, by ``unet.attn_processors`` key: only where a part or an observer needs one.
+def build_processors(unet, context: ModulationContext, modules: dict | None = None) -> dict[str, _AttnProcessorBase]:
+    """The processors to install, by attention module name: only where a part or an observer needs one.
 
     Resolves, once, which parts each module runs, which observers want it, and which modules feed the layout maps;
-    sets ``context.layout`` when masking assigns per step.
+    sets ``context.layout`` when masking assigns per step. ``modules``: :func:`attention_modules` of ``unet``.
     """
     config = context.config
-    levels = attention_levels(unet)
+    modules = attention_modules(unet) if modules is None else modules
+    levels = attention_levels(unet, modules)
     bounds = (min(levels.values(), default=0), max(levels.values(), default=0))
-    modules = dict(unet.named_modules())
     cross = {name: bool(getattr(modules[name], "is_cross_attention", name.endswith("attn2"))) for name in levels}
     check_layer_selectors(config, levels, cross)
     modulating = config.modulates and context.plan.any_active
@@ -1002,8 +1030,7 @@ def build_processors(unet, context: ModulationContext) -> dict[str, _AttnProcess
         return modulating and section.enabled and layer_selected(section.layers, name, levels[name], bounds)
 
     processors: dict[str, _AttnProcessorBase] = {}
-    for key in unet.attn_processors:
-        name = key.removesuffix(".processor")
+    for name in modules:
         level = levels[name]
         kind = "cross" if cross[name] else "self"
         observers = [o for o in context.observers if o.wants(kind, name, level)]
@@ -1011,13 +1038,13 @@ def build_processors(unet, context: ModulationContext) -> dict[str, _AttnProcess
             masking, reweighting = chosen("masking", name), chosen("reweighting", name)
             layout = per_step and level == bounds[1]
             if masking or reweighting or layout or observers:
-                processors[key] = MaskedReweightedCrossAttnProcessor(
+                processors[name] = MaskedReweightedCrossAttnProcessor(
                     name, level, context, masking, reweighting, layout, observers
                 )
         else:
             temperature = chosen("temperature", name)
             if temperature or observers:
-                processors[key] = TemperedSelfAttnProcessor(name, level, context, temperature, observers)
+                processors[name] = TemperedSelfAttnProcessor(name, level, context, temperature, observers)
     return processors
 
 
@@ -1028,9 +1055,12 @@ def modulated_attention(unet, context: ModulationContext) -> Iterator[Modulation
     The original processors are saved by module name and put back on exit, whether the block returns or raises.
     A forward pre-hook on the UNet hands it the timestep of every UNet call (advancing ``context.progress``); it is
     removed on exit too. A layer selector that matches no module raises AttnmodError before anything is installed.
+    The module tree is walked once (installing through ``unet.set_attn_processor`` would walk it twice more per
+    install, a fixed cost of each ``generate`` call that a single image per call feels).
     """
-    originals = dict(unet.attn_processors)
-    processors = build_processors(unet, context)
+    modules = attention_modules(unet)
+    processors = build_processors(unet, context, modules)
+    originals = {name: modules[name].get_processor() for name in processors}
     context.progress.calls = 0
     context.progress.step = 0
 
@@ -1040,8 +1070,10 @@ def modulated_attention(unet, context: ModulationContext) -> Iterator[Modulation
 
     handle = unet.register_forward_pre_hook(before_unet_call, with_kwargs=True)
     try:
-        unet.set_attn_processor({**originals, **processors})
+        for name, processor in processors.items():
+            modules[name].set_processor(processor)
         yield context
     finally:
         handle.remove()
-        unet.set_attn_processor(dict(originals))
+        for name, original in originals.items():
+            modules[name].set_processor(original)
