@@ -267,3 +267,18 @@ def test_projections_are_a_faithful_copy_of_the_installed_attn_processor_2_0():
     assert len(before) > 10 and len(after) > 5
     assert _contains_run(_statements(_AttnProcessorBase._project), before)
     assert _contains_run(_statements(_AttnProcessorBase._finish), after)
+
+
+def test_processors_carry_the_signature_of_their_call_method():
+    # diffusers reads inspect.signature(processor.__call__) on every attention call; ours is stored once and must be
+    # the very parameter list of the function (read here from its code object)
+    for cls in (MaskedReweightedCrossAttnProcessor, TemperedSelfAttnProcessor):
+        code = cls.__call__.__code__
+        names = list(code.co_varnames[: code.co_argcount]) + (
+            ["kwargs"] if code.co_flags & inspect.CO_VARKEYWORDS else []
+        )
+        assert "__signature__" in cls.__call__.__dict__
+        assert list(cls.__call__.__signature__.parameters) == names
+        bound = inspect.signature(object.__new__(cls).__call__)  # what diffusers sees: without self
+        assert list(bound.parameters) == names[1:] == ["attn", "hidden_states", "encoder_hidden_states",
+                                                       "attention_mask", "temb", "kwargs"]  # fmt: skip
