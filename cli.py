@@ -287,42 +287,43 @@ def generate(
 ) -> None:
     """Generate an image with phase-wise attention modulation (and capture attention)."""
     from .lightning_modules.validation import check_generation_settings
-    from .toolkit.output_folder import prepare_output_folder
+    from .toolkit.output_folder import RunLock, prepare_output_folder
 
     # Everything that needs no model is checked first: the model takes seconds to minutes to load.
     check_generation_settings(model, None, height, width)
     prepare_output_folder(out_dir)
-    from .toolkit import generation
-    from .toolkit.models import load_model
-    from .toolkit.run_files import resolve_generation_settings
+    with RunLock(out_dir, "`attnmod generate`"):  # one run at a time writes into a folder
+        from .toolkit import generation
+        from .toolkit.models import load_model
+        from .toolkit.run_files import resolve_generation_settings
 
-    config = generation.resolve_config(variant, config_path, overrides)
-    loaded = load_model(model, device=device, dtype=dtype, allow_pickle=allow_pickle)
-    result = generation.generate(
-        loaded,
-        prompt,
-        config,
-        seeds=seed,
-        guidance=guidance,
-        **resolve_generation_settings(loaded, steps, height, width),
-        capture=capture,
-        progress=progress,
-    )[0]
-    written = generation.save_generation(result, out_dir)
-    for warning in result.warnings:
-        click.echo(f"warning: {warning}", err=True)
-    if as_json:
-        emit_json(
-            {
-                "out": out_dir,
-                "files": sorted(p.name for p in written.values()),
-                "seconds": result.seconds,
-                "variant": config.variant,
-                "warnings": result.warnings,
-            }
-        )
-        return
-    click.echo(f"wrote {', '.join(sorted(p.name for p in written.values()))} to {out_dir} ({result.seconds:.2f} s)")
+        config = generation.resolve_config(variant, config_path, overrides)
+        loaded = load_model(model, device=device, dtype=dtype, allow_pickle=allow_pickle)
+        result = generation.generate(
+            loaded,
+            prompt,
+            config,
+            seeds=seed,
+            guidance=guidance,
+            **resolve_generation_settings(loaded, steps, height, width),
+            capture=capture,
+            progress=progress,
+        )[0]
+        written = generation.save_generation(result, out_dir)
+        for warning in result.warnings:
+            click.echo(f"warning: {warning}", err=True)
+        if as_json:
+            emit_json(
+                {
+                    "out": out_dir,
+                    "files": sorted(p.name for p in written.values()),
+                    "seconds": result.seconds,
+                    "variant": config.variant,
+                    "warnings": result.warnings,
+                }
+            )
+            return
+        click.echo(f"wrote {', '.join(sorted(p.name for p in written.values()))} to {out_dir} ({result.seconds:.2f} s)")
 
 
 # ---- diagnose ----
@@ -419,7 +420,7 @@ def diagnose(
     verdicts, images, DIR/diagnosis.json and report.html/pdf."""
     from .lightning_modules.validation import check_generation_settings
     from .reports.html import parse_formats
-    from .toolkit.output_folder import prepare_output_folder
+    from .toolkit.output_folder import RunLock, prepare_output_folder
 
     # Checked before the model stack is imported and the model loaded, so that a typo fails at once; "none" writes
     # no report.
@@ -427,40 +428,41 @@ def diagnose(
         parse_formats(formats)
     check_generation_settings(model, None, height, width)
     prepare_output_folder(out_dir)
-    from .workflows import diagnosis_files
+    with RunLock(out_dir, "`attnmod diagnose`"):  # one run at a time writes into a folder
+        from .workflows import diagnosis_files
 
-    written = diagnosis_files(formats)
-    from .reports.text import format_diagnosis
-    from .toolkit.generation import resolve_config
-    from .toolkit.models import load_model
-    from .workflows import run_diagnosis
+        written = diagnosis_files(formats)
+        from .reports.text import format_diagnosis
+        from .toolkit.generation import resolve_config
+        from .toolkit.models import load_model
+        from .workflows import run_diagnosis
 
-    thresholds = _thresholds(**threshold_flags)
-    config = resolve_config(variant, config_path, overrides)
-    loaded = load_model(model, device=device, dtype=dtype, allow_pickle=allow_pickle)
-    data = run_diagnosis(
-        loaded,
-        prompt,
-        seed=seed,
-        steps=steps,
-        guidance=guidance,
-        height=height,
-        width=width,
-        out_dir=out_dir,
-        thresholds=thresholds,
-        config=config,
-        parser=parser,
-        self_attention=self_attention,
-        attribute=attribute,
-        attribution_steps=attribution_steps,
-        progress=progress,
-        formats=formats,
-    )
-    if as_json:
-        emit_json(data)
-        return
-    click.echo(format_diagnosis(data))
-    click.echo(f"\nwrote {', '.join(written)} to {out_dir} ({data['seconds']:.1f} s)")
+        thresholds = _thresholds(**threshold_flags)
+        config = resolve_config(variant, config_path, overrides)
+        loaded = load_model(model, device=device, dtype=dtype, allow_pickle=allow_pickle)
+        data = run_diagnosis(
+            loaded,
+            prompt,
+            seed=seed,
+            steps=steps,
+            guidance=guidance,
+            height=height,
+            width=width,
+            out_dir=out_dir,
+            thresholds=thresholds,
+            config=config,
+            parser=parser,
+            self_attention=self_attention,
+            attribute=attribute,
+            attribution_steps=attribution_steps,
+            progress=progress,
+            formats=formats,
+        )
+        if as_json:
+            emit_json(data)
+            return
+        click.echo(format_diagnosis(data))
+        click.echo(f"\nwrote {', '.join(written)} to {out_dir} ({data['seconds']:.1f} s)")
 
 
 # ---- analyze ----

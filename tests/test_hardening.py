@@ -85,6 +85,25 @@ def test_the_lock_names_its_holder_and_is_free_again_after_release(tmp_path):
         assert again.held
 
 
+@pytest.mark.parametrize("command", ["generate", "diagnose"])
+def test_generate_and_diagnose_refuse_a_folder_another_run_is_writing_to(command, tmp_path, run_cli):
+    from attnmod.toolkit.output_folder import LOCK_FILE, RunLock
+
+    arguments = [command, "a red cat and a blue dog", "--model", "tiny", "--steps", "1", "--out", str(tmp_path)]
+    arguments += ["--no-progress"] + (["--format", "none", "--no-self-attention"] if command == "diagnose" else [])
+    holder = RunLock(tmp_path, "test run").acquire()
+    try:
+        refused = run_cli(*arguments)
+    finally:
+        holder.release()
+    assert refused.exit_code == 1 and "Traceback" not in refused.output
+    assert f"another `attnmod {command}` is writing to" in refused.output and f"process {os.getpid()}" in refused.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # nothing written beside the other run's files
+    done = run_cli(*arguments)
+    assert done.exit_code == 0, done.output
+    assert not (tmp_path / LOCK_FILE).exists() and any(p.suffix == ".png" for p in tmp_path.iterdir())
+
+
 # ---------------------------------------------------------------------------------------------- 2. unwritable --out
 
 
