@@ -6,9 +6,10 @@ from __future__ import annotations
 import pytest
 import torch
 from attnmod.analysis import verdicts as verdicts_module
-from attnmod.analysis.scoring import score_record, summary_metrics
+from attnmod.analysis.scoring import score_record, self_attention_grid, summary_metrics
 from attnmod.analysis.verdicts import verdicts
 from attnmod.toolkit.attention_record import AttentionRecord, Phase
+from attnmod.toolkit.errors import AttnmodError
 from attnmod.toolkit.prompt_tree import Attribute, Entity, PromptTree
 
 SIZE = 8
@@ -113,3 +114,22 @@ def test_an_absent_or_broken_validation_file_makes_no_claim(tmp_path):
     broken.write_text("{not json", encoding="utf-8")
     assert set(registry.load_validation(broken).values()) == {None}
     assert registry.validity_note(None) == ""
+
+
+@pytest.mark.parametrize(
+    ("pixels", "like", "grid"),
+    [
+        (256, (16, 16), (16, 16)),  # the same size as the cross-attention maps
+        (64, (16, 16), (8, 8)),  # a coarser level of a square image
+        (24, (8, 12), (4, 6)),  # a wide image keeps its aspect ratio at half the size
+        (96, (4, 6), (8, 12)),  # ...and at twice the size
+        (49, (3, 5), (7, 7)),  # no grid of the cross maps' shape holds 49 pixels: a square one does
+    ],
+)
+def test_self_attention_grid_keeps_the_aspect_ratio_of_the_cross_maps(pixels, like, grid):
+    assert self_attention_grid(pixels, like) == grid
+
+
+def test_self_attention_grid_refuses_a_map_no_grid_fits():
+    with pytest.raises(AttnmodError, match="cannot tell the grid of a 30-pixel self-attention map"):
+        self_attention_grid(30, (4, 4))
