@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 
 import numpy as np
 
@@ -38,6 +38,54 @@ def bootstrap_ci(
     generator = np.random.default_rng(seed)
     draws = array[generator.integers(0, array.size, size=(resamples, array.size))]
     low, high = np.quantile(statistic(draws, axis=1), [(1.0 - confidence) / 2.0, (1.0 + confidence) / 2.0])
+    return (estimate, float(low), float(high))
+
+
+def bootstrap_ci_grouped(
+    values: Sequence[float | None],
+    groups: Sequence[Hashable],
+    resamples: int = 1000,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> tuple[float, float, float]:
+    """The mean of ``values`` with a percentile-bootstrap interval that resamples whole groups: ``(mean, low, high)``.
+
+    ``groups[i]`` labels ``values[i]`` (for example its prompt, so that the seeds of one prompt are drawn together:
+    images of one prompt are not independent, and resampling them one by one gives too narrow an interval). The
+    estimate is the mean of the finite values; each resample draws as many groups as there are, with replacement
+    (numpy ``default_rng(seed)``), and takes the mean of the values they hold. With every value in a group of its
+    own this is :func:`bootstrap_ci` exactly. No finite value gives NaNs. With a single group there is no
+    variation between groups to resample, and a zero-width interval would claim certainty: the values are then
+    resampled one by one (:func:`bootstrap_ci`), the only variation there is.
+    """
+    if len(values) != len(groups):
+        raise AttnmodError(f"{len(values)} values but {len(groups)} group labels")
+    if not 0.0 < confidence < 1.0:
+        raise AttnmodError(f"confidence must lie between 0 and 1, got {confidence}")
+    if resamples < 1:
+        raise AttnmodError(f"bootstrap resamples must be at least 1, got {resamples}")
+    index: dict[Hashable, int] = {}
+    sums: list[float] = []
+    counts: list[int] = []
+    for value, group in zip(values, groups, strict=True):
+        if value is None or not math.isfinite(float(value)):
+            continue
+        slot = index.setdefault(group, len(index))
+        if slot == len(sums):
+            sums.append(0.0)
+            counts.append(0)
+        sums[slot] += float(value)
+        counts[slot] += 1
+    if not sums:
+        return (math.nan, math.nan, math.nan)
+    total, count = np.asarray(sums), np.asarray(counts, dtype=np.float64)
+    estimate = float(total.sum() / count.sum())
+    if len(sums) == 1:
+        return bootstrap_ci(values, resamples, confidence, seed)
+    generator = np.random.default_rng(seed)
+    draws = generator.integers(0, len(sums), size=(resamples, len(sums)))
+    means = total[draws].sum(axis=1) / count[draws].sum(axis=1)
+    low, high = np.quantile(means, [(1.0 - confidence) / 2.0, (1.0 + confidence) / 2.0])
     return (estimate, float(low), float(high))
 
 

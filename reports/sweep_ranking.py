@@ -11,7 +11,8 @@ The score, per item, is the first of ``SWEEP_SCORES`` that some done item of a p
   docs/diagnosis.md). It measures attention, not the image.
 
 Each point gets the mean with a 95% percentile-bootstrap interval, and, when the run has the reference variant
-(``none``) for the same prompts and seeds, the mean paired difference to it with its interval.
+(``none``) for the same prompts and seeds, the mean paired difference to it with its interval. The intervals
+resample prompts, each with all its seeds (:func:`attnmod.analysis.statistics.bootstrap_ci_grouped`).
 """
 
 from __future__ import annotations
@@ -40,6 +41,11 @@ def _pair(row: dict) -> tuple:
     return (row.get("source"), row.get("index"), row.get("prompt"), row.get("seed"))
 
 
+def _prompt(row: dict) -> tuple:
+    """The prompt an item belongs to (its seeds share it): the unit the intervals resample."""
+    return (row.get("source"), row.get("index"), row.get("prompt"))
+
+
 def _settings(variant: str) -> dict[str, str]:
     from ..lightning_modules.data import sweep_point_settings
 
@@ -55,7 +61,7 @@ def sweep_ranking(
     low, high, n of the difference to ``reference`` over items with the same source line, prompt and seed; None
     without reference items). Points without any value of the score are listed last.
     """
-    from ..analysis.statistics import bootstrap_ci
+    from ..analysis.statistics import bootstrap_ci_grouped
 
     done = [row for row in rows if str(row.get("status", "done")) == "done"]
     points: dict[str, list[dict]] = {}
@@ -74,15 +80,17 @@ def sweep_ranking(
     baseline = {_pair(row): _value(row, score) for row in done if row.get("variant") == reference}
     ranked = []
     for index, (variant, members) in enumerate(sorted(points.items())):
-        mean, low, high = bootstrap_ci([_value(row, score) for row in members], seed=seed + index)
-        deltas = [
-            _value(row, score) - baseline[_pair(row)]
-            for row in members
-            if _pair(row) in baseline and math.isfinite(baseline[_pair(row)])
-        ]
+        # Intervals resample prompts (all seeds of a prompt together): images of one prompt are not independent.
+        mean, low, high = bootstrap_ci_grouped(
+            [_value(row, score) for row in members], [_prompt(row) for row in members], seed=seed + index
+        )
+        compared = [row for row in members if _pair(row) in baseline and math.isfinite(baseline[_pair(row)])]
+        deltas = [_value(row, score) - baseline[_pair(row)] for row in compared]
         paired = None
         if deltas:
-            delta, delta_low, delta_high = bootstrap_ci(deltas, seed=seed + index)
+            delta, delta_low, delta_high = bootstrap_ci_grouped(
+                deltas, [_prompt(row) for row in compared], seed=seed + index
+            )
             paired = {"mean": delta, "low": delta_low, "high": delta_high, "n": sum(math.isfinite(d) for d in deltas)}
         ranked.append(
             {

@@ -71,6 +71,21 @@ def test_ranking_orders_points_by_the_judge_when_present_else_by_binding():
     assert sweep_ranking([r for r in rows if r["variant"] == "none"]) is None
 
 
+def test_ranking_intervals_resample_prompts_with_all_their_seeds():
+    # Two prompts x 5 seeds; the point gets every seed of the first prompt right and none of the second, `none` never.
+    rows = []
+    for index, prompt in enumerate(["a red cat and a blue dog", "a green cup and a yellow book"]):
+        for seed in range(5):
+            base = {"source": "p.txt", "index": index, "prompt": prompt, "seed": seed, "status": "done"}
+            rows.append({**base, "variant": "none", "judge_all_correct": 0})
+            rows.append({**base, "variant": "full~temperature.tau=0.5", "judge_all_correct": 1 - index})
+    point = sweep_ranking(rows)["points"][0]
+    # two independent prompts: resampled means 0, 0.5 or 1, so the interval spans [0, 1] (ten images one by one
+    # would give about [0.2, 0.8])
+    assert (point["mean"], point["low"], point["high"]) == (0.5, 0.0, 1.0) and point["n"] == 10
+    assert (point["paired"]["mean"], point["paired"]["low"], point["paired"]["high"]) == (0.5, 0.0, 1.0)
+
+
 @pytest.mark.slow
 def test_ablate_sweep_runs_each_point_resumes_and_the_report_ranks_them(run_cli, tmp_path):
     prompts = tmp_path / "prompts.txt"

@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 import torch
-from attnmod.analysis.statistics import bootstrap_ci
+from attnmod.analysis.statistics import bootstrap_ci, bootstrap_ci_grouped
 from attnmod.reports import figures, html, maps
 from attnmod.reports.run_report import (
     RunData,
@@ -27,6 +27,23 @@ from attnmod.toolkit.prompt_tree import Attribute, Entity, PromptTree
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 # ---------------------------------------------------------------------------------------------- bootstrap_ci
+
+
+def test_grouped_bootstrap_resamples_whole_groups():
+    # two prompts, four seeds each, every seed of a prompt alike: only two independent units. Resampling prompts gives
+    # means 0, 0.5 or 1 (probabilities 1/4, 1/2, 1/4): the 95% interval is [0, 1]; resampling images, far narrower.
+    values, groups = [1.0] * 4 + [0.0] * 4, ["a"] * 4 + ["b"] * 4
+    assert bootstrap_ci_grouped(values, groups) == (0.5, 0.0, 1.0)
+    _, low, high = bootstrap_ci(values)
+    assert 0.0 < low < 0.5 < high < 1.0
+    # a group of its own for every value: the image-level bootstrap, the same draws
+    mixed = [0.2, 0.9, None, 0.4, 0.7, float("nan"), 0.1]
+    assert bootstrap_ci_grouped(mixed, range(len(mixed)), seed=4) == pytest.approx(bootstrap_ci(mixed, seed=4))
+    # unfinished values are left out; a single group falls back to resampling its values
+    assert bootstrap_ci_grouped([0.0, 1.0, None, 1.0], ["p"] * 4, seed=1) == bootstrap_ci([0.0, 1.0, 1.0], seed=1)
+    assert all(math.isnan(x) for x in bootstrap_ci_grouped([None, float("inf")], ["a", "b"]))
+    with pytest.raises(AttnmodError, match="3 values but 2 group labels"):
+        bootstrap_ci_grouped([1.0, 2.0, 3.0], ["a", "b"])
 
 
 def test_bootstrap_ci_of_a_constant_is_the_constant():
