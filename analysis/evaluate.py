@@ -59,10 +59,11 @@ def variant_scores(
     that was not run (CLIP, reward, judge) leaves its fields null; ``fid`` is the variant's Frechet distance or
     None."""
     indices = [m.row_index for m in members]
+    prompts = [m.prompt for m in members]  # intervals resample prompts, each with all its seeds
     return {
         "n": len(members),
         "clip_score": (
-            bootstrap_mean_interval([clip_scores[i] for i in indices], resamples, confidence, seed)
+            bootstrap_mean_interval([clip_scores[i] for i in indices], resamples, confidence, seed, prompts)
             if clip_scores is not None
             else None
         ),
@@ -70,11 +71,11 @@ def variant_scores(
         "fid": fid,
         "fid_images": len(members) if fid is not None else 0,
         "reward": (
-            bootstrap_mean_interval([rewards[i] for i in indices], resamples, confidence, seed)
+            bootstrap_mean_interval([rewards[i] for i in indices], resamples, confidence, seed, prompts)
             if rewards is not None
             else None
         ),
-        "judge": judge_summary(judged, indices, resamples, confidence, seed) if judged is not None else None,
+        "judge": judge_summary(judged, indices, resamples, confidence, seed, prompts) if judged is not None else None,
     }
 
 

@@ -124,19 +124,28 @@ def _batches(items: Sequence, size: int) -> Iterable[Sequence]:
 
 
 def bootstrap_mean_interval(
-    values: Sequence[float], resamples: int = 1000, confidence: float = 0.95, seed: int = 0
+    values: Sequence[float],
+    resamples: int = 1000,
+    confidence: float = 0.95,
+    seed: int = 0,
+    groups: Sequence | None = None,
 ) -> dict:
     """Mean of ``values`` with a percentile-bootstrap confidence interval.
 
     Draws ``resamples`` samples of ``n`` values with replacement, takes each sample's mean, and returns the
     ``(1 - confidence) / 2`` and ``(1 + confidence) / 2`` quantiles of those means as ``low`` and ``high``.
+    With ``groups`` (a label per value, such as its prompt) whole groups are drawn instead
+    (:func:`attnmod.analysis.statistics.bootstrap_ci_grouped`): the seeds of one prompt are not independent.
     Returns ``{"mean", "low", "high", "n"}``; with no values every number is None. NaN values are dropped.
     (:func:`attnmod.analysis.statistics.bootstrap_ci` in the form evaluation.json stores.)
     """
-    from .statistics import bootstrap_ci, finite_values
+    from .statistics import bootstrap_ci, bootstrap_ci_grouped, finite_values
 
     count = int(finite_values(values).size)
-    mean, low, high = bootstrap_ci(values, resamples, confidence, seed)
+    if groups is None:
+        mean, low, high = bootstrap_ci(values, resamples, confidence, seed)
+    else:
+        mean, low, high = bootstrap_ci_grouped(values, groups, resamples, confidence, seed)
     if count == 0:
         return {"mean": None, "low": None, "high": None, "n": 0}
     return {"mean": mean, "low": low, "high": high, "n": count}

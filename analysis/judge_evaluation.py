@@ -67,15 +67,23 @@ def as_number(value) -> float | None:
 
 
 def judge_summary(
-    scores: dict[int, dict], row_indices: Sequence[int], resamples: int, confidence: float, seed: int
+    scores: dict[int, dict],
+    row_indices: Sequence[int],
+    resamples: int,
+    confidence: float,
+    seed: int,
+    groups: Sequence | None = None,
 ) -> dict | None:
-    """``{field: {"mean", "low", "high", "n"}}`` over the judged items among ``row_indices`` (None if none)."""
+    """``{field: {"mean", "low", "high", "n"}}`` over the judged items among ``row_indices`` (None if none).
+    ``groups``: a label per row index (its prompt), so that the intervals resample prompts with all their seeds."""
     from .image_metrics import bootstrap_mean_interval
 
-    judged = [scores[i] for i in row_indices if i in scores]
-    if not judged:
+    kept = [position for position, i in enumerate(row_indices) if i in scores]
+    if not kept:
         return None
+    judged = [scores[row_indices[position]] for position in kept]
+    labels = None if groups is None else [groups[position] for position in kept]
     return {
-        field: bootstrap_mean_interval([as_number(s[field]) for s in judged], resamples, confidence, seed)
+        field: bootstrap_mean_interval([as_number(s[field]) for s in judged], resamples, confidence, seed, labels)
         for field in JUDGE_FIELDS
     }

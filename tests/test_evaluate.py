@@ -648,3 +648,21 @@ def test_rows_of_a_coco_ablation_keep_every_field_and_gain_the_scores(tmp_path, 
         assert {k: v for k, v in new.items() if k not in ("clip_score", "clip_truncated")} == old
         assert 0.0 <= new["clip_score"] <= 100.0
         assert new["clip_truncated"] is (new["prompt"] == LONG_PROMPT)
+
+
+def test_evaluation_intervals_resample_prompts_with_all_their_seeds():
+    from attnmod.analysis.evaluate import RunItem, variant_scores
+    from attnmod.analysis.judge_evaluation import JUDGE_FIELDS
+
+    # two prompts x 3 seeds: every image of the first is all correct, none of the second; a seventh image of a third
+    # prompt lacks a verdict (not judged)
+    members = [RunItem(i, f"item{i}", "ab"[i // 3] if i < 6 else "c", "full", Path(f"{i}.png")) for i in range(7)]
+    judged = {i: {field: float(i < 3) for field in JUDGE_FIELDS} for i in range(6)}
+    clip = {i: 20.0 + (i < 3) for i in range(7)}
+    scores = variant_scores(members, clip, None, None, judged, None, resamples=1000, confidence=0.95, seed=0)
+    # two independent prompts: resampled means 0, 0.5 or 1 -> [0, 1]; six images one by one would give ~[0.17, 0.83]
+    assert scores["judge"]["judge_all_correct"] == {"mean": 0.5, "low": 0.0, "high": 1.0, "n": 6}
+    assert bootstrap_mean_interval([1.0] * 3 + [0.0] * 3)["low"] > 0.0
+    clip_interval = scores["clip_score"]  # three prompts of sizes 3, 3, 1: a resample holds 20 to 21 only
+    assert clip_interval["n"] == 7 and clip_interval["mean"] == pytest.approx(20 + 3 / 7)
+    assert clip_interval["low"] == pytest.approx(20.0) and clip_interval["high"] == pytest.approx(21.0)
