@@ -224,8 +224,6 @@ def test_a_row_whose_every_token_is_hidden_comes_out_unchanged_and_finite(reweig
 
 
 def test_without_an_observer_the_processor_makes_one_sdpa_call_with_the_log_multipliers(monkeypatch):
-    from attnmod.toolkit import processors
-
     calls = []
     original = F.scaled_dot_product_attention
 
@@ -234,7 +232,6 @@ def test_without_an_observer_the_processor_makes_one_sdpa_call_with_the_log_mult
         return original(query, key, value, attn_mask=attn_mask, **kwargs)
 
     monkeypatch.setattr(F, "scaled_dot_product_attention", counting)
-    monkeypatch.setattr(processors, "EXPLICIT_SCORES_LIMIT", 0)  # the path of large calls and of GPUs
     config, masking, reweighting, _ = CASES["both"]
     run_both(config, [True, False], 2, masking, reweighting)
     fused_calls, explicit_calls = calls[:1], calls[1:]
@@ -250,30 +247,6 @@ def test_without_an_observer_the_processor_makes_one_sdpa_call_with_the_log_mult
     assert cat_patch[0].item() == 0.0 and cat_patch[8].item() == 0.0  # start and end tokens: weight 1
     # with the observer attached: the stock call on the unconditional rows only, the rest computed explicitly
     assert len(explicit_calls) == 1 and explicit_calls[0][0][0] == 2 and explicit_calls[0][1] is None
-
-
-@pytest.mark.parametrize("limit", [0, 2**18], ids=["SDPA (large call)", "explicit (small call on the CPU)"])
-def test_large_calls_go_through_sdpa_and_small_cpu_calls_through_explicit_math_with_one_result(monkeypatch, limit):
-    from attnmod.toolkit import processors
-
-    calls = []
-    original = F.scaled_dot_product_attention
-
-    def counting(query, key, value, attn_mask=None, **kwargs):
-        calls.append(query.shape)
-        return original(query, key, value, attn_mask=attn_mask, **kwargs)
-
-    monkeypatch.setattr(F, "scaled_dot_product_attention", counting)
-    monkeypatch.setattr(processors, "EXPLICIT_SCORES_LIMIT", limit)
-    config, masking, reweighting, _ = CASES["both"]
-    attn, hidden, context, (fused, explicit) = run_both(config, [True, False], 2, masking, reweighting)
-    fused_calls = calls[:-1]  # the observer's explicit path makes the last call (its unconditional rows)
-    assert len(fused_calls) == (1 if limit == 0 else 0)  # 4 rows x 2 heads x 4 patches x 77 tokens = 2,464 scores
-    expected, _ = expected_rows(attn, hidden, context, slice(2, 4), [True, False], masking, reweighting)
-    assert torch.allclose(fused, explicit, atol=1e-5) and torch.allclose(fused[2:].double(), expected, atol=1e-5)
-    with torch.no_grad():
-        stock = AttnProcessor2_0()(attn, hidden, context)
-    assert torch.allclose(fused[:2], stock[:2], atol=1e-6)  # unconditional rows: the stock result, up to rounding
 
 
 def test_the_bias_is_built_once_per_unet_call_and_follows_the_progress():

@@ -802,13 +802,6 @@ class _AttnProcessorBase:
             observer.observe(event)
 
 
-# A modulated cross-attention call on the CPU with at most this many scores (batch x heads x patches x tokens) runs
-# as explicit float32 matmul-softmax-matmul instead of one SDPA call: below it SDPA's fixed cost dominates (at 2 rows,
-# 2 heads, 256 patches, 77 tokens: 0.17 ms explicit against 0.24 ms), above it the fused kernel wins (at 8 rows:
-# 1.8 ms against 1.1 ms); one thread, benchmarks in docs/benchmarks.md.
-EXPLICIT_SCORES_LIMIT = 2**18
-
-
 def _rows(tensor: torch.Tensor | None, rows: slice) -> torch.Tensor | None:
     return None if tensor is None else tensor[rows]
 
@@ -976,14 +969,12 @@ class MaskedReweightedCrossAttnProcessor(_AttnProcessorBase):
         context = self.context
         batch = query.shape[0]
         resolution = self._resolution(projected) if (masking or collect) else None
-        cpu = query.device.type == "cpu"
-        if cpu and (collect or batch * query.shape[1] * query.shape[2] * key.shape[2] <= EXPLICIT_SCORES_LIMIT):
-            # On the CPU, explicit float32 math: at a layout layer one score matmul serves both the maps and the
-            # output; and a small call is cheaper this way than through SDPA, whose fixed cost dominates there.
+        if collect and query.device.type == "cpu":
+            # On the CPU the scores the layout maps need are computed anyway: one float32 matmul serves both the
+            # maps and the output (cheaper there than the maps' own matmul plus a masked SDPA call).
+            rows = context.condition_rows(batch)
             scores = torch.matmul(query.float(), key.float().transpose(-1, -2)) * query.shape[-1] ** -0.5
-            if collect:
-                rows = context.condition_rows(batch)
-                context.layout.add(scores[rows].softmax(dim=-1).mean(dim=1), resolution)
+            context.layout.add(scores[rows].softmax(dim=-1).mean(dim=1), resolution)
             bias = context.modulation_bias(resolution, batch, masking, reweighting, torch.float32, query.device)
             if bias is not None:
                 scores = scores + bias
