@@ -25,10 +25,7 @@ def bootstrap_ci(
     the resampled statistics. ``statistic`` must accept ``axis=``. n = 0 gives NaNs; n = 1 gives a zero-width
     interval at the value. A confidence outside (0, 1) or fewer than one resample is an :class:`AttnmodError`.
     """
-    if not 0.0 < confidence < 1.0:
-        raise AttnmodError(f"confidence must lie between 0 and 1, got {confidence}")
-    if resamples < 1:
-        raise AttnmodError(f"bootstrap resamples must be at least 1, got {resamples}")
+    _check_bootstrap(resamples, confidence)
     array = finite_values(values)
     if array.size == 0:
         return (math.nan, math.nan, math.nan)
@@ -60,10 +57,7 @@ def bootstrap_ci_grouped(
     """
     if len(values) != len(groups):
         raise AttnmodError(f"{len(values)} values but {len(groups)} group labels")
-    if not 0.0 < confidence < 1.0:
-        raise AttnmodError(f"confidence must lie between 0 and 1, got {confidence}")
-    if resamples < 1:
-        raise AttnmodError(f"bootstrap resamples must be at least 1, got {resamples}")
+    _check_bootstrap(resamples, confidence)
     index: dict[Hashable, int] = {}
     sums: list[float] = []
     counts: list[int] = []
@@ -87,6 +81,13 @@ def bootstrap_ci_grouped(
     means = total[draws].sum(axis=1) / count[draws].sum(axis=1)
     low, high = np.quantile(means, [(1.0 - confidence) / 2.0, (1.0 + confidence) / 2.0])
     return (estimate, float(low), float(high))
+
+
+def _check_bootstrap(resamples: int, confidence: float) -> None:
+    if not 0.0 < confidence < 1.0:
+        raise AttnmodError(f"confidence must lie between 0 and 1, got {confidence}")
+    if resamples < 1:
+        raise AttnmodError(f"bootstrap resamples must be at least 1, got {resamples}")
 
 
 def finite_values(values: Sequence[float | None]) -> np.ndarray:
