@@ -857,10 +857,10 @@ def world() -> None:
 @click.option("--out", "out_dir", required=True, help="output folder (checkpoints, loss curve, samples, weights/)")
 @click.option(
     "--preset",
-    type=click.Choice(["default", "smoke"]),
+    type=click.Choice(["default", "wide", "smoke"]),
     default="default",
     show_default=True,
-    help="architecture size: default (the shipped model) or smoke (a toy size for tests)",
+    help="architecture size: default (the shipped model), wide (a 1.5x wider UNet) or smoke (a toy size for tests)",
 )
 @click.option("--vae-steps", type=click.IntRange(min=1), default=3000, show_default=True)
 @click.option("--unet-steps", type=click.IntRange(min=1), default=3000, show_default=True)

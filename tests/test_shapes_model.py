@@ -78,3 +78,17 @@ def test_it_draws_the_named_single_objects(shapes_model):
     # bounds leave room for other thread counts and kernels.
     assert found_something >= 8, f"objects drawn in only {found_something} of {len(scenes)} images"
     assert right >= 6, f"{right} of {len(scenes)} single-object prompts drawn right"
+
+
+def test_wide_preset_widens_only_the_unet_and_keeps_the_vae_reusable():
+    from attnmod.toolkit.shapes_model import build_components, component_configs
+
+    default, wide = component_configs("default"), component_configs("wide")
+    assert wide["unet"]["block_out_channels"] == [48, 96]
+    assert wide["vae"] == default["vae"] and wide["text_encoder"] == default["text_encoder"]
+    assert {k: v for k, v in wide["unet"].items() if k not in ("block_out_channels", "attention_head_dim")} == {
+        k: v for k, v in default["unet"].items() if k not in ("block_out_channels", "attention_head_dim")
+    }
+    unet = build_components(wide)["unet"]
+    heads = [block.attentions[0].transformer_blocks[0].attn2.heads for block in unet.down_blocks[:2]]
+    assert heads == [3, 6]  # head width 16, as in the default preset

@@ -28,12 +28,25 @@ IMAGE_SIZE = 64
 DEFAULT_STEPS = 25
 DEFAULT_GUIDANCE = 5.0
 
-# Architecture presets: "default" is the shipped model; "smoke" is a toy size for tests of the training loop.
+# Architecture presets: "default" is the shipped model; "wide" the same with a UNet 1.5 times as wide (2.2 times
+# the parameters, about 1.6 times the CPU time per training step; the same VAE, so ``--vae-from`` applies); "smoke"
+# is a toy size for tests of the training loop.
 # Both end the noise schedule at beta 0.02 with trailing spacing (why: :func:`.schedulers.euler_scheduler`).
 PRESETS = {
     "default": {
         "unet_channels": (32, 64),
         "unet_heads": (2, 4),
+        "layers_per_block": 2,
+        "text_width": 64,
+        "text_layers": 2,
+        "text_heads": 4,
+        "vae_channels": (16, 32, 64),
+        "beta_end": 0.02,
+        "prediction_type": "v_prediction",
+    },
+    "wide": {
+        "unet_channels": (48, 96),
+        "unet_heads": (3, 6),
         "layers_per_block": 2,
         "text_width": 64,
         "text_layers": 2,
