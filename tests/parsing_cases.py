@@ -262,6 +262,21 @@ CASES = [
         [("square", ["red"], None), ("circle", ["blue"], "square")],
         [],
     ),
+    # an inner shape word that is also an attribute noun ("a square table"): "inside" is a place, not its noun
+    (
+        "a red square with a white square inside",
+        "(NP (NP (DT a) (JJ red) (NN square)) (PP (IN with) (NP (NP (DT a) (JJ white) (NN square))"
+        " (ADVP (RB inside)))))",
+        [("square", ["red"], None), ("square", ["white"], "square")],
+        [],
+    ),
+    (
+        "a green ring with a yellow square inside",
+        "(NP (NP (DT a) (JJ green) (NN ring)) (PP (IN with) (NP (NP (DT a) (JJ yellow) (NN square))"
+        " (ADVP (RB inside)))))",
+        [("ring", ["green"], None), ("square", ["yellow"], "ring")],
+        [],
+    ),
     (
         "a red circle, a blue square and a yellow star",
         "(NP (NP (DT a) (JJ red) (NN circle)) (, ,) (NP (DT a) (JJ blue) (NN square)) (CC and)"

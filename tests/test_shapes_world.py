@@ -176,7 +176,6 @@ def test_every_caption_form_parses_into_its_objects():
     check_parse([s for s in scenes if not (s.form == "nested" and s.objects[1].shape == "square")])
 
 
-@pytest.mark.xfail(strict=True, reason="the dependency parser reads 'a white square inside' as the noun 'inside'")
 def test_nested_caption_with_an_inner_square_parses():
     outer = ShapeObject("square", "red", "large", 32.0, 32.0, 15.0)
     inner = ShapeObject("square", "white", "small", 32.0, 32.0, 6.0)

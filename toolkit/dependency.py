@@ -103,6 +103,8 @@ class _Reader:
             return False
         if token.pos_ in ("ADP", "DET", "CCONJ", "PUNCT", "PART", "SCONJ") or _before_noun(token):
             return False
+        if token.pos_ == "ADV" and token.lower_ in SPATIAL_WORDS:
+            return False  # "a red square with a white square inside": a place, not a misread noun
         # Verbs and adjectives never take articles or adjectives: the tagger misread a noun.
         if any(
             (child.dep_ == "det" and child.lower_ in _ARTICLES) or (child.dep_ == "amod" and child.i < token.i)

@@ -120,6 +120,8 @@ SPATIAL_WORDS = frozenset(
         "against",
         "beyond",
         "outside",
+        "inside",
+        "within",
         "toward",
         "towards",
         "past",
