@@ -4,7 +4,9 @@ Reads what ``attnmod ablate`` (and optionally ``attnmod evaluate``) wrote: ``RUN
 still going, also the ``results-rank*.jsonl`` files its ranks append to), ``RUN/run.json``, the item folders
 ``RUN/items/{id}/`` (image.png, attention.safetensors/.json, metrics.json) and ``RUN/evaluation.json``.
 Nothing is regenerated and no metric is recomputed: the report summarises the rows (means with bootstrap
-confidence intervals, paired differences against the ``none`` variant) and draws the saved maps.
+confidence intervals, paired differences against the ``none`` variant) and draws the saved maps. Intervals
+resample prompts, each with all its seeds (:func:`attnmod.analysis.statistics.bootstrap_ci_grouped`): images of
+one prompt are not independent, and resampling them one by one would give too narrow an interval.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from ..analysis.registry import ATTENTION_METRICS, IMAGE_ITEM_METRICS, METRICS
-from ..analysis.statistics import bootstrap_ci
+from ..analysis.statistics import bootstrap_ci_grouped
 from ..toolkit.errors import AttnmodError
 from ..toolkit.run_files import EVALUATION_FILE, RESULTS_FILE, RUN_FILE, read_jsonl
 from . import figures, html, maps
@@ -39,10 +41,11 @@ GALLERY_LABELS = 6
 # ---------------------------------------------------------------------------------------------- statistics
 
 
-def _interval(values: Sequence[float], seed: int = 0) -> dict:
-    finite = [float(v) for v in values if v is not None and math.isfinite(float(v))]
-    mean, low, high = bootstrap_ci(finite, seed=seed)
-    return {"mean": mean, "low": low, "high": high, "n": len(finite)}
+def _interval(values: Sequence[float], groups: Sequence[str], seed: int = 0) -> dict:
+    """Mean [CI] of the finite values, resampling whole groups (prompts: all seeds of a prompt together)."""
+    mean, low, high = bootstrap_ci_grouped(list(values), list(groups), seed=seed)
+    finite = sum(1 for v in values if v is not None and math.isfinite(float(v)))
+    return {"mean": mean, "low": low, "high": high, "n": finite}
 
 
 # ---------------------------------------------------------------------------------------------- reading a run
@@ -178,12 +181,13 @@ def results_frame(data: RunData):
             "error": row.get("error"),
             "category": str(row.get("category") or "uncategorised"),
             "pair": json.dumps([row.get("source"), row.get("index"), row.get("prompt"), row.get("seed")]),
+            "group": json.dumps([row.get("source"), row.get("index"), row.get("prompt")]),
             "seconds": _number(row.get("seconds")),
         }
         for metric in (*ROW_METRICS, "entities", "attributes", *IMAGE_METRICS):
             record[metric] = _number(row.get(metric))
         records.append(record)
-    columns = ["id", "prompt", "seed", "variant", "status", "folder", "error", "category", "pair", "seconds"]
+    columns = ["id", "prompt", "seed", "variant", "status", "folder", "error", "category", "pair", "group", "seconds"]
     return pd.DataFrame.from_records(
         records, columns=columns + [*ROW_METRICS, "entities", "attributes", *IMAGE_METRICS]
     )
@@ -209,13 +213,13 @@ def variant_summary(frame, variants: Sequence[str], evaluation: dict | None) -> 
             "seconds": float(done["seconds"].mean()) if done["seconds"].notna().any() else math.nan,
         }
         for metric in ROW_METRICS:
-            entry[metric] = _interval(done[metric].tolist(), seed=index)
+            entry[metric] = _interval(done[metric].tolist(), done["group"].tolist(), seed=index)
         scores = evaluated.get(variant) or {}
         for metric in IMAGE_METRICS:
             if isinstance(scores.get(metric), dict):
                 entry[metric] = scores[metric]
             elif done[metric].notna().any():
-                entry[metric] = _interval(done[metric].tolist(), seed=index)
+                entry[metric] = _interval(done[metric].tolist(), done["group"].tolist(), seed=index)
             else:
                 entry[metric] = None
         entry["fid"] = scores.get("fid")
@@ -225,7 +229,7 @@ def variant_summary(frame, variants: Sequence[str], evaluation: dict | None) -> 
 
 def paired_differences(frame, metrics: Sequence[str], reference: str = REFERENCE_VARIANT, seed: int = 0):
     """Per (metric, variant): the mean of ``value(variant) - value(reference)`` over items sharing source, line,
-    prompt and seed, with a bootstrap CI. DataFrame ``metric, variant, mean, low, high, n``; empty when the run
+    prompt and seed, with a bootstrap CI that resamples prompts. DataFrame ``metric, variant, mean, low, high, n``; empty when the run
     has no ``reference`` variant."""
     import pandas as pd
 
@@ -238,7 +242,7 @@ def paired_differences(frame, metrics: Sequence[str], reference: str = REFERENCE
             shared = rows.index.intersection(base.index)
             for metric in metrics:
                 deltas = (rows.loc[shared, metric] - base.loc[shared, metric]).tolist()
-                mean, low, high = bootstrap_ci(deltas, seed=seed)
+                mean, low, high = bootstrap_ci_grouped(deltas, rows.loc[shared, "group"].tolist(), seed=seed)
                 count = int(np.isfinite(np.asarray(deltas, dtype=float)).sum()) if deltas else 0
                 records.append(
                     {"metric": metric, "variant": variant, "mean": mean, "low": low, "high": high, "n": count}
@@ -259,7 +263,7 @@ def category_summary(frame, metrics: Sequence[str], variants: Sequence[str]):
             if rows.empty:
                 continue
             for metric in metrics:
-                interval = _interval(rows[metric].tolist())
+                interval = _interval(rows[metric].tolist(), rows["group"].tolist())
                 records.append({"category": category, "variant": variant, "metric": metric, **interval})
     return pd.DataFrame.from_records(records, columns=["category", "variant", "metric", "mean", "low", "high", "n"])
 
@@ -445,7 +449,7 @@ def build_run_context(run_dir: str | Path, worst: int = 8, progress: bool = Fals
             {
                 "title": f"Paired differences against {REFERENCE_VARIANT}",
                 "caption": f"Mean of (variant - {REFERENCE_VARIANT}) over items with the same prompt and seed, "
-                "with 95% percentile-bootstrap intervals (1000 resamples).",
+                "with 95% percentile-bootstrap intervals (1000 resamples of prompts, each with all its seeds).",
                 "png": figures.to_png(figures.paired_difference_figure(differences, PAIRED_METRICS)),
             }
         )
@@ -453,7 +457,7 @@ def build_run_context(run_dir: str | Path, worst: int = 8, progress: bool = Fals
         figure_list.append(
             {
                 "title": "By prompt category",
-                "caption": "Mean per category and variant with 95% bootstrap intervals.",
+                "caption": "Mean per category and variant with 95% bootstrap intervals (resampling prompts).",
                 "png": figures.to_png(figures.category_figure(categories, DISTRIBUTION_METRICS, variants)),
             }
         )

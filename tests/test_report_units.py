@@ -12,12 +12,14 @@ from attnmod.analysis.statistics import bootstrap_ci, bootstrap_ci_grouped
 from attnmod.reports import figures, html, maps
 from attnmod.reports.run_report import (
     RunData,
+    category_summary,
     made_worse,
     paired_differences,
     read_run,
     results_frame,
     run_status,
     variant_order,
+    variant_summary,
     worst_items,
 )
 from attnmod.toolkit.attention_record import AttentionRecord, Phase
@@ -131,6 +133,25 @@ def test_paired_differences_pair_items_by_prompt_and_seed():
     assert differences.loc["binding", "n"] == 2
     low, high = differences.loc["leakage", "low"], differences.loc["leakage", "high"]
     assert -0.2 - 1e-9 <= low <= differences.loc["leakage", "mean"] <= high <= 0.2 + 1e-9
+
+
+def test_report_intervals_resample_prompts_with_all_their_seeds():
+    # Two prompts, four seeds each, every seed of a prompt alike: two independent units, so each interval is the
+    # two-prompt one (resampled means at the two values and their midpoint), where resampling the eight images
+    # would give a narrower one.
+    rows = []
+    for index, (base, modulated) in enumerate([(1.0, 2.0), (0.0, 0.0)], start=1):
+        for seed in range(4):
+            rows.append(_row(f"n{index}{seed}", "none", index, base, 0, seed=seed))
+            rows.append(_row(f"f{index}{seed}", "full", index, modulated, 0, seed=seed))
+    frame = results_frame(RunData(None, rows, None, None, []))
+    summary = {entry["variant"]: entry for entry in variant_summary(frame, ["none", "full"], None)}
+    assert summary["none"]["leakage"] == {"mean": 0.5, "low": 0.0, "high": 1.0, "n": 8}
+    assert summary["full"]["leakage"] == {"mean": 1.0, "low": 0.0, "high": 2.0, "n": 8}
+    differences = paired_differences(frame, ["leakage"]).set_index("metric")
+    assert differences.loc["leakage", ["mean", "low", "high", "n"]].tolist() == [0.5, 0.0, 1.0, 8]
+    categories = category_summary(frame, ["leakage"], ["none"]).iloc[0]
+    assert categories[["mean", "low", "high"]].tolist() == [0.5, 0.0, 1.0]
 
 
 def test_paired_differences_need_the_reference_variant():
