@@ -44,17 +44,6 @@ PRESETS = {
         "beta_end": 0.02,
         "prediction_type": "v_prediction",
     },
-    "wide": {
-        "unet_channels": (48, 96),
-        "unet_heads": (3, 6),
-        "layers_per_block": 2,
-        "text_width": 64,
-        "text_layers": 2,
-        "text_heads": 4,
-        "vae_channels": (16, 32, 64),
-        "beta_end": 0.02,
-        "prediction_type": "v_prediction",
-    },
     "smoke": {
         "unet_channels": (16, 32),
         "unet_heads": (2, 2),
@@ -68,6 +57,7 @@ PRESETS = {
         "prediction_type": "epsilon",
     },
 }
+PRESETS["wide"] = {**PRESETS["default"], "unet_channels": (48, 96), "unet_heads": (3, 6)}
 
 
 def component_configs(preset: str = "default") -> dict:
