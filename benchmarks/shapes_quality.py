@@ -13,6 +13,8 @@ the machine line.
 
     python benchmarks/shapes_quality.py --out benchmarks/results/shapes_quality.json
     python benchmarks/shapes_quality.py --quick          # a few prompts per set, to check the script
+    python benchmarks/shapes_quality.py --model RUN/weights --sets seen-1/tune:45,seen-2/tune:55
+                                                          # a decision check on tuning halves only
 """
 
 from __future__ import annotations
@@ -112,7 +114,7 @@ def run(args) -> dict:
     }
     started = time.perf_counter()
     images_dir = Path(args.images) if args.images else None
-    for name, count in SETS:
+    for name, count in args.sets:
         count = min(count, args.quick) if args.quick else count
         scenes = prompt_set(name, count, seed=args.set_seed)
         items = [(scene, seed) for scene in scenes for seed in seeds]
@@ -195,6 +197,23 @@ def markdown(results: dict) -> str:
     return "\n".join(lines)
 
 
+def parse_sets(text: str | None) -> tuple[tuple[str, int], ...]:
+    """``NAME:COUNT,...`` (a prompt set of ``shapes_world.prompt_set``, optionally ``/tune`` or ``/test``, and how
+    many prompts); None: every set at its reporting size (:data:`SETS`)."""
+    from attnmod.toolkit.shapes_world import parse_set_name
+
+    if not text:
+        return SETS
+    sets = []
+    for part in text.split(","):
+        name, _, count = part.strip().partition(":")
+        parse_set_name(name)  # a ValueError naming the sets for an unknown one
+        if not count.isdigit() or int(count) < 1:
+            raise ValueError(f"{part.strip()!r}: give NAME:COUNT with a count of at least 1")
+        sets.append((name, int(count)))
+    return tuple(sets)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", default="shapes")
@@ -207,12 +226,19 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--quick", type=int, default=0, help="at most this many prompts per set")
+    parser.add_argument(
+        "--sets", default=None, help="NAME:COUNT,... prompt sets to draw (default: every set at its reporting size)"
+    )
     parser.add_argument("--images", default=None, help="also save every image with its scene under this folder")
     parser.add_argument("--out", default=None, help="write the results JSON here")
     parser.add_argument(
         "--tabulate", default=None, help="re-tabulate a results JSON written by this script (no model needed)"
     )
     args = parser.parse_args()
+    try:
+        args.sets = parse_sets(args.sets)
+    except ValueError as error:
+        sys.exit(f"--sets: {error}")
     if args.tabulate:
         try:
             results = retabulate(json.loads(Path(args.tabulate).read_text()))

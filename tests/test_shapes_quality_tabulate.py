@@ -65,3 +65,22 @@ def test_tabulate_rejects_a_file_that_is_not_its_output(tmp_path):
     done = subprocess.run([sys.executable, str(SCRIPT), "--tabulate", str(path)], capture_output=True, text=True)
     assert done.returncode == 1 and "not a results file of this script" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_sets_option_reads_names_and_counts_and_refuses_bad_ones():
+    sys.path.insert(0, str(SCRIPT.parent))
+    try:
+        import shapes_quality
+    finally:
+        sys.path.remove(str(SCRIPT.parent))
+    assert shapes_quality.parse_sets(None) == shapes_quality.SETS
+    assert shapes_quality.parse_sets("seen-1/tune:45, seen-2/tune:55") == (("seen-1/tune", 45), ("seen-2/tune", 55))
+    for text, message in [
+        ("seen-9:3", "unknown shapes set 'seen-9'"),
+        ("seen-2/half:3", "unknown half 'half'"),
+        ("seen-2:x", "give NAME:COUNT"),
+        ("seen-2", "give NAME:COUNT"),
+        ("seen-2:0", "at least 1"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            shapes_quality.parse_sets(text)
