@@ -229,8 +229,8 @@ def variant_summary(frame, variants: Sequence[str], evaluation: dict | None) -> 
 
 def paired_differences(frame, metrics: Sequence[str], reference: str = REFERENCE_VARIANT, seed: int = 0):
     """Per (metric, variant): the mean of ``value(variant) - value(reference)`` over items sharing source, line,
-    prompt and seed, with a bootstrap CI that resamples prompts. DataFrame ``metric, variant, mean, low, high, n``; empty when the run
-    has no ``reference`` variant."""
+    prompt and seed, with a bootstrap CI that resamples prompts. DataFrame ``metric, variant, mean, low, high, n``;
+    empty when the run has no ``reference`` variant."""
     import pandas as pd
 
     done = frame[frame["status"] == "done"]
