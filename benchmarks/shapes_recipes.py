@@ -83,16 +83,15 @@ def train_and_judge(args, name: str, recipe: str, seed: int) -> dict:
     log = folder / "log.txt"
     result: dict = {"recipe": name, "seed": seed, "args": recipe, "folder": str(folder)}
     started = time.perf_counter()
-    if not (folder / "training.json").is_file() or args.judge_only:
-        if args.judge_only:
-            result["training"] = "skipped (--judge-only)"
-        else:
-            command = [args.attnmod, "world", "train", "--out", str(folder), *shlex.split(recipe), "--seed", str(seed)]
-            command += ["--workers", str(args.workers), "--threads", str(args.threads), "--samples", "0"]
-            command += ["--accelerator", args.accelerator, "--no-progress"]
-            code = run_logged(command, log, args.train_timeout)
-            if code != 0:
-                return {**result, "error": f"training exited with {code} (see {log})"}
+    if args.judge_only:
+        result["training"] = "skipped (--judge-only)"
+    elif not (folder / "training.json").is_file():
+        command = [args.attnmod, "world", "train", "--out", str(folder), *shlex.split(recipe), "--seed", str(seed)]
+        command += ["--workers", str(args.workers), "--threads", str(args.threads), "--samples", "0"]
+        command += ["--accelerator", args.accelerator, "--no-progress"]
+        code = run_logged(command, log, args.train_timeout)
+        if code != 0:
+            return {**result, "error": f"training exited with {code} (see {log})"}
     if (folder / "training.json").is_file():
         summary = json.loads((folder / "training.json").read_text())
         result["final_loss"] = summary.get("final_loss")
@@ -183,9 +182,17 @@ def main() -> None:
     args = parser.parse_args()
     try:
         recipes = parse_recipes(args.recipe, args.smoke)
-        seeds = [int(s) for s in args.seeds.split(",")]
     except ValueError as error:
         sys.exit(f"error: {error}")
+    try:
+        seeds = [int(s) for s in args.seeds.split(",")]
+    except ValueError:
+        sys.exit(f"error: --seeds {args.seeds!r}: give whole numbers separated by commas")
+    for name in ("parallel", "workers"):
+        if getattr(args, name) < 0:
+            sys.exit(f"error: --{name} must be at least 0")
+    if args.threads < 1:
+        sys.exit("error: --threads must be at least 1")
     if not Path(args.attnmod).is_file():
         sys.exit(f"error: {args.attnmod} not found (install attnmod, or pass --attnmod)")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")

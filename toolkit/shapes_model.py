@@ -29,7 +29,7 @@ DEFAULT_STEPS = 25
 DEFAULT_GUIDANCE = 5.0
 
 # Architecture presets: "default" is the shipped model; "wide" the same with a UNet 1.5 times as wide (2.2 times
-# the parameters, about 1.6 times the CPU time per training step; the same VAE, so ``--vae-from`` applies); "smoke"
+# the parameters, about twice the CPU time per training step; the same VAE, so ``--vae-from`` applies); "smoke"
 # is a toy size for tests of the training loop.
 # Both end the noise schedule at beta 0.02 with trailing spacing (why: :func:`.schedulers.euler_scheduler`).
 PRESETS = {
