@@ -29,7 +29,7 @@ _EXPORTS = {
     "HeatMaps": ".api.heat_maps",
     "Scores": ".api.scores",
     "Diagnosis": ".api.diagnosis",
-    "PromptTree": ".toolkit.prompt_tree",
+    "PromptTree": ".toolkit.prompt.tree",
     "AttentionRecord": ".toolkit.attention_record",
     "ModulationConfig": ".toolkit.modulation_config",
     "Thresholds": None,  # lives with the analysis; looked up through attnmod.api.compat
@@ -64,7 +64,7 @@ if TYPE_CHECKING:
     from .toolkit.attention_record import AttentionRecord
     from .toolkit.errors import AttnmodError
     from .toolkit.modulation_config import ModulationConfig
-    from .toolkit.prompt_tree import PromptTree
+    from .toolkit.prompt.tree import PromptTree
 
 
 def __getattr__(name: str):

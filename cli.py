@@ -221,7 +221,7 @@ def info(model: str, device: str, dtype: str, allow_pickle: bool, as_json: bool)
 @user_errors
 def parse(prompts, prompt_file, output_format, parser, benepar_model, spacy_model) -> None:
     """Parse prompts into nested entity-attribute trees aligned to the encoders' tokens."""
-    from .toolkit.parsing import parse_prompts, read_prompt_file, render_tree
+    from .toolkit.prompt.parse import parse_prompts, read_prompt_file, render_tree
 
     texts = list(prompts)
     problems: list[str] = []

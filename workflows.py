@@ -37,7 +37,7 @@ from .analysis.thresholds import Thresholds
 from .analysis.verdicts import compare_scores, verdicts
 from .toolkit.attention_record import METADATA_FILE, AttentionRecord
 from .toolkit.errors import AttnmodError
-from .toolkit.prompt_tree import PromptTree
+from .toolkit.prompt.tree import PromptTree
 from .toolkit.run_files import (
     DIAGNOSIS_FILE,
     EVALUATION_FILE,
@@ -112,7 +112,7 @@ def run_diagnosis(
     baseline_config = _with_capture(ModulationConfig.from_variant("none"), self_attention)
     baseline_config = dataclasses.replace(baseline_config, capture=modulated_config.capture)
     if tree is None:
-        from .toolkit.parsing import parse_prompt
+        from .toolkit.prompt.parse import parse_prompt
 
         tree = parse_prompt(prompt, tokenizers=model.tokenizers, parser=parser)
     out = Path(out_dir)

@@ -34,7 +34,7 @@ from collections.abc import Callable, Sequence
 import torch
 
 from ..toolkit.errors import AttnmodError
-from ..toolkit.prompt_tree import PromptTree
+from ..toolkit.prompt.tree import PromptTree
 from ..toolkit.run_files import resolve_generation_settings
 from . import attention_maps, binding, map_overlap, regions
 from .one_step import BASELINE_TOKEN_ID, SEQUENCE_LENGTH, OneStepAttention
@@ -272,7 +272,7 @@ def attribute_prompt(
     started = time.perf_counter()
     settings = resolve_generation_settings(model, steps, height, width)
     if tree is None:
-        from ..toolkit.parsing import parse_prompt
+        from ..toolkit.prompt.parse import parse_prompt
 
         tree = parse_prompt(prompt, tokenizers=model.tokenizers, parser=parser)
     step = OneStepAttention(

@@ -15,7 +15,7 @@ import torch
 
 from ..toolkit.errors import AttnmodError
 from ..toolkit.processors import DenoisingProgress, ModulationContext, ModulationPlan, modulated_attention, plan_sample
-from ..toolkit.prompt_tree import PromptTree
+from ..toolkit.prompt.tree import PromptTree
 from . import attention_maps
 
 BASELINE_TOKEN_ID = 0  # "!" in the CLIP vocabulary

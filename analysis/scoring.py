@@ -1,6 +1,6 @@
 """From captured attention to scores: which parts of a prompt tree can be scored, and every metric of a record.
 
-* :func:`plan_scoring` resolves a :class:`~attnmod.toolkit.prompt_tree.PromptTree` against the captured token
+* :func:`plan_scoring` resolves a :class:`~attnmod.toolkit.prompt.tree.PromptTree` against the captured token
   positions (entities and attributes past the 77-token limit are skipped with a reason).
 * :func:`score_maps` maps one set of maps onto the pure functions of :mod:`attnmod.analysis.metrics`.
 * :func:`score_record` scores an :class:`~attnmod.toolkit.attention_record.AttentionRecord` per captured phase and
@@ -22,7 +22,7 @@ import torch
 
 from ..toolkit.attention_record import AttentionRecord, resolution_key
 from ..toolkit.errors import AttnmodError
-from ..toolkit.prompt_tree import PromptTree
+from ..toolkit.prompt.tree import PromptTree
 from ..toolkit.run_files import json_number
 from . import attention_maps, binding, map_overlap, regions, word_attention
 from .thresholds import Thresholds

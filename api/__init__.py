@@ -20,7 +20,7 @@ from .session import Run, Session, modulate, trace
 
 if TYPE_CHECKING:
     from ..toolkit.attention_record import AttentionRecord
-    from ..toolkit.prompt_tree import PromptTree
+    from ..toolkit.prompt.tree import PromptTree
     from .diagnosis import Diagnosis
     from .scores import Scores
 
@@ -43,7 +43,7 @@ def parse(prompt: str, pipe=None, parser: str = "auto") -> PromptTree:
     ``parser``: ``"auto"`` (benepar when a model is configured, else spaCy's dependency parse), ``"benepar"`` or
     ``"dependency"``. In a notebook the tree displays as a nested list.
     """
-    from ..toolkit.parsing import parse_prompt
+    from ..toolkit.prompt.parse import parse_prompt
 
     tokenizers = None
     if pipe is not None:

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
     from ..toolkit.attention_record import AttentionRecord
-    from ..toolkit.prompt_tree import PromptTree
+    from ..toolkit.prompt.tree import PromptTree
     from .scores import Scores
 
 ROLES = ("baseline", "modulated")
@@ -89,7 +89,7 @@ class Diagnosis:
 
     @property
     def tree(self) -> PromptTree:
-        from ..toolkit.prompt_tree import PromptTree
+        from ..toolkit.prompt.tree import PromptTree
 
         return PromptTree.from_json(self.data["tree"])
 

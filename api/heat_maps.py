@@ -95,7 +95,7 @@ class HeatMaps:
         """
         import torch
 
-        from ..toolkit.alignment import align_tokens
+        from ..toolkit.prompt.alignment import align_tokens
 
         prompt = record.tree.prompt if record.tree is not None else record.metadata.get("prompt")
         if not isinstance(prompt, str):
@@ -110,7 +110,7 @@ class HeatMaps:
         if not resolutions:
             raise AttnmodError("the attention record holds no cross-attention maps")
         if tokenizer is None:
-            from ..toolkit.tokenizer import build_clip_tokenizer
+            from ..toolkit.prompt.tokenizer import build_clip_tokenizer
 
             tokenizer = build_clip_tokenizer()
         alignment = align_tokens(prompt, tokenizer)

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
     from ..toolkit.attention_record import AttentionRecord
-    from ..toolkit.prompt_tree import PromptTree
+    from ..toolkit.prompt.tree import PromptTree
 
 
 @dataclasses.dataclass(frozen=True)

@@ -29,7 +29,7 @@ from ..toolkit.errors import AttnmodError
 if TYPE_CHECKING:
     from ..toolkit.attention_record import AttentionRecord
     from ..toolkit.modulation_config import ModulationConfig
-    from ..toolkit.prompt_tree import PromptTree
+    from ..toolkit.prompt.tree import PromptTree
     from .heat_maps import HeatMaps
 
 SUPPORTED = (
@@ -192,7 +192,7 @@ def _as_prompt_list(value) -> list[str] | None:
 
 def _given_prompts(prompts) -> tuple[list[str] | None, list[PromptTree] | None]:
     """Split modulate()'s ``prompts`` argument into texts and (when trees were given) trees."""
-    from ..toolkit.prompt_tree import PromptTree
+    from ..toolkit.prompt.tree import PromptTree
 
     if prompts is None:
         return None, None
@@ -229,7 +229,7 @@ class _Block:
 
     def tree_for(self, prompt: str) -> PromptTree:
         if prompt not in self._parsed:
-            from ..toolkit.parsing import parse_prompt
+            from ..toolkit.prompt.parse import parse_prompt
 
             tokenizers = [t for t in (self.pipe.tokenizer, getattr(self.pipe, "tokenizer_2", None)) if t]
             self._parsed[prompt] = parse_prompt(prompt, tokenizers=tokenizers, parser=self.parser)

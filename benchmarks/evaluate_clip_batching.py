@@ -32,7 +32,7 @@ SHAPES = {
 
 def build_clip(folder: Path, shape: str) -> str:
     import torch
-    from attnmod.toolkit.tokenizer import build_clip_tokenizer
+    from attnmod.toolkit.prompt.tokenizer import build_clip_tokenizer
     from transformers import CLIPConfig, CLIPModel, CLIPProcessor
 
     try:

@@ -129,7 +129,7 @@ def main() -> None:
     from attnmod.toolkit.generation import generate
     from attnmod.toolkit.models import load_model
     from attnmod.toolkit.modulation_config import CaptureConfig, ModulationConfig, variant_parts
-    from attnmod.toolkit.parsing import parse_prompt
+    from attnmod.toolkit.prompt.parse import parse_prompt
     from attnmod.toolkit.run_files import default_generation_settings
 
     # --config: the parts' parameters (e.g. docs/full-tuned.json from benchmarks/tune_full.py), each variant

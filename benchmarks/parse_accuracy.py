@@ -16,7 +16,7 @@ Gold entity-attribute structure comes from how each set was built, never from a 
   ``spatial_val``: the lines ``a NOUN RELATION a NOUN`` (on the left of, next to, near, ...): two siblings.
 
 Nesting gold: only "with" nests; two objects in a spatial relation are separate objects (siblings), as the
-parser's :data:`~attnmod.toolkit.prompt_syntax.SPATIAL_WORDS` rule has it.
+parser's :data:`~attnmod.toolkit.prompt.syntax.SPATIAL_WORDS` rule has it.
 
 Scoring (micro over all prompts of a set):
 
@@ -374,7 +374,7 @@ def score(gold: GoldPrompt, tree) -> Counts:
 
 def evaluate(sets: dict[str, list[GoldPrompt]], parser: str = "dependency", benepar_model: str | None = None):
     """Per-set and overall counts for one back end, plus the prompts it got wrong (for inspection)."""
-    from attnmod.toolkit.parsing import parse_prompts
+    from attnmod.toolkit.prompt.parse import parse_prompts
 
     results: dict[str, Counts] = {}
     mistakes = []
@@ -411,8 +411,8 @@ def _pin_to_one_core() -> str:
 
 def throughput(prompts: list[str], repeats: int = 3) -> dict[str, float]:
     """Prompts per second (best of ``repeats``) for spaCy alone and for the whole dependency front end."""
-    from attnmod.toolkit.nlp import load_spacy
-    from attnmod.toolkit.parsing import parse_prompts
+    from attnmod.toolkit.prompt.nlp import load_spacy
+    from attnmod.toolkit.prompt.parse import parse_prompts
 
     nlp = load_spacy()
     parse_prompts(prompts[:50], parser="dependency")  # warm-up: loads spaCy and the tokenizer

@@ -289,7 +289,7 @@ def generate_rows(model, settings: dict, work: Sequence, configs: dict, rows_pat
     def prepare(scenes) -> None:  # parsing stays outside the timed call
         if not parsing:
             return
-        from attnmod.toolkit.parsing import parse_prompt
+        from attnmod.toolkit.prompt.parse import parse_prompt
 
         for scene in scenes:
             if scene.caption not in trees:

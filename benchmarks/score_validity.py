@@ -650,7 +650,7 @@ def run_items(args, items: list[Item], out: Path, judge) -> None:
     from attnmod.toolkit.generation import generate
     from attnmod.toolkit.models import load_model
     from attnmod.toolkit.modulation_config import ModulationConfig
-    from attnmod.toolkit.parsing import parse_prompt
+    from attnmod.toolkit.prompt.parse import parse_prompt
     from tqdm.auto import tqdm
 
     done = cached_ids(out)

@@ -161,7 +161,7 @@ def default_generate(settings: GenerationSettings) -> Callable:
 
 
 def default_parse(settings: GenerationSettings) -> Callable:
-    from ..toolkit.parsing import parse_prompt
+    from ..toolkit.prompt.parse import parse_prompt
 
     def run(model, prompt):
         return parse_prompt(prompt, tokenizers=model.tokenizers, parser=settings.parser)

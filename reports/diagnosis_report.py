@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from ..toolkit.errors import AttnmodError
-from ..toolkit.prompt_tree import PromptTree
+from ..toolkit.prompt.tree import PromptTree
 from . import figures, findings, html, maps
 
 ROLES = ("baseline", "modulated")

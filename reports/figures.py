@@ -22,7 +22,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-from ..toolkit.prompt_tree import PromptTree
+from ..toolkit.prompt.tree import PromptTree
 
 DPI = 96
 MAP_COLORMAP = "magma"

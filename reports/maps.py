@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ..toolkit.attention_record import AttentionRecord
-from ..toolkit.prompt_tree import PromptTree
+from ..toolkit.prompt.tree import PromptTree
 
 
 @dataclasses.dataclass(frozen=True)

@@ -13,7 +13,7 @@ os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 os.environ.setdefault("DIFFUSERS_VERBOSITY", "error")
 
 import pytest  # noqa: E402
-from attnmod.toolkit.prompt_tree import Attribute, Entity, PromptTree  # noqa: E402
+from attnmod.toolkit.prompt.tree import Attribute, Entity, PromptTree  # noqa: E402
 
 # Prompt trees with hand-checked CLIP token positions (0 is the start token), shared by the tests that plant maps or
 # drive the modulation without a parser. Import them (``from conftest import CAT_DOG``) or take the fixtures below.
@@ -54,7 +54,7 @@ def tiny_sd_model():
 
 @pytest.fixture(scope="session")
 def clip_tokenizer():
-    from attnmod.toolkit.tokenizer import build_clip_tokenizer
+    from attnmod.toolkit.prompt.tokenizer import build_clip_tokenizer
 
     return build_clip_tokenizer()
 

@@ -12,7 +12,7 @@ import torch
 from attnmod.analysis.attribution import attribute_prompt, integrated_gradients
 from attnmod.analysis.one_step import BASELINE_TOKEN_ID, OneStepAttention
 from attnmod.toolkit.errors import AttnmodError
-from attnmod.toolkit.prompt_tree import Attribute, Entity, PromptTree
+from attnmod.toolkit.prompt.tree import Attribute, Entity, PromptTree
 
 PROMPT = "a red car and a white sheep"  # CLIP positions: 1 a, 2 red, 3 car, 4 and, 5 a, 6 white, 7 sheep, 8 end
 SMALL = {"height": 64, "width": 64}

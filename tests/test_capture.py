@@ -9,7 +9,7 @@ from attnmod.toolkit.capture import AttentionCapture, estimate_state_bytes
 from attnmod.toolkit.generation import generate, save_generation
 from attnmod.toolkit.modulation_config import CaptureConfig, ModulationConfig
 from attnmod.toolkit.processors import AttentionEvent
-from attnmod.toolkit.prompt_tree import Attribute, Entity, PromptTree
+from attnmod.toolkit.prompt.tree import Attribute, Entity, PromptTree
 from conftest import CAT_DOG
 
 SIZE = {"height": 64, "width": 64}

@@ -26,7 +26,7 @@ from attnmod.analysis.thresholds import Thresholds
 from attnmod.analysis.verdicts import compare_scores, verdicts
 from attnmod.toolkit.attention_record import AttentionRecord
 from attnmod.toolkit.errors import AttnmodError
-from attnmod.toolkit.prompt_tree import Attribute, Entity, PromptTree
+from attnmod.toolkit.prompt.tree import Attribute, Entity, PromptTree
 
 SIZE = 8
 COUNT = 2  # contributions per phase: the sums hold COUNT x the mean map

@@ -51,7 +51,7 @@ def _image_processor():
 
 
 def _save_tiny_clip(folder: Path, seed: int, logit_scale: float | None = None) -> Path:
-    from attnmod.toolkit.tokenizer import build_clip_tokenizer
+    from attnmod.toolkit.prompt.tokenizer import build_clip_tokenizer
     from transformers import CLIPConfig, CLIPModel, CLIPProcessor
 
     text = dict(

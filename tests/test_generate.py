@@ -8,7 +8,7 @@ import pytest
 from attnmod.toolkit.errors import AttnmodError
 from attnmod.toolkit.generation import generate, resolve_config
 from attnmod.toolkit.modulation_config import ModulationConfig
-from attnmod.toolkit.prompt_tree import PromptTree
+from attnmod.toolkit.prompt.tree import PromptTree
 
 SIZE = {"height": 64, "width": 64}
 

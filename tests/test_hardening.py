@@ -293,7 +293,7 @@ def test_bad_settings_fail_before_the_model_stack_is_imported(arguments, message
 def test_a_long_prompt_gives_one_warning_per_problem_and_never_echoes_the_prompt(tiny_model):
     from attnmod.toolkit.generation import _item_warnings
     from attnmod.toolkit.modulation_config import ModulationConfig
-    from attnmod.toolkit.parsing import parse_prompt
+    from attnmod.toolkit.prompt.parse import parse_prompt
 
     prompt = " and ".join(f"a red car number {i}" for i in range(60))
     tree = parse_prompt(prompt, tiny_model.tokenizers)
@@ -309,7 +309,7 @@ def test_a_long_prompt_gives_one_warning_per_problem_and_never_echoes_the_prompt
 def test_no_entities_is_said_once(tiny_model):
     from attnmod.toolkit.generation import _item_warnings
     from attnmod.toolkit.modulation_config import ModulationConfig
-    from attnmod.toolkit.parsing import parse_prompt
+    from attnmod.toolkit.prompt.parse import parse_prompt
 
     tree = parse_prompt("the of", tiny_model.tokenizers)
     warnings = _item_warnings(tree, 4, ModulationConfig.from_variant("full"), active=False)
@@ -319,7 +319,7 @@ def test_no_entities_is_said_once(tiny_model):
 
 
 def test_a_spanish_prompt_is_flagged_and_english_ones_are_not():
-    from attnmod.toolkit.parsing import _language_notes
+    from attnmod.toolkit.prompt.parse import _language_notes
 
     assert "looks like Spanish" in _language_notes("un perro rojo y un gato blanco en la mesa")[0]
     assert "looks like French" in _language_notes("un chat noir et un chien blanc dans le jardin")[0]
@@ -385,7 +385,7 @@ def test_parse_imports_neither_torch_nor_transformers():
 
 
 def test_the_light_tokenizer_matches_transformers_clip_tokenizer_on_the_vendored_prompts(clip_tokenizer):
-    from attnmod.toolkit.tokenizer import TextTokenizer
+    from attnmod.toolkit.prompt.tokenizer import TextTokenizer
 
     light = TextTokenizer()
     prompts = ["Hello  WORLD café 日本語 dogs!!", "a man's red-hat, 3 cats\tand\u00a0a dog", "x\u0301y"]
@@ -416,7 +416,7 @@ def test_results_jsonl_grows_while_the_run_goes(tmp_path, monkeypatch):
     from attnmod.lightning_modules import writer
     from attnmod.lightning_modules.module import predict_items
     from attnmod.lightning_modules.run import run_ablation
-    from attnmod.toolkit.prompt_tree import PromptTree
+    from attnmod.toolkit.prompt.tree import PromptTree
     from test_lightning_run import CONFIGS, fake_generate, fake_save, fake_score
 
     monkeypatch.setattr(writer, "PROGRESS_INTERVAL", 0.0)

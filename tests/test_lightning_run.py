@@ -22,7 +22,7 @@ from attnmod.lightning_modules.run import resolve_precision, run_ablation
 from attnmod.lightning_modules.writer import AblationWriter, merge_results
 from attnmod.toolkit.attention_record import AttentionRecord
 from attnmod.toolkit.errors import AttnmodError
-from attnmod.toolkit.prompt_tree import PromptTree
+from attnmod.toolkit.prompt.tree import PromptTree
 from PIL import Image
 
 CONFIGS = {"none": {"variant": "none"}, "full": {"variant": "full"}}

@@ -21,7 +21,7 @@ from attnmod.toolkit.processors import (
     token_weights,
     visible_tokens,
 )
-from attnmod.toolkit.prompt_tree import Attribute, Entity, PromptTree
+from attnmod.toolkit.prompt.tree import Attribute, Entity, PromptTree
 from conftest import CAT_DOG, MAN_HAT
 
 # "a red cat and a blue dog": 0 <start>, 1 a, 2 red, 3 cat, 4 and, 5 a, 6 blue, 7 dog, 8 <end>

@@ -27,7 +27,7 @@ from attnmod.toolkit.processors import (
     modulated_attention,
     plan_sample,
 )
-from attnmod.toolkit.prompt_tree import PromptTree
+from attnmod.toolkit.prompt.tree import PromptTree
 from conftest import CAT_DOG, MAN_HAT
 
 MODELS = ["tiny_model", "tiny_sd_model"]

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from attnmod.toolkit import parser_components
-from attnmod.toolkit.nlp import load_spacy
+from attnmod.toolkit.prompt import components as parser_components
+from attnmod.toolkit.prompt.nlp import load_spacy
 from spacy.language import Language
 
 

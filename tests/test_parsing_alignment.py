@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from attnmod.toolkit.alignment import TokenAlignment, align_prompt, align_tokens
-from attnmod.toolkit.parsing import parse_prompt
+from attnmod.toolkit.prompt.alignment import TokenAlignment, align_prompt, align_tokens
+from attnmod.toolkit.prompt.parse import parse_prompt
 
 
 def positions_hold_the_word(tokenizer, tree) -> None:

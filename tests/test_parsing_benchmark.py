@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from attnmod.toolkit.prompt_tree import Attribute, Entity, PromptTree
+from attnmod.toolkit.prompt.tree import Attribute, Entity, PromptTree
 
 BENCHMARK = Path(__file__).resolve().parent.parent / "benchmarks" / "parse_accuracy.py"
 

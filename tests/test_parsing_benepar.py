@@ -13,8 +13,13 @@ import warnings
 import pytest
 import torch
 from attnmod.toolkit.errors import AttnmodError
-from attnmod.toolkit.nlp import BENEPAR_MODEL_ENV, check_benepar_model, find_benepar_model, install_tokenizer_shim
-from attnmod.toolkit.parsing import BENEPAR_MAX_WORDS, parse_prompt, parse_prompts, resolve_parser
+from attnmod.toolkit.prompt.nlp import (
+    BENEPAR_MODEL_ENV,
+    check_benepar_model,
+    find_benepar_model,
+    install_tokenizer_shim,
+)
+from attnmod.toolkit.prompt.parse import BENEPAR_MAX_WORDS, parse_prompt, parse_prompts, resolve_parser
 
 LABELS = ["", "S", "NP", "VP", "PP", "ADJP", "SBAR", "S::VP", "ADVP", "WHNP", "NP::NP"]
 
@@ -184,7 +189,7 @@ def test_tokenizer_shim_places_special_tokens_like_the_tokenizer(tmp_path):
     # benepar's Retokenizer finds the placeholder to count prefix/suffix special tokens
     dummy = bert.build_inputs_with_special_tokens([-100])
     assert dummy.index(-100) == 1 and len(dummy) == 3
-    from attnmod.toolkit.tokenizer import build_clip_tokenizer
+    from attnmod.toolkit.prompt.tokenizer import build_clip_tokenizer
 
     clip = build_clip_tokenizer()
     assert clip.build_inputs_with_special_tokens([320, 736]) == [49406, 320, 736, 49407]
@@ -208,13 +213,13 @@ def flat_np_model(tmp_path_factory):
 
 
 def test_the_constituency_component_builds_the_tree_from_benepars_parse(flat_np_model):
-    from attnmod.toolkit.nlp import load_benepar
-    from attnmod.toolkit.parser_components import (
+    from attnmod.toolkit.prompt.components import (
         BENEPAR_COMPONENT,
         CONSTITUENCY_COMPONENT,
         with_component,
         words_only,
     )
+    from attnmod.toolkit.prompt.nlp import load_benepar
 
     nlp = with_component(load_benepar(flat_np_model), CONSTITUENCY_COMPONENT)
     assert nlp.pipe_names[-2:] == [BENEPAR_COMPONENT, CONSTITUENCY_COMPONENT]

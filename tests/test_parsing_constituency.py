@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import nltk
 import pytest
-from attnmod.toolkit.constituency import build_from_constituency, words_from_tree
-from attnmod.toolkit.parsing import tree_from_constituency
+from attnmod.toolkit.prompt.constituency import build_from_constituency, words_from_tree
+from attnmod.toolkit.prompt.parse import tree_from_constituency
 
 # tests/ is on sys.path (pytest's rootdir-relative import mode); the cases live in a plain module
 from parsing_cases import CASES, summary

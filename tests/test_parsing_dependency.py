@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from attnmod.toolkit.nlp import load_spacy
-from attnmod.toolkit.parsing import parse_prompt, parse_prompts
+from attnmod.toolkit.prompt.nlp import load_spacy
+from attnmod.toolkit.prompt.parse import parse_prompt, parse_prompts
 from parsing_cases import CASES, summary
 
 # A genuine attachment ambiguity: "on the right" may describe the sphere (the hand-written tree) or the cubes

@@ -6,8 +6,8 @@ import json
 
 import pytest
 from attnmod.toolkit.errors import AttnmodError
-from attnmod.toolkit.parsing import MAX_PROMPT_CHARS, parse_prompt, parse_prompts, read_prompt_file
-from attnmod.toolkit.prompt_tree import PromptTree
+from attnmod.toolkit.prompt.parse import MAX_PROMPT_CHARS, parse_prompt, parse_prompts, read_prompt_file
+from attnmod.toolkit.prompt.tree import PromptTree
 
 WORDS = ["red", "car", "blue", "bus", "with", "a", "small", "dog", "near", "the", "old", "wooden", "house", "and"]
 FIVE_HUNDRED_WORDS = " ".join(WORDS[i % len(WORDS)] for i in range(500))

@@ -24,7 +24,7 @@ from attnmod.reports.run_report import (
 )
 from attnmod.toolkit.attention_record import AttentionRecord, Phase
 from attnmod.toolkit.errors import AttnmodError
-from attnmod.toolkit.prompt_tree import Attribute, Entity, PromptTree
+from attnmod.toolkit.prompt.tree import Attribute, Entity, PromptTree
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

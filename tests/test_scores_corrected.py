@@ -10,7 +10,7 @@ from attnmod.analysis.scoring import score_record, self_attention_grid, summary_
 from attnmod.analysis.verdicts import verdicts
 from attnmod.toolkit.attention_record import AttentionRecord, Phase
 from attnmod.toolkit.errors import AttnmodError
-from attnmod.toolkit.prompt_tree import Attribute, Entity, PromptTree
+from attnmod.toolkit.prompt.tree import Attribute, Entity, PromptTree
 
 SIZE = 8
 # "a cat and a black dog": positions 1 a, 2 cat, 3 and, 4 a, 5 black, 6 dog, 7 end, then padding

@@ -153,7 +153,7 @@ def test_set_names_are_checked():
 
 
 def check_parse(scenes: list[Scene]) -> None:
-    from attnmod.toolkit.parsing import parse_prompts
+    from attnmod.toolkit.prompt.parse import parse_prompts
 
     trees = parse_prompts([s.caption for s in scenes])
     for scene, tree in zip(scenes, trees, strict=True):

@@ -27,7 +27,7 @@ import json
 from pathlib import Path
 
 from .errors import AttnmodError
-from .prompt_tree import PromptTree
+from .prompt.tree import PromptTree
 from .run_files import ATTENTION_METADATA_FILE, ATTENTION_TENSOR_FILE
 
 FORMAT = "attnmod.attention/2"

@@ -26,7 +26,7 @@ import torch
 
 from .attention_record import DEFAULT_PHASES, AttentionRecord, Phase, phase_of, resolution_key
 from .processors import SEQUENCE_LENGTH, AttentionEvent
-from .prompt_tree import PromptTree
+from .prompt.tree import PromptTree
 
 FLOAT_BYTES = 4
 

@@ -25,7 +25,7 @@ from pathlib import Path
 from .attention_record import AttentionRecord
 from .errors import AttnmodError
 from .modulation_config import ModulationConfig
-from .prompt_tree import PromptTree
+from .prompt.tree import PromptTree
 from .run_files import CONFIG_FILE, IMAGE_FILE, PARSE_FILE, software_versions
 
 MAX_TOKENS = 77
@@ -77,7 +77,7 @@ def resolve_config(
 def _prompt_trees(model, prompts: list[str], trees) -> list[PromptTree]:
     if trees is None:
         try:
-            from .parsing import parse_prompts
+            from .prompt.parse import parse_prompts
         except ImportError as error:
             raise AttnmodError(
                 "prompt parsing is not available in this installation; pass trees= with PromptTree objects"
@@ -142,7 +142,7 @@ def generate(
     """Generate one image per prompt with ``config``'s modulation; with ``capture``, one AttentionRecord per item.
 
     ``seeds``: one per prompt, or one int used for every item. ``trees``: PromptTrees aligned to the model's
-    tokenizers (default: parsed with :func:`attnmod.toolkit.parsing.parse_prompts`). A prompt with no entities runs
+    tokenizers (default: parsed with :func:`attnmod.toolkit.prompt.parse.parse_prompts`). A prompt with no entities runs
     unmodulated, with a warning in its result. ``guidance <= 1`` switches classifier-free guidance off.
     ``observers``: extra :class:`~attnmod.toolkit.processors.AttentionObserver` objects that see every attention
     call's conditional probabilities (probes, custom statistics); they install the processors even without capture.

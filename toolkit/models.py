@@ -25,9 +25,9 @@ from pathlib import Path
 
 from .devices import resolve_device, resolve_dtype
 from .errors import ModelLoadError
+from .prompt.tokenizer import CLIP_VOCAB_SIZE, build_clip_tokenizer
 from .schedulers import euler_scheduler
 from .threads import ensure_thread_policy
-from .tokenizer import CLIP_VOCAB_SIZE, build_clip_tokenizer
 
 EMBEDDED_MODELS = ("shapes", "tiny", "tiny-sd", "sdxl-shaped")
 PICKLE_SUFFIXES = (".ckpt", ".pt", ".pth", ".bin", ".pkl", ".pickle")

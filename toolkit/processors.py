@@ -40,7 +40,7 @@ import torch.nn.functional as F
 
 from .errors import AttnmodError
 from .modulation_config import ModulationConfig, layer_selected
-from .prompt_tree import PromptTree
+from .prompt.tree import PromptTree
 
 SEQUENCE_LENGTH = 77
 SPECIAL, ENTITY, ATTRIBUTE, OTHER = 0, 1, 2, 3  # token classes for reweighting

@@ -18,8 +18,8 @@ from importlib import resources
 from pathlib import Path
 
 from .errors import ModelLoadError
+from .prompt.tokenizer import CLIP_VOCAB_SIZE, build_clip_tokenizer
 from .schedulers import SDXL_SCHEDULE, euler_scheduler
-from .tokenizer import CLIP_VOCAB_SIZE, build_clip_tokenizer
 
 WEIGHTS_FILE = "shapes.safetensors"
 CONFIG_FILE = "config.json"

