@@ -30,8 +30,8 @@ _EXPORTS = {
     "Scores": ".api.scores",
     "Diagnosis": ".api.diagnosis",
     "PromptTree": ".toolkit.prompt.tree",
-    "AttentionRecord": ".toolkit.attention_record",
-    "ModulationConfig": ".toolkit.modulation_config",
+    "AttentionRecord": ".toolkit.modulation.record",
+    "ModulationConfig": ".toolkit.modulation.config",
     "Thresholds": None,  # lives with the analysis; looked up through attnmod.api.compat
     "AttnmodError": ".toolkit.errors",
 }
@@ -61,9 +61,9 @@ if TYPE_CHECKING:
     from .api.heat_maps import HeatMaps
     from .api.scores import Scores
     from .api.session import Session
-    from .toolkit.attention_record import AttentionRecord
     from .toolkit.errors import AttnmodError
-    from .toolkit.modulation_config import ModulationConfig
+    from .toolkit.modulation.config import ModulationConfig
+    from .toolkit.modulation.record import AttentionRecord
     from .toolkit.prompt.tree import PromptTree
 
 

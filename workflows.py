@@ -35,8 +35,8 @@ from .analysis.schema import DIAGNOSIS_FORMAT, write_diagnosis
 from .analysis.scoring import score_record, summary_metrics
 from .analysis.thresholds import Thresholds
 from .analysis.verdicts import compare_scores, verdicts
-from .toolkit.attention_record import METADATA_FILE, AttentionRecord
 from .toolkit.errors import AttnmodError
+from .toolkit.modulation.record import METADATA_FILE, AttentionRecord
 from .toolkit.prompt.tree import PromptTree
 from .toolkit.run_files import (
     DIAGNOSIS_FILE,
@@ -99,7 +99,7 @@ def run_diagnosis(
     attribute's binding) are added (see :mod:`attnmod.analysis.attribution`).
     """
     from .toolkit import generation
-    from .toolkit.modulation_config import ModulationConfig
+    from .toolkit.modulation.config import ModulationConfig
 
     report_formats = _report_formats(formats)
 

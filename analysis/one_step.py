@@ -14,7 +14,13 @@ from collections.abc import Sequence
 import torch
 
 from ..toolkit.errors import AttnmodError
-from ..toolkit.processors import DenoisingProgress, ModulationContext, ModulationPlan, modulated_attention, plan_sample
+from ..toolkit.modulation.processors import (
+    DenoisingProgress,
+    ModulationContext,
+    ModulationPlan,
+    modulated_attention,
+    plan_sample,
+)
 from ..toolkit.prompt.tree import PromptTree
 from . import attention_maps
 
@@ -75,7 +81,7 @@ class OneStepAttention:
         width: int = 128,
         variant: str = "none",
     ):
-        from ..toolkit.modulation_config import ModulationConfig
+        from ..toolkit.modulation.config import ModulationConfig
 
         if not 0.0 <= at < 1.0:
             raise AttnmodError(f"--at is the denoising progress of the attributed step, in [0, 1); got {at}")

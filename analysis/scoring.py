@@ -3,7 +3,7 @@
 * :func:`plan_scoring` resolves a :class:`~attnmod.toolkit.prompt.tree.PromptTree` against the captured token
   positions (entities and attributes past the 77-token limit are skipped with a reason).
 * :func:`score_maps` maps one set of maps onto the pure functions of :mod:`attnmod.analysis.metrics`.
-* :func:`score_record` scores an :class:`~attnmod.toolkit.attention_record.AttentionRecord` per captured phase and
+* :func:`score_record` scores an :class:`~attnmod.toolkit.modulation.record.AttentionRecord` per captured phase and
   over the whole run ("overall": the sums of all phases over their total count).
 * :func:`summary_metrics` flattens the scores into the numbers of a results row.
 
@@ -20,8 +20,8 @@ from collections.abc import Sequence
 
 import torch
 
-from ..toolkit.attention_record import AttentionRecord, resolution_key
 from ..toolkit.errors import AttnmodError
+from ..toolkit.modulation.record import AttentionRecord, resolution_key
 from ..toolkit.prompt.tree import PromptTree
 from ..toolkit.run_files import json_number
 from . import attention_maps, binding, map_overlap, regions, word_attention

@@ -1,6 +1,6 @@
 """Settings of the scoring and the verdicts: :class:`Thresholds`, read from a file and overridden per option.
 
-A pydantic dataclass, like :class:`~attnmod.toolkit.modulation_config.ModulationConfig`: every way of building one
+A pydantic dataclass, like :class:`~attnmod.toolkit.modulation.config.ModulationConfig`: every way of building one
 (in Python, from a file's mapping, with ``replace``) runs the same checks, and a bad value is an AttnmodError that
 names the setting.
 """
@@ -15,8 +15,8 @@ from pydantic import TypeAdapter, ValidationInfo, field_validator, model_validat
 from pydantic.dataclasses import dataclass
 from pydantic_core import ArgsKwargs
 
-from ..toolkit.attention_record import parse_resolution
 from ..toolkit.errors import AttnmodError
+from ..toolkit.modulation.record import parse_resolution
 from ..toolkit.run_files import read_settings_file
 
 #: The region rules of :func:`attnmod.analysis.metrics.region_candidates` (named here so that reading settings

@@ -19,7 +19,7 @@ from .heat_maps import HeatMaps, WordHeatMap
 from .session import Run, Session, modulate, trace
 
 if TYPE_CHECKING:
-    from ..toolkit.attention_record import AttentionRecord
+    from ..toolkit.modulation.record import AttentionRecord
     from ..toolkit.prompt.tree import PromptTree
     from .diagnosis import Diagnosis
     from .scores import Scores

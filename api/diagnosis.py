@@ -20,7 +20,7 @@ from ..toolkit.errors import AttnmodError
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-    from ..toolkit.attention_record import AttentionRecord
+    from ..toolkit.modulation.record import AttentionRecord
     from ..toolkit.prompt.tree import PromptTree
     from .scores import Scores
 
@@ -101,7 +101,7 @@ class Diagnosis:
 
     @property
     def records(self) -> dict[str, AttentionRecord]:
-        from ..toolkit.attention_record import AttentionRecord
+        from ..toolkit.modulation.record import AttentionRecord
 
         return {role: AttentionRecord.load(self.folder / self.data["variants"][role]["record"]) for role in ROLES}
 

@@ -1,4 +1,4 @@
-"""Per-word heat maps at image size, read out of an :class:`~attnmod.toolkit.attention_record.AttentionRecord`.
+"""Per-word heat maps at image size, read out of an :class:`~attnmod.toolkit.modulation.record.AttentionRecord`.
 
 A word's map at one captured resolution is the sum over its sub-word tokens of the record's mean cross-attention
 over all phases (``sum of the phases' sums / sum of their counts``: every captured layer and step weighted equally),
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     import torch
     from matplotlib.figure import Figure
 
-    from ..toolkit.attention_record import AttentionRecord
+    from ..toolkit.modulation.record import AttentionRecord
 
 WORD = re.compile(r"\w+(?:['\u2019-]\w+)*")
 COLORMAP = "inferno"

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-    from ..toolkit.attention_record import AttentionRecord
+    from ..toolkit.modulation.record import AttentionRecord
     from ..toolkit.prompt.tree import PromptTree
 
 

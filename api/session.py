@@ -2,10 +2,10 @@
 
 The pipeline is the user's (their weights, LoRA, scheduler, img2img or inpainting); attnmod only swaps the UNet's
 attention processors by module name, from each call's prompt encoding to the next call or the block's end (see
-:func:`attnmod.toolkit.processors.modulated_attention`) and observes two things the pipeline does anyway:
+:func:`attnmod.toolkit.modulation.processors.modulated_attention`) and observes two things the pipeline does anyway:
 
 * its ``encode_prompt`` call, where a run starts: the prompt text and ``num_images_per_prompt`` give one
-  :class:`~attnmod.toolkit.processors.SamplePlan` per image, the capture is created and the processors are
+  :class:`~attnmod.toolkit.modulation.processors.SamplePlan` per image, the capture is created and the processors are
   installed (the previous run's come off first). The wrapper is set on the pipeline object for the block only;
 * each UNet call (a forward pre-hook, run before the processors' own): the first of a run sets the latent size
   and the image size, and every call is counted.
@@ -27,8 +27,8 @@ from typing import TYPE_CHECKING, Any
 from ..toolkit.errors import AttnmodError
 
 if TYPE_CHECKING:
-    from ..toolkit.attention_record import AttentionRecord
-    from ..toolkit.modulation_config import ModulationConfig
+    from ..toolkit.modulation.config import ModulationConfig
+    from ..toolkit.modulation.record import AttentionRecord
     from ..toolkit.prompt.tree import PromptTree
     from .heat_maps import HeatMaps
 
@@ -171,7 +171,7 @@ class Session:
 
 
 def resolve_variant(variant) -> ModulationConfig:
-    from ..toolkit.modulation_config import ModulationConfig
+    from ..toolkit.modulation.config import ModulationConfig
 
     if isinstance(variant, ModulationConfig):
         return variant
@@ -214,7 +214,7 @@ class _Block:
     """
 
     def __init__(self, session: Session, prompts, parser: str):
-        from ..toolkit.processors import attention_levels
+        from ..toolkit.modulation.processors import attention_levels
 
         self.session = session
         self.pipe = session.pipe
@@ -273,9 +273,9 @@ class _Block:
         )
 
     def start_run(self, prompts: list[str], per_prompt: int) -> None:
-        from ..toolkit.capture import AttentionCapture
         from ..toolkit.generation import MAX_TOKENS
-        from ..toolkit.processors import (
+        from ..toolkit.modulation.capture import AttentionCapture
+        from ..toolkit.modulation.processors import (
             DenoisingProgress,
             ModulationContext,
             ModulationPlan,
@@ -338,7 +338,7 @@ class _Block:
             plan = self.context.plan
             if plan.membership.device != sample.device:
                 # model offloading moves the UNet to its device only when it runs: follow it
-                from ..toolkit.processors import ModulationPlan
+                from ..toolkit.modulation.processors import ModulationPlan
 
                 self.context.plan = ModulationPlan.build(plan.samples, device=sample.device)
             latent_height, latent_width = int(sample.shape[-2]), int(sample.shape[-1])

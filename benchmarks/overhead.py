@@ -125,10 +125,10 @@ def main() -> None:
     args = parser.parse_args()
 
     import torch
-    from attnmod.toolkit.capture import estimate_state_bytes, unet_attention_resolutions
     from attnmod.toolkit.generation import generate
     from attnmod.toolkit.models import load_model
-    from attnmod.toolkit.modulation_config import CaptureConfig, ModulationConfig, variant_parts
+    from attnmod.toolkit.modulation.capture import estimate_state_bytes, unet_attention_resolutions
+    from attnmod.toolkit.modulation.config import CaptureConfig, ModulationConfig, variant_parts
     from attnmod.toolkit.prompt.parse import parse_prompt
     from attnmod.toolkit.run_files import default_generation_settings
 

@@ -121,7 +121,7 @@ def load_tuned(path: str | None, overrides: Sequence[str] = ()):
     """The tuned ``full`` configuration: a ModulationConfig file, or a tune_full.py ``sweep.json`` (its best
     point), then ``overrides``; None when neither is given."""
     from attnmod.toolkit.errors import AttnmodError
-    from attnmod.toolkit.modulation_config import ModulationConfig
+    from attnmod.toolkit.modulation.config import ModulationConfig
 
     if not path and not overrides:
         return None
@@ -149,7 +149,7 @@ def load_tuned(path: str | None, overrides: Sequence[str] = ()):
 
 def variant_configs(tuned) -> dict:
     """Variant label -> ModulationConfig, in report order. ``tuned``: a ModulationConfig or None."""
-    from attnmod.toolkit.modulation_config import ModulationConfig
+    from attnmod.toolkit.modulation.config import ModulationConfig
 
     base = tuned if tuned is not None else ModulationConfig.from_variant("full")
     configs = {"none": ModulationConfig.from_variant("none")}
@@ -521,7 +521,7 @@ def core_minutes(rows: Sequence[dict]) -> float:
 
 
 def markdown(args, settings: dict, summary: dict, configs: dict, rows: Sequence[dict], time_key: str) -> str:
-    from attnmod.toolkit.modulation_config import ModulationConfig
+    from attnmod.toolkit.modulation.config import ModulationConfig
 
     labels = list(configs)
     clock = "CPU" if time_key == "cpu_seconds" else "wall"

@@ -649,7 +649,7 @@ def run_items(args, items: list[Item], out: Path, judge) -> None:
     from attnmod.toolkit import shapes_world
     from attnmod.toolkit.generation import generate
     from attnmod.toolkit.models import load_model
-    from attnmod.toolkit.modulation_config import ModulationConfig
+    from attnmod.toolkit.modulation.config import ModulationConfig
     from attnmod.toolkit.prompt.parse import parse_prompt
     from tqdm.auto import tqdm
 

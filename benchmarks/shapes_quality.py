@@ -96,7 +96,7 @@ def run(args) -> dict:
     import torch
     from attnmod.toolkit.generation import generate
     from attnmod.toolkit.models import load_model
-    from attnmod.toolkit.modulation_config import ModulationConfig
+    from attnmod.toolkit.modulation.config import ModulationConfig
     from attnmod.toolkit.shapes_world import prompt_set
 
     torch.set_num_threads(args.threads)

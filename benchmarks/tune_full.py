@@ -162,7 +162,7 @@ def main_effects(rows: Sequence[dict], axes, labels: Sequence[str], metric: str)
 
 def default_point(configs: dict) -> str | None:
     """The grid point whose configuration equals ``full``'s current defaults, if the grid holds one."""
-    from attnmod.toolkit.modulation_config import ModulationConfig
+    from attnmod.toolkit.modulation.config import ModulationConfig
 
     defaults = ModulationConfig.from_variant("full").to_json()
     return next((label for label, config in configs.items() if "~" in label and config.to_json() == defaults), None)

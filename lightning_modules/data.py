@@ -427,7 +427,7 @@ def expand_sweep(variants: Sequence[str], axes: Sequence[tuple[str, Sequence[str
     """
     import itertools
 
-    from ..toolkit.modulation_config import ModulationConfig
+    from ..toolkit.modulation.config import ModulationConfig
 
     keys = [key for key, _ in axes]
     if len(set(keys)) != len(keys):

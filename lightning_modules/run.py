@@ -124,7 +124,7 @@ def resolve_precision(precision: str, gpu: bool) -> str:
 
 
 def _variant_configs(variants: Sequence[str]) -> dict:
-    from ..toolkit.modulation_config import ModulationConfig
+    from ..toolkit.modulation.config import ModulationConfig
 
     return {name: ModulationConfig.from_variant(name) for name in parse_variants(variants)}
 

@@ -44,7 +44,7 @@ def parse_seeds(text: str) -> list[int]:
 
 def parse_variants(text: str | Sequence[str]) -> list[str]:
     """Comma-separated variant names, each checked against the modulation presets (``a+b`` combinations too)."""
-    from ..toolkit.modulation_config import ModulationConfig
+    from ..toolkit.modulation.config import ModulationConfig
 
     names = [v.strip() for v in text.split(",")] if isinstance(text, str) else [str(v).strip() for v in text]
     names = [name for name in names if name]

@@ -58,7 +58,7 @@ def _summary_image(path: Path) -> bytes | None:
 
 
 def _load_record(folder: Path):
-    from ..toolkit.attention_record import AttentionRecord
+    from ..toolkit.modulation.record import AttentionRecord
 
     try:
         return AttentionRecord.load(folder)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..toolkit.attention_record import AttentionRecord
+from ..toolkit.modulation.record import AttentionRecord
 from ..toolkit.prompt.tree import PromptTree
 
 

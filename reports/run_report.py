@@ -342,7 +342,7 @@ def item_verdicts(metrics: dict | None) -> list[str]:
 
 
 def _load_record(folder: Path):
-    from ..toolkit.attention_record import AttentionRecord
+    from ..toolkit.modulation.record import AttentionRecord
 
     try:
         return AttentionRecord.load(folder)

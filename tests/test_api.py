@@ -17,8 +17,8 @@ import attnmod
 import numpy as np
 import pytest
 import torch
-from attnmod.toolkit.attention_record import AttentionRecord
 from attnmod.toolkit.errors import AttnmodError
+from attnmod.toolkit.modulation.record import AttentionRecord
 
 PROMPT = "a red car and a white sheep"
 SMALL = {"num_inference_steps": 3, "height": 64, "width": 64, "output_type": "np"}
@@ -141,7 +141,7 @@ def test_variant_none_leaves_the_output_identical(sdxl, capture):
 def test_modulate_matches_the_cli_generation_path(request, fixture):
     """The user's own call inside modulate() gives the image and record that the CLI's generate() gives."""
     from attnmod.toolkit.generation import generate
-    from attnmod.toolkit.modulation_config import ModulationConfig
+    from attnmod.toolkit.modulation.config import ModulationConfig
 
     model = request.getfixturevalue(fixture)
     pipe = model.pipeline

@@ -56,7 +56,7 @@ def test_one_step_maps_equal_the_first_captured_step_of_a_generation(tiny_model)
     """The fixed latent and timestep at progress 0 are the pipeline's first UNet input, so the maps match capture."""
     from attnmod.analysis import attention_maps
     from attnmod.toolkit.generation import generate
-    from attnmod.toolkit.modulation_config import ModulationConfig
+    from attnmod.toolkit.modulation.config import ModulationConfig
 
     tree = car_and_sheep()
     result = generate(

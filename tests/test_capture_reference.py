@@ -10,11 +10,11 @@ import pytest
 import torch
 from attnmod.analysis import attention_maps, map_overlap
 from attnmod.analysis.scoring import score_record
-from attnmod.toolkit.attention_record import AttentionRecord, Phase
-from attnmod.toolkit.capture import AttentionCapture
 from attnmod.toolkit.generation import generate
-from attnmod.toolkit.modulation_config import ModulationConfig
-from attnmod.toolkit.processors import AttentionEvent
+from attnmod.toolkit.modulation.capture import AttentionCapture
+from attnmod.toolkit.modulation.config import ModulationConfig
+from attnmod.toolkit.modulation.processors import AttentionEvent
+from attnmod.toolkit.modulation.record import AttentionRecord, Phase
 from conftest import CAT_DOG
 
 ONE_PHASE = (Phase("all", 0.0, 1.0),)

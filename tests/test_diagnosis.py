@@ -24,8 +24,8 @@ from attnmod.analysis import schema
 from attnmod.analysis.scoring import score_record, summary_metrics
 from attnmod.analysis.thresholds import Thresholds
 from attnmod.analysis.verdicts import compare_scores, verdicts
-from attnmod.toolkit.attention_record import AttentionRecord
 from attnmod.toolkit.errors import AttnmodError
+from attnmod.toolkit.modulation.record import AttentionRecord
 from attnmod.toolkit.prompt.tree import Attribute, Entity, PromptTree
 
 SIZE = 8

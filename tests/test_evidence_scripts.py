@@ -125,7 +125,7 @@ def test_points_rank_by_all_correct_then_colour_binding():
 
 
 def test_the_default_grid_holds_the_current_defaults_and_settings_round_trip():
-    from attnmod.toolkit.modulation_config import ModulationConfig
+    from attnmod.toolkit.modulation.config import ModulationConfig
 
     axes = tune_full.grid_axes([], None)
     configs = tune_full.sweep_configs(axes)
@@ -141,7 +141,7 @@ def test_the_default_grid_holds_the_current_defaults_and_settings_round_trip():
 
 
 def test_tuned_from_a_sweep_json_a_config_file_or_settings(tmp_path):
-    from attnmod.toolkit.modulation_config import ModulationConfig
+    from attnmod.toolkit.modulation.config import ModulationConfig
 
     tuned = ModulationConfig.from_variant("full").with_overrides(["masking.special=substitute", "masking.end=1.0"])
     sweep = tmp_path / "sweep.json"
@@ -185,7 +185,7 @@ class Killed(Exception):
 
 
 def test_rows_resume_after_a_kill_and_a_changed_config_is_redone(tmp_path):
-    from attnmod.toolkit.modulation_config import ModulationConfig
+    from attnmod.toolkit.modulation.config import ModulationConfig
 
     work = results.build_work(["seen-2/test"], 4, [0], 0)
     configs = {"none": ModulationConfig.from_variant("none"), "full": ModulationConfig.from_variant("full")}
@@ -243,7 +243,7 @@ def test_bad_input_is_one_line_and_exit_1(capsys):
 def test_tune_then_report_end_to_end_on_the_tiny_model(tmp_path):
     """The sweep writes its table and the best point; results.py reads that point and writes the report; a second
     run of results.py makes no image (every row is there)."""
-    from attnmod.toolkit.modulation_config import ModulationConfig
+    from attnmod.toolkit.modulation.config import ModulationConfig
 
     sweep_dir, report_dir = tmp_path / "sweep", tmp_path / "report"
     common = ["--model", "tiny", "--steps", "1", "--prompts", "1", "--seeds", "0", "--batch", "4"]

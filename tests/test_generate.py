@@ -7,7 +7,7 @@ import json
 import pytest
 from attnmod.toolkit.errors import AttnmodError
 from attnmod.toolkit.generation import generate, resolve_config
-from attnmod.toolkit.modulation_config import ModulationConfig
+from attnmod.toolkit.modulation.config import ModulationConfig
 from attnmod.toolkit.prompt.tree import PromptTree
 
 SIZE = {"height": 64, "width": 64}

@@ -292,7 +292,7 @@ def test_bad_settings_fail_before_the_model_stack_is_imported(arguments, message
 
 def test_a_long_prompt_gives_one_warning_per_problem_and_never_echoes_the_prompt(tiny_model):
     from attnmod.toolkit.generation import _item_warnings
-    from attnmod.toolkit.modulation_config import ModulationConfig
+    from attnmod.toolkit.modulation.config import ModulationConfig
     from attnmod.toolkit.prompt.parse import parse_prompt
 
     prompt = " and ".join(f"a red car number {i}" for i in range(60))
@@ -308,7 +308,7 @@ def test_a_long_prompt_gives_one_warning_per_problem_and_never_echoes_the_prompt
 
 def test_no_entities_is_said_once(tiny_model):
     from attnmod.toolkit.generation import _item_warnings
-    from attnmod.toolkit.modulation_config import ModulationConfig
+    from attnmod.toolkit.modulation.config import ModulationConfig
     from attnmod.toolkit.prompt.parse import parse_prompt
 
     tree = parse_prompt("the of", tiny_model.tokenizers)

@@ -20,8 +20,8 @@ from attnmod.lightning_modules.data import expand_items, load_sources, scan_run
 from attnmod.lightning_modules.module import ItemResult, predict_items
 from attnmod.lightning_modules.run import resolve_precision, run_ablation
 from attnmod.lightning_modules.writer import AblationWriter, merge_results
-from attnmod.toolkit.attention_record import AttentionRecord
 from attnmod.toolkit.errors import AttnmodError
+from attnmod.toolkit.modulation.record import AttentionRecord
 from attnmod.toolkit.prompt.tree import PromptTree
 from PIL import Image
 

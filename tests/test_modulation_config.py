@@ -7,7 +7,7 @@ import math
 
 import pytest
 from attnmod.toolkit.errors import AttnmodError
-from attnmod.toolkit.modulation_config import (
+from attnmod.toolkit.modulation.config import (
     Curve,
     ModulationConfig,
     Window,
@@ -225,7 +225,7 @@ def test_a_constant_curve_given_as_a_number_is_checked_like_any_curve(weight, me
 def test_configs_built_in_python_pass_the_same_checks():
     import dataclasses
 
-    from attnmod.toolkit.modulation_config import MaskingConfig, TemperatureConfig
+    from attnmod.toolkit.modulation.config import MaskingConfig, TemperatureConfig
 
     with pytest.raises(AttnmodError) as caught:
         TemperatureConfig(enabled=True, tau=-1)

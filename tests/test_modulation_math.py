@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import torch
-from attnmod.toolkit.modulation_config import Curve, ModulationConfig, ReweightingConfig, Window
-from attnmod.toolkit.processors import (
+from attnmod.toolkit.modulation.config import Curve, ModulationConfig, ReweightingConfig, Window
+from attnmod.toolkit.modulation.processors import (
     ATTRIBUTE,
     ENTITY,
     OTHER,

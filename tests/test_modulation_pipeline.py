@@ -11,7 +11,7 @@ import pytest
 import torch
 from attnmod.toolkit.errors import AttnmodError
 from attnmod.toolkit.generation import generate
-from attnmod.toolkit.modulation_config import (
+from attnmod.toolkit.modulation.config import (
     LEGACY_SETTINGS,
     Curve,
     MaskingConfig,
@@ -20,7 +20,7 @@ from attnmod.toolkit.modulation_config import (
     TemperatureConfig,
     Window,
 )
-from attnmod.toolkit.processors import (
+from attnmod.toolkit.modulation.processors import (
     DenoisingProgress,
     ModulationContext,
     ModulationPlan,

@@ -8,7 +8,7 @@ import pytest
 from attnmod.lightning_modules.data import expand_sweep, load_sweep_file, parse_sweep, sweep_point_settings
 from attnmod.reports.sweep_ranking import sweep_ranking
 from attnmod.toolkit.errors import AttnmodError
-from attnmod.toolkit.modulation_config import Window
+from attnmod.toolkit.modulation.config import Window
 
 
 def test_a_grid_gives_one_named_variant_per_point_and_none_stays_the_reference():

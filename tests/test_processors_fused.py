@@ -12,8 +12,8 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn.functional as F
-from attnmod.toolkit.modulation_config import Curve, MaskingConfig, ModulationConfig, ReweightingConfig, Window
-from attnmod.toolkit.processors import (
+from attnmod.toolkit.modulation.config import Curve, MaskingConfig, ModulationConfig, ReweightingConfig, Window
+from attnmod.toolkit.modulation.processors import (
     LayoutMaps,
     MaskedReweightedCrossAttnProcessor,
     ModulationContext,

@@ -14,7 +14,7 @@ import textwrap
 
 import pytest
 import torch
-from attnmod.toolkit.modulation_config import (
+from attnmod.toolkit.modulation.config import (
     Curve,
     MaskingConfig,
     ModulationConfig,
@@ -22,7 +22,7 @@ from attnmod.toolkit.modulation_config import (
     TemperatureConfig,
     Window,
 )
-from attnmod.toolkit.processors import (
+from attnmod.toolkit.modulation.processors import (
     LayoutMaps,
     MaskedReweightedCrossAttnProcessor,
     ModulationContext,
@@ -258,7 +258,7 @@ def _contains_run(haystack: list[str], needle: list[str]) -> bool:
 
 def test_projections_are_a_faithful_copy_of_the_installed_attn_processor_2_0():
     """Drift check for the "Copied from diffusers...AttnProcessor2_0.__call__" marker on _project and _finish."""
-    from attnmod.toolkit.processors import _AttnProcessorBase
+    from attnmod.toolkit.modulation.processors import _AttnProcessorBase
 
     theirs = _statements(AttnProcessor2_0.__call__)
     call = next(i for i, s in enumerate(theirs) if "scaled_dot_product_attention" in s)

@@ -22,8 +22,8 @@ from attnmod.reports.run_report import (
     variant_summary,
     worst_items,
 )
-from attnmod.toolkit.attention_record import AttentionRecord, Phase
 from attnmod.toolkit.errors import AttnmodError
+from attnmod.toolkit.modulation.record import AttentionRecord, Phase
 from attnmod.toolkit.prompt.tree import Attribute, Entity, PromptTree
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

@@ -8,8 +8,8 @@ import torch
 from attnmod.analysis import verdicts as verdicts_module
 from attnmod.analysis.scoring import score_record, self_attention_grid, summary_metrics
 from attnmod.analysis.verdicts import verdicts
-from attnmod.toolkit.attention_record import AttentionRecord, Phase
 from attnmod.toolkit.errors import AttnmodError
+from attnmod.toolkit.modulation.record import AttentionRecord, Phase
 from attnmod.toolkit.prompt.tree import Attribute, Entity, PromptTree
 
 SIZE = 8

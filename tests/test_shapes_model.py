@@ -36,7 +36,7 @@ def test_shipped_files_are_half_precision_safetensors_within_30_mb():
 
 
 def test_architecture_is_sdxl_with_cross_attention_at_16x16(shapes_model):
-    from attnmod.toolkit.capture import unet_attention_resolutions
+    from attnmod.toolkit.modulation.capture import unet_attention_resolutions
 
     pipe = shapes_model.pipeline
     assert type(pipe).__name__ == "StableDiffusionXLPipeline" and shapes_model.family == "sdxl"
@@ -50,7 +50,7 @@ def test_architecture_is_sdxl_with_cross_attention_at_16x16(shapes_model):
 def test_it_draws_the_named_single_objects(shapes_model):
     from attnmod.analysis.judge import judge_image
     from attnmod.toolkit.generation import generate
-    from attnmod.toolkit.modulation_config import ModulationConfig
+    from attnmod.toolkit.modulation.config import ModulationConfig
     from attnmod.toolkit.shapes_world import BACKGROUND, prompt_set
 
     scenes = prompt_set("seen-1", 10, seed=7)

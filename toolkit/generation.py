@@ -4,13 +4,13 @@
 ``torch.Generator`` seeded with its seed (created on the CPU, so the initial noise is the same on every device), so an
 item's result does not depend on what else is in the batch. Masking, reweighting and the capture touch only the
 conditional half of classifier-free guidance; the temperature both halves or the conditional one (``halves``; see
-:mod:`attnmod.toolkit.processors`).
+:mod:`attnmod.toolkit.modulation.processors`).
 
 Saved folder (``save_generation``): ``image.png``; ``parse.json`` (the PromptTree); ``config.json`` with everything
 needed to reproduce it: ``{"prompt", "seed", "variant", "config": ModulationConfig JSON, "model", "family",
 "steps", "guidance", "height", "width", "device", "dtype", "modulated", "warnings", "seconds",
 "versions": {"attnmod", "torch", "diffusers", "transformers"}}``; and with capture ``attention.safetensors`` plus
-``attention.json`` (see :mod:`attnmod.toolkit.attention_record`).
+``attention.json`` (see :mod:`attnmod.toolkit.modulation.record`).
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from .attention_record import AttentionRecord
 from .errors import AttnmodError
-from .modulation_config import ModulationConfig
+from .modulation.config import ModulationConfig
+from .modulation.record import AttentionRecord
 from .prompt.tree import PromptTree
 from .run_files import CONFIG_FILE, IMAGE_FILE, PARSE_FILE, software_versions
 
@@ -144,14 +144,14 @@ def generate(
     ``seeds``: one per prompt, or one int used for every item. ``trees``: PromptTrees aligned to the model's
     tokenizers (default: parsed with :func:`attnmod.toolkit.prompt.parse.parse_prompts`). A prompt with no entities runs
     unmodulated, with a warning in its result. ``guidance <= 1`` switches classifier-free guidance off.
-    ``observers``: extra :class:`~attnmod.toolkit.processors.AttentionObserver` objects that see every attention
+    ``observers``: extra :class:`~attnmod.toolkit.modulation.processors.AttentionObserver` objects that see every attention
     call's conditional probabilities (probes, custom statistics); they install the processors even without capture.
     """
     import torch
     from tqdm.auto import tqdm
 
-    from .capture import AttentionCapture
-    from .processors import (
+    from .modulation.capture import AttentionCapture
+    from .modulation.processors import (
         DenoisingProgress,
         ModulationContext,
         ModulationPlan,

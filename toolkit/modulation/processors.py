@@ -38,9 +38,9 @@ from typing import Protocol
 import torch
 import torch.nn.functional as F
 
-from .errors import AttnmodError
-from .modulation_config import ModulationConfig, layer_selected
-from .prompt.tree import PromptTree
+from ..errors import AttnmodError
+from ..prompt.tree import PromptTree
+from .config import ModulationConfig, layer_selected
 
 SEQUENCE_LENGTH = 77
 SPECIAL, ENTITY, ATTRIBUTE, OTHER = 0, 1, 2, 3  # token classes for reweighting
@@ -129,7 +129,7 @@ def plan_sample(tree: PromptTree | None, token_count: int, nested: str = "family
     """Resolve a prompt tree against its tokenisation.
 
     ``token_count``: real positions including start and end token (the first padding position). Entities whose tokens
-    were all truncated away are left out. ``nested`` (see :mod:`~attnmod.toolkit.modulation_config`): ``family``
+    were all truncated away are left out. ``nested`` (see :mod:`~attnmod.toolkit.modulation.config`): ``family``
     keeps a group's ancestors and descendants visible to its patches, ``ancestors`` its ancestors only, ``strict``
     nothing but the group itself.
     """

@@ -89,9 +89,9 @@ from pydantic import AfterValidator, BeforeValidator, TypeAdapter, ValidationErr
 from pydantic.dataclasses import dataclass
 from pydantic_core import ArgsKwargs
 
-from .attention_record import DEFAULT_PHASES, Phase
-from .errors import AttnmodError
-from .run_files import read_settings_file
+from ..errors import AttnmodError
+from ..run_files import read_settings_file
+from .record import DEFAULT_PHASES, Phase
 
 PARTS = ("temperature", "masking", "reweighting")
 CURVE_KINDS = ("constant", "linear", "cosine", "exponential", "step")

@@ -26,9 +26,9 @@ import dataclasses
 import json
 from pathlib import Path
 
-from .errors import AttnmodError
-from .prompt.tree import PromptTree
-from .run_files import ATTENTION_METADATA_FILE, ATTENTION_TENSOR_FILE
+from ..errors import AttnmodError
+from ..prompt.tree import PromptTree
+from ..run_files import ATTENTION_METADATA_FILE, ATTENTION_TENSOR_FILE
 
 FORMAT = "attnmod.attention/2"
 LEGACY_FORMATS = ("attnmod.attention/1",)

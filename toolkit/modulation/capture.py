@@ -1,6 +1,6 @@
 """Bounded-memory attention capture: running sums per resolution and phase, filled from the attention processors.
 
-:class:`AttentionCapture` is an observer of :mod:`attnmod.toolkit.processors`. For every attention call it adds the
+:class:`AttentionCapture` is an observer of :mod:`attnmod.toolkit.modulation.processors`. For every attention call it adds the
 conditional rows' head-averaged probabilities to one sum per ``(kind, resolution, phase)`` and counts the
 contribution; nothing is kept per step, so its memory does not depend on the number of steps:
 
@@ -14,7 +14,7 @@ modulation shaped by construction. The second sum is created at the first modula
 the sum so far, where both agreed), so an unmodulated run keeps one set and costs what it did before.
 
 The sums stay on the model's device during the run (no per-layer copies to the host) and become one
-:class:`~attnmod.toolkit.attention_record.AttentionRecord` per sample at the end, whose ``mean()`` is the head-,
+:class:`~attnmod.toolkit.modulation.record.AttentionRecord` per sample at the end, whose ``mean()`` is the head-,
 layer- and step-averaged map of a phase.
 """
 
@@ -24,9 +24,9 @@ from collections.abc import Iterable, Sequence
 
 import torch
 
-from .attention_record import DEFAULT_PHASES, AttentionRecord, Phase, phase_of, resolution_key
+from ..prompt.tree import PromptTree
 from .processors import SEQUENCE_LENGTH, AttentionEvent
-from .prompt.tree import PromptTree
+from .record import DEFAULT_PHASES, AttentionRecord, Phase, phase_of, resolution_key
 
 FLOAT_BYTES = 4
 
