@@ -185,7 +185,7 @@ def main() -> None:
 @user_errors
 def info(model: str, device: str, dtype: str, allow_pickle: bool, as_json: bool) -> None:
     """Load a model and show its family, device, tokenizers and attention modules."""
-    from .toolkit.models import describe_model, load_model
+    from .toolkit.models.loading import describe_model, load_model
 
     description = describe_model(load_model(model, device=device, dtype=dtype, allow_pickle=allow_pickle))
     if as_json:
@@ -294,7 +294,7 @@ def generate(
     prepare_output_folder(out_dir)
     with RunLock(out_dir, "`attnmod generate`"):  # one run at a time writes into a folder
         from .toolkit import generation
-        from .toolkit.models import load_model
+        from .toolkit.models.loading import load_model
         from .toolkit.run_files import resolve_generation_settings
 
         config = generation.resolve_config(variant, config_path, overrides)
@@ -434,7 +434,7 @@ def diagnose(
         written = diagnosis_files(formats)
         from .reports.text import format_diagnosis
         from .toolkit.generation import resolve_config
-        from .toolkit.models import load_model
+        from .toolkit.models.loading import load_model
         from .workflows import run_diagnosis
 
         thresholds = _thresholds(**threshold_flags)
@@ -549,7 +549,7 @@ def attribute(
 ) -> None:
     """Attribute a leakage or binding score at one denoising step to prompt tokens with captum."""
     from .analysis.attribution import attribute_prompt, format_attribution
-    from .toolkit.models import load_model
+    from .toolkit.models.loading import load_model
 
     loaded = load_model(model, device=device, dtype=dtype, allow_pickle=allow_pickle)
     result = attribute_prompt(

@@ -94,7 +94,7 @@ def run_diagnosis(
     ``modulated/``: image, parse, config, attention record), then the diagnosis report in each of ``formats``
     (``report.html``, ``report.pdf``; ``"none"`` or empty: no report). Returns the diagnosis dict, as written.
 
-    ``model`` is a :class:`~attnmod.toolkit.models.LoadedModel`; ``steps``/``height``/``width`` default to the
+    ``model`` is a :class:`~attnmod.toolkit.models.loading.LoadedModel`; ``steps``/``height``/``width`` default to the
     model's defaults. With ``attribute``, captum attributions of the baseline's leakage (and of each misbound
     attribute's binding) are added (see :mod:`attnmod.analysis.attribution`).
     """

@@ -259,7 +259,7 @@ def _tile(png: str, caption: str) -> str:
 
 def as_model(pipe_or_model):
     """A ``LoadedModel`` for a pipeline, a ``LoadedModel`` or an embedded/local model name."""
-    from ..toolkit.models import LoadedModel, load_model
+    from ..toolkit.models.loading import LoadedModel, load_model
 
     if isinstance(pipe_or_model, LoadedModel):
         return pipe_or_model

@@ -71,7 +71,7 @@ def shard_rows_file(rows_dir: Path, shard: tuple[int, int]) -> Path:
 def load_model_for(args):
     """``--model`` on ``--device`` with ``--dtype``; a model that cannot be loaded is a UsageError."""
     from attnmod.toolkit.errors import AttnmodError
-    from attnmod.toolkit.models import load_model
+    from attnmod.toolkit.models.loading import load_model
 
     try:
         return load_model(args.model, device=args.device, dtype=args.dtype)

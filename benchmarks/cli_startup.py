@@ -79,7 +79,7 @@ def main() -> None:
         "start = time.perf_counter()\n"
         "from diffusers import StableDiffusionXLPipeline, StableDiffusionPipeline, UNet2DConditionModel\n"
         "from transformers import CLIPTextModel, CLIPTokenizer\n"
-        "from attnmod.toolkit.models import build_tiny_sdxl, build_tiny_sd\n"
+        "from attnmod.toolkit.models.loading import build_tiny_sdxl, build_tiny_sd\n"
         "out = {'imports': [time.perf_counter() - start]}\n"
         "for name, build in (('tiny', build_tiny_sdxl), ('tiny-sd', build_tiny_sd)):\n"
         "    samples = []\n"

@@ -52,7 +52,7 @@ def main() -> None:
     from attnmod.analysis.attribution import attribute_prompt
     from attnmod.analysis.scoring import score_record
     from attnmod.toolkit.generation import generate
-    from attnmod.toolkit.models import load_model
+    from attnmod.toolkit.models.loading import load_model
     from attnmod.toolkit.modulation.config import ModulationConfig
     from attnmod.toolkit.prompt.parse import parse_prompt
     from attnmod.toolkit.run_files import resolve_generation_settings

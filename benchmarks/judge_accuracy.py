@@ -67,7 +67,7 @@ def wilson(successes: int, total: int, z: float = 1.96) -> tuple[float, float]:
 def vae_round_trip(vae_file: Path):
     """A function drawing a scene through the shapes model's VAE: ``scene -> (image, truth masks)``."""
     import torch
-    from attnmod.toolkit.shapes_model import component_configs
+    from attnmod.toolkit.models.shapes import component_configs
     from diffusers import AutoencoderKL
     from safetensors.torch import load_file
 

@@ -5,8 +5,8 @@ invocation; imports are not timed. Rows:
 
 * eager float32: ``torch.manual_seed(0); Component(config)`` for each component (earlier versions' build; their
   float16 model was this build converted afterwards);
-* deferred float32 / float16 / bfloat16: :func:`attnmod.toolkit.deferred_init.build_deferred` of each component
-  with that dtype (what :func:`attnmod.toolkit.models.build_sdxl_shaped` does);
+* deferred float32 / float16 / bfloat16: :func:`attnmod.toolkit.models.deferred_init.build_deferred` of each component
+  with that dtype (what :func:`attnmod.toolkit.models.loading.build_sdxl_shaped` does);
 * with ``--check``, every tensor of the deferred float32 build is compared with the eager one's (SHA-256 of its
   bytes, computed after the build is timed).
 
@@ -58,8 +58,8 @@ def child(mode: str, dtype_name: str, reduced: bool, checksums: bool) -> None:
     import resource
 
     import torch
-    from attnmod.toolkit.deferred_init import build_deferred
-    from attnmod.toolkit.models import _seeded, sdxl_shaped_parts
+    from attnmod.toolkit.models.deferred_init import build_deferred
+    from attnmod.toolkit.models.loading import _seeded, sdxl_shaped_parts
 
     torch.set_num_threads(1)
     dtype = getattr(torch, dtype_name)

@@ -126,7 +126,7 @@ def main() -> None:
 
     import torch
     from attnmod.toolkit.generation import generate
-    from attnmod.toolkit.models import load_model
+    from attnmod.toolkit.models.loading import load_model
     from attnmod.toolkit.modulation.capture import estimate_state_bytes, unet_attention_resolutions
     from attnmod.toolkit.modulation.config import CaptureConfig, ModulationConfig, variant_parts
     from attnmod.toolkit.prompt.parse import parse_prompt

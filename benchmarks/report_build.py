@@ -70,7 +70,7 @@ def screenshots(run: Path, workspace: Path, out: Path) -> None:
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
     from attnmod.reports.diagnosis_report import write_diagnosis_report
     from attnmod.reports.run_report import write_run_report
-    from attnmod.toolkit.models import load_model
+    from attnmod.toolkit.models.loading import load_model
     from attnmod.workflows import run_diagnosis
     from browser import check_page
 

@@ -488,7 +488,7 @@ def load_judge(required: bool) -> Callable | None:
 
 def default_run_settings(model) -> dict:
     if model.name == "shapes":
-        from attnmod.toolkit import shapes_model
+        from attnmod.toolkit.models import shapes as shapes_model
 
         return {"steps": shapes_model.DEFAULT_STEPS, "size": shapes_model.IMAGE_SIZE}
     if model.name in ("tiny", "tiny-sd"):
@@ -627,7 +627,7 @@ def weights_fingerprint(model_name: str) -> str | None:
         return None
     import hashlib
 
-    from attnmod.toolkit import shapes_model
+    from attnmod.toolkit.models import shapes as shapes_model
 
     path = shapes_model.shipped_weights_folder() / shapes_model.WEIGHTS_FILE
     if not path.is_file():
@@ -648,7 +648,7 @@ def threads_note() -> str:
 def run_items(args, items: list[Item], out: Path, judge) -> None:
     from attnmod.toolkit import shapes_world
     from attnmod.toolkit.generation import generate
-    from attnmod.toolkit.models import load_model
+    from attnmod.toolkit.models.loading import load_model
     from attnmod.toolkit.modulation.config import ModulationConfig
     from attnmod.toolkit.prompt.parse import parse_prompt
     from tqdm.auto import tqdm

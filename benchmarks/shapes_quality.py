@@ -95,7 +95,7 @@ def judge_row(image, scene) -> dict:
 def run(args) -> dict:
     import torch
     from attnmod.toolkit.generation import generate
-    from attnmod.toolkit.models import load_model
+    from attnmod.toolkit.models.loading import load_model
     from attnmod.toolkit.modulation.config import ModulationConfig
     from attnmod.toolkit.shapes_world import prompt_set
 

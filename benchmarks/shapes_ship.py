@@ -76,7 +76,7 @@ def _schedule_line(schedule: dict | None) -> str:
         return "Euler scheduler (SDXL's scaled-linear betas 0.00085-0.012, leading spacing)."
     return (
         f"Euler scheduler, {schedule['beta_schedule']} betas {schedule['beta_start']}-{schedule['beta_end']} "
-        f"({schedule['timestep_spacing']} spacing; SDXL's schedule ends at 0.012, see `toolkit/shapes_model.py` "
+        f"({schedule['timestep_spacing']} spacing; SDXL's schedule ends at 0.012, see `toolkit/models/shapes.py` "
         "for why this one ends lower in signal)."
     )
 

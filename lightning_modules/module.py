@@ -219,7 +219,7 @@ class AblationModule(pl.LightningModule):
         if self.model_loader is not None:
             self.loaded = self.model_loader(device)
             return
-        from ..toolkit.models import load_model
+        from ..toolkit.models.loading import load_model
 
         self.loaded = load_model(
             self.settings.model, device=device, dtype=self.settings.dtype, allow_pickle=self.allow_pickle

@@ -35,8 +35,9 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
-from ..toolkit import shapes_model, shapes_world
+from ..toolkit import shapes_world
 from ..toolkit.errors import AttnmodError, ModelLoadError
+from ..toolkit.models import shapes as shapes_model
 
 CHECKPOINT_EVERY = 250
 

@@ -39,7 +39,7 @@ MAN_HAT = PromptTree(
 @pytest.fixture(scope="session")
 def tiny_model():
     """The embedded SDXL-shaped toy model (fp32, CPU). Treat as read-only: do not change its weights."""
-    from attnmod.toolkit.models import load_model
+    from attnmod.toolkit.models.loading import load_model
 
     return load_model("tiny", device="cpu", dtype="float32")
 
@@ -47,7 +47,7 @@ def tiny_model():
 @pytest.fixture(scope="session")
 def tiny_sd_model():
     """The embedded SD 1.x-shaped toy model (fp32, CPU)."""
-    from attnmod.toolkit.models import load_model
+    from attnmod.toolkit.models.loading import load_model
 
     return load_model("tiny-sd", device="cpu", dtype="float32")
 

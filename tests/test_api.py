@@ -292,7 +292,7 @@ def test_sdxl_inpainting_from_the_tiny_components(sdxl_parts):
 
 def test_a_lora_loaded_through_diffusers_peft_integration(tmp_path):
     pytest.importorskip("peft")
-    from attnmod.toolkit.models import build_tiny_sdxl
+    from attnmod.toolkit.models.loading import build_tiny_sdxl
     from diffusers import StableDiffusionXLPipeline
     from peft import LoraConfig
     from peft.utils import get_peft_model_state_dict

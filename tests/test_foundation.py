@@ -64,7 +64,7 @@ def test_same_seed_gives_the_same_image(tiny_model):
 
 
 def test_embedded_weights_are_seeded():
-    from attnmod.toolkit.models import build_tiny_sdxl
+    from attnmod.toolkit.models.loading import build_tiny_sdxl
 
     first, second = build_tiny_sdxl(), build_tiny_sdxl()
     for (name, a), (_, b) in zip(first.unet.state_dict().items(), second.unet.state_dict().items(), strict=True):

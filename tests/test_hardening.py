@@ -328,7 +328,7 @@ def test_a_spanish_prompt_is_flagged_and_english_ones_are_not():
 
 
 def test_hub_errors_lose_the_stack_trace_pointer():
-    from attnmod.toolkit.models import _first_line
+    from attnmod.toolkit.models.loading import _first_line
 
     error = OSError(
         "Cannot load model x: the model is not fully cached locally (Cannot find an appropriate cached snapshot "

@@ -11,8 +11,8 @@ import hashlib
 
 import pytest
 import torch
-from attnmod.toolkit.deferred_init import DeferredInitError, build_deferred
-from attnmod.toolkit.models import _seeded, sdxl_shaped_parts
+from attnmod.toolkit.models.deferred_init import DeferredInitError, build_deferred
+from attnmod.toolkit.models.loading import _seeded, sdxl_shaped_parts
 
 # A few tensors of each kind of initialisation: torch's defaults (kaiming/uniform), transformers' normal draws
 # over the default ones (token and position embeddings, projections), norms set to ones and zeros.

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from attnmod.toolkit import models, schedulers, shapes_model
+from attnmod.toolkit.models import loading as models
+from attnmod.toolkit.models import schedulers
+from attnmod.toolkit.models import shapes as shapes_model
 
 
 def _sdxl_alphas_cumprod() -> np.ndarray:

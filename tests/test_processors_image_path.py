@@ -232,7 +232,7 @@ def test_bfloat16_processors_follow_the_same_math():
 
 def test_a_bfloat16_generation_on_the_cpu(tiny_model):
     from attnmod.toolkit.generation import generate
-    from attnmod.toolkit.models import load_model
+    from attnmod.toolkit.models.loading import load_model
 
     model = load_model("tiny", device="cpu", dtype="bfloat16")
     assert model.pipeline.unet.dtype == torch.bfloat16

@@ -13,13 +13,13 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def shapes_model():
-    from attnmod.toolkit.models import load_model
+    from attnmod.toolkit.models.loading import load_model
 
     return load_model("shapes", device="cpu", dtype="float32")
 
 
 def test_shipped_files_are_half_precision_safetensors_within_30_mb():
-    from attnmod.toolkit.shapes_model import shipped_weights_folder
+    from attnmod.toolkit.models.shapes import shipped_weights_folder
     from safetensors import safe_open
 
     folder = shipped_weights_folder()
@@ -81,7 +81,7 @@ def test_it_draws_the_named_single_objects(shapes_model):
 
 
 def test_wide_preset_widens_only_the_unet_and_keeps_the_vae_reusable():
-    from attnmod.toolkit.shapes_model import build_components, component_configs
+    from attnmod.toolkit.models.shapes import build_components, component_configs
 
     default, wide = component_configs("default"), component_configs("wide")
     assert wide["unet"]["block_out_channels"] == [48, 96]

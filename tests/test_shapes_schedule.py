@@ -19,7 +19,7 @@ def _terminal_alpha_bar(beta_start: float, beta_end: float) -> float:
 
 @pytest.fixture(scope="module")
 def smoke_folder(tmp_path_factory):
-    from attnmod.toolkit import shapes_model
+    from attnmod.toolkit.models import shapes as shapes_model
 
     torch.manual_seed(0)
     configs = shapes_model.component_configs("smoke")
@@ -30,7 +30,7 @@ def smoke_folder(tmp_path_factory):
 
 
 def test_presets_end_lower_in_signal_than_sdxl_and_sample_from_the_last_step(smoke_folder):
-    from attnmod.toolkit import shapes_model
+    from attnmod.toolkit.models import shapes as shapes_model
 
     config = json.loads((smoke_folder / "config.json").read_text())
     assert config["scheduler"]["beta_end"] == 0.02 and config["scheduler"]["timestep_spacing"] == "trailing"
@@ -43,7 +43,7 @@ def test_presets_end_lower_in_signal_than_sdxl_and_sample_from_the_last_step(smo
 
 
 def test_a_folder_without_a_schedule_loads_with_sdxls(smoke_folder, tmp_path):
-    from attnmod.toolkit import shapes_model
+    from attnmod.toolkit.models import shapes as shapes_model
 
     for name in ("config.json", "shapes.safetensors"):
         (tmp_path / name).write_bytes((smoke_folder / name).read_bytes())
@@ -84,7 +84,7 @@ def test_vae_from_another_architecture_is_a_one_line_error(smoke_folder, tmp_pat
 
 def test_the_v_target_is_diffusers_velocity_and_the_weights_are_min_snr():
     from attnmod.lightning_modules.shapes_training import diffusion_target
-    from attnmod.toolkit import shapes_model
+    from attnmod.toolkit.models import shapes as shapes_model
     from diffusers import DDPMScheduler
 
     schedule = shapes_model.component_configs("default")["scheduler"]

@@ -77,8 +77,8 @@ def test_step_timer_arithmetic_on_planted_step_ends():
 
 
 def test_exported_weights_load_and_draw(smoke_run):
-    from attnmod.toolkit.models import build_pipeline
-    from attnmod.toolkit.shapes_model import COMPONENTS
+    from attnmod.toolkit.models.loading import build_pipeline
+    from attnmod.toolkit.models.shapes import COMPONENTS
 
     out, _, _ = smoke_run
     pipe = build_pipeline(str(out / "weights"))

@@ -200,7 +200,7 @@ def default_generation_settings(model) -> dict:
     """Steps and size when the user gives none: 4 steps at 128x128 for the toy models, else 30 steps at the
     pipeline's native size (``unet.config.sample_size x vae_scale_factor``: 1024 for SDXL, 512 for SD 1.5).
 
-    ``model`` is a :class:`~attnmod.toolkit.models.LoadedModel`, or a model name: then the native size of a model
+    ``model`` is a :class:`~attnmod.toolkit.models.loading.LoadedModel`, or a model name: then the native size of a model
     that is not embedded is None (known once the model is loaded).
     """
     name = model if isinstance(model, str) else model.name

@@ -17,8 +17,8 @@ import json
 from importlib import resources
 from pathlib import Path
 
-from .errors import ModelLoadError
-from .prompt.tokenizer import CLIP_VOCAB_SIZE, build_clip_tokenizer
+from ..errors import ModelLoadError
+from ..prompt.tokenizer import CLIP_VOCAB_SIZE, build_clip_tokenizer
 from .schedulers import SDXL_SCHEDULE, euler_scheduler
 
 WEIGHTS_FILE = "shapes.safetensors"

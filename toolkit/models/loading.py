@@ -23,11 +23,11 @@ import os
 import re
 from pathlib import Path
 
-from .devices import resolve_device, resolve_dtype
-from .errors import ModelLoadError
-from .prompt.tokenizer import CLIP_VOCAB_SIZE, build_clip_tokenizer
+from ..devices import resolve_device, resolve_dtype
+from ..errors import ModelLoadError
+from ..prompt.tokenizer import CLIP_VOCAB_SIZE, build_clip_tokenizer
+from ..threads import ensure_thread_policy
 from .schedulers import euler_scheduler
-from .threads import ensure_thread_policy
 
 EMBEDDED_MODELS = ("shapes", "tiny", "tiny-sd", "sdxl-shaped")
 PICKLE_SUFFIXES = (".ckpt", ".pt", ".pth", ".bin", ".pkl", ".pickle")
@@ -217,7 +217,7 @@ def build_sdxl_shaped(dtype=None, device="cpu", deferred: bool = True, reduced: 
 
     Each component gets the weights of ``torch.manual_seed(0); Component(config)`` (the build of earlier
     versions). ``deferred`` (the default) constructs on the meta device and fills each weight once, in its final
-    dtype (see :mod:`attnmod.toolkit.deferred_init`): one copy of the weights at the peak instead of a float32
+    dtype (see :mod:`attnmod.toolkit.models.deferred_init`): one copy of the weights at the peak instead of a float32
     build plus a converted copy, and no time spent on initialisations that a later one overwrites.
     ``deferred=False`` builds eagerly in float32 on the CPU (the caller converts).
     """
@@ -245,8 +245,8 @@ def build_sdxl_shaped(dtype=None, device="cpu", deferred: bool = True, reduced: 
 
 
 def build_shapes():
-    """The trained ``shapes`` model shipped with the package (see :mod:`attnmod.toolkit.shapes_model`)."""
-    from .shapes_model import load_shapes_pipeline
+    """The trained ``shapes`` model shipped with the package (see :mod:`attnmod.toolkit.models.shapes`)."""
+    from .shapes import load_shapes_pipeline
 
     return load_shapes_pipeline()
 
@@ -357,7 +357,7 @@ def build_pipeline(spec: str = "tiny", allow_pickle: bool = False, dtype=None, d
         return _BUILDERS[spec]()
     path = Path(spec).expanduser()
     if path.is_dir():
-        from .shapes_model import is_shapes_folder, load_shapes_pipeline
+        from .shapes import is_shapes_folder, load_shapes_pipeline
 
         if is_shapes_folder(path):  # weights written by `attnmod world train`
             return load_shapes_pipeline(path)
