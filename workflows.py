@@ -409,7 +409,7 @@ def _resolve_fid_inputs(fid_reference: str | None, fid_model: str | None) -> tup
 
 def _item_scene(row: dict, folder: Path):
     """The scene an item was asked to draw: its row's ``metadata.scene``, else ``scene.json`` in its folder."""
-    from .analysis.judge_evaluation import SCENE_FILE, row_scene, scene_from_json
+    from .analysis.judge.evaluation import SCENE_FILE, row_scene, scene_from_json
 
     data = row_scene(row)
     if data is None and (folder / SCENE_FILE).is_file():
@@ -426,8 +426,8 @@ def _judge_items(items: Sequence[RunItem], rows: Sequence[dict], progress: bool)
     from PIL import Image
     from tqdm.auto import tqdm
 
-    from .analysis.judge import judge_image
-    from .analysis.judge_evaluation import unjudged_warning
+    from .analysis.judge.evaluation import unjudged_warning
+    from .analysis.judge.image import judge_image
 
     scores: dict[int, dict] = {}
     without = []
@@ -469,7 +469,7 @@ def evaluate_run(
       model, ``reward``; rows that were not scored lose stale values of these fields. The file is rewritten
       atomically (temporary file + rename), and only if no other process changed it meanwhile;
     * with ``judge="shapes"``, adds the shapes-world judge's per-item scores (``judge_*``, see
-      :mod:`attnmod.analysis.judge_evaluation`) to every row whose scene is known; CLIP runs only when
+      :mod:`attnmod.analysis.judge.evaluation`) to every row whose scene is known; CLIP runs only when
       ``clip_model`` is given (None skips it, and its fields are null);
     * writes ``RUN/evaluation.json``, the per-variant summary (each variant's entry from
       :func:`attnmod.analysis.evaluate.variant_scores`)::
@@ -504,7 +504,7 @@ def evaluate_run(
 
     from .analysis.fid import FeatureStatistics, feature_statistics, frechet_distance, load_feature_model
     from .analysis.image_metrics import ClipScorer, list_images, load_clip, load_reward_model, read_image_tensor
-    from .analysis.judge_evaluation import JUDGES
+    from .analysis.judge.evaluation import JUDGES
     from .toolkit.devices import resolve_device
     from .toolkit.threads import ensure_thread_policy
 

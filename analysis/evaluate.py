@@ -19,7 +19,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from .image_metrics import bootstrap_mean_interval
-from .judge_evaluation import JUDGE_FIELDS, judge_summary
+from .judge.evaluation import JUDGE_FIELDS, judge_summary
 
 #: The per-item fields CLIP and the preference model add to a results row.
 ITEM_FIELDS = ("clip_score", "clip_truncated", "reward")

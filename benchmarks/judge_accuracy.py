@@ -4,7 +4,7 @@
 
 Scenes come from stable streams the classifier never saw ("judge-test" for objects, "judge-planted" for
 verdicts; ``benchmarks/train_judge.py`` fits on "judge-fit"), every caption form in turn, seen and held-out
-combinations alike, drawn with generation-like degradation (``attnmod.analysis.judge_training``: rotation,
+combinations alike, drawn with generation-like degradation (``attnmod.analysis.judge.training``: rotation,
 scale, shift, colour jitter, blur, brightness, noise, JPEG).
 
 * **Object level**: each truth object is matched to the detection with the largest mask IoU (at least 0.5, any
@@ -38,8 +38,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _machine import machine_description  # noqa: E402
-from attnmod.analysis.judge import connected_components, detect_objects, judge_image  # noqa: E402
-from attnmod.analysis.judge_training import degraded_render, stream_scenes  # noqa: E402
+from attnmod.analysis.judge.image import connected_components, detect_objects, judge_image  # noqa: E402
+from attnmod.analysis.judge.training import degraded_render, stream_scenes  # noqa: E402
 from attnmod.toolkit.shapes_world import (  # noqa: E402
     COLOURS,
     MIN_GAP,

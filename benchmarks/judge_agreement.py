@@ -24,7 +24,7 @@ import textwrap
 from pathlib import Path
 
 import numpy as np
-from attnmod.analysis.judge import judge_image
+from attnmod.analysis.judge.image import judge_image
 from attnmod.toolkit.shapes_world import BACKGROUND, COLOURS, Scene
 
 PER_PAGE = 20

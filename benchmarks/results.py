@@ -4,7 +4,7 @@ For each variant (``none``, each part alone, ``full`` with the first design's ru
 report set of shapes prompts (2- and 3-object captions, seen and held-out colour-shape combinations, the ``/test``
 half of each set, which the sweep that tunes ``full`` never sees: benchmarks/tune_full.py uses ``/tune``), it
 generates every prompt with every seed on the trained ``shapes`` model and lets the judge
-(:func:`attnmod.analysis.judge.judge_image`) read each image against its scene. Reported per set, and pooled over
+(:func:`attnmod.analysis.judge.image.judge_image`) read each image against its scene. Reported per set, and pooled over
 the 2-object and the 3-object sets, as percent of images:
 
 * object accuracy (the share of named objects found with shape and colour), colour-binding accuracy (every named
@@ -244,7 +244,7 @@ def build_work(sets: Sequence[str], prompts: int, seeds: Sequence[int], set_seed
 
 def judge_values(image, scene) -> dict:
     """The judge's verdicts for one image as numbers (None where a verdict does not apply)."""
-    from attnmod.analysis.judge import judge_image
+    from attnmod.analysis.judge.image import judge_image
 
     result = judge_image(image, scene)
     values = {}

@@ -2,7 +2,7 @@
 
 For every prompt of the shapes world's 2- and 3-object sets (seen and held-out combinations), every seed and the
 variants ``none`` (baseline) and ``full``, this generates the image with attention captured, asks the judge
-(:func:`attnmod.analysis.judge.judge_image`) what went wrong (a wrong colour, a missing object, merged objects),
+(:func:`attnmod.analysis.judge.image.judge_image`) what went wrong (a wrong colour, a missing object, merged objects),
 scores the model's own attention maps with every definition (the original ones and the chance-corrected ones, over
 a small grid of their settings) and measures how well each score and verdict predicts the judge's failures:
 
@@ -475,7 +475,7 @@ def judge_labels(verdict, objects: int) -> dict:
 
 def load_judge(required: bool) -> Callable | None:
     try:
-        from attnmod.analysis.judge import judge_image
+        from attnmod.analysis.judge.image import judge_image
     except ImportError as error:
         if required:
             raise SystemExit(f"score_validity: the shapes judge is not available ({error}); use --no-judge") from None
@@ -1680,7 +1680,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.merge:
         judge = None if args.no_judge else load_judge(required=not args.quick)
         if judge is not None:
-            judge_name = "attnmod.analysis.judge.judge_image"
+            judge_name = "attnmod.analysis.judge.image.judge_image"
         elif not args.no_judge:
             print("score_validity: judge not available; scores only", file=sys.stderr)
         from attnmod.toolkit.errors import AttnmodError
@@ -1732,7 +1732,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "prompts_per_set": per_set,
         "images": len(rows),
         "planned": len(wanted),
-        "judge": judge_name if not args.merge else "attnmod.analysis.judge.judge_image (cached labels)",
+        "judge": judge_name if not args.merge else "attnmod.analysis.judge.image.judge_image (cached labels)",
         "seconds": time.perf_counter() - started,
         "unmatched": sum(1 for r in rows if not r["entities_match"]),
     }

@@ -77,7 +77,7 @@ def bootstrap_interval(groups: list[list[float]], resamples: int = 2000, seed: i
 
 def judge_row(image, scene) -> dict:
     """The judge's per-image verdicts as 0/1 values (None where a verdict does not apply)."""
-    from attnmod.analysis.judge import judge_image
+    from attnmod.analysis.judge.image import judge_image
 
     result = judge_image(image, scene)
     fields = {"all_present": "present"}

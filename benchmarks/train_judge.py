@@ -1,7 +1,7 @@
 """Fit the shapes-world judge's shape classifier and write its weights (``toolkit/data/judge_shapes.safetensors``).
 
 Scenes come from the stable stream "judge-fit" (every caption form in turn, seen and held-out combinations), each
-drawn once with generation-like degradation (``attnmod.analysis.judge_training``); the objects segmented from the
+drawn once with generation-like degradation (``attnmod.analysis.judge.training``); the objects segmented from the
 renders and matched to their truth masks give the features, and a softmax regression is fitted to them. The same
 arguments give the same weights. ``benchmarks/judge_accuracy.py`` measures the result on other seeds.
 
@@ -16,8 +16,8 @@ import time
 from pathlib import Path
 
 import numpy as np
-from attnmod.analysis.judge import CLASSIFIER_FILE, SHAPES
-from attnmod.analysis.judge_training import fit_shape_classifier, labelled_features, stream_scenes
+from attnmod.analysis.judge.image import CLASSIFIER_FILE, SHAPES
+from attnmod.analysis.judge.training import fit_shape_classifier, labelled_features, stream_scenes
 
 
 def main(argv: list[str] | None = None) -> int:

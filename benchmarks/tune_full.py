@@ -5,7 +5,7 @@ configuration (docs/full-tuned.json, what ``benchmarks/results.py --tuned`` read
 Every grid point is the ``full`` variant with some settings changed, named as ``attnmod ablate --sweep`` names it
 (``full~masking.special="substitute",temperature.tau=0.6``, from the same :func:`expand_sweep`), plus ``none`` as the
 paired reference. Each prompt of the tune set is generated with every point and the judge
-(:func:`attnmod.analysis.judge.judge_image`) reads each image against its scene; capture is off (the judge needs
+(:func:`attnmod.analysis.judge.image.judge_image`) reads each image against its scene; capture is off (the judge needs
 only the image) and the per-image rows are appended to ``--rows-dir`` as they are made, so a killed sweep resumes
 (the generation is benchmarks/results.py's, the row cache benchmarks/_common.py's). Per point: the all-correct rate, colour-binding and
 object accuracy, each with a 95% bootstrap interval over prompts and the paired difference to ``none``; the points

@@ -652,7 +652,7 @@ def test_rows_of_a_coco_ablation_keep_every_field_and_gain_the_scores(tmp_path, 
 
 def test_evaluation_intervals_resample_prompts_with_all_their_seeds():
     from attnmod.analysis.evaluate import RunItem, variant_scores
-    from attnmod.analysis.judge_evaluation import JUDGE_FIELDS
+    from attnmod.analysis.judge.evaluation import JUDGE_FIELDS
 
     # two prompts x 3 seeds: every image of the first is all correct, none of the second; a seventh image of a third
     # prompt lacks a verdict (not judged)

@@ -12,8 +12,10 @@ import json
 
 import numpy as np
 import pytest
-from attnmod.analysis import judge, judge_objects, judge_pixels
-from attnmod.analysis.judge import judge_image
+from attnmod.analysis.judge import image as judge
+from attnmod.analysis.judge import objects as judge_objects
+from attnmod.analysis.judge import pixels as judge_pixels
+from attnmod.analysis.judge.image import judge_image
 from attnmod.toolkit.shapes_world import BACKGROUND, COLOURS, SHAPES, Relation, Scene, ShapeObject, render_scene
 from PIL import Image
 

@@ -48,7 +48,7 @@ def test_architecture_is_sdxl_with_cross_attention_at_16x16(shapes_model):
 
 
 def test_it_draws_the_named_single_objects(shapes_model):
-    from attnmod.analysis.judge import judge_image
+    from attnmod.analysis.judge.image import judge_image
     from attnmod.toolkit.generation import generate
     from attnmod.toolkit.modulation.config import ModulationConfig
     from attnmod.toolkit.shapes_world import BACKGROUND, prompt_set

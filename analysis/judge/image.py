@@ -18,7 +18,7 @@ four steps, each documented with its rule and constants (see also docs/shapes.md
    area, touching two or more larger components of other colours) is the blended edge between two objects and is
    dropped too. A component inside the hole of another colour's component that itself lies inside a component of
    the first colour is that container seen through a nested ring's hole, and joins it.
-3. **Shape** by a small softmax classifier over mask-geometry features (:func:`~attnmod.analysis.judge_shapes.shape_features`: solidity, extent,
+3. **Shape** by a small softmax classifier over mask-geometry features (:func:`~attnmod.analysis.judge.shapes.shape_features`: solidity, extent,
    aspect, holes and how much background they hold, centroid offset, moment of inertia, corner and row fill, and
    the harmonics of the outline's distance from the centre: 3 for a triangle, 4 for a square or cross, 5 for a star),
    trained on degraded renders (``benchmarks/train_judge.py``; weights in ``toolkit/data/judge_shapes.safetensors``,
@@ -50,10 +50,10 @@ import math
 
 import numpy as np
 
-from ..toolkit.shapes_world import SHAPES, Scene
-from .judge_objects import AREA_FACTOR, INSIDE_SHARE, DetectedObject, detect_objects, mask_to_rle
-from .judge_pixels import connected_components
-from .judge_shapes import CLASSIFIER_FILE, ShapeClassifier
+from ...toolkit.shapes_world import SHAPES, Scene
+from .objects import AREA_FACTOR, INSIDE_SHARE, DetectedObject, detect_objects, mask_to_rle
+from .pixels import connected_components
+from .shapes import CLASSIFIER_FILE, ShapeClassifier
 
 # SHAPES, connected_components and CLASSIFIER_FILE stay importable from here for the scripts written before the
 # judge was split (benchmarks/judge_accuracy.py, benchmarks/train_judge.py); new code imports them from where

@@ -1,6 +1,6 @@
-"""The judge's shape reading (rule 3 of :mod:`attnmod.analysis.judge`): scale-free mask-geometry features of one
+"""The judge's shape reading (rule 3 of :mod:`attnmod.analysis.judge.image`): scale-free mask-geometry features of one
 object and the softmax classifier over them, whose weights ship in ``toolkit/data/judge_shapes.safetensors``
-(fitted by ``benchmarks/train_judge.py`` with :mod:`attnmod.analysis.judge_training`; read with safetensors only).
+(fitted by ``benchmarks/train_judge.py`` with :mod:`attnmod.analysis.judge.training`; read with safetensors only).
 """
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..toolkit.shapes_world import SHAPES
-from .judge_pixels import erode, fill_holes
+from ...toolkit.shapes_world import SHAPES
+from .pixels import erode, fill_holes
 
-CLASSIFIER_FILE = Path(__file__).resolve().parent.parent / "toolkit" / "data" / "judge_shapes.safetensors"
+CLASSIFIER_FILE = Path(__file__).resolve().parents[2] / "toolkit" / "data" / "judge_shapes.safetensors"
 FEATURE_NAMES = (
     "solidity",
     "extent",

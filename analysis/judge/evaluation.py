@@ -1,7 +1,7 @@
 """The shapes judge over a run's items: what ``attnmod evaluate RUN --judge shapes`` adds.
 
 Per item (a ``results.jsonl`` row whose scene is known) the judge's scores (:meth:`JudgeResult.metrics
-<attnmod.analysis.judge.JudgeResult.metrics>`): ``judge_object_accuracy`` (share of named objects found with shape
+<attnmod.analysis.judge.image.JudgeResult.metrics>`): ``judge_object_accuracy`` (share of named objects found with shape
 and colour), ``judge_colour_binding``, ``judge_count``, ``judge_relation``, ``judge_all_correct``,
 ``judge_missing``, ``judge_wrong_colour``, ``judge_merged``; booleans, None where a verdict does not apply
 (binding without any named shape drawn, relation without a stated relation).
@@ -11,14 +11,14 @@ items, from :func:`~attnmod.analysis.image_metrics.bootstrap_mean_interval`.
 
 An item's scene comes from its row's ``metadata.scene`` (the ``shapes:`` prompt source writes it) or from
 ``scene.json`` in its folder; :func:`attnmod.workflows.evaluate_run` reads them and the images, and judges each
-image with :func:`~attnmod.analysis.judge.judge_image`.
+image with :func:`~attnmod.analysis.judge.image.judge_image`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ..toolkit.shapes_world import Scene
+from ...toolkit.shapes_world import Scene
 
 JUDGES = ("shapes",)
 JUDGE_FIELDS = (
@@ -76,7 +76,7 @@ def judge_summary(
 ) -> dict | None:
     """``{field: {"mean", "low", "high", "n"}}`` over the judged items among ``row_indices`` (None if none).
     ``groups``: a label per row index (its prompt), so that the intervals resample prompts with all their seeds."""
-    from .image_metrics import bootstrap_mean_interval
+    from ..image_metrics import bootstrap_mean_interval
 
     kept = [position for position, i in enumerate(row_indices) if i in scores]
     if not kept:

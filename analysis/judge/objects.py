@@ -1,4 +1,4 @@
-"""The judge's objects (rules 2 and 3 of :mod:`attnmod.analysis.judge`): one-colour components with a core, rims
+"""The judge's objects (rules 2 and 3 of :mod:`attnmod.analysis.judge.image`): one-colour components with a core, rims
 and nested-ring holes resolved, each classified by shape and size. Also the run-length form of masks that the
 judge's JSON uses.
 """
@@ -10,8 +10,8 @@ import math
 
 import numpy as np
 
-from ..toolkit.shapes_world import SHAPES, SIZES
-from .judge_pixels import (
+from ...toolkit.shapes_world import SHAPES, SIZES
+from .pixels import (
     BACKGROUND_LABEL,
     COLOUR_NAMES,
     as_array,
@@ -20,7 +20,7 @@ from .judge_pixels import (
     fill_holes,
     neighbour_count,
 )
-from .judge_shapes import ShapeClassifier, load_classifier, shape_features
+from .shapes import ShapeClassifier, load_classifier, shape_features
 
 RIM_CORE_SHARE = 0.4
 MIN_AREA = 12  # pixels; the smallest object drawn (a nested inner triangle) has about 45
@@ -96,7 +96,7 @@ def _object_radius(shape: str, filled_area: float) -> float:
 
 @dataclasses.dataclass
 class Segmentation:
-    """Rules 1 and 2 of :mod:`attnmod.analysis.judge`: per-pixel colour labels, the background, the foreground blobs
+    """Rules 1 and 2 of :mod:`attnmod.analysis.judge.image`: per-pixel colour labels, the background, the foreground blobs
     (``int [H, W]``, 0 = background) and the object candidates ``(colour, mask)`` before shape classification."""
 
     labels: np.ndarray
@@ -177,7 +177,7 @@ def _without_rims(candidates: list) -> list[tuple[str, np.ndarray]]:
 
 
 def detect_objects(image, canvas: int = 64, classifier: ShapeClassifier | None = None) -> tuple[list, np.ndarray]:
-    """Every object in the image (rules 1-3 of :mod:`attnmod.analysis.judge`) and the blob labels ``int [H, W]``."""
+    """Every object in the image (rules 1-3 of :mod:`attnmod.analysis.judge.image`) and the blob labels ``int [H, W]``."""
     parts = segment(image, canvas)
     background, blobs, candidates = parts.background, parts.blobs, parts.candidates
     classifier = classifier or load_classifier()

@@ -1,4 +1,4 @@
-"""The judge's pixel layer (rule 1 of :mod:`attnmod.analysis.judge`): each pixel's palette colour read by its
+"""The judge's pixel layer (rule 1 of :mod:`attnmod.analysis.judge.image`): each pixel's palette colour read by its
 distance from the blends of palette entries, and the mask operations the later rules use (connected components,
 hole filling, neighbour counts, erosion). numpy only.
 """
@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..toolkit.shapes_world import BACKGROUND, COLOURS
+from ...toolkit.shapes_world import BACKGROUND, COLOURS
 
 REJECT_DISTANCE = 70.0  # RGB distance from every blend line beyond which a pixel has no palette colour
 BLEND_PENALTY = 30.0  # RGB distance added to blends of two colours (purple lies 61 from the red-blue blend)
@@ -41,7 +41,7 @@ def as_array(image, canvas: int) -> np.ndarray:
 
 def colour_labels(image: np.ndarray) -> np.ndarray:
     """int ``[H, W]``: the palette index (order of :data:`COLOURS`) of each pixel, ``BACKGROUND_LABEL`` or
-    ``UNKNOWN`` (rule 1 of :mod:`attnmod.analysis.judge`)."""
+    ``UNKNOWN`` (rule 1 of :mod:`attnmod.analysis.judge.image`)."""
     palette = np.asarray([BACKGROUND] + [COLOURS[name] for name in COLOUR_NAMES], dtype=np.float32)
     pixels = image.astype(np.float32).reshape(-1, 1, 3)
     best_residual = np.full(pixels.shape[0], np.inf, dtype=np.float32)

@@ -5,7 +5,7 @@
 channel), then the whole image blurred, brightened or darkened, noised and, half of the time, JPEG-compressed (4:4:4).
 The truth masks follow the drawn (jittered) objects; the scene's named sizes stay what the caption says.
 
-:func:`fit_shape_classifier` fits :class:`~attnmod.analysis.judge_shapes.ShapeClassifier` (softmax regression with an L2
+:func:`fit_shape_classifier` fits :class:`~attnmod.analysis.judge.shapes.ShapeClassifier` (softmax regression with an L2
 penalty, full-batch gradient descent) on the features of objects segmented from such renders and matched to their
 truth by mask overlap. ``benchmarks/train_judge.py`` runs it and writes the shipped weights;
 ``benchmarks/judge_accuracy.py`` measures the judge on renders from other seeds.
@@ -20,7 +20,7 @@ import random
 
 import numpy as np
 
-from ..toolkit.shapes_world import (
+from ...toolkit.shapes_world import (
     BACKGROUND,
     COLOURS,
     SHAPES,
@@ -31,8 +31,8 @@ from ..toolkit.shapes_world import (
     sample_scene,
     shape_coverage,
 )
-from .judge_objects import segment
-from .judge_shapes import FEATURE_NAMES, ShapeClassifier, shape_features
+from .objects import segment
+from .shapes import FEATURE_NAMES, ShapeClassifier, shape_features
 
 ROTATION = 12.0  # degrees
 SCALE = (0.9, 1.1)
