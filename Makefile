@@ -23,7 +23,9 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/attnmod diagnose "$(DEMO_PROMPT)" --model $(DEMO_MODEL) --variant full --seed 0 --out $(DEMO_OUT)
 
+# tests/provision.sh installs Chromium and poppler for the report checks, or stops with one line saying what to install.
 test: $(STAMP)
+	sh tests/provision.sh
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 lint: $(STAMP)

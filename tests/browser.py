@@ -41,7 +41,7 @@ FLAGS = (
     "--mute-audio",
     "--remote-debugging-pipe",
 )
-INSTALL_HINT = "apt-get install -y chromium poppler-utils (the CI script .ci/run does this)"
+INSTALL_HINT = "apt-get install -y chromium poppler-utils (`make test` runs tests/provision.sh, which does this)"
 
 # Runs in the page after load: what each image decoded to, whether the page is wider than the viewport, and what
 # the page holds that a reader would not expect (scripts, external references).
