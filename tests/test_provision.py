@@ -62,7 +62,9 @@ def test_without_root_it_stops_with_one_line_naming_what_to_install(tmp_path):
 def test_without_apt_it_stops_with_one_line(tmp_path):
     result = _run(_bin(tmp_path, 0))
     assert result.returncode == 1
-    assert result.stderr.count("\n") == 1 and "chromium poppler-utils" in result.stderr and "no apt-get" in result.stderr
+    assert (
+        result.stderr.count("\n") == 1 and "chromium poppler-utils" in result.stderr and "no apt-get" in result.stderr
+    )
 
 
 def test_as_root_it_installs_both_with_apt(tmp_path):
