@@ -14,13 +14,9 @@ from collections.abc import Sequence
 import torch
 
 from ..toolkit.errors import AttnmodError
-from ..toolkit.modulation.processors import (
-    DenoisingProgress,
-    ModulationContext,
-    ModulationPlan,
-    modulated_attention,
-    plan_sample,
-)
+from ..toolkit.modulation.context import DenoisingProgress, ModulationContext
+from ..toolkit.modulation.install import modulated_attention
+from ..toolkit.modulation.plan import ModulationPlan, plan_sample
 from ..toolkit.prompt.tree import PromptTree
 from . import attention_maps
 

@@ -2,10 +2,10 @@
 
 The pipeline is the user's (their weights, LoRA, scheduler, img2img or inpainting); attnmod only swaps the UNet's
 attention processors by module name, from each call's prompt encoding to the next call or the block's end (see
-:func:`attnmod.toolkit.modulation.processors.modulated_attention`) and observes two things the pipeline does anyway:
+:func:`attnmod.toolkit.modulation.install.modulated_attention`) and observes two things the pipeline does anyway:
 
 * its ``encode_prompt`` call, where a run starts: the prompt text and ``num_images_per_prompt`` give one
-  :class:`~attnmod.toolkit.modulation.processors.SamplePlan` per image, the capture is created and the processors are
+  :class:`~attnmod.toolkit.modulation.plan.SamplePlan` per image, the capture is created and the processors are
   installed (the previous run's come off first). The wrapper is set on the pipeline object for the block only;
 * each UNet call (a forward pre-hook, run before the processors' own): the first of a run sets the latent size
   and the image size, and every call is counted.
@@ -46,7 +46,9 @@ PLAIN_PROCESSORS = frozenset(
 
 
 def _is_own(processor) -> bool:
-    return type(processor).__module__.endswith("toolkit.processors")
+    from ..toolkit.modulation.processors import _AttnProcessorBase
+
+    return isinstance(processor, _AttnProcessorBase)
 
 
 def check_pipeline(pipe) -> None:
@@ -214,7 +216,7 @@ class _Block:
     """
 
     def __init__(self, session: Session, prompts, parser: str):
-        from ..toolkit.modulation.processors import attention_levels
+        from ..toolkit.modulation.install import attention_levels
 
         self.session = session
         self.pipe = session.pipe
@@ -275,13 +277,9 @@ class _Block:
     def start_run(self, prompts: list[str], per_prompt: int) -> None:
         from ..toolkit.generation import MAX_TOKENS
         from ..toolkit.modulation.capture import AttentionCapture
-        from ..toolkit.modulation.processors import (
-            DenoisingProgress,
-            ModulationContext,
-            ModulationPlan,
-            modulated_attention,
-            plan_sample,
-        )
+        from ..toolkit.modulation.context import DenoisingProgress, ModulationContext
+        from ..toolkit.modulation.install import modulated_attention
+        from ..toolkit.modulation.plan import ModulationPlan, plan_sample
 
         self.installed.close()  # the previous run's processors come off before this run's go on
         pipe, config = self.pipe, self.session.config
@@ -338,7 +336,7 @@ class _Block:
             plan = self.context.plan
             if plan.membership.device != sample.device:
                 # model offloading moves the UNet to its device only when it runs: follow it
-                from ..toolkit.modulation.processors import ModulationPlan
+                from ..toolkit.modulation.plan import ModulationPlan
 
                 self.context.plan = ModulationPlan.build(plan.samples, device=sample.device)
             latent_height, latent_width = int(sample.shape[-2]), int(sample.shape[-1])

@@ -384,6 +384,28 @@ def test_blocks_do_not_nest(sdxl):
     assert state_of(sdxl) == before
 
 
+def test_attnmods_own_processors_left_on_a_unet_count_as_an_open_block(sdxl):
+    # Processors installed by the toolkit directly (no api block around them) are recognised as attnmod's own:
+    # refused as a nested block, not as a foreign adapter.
+    from attnmod.toolkit.modulation.config import ModulationConfig
+    from attnmod.toolkit.modulation.context import ModulationContext
+    from attnmod.toolkit.modulation.install import modulated_attention
+    from attnmod.toolkit.modulation.plan import ModulationPlan, plan_sample
+
+    class EveryCall:
+        def wants(self, kind, module, level):
+            return True
+
+        def observe(self, event):
+            pass
+
+    context = ModulationContext(
+        ModulationConfig.from_variant("none"), ModulationPlan.build([plan_sample(None, 5)]), observers=[EveryCall()]
+    )
+    with modulated_attention(sdxl.unet, context), pytest.raises(AttnmodError, match="nest"):
+        attnmod.trace(sdxl)
+
+
 # ---- trace and heat maps ----
 
 

@@ -7,7 +7,7 @@ import torch
 from attnmod.toolkit.generation import generate, save_generation
 from attnmod.toolkit.modulation.capture import AttentionCapture, estimate_state_bytes
 from attnmod.toolkit.modulation.config import CaptureConfig, ModulationConfig
-from attnmod.toolkit.modulation.processors import AttentionEvent
+from attnmod.toolkit.modulation.context import AttentionEvent
 from attnmod.toolkit.modulation.record import AttentionRecord, Phase
 from attnmod.toolkit.prompt.tree import Attribute, Entity, PromptTree
 from conftest import CAT_DOG

@@ -13,7 +13,7 @@ from attnmod.analysis.scoring import score_record
 from attnmod.toolkit.generation import generate
 from attnmod.toolkit.modulation.capture import AttentionCapture
 from attnmod.toolkit.modulation.config import ModulationConfig
-from attnmod.toolkit.modulation.processors import AttentionEvent
+from attnmod.toolkit.modulation.context import AttentionEvent
 from attnmod.toolkit.modulation.record import AttentionRecord, Phase
 from conftest import CAT_DOG
 

@@ -4,23 +4,18 @@ from __future__ import annotations
 
 import torch
 from attnmod.toolkit.modulation.config import Curve, ModulationConfig, ReweightingConfig, Window
-from attnmod.toolkit.modulation.processors import (
-    ATTRIBUTE,
-    ENTITY,
-    OTHER,
-    SPECIAL,
+from attnmod.toolkit.modulation.masking import (
     LayoutMaps,
-    ModulationPlan,
     assign_from_scores,
     assign_patches,
     modulate_probabilities,
-    plan_sample,
     resample_scores,
     smooth_scores,
     substitute_tail,
     token_weights,
     visible_tokens,
 )
+from attnmod.toolkit.modulation.plan import ATTRIBUTE, ENTITY, OTHER, SPECIAL, ModulationPlan, plan_sample
 from attnmod.toolkit.prompt.tree import Attribute, Entity, PromptTree
 from conftest import CAT_DOG, MAN_HAT
 

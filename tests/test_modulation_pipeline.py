@@ -20,13 +20,9 @@ from attnmod.toolkit.modulation.config import (
     TemperatureConfig,
     Window,
 )
-from attnmod.toolkit.modulation.processors import (
-    DenoisingProgress,
-    ModulationContext,
-    ModulationPlan,
-    modulated_attention,
-    plan_sample,
-)
+from attnmod.toolkit.modulation.context import DenoisingProgress, ModulationContext
+from attnmod.toolkit.modulation.install import modulated_attention
+from attnmod.toolkit.modulation.plan import ModulationPlan, plan_sample
 from attnmod.toolkit.prompt.tree import PromptTree
 from conftest import CAT_DOG, MAN_HAT
 

@@ -13,13 +13,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 from attnmod.toolkit.modulation.config import Curve, MaskingConfig, ModulationConfig, ReweightingConfig, Window
-from attnmod.toolkit.modulation.processors import (
-    LayoutMaps,
-    MaskedReweightedCrossAttnProcessor,
-    ModulationContext,
-    ModulationPlan,
-    plan_sample,
-)
+from attnmod.toolkit.modulation.context import ModulationContext
+from attnmod.toolkit.modulation.masking import LayoutMaps
+from attnmod.toolkit.modulation.plan import ModulationPlan, plan_sample
+from attnmod.toolkit.modulation.processors import MaskedReweightedCrossAttnProcessor
 from conftest import CAT_DOG
 from diffusers.models.attention_processor import Attention, AttnProcessor2_0
 

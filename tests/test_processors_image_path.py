@@ -22,14 +22,10 @@ from attnmod.toolkit.modulation.config import (
     TemperatureConfig,
     Window,
 )
-from attnmod.toolkit.modulation.processors import (
-    LayoutMaps,
-    MaskedReweightedCrossAttnProcessor,
-    ModulationContext,
-    ModulationPlan,
-    TemperedSelfAttnProcessor,
-    plan_sample,
-)
+from attnmod.toolkit.modulation.context import ModulationContext
+from attnmod.toolkit.modulation.masking import LayoutMaps
+from attnmod.toolkit.modulation.plan import ModulationPlan, plan_sample
+from attnmod.toolkit.modulation.processors import MaskedReweightedCrossAttnProcessor, TemperedSelfAttnProcessor
 from conftest import CAT_DOG
 from diffusers.models.attention_processor import Attention, AttnProcessor2_0
 

@@ -144,21 +144,16 @@ def generate(
     ``seeds``: one per prompt, or one int used for every item. ``trees``: PromptTrees aligned to the model's
     tokenizers (default: parsed with :func:`attnmod.toolkit.prompt.parse.parse_prompts`). A prompt with no entities runs
     unmodulated, with a warning in its result. ``guidance <= 1`` switches classifier-free guidance off.
-    ``observers``: extra :class:`~attnmod.toolkit.modulation.processors.AttentionObserver` objects that see every attention
+    ``observers``: extra :class:`~attnmod.toolkit.modulation.context.AttentionObserver` objects that see every attention
     call's conditional probabilities (probes, custom statistics); they install the processors even without capture.
     """
     import torch
     from tqdm.auto import tqdm
 
     from .modulation.capture import AttentionCapture
-    from .modulation.processors import (
-        DenoisingProgress,
-        ModulationContext,
-        ModulationPlan,
-        attention_levels,
-        modulated_attention,
-        plan_sample,
-    )
+    from .modulation.context import DenoisingProgress, ModulationContext
+    from .modulation.install import attention_levels, modulated_attention
+    from .modulation.plan import ModulationPlan, plan_sample
 
     prompts = [prompts] if isinstance(prompts, str) else list(prompts)
     if not prompts:

@@ -25,7 +25,9 @@ from collections.abc import Iterable, Sequence
 import torch
 
 from ..prompt.tree import PromptTree
-from .processors import SEQUENCE_LENGTH, AttentionEvent
+from .context import AttentionEvent
+from .install import attention_levels
+from .plan import SEQUENCE_LENGTH
 from .record import DEFAULT_PHASES, AttentionRecord, Phase, phase_of, resolution_key
 
 FLOAT_BYTES = 4
@@ -145,8 +147,6 @@ def estimate_state_bytes(
 
 def unet_attention_resolutions(unet, latent_height: int, latent_width: int) -> dict[int, tuple[int, int]]:
     """Level -> (H, W) of the attention maps of ``unet`` for a latent of the given size."""
-    from .processors import attention_levels
-
     sizes = {}
     for level in sorted(set(attention_levels(unet).values())):
         height, width = latent_height, latent_width
