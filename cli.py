@@ -912,6 +912,35 @@ def world() -> None:
     help="mixture of caption forms in the training scenes, e.g. single=0.2,pair=0.3,relation=0.25,triple=0.1,"
     "nested=0.05,count=0.1 (relative weights; forms not named are not drawn)  [default: the world's mixture]",
 )
+@click.option(
+    "--text-recipe",
+    type=click.Choice(["joint", "frozen-contrastive"]),
+    default="joint",
+    show_default=True,
+    help="joint: text encoders trained with the UNet from scratch; frozen-contrastive: as SDXL, both encoders first "
+    "trained contrastively against an image tower (CLIP's objective), then frozen while the UNet trains",
+)
+@click.option(
+    "--contrastive-steps",
+    type=click.IntRange(min=1),
+    default=600,
+    show_default=True,
+    help="steps of the contrastive text stage (frozen-contrastive recipe)",
+)
+@click.option(
+    "--padding-augmentation",
+    type=click.FloatRange(min=0, max=1),
+    default=0.0,
+    show_default=True,
+    help="share of UNet training samples whose padding positions get the empty prompt's states (frozen-contrastive "
+    "recipe; a departure from SDXL that makes the padding uninformative)",
+)
+@click.option(
+    "--init-from",
+    default=None,
+    help="start the UNet and text encoders from a saved model (`shapes`: the shipped one, or a weights folder) "
+    "trained under the same --text-recipe; its VAE is used",
+)
 @click.option("--progress/--no-progress", default=True, show_default=True, help="progress bar on stderr")
 @user_errors
 def world_train(
@@ -930,6 +959,10 @@ def world_train(
     vae_from,
     loss_weighting,
     form_weights,
+    text_recipe,
+    contrastive_steps,
+    padding_augmentation,
+    init_from,
     progress,
 ) -> None:
     """Train the shapes model from scratch (VAE, then UNet and text encoders); rerun the same command to resume."""
@@ -953,7 +986,13 @@ def world_train(
         vae_from=vae_from,
         loss_weighting=loss_weighting,
         form_weights=form_weights,
+        text_recipe=text_recipe,
+        contrastive_steps=contrastive_steps,
+        padding_augmentation=padding_augmentation,
+        init_from=init_from,
     )
+    if padding_augmentation and text_recipe != "frozen-contrastive":
+        raise click.UsageError("--padding-augmentation applies to --text-recipe frozen-contrastive")
     summary = train_shapes_model(out_dir, settings, progress=progress, samples=samples)
     if summary.get("paused"):
         click.echo(f"paused in the {summary['paused']} stage at step {summary['step']}; run the same command to go on")

@@ -63,6 +63,12 @@ class TrainingSettings:
     vae_from: str | None = None  # a weights folder (or "shapes") whose trained VAE to reuse instead of stage 1
     loss_weighting: str = "min-snr"  # see diffusion_target
     form_weights: dict[str, float] | None = None  # caption-form mixture; None: shapes_world.FORM_WEIGHTS
+    text_recipe: str = "joint"  # see TEXT_RECIPES
+    contrastive_steps: int = 600  # the frozen-contrastive recipe's text stage
+    contrastive_batch_size: int = 128
+    contrastive_learning_rate: float = 1e-3
+    padding_augmentation: float = 0.0  # share of UNet samples whose padding states are the empty prompt's
+    init_from: str | None = None  # a weights folder (or "shapes") whose UNet and text encoders to start from
 
     def to_json(self) -> dict:
         return dataclasses.asdict(self)
@@ -170,6 +176,134 @@ def encode_captions(tokenizers, text_encoders, captions: list[str], device) -> t
     return torch.cat(states, dim=-1), pooled
 
 
+# How the text encoders are trained. "joint": from scratch together with the UNet (the shipped model's recipe until
+# issue 25). "frozen-contrastive": SDXL's arrangement: both encoders first trained the way CLIP is, against a small
+# image tower (:class:`ContrastiveTextModule`), then frozen while the UNet trains on their (cached) states.
+TEXT_RECIPES = ("joint", "frozen-contrastive")
+
+
+class ImageTower(torch.nn.Module):
+    """CLIP's image side at the shapes world's size: four stride-2 convolutions (64 -> 4 pixels), a spatial mean
+    and a linear projection into the joint embedding space of ``width`` features."""
+
+    def __init__(self, width: int, channels: tuple[int, ...] = (32, 64, 128, 128)):
+        super().__init__()
+        layers, previous = [], 3
+        for count in channels:
+            layers += [torch.nn.Conv2d(previous, count, 3, stride=2, padding=1), torch.nn.GroupNorm(8, count)]
+            layers.append(torch.nn.SiLU())
+            previous = count
+        self.features = torch.nn.Sequential(*layers)
+        self.projection = torch.nn.Linear(previous, width)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.projection(self.features(images).mean(dim=(2, 3)))
+
+
+def contrastive_loss(text: torch.Tensor, image: torch.Tensor, scale: torch.Tensor, captions: list[str]):
+    """CLIP's symmetric cross-entropy over the batch's cosine similarities times ``scale`` (Radford et al. 2021),
+    with soft targets: an image's target is spread evenly over every item of the batch with its caption, since a
+    small world repeats captions and those items are not negatives of each other."""
+    text, image = F.normalize(text, dim=-1), F.normalize(image, dim=-1)
+    logits = scale * text @ image.T
+    same = torch.tensor([[a == b for b in captions] for a in captions], dtype=logits.dtype, device=logits.device)
+    targets = same / same.sum(dim=1, keepdim=True)
+    return 0.5 * (F.cross_entropy(logits, targets) + F.cross_entropy(logits.T, targets))
+
+
+class ContrastiveTextModule(pl.LightningModule):
+    """The text stage of the frozen-contrastive recipe: each text encoder trained as CLIP's text tower against its
+    own image tower on rendered scenes and their captions (no empty captions), as SDXL's two encoders come from two
+    separately trained CLIP models. Text embedding: the end token's final state (the pooled output); the second
+    encoder through its own projection (what SDXL feeds its UNet as the pooled embedding), the first through a
+    projection used only here (SDXL does not use CLIP ViT-L's). Learned temperature, initialised at 1/0.07 and
+    capped at 100, as CLIP's."""
+
+    def __init__(self, text_encoders, tokenizers, width: int, settings: TrainingSettings):
+        super().__init__()
+        self.text_encoder, self.text_encoder_2 = text_encoders
+        self.tokenizers, self.settings = tokenizers, settings
+        self.towers = torch.nn.ModuleList([ImageTower(width), ImageTower(width)])
+        self.projection_1 = torch.nn.Linear(width, width, bias=False)
+        self.log_scales = torch.nn.Parameter(torch.full((2,), math.log(1 / 0.07)))
+
+    def on_fit_start(self):
+        self.train()
+
+    def text_embeddings(self, captions: list[str]) -> list[torch.Tensor]:
+        out = []
+        for index, (tokenizer, encoder) in enumerate(
+            zip(self.tokenizers, (self.text_encoder, self.text_encoder_2), strict=True)
+        ):
+            ids = tokenizer(
+                captions,
+                padding="max_length",
+                max_length=tokenizer.model_max_length,
+                truncation=True,
+                return_tensors="pt",
+            ).input_ids.to(self.device)
+            output = encoder(ids)
+            out.append(self.projection_1(output.pooler_output) if index == 0 else output.text_embeds)
+        return out
+
+    def training_step(self, batch, batch_index):
+        images, captions = batch
+        losses = []
+        for index, text in enumerate(self.text_embeddings(captions)):
+            scale = self.log_scales[index].clamp(max=math.log(100.0)).exp()
+            losses.append(contrastive_loss(text, self.towers[index](images), scale, captions))
+        loss = losses[0] + losses[1]
+        self.log("contrastive_loss", loss / 2, prog_bar=True)
+        return loss
+
+    def configure_optimizers(self):
+        optimizer = torch.optim.AdamW(self.parameters(), lr=self.settings.contrastive_learning_rate, weight_decay=0.1)
+        total = self.settings.contrastive_steps
+        schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: _cosine_with_warmup(s, 50, total))
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": schedule, "interval": "step"}}
+
+
+class FrozenTextStates:
+    """The frozen encoders' prompt states (:func:`encode_captions`), computed once per caption and kept (float32,
+    least recently used dropped beyond ``capacity`` captions).
+
+    ``padding_positions(captions)``: a boolean [B, 77] mask of the positions after each caption's end token (the
+    first tokenizer pads with the end token itself, the second with "!"; both place the end token at the same
+    position for the world's captions), which the padding augmentation replaces with the empty prompt's states.
+    """
+
+    def __init__(self, tokenizers, text_encoders, capacity: int = 10000):
+        from collections import OrderedDict
+
+        self.tokenizers, self.text_encoders, self.capacity = tokenizers, text_encoders, capacity
+        self.cache: OrderedDict[str, tuple[torch.Tensor, torch.Tensor]] = OrderedDict()
+        self.hits = self.misses = 0
+
+    @torch.no_grad()
+    def __call__(self, captions: list[str], device) -> tuple[torch.Tensor, torch.Tensor]:
+        missing = list(dict.fromkeys(c for c in captions if c not in self.cache))
+        self.misses += len(missing)
+        self.hits += len(captions) - len(missing)
+        if missing:
+            hidden, pooled = encode_captions(self.tokenizers, self.text_encoders, missing, device)
+            for caption, h, p in zip(missing, hidden.cpu(), pooled.cpu(), strict=True):
+                self.cache[caption] = (h, p)
+        for caption in captions:
+            self.cache.move_to_end(caption)
+        rows = [self.cache[c] for c in captions]
+        while len(self.cache) > self.capacity:
+            self.cache.popitem(last=False)
+        return torch.stack([h for h, _ in rows]).to(device), torch.stack([p for _, p in rows]).to(device)
+
+    def padding_positions(self, captions: list[str]) -> torch.Tensor:
+        tokenizer = self.tokenizers[0]
+        ids = tokenizer(
+            captions, padding="max_length", max_length=tokenizer.model_max_length, truncation=True, return_tensors="pt"
+        ).input_ids
+        end = (ids == tokenizer.eos_token_id).int().argmax(dim=1)
+        return torch.arange(ids.shape[1]).unsqueeze(0) > end.unsqueeze(1)
+
+
 LOSS_WEIGHTINGS = ("min-snr", "min-snr-plus-one")
 
 
@@ -202,8 +336,12 @@ def diffusion_target(prediction_type: str, alpha, latents, noise, gamma: float =
 
 
 class DiffusionModule(pl.LightningModule):
-    """Stage 2: UNet + both text encoders, v or epsilon objective weighted per timestep (``settings.loss_weighting``),
-    EMA of the weights."""
+    """Stage 2: the UNet (and, in the joint recipe, both text encoders), v or epsilon objective weighted per
+    timestep (``settings.loss_weighting``), EMA of the trained weights.
+
+    Frozen-contrastive recipe: the encoders stay in eval mode without gradients, their states come from a
+    per-caption cache (:class:`FrozenTextStates`), and a share ``settings.padding_augmentation`` of the samples
+    gets the empty prompt's states at its padding positions (a departure from SDXL's recipe: see docs/shapes.md)."""
 
     def __init__(self, components: dict, tokenizers, scheduler, settings: TrainingSettings, image_size: int):
         super().__init__()
@@ -216,15 +354,40 @@ class DiffusionModule(pl.LightningModule):
         self.prediction_type = scheduler.config.prediction_type  # "epsilon" or "v_prediction"
         self.image_size = image_size
         self.ema = None
+        self.frozen_text = settings.text_recipe == "frozen-contrastive"
+        self.text_states = None
+        if self.frozen_text:
+            for encoder in (self.text_encoder, self.text_encoder_2):
+                encoder.requires_grad_(False).eval()
+            self.text_states = FrozenTextStates(tokenizers, [self.text_encoder, self.text_encoder_2])
+        self.augmentation = random.Random(f"padding/{settings.seed}")
 
     def trainable(self) -> list[torch.nn.Module]:
+        if self.frozen_text:
+            return [self.unet]
         return [self.unet, self.text_encoder, self.text_encoder_2]
 
     def on_fit_start(self):
         for module in self.trainable():
             module.train()
+        if self.frozen_text:
+            self.text_encoder.eval()
+            self.text_encoder_2.eval()
         if self.ema is None:
             self.ema = [copy.deepcopy(m).requires_grad_(False) for m in self.trainable()]
+
+    def prompt_states(self, captions: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
+        if not self.frozen_text:
+            return encode_captions(self.tokenizers, [self.text_encoder, self.text_encoder_2], captions, self.device)
+        hidden, pooled = self.text_states(captions, self.device)
+        share = self.settings.padding_augmentation
+        chosen = [bool(c) and self.augmentation.random() < share for c in captions] if share > 0 else []
+        if any(chosen):
+            empty, _ = self.text_states([""], self.device)
+            mask = self.text_states.padding_positions(captions).to(self.device)
+            mask &= torch.tensor(chosen, device=self.device).unsqueeze(1)
+            hidden = torch.where(mask.unsqueeze(-1), empty.expand_as(hidden), hidden)
+        return hidden, pooled
 
     def on_save_checkpoint(self, checkpoint):
         checkpoint["ema"] = [m.state_dict() for m in self.ema] if self.ema else None
@@ -237,9 +400,7 @@ class DiffusionModule(pl.LightningModule):
 
     def training_step(self, batch, batch_index):
         latents, captions = batch  # scaled latents, encoded by the data loader (see SceneStream)
-        hidden, pooled = encode_captions(
-            self.tokenizers, [self.text_encoder, self.text_encoder_2], captions, self.device
-        )
+        hidden, pooled = self.prompt_states(captions)
         noise = torch.randn_like(latents)
         steps = torch.randint(0, len(self.alphas_cumprod), (latents.shape[0],), device=self.device)
         alpha = self.alphas_cumprod[steps].view(-1, 1, 1, 1)
@@ -282,6 +443,8 @@ class DiffusionModule(pl.LightningModule):
 
     def ema_components(self) -> dict:
         modules = self.ema or self.trainable()
+        if self.frozen_text:
+            modules = [modules[0], self.text_encoder, self.text_encoder_2]
         return {"unet": modules[0], "text_encoder": modules[1], "text_encoder_2": modules[2], "vae": self.vae}
 
 
@@ -410,9 +573,12 @@ def smoothed(values: list[float], window: int = 50) -> list[float]:
 def plot_loss_curves(folder: Path) -> Path:
     from matplotlib.figure import Figure
 
-    figure = Figure(figsize=(8, 3.2), dpi=110)
-    for index, (name, key) in enumerate((("vae", "vae_loss"), ("unet", "loss"))):
-        axis = figure.add_subplot(1, 2, index + 1)
+    stages = [("vae", "vae_loss"), ("unet", "loss")]
+    if (folder / "text-loss.jsonl").is_file():
+        stages.insert(1, ("text", "contrastive_loss"))
+    figure = Figure(figsize=(4 * len(stages), 3.2), dpi=110)
+    for index, (name, key) in enumerate(stages):
+        axis = figure.add_subplot(1, len(stages), index + 1)
         rows = _read_history(folder / f"{name}-loss.jsonl", key)
         if rows:
             steps, values = zip(*rows, strict=True)
@@ -472,8 +638,11 @@ def train_shapes_model(out: str | Path, settings: TrainingSettings, progress: bo
     summary: dict = {"settings": settings.to_json(), "commit": _git_commit(), "started": started}
 
     vae_folder, vae_file = out / "vae", out / "vae.safetensors"
-    if not vae_file.is_file() and settings.vae_from:
-        _reuse_vae(settings.vae_from, configs, out)
+    if settings.init_from and settings.vae_from and settings.vae_from != settings.init_from:
+        raise AttnmodError("--init-from continues a model with its own VAE: leave out --vae-from or give it the same")
+    vae_source = settings.vae_from or settings.init_from
+    if not vae_file.is_file() and vae_source:
+        _reuse_vae(vae_source, configs, out)
     if vae_file.is_file():
         components["vae"].load_state_dict(load_file(str(vae_file)))
     else:
@@ -499,6 +668,42 @@ def train_shapes_model(out: str | Path, settings: TrainingSettings, progress: bo
     components["vae"].register_to_config(scaling_factor=factor)
     configs["vae"]["scaling_factor"] = factor
     summary["vae_seconds"] = time.time() - started
+    configs["recipe"] = recipe_record(settings)
+    if settings.init_from:
+        _init_components(settings.init_from, configs, components, out)
+
+    if settings.text_recipe == "frozen-contrastive":
+        text_file = out / "text.safetensors"
+        if not text_file.is_file():
+            text_folder = out / "text"
+            text_folder.mkdir(exist_ok=True)
+            width = configs["text_encoder"]["hidden_size"]
+            module = ContrastiveTextModule(
+                [components["text_encoder"], components["text_encoder_2"]],
+                [pipe.tokenizer, pipe.tokenizer_2],
+                width,
+                settings,
+            )
+            history = _LossHistory(out / "text-loss.jsonl", "contrastive_loss")
+            pause = _PauseAfter(pause_after, text_folder)
+            trainer = _trainer(settings, text_folder, settings.contrastive_steps, progress, [history, pause])
+            text_settings = dataclasses.replace(settings, caption_dropout=0.0)
+            loader = _loader(settings.contrastive_batch_size, text_settings, 0, _resume_offset(text_folder))
+            _touch_resume_marker(text_folder)
+            _fit(trainer, module, loader, text_folder)
+            if pause.paused:
+                return {**summary, "paused": "text", "step": trainer.global_step}
+            if pause_after is not None:
+                pause_after = max(1, pause_after - pause.done)
+            state = {
+                f"{name}.{key}": value.detach().cpu().contiguous()
+                for name in ("text_encoder", "text_encoder_2")
+                for key, value in getattr(module, name).state_dict().items()
+            }
+            save_file(state, str(text_file))
+        for name, tensors in _split_state(load_file(str(text_file))).items():
+            components[name].load_state_dict(tensors)
+        summary["text_seconds"] = time.time() - started
 
     unet_folder = out / "unet"
     unet_folder.mkdir(exist_ok=True)
@@ -519,6 +724,8 @@ def train_shapes_model(out: str | Path, settings: TrainingSettings, progress: bo
     _touch_resume_marker(unet_folder)
     _fit(trainer, module, loader, unet_folder)
     summary["unet_speed"] = timer.summary()  # this invocation's UNet steps only
+    if module.text_states is not None:
+        summary["text_state_cache"] = {"hits": module.text_states.hits, "misses": module.text_states.misses}
     if pause.paused:
         return {**summary, "paused": "unet", "step": trainer.global_step}
     if trainer.global_rank != 0:
@@ -556,7 +763,8 @@ def check_resume_settings(out: Path, settings: TrainingSettings) -> None:
     ours = {k: v for k, v in settings.to_json().items() if k not in RESUMABLE_SETTINGS}
     if path.is_file():
         try:
-            theirs = json.loads(path.read_text())
+            # settings added since a run began were at their defaults in it
+            theirs = {**TrainingSettings().to_json(), **json.loads(path.read_text())}
         except ValueError as error:
             raise AttnmodError(f"{path}: unreadable training settings ({error}); use another --out") from error
         changed = sorted(
@@ -602,6 +810,62 @@ def _reuse_vae(source: str, configs: dict, out: Path) -> None:
         with (out / "vae-loss.jsonl").open("w") as handle:
             for step, value in rows:
                 handle.write(json.dumps({"step": step, "vae_loss": value}) + "\n")
+
+
+def recipe_record(settings: TrainingSettings) -> dict:
+    """What a saved model records of how it was trained (``config.json``'s ``recipe``); ``--init-from`` refuses
+    to continue a model under another ``text_recipe``. Weights saved before the record (the shipped model until
+    issue 25) count as ``joint``, the recipe they were trained with."""
+    return {
+        "text_recipe": settings.text_recipe,
+        "padding_augmentation": settings.padding_augmentation,
+        "contrastive_steps": settings.contrastive_steps if settings.text_recipe == "frozen-contrastive" else None,
+        "init_from": settings.init_from,
+    }
+
+
+def _split_state(state: dict) -> dict[str, dict]:
+    parts: dict[str, dict] = {}
+    for key, value in state.items():
+        name, _, rest = key.partition(".")
+        parts.setdefault(name, {})[rest] = value
+    return parts
+
+
+def _init_components(source: str, configs: dict, components: dict, out: Path) -> None:
+    """``--init-from``: fill the UNet and both text encoders with a saved model's weights (its VAE must be the one
+    in use: pass the same folder to ``--vae-from``), after checking that it has the same architecture and was
+    trained under the same text recipe. The frozen-contrastive recipe then keeps its encoders (no text stage)."""
+    from safetensors.torch import save_file
+
+    folder = shapes_model.shipped_weights_folder() if source == "shapes" else Path(source)
+    if not shapes_model.is_shapes_folder(folder):
+        raise ModelLoadError(
+            f"--init-from {source!r}: not a shapes weights folder (config.json and shapes.safetensors)"
+        )
+    saved = json.loads((folder / shapes_model.CONFIG_FILE).read_text())
+    for name in ("unet", "text_encoder", "text_encoder_2"):
+        if saved.get(name) != configs[name]:
+            raise ModelLoadError(
+                f"--init-from {source!r}: its {name} has another configuration than preset {configs['preset']!r}"
+            )
+    theirs = (saved.get("recipe") or {}).get("text_recipe", "joint")
+    ours = configs["recipe"]["text_recipe"]
+    if theirs != ours:
+        raise ModelLoadError(
+            f"--init-from {source!r}: that model was trained with text recipe {theirs!r}, this run asks for "
+            f"{ours!r}; continue it under {theirs!r} or start a new model without --init-from"
+        )
+    loaded = shapes_model.load_shapes_components(folder)
+    for name in ("unet", "text_encoder", "text_encoder_2"):
+        components[name].load_state_dict(loaded[name].state_dict())
+    if ours == "frozen-contrastive" and not (out / "text.safetensors").is_file():
+        state = {
+            f"{name}.{key}": value.contiguous()
+            for name in ("text_encoder", "text_encoder_2")
+            for key, value in loaded[name].state_dict().items()
+        }
+        save_file(state, str(out / "text.safetensors"), metadata={"from": str(source)})
 
 
 def _touch_resume_marker(folder: Path) -> None:
