@@ -941,6 +941,12 @@ def world() -> None:
     help="start the UNet and text encoders from a saved model (`shapes`: the shipped one, or a weights folder) "
     "trained under the same --text-recipe; its VAE is used",
 )
+@click.option(
+    "--unet-from",
+    default=None,
+    help="start only the UNet from a saved model (`shapes` or a weights folder), whatever its text recipe; the text "
+    "encoders follow --text-recipe; its VAE is used",
+)
 @click.option("--progress/--no-progress", default=True, show_default=True, help="progress bar on stderr")
 @user_errors
 def world_train(
@@ -963,6 +969,7 @@ def world_train(
     contrastive_steps,
     padding_augmentation,
     init_from,
+    unet_from,
     progress,
 ) -> None:
     """Train the shapes model from scratch (VAE, then UNet and text encoders); rerun the same command to resume."""
@@ -990,6 +997,7 @@ def world_train(
         contrastive_steps=contrastive_steps,
         padding_augmentation=padding_augmentation,
         init_from=init_from,
+        unet_from=unet_from,
     )
     if padding_augmentation and text_recipe != "frozen-contrastive":
         raise click.UsageError("--padding-augmentation applies to --text-recipe frozen-contrastive")

@@ -69,6 +69,7 @@ class TrainingSettings:
     contrastive_learning_rate: float = 1e-3
     padding_augmentation: float = 0.0  # share of UNet samples whose padding states are the empty prompt's
     init_from: str | None = None  # a weights folder (or "shapes") whose UNet and text encoders to start from
+    unet_from: str | None = None  # a weights folder (or "shapes") whose UNet alone to start from (any text recipe)
 
     def to_json(self) -> dict:
         return dataclasses.asdict(self)
@@ -638,9 +639,14 @@ def train_shapes_model(out: str | Path, settings: TrainingSettings, progress: bo
     summary: dict = {"settings": settings.to_json(), "commit": _git_commit(), "started": started}
 
     vae_folder, vae_file = out / "vae", out / "vae.safetensors"
-    if settings.init_from and settings.vae_from and settings.vae_from != settings.init_from:
-        raise AttnmodError("--init-from continues a model with its own VAE: leave out --vae-from or give it the same")
-    vae_source = settings.vae_from or settings.init_from
+    start = settings.init_from or settings.unet_from
+    if settings.init_from and settings.unet_from:
+        raise AttnmodError("--init-from already starts the UNet from that model: leave out --unet-from")
+    if start and settings.vae_from and settings.vae_from != start:
+        raise AttnmodError(
+            "a model started from saved weights keeps their VAE: leave out --vae-from or give it the same"
+        )
+    vae_source = settings.vae_from or start
     if not vae_file.is_file() and vae_source:
         _reuse_vae(vae_source, configs, out)
     if vae_file.is_file():
@@ -671,6 +677,8 @@ def train_shapes_model(out: str | Path, settings: TrainingSettings, progress: bo
     configs["recipe"] = recipe_record(settings)
     if settings.init_from:
         _init_components(settings.init_from, configs, components, out)
+    elif settings.unet_from:
+        _init_components(settings.unet_from, configs, components, out, unet_only=True)
 
     if settings.text_recipe == "frozen-contrastive":
         text_file = out / "text.safetensors"
@@ -821,6 +829,7 @@ def recipe_record(settings: TrainingSettings) -> dict:
         "padding_augmentation": settings.padding_augmentation,
         "contrastive_steps": settings.contrastive_steps if settings.text_recipe == "frozen-contrastive" else None,
         "init_from": settings.init_from,
+        "unet_from": settings.unet_from,
     }
 
 
@@ -832,10 +841,14 @@ def _split_state(state: dict) -> dict[str, dict]:
     return parts
 
 
-def _init_components(source: str, configs: dict, components: dict, out: Path) -> None:
-    """``--init-from``: fill the UNet and both text encoders with a saved model's weights (its VAE must be the one
-    in use: pass the same folder to ``--vae-from``), after checking that it has the same architecture and was
-    trained under the same text recipe. The frozen-contrastive recipe then keeps its encoders (no text stage)."""
+def _init_components(source: str, configs: dict, components: dict, out: Path, unet_only: bool = False) -> None:
+    """``--init-from``: fill the UNet and both text encoders with a saved model's weights (its VAE is the one in
+    use), after checking that it has the same architecture and was trained under the same text recipe. The
+    frozen-contrastive recipe then keeps its encoders (no text stage).
+
+    ``unet_only`` (``--unet-from``): a warm start of the UNet alone, under any text recipe: its convolutions and
+    attention start from a trained model while its text side (and the cross-attention's reading of it) is
+    learned anew."""
     from safetensors.torch import save_file
 
     folder = shapes_model.shipped_weights_folder() if source == "shapes" else Path(source)
@@ -851,6 +864,9 @@ def _init_components(source: str, configs: dict, components: dict, out: Path) ->
             )
     theirs = (saved.get("recipe") or {}).get("text_recipe", "joint")
     ours = configs["recipe"]["text_recipe"]
+    if unet_only:
+        components["unet"].load_state_dict(shapes_model.load_shapes_components(folder)["unet"].state_dict())
+        return
     if theirs != ours:
         raise ModelLoadError(
             f"--init-from {source!r}: that model was trained with text recipe {theirs!r}, this run asks for "
