@@ -247,15 +247,18 @@ class ContrastiveTextModule(pl.LightningModule):
             out.append(self.projection_1(output.pooler_output) if index == 0 else output.text_embeds)
         return out
 
-    def training_step(self, batch, batch_index):
-        images, captions = batch
+    def losses(self, images: torch.Tensor, captions: list[str]) -> list[torch.Tensor]:
+        """Each encoder's contrastive loss (:func:`contrastive_loss`) against its own image tower."""
         losses = []
         for index, text in enumerate(self.text_embeddings(captions)):
             scale = self.log_scales[index].clamp(max=math.log(100.0)).exp()
             losses.append(contrastive_loss(text, self.towers[index](images), scale, captions))
-        loss = losses[0] + losses[1]
-        self.log("contrastive_loss", loss / 2, prog_bar=True)
-        return loss
+        return losses
+
+    def training_step(self, batch, batch_index):
+        first, second = self.losses(*batch)
+        self.log("contrastive_loss", (first + second) / 2, prog_bar=True)
+        return first + second
 
     def configure_optimizers(self):
         optimizer = torch.optim.AdamW(self.parameters(), lr=self.settings.contrastive_learning_rate, weight_decay=0.1)
