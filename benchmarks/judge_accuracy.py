@@ -15,7 +15,9 @@ scale, shift, colour jitter, blur, brightness, noise, JPEG).
   colours: wrong_colour and not colour_binding), ``missing`` (the last object left out: missing and that object
   missing), ``extra`` (an object added in free space: not no_extra), ``flipped`` (a relation scene judged against
   its opposite relation: relation false), ``merged`` (the second object of a pair moved to overlap or touch the
-  first, a third or more of the first left in view: merged).
+  first, a third or more of the first left in view: merged), ``leaked`` (one named object of a scene with two or
+  more colours painted two-tone, 20-45% of it beyond a straight cut at a random angle in another named object's
+  colour: that object found by shape, leaked, with that foreign colour).
 
 With ``--vae FILE`` (a shapes-model ``vae.safetensors`` as ``attnmod world train`` writes it), also the object
 accuracy on undegraded renders passed through that VAE (encode, take the latent mean, decode): the model's own
@@ -39,7 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _machine import machine_description  # noqa: E402
 from attnmod.analysis.judge.image import connected_components, detect_objects, judge_image  # noqa: E402
-from attnmod.analysis.judge.training import degraded_render, stream_scenes  # noqa: E402
+from attnmod.analysis.judge.training import TwoTone, degraded_render, stream_scenes  # noqa: E402
 from attnmod.toolkit.shapes_world import (  # noqa: E402
     COLOURS,
     MIN_GAP,
@@ -146,9 +148,17 @@ def _free_spot(rng: random.Random, radius: float, placed, canvas: int) -> tuple[
     return None
 
 
-def plant(kind: str, scene: Scene, rng: random.Random) -> tuple[Scene, Scene] | None:
-    """``(drawn scene, judged scene)`` for a planted failure of ``kind``, or None when the scene does not allow it."""
+def plant(kind: str, scene: Scene, rng: random.Random) -> tuple | None:
+    """``(drawn scene, judged scene)`` for a planted failure of ``kind`` (``leaked`` adds the
+    :class:`~attnmod.analysis.judge.training.TwoTone` fill to draw), or None when the scene does not allow it."""
     objects = list(scene.objects)
+    if kind == "leaked":
+        colours = {o.colour for o in objects}
+        if len(colours) < 2 or scene.form in ("nested", "count"):
+            return None
+        index = rng.randrange(len(objects))
+        foreign = rng.choice(sorted(colours - {objects[index].colour}))
+        return scene, scene, TwoTone(index, foreign, rng.uniform(0.2, 0.45), rng.uniform(0.0, 360.0))
     if kind == "correct":
         return scene, scene
     if kind == "swapped":
@@ -197,8 +207,11 @@ def plant(kind: str, scene: Scene, rng: random.Random) -> tuple[Scene, Scene] | 
     raise ValueError(kind)
 
 
-def expected(kind: str, result, judged: Scene) -> bool:
+def expected(kind: str, result, judged: Scene, two_tone: TwoTone | None = None) -> bool:
     """Whether the judge's verdict is the planted truth."""
+    if kind == "leaked":
+        verdict = result.objects[two_tone.index]
+        return bool(verdict.shape_found and verdict.leaked and verdict.foreign_colour == two_tone.colour)
     if kind == "correct":
         return result.all_correct
     if kind == "swapped":
@@ -214,7 +227,7 @@ def expected(kind: str, result, judged: Scene) -> bool:
     raise ValueError(kind)
 
 
-KINDS = ("correct", "swapped", "missing", "extra", "flipped", "merged")
+KINDS = ("correct", "swapped", "missing", "extra", "flipped", "merged", "leaked")
 
 
 def planted_accuracy(per_kind: int, seed: int, progress: bool) -> dict:
@@ -233,10 +246,11 @@ def planted_accuracy(per_kind: int, seed: int, progress: bool) -> dict:
             planted = plant(kind, scene, rng)
             if planted is None:
                 continue
-            drawn, judged = planted
-            image, _ = degraded_render(drawn, rng)
+            drawn, judged, *fill = planted
+            two_tone = fill[0] if fill else None
+            image, _ = degraded_render(drawn, rng, two_tone=two_tone)
             result = judge_image(image, judged)
-            ok = expected(kind, result, judged)
+            ok = expected(kind, result, judged, two_tone)
             right += ok
             total += 1
             bar.update(1)

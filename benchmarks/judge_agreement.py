@@ -124,6 +124,49 @@ def draw_sheet(entries: list[tuple[int, Path, Scene, object, np.ndarray]], path:
     sheet.save(path)
 
 
+BLIND_PER_PAGE = 10
+BLIND_COLUMNS = 5
+BLIND_SCALE = 4
+PERSON_FIELDS = ("present", "colour_right", "leaked", "merged", "extra")
+
+
+def draw_blind_sheet(entries: list[tuple[int, Path, Scene, np.ndarray]], path: Path) -> None:
+    """A page for the person's reading: each image enlarged (nearest neighbour), its number and caption; nothing
+    of the judge's."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    side = 64 * BLIND_SCALE
+    cell_width, cell_height = side + 16, side + 48
+    rows = (len(entries) + BLIND_COLUMNS - 1) // BLIND_COLUMNS
+    sheet = Image.new("RGB", (cell_width * BLIND_COLUMNS, cell_height * rows), (255, 255, 255))
+    draw = ImageDraw.Draw(sheet)
+    font = ImageFont.load_default()
+    for slot, (number, _, scene, image) in enumerate(entries):
+        left, top = (slot % BLIND_COLUMNS) * cell_width, (slot // BLIND_COLUMNS) * cell_height
+        sheet.paste(Image.fromarray(image).resize((side, side), Image.Resampling.NEAREST), (left + 8, top + 8))
+        lines = [f"#{number}"] + textwrap.wrap(scene.caption, 40)
+        for row, line in enumerate(lines[:3]):
+            draw.text((left + 8, top + side + 10 + 12 * row), line, fill=(0, 0, 0), font=font)
+    sheet.save(path)
+
+
+def write_blind(entries: list[tuple[int, Path, Scene, np.ndarray]], out: Path) -> int:
+    """Sheets ``blind-N.png`` and ``person.csv`` (one row per named object, the verdict columns empty)."""
+    pages = [entries[start : start + BLIND_PER_PAGE] for start in range(0, len(entries), BLIND_PER_PAGE)]
+    for page, chunk in enumerate(pages, start=1):
+        draw_blind_sheet(chunk, out / f"blind-{page}.png")
+    with (out / "person.csv").open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["number", "image", "caption", "object", "named", *PERSON_FIELDS, "note"])
+        for number, image_path, scene, _ in entries:
+            for index, obj in enumerate(scene.objects):
+                writer.writerow(
+                    [number, str(image_path), scene.caption, index, f"{obj.colour} {obj.shape}"]
+                    + [""] * (len(PERSON_FIELDS) + 1)
+                )
+    return len(pages)
+
+
 def main(argv: list[str] | None = None) -> int:
     from PIL import Image
 
@@ -132,6 +175,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, required=True, help="folder for the sheets and agreement.csv")
     parser.add_argument("--count", type=int, default=60, help="images to show (default 60)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the random choice (default 0)")
+    parser.add_argument(
+        "--blind",
+        action="store_true",
+        help="write only the person's sheets (blind-N.png) and person.csv to fill in, without the judge's reading",
+    )
     args = parser.parse_args(argv)
     if not args.images.is_dir():
         print(f"judge_agreement: {str(args.images)!r} is not a folder", file=sys.stderr)
@@ -143,11 +191,16 @@ def main(argv: list[str] | None = None) -> int:
     if len(pairs) > args.count:
         pairs = sorted(random.Random(args.seed).sample(pairs, args.count), key=lambda pair: str(pair[0]))
     args.out.mkdir(parents=True, exist_ok=True)
-    entries = []
+    images = []
     for number, (image_path, scene) in enumerate(pairs, start=1):
         with Image.open(image_path) as picture:
             image = np.asarray(picture.convert("RGB").resize((scene.canvas, scene.canvas), Image.Resampling.BOX))
-        entries.append((number, image_path, scene, judge_image(image, scene), image))
+        images.append((number, image_path, scene, image))
+    if args.blind:
+        pages = write_blind(images, args.out)
+        print(f"{len(images)} images on {pages} sheet(s) in {args.out}; fill in person.csv before any judging.")
+        return 0
+    entries = [(number, path, scene, judge_image(image, scene), image) for number, path, scene, image in images]
     pages = [entries[start : start + PER_PAGE] for start in range(0, len(entries), PER_PAGE)]
     for page, chunk in enumerate(pages, start=1):
         draw_sheet(chunk, args.out / f"sheet-{page}.png")

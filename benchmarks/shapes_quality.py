@@ -55,6 +55,7 @@ METRICS = (
     "missing",
     "wrong_colour",
     "merged",
+    "leaked",
 )
 # Derived per image from the stored verdicts (so older result files can be re-tabulated with --tabulate).
 DERIVED = {"shapes_present": lambda row: None if row.get("missing") is None else 1.0 - row["missing"]}
@@ -153,7 +154,7 @@ def summarise(rows: list[dict]) -> dict:
     for metric in METRICS:
         groups: dict[str, list[float]] = {}
         for row in rows:
-            value = row[metric]
+            value = row.get(metric)  # None: a verdict the judge did not give when the file was written
             if value is not None:
                 groups.setdefault(row["caption"], []).append(value)
         mean, low, high = bootstrap_interval(list(groups.values()))
@@ -182,15 +183,16 @@ def markdown(results: dict) -> str:
         f"{results['seeds']}, {results['steps']} steps, guidance {results['guidance']}; {results['seconds']:.0f} s.",
         "",
         "| set | prompts x seeds | all named objects present | all named shapes present (any colour) | colour binding "
-        "| all correct | missing | wrong colour | merged | count right | relation holds |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| all correct | missing | wrong colour | merged | leaked | count right | relation holds |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for name, data in results["sets"].items():
         m = data["metrics"]
         lines.append(
             f"| {name} | {data['prompts']} x {len(results['seeds'])} | {cell(m['all_present'])} | "
             f"{cell(m['shapes_present'])} | {cell(m['colour_binding'])} | {cell(m['all_correct'])} | {cell(m['missing'])} | "
-            f"{cell(m['wrong_colour'])} | {cell(m['merged'])} | {cell(m['counts'])} | {cell(m['relation'])} |"
+            f"{cell(m['wrong_colour'])} | {cell(m['merged'])} | {cell(m['leaked'])} | {cell(m['counts'])} | "
+            f"{cell(m['relation'])} |"
         )
     lines.append("")
     lines.append("Percent of images, with 95% bootstrap intervals over prompts.")

@@ -14,6 +14,7 @@ JUDGE_COLUMNS = (
     ("judge_missing", "missing", "lower"),
     ("judge_wrong_colour", "wrong colour", "lower"),
     ("judge_merged", "merged", "lower"),
+    ("judge_leaked", "leaked", "lower"),
 )
 
 

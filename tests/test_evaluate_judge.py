@@ -26,7 +26,19 @@ LEFT_OF = Scene(
     (TRIANGLE, CIRCLE), "a green triangle to the left of a purple circle", "relation", (Relation(0, "left of", 1),)
 )
 
-# (item id, variant, scene asked for, objects drawn, expected judge scores)
+
+def circle_with_blue_left_third():
+    """PAIR drawn right but for the red circle's left third (of its truth mask's columns), painted blue."""
+    image, masks = render_scene(PAIR)
+    blue, _ = render_scene(dataclasses.replace(PAIR, objects=(dataclasses.replace(RED_CIRCLE, colour="blue"),)))
+    columns = masks[0].any(axis=0).nonzero()[0]
+    left = masks[0].copy()
+    left[:, columns[0] + len(columns) // 3 :] = False
+    image[left] = blue[left]
+    return image
+
+
+# (item id, variant, scene asked for, objects drawn (or a function drawing the image), expected judge scores)
 ITEMS = [
     (
         "a1",
@@ -42,6 +54,7 @@ ITEMS = [
             "judge_missing": False,
             "judge_wrong_colour": False,
             "judge_merged": False,
+            "judge_leaked": False,
         },
     ),
     (
@@ -58,6 +71,7 @@ ITEMS = [
             "judge_missing": False,
             "judge_wrong_colour": True,
             "judge_merged": False,
+            "judge_leaked": False,
         },
     ),
     (
@@ -74,6 +88,7 @@ ITEMS = [
             "judge_missing": False,
             "judge_wrong_colour": False,
             "judge_merged": False,
+            "judge_leaked": False,
         },
     ),
     (
@@ -90,6 +105,24 @@ ITEMS = [
             "judge_missing": True,
             "judge_wrong_colour": False,
             "judge_merged": False,
+            "judge_leaked": False,
+        },
+    ),
+    (
+        "c1",
+        "two-tone",
+        PAIR,
+        circle_with_blue_left_third,
+        {
+            "judge_object_accuracy": 1.0,
+            "judge_colour_binding": True,
+            "judge_count": True,
+            "judge_relation": None,
+            "judge_all_correct": False,
+            "judge_missing": False,
+            "judge_wrong_colour": False,
+            "judge_merged": False,
+            "judge_leaked": True,
         },
     ),
 ]
@@ -102,7 +135,10 @@ def planted_run(tmp_path):
     for item_id, variant, scene, drawn, _ in ITEMS:
         folder = run / "items" / item_id
         folder.mkdir(parents=True)
-        image, _ = render_scene(dataclasses.replace(scene, objects=drawn, relations=()))
+        if callable(drawn):
+            image = drawn()
+        else:
+            image, _ = render_scene(dataclasses.replace(scene, objects=drawn, relations=()))
         Image.fromarray(image).save(folder / "image.png")
         rows.append(
             {
@@ -124,7 +160,7 @@ def planted_run(tmp_path):
 def test_evaluate_judge_writes_item_scores_and_variant_rates(planted_run):
     result = CliRunner().invoke(main, ["evaluate", str(planted_run), "--judge", "shapes", "--resamples", "200"])
     assert result.exit_code == 0, result.output
-    assert "judge shapes (4 items judged" in result.output
+    assert "judge shapes (5 items judged" in result.output
     rows = [json.loads(line) for line in (planted_run / "results.jsonl").read_text().splitlines()]
     assert [r["id"] for r in rows] == [item[0] for item in ITEMS]
     for row, (_, _, _, _, expected) in zip(rows, ITEMS, strict=True):
@@ -132,7 +168,7 @@ def test_evaluate_judge_writes_item_scores_and_variant_rates(planted_run):
         assert "clip_score" not in row  # the stale CLIP score of an earlier evaluation is gone; CLIP did not run
         assert row["metadata"]["scene"]["caption"] == row["prompt"]
     summary = json.loads((planted_run / "evaluation.json").read_text())
-    assert summary["judge"] == "shapes" and summary["items_judged"] == 4 and summary["clip_model"] is None
+    assert summary["judge"] == "shapes" and summary["items_judged"] == 5 and summary["clip_model"] is None
     none, full = summary["variants"]["none"], summary["variants"]["full"]
     assert none["n"] == 2 and none["clip_score"] is None
     assert none["judge"]["judge_all_correct"]["mean"] == 0.5 and none["judge"]["judge_wrong_colour"]["mean"] == 0.5
@@ -142,6 +178,9 @@ def test_evaluate_judge_writes_item_scores_and_variant_rates(planted_run):
     assert full["judge"]["judge_object_accuracy"]["mean"] == 0.75
     binding = full["judge"]["judge_colour_binding"]
     assert binding["mean"] == 1.0 and binding["low"] == 1.0 and binding["high"] == 1.0 and binding["n"] == 2
+    assert none["judge"]["judge_leaked"]["mean"] == 0.0 and full["judge"]["judge_leaked"]["mean"] == 0.0
+    assert summary["variants"]["two-tone"]["judge"]["judge_leaked"] == {"mean": 1.0, "low": 1.0, "high": 1.0, "n": 1}
+    assert "leaked" in result.output  # the printed table has the column
     interval = none["judge"]["judge_all_correct"]
     assert 0.0 <= interval["low"] <= 0.5 <= interval["high"] <= 1.0 and interval["n"] == 2
 
@@ -157,7 +196,7 @@ def test_items_without_a_scene_are_left_out_with_a_warning(planted_run):
     result = CliRunner().invoke(main, ["evaluate", str(planted_run), "--judge", "shapes", "--json"])
     assert result.exit_code == 0, result.output
     summary = json.loads(result.output[result.output.index("{") :])
-    assert summary["items_judged"] == 3
+    assert summary["items_judged"] == 4
     assert any("1 item(s) have no shapes-world scene" in w and "a1" in w for w in summary["warnings"])
     rows = [json.loads(line) for line in (planted_run / "results.jsonl").read_text().splitlines()]
     assert "judge_all_correct" not in rows[0] and rows[1]["judge_wrong_colour"] is True
@@ -190,9 +229,11 @@ def test_run_report_shows_the_judge_rates(planted_run):
     page = path.read_text(encoding="utf-8")
     section = page[page.index('<section id="judge">') : page.index("</section>", page.index('<section id="judge">'))]
     rows = section[section.index("<tbody>") :].split("<tr>")[1:]
-    assert [row.split("</td>")[0].removeprefix("<td>") for row in rows] == ["none", "full"]
+    assert [row.split("</td>")[0].removeprefix("<td>") for row in rows] == ["none", "full", "two-tone"]
     cells = [cell.split(">")[-1] for cell in rows[1].split("</td>")[:-1]]
     # full: all correct 1 of 2, object accuracy (1 + 0.5) / 2, binding 2 of 2, relation 1 of 2
     assert cells[1] == "2" and cells[2].startswith("0.500 [") and cells[3].startswith("0.750 [")
     assert cells[4] == "1.000 [1.000, 1.000]" and cells[6].startswith("0.500 [")
     assert [cell.split(">")[-1] for cell in rows[0].split("</td>")[:-1]][6] == "n/a"  # none: no relation stated
+    assert "leaked (lower is better)" in section
+    assert [cell.split(">")[-1] for cell in rows[2].split("</td>")[:-1]][-1] == "1.000 [1.000, 1.000]"  # leaked

@@ -55,7 +55,9 @@ def test_correct_pair_is_all_correct_and_read_exactly():
         "judge_missing": False,
         "judge_wrong_colour": False,
         "judge_merged": False,
+        "judge_leaked": False,
     }
+    assert [o.leaked for o in result.objects] == [False, False] and [o.foreign_share for o in result.objects] == [0, 0]
 
 
 def test_every_shape_and_colour_is_read():
@@ -66,6 +68,7 @@ def test_every_shape_and_colour_is_read():
                 result = judge_image(drawn(obj), Scene((obj,), f"a {size} {colour} {shape}", "single"))
                 assert [(d.shape, d.colour, d.size) for d in result.detected] == [(shape, colour, size)]
                 assert result.all_correct and result.size_correct is True
+                assert not result.leaked and result.detected[0].colour_shares == {colour: 1.0}
 
 
 def test_swapped_colours_are_wrong_colour_and_break_binding():
@@ -168,7 +171,7 @@ def test_counts():
 def test_two_objects_drawn_as_one_blob_are_merged():
     overlapping = dataclasses.replace(BLUE_SQUARE, x=26.0, y=27.0)
     result = judge_image(drawn(RED_CIRCLE, overlapping), PAIR)
-    assert result.merged and not result.all_correct
+    assert result.merged and not result.all_correct and not result.leaked  # two touching objects, not a two-tone one
     assert len(result.merged_blobs) == 1
     assert all(o.merged for o in result.objects)
     # Touching colours that are not named are an extra object, not a merge of named objects.
@@ -255,3 +258,75 @@ def test_image_size_and_bad_input():
     assert judge_image(big, PAIR).all_correct
     with pytest.raises(ValueError, match="expected an image"):
         judge_image(np.zeros((64, 64, 5), dtype=np.uint8), PAIR)
+
+
+def two_tone(obj: ShapeObject, foreign: str, share: float, angle: float) -> tuple[np.ndarray, float]:
+    """``obj`` drawn with the pixels of its truth mask beyond a straight cut (perpendicular to ``angle`` degrees)
+    painted ``foreign``, the cut placed so that ``share`` of the mask lies beyond it; returns the image and the
+    foreign share of the mask as drawn."""
+    image, masks = render_scene(Scene((obj,), "", "single"))
+    other, _ = render_scene(Scene((dataclasses.replace(obj, colour=foreign),), "", "single"))
+    ys, xs = np.nonzero(masks[0])
+    along = np.cos(np.radians(angle)) * xs + np.sin(np.radians(angle)) * ys
+    beyond = along > np.quantile(along, 1 - share)
+    painted = image.copy()
+    painted[ys[beyond], xs[beyond]] = other[ys[beyond], xs[beyond]]
+    return painted, float(beyond.mean())
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_two_tone_object_is_present_and_leaked_with_the_foreign_colour(shape):
+    obj = ShapeObject(shape, "green", "large", 30.0, 30.0, 12.0)
+    scene = Scene((obj, ShapeObject("circle", "purple", "small", 54.0, 54.0, 6.0)), "", "pair")
+    for share in (0.2, 0.3, 0.45):
+        for angle in (0.0, 70.0, 135.0, 200.0, 290.0):
+            image, planted = two_tone(obj, "purple", share, angle)
+            result = judge_image(image, scene)
+            verdict = result.objects[0]
+            assert verdict.found and verdict.colour_correct and not verdict.missing, (share, angle, result.summary())
+            assert verdict.leaked and verdict.foreign_colour == "purple", (share, angle, result.summary())
+            assert verdict.foreign_share == pytest.approx(planted, abs=0.05)
+            assert result.leaked and not result.merged and result.no_extra and not result.all_correct
+            assert result.detected[verdict.detection].shape == shape
+    # A small object leaks as well once the foreign part is more than a sliver.
+    small = dataclasses.replace(obj, size="small", radius=7.0)
+    image, _ = two_tone(small, "purple", 0.4, 30.0)
+    verdict = judge_image(image, dataclasses.replace(scene, objects=(small, scene.objects[1]))).objects[0]
+    assert verdict.found and verdict.leaked and verdict.foreign_colour == "purple"
+
+
+def test_foreign_colour_must_be_another_named_objects():
+    obj = ShapeObject("square", "blue", "large", 30.0, 30.0, 12.0)
+    image, planted = two_tone(obj, "yellow", 0.35, 0.0)
+    result = judge_image(image, Scene((obj,), "a blue square", "single"))  # yellow is nobody's colour here
+    verdict = result.objects[0]
+    assert verdict.found and not verdict.leaked and verdict.foreign_colour is None and verdict.foreign_share == 0.0
+    assert result.detected[0].colour_shares["yellow"] == pytest.approx(planted, abs=0.05)
+    # Mostly the other named object's colour: the colour is wrong (the right colour must dominate) and it leaked.
+    image, _ = two_tone(obj, "red", 0.7, 0.0)
+    pair = Scene((obj, ShapeObject("circle", "red", "small", 54.0, 54.0, 6.0)), "", "pair")
+    verdict = judge_image(image, pair).objects[0]
+    assert verdict.shape_found and verdict.wrong_colour and verdict.detected_colour == "red"
+    assert verdict.leaked and verdict.foreign_colour == "red" and verdict.foreign_share > 0.5
+
+
+def test_ring_is_a_ring_with_its_hole_in_one_or_two_colours():
+    ring = ShapeObject("ring", "yellow", "large", 30.0, 32.0, 12.0)
+    scene = Scene((ring, ShapeObject("star", "blue", "small", 54.0, 10.0, 7.0)), "", "pair")
+    image, _ = render_scene(Scene((ring,), "", "single"))
+    detection = judge_image(image, scene).detected[0]
+    assert detection.shape == "ring" and (detection.filled & ~detection.mask).sum() > 30  # the hole
+    for angle in (0.0, 90.0, 225.0):  # a cut straight through the hole leaves two arcs, neither with a hole
+        image, _ = two_tone(ring, "blue", 0.5, angle)
+        result = judge_image(image, scene)
+        ring_found = result.detected[result.objects[0].detection]
+        assert ring_found.shape == "ring" and result.objects[0].leaked, result.summary()
+        assert (ring_found.filled & ~ring_found.mask).sum() > 30
+
+
+def test_leak_from_a_ring_touching_another_object_is_a_merge_not_a_leak():
+    ring = ShapeObject("ring", "red", "large", 30.0, 30.0, 12.0)
+    circle = ShapeObject("circle", "green", "small", 22.0, 40.0, 7.0)  # sticks out of the ring's outline
+    scene = Scene((ring, dataclasses.replace(circle, x=54.0, y=54.0)), "", "pair")
+    result = judge_image(drawn(circle, ring), scene)
+    assert not result.leaked and result.merged

@@ -3,7 +3,8 @@
 Per item (a ``results.jsonl`` row whose scene is known) the judge's scores (:meth:`JudgeResult.metrics
 <attnmod.analysis.judge.image.JudgeResult.metrics>`): ``judge_object_accuracy`` (share of named objects found with shape
 and colour), ``judge_colour_binding``, ``judge_count``, ``judge_relation``, ``judge_all_correct``,
-``judge_missing``, ``judge_wrong_colour``, ``judge_merged``; booleans, None where a verdict does not apply
+``judge_missing``, ``judge_wrong_colour``, ``judge_merged``, ``judge_leaked`` (a named object drawn two-tone in its
+own and another named object's colour); booleans, None where a verdict does not apply
 (binding without any named shape drawn, relation without a stated relation).
 
 Per variant, each score's mean (booleans as 0/1: a rate) with a percentile-bootstrap interval over the variant's
@@ -30,6 +31,7 @@ JUDGE_FIELDS = (
     "judge_missing",
     "judge_wrong_colour",
     "judge_merged",
+    "judge_leaked",
 )
 SCENE_FILE = "scene.json"
 

@@ -22,11 +22,23 @@ four steps, each documented with its rule and constants (see also docs/shapes.md
    aspect, holes and how much background they hold, centroid offset, moment of inertia, corner and row fill, and
    the harmonics of the outline's distance from the centre: 3 for a triangle, 4 for a square or cross, 5 for a star),
    trained on degraded renders (``benchmarks/train_judge.py``; weights in ``toolkit/data/judge_shapes.safetensors``,
-   read with safetensors only). The confidence is the classifier's probability. **Size**: the radius implied by the
-   filled area for the detected shape, ``sqrt(area / k_shape)``, is ``small`` below ``SIZE_SPLIT`` pixels.
+   read with safetensors only). The confidence is the classifier's probability. **Two-tone objects**: adjacent
+   components of different colours are joined into one object when together they form one shape the classifier
+   is sure of, surer than of the parts as separate objects, and every part lies within the ideal drawing of that
+   shape (:func:`~attnmod.analysis.judge.objects.join_two_tone`, constants ``JOIN_*`` in
+   :mod:`~attnmod.analysis.judge.objects`); a square painted half red, half blue is one square, and a ring cut
+   by a colour boundary through its hole is a ring again. Its colour is the one holding most of its pixels; its
+   ``colour_shares`` give every colour's share. **Size**: the radius implied by the filled area for the detected
+   shape, ``sqrt(area / k_shape)``, is ``small`` below ``SIZE_SPLIT`` pixels.
 4. **Verdicts**, GenEval-style, by matching named objects (caption order) to detections: first by shape and colour,
    then by shape alone (a *wrong colour*, preferring a detection whose colour another named object has). A named
    object with no detection of its shape is *missing* (also when its colour appears on another shape).
+
+**Leaked** (the colour of one named object inside another, the failure attribute-binding methods target): a named
+object whose matched detection holds at least ``LEAK_SHARE`` of its pixels in its own colour and at least
+``LEAK_SHARE`` in the colour of another named object. The threshold was chosen on renders with planted two-tone
+fills (``benchmarks/judge_leak_threshold.py``; docs/shapes.md). A two-tone object whose own colour holds most of
+it is found (present, colour right) and leaked; one mostly in the foreign colour is a wrong colour and leaked.
 
 **Merged** (two named objects drawn as one blob): a *blob* is an 8-connected component of foreground pixels (any
 colour or unknown). A blob is merged when (A) it holds detections of two different colours that are the colours
@@ -73,6 +85,7 @@ MERGE_SHARE = 0.3
 MERGE_CONFIDENCE = 0.5
 MERGE_AREA = 1.25
 RELATION_MIN_OFFSET = 2.0  # pixels
+LEAK_SHARE = 0.05  # share of a two-tone object's pixels each of its own and a foreign named colour must hold
 VISIBLE_AREA_FACTOR = {"ring": math.pi * (1 - 0.55**2)}  # a ring's own pixels (AREA_FACTOR counts its hole)
 
 
@@ -80,11 +93,18 @@ VISIBLE_AREA_FACTOR = {"ring": math.pi * (1 - 0.55**2)}  # a ring's own pixels (
 class ObjectVerdict:
     """What became of one named object (caption order).
 
-    ``found``: a detection with its shape and colour. ``shape_found``: one with its shape (any colour).
-    ``missing`` = not ``shape_found``. ``wrong_colour``: its shape is there but only in another colour
-    (``detected_colour``). ``colour_correct``: None when missing. ``size_correct``: the matched detection's size
-    equals the named size (None when missing). ``merged``: its colour is part of a merged blob and no detection
-    outside merged blobs matches it. ``mask`` is the matched detection's mask (None when missing)."""
+    ``found``: a detection with its shape and colour (the colour holding most of its pixels). ``shape_found``:
+    one with its shape (any colour). ``missing`` = not ``shape_found``. ``wrong_colour``: its shape is there but
+    only in another colour (``detected_colour``). ``colour_correct``: None when missing. ``size_correct``: the
+    matched detection's size equals the named size (None when missing). ``merged``: its colour is part of a merged
+    blob and no detection outside merged blobs matches it. ``mask`` is the matched detection's mask (None when
+    missing).
+
+    Leakage (the matched detection's pixels by colour, :attr:`DetectedObject.colour_shares`): ``foreign_colour``
+    is the colour of another named object that holds the largest share of the object's pixels and
+    ``foreign_share`` that share (0.0 and None when no other named object's colour is in it; both None when
+    missing). ``leaked``: the object is two-tone, at least ``LEAK_SHARE`` of its pixels in its own colour and at
+    least ``LEAK_SHARE`` in ``foreign_colour`` (None when missing)."""
 
     shape: str
     colour: str
@@ -98,6 +118,9 @@ class ObjectVerdict:
     size_correct: bool | None
     merged: bool
     detection: int | None
+    leaked: bool | None = None
+    foreign_colour: str | None = None
+    foreign_share: float | None = None
     centre: tuple[float, float] | None = None
     mask: np.ndarray | None = dataclasses.field(default=None, repr=False)
 
@@ -116,9 +139,10 @@ class JudgeResult:
     named objects found), ``colour_binding`` (every named object whose shape is there has its colour; None when no
     named shape is there), ``no_extra`` (no detection left unmatched), ``counts`` (for every named shape-colour
     pair, as many detections as named), ``relation`` (every stated relation holds; None without relations),
-    ``missing`` / ``wrong_colour`` (any named object so), ``merged`` (a merged blob, see the module docstring),
-    ``size_correct`` (sizes stated in the caption are right; None when none is stated) and ``all_correct`` (present,
-    counts, no extra, relation not false, not merged, stated sizes right)."""
+    ``missing`` / ``wrong_colour`` / ``leaked`` (any named object so), ``merged`` (a merged blob, see the module
+    docstring), ``size_correct`` (sizes stated in the caption are right; None when none is stated) and
+    ``all_correct`` (present, counts, no extra, relation not false, not merged, nothing leaked, stated sizes
+    right)."""
 
     caption: str
     detected: list[DetectedObject]
@@ -134,6 +158,7 @@ class JudgeResult:
     merged: bool
     size_correct: bool | None
     all_correct: bool
+    leaked: bool = False
     merged_blobs: list[int] = dataclasses.field(default_factory=list)
 
     def to_json(self) -> dict:
@@ -155,6 +180,7 @@ class JudgeResult:
             "judge_missing": self.missing,
             "judge_wrong_colour": self.wrong_colour,
             "judge_merged": self.merged,
+            "judge_leaked": self.leaked,
         }
 
     def summary(self) -> str:
@@ -166,6 +192,7 @@ class JudgeResult:
                 ("missing", self.missing),
                 ("wrong colour", self.wrong_colour),
                 ("merged", self.merged),
+                ("leaked", self.leaked),
                 ("extra", not self.no_extra),
                 ("count", not self.counts),
                 ("relation", self.relation is False),
@@ -208,6 +235,21 @@ def _merged_blobs(detected: list[DetectedObject], scene: Scene) -> dict[int, set
                 if only.filled.sum() >= MERGE_AREA * largest:
                     merged.setdefault(blob, set()).add(only.colour)
     return merged
+
+
+def _leak(
+    colour: str, named_colours: list[str], detection: DetectedObject | None
+) -> tuple[bool | None, str | None, float | None]:
+    """``(leaked, foreign_colour, foreign_share)`` of a named object of ``colour`` matched to ``detection``
+    (:class:`ObjectVerdict`'s leakage fields)."""
+    if detection is None:
+        return None, None, None
+    shares = detection.colour_shares or {detection.colour: 1.0}
+    foreign = [(share, other) for other, share in shares.items() if other != colour and other in named_colours]
+    if not foreign:
+        return False, None, 0.0
+    share, other = max(foreign)
+    return shares.get(colour, 0.0) >= LEAK_SHARE and share >= LEAK_SHARE, other, share
 
 
 def _relation_holds(relation: str, subject: DetectedObject, obj: DetectedObject) -> bool:
@@ -269,6 +311,7 @@ def judge_image(image, scene: Scene, classifier: ShapeClassifier | None = None) 
         found = k is not None and i not in wrong
         in_merged = obj.colour in merged_blobs.get(detection.blob, set()) if detection is not None else False
         merged_here = (not found or in_merged) and any(obj.colour in colours for colours in merged_blobs.values())
+        leak = _leak(obj.colour, [o.colour for o in named], detection)
         verdicts.append(
             ObjectVerdict(
                 shape=obj.shape,
@@ -283,6 +326,9 @@ def judge_image(image, scene: Scene, classifier: ShapeClassifier | None = None) 
                 size_correct=None if detection is None else detection.size == obj.size,
                 merged=merged_here,
                 detection=k,
+                leaked=leak[0],
+                foreign_colour=leak[1],
+                foreign_share=leak[2],
                 centre=None if detection is None else detection.centre,
                 mask=None if detection is None else detection.mask,
             )
@@ -306,7 +352,16 @@ def judge_image(image, scene: Scene, classifier: ShapeClassifier | None = None) 
     present = all(v.found for v in verdicts)
     no_extra = len(taken) == len(detected)
     merged = bool(merged_blobs)
-    all_correct = present and counts and no_extra and relation is not False and not merged and size_correct is not False
+    leaked = any(bool(v.leaked) for v in verdicts)
+    all_correct = (
+        present
+        and counts
+        and no_extra
+        and relation is not False
+        and not merged
+        and not leaked
+        and size_correct is not False
+    )
     return JudgeResult(
         caption=scene.caption,
         detected=detected,
@@ -322,5 +377,6 @@ def judge_image(image, scene: Scene, classifier: ShapeClassifier | None = None) 
         merged=merged,
         size_correct=size_correct,
         all_correct=all_correct,
+        leaked=leaked,
         merged_blobs=sorted(merged_blobs),
     )

@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from ...toolkit.shapes_world import SHAPES, SIZES
+from ...toolkit.shapes_world import SHAPES, SIZES, shape_coverage
 from .pixels import (
     BACKGROUND_LABEL,
     COLOUR_NAMES,
@@ -20,7 +20,7 @@ from .pixels import (
     fill_holes,
     neighbour_count,
 )
-from .shapes import ShapeClassifier, load_classifier, shape_features
+from .shapes import FEATURE_NAMES, ShapeClassifier, load_classifier, shape_features
 
 RIM_CORE_SHARE = 0.4
 MIN_AREA = 12  # pixels; the smallest object drawn (a nested inner triangle) has about 45
@@ -28,6 +28,11 @@ MIN_CORE = 4  # core pixels a component needs
 CORE_NEIGHBOURS = 5  # of 8: a core pixel's neighbours of its colour (a one-pixel line has 2, a two-pixel band 5)
 SIZE_SPLIT = math.sqrt(SIZES["small"] * SIZES["large"])  # radius in pixels between small (7) and large (12)
 INSIDE_SHARE = 0.8
+JOIN_GAP = 2  # pixels between two components that may be one two-tone object
+JOIN_CONFIDENCE = 0.75  # the classifier's probability that a joined two-tone object needs
+JOIN_ASPECT = 1.6  # a piece more elongated than this is no object on its own
+JOIN_FIT = 0.95  # share of each joined part that must lie within the ideal drawing of the joined shape
+FIT_ANGLES = (-12.0, -6.0, 0.0, 6.0, 12.0)  # degrees tried when fitting the ideal drawing
 # Filled area of each shape in units of its bounding radius squared (shapes_world.shape_coverage's geometry).
 AREA_FACTOR = {
     "circle": math.pi,
@@ -74,6 +79,10 @@ class DetectedObject:
     filled: np.ndarray = dataclasses.field(repr=False)
     radius: float = 0.0
     named: int | None = None  # the named object this detection was matched to
+    # The share of the object's coloured pixels in each colour: one colour (1.0) unless it was joined from
+    # adjacent components of several colours (a two-tone object, rule 3 of the image module); ``colour`` is
+    # the largest share.
+    colour_shares: dict[str, float] = dataclasses.field(default_factory=dict)
 
     def to_json(self) -> dict:
         return {
@@ -86,6 +95,7 @@ class DetectedObject:
             "confidence": round(self.confidence, 4),
             "blob": self.blob,
             "named": self.named,
+            "colour_shares": {colour: round(share, 4) for colour, share in self.colour_shares.items()},
             "mask": mask_to_rle(self.mask),
         }
 
@@ -184,28 +194,164 @@ def detect_objects(image, canvas: int = 64, classifier: ShapeClassifier | None =
     detected: list[DetectedObject] = []
     if not candidates:
         return detected, blobs
-    features = np.stack([shape_features(mask, background) for _, mask in candidates])
-    probabilities = classifier.probabilities(features)
-    for (colour, mask), row in zip(candidates, probabilities, strict=True):
-        area = int(mask.sum())
+    pieces = [
+        _Piece.of([k], mask, {colour: int(mask.sum())}, background, classifier)
+        for k, (colour, mask) in enumerate(candidates)
+    ]
+    for piece in join_two_tone(pieces, background, classifier):
+        mask = piece.mask
+        row = piece.probabilities
         best = int(row.argmax())
         shape = SHAPES[best]
         filled = fill_holes(mask)
         ys, xs = np.nonzero(filled)
         radius = _object_radius(shape, float(len(ys)))
         blob_ids = blobs[mask]
+        coloured = sum(piece.colour_pixels.values())
+        shares = {c: n / coloured for c, n in sorted(piece.colour_pixels.items(), key=lambda item: -item[1])}
         detected.append(
             DetectedObject(
                 shape=shape,
-                colour=colour,
+                colour=next(iter(shares)),
                 size="small" if radius < SIZE_SPLIT else "large",
                 centre=(float(xs.mean() + 0.5), float(ys.mean() + 0.5)),
-                area=area,
+                area=int(mask.sum()),
                 confidence=float(row[best]),
                 blob=int(np.bincount(blob_ids).argmax()),
                 mask=mask,
                 filled=filled,
                 radius=radius,
+                colour_shares=shares,
             )
         )
     return detected, blobs
+
+
+@dataclasses.dataclass
+class _Piece:
+    """One object in the making: the candidates it holds, its mask, the classifier's probabilities for that mask
+    and its pixels per colour."""
+
+    members: list[int]
+    mask: np.ndarray
+    probabilities: np.ndarray
+    colour_pixels: dict[str, int]
+    aspect: float  # bounding box long side / short side
+
+    @classmethod
+    def of(cls, members, mask, colour_pixels, background, classifier) -> _Piece:
+        features = shape_features(mask, background)
+        aspect = math.exp(abs(features[FEATURE_NAMES.index("log_aspect")]))
+        return cls(members, mask, classifier.probabilities(features[None])[0], colour_pixels, aspect)
+
+    @property
+    def confidence(self) -> float:
+        return float(self.probabilities.max())
+
+    @property
+    def standalone(self) -> float:
+        """How sure the classifier is of this piece as an object of its own: its confidence, or 0 for a piece
+        more elongated than any shape of the world (a two-tone object's thin strip; softmax is overconfident far
+        from its training data)."""
+        return self.confidence if self.aspect <= JOIN_ASPECT else 0.0
+
+
+def _grown(mask: np.ndarray, steps: int) -> np.ndarray:
+    for _ in range(steps):
+        mask = mask | (neighbour_count(mask) > 0)
+    return mask
+
+
+def join_two_tone(pieces: list[_Piece], background: np.ndarray, classifier: ShapeClassifier) -> list[_Piece]:
+    """Rule 3's joining of two-tone objects: adjacent one-colour components that together form one shape are one
+    object (a square painted half red, half blue is one square, not a red and a blue oblong).
+
+    Two pieces are *adjacent* when they come within ``JOIN_GAP`` pixels of each other (a blended edge between two
+    colours reads as a third colour, as unknown or even as background, and is dropped, leaving a gap of a pixel or
+    two); neither may lie inside the other (``INSIDE_SHARE`` of its pixels within the other's filled mask: a
+    nesting). Their union is the two masks, the pixels next to both (a one-pixel seam, whatever its colour) and the
+    foreground pixels within ``JOIN_GAP`` of both. The union is kept when the classifier is sure of its shape,
+    ``p(union) >= JOIN_CONFIDENCE``, and surer than of the two pieces as separate objects, ``p(union) > s(first)
+    s(second)``, where ``p`` is the classifier's largest probability and ``s`` the same for a piece on its own, 0
+    for a piece whose bounding box is more than ``JOIN_ASPECT`` times as long as wide (no shape of the world is:
+    a triangle's box is 1.15 times as wide as high). Greedy: the pair with the largest margin ``p(union) - s(first)
+    s(second)`` joins first, and joining repeats until no pair qualifies, so an object cut into three pieces joins
+    in two steps."""
+    pieces = list(pieces)
+    seam = [_grown(piece.mask, 1) for piece in pieces]
+    grown = [_grown(piece.mask, JOIN_GAP) for piece in pieces]
+    filled = [fill_holes(piece.mask) for piece in pieces]
+    rejected: set[tuple[int, ...]] = set()
+    while True:
+        best = None
+        for i, first in enumerate(pieces):
+            for j in range(i + 1, len(pieces)):
+                second = pieces[j]
+                key = tuple(sorted(first.members + second.members))
+                if key in rejected or not (grown[i] & second.mask).any():
+                    continue
+                if _share_within(first.mask, filled[j]) or _share_within(second.mask, filled[i]):
+                    rejected.add(key)
+                    continue
+                union = first.mask | second.mask | (seam[i] & seam[j]) | (grown[i] & grown[j] & ~background)
+                colour_pixels = dict(first.colour_pixels)
+                for colour, count in second.colour_pixels.items():
+                    colour_pixels[colour] = colour_pixels.get(colour, 0) + count
+                joined = _Piece.of(first.members + second.members, union, colour_pixels, background, classifier)
+                margin = joined.confidence - first.standalone * second.standalone
+                if (
+                    joined.confidence < JOIN_CONFIDENCE
+                    or margin <= 0
+                    or shape_fit(joined, [first.mask, second.mask]) < JOIN_FIT
+                ):
+                    rejected.add(key)
+                    continue
+                if best is None or margin > best[0]:
+                    best = (margin, i, j, joined)
+        if best is None:
+            return pieces
+        _, i, j, joined = best
+        for index in (j, i):
+            del pieces[index], seam[index], grown[index], filled[index]
+        pieces.append(joined)
+        seam.append(_grown(joined.mask, 1))
+        grown.append(_grown(joined.mask, JOIN_GAP))
+        filled.append(fill_holes(joined.mask))
+
+
+def ideal_shape(shape: str, filled: np.ndarray, angle: float = 0.0) -> np.ndarray:
+    """The filled mask of ``shape`` drawn as the world draws it (``shape_coverage`` at pixel centres), with the
+    centroid and filled area of ``filled`` and rotated by ``angle`` degrees about the centroid (a ring is drawn
+    filled)."""
+    ys, xs = np.nonzero(filled)
+    cx, cy = xs.mean() + 0.5, ys.mean() + 0.5
+    radius = _object_radius(shape, float(len(ys)))
+    grid_y, grid_x = np.mgrid[0 : filled.shape[0], 0 : filled.shape[1]] + 0.5
+    turn = math.radians(angle)
+    dx, dy = grid_x - cx, grid_y - cy
+    px = cx + math.cos(turn) * dx + math.sin(turn) * dy
+    py = cy - math.sin(turn) * dx + math.cos(turn) * dy
+    # A triangle's centroid lies 0.15 radii below the centre of its bounding circle (shape_coverage's geometry).
+    centre_y = cy - 0.15 * radius if shape == "triangle" else cy
+    return shape_coverage("circle" if shape == "ring" else shape, cx, centre_y, radius, px, py)
+
+
+def shape_fit(piece: _Piece, parts: list[np.ndarray]) -> float:
+    """How well a joined piece is one shape: the ideal drawing of its shape (:func:`ideal_shape`, the rotation
+    among ``FIT_ANGLES`` that overlaps the piece's filled mask most, grown by one pixel) holds at least this share
+    of every part's pixels. Two touching objects joined into one hole-bearing or round outline leave a part sticking
+    out; a two-tone object's parts lie inside its shape."""
+    shape = SHAPES[int(piece.probabilities.argmax())]
+    filled = fill_holes(piece.mask)
+    best, best_iou = None, -1.0
+    for angle in (0.0,) if shape in ("circle", "ring") else FIT_ANGLES:
+        ideal = ideal_shape(shape, filled, angle)
+        iou = float((ideal & filled).sum()) / float((ideal | filled).sum())
+        if iou > best_iou:
+            best, best_iou = ideal, iou
+    grown = _grown(best, 1)
+    return min(float((part & grown).sum()) / float(part.sum()) for part in parts)
+
+
+def _share_within(mask: np.ndarray, filled: np.ndarray) -> bool:
+    return float((mask & filled).sum()) >= INSIDE_SHARE * float(mask.sum())

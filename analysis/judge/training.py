@@ -49,11 +49,29 @@ def _grid(canvas: int) -> tuple[np.ndarray, np.ndarray]:
     return np.meshgrid(offsets, offsets)
 
 
+@dataclasses.dataclass(frozen=True)
+class TwoTone:
+    """A planted two-tone fill: the part of object ``index`` beyond a straight cut is painted ``colour`` (a palette
+    name). The cut runs across the direction ``angle`` (degrees, 0 = towards +x, 90 = towards +y, y down) and
+    leaves ``share`` of the object's drawn area (its supersampled points) on the foreign side."""
+
+    index: int
+    colour: str
+    share: float
+    angle: float = 0.0
+
+
 def jittered_render(
-    scene: Scene, rotations: list[float], scales: list[float], shifts: list[tuple[float, float]], colours: list
+    scene: Scene,
+    rotations: list[float],
+    scales: list[float],
+    shifts: list[tuple[float, float]],
+    colours: list,
+    two_tone: TwoTone | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Draw ``scene`` with each object rotated (degrees), scaled, shifted (pixels) and painted in its own RGB
-    colour: ``(image uint8 [H, W, 3], masks bool [N, H, W])``, the masks at half coverage as in ``render_scene``."""
+    colour: ``(image uint8 [H, W, 3], masks bool [N, H, W])``, the masks at half coverage as in ``render_scene``.
+    With ``two_tone`` one object is painted in two colours (:class:`TwoTone`); its mask stays the whole object."""
     canvas = scene.canvas
     px, py = _grid(canvas)
     fine = np.empty(px.shape + (3,), dtype=np.float32)
@@ -72,6 +90,13 @@ def jittered_render(
         # Rotating the sample points the other way rotates the shape.
         covered = shape_coverage(obj.shape, x, y, radius, x + cos * dx + sin * dy, y - sin * dx + cos * dy)
         fine[box][covered] = colours[index]
+        if two_tone is not None and two_tone.index == index and covered.any():
+            direction = math.radians(two_tone.angle)
+            along = (dx * math.cos(direction) + dy * math.sin(direction))[covered]
+            cut = np.quantile(along, 1.0 - two_tone.share)
+            foreign = np.zeros_like(covered)
+            foreign[covered] = along > cut
+            fine[box][foreign] = COLOURS[two_tone.colour]
         owner[box][covered] = index
     block = (canvas, SUPERSAMPLE, canvas, SUPERSAMPLE)
     image = fine.reshape(block + (3,)).mean(axis=(1, 3))
@@ -99,9 +124,12 @@ def degrade(image: np.ndarray, rng: random.Random) -> np.ndarray:
     return array
 
 
-def degraded_render(scene: Scene, rng: random.Random, strength: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+def degraded_render(
+    scene: Scene, rng: random.Random, strength: float = 1.0, two_tone: TwoTone | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """``scene`` drawn with random jitter and degradation (module docstring), scaled by ``strength`` (0 = clean
-    but for the JPEG/noise draws, which also scale): ``(image uint8 [H, W, 3], masks bool [N, H, W])``."""
+    but for the JPEG/noise draws, which also scale): ``(image uint8 [H, W, 3], masks bool [N, H, W])``. With
+    ``two_tone``, one object painted in two colours (a planted leak, :class:`TwoTone`)."""
     count = len(scene.objects)
     nested = any(r.relation == "inside" for r in scene.relations)
     rotations = [rng.uniform(-ROTATION, ROTATION) * strength for _ in range(count)]
@@ -116,7 +144,7 @@ def degraded_render(scene: Scene, rng: random.Random, strength: float = 1.0) -> 
         )
         for o in scene.objects
     ]
-    image, masks = jittered_render(scene, rotations, scales, shift, colours)
+    image, masks = jittered_render(scene, rotations, scales, shift, colours, two_tone)
     if strength > 0:
         image = degrade(image, rng)
     return image, masks
