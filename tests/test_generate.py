@@ -75,7 +75,7 @@ def test_cli_generate_writes_a_reproducible_folder(run_cli, tmp_path):
         (["--variant", "full", "--config", "x.json"], "not both"),
         (["--variant", "blur"], "unknown variant"),
         (["--height", "72"], "multiple of 16"),
-        (["--set", "temperature.tau=-2"], "tau must be positive"),
+        (["--set", "temperature.tau=-2"], "tau: input should be greater than 0, got -2"),
     ],
 )
 def test_cli_generate_bad_input_is_one_line_and_exit_1(run_cli, tmp_path, args, message):

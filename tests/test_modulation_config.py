@@ -93,14 +93,14 @@ def test_partial_json_starts_from_the_variant_and_yaml_file_loads(tmp_path):
 @pytest.mark.parametrize(
     "payload, message",
     [
-        ({"temperature": {"tau": -1}}, "tau must be positive"),
+        ({"temperature": {"tau": -1}}, "tau: input should be greater than 0"),
         ({"temperature": {"tua": 0.5}}, "unknown key"),
         ({"masking": {"window": [0.8, 0.2]}}, "start <= end"),
-        ({"masking": {"nested": "parents"}}, "nested must be one of"),
-        ({"reweighting": {"entity": {"kind": "sigmoid"}}}, "unknown curve kind"),
+        ({"masking": {"nested": "parents"}}, "nested: input should be 'family', 'ancestors' or 'strict'"),
+        ({"reweighting": {"entity": {"kind": "sigmoid"}}}, "kind: input should be 'constant'"),
         ({"reweighting": {"attribute": {"kind": "linear", "start": 0.0, "end": 1.0}}}, "positive"),
         ({"capture": {"phases": [{"name": "a", "start": 0, "end": 1}, {"name": "a", "start": 0, "end": 1}]}}, "unique"),
-        ([1, 2], "expected a mapping"),
+        ([1, 2], "input should be a dictionary"),
     ],
 )
 def test_bad_configs_name_the_problem(payload, message):
@@ -158,11 +158,14 @@ def test_window_shorthand_in_settings():
 @pytest.mark.parametrize(
     "payload, message",
     [
-        ({"temperature": {"halves": "uncond"}}, "halves must be one of both, cond"),
-        ({"masking": {"assign_by": "tokens"}}, "assign_by must be one of"),
-        ({"masking": {"special": "drop"}}, "special must be one of keep, downweight, substitute"),
+        ({"temperature": {"halves": "uncond"}}, "halves: input should be 'both' or 'cond'"),
+        ({"masking": {"assign_by": "tokens"}}, "assign_by: input should be 'nouns' or 'groups'"),
+        ({"masking": {"special": "drop"}}, "special: input should be 'keep', 'downweight' or 'substitute'"),
         ({"masking": {"smoothing": -1}}, "smoothing"),
-        ({"masking": {"special_weight": 0}}, r"special_weight is a factor in \(0, 1\]"),
+        (
+            {"masking": {"special_weight": 0}},
+            r"special_weight: input should be greater than 0, got 0 \(a factor in \(0, 1\]\)",
+        ),
     ],
 )
 def test_bad_new_options_name_the_problem(payload, message):
@@ -178,27 +181,36 @@ def test_level_selector():
 @pytest.mark.parametrize(
     "payload, message",
     [
-        ({"varient": "full"}, "modulation config: unknown key(s) 'varient' (known: capture, masking, reweighting, "
+        ({"varient": "full"}, "modulation config: unknown key 'varient' (known: capture, masking, reweighting, "
          "temperature, variant)"),
-        ({"temperature": 5}, "temperature: expected a mapping, got int"),
-        ({"temperature": {"enabled": 1}}, "temperature.enabled: expected true or false, got 1"),
+        ({"temperature": 5}, "temperature: input should be a dictionary or an instance of TemperatureConfig, got 5"),
+        ({"temperature": {"enabled": 1}}, "temperature.enabled: input should be a valid boolean, got 1"),
         ({"temperature": {"window": [0.1]}}, "temperature.window: a window is a pair [start, end] of progress "
          "fractions, got [0.1]"),
-        ({"temperature": {"window": [0, "a"]}}, "temperature.window: expected a finite number, got 'a'"),
-        ({"temperature": {"layers": []}}, "temperature.layers: expected a list of layer selectors such as ['all'] or "
-         "['down_blocks.2']"),
-        ({"masking": {"margin": 1}}, "masking.margin is a share difference in [0, 1), got 1.0"),
-        ({"masking": {"smoothing": float("nan")}}, "masking.smoothing: expected a finite number, got nan"),
-        ({"reweighting": {"entity": {"start": "x"}}}, "reweighting.entity.start: expected a finite number, got 'x'"),
-        ({"reweighting": {"other": {"kind": "step", "at": None}}}, "reweighting.other.at: expected a finite number, "
-         "got None"),
+        ({"temperature": {"window": [0, "a"]}}, "temperature.window.end: input should be a valid number, got 'a'"),
+        ({"temperature": {"layers": []}}, "temperature.layers: value should have at least 1 item after validation, "
+         "not 0, got [] (layer selectors such as ['all'] or ['down_blocks.2'])"),
+        ({"temperature": {"layers": [""]}}, "temperature.layers[0]: string should have at least 1 character, got ''"),
+        ({"masking": {"margin": 1}}, "masking.margin: input should be less than 1, got 1 (a share difference in "
+         "[0, 1))"),
+        ({"masking": {"smoothing": float("nan")}}, "masking.smoothing: input should be a finite number, got nan (a "
+         "blur width in patches in [0, 16])"),
+        ({"masking": {"smoothing": True}}, "masking.smoothing: input should be a valid number, got True (a blur "
+         "width in patches in [0, 16])"),
+        ({"reweighting": {"entity": {"start": "x"}}}, "reweighting.entity.start: input should be a valid number, got "
+         "'x' (a weight, positive)"),
+        ({"reweighting": {"other": {"kind": "step", "at": None}}}, "reweighting.other.at: input should be a valid "
+         "number, got None"),
         ({"capture": {"phases": [{"name": "a", "start": 0, "end": 0.5}, {"name": "b/c", "start": 0.5, "end": 1}]}},
-         "capture.phases[1].name: expected a non-empty name without '/'"),
-        ({"capture": {"phases": [{"name": "a", "start": 0.5}]}}, "capture.phases[0]: expected a finite number, got None"),
+         "capture.phases[1].name: string should match pattern '^[^/]+$', got 'b/c' (a non-empty name without '/')"),
+        ({"capture": {"phases": [{"name": "a", "start": 0.5}]}}, "capture.phases[0].end: missing"),
+        ({"capture": {"phases": [{"name": "a", "start": 0.6, "end": 0.5}]}}, "capture.phases[0]: a window needs "
+         "0 <= start <= end <= 1, got [0.6, 0.5]"),
         ({"capture": {"phases": [{"name": "a", "start": 0, "end": 1, "stop": 1}]}},
-         "capture.phases[0]: unknown key(s) 'stop' (known: end, name, start)"),
-        ({"capture": {"phases": []}}, "capture.phases: expected a non-empty list of {name, start, end}"),
-        ({"capture": {"self_attention": "yes"}}, "capture.self_attention: expected true or false, got 'yes'"),
+         "capture.phases[0]: unknown key 'stop' (known: end, name, start)"),
+        ({"capture": {"phases": []}}, "capture.phases: value should have at least 1 item after validation, not 0, "
+         "got [] (a non-empty list of {name, start, end})"),
+        ({"capture": {"self_attention": "yes"}}, "capture.self_attention: input should be a valid boolean, got 'yes'"),
     ],
 )  # fmt: skip
 def test_every_problem_is_one_line_that_names_its_place(payload, message):
@@ -210,9 +222,9 @@ def test_every_problem_is_one_line_that_names_its_place(payload, message):
 @pytest.mark.parametrize(
     "weight, message",
     [
-        (0, "reweighting.entity: curve weights must be positive, got start 0.0, end 0.0"),
-        (-1, "reweighting.entity: curve weights must be positive, got start -1.0, end -1.0"),
-        (float("inf"), "reweighting.entity.start: expected a finite number, got inf"),
+        (0, "reweighting.entity.start: input should be greater than 0, got 0 (a weight, positive)"),
+        (-1, "reweighting.entity.start: input should be greater than 0, got -1 (a weight, positive)"),
+        (float("inf"), "reweighting.entity.start: input should be a finite number, got inf (a weight, positive)"),
     ],
 )
 def test_a_constant_curve_given_as_a_number_is_checked_like_any_curve(weight, message):
@@ -229,13 +241,26 @@ def test_configs_built_in_python_pass_the_same_checks():
 
     with pytest.raises(AttnmodError) as caught:
         TemperatureConfig(enabled=True, tau=-1)
-    assert str(caught.value) == "temperature.tau must be positive, got -1.0"
-    with pytest.raises(AttnmodError, match=r"masking\.margin is a share difference in \[0, 1\), got 1\.5"):
+    assert str(caught.value) == "temperature.tau: input should be greater than 0, got -1 (a temperature, positive)"
+    with pytest.raises(AttnmodError) as caught:
         dataclasses.replace(MaskingConfig(), margin=1.5)
+    assert str(caught.value) == "masking.margin: input should be less than 1, got 1.5 (a share difference in [0, 1))"
     with pytest.raises(AttnmodError, match=r"window: a window needs 0 <= start <= end <= 1, got \[0\.8, 0\.2\]"):
         Window(0.8, 0.2)
-    with pytest.raises(AttnmodError, match="curve: unknown curve kind 'sigmoid'"):
-        Curve("sigmoid")
+    with pytest.raises(AttnmodError) as caught:
+        Curve("sigmoid")  # a positional argument is named by its field
+    assert str(caught.value) == (
+        "curve.kind: input should be 'constant', 'linear', 'cosine', 'exponential' or 'step', got 'sigmoid'"
+    )
+    # unknown keywords are refused, naming the known ones
+    with pytest.raises(AttnmodError) as caught:
+        TemperatureConfig(tua=0.5)
+    assert str(caught.value) == "temperature: unknown key 'tua' (known: enabled, halves, layers, tau, window)"
+    with pytest.raises(AttnmodError) as caught:
+        ModulationConfig(temprature=TemperatureConfig())
+    assert str(caught.value) == (
+        "modulation config: unknown key 'temprature' (known: capture, masking, reweighting, temperature)"
+    )
     # the same values, given as JSON, build an equal config
     assert (
         TemperatureConfig(enabled=True, tau=0.5, window=Window(0.1, 0.4))
@@ -249,4 +274,4 @@ def test_settings_errors_name_the_window_they_break():
     assert str(caught.value) == "masking.window: a window needs 0 <= start <= end <= 1, got [0.9, 0.5]"
     with pytest.raises(AttnmodError) as caught:
         ModulationConfig().with_overrides(["temperature.tau=0"])
-    assert str(caught.value) == "temperature.tau must be positive, got 0.0"
+    assert str(caught.value) == "temperature.tau: input should be greater than 0, got 0 (a temperature, positive)"

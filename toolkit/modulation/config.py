@@ -1,61 +1,10 @@
 """What the attention modulation does: a typed configuration with named presets, round-tripping through JSON/YAML.
 
-Three parts, each switchable on its own for ablations, each with a *window* (a part of denoising progress in
-``[0, 1)``; a part is active when ``start <= progress < end``) and the *layers* it applies to. Progress is read from
-the timestep the UNet receives: the position of that timestep among the scheduler's distinct timesteps divided by
-their number (``step / steps`` for first-order schedulers such as Euler; a second-order scheduler's two calls of one
-step share the noise level of the step they evaluate, so the progress never runs ahead).
-
-* ``temperature``: self-attention becomes ``softmax(Q K^T / (tau * sqrt(d))) V`` (tau < 1 sharpens it) in one
-  fused ``scaled_dot_product_attention`` call. ``halves``: ``both`` tempers both halves of classifier-free guidance
-  (default), ``cond`` the conditional half only (the first design; guidance then amplifies the change about w-fold).
-* ``masking``: in cross-attention every image patch is assigned to one entity, and the tokens of the other entities'
-  groups (noun and attribute tokens) are set to exactly 0 for that patch; the row is renormalised to sum to 1.
-  The assignment (each option below, old behaviour in brackets):
-
-  - ``assign_by``: ``nouns`` scores an entity by its head-noun tokens only (default), ``groups`` by its noun and
-    attribute tokens [old]. With ``nouns`` an attribute that leaks ("red" on the dog) cannot pull a patch away.
-  - ``score``: ``mean`` (default) or ``sum`` [old] of the head-averaged probabilities of those tokens, so a group with
-    more tokens does not win patches by count.
-  - ``assignment``: ``per_step`` (default): once per UNet call, from the cross-attention at the coarsest resolution
-    level averaged over that level's layers in the *previous* UNet call, smoothed, and resampled (bilinear) to each
-    layer's resolution; the first UNet call of a run has no previous maps and is never masked.
-    ``per_layer`` [old]: from each layer's own maps in the same call.
-  - ``smoothing``: the standard deviation, in patches of the assignment's grid, of a Gaussian blur of the entity
-    scores before the argmax (0 = none [old]; default 1.0).
-  - ``margin``: a patch whose best share (scores normalised over entities, in [0, 1]) beats the second best by no
-    more than ``margin`` is left unmasked.
-  - ``nested``: ``family`` (default): a patch assigned to an entity sees its ancestors' and descendants' groups, so a
-    parent's patches never hide a child's own tokens ("hat" in "a man with a red hat" stays visible on the man);
-    ``ancestors`` [old]: a patch of the child sees its ancestors, a patch of the parent hides the child;
-    ``strict``: each patch sees its own group only.
-  - ``special``: the end and padding tokens (which, in CLIP's causal encoder, carry the whole prompt) on assigned
-    patches: ``keep`` (default) [old]; ``downweight`` multiplies their probabilities by ``special_weight`` before
-    renormalising; ``substitute`` moves their probability mass onto the start token, i.e. replaces their values
-    with the start token's content-free value (after ToMe's end-token substitution).
-  - ``window`` start is the start delay (``masking.start=0.1`` is shorthand for the window's start in ``--set`` and
-    sweeps).
-
-  Tokens outside every group (start, function words) always stay visible. A row that would lose all its mass
-  (possible only with planted inputs) is left unmasked.
-* ``reweighting``: post-softmax, the probability of every token column is multiplied by the weight of its class
-  at this progress, then each row is renormalised: ``p'_t = p_t w_t / sum_s p_s w_s``. Classes: entity (head noun
-  tokens), attribute (attribute tokens), other (the remaining prompt word tokens); start, end and padding tokens
-  keep weight 1. So the ratio of entity to attribute mass changes by exactly ``w_entity / w_attribute``.
-
-Curves map the progress *within the part's window* ``t = (progress - start) / (end - start)`` in [0, 1) to a
-weight: ``constant`` (``start``), ``linear`` (``start + (end - start) t``), ``cosine``
-(``end + (start - end) (1 + cos(pi t)) / 2``), ``exponential`` (``start (end / start)^t``, geometric) and ``step``
-(``start`` while ``t < at``, then ``end``). Weights must be positive.
-
-Every numeric default here is an untuned starting point, not a value from the paper. ``LEGACY_SETTINGS`` (or
-``ModulationConfig.legacy()``) gives back the first design for comparison.
-
-Layer selectors (``layers``): ``"all"``; ``"down"``, ``"mid"``, ``"up"`` (UNet parts); ``"coarsest"``,
-``"finest"`` and ``"level:N"`` (by the resolution level of the attention module: 0 is the latent size, each level
-halves it; ``coarsest`` is where SDXL lays out objects); or any prefix of a module name such as ``"down_blocks.2"``
-or ``"up_blocks.0.attentions.1"``. A module is selected when any selector matches it; a selector of an enabled part
-that matches no attention module of its kind is an error that lists the modules.
+Three parts, each switchable on its own for ablations (``temperature`` of self-attention, object-focused ``masking``
+and phase-wise ``reweighting`` of cross-attention), each with a *window* of denoising progress in ``[0, 1)`` and the
+*layers* it applies to; ``capture`` says what the attention capture keeps. Every option, its formula and its default
+are described in docs/modulation.md. Every numeric default is an untuned starting point, not a value from the paper;
+``LEGACY_SETTINGS`` (or ``ModulationConfig.legacy()``) gives back the first design for comparison.
 
 The JSON form (``to_json``/``from_json``, also the YAML file form) is::
 
@@ -70,9 +19,11 @@ The JSON form (``to_json``/``from_json``, also the YAML file form) is::
      "capture": {"phases": [{"name": "early", "start": 0.0, "end": 0.3}, ...], "self_attention": false}}
 
 Keys may be left out (they take the defaults, or those of ``variant`` when it is given). The classes are pydantic
-dataclasses: a config built in Python, read from JSON/YAML or changed by ``--set`` passes the same checks, and a
-bad value is an :class:`~attnmod.toolkit.errors.AttnmodError` that names its place, e.g. ``masking.margin is a share
-difference in [0, 1), got 1.5`` or ``capture.phases[1].name: expected a non-empty name without '/'``.
+dataclasses: a config built in Python, read from JSON/YAML or changed by ``--set`` passes the same checks (strict
+finite numbers, literal choices, bounds, no unknown key), and a bad value is an
+:class:`~attnmod.toolkit.errors.AttnmodError` of one line that names its place, e.g. ``masking.margin: input should
+be less than 1, got 1.5 (a share difference in [0, 1))`` or ``temperature: unknown key 'tua' (known: enabled,
+halves, layers, tau, window)``.
 """
 
 from __future__ import annotations
@@ -81,11 +32,22 @@ import dataclasses
 import functools
 import json
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal, get_args
 
-from pydantic import AfterValidator, BeforeValidator, TypeAdapter, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    Strict,
+    StrictBool,
+    TypeAdapter,
+    ValidationError,
+    model_serializer,
+    model_validator,
+)
 from pydantic.dataclasses import dataclass
 from pydantic_core import ArgsKwargs
 
@@ -94,13 +56,7 @@ from ..run_files import read_settings_file
 from .record import DEFAULT_PHASES, Phase
 
 PARTS = ("temperature", "masking", "reweighting")
-CURVE_KINDS = ("constant", "linear", "cosine", "exponential", "step")
-NESTED_RULES = ("family", "ancestors", "strict")
-HALVES = ("both", "cond")
-ASSIGN_BY = ("nouns", "groups")
-SCORES = ("mean", "sum")
-ASSIGNMENTS = ("per_step", "per_layer")
-SPECIAL_RULES = ("keep", "downweight", "substitute")
+CurveKind = Literal["constant", "linear", "cosine", "exponential", "step"]
 PART_SELECTORS = ("all", "down", "mid", "up", "coarsest", "finest")
 # The first design, before issue 14's corrections: reachable for comparison as ``ModulationConfig.legacy()``.
 LEGACY_SETTINGS = (
@@ -114,21 +70,13 @@ LEGACY_SETTINGS = (
 )
 
 
-# ---- validation: the classes below are pydantic dataclasses; every rule raises an _Invalid, which pydantic
-# collects with its place in the config, and the first one becomes an AttnmodError that names that place ----
+# ---- validation: pydantic checks the types, choices, bounds and keys (a strict, finite number; a literal choice;
+# no unknown key), the validators below the rules between fields; the first failure becomes an AttnmodError that
+# names its place in the config ----
 
-
-class _Invalid(ValueError):
-    """A broken rule: ``text`` follows the place in the config (``where``, plus ``at`` when the rule is about one
-    key below it), after ": " or, for ``joined`` rules ("temperature.tau must be positive"), after a space."""
-
-    def __init__(self, text: str, at: str = "", joined: bool = False):
-        super().__init__(text)
-        self.text, self.at, self.joined = text, at, joined
-
-    def at_place(self, where: str) -> str:
-        place = f"{where}.{self.at}" if self.at else where
-        return f"{place}{' ' if self.joined else ': '}{self.text}"
+# A config is data a user writes: "0.5" or true is not a number and 1 is not a flag; NaN and inf are refused.
+_FORM = ConfigDict(extra="forbid", allow_inf_nan=False)
+Number = Annotated[float, Strict()]
 
 
 def _place(prefix: str, location: tuple) -> str:
@@ -139,13 +87,41 @@ def _place(prefix: str, location: tuple) -> str:
     return place or "modulation config"
 
 
-def _user_error(error: ValidationError, prefix: str) -> AttnmodError:
+def _fields_at(prefix: str, location: tuple) -> dict:
+    """The pydantic fields of the config class at ``prefix`` + ``location`` (empty where it is not one)."""
+    root = {"": ModulationConfig, "window": Window, "curve": Curve}.get(prefix) or _SECTIONS.get(prefix)
+    cls = root
+    for part in location:
+        fields = getattr(cls, "__pydantic_fields__", {})
+        if isinstance(part, int):  # an entry of a list: its item type
+            cls = (get_args(cls) or (None,))[0]
+        else:
+            cls = fields[part].annotation if part in fields else None
+    return dict(getattr(cls, "__pydantic_fields__", {}))
+
+
+def _user_error(error: ValidationError, prefix: str, json_form: bool = False) -> AttnmodError:
+    """The first failure of ``error`` as one line: ``place: what is wrong, got value (what the key means)``."""
     first = error.errors()[0]
-    where = _place(prefix, first["loc"])
+    location = first["loc"]
+    if location and isinstance(location[0], int):  # a positional argument in Python: name its field
+        location = (list(_fields_at(prefix, ()))[location[0]], *location[1:])
+    where = _place(prefix, location)
     cause = (first.get("ctx") or {}).get("error")
-    if isinstance(cause, _Invalid):
-        return AttnmodError(cause.at_place(where))
-    return AttnmodError(f"{where}: {first['msg']}")  # pydantic's own check (only when built in Python)
+    if isinstance(cause, ValueError) and first["type"] == "value_error":
+        return AttnmodError(f"{where}: {cause}")  # a rule of ours: its text says it all
+    if first["type"] == "unexpected_keyword_argument":
+        known = list(_fields_at(prefix, location[:-1]))
+        if json_form and not prefix and len(location) == 1:
+            known.append("variant")  # the JSON form's preset
+        parent = _place(prefix, location[:-1])
+        return AttnmodError(f"{parent}: unknown key {location[-1]!r} (known: {', '.join(sorted(known))})")
+    if first["type"] == "missing":
+        return AttnmodError(f"{where}: missing")
+    text = first["msg"][0].lower() + first["msg"][1:]
+    field = _fields_at(prefix, location[:-1]).get(location[-1]) if location else None
+    meaning = f" ({field.description})" if field is not None and field.description else ""
+    return AttnmodError(f"{where}: {text}, got {first['input']!r}{meaning}")
 
 
 def _user_errors(prefix: str):
@@ -167,111 +143,25 @@ def _user_errors(prefix: str):
     return decorate
 
 
-def _mapping(data, allowed: Iterable[str]) -> dict:
-    allowed = set(allowed)
-    if not isinstance(data, dict):
-        raise _Invalid(f"expected a mapping, got {type(data).__name__}")
-    unknown = sorted(set(data) - allowed)
-    if unknown:
-        raise _Invalid(f"unknown key(s) {', '.join(map(repr, unknown))} (known: {', '.join(sorted(allowed))})")
-    return data
+def _listed(value):
+    """A single layer selector stands for a list of one."""
+    return [value] if isinstance(value, str) else value
 
 
-def _finite(value) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise _Invalid(f"expected a finite number, got {value!r}")
-    return float(value)
+Selectors = Annotated[
+    tuple[Annotated[str, Field(min_length=1)], ...],
+    BeforeValidator(_listed),
+    Field(min_length=1, description="layer selectors such as ['all'] or ['down_blocks.2']"),
+]
 
 
-def _flag(value) -> bool:
-    if not isinstance(value, bool):
-        raise _Invalid(f"expected true or false, got {value!r}")
-    return value
-
-
-def _selectors(value) -> tuple[str, ...]:
-    if isinstance(value, str):
-        value = [value]
-    if not isinstance(value, (list, tuple)) or not value or not all(isinstance(v, str) and v for v in value):
-        raise _Invalid("expected a list of layer selectors such as ['all'] or ['down_blocks.2']")
-    return tuple(value)
-
-
-def _one_of(choices: Sequence[str]) -> Callable:
-    def check(value):
-        if value not in choices:
-            raise _Invalid(f"must be one of {', '.join(choices)}, got {value!r}", joined=True)
-        return value
-
-    return check
-
-
-def _within(test: Callable[[float], bool], rule: str) -> Callable:
-    """A range rule on a number: ``rule`` says the range ("must be positive", "is a factor in (0, 1]")."""
-
-    def check(value: float) -> float:
-        if not test(value):
-            raise _Invalid(f"{rule}, got {value}", joined=True)
-        return value
-
-    return check
-
-
-def _window_bounds(data) -> tuple[float, float]:
-    """``[start, end]`` of a window: two finite numbers with ``0 <= start <= end <= 1``."""
-    if not isinstance(data, (list, tuple)) or len(data) != 2:
-        raise _Invalid(f"a window is a pair [start, end] of progress fractions, got {data!r}")
-    start, end = (_finite(value) for value in data)
+def _ordered(start: float, end: float) -> None:
     if not 0.0 <= start <= end <= 1.0:
-        raise _Invalid(f"a window needs 0 <= start <= end <= 1, got [{start}, {end}]")
-    return start, end
-
-
-Number = Annotated[float, BeforeValidator(_finite)]
-Flag = Annotated[bool, BeforeValidator(_flag)]
-Selectors = Annotated[tuple[str, ...], BeforeValidator(_selectors)]
-
-
-def _choice(choices: Sequence[str]):
-    return Annotated[str, BeforeValidator(_one_of(choices))]
-
-
-def _phase(entry) -> Phase:
-    if isinstance(entry, Phase):
-        return entry
-    item = _mapping(entry, {"name", "start", "end"})
-    if not isinstance(item.get("name"), str) or not item["name"] or "/" in item["name"]:
-        raise _Invalid("expected a non-empty name without '/'", at="name")
-    start, end = _window_bounds([item.get("start"), item.get("end")])
-    return Phase(item["name"], start, end)
-
-
-def _phase_list(value):
-    if not isinstance(value, (list, tuple)) or not value:
-        raise _Invalid("expected a non-empty list of {name, start, end}")
-    return value
-
-
-def _unique_names(phases: tuple[Phase, ...]) -> tuple[Phase, ...]:
-    names = [phase.name for phase in phases]
-    if len(set(names)) != len(names):
-        raise _Invalid(f"phase names must be unique, got {names}")
-    return phases
-
-
-class _Section:
-    """Shared by the sections: the JSON form is a mapping of the section's own keys."""
-
-    @model_validator(mode="before")
-    @classmethod
-    def _keys(cls, data):
-        if isinstance(data, ArgsKwargs):  # built in Python: the fields speak for themselves
-            return data
-        return _mapping(data, (field.name for field in dataclasses.fields(cls)))
+        raise ValueError(f"a window needs 0 <= start <= end <= 1, got [{start}, {end}]")
 
 
 @_user_errors("window")
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=_FORM)
 class Window:
     """A part of denoising progress: active when ``start <= progress < end`` (``end >= 1`` includes the last step).
 
@@ -284,14 +174,15 @@ class Window:
     @model_validator(mode="before")
     @classmethod
     def _pair(cls, data):
-        if isinstance(data, ArgsKwargs):
-            return data
-        start, end = _window_bounds(data)
-        return {"start": start, "end": end}
+        if isinstance(data, (list, tuple)):
+            if len(data) != 2:
+                raise ValueError(f"a window is a pair [start, end] of progress fractions, got {list(data)!r}")
+            return {"start": data[0], "end": data[1]}
+        return data
 
     @model_validator(mode="after")
     def _ordered(self) -> Window:
-        _window_bounds([self.start, self.end])
+        _ordered(self.start, self.end)
         return self
 
     def contains(self, progress: float) -> bool:
@@ -304,44 +195,35 @@ class Window:
             return 0.0
         return min(max((progress - self.start) / span, 0.0), 1.0)
 
+    @model_serializer
     def to_json(self) -> list[float]:
         return [self.start, self.end]
 
 
+Weight = Annotated[Number, Field(gt=0, description="a weight, positive")]
+
+
 @_user_errors("curve")
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=_FORM)
 class Curve:
     """A token weight as a function of progress within a window (see the module docstring for the formulas).
 
     JSON form: ``{"kind", "start", "end", "at"}`` (``end`` defaults to ``start``), or a number for a constant.
     """
 
-    kind: str = "constant"
-    start: Number = 1.0
-    end: Number = 1.0
+    kind: CurveKind = "constant"
+    start: Weight = 1.0
+    end: Weight = 1.0
     at: Number = 0.5  # where a ``step`` curve switches from start to end
 
     @model_validator(mode="before")
     @classmethod
     def _json_form(cls, data):
-        if isinstance(data, ArgsKwargs):
-            return data
         if isinstance(data, (int, float)) and not isinstance(data, bool):
             return {"kind": "constant", "start": data, "end": data}
-        fields = _mapping(data, {"kind", "start", "end", "at"})
-        return {
-            **fields,
-            "kind": str(fields.get("kind", "constant")),
-            "end": fields.get("end", fields.get("start", 1.0)),
-        }
-
-    @model_validator(mode="after")
-    def _known_and_positive(self) -> Curve:
-        if self.kind not in CURVE_KINDS:
-            raise _Invalid(f"unknown curve kind {self.kind!r}: use one of {', '.join(CURVE_KINDS)}")
-        if self.start <= 0 or self.end <= 0:
-            raise _Invalid(f"curve weights must be positive, got start {self.start}, end {self.end}")
-        return self
+        if isinstance(data, dict) and "end" not in data:
+            return {**data, "end": data.get("start", 1.0)}
+        return data
 
     def value(self, t: float) -> float:
         t = min(max(t, 0.0), 1.0)
@@ -353,55 +235,48 @@ class Curve:
             return self.end + (self.start - self.end) * (1.0 + math.cos(math.pi * t)) / 2.0
         if self.kind == "exponential":
             return self.start * (self.end / self.start) ** t
-        if self.kind == "step":
-            return self.start if t < self.at else self.end
-        raise AttnmodError(f"unknown curve kind {self.kind!r}: use one of {', '.join(CURVE_KINDS)}")
+        return self.start if t < self.at else self.end  # step
 
     def to_json(self) -> dict:
         return dataclasses.asdict(self)
 
 
 @_user_errors("temperature")
-@dataclass(frozen=True)
-class TemperatureConfig(_Section):
+@dataclass(frozen=True, config=_FORM)
+class TemperatureConfig:
     """Self-attention temperature: ``softmax(Q K^T / (tau sqrt(d)))`` inside ``window`` on ``layers``."""
 
-    enabled: Flag = False
-    tau: Annotated[Number, AfterValidator(_within(lambda tau: tau > 0, "must be positive"))] = 0.8
+    enabled: StrictBool = False
+    tau: Annotated[Number, Field(gt=0, description="a temperature, positive")] = 0.8
     window: Window = Window(0.0, 0.3)
     layers: Selectors = ("all",)
-    halves: _choice(HALVES) = "both"  # "both" halves of classifier-free guidance, or "cond" only
+    halves: Literal["both", "cond"] = "both"  # "both" halves of classifier-free guidance, or "cond" only
 
 
 @_user_errors("masking")
-@dataclass(frozen=True)
-class MaskingConfig(_Section):
+@dataclass(frozen=True, config=_FORM)
+class MaskingConfig:
     """Object-focused cross-attention masking (assignment rule in the module docstring)."""
 
-    enabled: Flag = False
+    enabled: StrictBool = False
     window: Window = Window(0.0, 0.5)
     layers: Selectors = ("all",)
-    margin: Annotated[Number, AfterValidator(_within(lambda m: 0.0 <= m < 1.0, "is a share difference in [0, 1)"))] = (
-        0.05
-    )
-    nested: _choice(NESTED_RULES) = "family"
-    assign_by: _choice(ASSIGN_BY) = "nouns"
-    score: _choice(SCORES) = "mean"
-    assignment: _choice(ASSIGNMENTS) = "per_step"
-    # Gaussian standard deviation in patches of the assignment grid
-    smoothing: Annotated[
-        Number, AfterValidator(_within(lambda s: 0.0 <= s <= 16.0, "is a blur width in patches in [0, 16]"))
-    ] = 1.0
-    special: _choice(SPECIAL_RULES) = "keep"
-    special_weight: Annotated[Number, AfterValidator(_within(lambda w: 0.0 < w <= 1.0, "is a factor in (0, 1]"))] = 0.5
+    margin: Annotated[Number, Field(ge=0, lt=1, description="a share difference in [0, 1)")] = 0.05
+    nested: Literal["family", "ancestors", "strict"] = "family"
+    assign_by: Literal["nouns", "groups"] = "nouns"
+    score: Literal["mean", "sum"] = "mean"
+    assignment: Literal["per_step", "per_layer"] = "per_step"
+    smoothing: Annotated[Number, Field(ge=0, le=16, description="a blur width in patches in [0, 16]")] = 1.0
+    special: Literal["keep", "downweight", "substitute"] = "keep"
+    special_weight: Annotated[Number, Field(gt=0, le=1, description="a factor in (0, 1]")] = 0.5
 
 
 @_user_errors("reweighting")
-@dataclass(frozen=True)
-class ReweightingConfig(_Section):
+@dataclass(frozen=True, config=_FORM)
+class ReweightingConfig:
     """Phase-wise token reweighting: post-softmax column weights per token class, then row renormalisation."""
 
-    enabled: Flag = False
+    enabled: StrictBool = False
     window: Window = Window(0.0, 1.0)
     layers: Selectors = ("all",)
     entity: Curve = Curve("cosine", 1.5, 1.0)  # layout first: nouns emphasised early
@@ -409,17 +284,54 @@ class ReweightingConfig(_Section):
     other: Curve = Curve("linear", 1.0, 1.25)
 
 
+@dataclass(frozen=True, config=_FORM)
+class _PhaseForm:
+    """The JSON form of one capture phase (a :class:`~attnmod.toolkit.modulation.record.Phase`)."""
+
+    name: Annotated[str, Field(pattern=r"^[^/]+$", description="a non-empty name without '/'")]
+    start: Number
+    end: Number
+
+    @model_validator(mode="after")
+    def _ordered(self) -> _PhaseForm:
+        _ordered(self.start, self.end)
+        return self
+
+
+def _phase_forms(value):
+    """Phases given in Python are checked like their JSON form."""
+    if isinstance(value, (list, tuple)):
+        return [dataclasses.asdict(entry) if isinstance(entry, Phase) else entry for entry in value]
+    return value
+
+
+def _phases(forms: tuple[_PhaseForm, ...]) -> tuple[Phase, ...]:
+    names = [form.name for form in forms]
+    if len(set(names)) != len(names):
+        raise ValueError(f"phase names must be unique, got {names}")
+    return tuple(Phase(form.name, form.start, form.end) for form in forms)
+
+
 @_user_errors("capture")
-@dataclass(frozen=True)
-class CaptureConfig(_Section):
+@dataclass(frozen=True, config=_FORM)
+class CaptureConfig:
     """What attention capture keeps: cross-attention per phase; self-attention at the coarsest resolution if asked."""
 
     phases: Annotated[
-        tuple[Annotated[Phase, BeforeValidator(_phase)], ...],
-        BeforeValidator(_phase_list),
-        AfterValidator(_unique_names),
+        tuple[_PhaseForm, ...],
+        BeforeValidator(_phase_forms),
+        Field(min_length=1, description="a non-empty list of {name, start, end}"),
+        AfterValidator(_phases),
     ] = DEFAULT_PHASES
-    self_attention: Flag = False
+    self_attention: StrictBool = False
+
+
+_SECTIONS = {
+    "temperature": TemperatureConfig,
+    "masking": MaskingConfig,
+    "reweighting": ReweightingConfig,
+    "capture": CaptureConfig,
+}
 
 
 def _keys_of(section) -> dict:
@@ -427,7 +339,7 @@ def _keys_of(section) -> dict:
 
 
 @_user_errors("")
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=_FORM)
 class ModulationConfig:
     """The whole modulation: three independently switchable parts plus what the capture keeps."""
 
@@ -441,13 +353,12 @@ class ModulationConfig:
     def _json_form(cls, data):
         """The JSON form: a section given as a mapping changes only the keys it names, starting from the defaults
         (or from those of ``variant``)."""
-        if isinstance(data, ArgsKwargs):
+        if isinstance(data, ArgsKwargs) or not isinstance(data, dict):
             return data
-        fields = _mapping(data, {"variant", *PARTS, "capture"})
-        base = cls.from_variant(str(fields["variant"])) if "variant" in fields else cls()
-        merged = {}
-        for name in (*PARTS, "capture"):
-            given = fields.get(name, getattr(base, name))
+        base = cls.from_variant(str(data["variant"])) if "variant" in data else cls()
+        merged = {key: value for key, value in data.items() if key != "variant"}
+        for name in _SECTIONS:
+            given = merged.get(name, getattr(base, name))
             merged[name] = {**_keys_of(getattr(base, name)), **given} if isinstance(given, dict) else given
         return merged
 
@@ -486,23 +397,7 @@ class ModulationConfig:
         return dataclasses.replace(self, **changes)
 
     def to_json(self) -> dict:
-        payload: dict = {"variant": self.variant}
-        for part in PARTS:
-            section = getattr(self, part)
-            entry = {}
-            for field in dataclasses.fields(section):
-                value = getattr(section, field.name)
-                if isinstance(value, (Window, Curve)):
-                    value = value.to_json()
-                elif isinstance(value, tuple):
-                    value = list(value)
-                entry[field.name] = value
-            payload[part] = entry
-        payload["capture"] = {
-            "phases": [dataclasses.asdict(phase) for phase in self.capture.phases],
-            "self_attention": self.capture.self_attention,
-        }
-        return payload
+        return {"variant": self.variant, **_JSON_FORM.dump_python(self, mode="json")}
 
     @classmethod
     def from_json(cls, data) -> ModulationConfig:
@@ -510,7 +405,7 @@ class ModulationConfig:
         try:
             return _JSON_FORM.validate_python(data)
         except ValidationError as error:
-            raise _user_error(error, "") from None
+            raise _user_error(error, "", json_form=True) from None
 
     @classmethod
     def load(cls, path: str | Path) -> ModulationConfig:
