@@ -16,7 +16,7 @@ Gold entity-attribute structure comes from how each set was built, never from a 
   ``spatial_val``: the lines ``a NOUN RELATION a NOUN`` (on the left of, next to, near, ...): two siblings.
 
 Nesting gold: only "with" nests; two objects in a spatial relation are separate objects (siblings), as the
-parser's :data:`~attnmod.toolkit.prompt.syntax.SPATIAL_WORDS` rule has it.
+parser's :data:`~attnmod.toolkit.prompt.words.SPATIAL_WORDS` rule has it.
 
 Scoring (micro over all prompts of a set):
 
@@ -117,6 +117,8 @@ class GoldEntity:
     noun: tuple[int, int]  # the template's noun slot, characters
     attributes: list[tuple[int, int]]
     parent: int | None = None
+    absent: bool = False  # negated: "a bowl without oranges"
+    lemma: str | None = None  # the expected ``noun``, where the gold says it
 
 
 @dataclasses.dataclass
@@ -280,6 +282,61 @@ def load_compbench(folder: Path, split: str = "val") -> dict[str, list[GoldPromp
     return sets
 
 
+PROSE = Path(__file__).resolve().parent.parent / "tests" / "data" / "prose"
+_PROSE_ENTITY = re.compile(
+    r"^(?P<name>[^:<=!#]+?)(?:#(?P<k>\d+))?\s*(?:=(?P<lemma>[^:<!]+?))?\s*(?::(?P<attributes>[^<!]*))?"
+    r"(?:<\s*(?P<parent>[^!#]+?)(?:#(?P<pk>\d+))?)?\s*(?P<absent>!)?$"
+)
+
+
+def _occurrences(prompt: str, text: str) -> list[tuple[int, int]]:
+    return [m.span() for m in re.finditer(r"(?<![\w'])" + re.escape(text) + r"(?![\w])", prompt, re.IGNORECASE)]
+
+
+def parse_prose_line(line: str) -> GoldPrompt:
+    """One line of tests/data/prose/*.txt (format in its README) as a :class:`GoldPrompt`."""
+    prompt, _, spec = (part.strip() for part in line.partition("||"))
+    entities: list[GoldEntity] = []
+    keys: dict[tuple[str, int], int] = {}
+    used: set[tuple[int, int]] = set()
+    parents: list[tuple[str, int] | None] = []
+    for item in filter(None, (part.strip() for part in spec.split(";"))):
+        match = _PROSE_ENTITY.match(item)
+        if not match:
+            raise ValueError(f"cannot read gold entity {item!r} of {prompt!r}")
+        name = match["name"].strip()
+        spans = _occurrences(prompt, name)
+        k = int(match["k"]) if match["k"] else next(i + 1 for i, s in enumerate(spans) if s not in used)
+        noun = spans[k - 1]
+        used.add(noun)
+        attributes = []
+        for attribute in filter(None, (a.strip() for a in (match["attributes"] or "").split(","))):
+            found = _occurrences(prompt, attribute)
+            before = [s for s in found if s[1] <= noun[0]]
+            if not found:
+                raise ValueError(f"attribute {attribute!r} not in {prompt!r}")
+            attributes.append(before[-1] if before else found[0])
+        keys[(name, k)] = len(entities)
+        parents.append((match["parent"].strip(), int(match["pk"] or 1)) if match["parent"] else None)
+        lemma = match["lemma"].strip() if match["lemma"] else None
+        entities.append(GoldEntity(noun=noun, attributes=attributes, absent=bool(match["absent"]), lemma=lemma))
+    for entity, parent in zip(entities, parents, strict=True):
+        entity.parent = None if parent is None else keys[parent]
+    return GoldPrompt(prompt, entities)
+
+
+def load_prose(half: str, folder: Path = PROSE) -> dict[str, list[GoldPrompt]]:
+    """The hand-made prose set's ``half`` ("dev" or "test"), one set per ``#`` section plus ``prose-HALF``."""
+    sets: dict[str, list[GoldPrompt]] = {}
+    section = "misc"
+    for line in (folder / f"{half}.txt").read_text(encoding="utf-8").splitlines():
+        if line.startswith("#"):
+            section = line.lstrip("# ").split(" (")[0]
+        elif line.strip():
+            sets.setdefault(f"prose-{half}/{section}", []).append(parse_prose_line(line))
+    return sets
+
+
 def load_gold(folder: Path, held_out: bool = False) -> dict[str, list[GoldPrompt]]:
     """Every set found under ``folder`` (the shared data layout or the vendored subset).
 
@@ -305,6 +362,9 @@ class Counts:
     binding_fn: int = 0
     nesting_right: int = 0
     nesting_total: int = 0
+    negation_right: int = 0  # matched gold entities whose absent mark is right
+    lemma_right: int = 0
+    lemma_total: int = 0
     prompts: int = 0
     perfect: int = 0
 
@@ -327,6 +387,14 @@ class Counts:
     @property
     def nesting(self) -> float:
         return self.nesting_right / self.nesting_total if self.nesting_total else 1.0
+
+    @property
+    def negation(self) -> float:
+        return self.negation_right / self.nesting_total if self.nesting_total else 1.0
+
+    @property
+    def lemmas(self) -> float:
+        return self.lemma_right / self.lemma_total if self.lemma_total else 1.0
 
 
 def score(gold: GoldPrompt, tree) -> Counts:
@@ -365,9 +433,15 @@ def score(gold: GoldPrompt, tree) -> Counts:
             predicted_parent = tree.entities[matched[g_index]].parent
             expected = None if gold_entity.parent is None else matched.get(gold_entity.parent, -1)
             counts.nesting_right += predicted_parent == expected
+            counts.negation_right += tree.entities[matched[g_index]].absent == gold_entity.absent
+            if gold_entity.lemma is not None:
+                counts.lemma_total += 1
+                counts.lemma_right += tree.entities[matched[g_index]].noun == gold_entity.lemma
     counts.perfect = int(
         counts.entity_fp + counts.entity_fn + counts.binding_fp + counts.binding_fn == 0
         and counts.nesting_right == counts.nesting_total
+        and counts.negation_right == counts.nesting_total
+        and counts.lemma_right == counts.lemma_total
     )
     return counts
 
@@ -434,6 +508,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--benepar-model", default=None, help="also score the benepar back end with this model")
     parser.add_argument("--throughput-prompts", type=int, default=2000, help="short prompts to time (0: skip)")
     parser.add_argument("--held-out", action="store_true", help="score the T2I-CompBench *_train files instead")
+    parser.add_argument(
+        "--prose",
+        choices=["dev", "test"],
+        default=None,
+        help="score the hand-made prose set's dev half or its held-out test half (tests/data/prose) instead",
+    )
     parser.add_argument("--show-mistakes", type=int, default=10, help="print this many wrong parses per back end")
     args = parser.parse_args(argv)
     # One BLAS/OpenMP thread everywhere: the throughput figure is for one core.
@@ -443,7 +523,7 @@ def main(argv: list[str] | None = None) -> int:
     from _machine import machine_description
 
     folder = args.data or VENDORED
-    sets = load_gold(folder, held_out=args.held_out)
+    sets = load_prose(args.prose) if args.prose else load_gold(folder, held_out=args.held_out)
     if not sets:
         print(f"no prompt sets found under {folder}", file=sys.stderr)
         return 1
@@ -453,17 +533,17 @@ def main(argv: list[str] | None = None) -> int:
     if not args.benepar_model:
         print("benepar: not scored (no trained model here; pass --benepar-model PATH)")
     print()
-    print("| set | back end | prompts | entity F1 | binding F1 | nesting | all right |")
-    print("| --- | --- | --- | --- | --- | --- | --- |")
+    print("| set | back end | prompts | entity F1 | binding F1 | nesting | negation | lemmas | all right |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for back_end in back_ends:
         results, mistakes = evaluate(sets, back_end, args.benepar_model)
         for name, c in results.items():
             print(
                 f"| {name} | {back_end} | {c.prompts} | {c.entity_f1:.4f} | {c.binding_f1:.4f} | {c.nesting:.4f} "
-                f"| {c.perfect / c.prompts:.1%} |"
+                f"| {c.negation:.4f} | {c.lemmas:.4f} | {c.perfect / c.prompts:.1%} |"
             )
         for name, gold, tree in mistakes[: args.show_mistakes]:
-            found = [(e.text, [a.text for a in e.attributes], e.parent) for e in tree.entities]
+            found = [(e.text, [a.text for a in e.attributes], e.parent, e.noun, e.absent) for e in tree.entities]
             print(f"  wrong ({back_end}, {name}): {gold.prompt!r} -> {found}", file=sys.stderr)
     if args.throughput_prompts:
         note = _pin_to_one_core()

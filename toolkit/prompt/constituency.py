@@ -29,17 +29,19 @@ import dataclasses
 from collections.abc import Sequence
 
 from .syntax import (
+    DraftTree,
+    Word,
+    framing_units,
+    noun_lemma,
+    spatial_parent,
+)
+from .words import (
     ATTRIBUTE_NOUNS,
     FRAMING_NOUNS,
     PRONOUNS,
     QUANTITY_NOUNS,
     RELATIONAL_NOUNS,
     SPATIAL_WORDS,
-    DraftTree,
-    Word,
-    framing_units,
-    noun_lemma,
-    spatial_parent,
 )
 
 NOUN_TAGS = frozenset({"NN", "NNS", "NNP", "NNPS"})
@@ -325,7 +327,7 @@ class _Builder:
 
     def _is_spatial(self, node: _Node) -> bool:
         """Whether a PP/ADVP/ADJP states a spatial relation: it starts with a word of
-        :data:`~attnmod.toolkit.prompt.syntax.SPATIAL_WORDS` ("above", "on", "next"), or its object is a relational
+        :data:`~attnmod.toolkit.prompt.words.SPATIAL_WORDS` ("above", "on", "next"), or its object is a relational
         noun of that list ("to the left of", "in front of", "in the middle of")."""
         if self._first_word(node) in SPATIAL_WORDS:
             return True

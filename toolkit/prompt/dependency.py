@@ -34,6 +34,12 @@ from __future__ import annotations
 import bisect
 
 from .syntax import (
+    DraftTree,
+    framing_units,
+    spatial_parent,
+    word_from_token,
+)
+from .words import (
     ATTRIBUTE_NOUNS,
     COPULA_LEMMAS,
     FRAMING_NOUNS,
@@ -41,10 +47,6 @@ from .syntax import (
     QUANTITY_NOUNS,
     RELATIONAL_NOUNS,
     SPATIAL_WORDS,
-    DraftTree,
-    framing_units,
-    spatial_parent,
-    word_from_token,
 )
 
 _ATTRIBUTE_DEPS = frozenset({"amod", "nummod", "quantmod", "nmod", "npadvmod", "advmod", "compound", "dep"})

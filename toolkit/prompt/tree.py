@@ -8,12 +8,14 @@ groups, capture metadata, metrics). It is immutable and round-trips through JSON
      "style": [str],
      "entities": [{"noun": str, "text": str, "span": [start, end],
                    "attributes": [{"text": str, "span": [start, end], "tokens": [int]}],
-                   "parent": int|null, "tokens": [int]}]}
+                   "parent": int|null, "tokens": [int], "absent": bool}]}
 
 Spans are character offsets into ``prompt`` (end exclusive). ``tokens`` are positions in the text
 encoders' 77-token sequence, where position 0 is the start token. ``entities`` is flat, in prompt order;
 ``parent`` indexes the enclosing entity in that list. An entity or attribute whose tokens fall past the 77-token
-limit has ``truncated`` true and the positions that remain (possibly none).
+limit has ``truncated`` true and the positions that remain (possibly none). A negated entity ("a bowl without
+oranges", "a street with no cars") stays in the tree with ``absent`` true, so tools can show it; the modulation gives
+it no group and the scores do not ask the image for it.
 """
 
 from __future__ import annotations
@@ -55,7 +57,8 @@ class Entity:
     """An object the image should contain, named by its head noun.
 
     ``noun`` is the lemma in lower case; ``text`` the surface form of the head noun and ``span`` its characters;
-    ``tokens`` the head noun's token positions.
+    ``tokens`` the head noun's token positions. ``absent``: the prompt negates it ("without oranges", "no cars"):
+    the image should not show it.
     """
 
     noun: str
@@ -65,6 +68,7 @@ class Entity:
     parent: int | None = None
     tokens: tuple[int, ...] = ()
     truncated: bool = False
+    absent: bool = False
 
     @property
     def group_tokens(self) -> tuple[int, ...]:
@@ -83,6 +87,7 @@ class Entity:
             "parent": self.parent,
             "tokens": list(self.tokens),
             "truncated": self.truncated,
+            "absent": self.absent,
         }
 
     @classmethod
@@ -95,6 +100,7 @@ class Entity:
             parent=data.get("parent"),
             tokens=tuple(data.get("tokens", ())),
             truncated=bool(data.get("truncated", False)),
+            absent=bool(data.get("absent", False)),
         )
 
 
@@ -154,6 +160,7 @@ class PromptTree:
             entity = self.entities[index]
             attributes = "".join(f' <span style="color:#b35806">{escape(a.text)}</span>' for a in entity.attributes)
             cut = " <em>(cut at 77 tokens)</em>" if entity.truncated else ""
+            cut += " <em>(absent: negated)</em>" if entity.absent else ""
             children = "".join(item(child) for child in self.children(index))
             nested = f"<ul>{children}</ul>" if children else ""
             return (
