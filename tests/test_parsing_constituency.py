@@ -8,14 +8,17 @@ from attnmod.toolkit.prompt.constituency import build_from_constituency, words_f
 from attnmod.toolkit.prompt.parse import tree_from_constituency
 
 # tests/ is on sys.path (pytest's rootdir-relative import mode); the cases live in a plain module
-from parsing_cases import CASES, summary
+from parsing_cases import CASES, LEMMA_CASES, NEGATION_CASES, PROSE_CASES, absent, nouns, summary
 
 
 def test_at_least_thirty_hand_written_trees():
     assert len(CASES) >= 30
 
 
-@pytest.mark.parametrize(("prompt", "bracketed", "expected", "style"), CASES, ids=[c[0] for c in CASES])
+ALL_CASES = CASES + PROSE_CASES
+
+
+@pytest.mark.parametrize(("prompt", "bracketed", "expected", "style"), ALL_CASES, ids=[c[0] for c in ALL_CASES])
 def test_constituency_builder(prompt, bracketed, expected, style):
     tree = tree_from_constituency(prompt, bracketed)
     assert summary(tree) == expected
@@ -67,3 +70,18 @@ def test_leaf_count_must_match_words():
     _, words = words_from_tree(nltk.Tree.fromstring("(NP (DT a) (NN car))"), "a car")
     with pytest.raises(ValueError, match="leaves"):
         build_from_constituency(nltk.Tree.fromstring("(NP (DT a) (JJ red) (NN car))"), words)
+
+
+@pytest.mark.parametrize(("prompt", "bracketed", "expected"), LEMMA_CASES, ids=[c[0] for c in LEMMA_CASES])
+def test_constituency_nouns(prompt, bracketed, expected):
+    assert nouns(tree_from_constituency(prompt, bracketed)) == expected
+
+
+@pytest.mark.parametrize(
+    ("prompt", "bracketed", "expected", "negated"), NEGATION_CASES, ids=[c[0] for c in NEGATION_CASES]
+)
+def test_constituency_negation(prompt, bracketed, expected, negated):
+    tree = tree_from_constituency(prompt, bracketed)
+    assert summary(tree) == expected
+    assert absent(tree) == negated
+    assert tree.to_json()["entities"][-1]["absent"] is True

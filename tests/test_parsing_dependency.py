@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 from attnmod.toolkit.prompt.nlp import load_spacy
 from attnmod.toolkit.prompt.parse import parse_prompt, parse_prompts
-from parsing_cases import CASES, summary
+from parsing_cases import CASES, LEMMA_CASES, NEGATION_CASES, PROSE_CASES, absent, nouns, summary
 
 # A genuine attachment ambiguity: "on the right" may describe the sphere (the hand-written tree) or the cubes
 # (spaCy's reading). Both are grammatical; the rest of the cases must agree exactly.
 AMBIGUOUS = {"a stack of three red cubes with a blue sphere on the right"}
-SHARED = [case for case in CASES if case[0] not in AMBIGUOUS]
+SHARED = [case for case in CASES + PROSE_CASES if case[0] not in AMBIGUOUS]
 
 
 @pytest.fixture(scope="module")
@@ -24,6 +24,20 @@ def test_dependency_matches_the_constituency_builder(shared_trees, prompt, brack
     assert tree.parser == "dependency"
     assert summary(tree) == expected
     assert list(tree.style) == style
+
+
+@pytest.mark.parametrize(("prompt", "bracketed", "expected"), LEMMA_CASES, ids=[c[0] for c in LEMMA_CASES])
+def test_dependency_nouns(prompt, bracketed, expected):
+    assert nouns(parse_prompt(prompt, parser="dependency")) == expected
+
+
+@pytest.mark.parametrize(
+    ("prompt", "bracketed", "expected", "negated"), NEGATION_CASES, ids=[c[0] for c in NEGATION_CASES]
+)
+def test_dependency_negation(prompt, bracketed, expected, negated):
+    tree = parse_prompt(prompt, parser="dependency")
+    assert summary(tree) == expected
+    assert absent(tree) == negated
 
 
 @pytest.mark.parametrize(

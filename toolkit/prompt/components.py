@@ -17,6 +17,7 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 DRAFT = "attnmod_draft"
+REPAIR_COMPONENT = "attnmod_repairs"
 DEPENDENCY_COMPONENT = "attnmod_dependency_tree"
 CONSTITUENCY_COMPONENT = "attnmod_constituency_tree"
 #: benepar's own component (registered by ``import benepar``), which the constituency component reads.
@@ -24,6 +25,27 @@ BENEPAR_COMPONENT = "benepar"
 
 if not Doc.has_extension(DRAFT):
     Doc.set_extension(DRAFT, default=None)
+
+
+@Language.factory(
+    REPAIR_COMPONENT,
+    requires=["token.dep", "token.head", "token.tag", "token.lemma"],
+    assigns=["token.dep", "token.head", "token.tag", "token.pos", "token.lemma"],
+)
+def make_repairs(nlp: Language, name: str):
+    """Repairs of the small model's errors on prompts (:mod:`attnmod.toolkit.prompt.repairs`), with the
+    lemmatiser's own tables when the pipeline has a rule lemmatiser."""
+    from .repairs import NounLemmas, repair
+
+    lemmas = None
+    if "lemmatizer" in nlp.pipe_names:
+        lookups = getattr(nlp.get_pipe("lemmatizer"), "lookups", None)
+        if lookups is not None and lookups.has_table("lemma_index") and lookups.has_table("lemma_exc"):
+            lemmas = NounLemmas(
+                frozenset(lookups.get_table("lemma_index").get("noun", ())),
+                frozenset(lookups.get_table("lemma_exc").get("noun", {})),
+            )
+    return lambda doc: repair(doc, lemmas)
 
 
 @Language.component(
@@ -76,8 +98,12 @@ def words_only(doc: Doc) -> Doc:
     )
 
 
-def with_component(nlp: Language, name: str) -> Language:
-    """``nlp`` with component ``name`` last in its pipeline (added once; the pipeline object is shared)."""
+def with_component(nlp: Language, name: str, before: str | None = None) -> Language:
+    """``nlp`` with component ``name`` last in its pipeline, or before component ``before`` (added once; the
+    pipeline object is shared)."""
     if name not in nlp.pipe_names:
-        nlp.add_pipe(name, last=True)
+        if before is not None and before in nlp.pipe_names:
+            nlp.add_pipe(name, before=before)
+        else:
+            nlp.add_pipe(name, last=True)
     return nlp

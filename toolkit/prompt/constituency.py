@@ -37,11 +37,19 @@ from .syntax import (
 )
 from .words import (
     ATTRIBUTE_NOUNS,
+    CONTAINER_NOUNS,
+    CONTAINMENT_WORDS,
+    COPULA_FORMS,
     FRAMING_NOUNS,
+    MATERIAL_PARTICIPLES,
+    MATERIAL_PREPOSITIONS,
+    NEGATION_DETERMINERS,
+    NEGATION_PREPOSITIONS,
     PRONOUNS,
     QUANTITY_NOUNS,
     RELATIONAL_NOUNS,
     SPATIAL_WORDS,
+    STYLE_TAG_NOUNS,
 )
 
 NOUN_TAGS = frozenset({"NN", "NNS", "NNP", "NNPS"})
@@ -52,31 +60,6 @@ NP_LABELS = frozenset({"NP", "NX", "NML", "NAC"})
 # Phrases that can state a spatial relation: "(PP (IN above) ...)", "(ADVP (JJ next) (PP (TO to) ...))".
 RELATION_LABELS = frozenset({"PP", "ADVP", "ADJP"})
 FLATTEN_LABELS = frozenset({"NML", "NX", "NAC", "ADJP", "QP"})
-COPULA_FORMS = frozenset(
-    {
-        "is",
-        "are",
-        "was",
-        "were",
-        "be",
-        "been",
-        "being",
-        "'s",
-        "'re",
-        "am",
-        "looks",
-        "look",
-        "looked",
-        "seems",
-        "seem",
-        "appears",
-        "appear",
-        "becomes",
-        "become",
-        "remains",
-        "stays",
-    }
-)
 _PTB_ESCAPES = {"-LRB-": "(", "-RRB-": ")", "-LCB-": "{", "-RCB-": "}", "-LSB-": "[", "-RSB-": "]"}
 
 
@@ -234,6 +217,25 @@ class _Builder:
         """Add the entities under ``node`` (nested under ``parent``); return those at this node's level."""
         if node.is_word:
             return []
+        if (
+            node.label == "PP"
+            and parent is not None
+            and self._first_word(node) in CONTAINMENT_WORDS
+            and self._object_lemma(node) in CONTAINER_NOUNS
+        ):
+            # "a fish in a bowl": the bowl takes the fish's place and holds it
+            found = self._visit_linked(node, self.draft.entities[parent].parent, "spatial", in_pp=True)
+            if found:
+                self.draft.hold(found[0], parent)
+            return found
+        if node.label == "PP" and self._first_word(node) in NEGATION_PREPOSITIONS:
+            found = [e for child in node.children for e in self.visit(child, parent, in_pp=True)]  # "without oranges"
+            for entity in found:
+                self.draft.entities[entity].absent = True
+            return found
+        if node.label == "SBAR" and node.children and node.children[0].is_word:
+            # "... while her dog chases a ball": a subordinate clause's subject stands alone
+            return [e for child in node.children for e in self.visit(child, None)]
         if node.label in RELATION_LABELS and self._link != "spatial" and self._is_spatial(node):
             # "a cat to the left of a dog": the dog is the cat's sibling, not its part
             lifted = spatial_parent(parent, lambda e: self.draft.entities[e].parent, self._contained.__contains__)
@@ -294,21 +296,65 @@ class _Builder:
         rest = children[1:]
         flat_first = self._flatten([first])
         if flat_first and self._tag(flat_first[-1]) == "POS":
-            # possessive "a woman's hat": the possessed noun is the entity, the possessor nests in it
-            owned = self._base(rest, parent, in_pp, before_of)
-            self.visit(first, owned[0] if owned else parent)
+            # possessive "the dog's collar": the owner holds what it owns
+            owners = self.visit(first, parent)
+            owned = self._base(rest, owners[-1] if owners else parent, in_pp, before_of)
             return owned
         followed_by_of = bool(rest) and self._starts_with_of(rest[0])
         heads = self.visit(first, parent, in_pp=in_pp, before_of=followed_by_of)
         governor = heads[-1] if heads else parent
         found = list(heads)
         for child in rest:
-            inner = self._visit_modifier(child, governor) if heads else self.visit(child, governor)
+            if heads and self._modifier_attributes(child, governor):
+                continue
             if child.label == "SBAR" and heads:
-                for attribute in self._relative_predicates(child):
-                    self.draft.bind(governor, attribute)
+                inner = self._relative_clause(child, governor)
+            else:
+                inner = self._visit_modifier(child, governor) if heads else self.visit(child, governor)
             if not heads:
                 found += inner  # "a photo of a cat": the cat stands where the photo stood
+        return found
+
+    def _modifier_attributes(self, node: _Node, entity: int) -> bool:
+        """Post-nominal phrases that describe ``entity`` rather than add an object: "made of clear glass" binds
+        "clear" and "glass" (and is done: True); "bigger than a cat" binds "bigger" and goes on to the cat."""
+        flat = self._flatten_all(node)
+        if not flat:
+            return False
+        first = self.words[flat[0].word]
+        if (
+            node.label == "VP"
+            and first.lower in MATERIAL_PARTICIPLES
+            and len(flat) > 2
+            and self.words[flat[1].word].lower in MATERIAL_PREPOSITIONS
+        ):
+            for leaf in flat[2:]:
+                if self._tag(leaf) in ATTRIBUTE_TAGS | NOUN_TAGS:
+                    self.draft.bind(entity, (leaf.word,))
+            return True
+        if node.label in ("ADJP", "ADVP") and self._tag(flat[0]) in ("JJR", "JJS", "RBR"):
+            self.draft.bind(entity, (flat[0].word,))
+        return False
+
+    def _relative_clause(self, node: _Node, governor: int) -> list[int]:
+        """A relative clause on ``governor``: "whose hat is green" adds the hat (under ``governor``) and binds the
+        predicate to it; "on which a vase stands" relates the vase to ``governor`` through the fronted "on"; "that
+        is red" binds to ``governor``."""
+        wh = node.children[0] if node.children else None
+        target, found = governor, []
+        if wh is not None and wh.label == "WHNP" and any(self._tag(n) == "WP$" for n in self._flatten_all(wh)):
+            found = self._base([n for n in self._flatten_all(wh) if self._tag(n) != "WP$"], governor, False, False)
+            target = found[0] if found else governor
+            clauses = node.children[1:]
+        elif wh is not None and wh.label == "WHPP" and self._first_word(wh) in SPATIAL_WORDS:
+            lifted = spatial_parent(governor, lambda e: self.draft.entities[e].parent, self._contained.__contains__)
+            return [e for child in node.children[1:] for e in self._visit_linked(child, lifted, "spatial")]
+        else:
+            clauses = node.children
+        for child in clauses:
+            found += self._visit_modifier(child, target)
+        for attribute in self._relative_predicates(node):
+            self.draft.bind(target, attribute)
         return found
 
     def _visit_modifier(self, node: _Node, entity: int) -> list[int]:
@@ -325,20 +371,24 @@ class _Builder:
         finally:
             self._link = outer
 
+    def _object_lemma(self, node: _Node) -> str:
+        """The lemma of the head noun of a PP's object ("in a glass bowl": "bowl"), or ""."""
+        objects = [child for child in node.children if child.label in NP_LABELS]
+        if not objects:
+            return ""
+        head = objects[0]
+        while head.children and not head.children[0].is_word and head.children[0].label in NP_LABELS:
+            head = head.children[0]
+        nouns = [n for n in self._flatten(head.children) if self._is_noun(n)]
+        return self._lemma(nouns[-1].word) if nouns else ""
+
     def _is_spatial(self, node: _Node) -> bool:
         """Whether a PP/ADVP/ADJP states a spatial relation: it starts with a word of
         :data:`~attnmod.toolkit.prompt.words.SPATIAL_WORDS` ("above", "on", "next"), or its object is a relational
         noun of that list ("to the left of", "in front of", "in the middle of")."""
         if self._first_word(node) in SPATIAL_WORDS:
             return True
-        objects = [child for child in node.children if child.label in NP_LABELS]
-        if node.label != "PP" or not objects:
-            return False
-        head = objects[0]
-        while head.children and not head.children[0].is_word and head.children[0].label in NP_LABELS:
-            head = head.children[0]
-        nouns = [n for n in self._flatten(head.children) if self._is_noun(n)]
-        return bool(nouns) and self._lemma(nouns[-1].word) in SPATIAL_WORDS & RELATIONAL_NOUNS
+        return node.label == "PP" and self._object_lemma(node) in SPATIAL_WORDS & RELATIONAL_NOUNS
 
     def _starts_with_of(self, node: _Node) -> bool:
         return node.label == "PP" and self._first_word(node) == "of"
@@ -371,6 +421,10 @@ class _Builder:
             return []
         if lemma in QUANTITY_NOUNS and before_of:
             return []
+        first_word = flat[0].word
+        if lemma in STYLE_TAG_NOUNS and first_word > 0 and self.words[first_word - 1].text == ",":
+            self.draft.style.append(tuple(n.word for n in flat[: head_position + 1] if self._tag(n) not in ("DT",)))
+            return []  # "..., soft light": a style tag
         name = [head]
         position = head_position - 1
         while (
@@ -381,6 +435,9 @@ class _Builder:
             name.insert(0, flat[position].word)
             position -= 1
         entity = self.draft.add_entity(tuple(name), parent)
+        self.draft.entities[entity].absent = any(
+            self._tag(n) == "DT" and self.words[n.word].lower in NEGATION_DETERMINERS for n in flat[:head_position]
+        )
         if parent is not None and self._link is not None:
             self._contained.add(entity)  # "a room with a lamp next to a bed": the lamp and then the bed are in the room
         grading: list[int] = []

@@ -33,10 +33,24 @@ from __future__ import annotations
 
 import bisect
 
+from .cues import (
+    before_noun,
+    comparatives_after,
+    coordinated_modifier,
+    ends_phrase,
+    fronted_preposition,
+    has_of,
+    has_own_subject,
+    held_in_container,
+    material_verb,
+    negated,
+    relational_of,
+    style_tag,
+)
 from .syntax import (
     DraftTree,
     framing_units,
-    spatial_parent,
+    resolve_parents,
     word_from_token,
 )
 from .words import (
@@ -54,28 +68,14 @@ _ADJECTIVE_POS = frozenset({"ADJ", "NUM"})
 _SUBJECT_DEPS = frozenset({"nsubj", "nsubjpass"})
 _PREDICATE_DEPS = frozenset({"acomp", "oprd", "attr", "xcomp"})
 _ARTICLES = frozenset({"a", "an", "the"})
+# A verb in one of these relations heads a clause of its own: its subject is not governed by the clause above.
+_CLAUSE_DEPS = frozenset({"advcl", "conj", "ccomp", "parataxis", "ROOT"})
 _NOUN_TAGS = frozenset({"NN", "NNS", "NNP", "NNPS"})
 
 
 def build_from_dependency(doc) -> DraftTree:
     """Read a parsed spaCy ``Doc`` (or ``Span``) into a :class:`DraftTree` over its non-space tokens."""
     return _Reader(doc).read()
-
-
-def _has_of(token) -> bool:
-    return any(child.dep_ == "prep" and child.lower_ == "of" for child in token.children)
-
-
-def _ends_phrase(token) -> bool:
-    """Whether ``token`` is the last word of a phrase: the text ends, or a coordinator or punctuation follows."""
-    doc = token.doc
-    following = token.i + 1
-    while following < len(doc) and doc[following].is_space:
-        following += 1
-    if following >= len(doc):
-        return True
-    after = doc[following]
-    return after.is_punct or after.pos_ == "CCONJ" or after.dep_ == "cc"
 
 
 class _Reader:
@@ -93,6 +93,7 @@ class _Reader:
         self.attribute_ids: set[int] = set()
         self.entity_of: dict[int, int] = {}
         self.extension_of: dict[int, object] = {}  # head position -> the token that completes its name
+        self.materials: list = []  # objects of "made of": attributes of the entity that is made of them
 
     # -- word classes ------------------------------------------------------------------------------------------
     @staticmethod
@@ -103,7 +104,7 @@ class _Reader:
             return True
         if token.lower_ in ATTRIBUTE_NOUNS or token.lower_ in PRONOUNS:
             return False
-        if token.pos_ in ("ADP", "DET", "CCONJ", "PUNCT", "PART", "SCONJ") or _before_noun(token):
+        if token.pos_ in ("ADP", "DET", "CCONJ", "PUNCT", "PART", "SCONJ") or before_noun(token):
             return False
         if token.pos_ == "ADV" and token.lower_ in SPATIAL_WORDS:
             return False  # "a red square with a white square inside": a place, not a misread noun
@@ -114,7 +115,7 @@ class _Reader:
         ):
             return True
         # "a white rose": the article went to the adjective, and the noun after it was read as a verb.
-        if token.i > 0 and _ends_phrase(token):
+        if token.i > 0 and ends_phrase(token):
             previous = token.doc[token.i - 1]
             return (previous.pos_ == "ADJ" or previous.lower_ in ATTRIBUTE_NOUNS) and any(
                 c.dep_ == "det" and c.lower_ in _ARTICLES for c in previous.children
@@ -138,7 +139,7 @@ class _Reader:
         if following >= len(self.doc):
             return None
         token = self.doc[following]
-        if token.is_space or self._nominal(token) or not _ends_phrase(token):
+        if token.is_space or self._nominal(token) or not ends_phrase(token):
             return None
         if token.tag_ in ("VB", "MD"):
             return token
@@ -156,7 +157,7 @@ class _Reader:
         governing it: the end of a compound name ("a fire hydrant", "a bead necklace")."""
         if token.dep_ not in ("appos", "npadvmod", "dep") or token.i == 0 or not self._nominal(token):
             return False
-        if _relational_of(token):
+        if relational_of(token):
             return False  # "a knife right of a suitcase": "right of" relates the knife, it does not name it
         previous = self.doc[token.i - 1]
         return (
@@ -182,12 +183,34 @@ class _Reader:
                     self.draft.bind(self.entity_of[token.i], (self.word_of[word.i],))
             for attribute in self._attributes(token):
                 self._bind(self.entity_of[token.i], attribute)
+        self._bind_materials()
         self._bind_loose_modifiers(heads)
         self._bind_stray_adjectives(heads)
         links = {self.entity_of[token.i]: self._governing_link(token) for token in heads}
-        for entity, parent in _resolve_parents(links).items():
+        for entity, parent in resolve_parents(links).items():
             self.draft.entities[entity].parent = parent
+        for token in heads:
+            entity = self.entity_of[token.i]
+            self.draft.entities[entity].absent = negated(token)
+            governor = links[entity][0]
+            if governor is not None and held_in_container(token, self.draft.words[self.word_of[token.i]].lemma):
+                self.draft.hold(entity, governor)  # "a fish in a bowl": the bowl holds the fish
+            for child in token.children:
+                if child.dep_ == "poss" and child.i in self.entity_of:
+                    self.draft.hold(self.entity_of[child.i], entity)  # "the dog's collar": the dog owns the collar
         return self.draft
+
+    def _bind_materials(self) -> None:
+        """ "a teapot made of clear glass": the material and its modifiers are attributes of the teapot."""
+        for token in self.materials:
+            made = material_verb(token).head
+            while made.i not in self.entity_of and made.head.i != made.i and made.dep_ in ("conj", "acl", "relcl"):
+                made = made.head
+            if made.i not in self.entity_of:
+                continue
+            modifiers = [c for c in token.children if c.i < token.i and self._is_attribute_word(c)]
+            for word in [*modifiers, *self._compound_name(token)]:
+                self._bind(self.entity_of[made.i], [word])
 
     def _bind(self, entity: int, tokens: list) -> None:
         tokens = [t for t in tokens if t.i in self.word_of]  # never whitespace tokens
@@ -215,7 +238,7 @@ class _Reader:
                 (
                     token.i + 1 < len(self.doc)
                     and self._nominal(self.doc[token.i + 1])
-                    and not _relational_of(self.doc[token.i + 1])  # "a wine glass right of a cat"
+                    and not relational_of(self.doc[token.i + 1])  # "a wine glass right of a cat"
                 )
                 or (token.dep_ in ("amod", "nmod", "npadvmod") and token.head.i > token.i and self._nominal(token.head))
             ):
@@ -223,17 +246,25 @@ class _Reader:
             if self._apposition_extension(token):
                 continue  # absorbed into the previous noun's name
             lemma = self.draft.words[self.word_of[token.i]].lemma
-            if lemma == "style" and _has_of(token):
+            if lemma == "style" and has_of(token):
                 self._style_phrase(token)
                 continue
-            if lemma in FRAMING_NOUNS and _has_of(token):
+            if lemma in FRAMING_NOUNS and has_of(token):
                 modifiers = [c for c in token.children if c.i < token.i and c.dep_ in ("amod", "compound", "nmod")]
                 self.draft.style.append(tuple(sorted(self.word_of[t.i] for t in [*modifiers, token])))
                 self.style_ids.update(t.i for t in [*modifiers, token])
                 continue
-            if lemma in RELATIONAL_NOUNS and (token.dep_ == "pobj" or _has_of(token)):
+            if lemma in RELATIONAL_NOUNS and (token.dep_ == "pobj" or has_of(token)):
                 continue
-            if lemma in QUANTITY_NOUNS and _has_of(token):
+            if lemma in QUANTITY_NOUNS and has_of(token):
+                continue
+            if material_verb(token) is not None:
+                self.materials.append(token)
+                continue
+            if style_tag(token, lemma):
+                modifiers = [c for c in token.children if c.i < token.i and c.dep_ in ("amod", "compound", "nmod")]
+                self.draft.style.append(tuple(sorted(self.word_of[t.i] for t in [*modifiers, token])))
+                self.style_ids.update(t.i for t in [*modifiers, token])
                 continue
             extension = self._name_extension(token)
             if extension is not None:
@@ -275,7 +306,7 @@ class _Reader:
         head = token.head
         if head.i <= token.i or not self._nominal(head) or any(c.dep_ == "cc" for c in token.children):
             return False
-        if _relational_of(head):
+        if relational_of(head):
             return False  # "a tie right of a bat" hangs "tie" from "right" as a compound: "tie" is the object
         return token.dep_ == "compound" or (token.dep_ == "amod" and head.i == token.i + 1)
 
@@ -316,14 +347,14 @@ class _Reader:
         found: list[list] = []
         # "A red apple and yellow bananas": adjectives before a coordinated modifier noun belong to it
         cutoff = max(
-            (c.i for c in head.children if c.i in self.entity_of and _coordinated_modifier(c)),
+            (c.i for c in head.children if c.i in self.entity_of and coordinated_modifier(c)),
             default=-1,
         )
         sources = [head]
         extension = self.extension_of.get(head.i)
         if extension is not None:
             sources.append(extension)
-        if _coordinated_modifier(head) and head.head.i != head.i:
+        if coordinated_modifier(head) and head.head.i != head.i:
             for child in head.head.children:
                 if child.i < head.i and child.dep_ in ("amod", "nummod") and self._is_attribute_word(child):
                     found.extend(self._with_conjuncts(child))
@@ -346,8 +377,11 @@ class _Reader:
                     if child.dep_ in ("advmod", "npadvmod") and child.pos_ not in _ADJECTIVE_POS:
                         continue
                     found.extend(self._with_conjuncts(child))
-                elif child.dep_ in ("relcl", "acl"):
-                    found.extend(self._predicative(child))
+                elif child.dep_ in ("relcl", "acl") and not has_own_subject(child):
+                    found.extend(self._predicative(child))  # not "a man whose hat is green": the hat is
+        for comparative in comparatives_after(head):
+            if comparative.i not in self.entity_of:
+                found.extend(self._with_conjuncts(comparative))
         if head.dep_ in _SUBJECT_DEPS:
             found.extend(self._predicative(head.head))
         return found
@@ -415,7 +449,7 @@ class _Reader:
             if current.dep_ in ("conj", "appos") and current.head.i != current.i:
                 current = self._parallel_target(current)
                 continue  # a sibling of `current`: do not test `current` itself
-            if _coordinated_modifier(current) and current.head.i != current.i:
+            if coordinated_modifier(current) and current.head.i != current.i:
                 # a sibling of the noun it hangs from ("preconj" may hang it from that noun's article)
                 current = current.head
                 while not self._nominal(current) and current.head.i != current.i:
@@ -432,48 +466,12 @@ class _Reader:
                 for child in head.children:
                     if child.dep_ in _SUBJECT_DEPS and child.i in self.entity_of:
                         return self.entity_of[child.i]
+            if current.dep_ in _SUBJECT_DEPS and head.dep_ in _CLAUSE_DEPS:
+                return None  # "... while her dog chases a ball": the subject of its own clause stands alone
+            if head.dep_ == "relcl":
+                fronted = fronted_preposition(head)  # "a table on which a vase stands": the vase is on the table
+                if fronted:
+                    link_words.add(fronted)
             link_words.add(head.lower_)
             current = head
         return None
-
-
-def _resolve_parents(links: dict[int, tuple[int | None, bool, bool]]) -> dict[int, int | None]:
-    """Each entity's parent from its (governor, spatial link, "with" link): the governor, or, through a spatial
-    link, the governor's sibling place (:func:`~attnmod.toolkit.prompt.syntax.spatial_parent`: "a cat on a table
-    next to a lamp" gives three top-level entities, "a room with a lamp next to a bed" puts the bed in the room)."""
-    parents: dict[int, int | None] = {}
-    contained: dict[int, bool] = {}
-
-    def resolve(entity: int) -> int | None:
-        if entity in parents:
-            return parents[entity]
-        governor, spatial, with_link = links.get(entity, (None, False, False))
-        parents[entity], contained[entity] = None, False  # a cycle reads as the top level
-        if spatial:
-            parent = spatial_parent(governor, resolve, lambda e: contained.get(e, False))
-            parents[entity], contained[entity] = parent, parent is not None
-        else:
-            parents[entity], contained[entity] = governor, with_link and governor is not None
-        return parents[entity]
-
-    for entity in links:
-        resolve(entity)
-    return parents
-
-
-def _relational_of(token) -> bool:
-    """A relational noun followed by "of": "left of", "right of", "top of" (GenEval writes "a dog right of a cat")."""
-    return token.lower_ in RELATIONAL_NOUNS and _has_of(token)
-
-
-def _coordinated_modifier(token) -> bool:
-    """A noun hung as a modifier of the next noun but carrying its own coordinator: a misparsed conjunct."""
-    if token.dep_ == "preconj":
-        return True
-    return token.dep_ in ("nmod", "compound", "amod") and any(c.dep_ == "cc" for c in token.children)
-
-
-def _before_noun(token) -> bool:
-    """Whether a noun-tagged word follows ``token`` directly (then ``token`` is a modifier, not a head)."""
-    following = token.i + 1
-    return following < len(token.doc) and token.doc[following].pos_ in ("NOUN", "PROPN")

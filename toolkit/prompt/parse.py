@@ -241,9 +241,9 @@ def _dependency_drafts(texts: list[str], spacy_model: str | None, batch_size: in
     # The pipeline first: load_spacy imports spaCy without torch when nothing needs it (start-up time), and
     # parser_components imports spaCy at its top.
     pipeline = load_spacy(spacy_model)
-    from .components import DEPENDENCY_COMPONENT, with_component
+    from .components import DEPENDENCY_COMPONENT, REPAIR_COMPONENT, with_component
 
-    nlp = with_component(pipeline, DEPENDENCY_COMPONENT)
+    nlp = with_component(with_component(pipeline, REPAIR_COMPONENT, before=DEPENDENCY_COMPONENT), DEPENDENCY_COMPONENT)
     docs = nlp.pipe(texts, batch_size=batch_size)
     return [doc._.attnmod_draft for doc in _progress(docs, len(texts), progress)]
 
@@ -268,8 +268,9 @@ def _benepar_drafts(
     from .nlp import load_benepar
 
     nlp = load_benepar(model, spacy_model)
-    from .components import BENEPAR_COMPONENT, CONSTITUENCY_COMPONENT, with_component, words_only
+    from .components import BENEPAR_COMPONENT, CONSTITUENCY_COMPONENT, REPAIR_COMPONENT, with_component, words_only
 
+    with_component(nlp, REPAIR_COMPONENT, before=BENEPAR_COMPONENT)
     with_component(nlp, CONSTITUENCY_COMPONENT)
     constituency = [nlp.get_pipe(name) for name in (BENEPAR_COMPONENT, CONSTITUENCY_COMPONENT)]
     results: list[tuple[DraftTree, str]] = []
@@ -348,6 +349,7 @@ def _finish(prompt: str, draft: DraftTree, tokenizers: Sequence, parser: str, no
                 parent=None if draft_entity.parent is None else new_index[draft_entity.parent],
                 tokens=tokens,
                 truncated=cut,
+                absent=draft_entity.absent,
             )
         )
     warnings = list(notes) + alignment_notes
@@ -438,6 +440,8 @@ def render_tree(tree: PromptTree) -> str:
             text += f"  attributes: {attributes}"
         if entity.truncated:
             text += "  [truncated]"
+        if entity.absent:
+            text += "  [absent: negated]"
         lines.append(text)
         for child in tree.children(index):
             describe(child, depth + 1)

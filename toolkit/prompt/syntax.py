@@ -73,11 +73,13 @@ def word_from_token(token, nominal: bool = False) -> Word:
 @dataclasses.dataclass
 class DraftEntity:
     """An entity as word indices: ``name`` the head noun with the nouns that name it with it ("wine glass"),
-    ``attributes`` one word-index tuple per attribute, ``parent`` an index into the draft's entity list."""
+    ``attributes`` one word-index tuple per attribute, ``parent`` an index into the draft's entity list, ``absent``
+    whether the prompt negates it."""
 
     name: tuple[int, ...]
     attributes: list[tuple[int, ...]] = dataclasses.field(default_factory=list)
     parent: int | None = None
+    absent: bool = False  # negated: "without oranges", "no cars"
 
     @property
     def head(self) -> int:
@@ -103,6 +105,18 @@ class DraftTree:
         taken = {w for a in self.entities[entity].attributes for w in a}
         if words and not taken.intersection(words):
             self.entities[entity].attributes.append(words)
+
+    def hold(self, holder: int, held: int) -> None:
+        """``holder`` contains ``held``: it takes ``held``'s place in the tree and ``held`` nests under it.
+
+        Both back ends first nest by the words ("a fish in a bowl" hangs the bowl from the fish, "the dog's collar"
+        the dog from the collar) and then turn the pair round where a container or an owner holds the other.
+        """
+        if holder == held:
+            return
+        if self.entities[holder].parent == held:
+            self.entities[holder].parent = self.entities[held].parent
+        self.entities[held].parent = holder
 
     def summary(self) -> list[tuple[str, list[str], str | None]]:
         """(name, attributes, parent name) per entity: a compact form for comparing back ends."""
@@ -158,3 +172,27 @@ def framing_units(words: list[Word]) -> list[tuple[int, ...]]:
             units.append((i,))
         i += 1
     return units
+
+
+def resolve_parents(links: dict[int, tuple[int | None, bool, bool]]) -> dict[int, int | None]:
+    """Each entity's parent from its (governor, spatial link, "with" link): the governor, or, through a spatial
+    link, the governor's sibling place (:func:`spatial_parent`: "a cat on a table
+    next to a lamp" gives three top-level entities, "a room with a lamp next to a bed" puts the bed in the room)."""
+    parents: dict[int, int | None] = {}
+    contained: dict[int, bool] = {}
+
+    def resolve(entity: int) -> int | None:
+        if entity in parents:
+            return parents[entity]
+        governor, spatial, with_link = links.get(entity, (None, False, False))
+        parents[entity], contained[entity] = None, False  # a cycle reads as the top level
+        if spatial:
+            parent = spatial_parent(governor, resolve, lambda e: contained.get(e, False))
+            parents[entity], contained[entity] = parent, parent is not None
+        else:
+            parents[entity], contained[entity] = governor, with_link and governor is not None
+        return parents[entity]
+
+    for entity in links:
+        resolve(entity)
+    return parents

@@ -10,6 +10,11 @@ words mark an entity absent).
 
 from __future__ import annotations
 
+
+def _word_set(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
 # "a photo of X": the noun frames the picture; X is what the image shows. Recorded as the prompt's style.
 FRAMING_NOUNS = frozenset(
     {
@@ -37,6 +42,7 @@ FRAMING_NOUNS = frozenset(
         "scene",
         "cartoon",
         "selfie",
+        "art",
     }
 )
 
@@ -118,6 +124,8 @@ SPATIAL_WORDS = frozenset(
         "within",
         "toward",
         "towards",
+        # a comparison relates two separate objects: "a dog bigger than a cat"
+        "than",
         "past",
         "by",
         "at",
@@ -157,6 +165,15 @@ QUANTITY_NOUNS = frozenset(
         "variety",
         "kind",
         "type",
+        # collective nouns: "a herd of cows" shows cows
+        "group",
+        "herd",
+        "flock",
+        "crowd",
+        "swarm",
+        "pack",
+        "troop",
+        "colony",
         "sort",
         "few",
         "amount",
@@ -303,6 +320,33 @@ SHAPE_WORDS = frozenset(
 
 ATTRIBUTE_NOUNS = COLOUR_WORDS | MATERIAL_WORDS | SHAPE_WORDS
 
+# The copula's forms as written, for trees whose words carry no lemma (the constituency builder).
+COPULA_FORMS = frozenset(
+    {
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "being",
+        "'s",
+        "'re",
+        "am",
+        "looks",
+        "look",
+        "looked",
+        "seems",
+        "seem",
+        "appears",
+        "appear",
+        "becomes",
+        "become",
+        "remains",
+        "stays",
+    }
+)
+
 COPULA_LEMMAS = frozenset({"be", "look", "seem", "appear", "become", "remain", "stay", "get", "turn"})
 
 PRONOUNS = frozenset(
@@ -376,7 +420,54 @@ IRREGULAR_PLURALS = {
     "dice": "die",
     "cacti": "cactus",
     "fungi": "fungus",
+    "octopi": "octopus",
 }
 UNCHANGED_PLURALS = frozenset(
     {"sheep", "deer", "fish", "moose", "bison", "glasses", "scissors", "pants", "jeans", "shorts", "series", "species"}
+)
+
+# Receptacles, enclosures and vehicles: things made to hold what is in them. "A fish in a bowl", "a kitten inside a
+# basket", "a dog in a car": the container is the parent and what is in it its child (it lies inside the container's
+# region, the nesting the masking and the scorer assume). Any other noun after "in" keeps the older reading and nests
+# under the noun before it: clothing and worn items ("a man in a suit", "a girl in a yellow dress") under the wearer,
+# and places ("a chef in a kitchen"), which are backgrounds rather than objects with a region of their own. The list
+# is the household and zoo receptacles, enclosures and common vehicles; a container missing from it reads like a place.
+CONTAINER_NOUNS = _word_set(
+    """
+    bowl box vase jar cup mug teacup basket cage birdcage tank aquarium terrarium bottle bucket pail pot flowerpot
+    planter bag backpack handbag purse sack suitcase crate carton chest drawer trunk barrel jug pitcher kettle teapot
+    glass tumbler goblet bathtub tub sink basin tray dish pan saucepan wok cauldron nest kennel hutch coop pen stable
+    crib cradle stroller pram cart wheelbarrow wagon trolley envelope pocket tin can canister bin hamper
+    car truck van bus boat canoe kayak train tram taxi carriage plane airplane helicopter rocket submarine
+    """
+)
+
+# "in", "inside", "within": the words by which a container holds an object ("into" is a motion, not a holding).
+CONTAINMENT_WORDS = frozenset({"in", "inside", "within"})
+
+# "a chair made of glass", "a statue carved from marble": what follows names the material, an attribute.
+MATERIAL_PARTICIPLES = frozenset(
+    {"made", "built", "carved", "crafted", "constructed", "sculpted", "woven", "knitted", "cast", "molded", "moulded"}
+)
+MATERIAL_PREPOSITIONS = frozenset({"of", "from", "out"})
+
+# Negation: "a bowl without oranges", "a street with no cars", "no people": the entity is marked absent.
+NEGATION_PREPOSITIONS = frozenset({"without"})
+NEGATION_DETERMINERS = frozenset({"no"})
+
+# Style tags after a comma ("..., 4k, soft light, highly detailed"): the look of the picture, not objects in it.
+STYLE_TAG_NOUNS = _word_set(
+    """
+    light lighting 4k 8k hdr uhd resolution quality detail details render rendering bokeh focus artstation
+    wallpaper masterpiece photorealism realism style aesthetic composition
+    """
+)
+
+# Nouns in "-ing" that head compounds and take spatial phrases ("a wedding ring on a table"): never participles.
+ING_NOUNS = _word_set(
+    """
+    building painting drawing wedding ceiling pudding clothing ring king wing string swing spring thing sibling
+    dumpling duckling stocking earring railing awning icing frosting filling stuffing topping lighting evening
+    morning offering carving sling sapling seedling herring shilling ending opening landing crossing clearing
+    """
 )
