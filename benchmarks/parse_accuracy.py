@@ -528,7 +528,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"no prompt sets found under {folder}", file=sys.stderr)
         return 1
     print(f"machine: {machine_description()}")
-    print(f"data: {folder}{' (vendored subset)' if args.data is None else ''}")
+    if args.prose:
+        print(f"data: the prose set's {args.prose} half (tests/data/prose/{args.prose}.txt)")
+    else:
+        print(f"data: {folder}{' (vendored subset)' if args.data is None else ''}")
     back_ends = ["dependency"] + (["benepar"] if args.benepar_model else [])
     if not args.benepar_model:
         print("benepar: not scored (no trained model here; pass --benepar-model PATH)")
