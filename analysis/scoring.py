@@ -1,7 +1,7 @@
 """From captured attention to scores: which parts of a prompt tree can be scored, and every metric of a record.
 
 * :func:`plan_scoring` resolves a :class:`~attnmod.toolkit.prompt.tree.PromptTree` against the captured token
-  positions (entities and attributes past the 77-token limit are skipped with a reason).
+  positions (entities and attributes past the 77-token limit, and negated entities, are skipped with a reason).
 * :func:`score_maps` maps one set of maps onto the pure functions of :mod:`attnmod.analysis.metrics`.
 * :func:`score_record` scores an :class:`~attnmod.toolkit.modulation.record.AttentionRecord` per captured phase and
   over the whole run ("overall": the sums of all phases over their total count).
@@ -57,6 +57,12 @@ def plan_scoring(tree: PromptTree, token_count: int) -> ScoringPlan:
     entities, positions, skipped = [], [], []
     for index, entity in enumerate(tree.entities):
         kept = tuple(t for t in entity.tokens if 0 <= t < token_count)
+        if entity.absent:
+            # "a bowl without oranges": the image should not show it, so it has no presence to lack (never
+            # "neglected") and no region to leak into
+            reason = "the prompt negates it (absent)"
+            skipped.append({"entity": index, "attribute": None, "text": entity.text, "reason": reason})
+            continue
         if not kept:
             reason = (
                 "it lies past the 77-token limit"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import torch
 from attnmod.toolkit.modulation.config import Curve, ModulationConfig, ReweightingConfig, Window
 from attnmod.toolkit.modulation.masking import (
@@ -258,3 +260,38 @@ def test_substituting_end_tokens_moves_their_mass_to_the_start_token():
     assert torch.isclose(used[0, 0, 0, 0], probabilities[0, 0, 0, 0] + 0.4) and used[0, 0, 0, 8:].sum() == 0
     assert torch.equal(used[0, 0, 1], probabilities[0, 0, 1])
     assert torch.allclose(used.sum(-1), torch.ones(1, 1, 2))
+
+
+def test_a_negated_entity_gets_no_group_and_no_boost():
+    # "a red cat and no blue dog": the same tokens as CAT_DOG (0 <start>, 1 a, 2 red, 3 cat, 4 and, 5 no, 6 blue,
+    # 7 dog, 8 <end>) with the dog negated
+    cat, dog = CAT_DOG.entities
+    negated = PromptTree("a red cat and no blue dog", (cat, dataclasses.replace(dog, span=(22, 25), absent=True)))
+    sample = plan_sample(negated, token_count=9)
+    assert sample.groups == ((2, 3),) and sample.entities == (0,)
+    assert sample.hidden == ((),)  # nothing is masked for, or against, the absent dog
+    assert [sample.token_class[t] for t in (2, 3, 6, 7)] == [ATTRIBUTE, ENTITY, OTHER, OTHER]
+    config = ModulationConfig(
+        reweighting=ReweightingConfig(
+            enabled=True,
+            window=Window(0.0, 1.0),
+            entity=Curve("constant", 3.0, 3.0),
+            attribute=Curve("constant", 2.0, 2.0),
+            other=Curve("constant", 1.0, 1.0),
+        )
+    )
+    weights = token_weights(ModulationPlan.build([sample]), config, 0.5)[0]
+    assert weights[3].item() == 3.0 and weights[2].item() == 2.0  # the cat is boosted
+    assert weights[7].item() == 1.0 and weights[6].item() == 1.0  # the dog and its colour are not
+    # the same tree with the dog present gives it its group and its boost: the mark is what removes them
+    present = plan_sample(CAT_DOG, token_count=9)
+    assert token_weights(ModulationPlan.build([present]), config, 0.5)[0, 7].item() == 3.0
+
+
+def test_a_parsed_negation_reaches_the_plan():
+    from attnmod.toolkit.prompt.parse import parse_prompt
+
+    tree = parse_prompt("a bowl without oranges", parser="dependency")
+    assert [(e.text, e.absent) for e in tree.entities] == [("bowl", False), ("oranges", True)]
+    sample = plan_sample(tree, token_count=6)  # 0 <start>, 1 a, 2 bowl, 3 without, 4 oranges, 5 <end>
+    assert sample.groups == ((2,),) and sample.token_class[4] == OTHER

@@ -3,6 +3,8 @@ verdict wording that follows the validation."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 import torch
 from attnmod.analysis import verdicts as verdicts_module
@@ -133,3 +135,21 @@ def test_self_attention_grid_keeps_the_aspect_ratio_of_the_cross_maps(pixels, li
 def test_self_attention_grid_refuses_a_map_no_grid_fits():
     with pytest.raises(AttnmodError, match="cannot tell the grid of a 30-pixel self-attention map"):
         self_attention_grid(30, (4, 4))
+
+
+def test_a_negated_entity_is_never_called_neglected():
+    # the same planted maps as above, where the dog is neglected; here the prompt negates it ("no black dog")
+    cat, dog = TREE.entities
+    negated = dataclasses.replace(TREE, entities=(cat, dataclasses.replace(dog, absent=True)))
+    record = record_with(cat=left_half(0.4), dog=torch.full((SIZE, SIZE), 1e-4), black=torch.full((SIZE, SIZE), 1e-4))
+    scores = score_record(record, tree=negated)
+    assert [row["entity"] for row in scores["overall"]["entities"]] == [0]  # the dog is not scored
+    assert {"entity": 1, "attribute": None, "text": "dog", "reason": "the prompt negates it (absent)"} in scores[
+        "skipped"
+    ]
+    assert "entity 'dog' was skipped: the prompt negates it (absent)" in scores["notes"]
+    assert summary_metrics(scores)["neglected"] == 0.0
+    found = verdicts(scores)
+    assert not any("neglected" in line for line in found), found
+    # with the dog present, the same maps give the neglected verdict: the mark is what removes it
+    assert any("'dog' may be neglected" in line for line in verdicts(score_record(record)))

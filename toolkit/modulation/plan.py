@@ -44,7 +44,7 @@ def plan_sample(tree: PromptTree | None, token_count: int, nested: str = "family
     """Resolve a prompt tree against its tokenisation.
 
     ``token_count``: real positions including start and end token (the first padding position). Entities whose tokens
-    were all truncated away are left out. ``nested`` (see :mod:`~attnmod.toolkit.modulation.config`): ``family``
+    were all truncated away, and negated ones (``absent``), are left out. ``nested`` (see :mod:`~attnmod.toolkit.modulation.config`): ``family``
     keeps a group's ancestors and descendants visible to its patches, ``ancestors`` its ancestors only, ``strict``
     nothing but the group itself.
     """
@@ -55,18 +55,21 @@ def plan_sample(tree: PromptTree | None, token_count: int, nested: str = "family
     if tree is None:
         return SamplePlan((), (), (), tuple(classes), (), count)
     groups, entities, nouns = [], [], []
+    # A negated entity ("a bowl without oranges") is not asked of the image: no group (nothing masked for it), and
+    # its words keep the OTHER class (no reweighting boost).
+    present = [entity for entity in tree.entities if not entity.absent]
     for index, entity in enumerate(tree.entities):
         tokens = tuple(t for t in entity.group_tokens if 0 <= t < SEQUENCE_LENGTH)
-        if tokens:
+        if tokens and not entity.absent:
             groups.append(tokens)
             entities.append(index)
             nouns.append(tuple(t for t in entity.tokens if 0 <= t < SEQUENCE_LENGTH) or tokens)
-    for entity in tree.entities:
+    for entity in present:
         for attribute in entity.attributes:
             for t in attribute.tokens:
                 if 0 <= t < SEQUENCE_LENGTH:
                     classes[t] = ATTRIBUTE
-    for entity in tree.entities:
+    for entity in present:
         for t in entity.tokens:
             if 0 <= t < SEQUENCE_LENGTH:
                 classes[t] = ENTITY  # a noun wins over an attribute role of the same token
