@@ -330,3 +330,35 @@ def test_leak_from_a_ring_touching_another_object_is_a_merge_not_a_leak():
     scene = Scene((ring, dataclasses.replace(circle, x=54.0, y=54.0)), "", "pair")
     result = judge_image(drawn(circle, ring), scene)
     assert not result.leaked and result.merged
+
+
+def test_patch_of_another_colour_inside_an_object_is_its_paint_unless_the_caption_nests():
+    square = ShapeObject("square", "blue", "large", 30.0, 30.0, 12.0)
+    patch = ShapeObject("circle", "purple", "small", 30.0, 30.0, 5.0)  # lies wholly inside the square
+    image = drawn(square, patch)
+    pair = Scene((square, ShapeObject("cross", "purple", "large", 54.0, 54.0, 7.0)), "", "pair")
+    result = judge_image(image, pair)
+    (detection,) = result.detected  # one object: a blue square with a purple centre
+    assert detection.shape == "square" and detection.colour == "blue"
+    patch_share = np.pi * 25 / (1.64 * 12) ** 2  # the patch's share of the square's area
+    assert detection.colour_shares["purple"] == pytest.approx(patch_share, abs=0.04)
+    assert result.objects[0].found and result.objects[0].leaked and result.objects[0].foreign_colour == "purple"
+    assert result.objects[1].missing and result.no_extra  # the purple patch is not the purple cross
+    # The same image for a caption that nests a purple circle in the square: two objects, nothing leaked.
+    nested = Scene((square, patch), "", "nested", (Relation(1, "inside", 0),))
+    result = judge_image(image, nested)
+    assert [(d.shape, d.colour) for d in result.detected] == [("square", "blue"), ("circle", "purple")]
+    assert result.all_correct and not result.leaked
+
+
+def test_ring_broken_by_stray_pixels_of_no_object_is_a_ring():
+    ring = ShapeObject("ring", "red", "large", 30.0, 30.0, 12.0)
+    image, masks = render_scene(Scene((ring,), "", "single"))
+    broken = image.copy()
+    gap = masks[0] & (np.arange(64)[None, :] < 25)  # the ring's left arc, beyond its hole's left edge
+    broken[gap] = (255, 128, 0)  # orange: far from every colour and blend (unknown, as test_pixel_colours shows)
+    assert gap.sum() > 15
+    result = judge_image(broken, Scene((ring,), "a red ring", "single"))
+    (detection,) = result.detected
+    assert detection.shape == "ring" and detection.colour_shares == {"red": 1.0}
+    assert (detection.filled & ~detection.mask).sum() > 30  # the hole, closed by the orange arc

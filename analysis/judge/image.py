@@ -27,8 +27,11 @@ four steps, each documented with its rule and constants (see also docs/shapes.md
    is sure of, surer than of the parts as separate objects, and every part lies within the ideal drawing of that
    shape (:func:`~attnmod.analysis.judge.objects.join_two_tone`, constants ``JOIN_*`` in
    :mod:`~attnmod.analysis.judge.objects`); a square painted half red, half blue is one square, and a ring cut
-   by a colour boundary through its hole is a ring again. Its colour is the one holding most of its pixels; its
-   ``colour_shares`` give every colour's share. **Size**: the radius implied by the filled area for the detected
+   by a colour boundary through its hole is a ring again. Unless the scene nests an object in another, a
+   component lying in another's hole is a patch of its paint and joins it (a blue square with a purple centre);
+   stray foreground pixels of no component (unknown colour, fragments) join the one component they touch when
+   they close a hole in it (an orange ring read as red and yellow pixels in turn). Its colour is the one holding
+   most of its pixels; its ``colour_shares`` give every colour's share. **Size**: the radius implied by the filled area for the detected
    shape, ``sqrt(area / k_shape)``, is ``small`` below ``SIZE_SPLIT`` pixels.
 4. **Verdicts**, GenEval-style, by matching named objects (caption order) to detections: first by shape and colour,
    then by shape alone (a *wrong colour*, preferring a detection whose colour another named object has). A named
@@ -275,7 +278,8 @@ def judge_image(image, scene: Scene, classifier: ShapeClassifier | None = None) 
     """Read ``image`` (PIL or uint8 ``[H, W, 3]``; resampled to the scene's canvas) against ``scene``.
 
     See the module docstring for every rule. Pure: the same image and scene always give the same result."""
-    detected, _ = detect_objects(image, scene.canvas, classifier)
+    nesting = any(r.relation == "inside" for r in scene.relations)
+    detected, _ = detect_objects(image, scene.canvas, classifier, nesting=nesting)
     named = scene.objects
     assigned: dict[int, int] = {}  # named index -> detection index
     taken: set[int] = set()

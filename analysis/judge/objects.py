@@ -186,17 +186,27 @@ def _without_rims(candidates: list) -> list[tuple[str, np.ndarray]]:
     return kept
 
 
-def detect_objects(image, canvas: int = 64, classifier: ShapeClassifier | None = None) -> tuple[list, np.ndarray]:
-    """Every object in the image (rules 1-3 of :mod:`attnmod.analysis.judge.image`) and the blob labels ``int [H, W]``."""
+def detect_objects(
+    image, canvas: int = 64, classifier: ShapeClassifier | None = None, nesting: bool = True
+) -> tuple[list, np.ndarray]:
+    """Every object in the image (rules 1-3 of :mod:`attnmod.analysis.judge.image`) and the blob labels ``int [H, W]``.
+
+    ``nesting``: whether an object may lie inside another (the scene nests one: "a red square with a blue circle
+    inside"). Without nesting, a component lying in the holes of another colour's component is a patch of that
+    object's paint (a blue square with a purple centre), joined to it with its colour counted in its shares."""
     parts = segment(image, canvas)
     background, blobs, candidates = parts.background, parts.blobs, parts.candidates
     classifier = classifier or load_classifier()
     detected: list[DetectedObject] = []
     if not candidates:
         return detected, blobs
+    masks = _with_closing_strays([mask for _, mask in candidates], background)
+    colour_pixels = [{colour: int(mask.sum())} for colour, mask in candidates]
+    if not nesting:
+        masks, colour_pixels = _absorb_patches(masks, colour_pixels)
     pieces = [
-        _Piece.of([k], mask, {colour: int(mask.sum())}, background, classifier)
-        for k, (colour, mask) in enumerate(candidates)
+        _Piece.of([k], mask, pixels, background, classifier)
+        for k, (mask, pixels) in enumerate(zip(masks, colour_pixels, strict=True))
     ]
     for piece in join_two_tone(pieces, background, classifier):
         mask = piece.mask
@@ -225,6 +235,64 @@ def detect_objects(image, canvas: int = 64, classifier: ShapeClassifier | None =
             )
         )
     return detected, blobs
+
+
+def _with_closing_strays(masks: list[np.ndarray], background: np.ndarray) -> list[np.ndarray]:
+    """Each component with the *stray* foreground pixels next to it (pixels of no component: unknown colour or
+    fragments too small to be components, each group touching this component and no other) when they close a hole
+    that the component alone leaves open: an orange ring reads as red and yellow pixels in turn, and its red
+    component is a ring broken where the yellow fragments lie. Only for the shape; the colour shares count the
+    component's own pixels."""
+    taken = np.zeros_like(background)
+    for mask in masks:
+        taken |= mask
+    strays, count = connected_components(~background & ~taken)
+    if not count:
+        return masks
+    touching = [_grown(mask, 1) for mask in masks]
+    out = []
+    for k, mask in enumerate(masks):
+        near = np.unique(strays[touching[k] & (strays > 0)])
+        own = [
+            label
+            for label in near
+            if not any((touching[j] & (strays == label)).any() for j in range(len(masks)) if j != k)
+        ]
+        if not own:
+            out.append(mask)
+            continue
+        closed = mask | np.isin(strays, own)
+        holes_before = int((fill_holes(mask) & ~mask & background).sum())
+        holes_after = int((fill_holes(closed) & ~closed & background).sum())
+        out.append(closed if holes_after >= holes_before + MIN_CORE else mask)
+    return out
+
+
+def _absorb_patches(
+    masks: list[np.ndarray], colour_pixels: list[dict[str, int]]
+) -> tuple[list[np.ndarray], list[dict[str, int]]]:
+    """Join every component lying in the holes of another component (``INSIDE_SHARE`` of its pixels there) to the
+    smallest such container, smallest patches first (a patch may hold a patch)."""
+    masks = [mask.copy() for mask in masks]
+    colour_pixels = [dict(pixels) for pixels in colour_pixels]
+    alive = list(range(len(masks)))
+    for k in sorted(alive, key=lambda index: int(masks[index].sum())):
+        area = int(masks[k].sum())
+        containers = [
+            j
+            for j in alive
+            if j != k
+            and int(masks[j].sum()) > area
+            and int((masks[k] & fill_holes(masks[j]) & ~masks[j]).sum()) >= INSIDE_SHARE * area
+        ]
+        if not containers:
+            continue
+        host = min(containers, key=lambda index: int(masks[index].sum()))
+        masks[host] |= masks[k]
+        for colour, count in colour_pixels[k].items():
+            colour_pixels[host][colour] = colour_pixels[host].get(colour, 0) + count
+        alive.remove(k)
+    return [masks[k] for k in alive], [colour_pixels[k] for k in alive]
 
 
 @dataclasses.dataclass
