@@ -32,7 +32,7 @@ _EXPORTS = {
     "PromptTree": ".toolkit.prompt.tree",
     "AttentionRecord": ".toolkit.modulation.record",
     "ModulationConfig": ".toolkit.modulation.config",
-    "Thresholds": None,  # lives with the analysis; looked up through attnmod.api.compat
+    "Thresholds": ".analysis.thresholds",
     "AttnmodError": ".toolkit.errors",
 }
 
@@ -70,13 +70,7 @@ if TYPE_CHECKING:
 def __getattr__(name: str):
     if name not in _EXPORTS:
         raise AttributeError(f"module 'attnmod' has no attribute {name!r}")
-    module = _EXPORTS[name]
-    if module is None:
-        from .api.compat import thresholds_class
-
-        value = thresholds_class()
-    else:
-        value = getattr(importlib.import_module(module, __name__), name)
+    value = getattr(importlib.import_module(_EXPORTS[name], __name__), name)
     globals()[name] = value
     return value
 

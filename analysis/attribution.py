@@ -34,10 +34,11 @@ from collections.abc import Callable, Sequence
 import torch
 
 from ..toolkit.errors import AttnmodError
+from ..toolkit.prompt.tokenizer import CLIP_CONTEXT_LENGTH
 from ..toolkit.prompt.tree import PromptTree
 from ..toolkit.run_files import resolve_generation_settings
 from . import attention_maps, binding, map_overlap, regions
-from .one_step import BASELINE_TOKEN_ID, SEQUENCE_LENGTH, OneStepAttention
+from .one_step import BASELINE_TOKEN_ID, OneStepAttention
 from .scoring import ScoringPlan, plan_scoring
 from .thresholds import Thresholds
 
@@ -321,7 +322,7 @@ def attribute_prompt(
             for group in groups
         ]
     else:
-        membership = torch.zeros(len(groups), SEQUENCE_LENGTH, device=step.device)
+        membership = torch.zeros(len(groups), CLIP_CONTEXT_LENGTH, device=step.device)
         for index, group in enumerate(groups):
             membership[index, group["positions"]] = 1.0
 

@@ -17,11 +17,11 @@ from ..toolkit.errors import AttnmodError
 from ..toolkit.modulation.context import DenoisingProgress, ModulationContext
 from ..toolkit.modulation.install import modulated_attention
 from ..toolkit.modulation.plan import ModulationPlan, plan_sample
+from ..toolkit.prompt.tokenizer import CLIP_CONTEXT_LENGTH
 from ..toolkit.prompt.tree import PromptTree
 from . import attention_maps
 
 BASELINE_TOKEN_ID = 0  # "!" in the CLIP vocabulary
-SEQUENCE_LENGTH = 77
 
 
 @dataclasses.dataclass
@@ -94,7 +94,7 @@ class OneStepAttention:
         self.ids = [
             torch.tensor(
                 [
-                    tokenizer(tree.prompt, padding="max_length", max_length=SEQUENCE_LENGTH, truncation=True)[
+                    tokenizer(tree.prompt, padding="max_length", max_length=CLIP_CONTEXT_LENGTH, truncation=True)[
                         "input_ids"
                     ]
                 ],
@@ -103,7 +103,7 @@ class OneStepAttention:
             )
             for tokenizer in model.tokenizers
         ]
-        mask = model.tokenizers[0](tree.prompt, padding="max_length", max_length=SEQUENCE_LENGTH, truncation=True)
+        mask = model.tokenizers[0](tree.prompt, padding="max_length", max_length=CLIP_CONTEXT_LENGTH, truncation=True)
         self.token_count = int(sum(mask["attention_mask"]))
         self.words = list(range(1, max(self.token_count - 1, 1)))  # between start and the first end token
         self.token_texts = model.tokenizers[0].convert_ids_to_tokens(self.ids[0][0].tolist())

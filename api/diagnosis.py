@@ -56,20 +56,13 @@ class Diagnosis:
     @property
     def headline(self) -> str:
         """The report's first sentence: the worst problem and whether the variant fixed it."""
-        found = _findings(self.data)
-        if found is not None:
-            head = found[1]
-            return " ".join(part for part in (head.get("problem"), head.get("outcome")) if part)
-        compared = self.data.get("comparison", {}).get("verdicts") or []
-        return compared[0] if compared else (self.verdicts[0] if self.verdicts else "")
+        head = _findings(self.data)[1]
+        return " ".join(part for part in (head.get("problem"), head.get("outcome")) if part)
 
     @property
     def findings(self) -> list[dict]:
         """Each problem once, worst first: ``{"severity", "text", "baseline", "modulated", "status"}`` with status
         fixed, new, improved, worse or no clear change (the report's cards)."""
-        found = _findings(self.data)
-        if found is None:
-            return [{"severity": "", "text": line, "status": ""} for line in self.verdicts]
         return [
             {
                 "severity": item.severity_name,
@@ -78,11 +71,11 @@ class Diagnosis:
                 "modulated": item.modulated,
                 "status": item.status,
             }
-            for item in found[0]
+            for item in _findings(self.data)[0]
         ]
 
     def typed(self):
-        """``diagnosis.json`` as the analysis' typed (pydantic) model, where this attnmod has one."""
+        """``diagnosis.json`` as the analysis' typed (pydantic) model."""
         from ..analysis.schema import Diagnosis as DiagnosisModel
 
         return DiagnosisModel.model_validate(self.data)
@@ -225,11 +218,9 @@ class Diagnosis:
 
 
 def _findings(data: dict):
-    """``(compared findings, headline dict)`` from the reports' findings module, or None where it is missing."""
-    try:
-        from ..reports import findings
-    except ImportError:
-        return None
+    """``(compared findings, headline dict)`` of the report (reports/findings.py)."""
+    from ..reports import findings
+
     noise = float(data["thresholds"].get("noise", findings.NOISE_BAND))
     variants = data["variants"]
     compared = findings.compare_problems(
@@ -286,11 +277,9 @@ def as_model(pipe_or_model):
 
 
 def run(pipe_or_model, prompt: str, variant, seed, steps, guidance, height, width, out=None, **options) -> Diagnosis:
-    from .compat import run_diagnosis
+    from ..workflows import run_diagnosis
 
-    workflow = run_diagnosis()
-    if "formats" in inspect.signature(workflow).parameters:
-        options.setdefault("formats", ())  # reports are built on demand by Diagnosis.report
+    options.setdefault("formats", ())  # reports are built on demand by Diagnosis.report
     model = as_model(pipe_or_model)
     if not isinstance(variant, str):
         options["config"] = variant  # a ModulationConfig
@@ -298,7 +287,7 @@ def run(pipe_or_model, prompt: str, variant, seed, steps, guidance, height, widt
     temporary = out is None
     folder = Path(tempfile.mkdtemp(prefix="attnmod-diagnosis-")) if temporary else Path(out)
     try:
-        result = workflow(
+        data = run_diagnosis(
             model,
             prompt,
             variant=variant,
@@ -314,5 +303,4 @@ def run(pipe_or_model, prompt: str, variant, seed, steps, guidance, height, widt
         if temporary:
             shutil.rmtree(folder, ignore_errors=True)
         raise
-    data = result if isinstance(result, dict) else getattr(result, "data", None) or result.to_json()
     return Diagnosis(data, folder, temporary=temporary)

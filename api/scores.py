@@ -121,7 +121,7 @@ class Scores:
 
     def summary(self) -> dict[str, float]:
         """Flat numbers (NaN where undefined): leakage, binding, misbound, ... and per phase ``leakage_PHASE``."""
-        from .compat import summary_metrics
+        from ..analysis.scoring import summary_metrics
 
         return summary_metrics(self.data)
 
@@ -163,7 +163,7 @@ class Scores:
 
 def scores_from_json(data: dict) -> Scores:
     """Read the scores JSON (``attnmod.scores/1``) into :class:`Scores`."""
-    from .compat import verdicts
+    from ..analysis.verdicts import verdicts
 
     return Scores(
         prompt=data["prompt"],
@@ -176,6 +176,6 @@ def scores_from_json(data: dict) -> Scores:
 
 
 def score_record(record: AttentionRecord, tree: PromptTree | None = None, thresholds=None) -> Scores:
-    from .compat import score_record as compute
+    from ..analysis.scoring import score_record as compute
 
     return scores_from_json(compute(record, tree, thresholds))

@@ -216,8 +216,6 @@ class _Block:
     """
 
     def __init__(self, session: Session, prompts, parser: str):
-        from ..toolkit.modulation.install import attention_levels
-
         self.session = session
         self.pipe = session.pipe
         self.parser = parser
@@ -225,7 +223,6 @@ class _Block:
         self._parsed: dict[str, PromptTree] = {}
         if self.given_trees is not None:
             self._parsed.update({tree.prompt: tree for tree in self.given_trees})
-        self.levels = attention_levels(self.pipe.unet)
         self.installed = contextlib.ExitStack()
         self.context = None
 
@@ -275,32 +272,19 @@ class _Block:
         )
 
     def start_run(self, prompts: list[str], per_prompt: int) -> None:
-        from ..toolkit.generation import MAX_TOKENS
-        from ..toolkit.modulation.capture import AttentionCapture
-        from ..toolkit.modulation.context import DenoisingProgress, ModulationContext
+        from ..toolkit.generation import prepare_run
         from ..toolkit.modulation.install import modulated_attention
-        from ..toolkit.modulation.plan import ModulationPlan, plan_sample
 
         self.installed.close()  # the previous run's processors come off before this run's go on
         pipe, config = self.pipe, self.session.config
         expanded = [prompt for prompt in prompts for _ in range(per_prompt)]
         trees = [self.tree_for(prompt) for prompt in expanded]
-        encoded = pipe.tokenizer(expanded, padding="max_length", max_length=MAX_TOKENS, truncation=True)
-        token_ids = [list(ids) for ids in encoded["input_ids"]]
-        token_counts = [int(sum(mask)) for mask in encoded["attention_mask"]]
-        samples = [plan_sample(t, n, config.masking.nested) for t, n in zip(trees, token_counts, strict=True)]
+        prepared = prepare_run(pipe, expanded, trees, config, capture=self.session.capture)
         run = Run(prompts=expanded, trees=trees, images_per_prompt=per_prompt, height=0, width=0)
-        observers = []
-        if self.session.capture:
-            run._capture = AttentionCapture(
-                len(expanded),
-                config.capture.phases,
-                self_attention=config.capture.self_attention,
-                self_level=max(self.levels.values(), default=0),
-            )
-            observers.append(run._capture)
-            run._token_ids = token_ids
-            run._token_texts = [pipe.tokenizer.convert_ids_to_tokens(ids) for ids in token_ids]
+        if prepared.capture is not None:
+            run._capture = prepared.capture
+            run._token_ids = prepared.token_ids
+            run._token_texts = prepared.token_texts
             run._metadata = [
                 {
                     "prompt": prompt,
@@ -311,17 +295,9 @@ class _Block:
                     "dtype": str(pipe.unet.dtype).removeprefix("torch."),
                     "device": str(pipe.unet.device),
                 }
-                for prompt, plan in zip(expanded, samples, strict=True)
+                for prompt, plan in zip(expanded, prepared.samples, strict=True)
             ]
-        progress = DenoisingProgress(steps=1)
-        if "scheduler" in {field.name for field in dataclasses.fields(progress)}:
-            progress.scheduler = pipe.scheduler  # progress from the timestep the UNet receives
-        self.context = ModulationContext(
-            config=config,
-            plan=ModulationPlan.build(samples, device=pipe.unet.device),
-            progress=progress,
-            observers=observers,
-        )
+        self.context = prepared.context  # progress from the timestep the UNet receives (the pipeline's scheduler)
         self.session.runs.append(run)
         self.installed.enter_context(modulated_attention(pipe.unet, self.context))
 

@@ -458,7 +458,7 @@ def test_heat_maps_html_escapes_the_prompt():
 
 
 def test_score_returns_typed_scores_that_match_the_analysis(sdxl):
-    from attnmod.api.compat import score_record
+    from attnmod.analysis.scoring import score_record
 
     with attnmod.trace(sdxl, PROMPT) as session:
         plain_call(sdxl)

@@ -21,14 +21,19 @@ import json
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .errors import AttnmodError
 from .modulation.config import ModulationConfig
 from .modulation.record import AttentionRecord
+from .prompt.tokenizer import CLIP_CONTEXT_LENGTH
 from .prompt.tree import PromptTree
 from .run_files import CONFIG_FILE, IMAGE_FILE, PARSE_FILE, software_versions
 
-MAX_TOKENS = 77
+if TYPE_CHECKING:
+    from .modulation.capture import AttentionCapture
+    from .modulation.context import ModulationContext
+    from .modulation.plan import SamplePlan
 
 
 @dataclasses.dataclass
@@ -50,6 +55,78 @@ class GenerationResult:
     warnings: list[str]
     pixels: object = None  # numpy.ndarray
     settings: dict = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass
+class PreparedRun:
+    """What one pipeline call needs before it runs (see :func:`prepare_run`).
+
+    Per sample: the token ids padded to the CLIP context, the real token count (start and end included), the token
+    texts and the :class:`~attnmod.toolkit.modulation.plan.SamplePlan`; then the modulation context (the capture
+    among its observers) and the capture itself (None without capture).
+    """
+
+    token_ids: list[list[int]]
+    token_counts: list[int]
+    token_texts: list[list[str]]
+    samples: list[SamplePlan]
+    context: ModulationContext
+    capture: AttentionCapture | None
+
+    @property
+    def needs_processors(self) -> bool:
+        """Whether anything must be installed: an observer, or a modulation with entities to act on."""
+        context = self.context
+        return bool(context.observers) or (context.config.modulates and context.plan.any_active)
+
+
+def prepare_run(
+    pipe,
+    prompts: list[str],
+    trees: list[PromptTree],
+    config: ModulationConfig,
+    *,
+    capture: bool,
+    steps: int = 1,
+    latent_size: tuple[int, int] | None = None,
+    observers: Sequence = (),
+) -> PreparedRun:
+    """Tokenise ``prompts`` (one per image) with the pipeline's first tokenizer, plan each sample from its tree,
+    create the capture when asked and the modulation context (progress read from the pipeline's scheduler).
+
+    The one set-up of a run, shared by :func:`generate` and the API's ``modulate``/``trace`` blocks; ``observers``
+    come before the capture.
+    """
+    from .modulation.capture import AttentionCapture
+    from .modulation.context import DenoisingProgress, ModulationContext
+    from .modulation.install import attention_levels
+    from .modulation.plan import ModulationPlan, plan_sample
+
+    tokenizer = pipe.tokenizer
+    encoded = tokenizer(prompts, padding="max_length", max_length=CLIP_CONTEXT_LENGTH, truncation=True)
+    token_ids = [list(ids) for ids in encoded["input_ids"]]
+    token_counts = [int(sum(mask)) for mask in encoded["attention_mask"]]
+    token_texts = [tokenizer.convert_ids_to_tokens(ids) for ids in token_ids]
+    samples = [plan_sample(tree, count, config.masking.nested) for tree, count in zip(trees, token_counts, strict=True)]
+    recorder = None
+    observers = list(observers)
+    if capture:
+        levels = attention_levels(pipe.unet)
+        recorder = AttentionCapture(
+            len(prompts),
+            config.capture.phases,
+            self_attention=config.capture.self_attention,
+            self_level=max(levels.values(), default=0),
+        )
+        observers.append(recorder)
+    context = ModulationContext(
+        config=config,
+        plan=ModulationPlan.build(samples, device=pipe.unet.device),
+        progress=DenoisingProgress(steps=steps, scheduler=pipe.scheduler),
+        observers=observers,
+        latent_size=latent_size,
+    )
+    return PreparedRun(token_ids, token_counts, token_texts, samples, context, recorder)
 
 
 def check_size(model, height: int, width: int) -> None:
@@ -99,7 +176,7 @@ def _item_warnings(tree: PromptTree, token_count: int, config: ModulationConfig,
     elif no_entities in tree.warnings:
         warnings.append(no_entities)
     said = any("the text encoder keeps" in warning for warning in tree.warnings)  # the parser's own note
-    if (tree.truncated or token_count >= MAX_TOKENS) and not said:
+    if (tree.truncated or token_count >= CLIP_CONTEXT_LENGTH) and not said:
         warnings.append("the prompt is longer than the text encoders' 77 tokens: words past the limit are not seen")
     cut_entities = [entity.text for entity in tree.entities if entity.truncated]
     cut_attributes = [
@@ -150,10 +227,7 @@ def generate(
     import torch
     from tqdm.auto import tqdm
 
-    from .modulation.capture import AttentionCapture
-    from .modulation.context import DenoisingProgress, ModulationContext
-    from .modulation.install import attention_levels, modulated_attention
-    from .modulation.plan import ModulationPlan, plan_sample
+    from .modulation.install import modulated_attention
 
     prompts = [prompts] if isinstance(prompts, str) else list(prompts)
     if not prompts:
@@ -169,39 +243,22 @@ def generate(
     check_size(model, height, width)
     trees = _prompt_trees(model, prompts, trees)
 
-    tokenizer = model.tokenizers[0]
-    encoded = tokenizer(prompts, padding="max_length", max_length=MAX_TOKENS, truncation=True)
-    token_ids = [list(ids) for ids in encoded["input_ids"]]
-    token_counts = [int(sum(mask)) for mask in encoded["attention_mask"]]
-    token_texts = [tokenizer.convert_ids_to_tokens(ids) for ids in token_ids]
-    samples = [plan_sample(tree, count, config.masking.nested) for tree, count in zip(trees, token_counts, strict=True)]
-    device = pipe.unet.device
-    plan = ModulationPlan.build(samples, device=device)
+    scale = int(getattr(pipe, "vae_scale_factor", 8))
+    run = prepare_run(
+        pipe,
+        prompts,
+        trees,
+        config,
+        capture=capture,
+        steps=steps,
+        latent_size=(height // scale, width // scale),
+        observers=observers,
+    )
+    samples, recorder = run.samples, run.capture
     item_warnings = [
         _item_warnings(tree, count, config, sample.active)
-        for tree, count, sample in zip(trees, token_counts, samples, strict=True)
+        for tree, count, sample in zip(trees, run.token_counts, samples, strict=True)
     ]
-
-    recorder = None
-    observers = list(observers)
-    if capture:
-        levels = attention_levels(pipe.unet)
-        recorder = AttentionCapture(
-            len(prompts),
-            config.capture.phases,
-            self_attention=config.capture.self_attention,
-            self_level=max(levels.values(), default=0),
-        )
-        observers.append(recorder)
-    scale = int(getattr(pipe, "vae_scale_factor", 8))
-    context = ModulationContext(
-        config=config,
-        plan=plan,
-        progress=DenoisingProgress(steps=steps, scheduler=pipe.scheduler),
-        observers=observers,
-        latent_size=(height // scale, width // scale),
-    )
-    needs_processors = bool(observers) or (config.modulates and plan.any_active)
     generators = [torch.Generator(device="cpu").manual_seed(int(seed)) for seed in seed_list]
     arguments = dict(
         prompt=prompts,
@@ -221,7 +278,7 @@ def generate(
 
         arguments["callback_on_step_end"] = advance
 
-    installed = modulated_attention(pipe.unet, context) if needs_processors else contextlib.nullcontext()
+    installed = modulated_attention(pipe.unet, run.context) if run.needs_processors else contextlib.nullcontext()
     start = time.perf_counter()
     try:
         with installed:
@@ -254,7 +311,7 @@ def generate(
             }
             for prompt, seed, sample in zip(prompts, seed_list, samples, strict=True)
         ]
-        records = recorder.records(token_ids, token_texts, trees, metadata)
+        records = recorder.records(run.token_ids, run.token_texts, trees, metadata)
     results = []
     for index, prompt in enumerate(prompts):
         settings = dict(settings_common, modulated=config.modulates and samples[index].active)

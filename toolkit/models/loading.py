@@ -25,7 +25,7 @@ from pathlib import Path
 
 from ..devices import resolve_device, resolve_dtype
 from ..errors import ModelLoadError
-from ..prompt.tokenizer import CLIP_VOCAB_SIZE, build_clip_tokenizer
+from ..prompt.tokenizer import CLIP_CONTEXT_LENGTH, CLIP_VOCAB_SIZE, build_clip_tokenizer
 from ..threads import ensure_thread_policy
 from .schedulers import euler_scheduler
 
@@ -59,7 +59,7 @@ def _text_config(hidden: int, layers: int, heads: int, intermediate: int, act: s
         intermediate_size=intermediate,
         num_hidden_layers=layers,
         num_attention_heads=heads,
-        max_position_embeddings=77,
+        max_position_embeddings=CLIP_CONTEXT_LENGTH,
         hidden_act=act,
         projection_dim=projection,
         bos_token_id=49406,

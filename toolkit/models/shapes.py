@@ -18,7 +18,7 @@ from importlib import resources
 from pathlib import Path
 
 from ..errors import ModelLoadError
-from ..prompt.tokenizer import CLIP_VOCAB_SIZE, build_clip_tokenizer
+from ..prompt.tokenizer import CLIP_CONTEXT_LENGTH, CLIP_VOCAB_SIZE, build_clip_tokenizer
 from .schedulers import SDXL_SCHEDULE, euler_scheduler
 
 WEIGHTS_FILE = "shapes.safetensors"
@@ -72,7 +72,7 @@ def component_configs(preset: str = "default") -> dict:
         "intermediate_size": 2 * width,
         "num_hidden_layers": p["text_layers"],
         "num_attention_heads": p["text_heads"],
-        "max_position_embeddings": 77,
+        "max_position_embeddings": CLIP_CONTEXT_LENGTH,
         "hidden_act": "gelu",
         "projection_dim": width,
         "bos_token_id": 49406,

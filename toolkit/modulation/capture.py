@@ -24,10 +24,10 @@ from collections.abc import Iterable, Sequence
 
 import torch
 
+from ..prompt.tokenizer import CLIP_CONTEXT_LENGTH
 from ..prompt.tree import PromptTree
 from .context import AttentionEvent
 from .install import attention_levels
-from .plan import SEQUENCE_LENGTH
 from .record import DEFAULT_PHASES, AttentionRecord, Phase, phase_of, resolution_key
 
 FLOAT_BYTES = 4
@@ -133,7 +133,7 @@ class AttentionCapture:
 def estimate_state_bytes(
     resolutions: Iterable[tuple[int, int]],
     phases: int = len(DEFAULT_PHASES),
-    tokens: int = SEQUENCE_LENGTH,
+    tokens: int = CLIP_CONTEXT_LENGTH,
     self_resolution: tuple[int, int] | None = None,
     modulated: bool = False,
 ) -> int:

@@ -11,9 +11,9 @@ from collections.abc import Sequence
 
 import torch
 
+from ..prompt.tokenizer import CLIP_CONTEXT_LENGTH
 from ..prompt.tree import PromptTree
 
-SEQUENCE_LENGTH = 77
 SPECIAL, ENTITY, ATTRIBUTE, OTHER = 0, 1, 2, 3  # token classes for reweighting
 
 
@@ -33,7 +33,7 @@ class SamplePlan:
     hidden: tuple[tuple[int, ...], ...]
     token_class: tuple[int, ...]
     nouns: tuple[tuple[int, ...], ...] = ()
-    token_count: int = SEQUENCE_LENGTH
+    token_count: int = CLIP_CONTEXT_LENGTH
 
     @property
     def active(self) -> bool:
@@ -48,8 +48,8 @@ def plan_sample(tree: PromptTree | None, token_count: int, nested: str = "family
     keeps a group's ancestors and descendants visible to its patches, ``ancestors`` its ancestors only, ``strict``
     nothing but the group itself.
     """
-    count = max(min(token_count, SEQUENCE_LENGTH), 1)
-    classes = [SPECIAL] * SEQUENCE_LENGTH
+    count = max(min(token_count, CLIP_CONTEXT_LENGTH), 1)
+    classes = [SPECIAL] * CLIP_CONTEXT_LENGTH
     for position in range(1, max(count - 1, 1)):
         classes[position] = OTHER
     if tree is None:
@@ -59,19 +59,19 @@ def plan_sample(tree: PromptTree | None, token_count: int, nested: str = "family
     # its words keep the OTHER class (no reweighting boost).
     present = [entity for entity in tree.entities if not entity.absent]
     for index, entity in enumerate(tree.entities):
-        tokens = tuple(t for t in entity.group_tokens if 0 <= t < SEQUENCE_LENGTH)
+        tokens = tuple(t for t in entity.group_tokens if 0 <= t < CLIP_CONTEXT_LENGTH)
         if tokens and not entity.absent:
             groups.append(tokens)
             entities.append(index)
-            nouns.append(tuple(t for t in entity.tokens if 0 <= t < SEQUENCE_LENGTH) or tokens)
+            nouns.append(tuple(t for t in entity.tokens if 0 <= t < CLIP_CONTEXT_LENGTH) or tokens)
     for entity in present:
         for attribute in entity.attributes:
             for t in attribute.tokens:
-                if 0 <= t < SEQUENCE_LENGTH:
+                if 0 <= t < CLIP_CONTEXT_LENGTH:
                     classes[t] = ATTRIBUTE
     for entity in present:
         for t in entity.tokens:
-            if 0 <= t < SEQUENCE_LENGTH:
+            if 0 <= t < CLIP_CONTEXT_LENGTH:
                 classes[t] = ENTITY  # a noun wins over an attribute role of the same token
     all_group_tokens = set().union(*groups) if groups else set()
     hidden = []
@@ -124,11 +124,11 @@ class ModulationPlan:
     def build(cls, samples: Sequence[SamplePlan], device="cpu") -> ModulationPlan:
         count = len(samples)
         groups = max([len(s.groups) for s in samples] + [1])
-        membership = torch.zeros(count, groups, SEQUENCE_LENGTH)
-        nouns = torch.zeros(count, groups, SEQUENCE_LENGTH)
+        membership = torch.zeros(count, groups, CLIP_CONTEXT_LENGTH)
+        nouns = torch.zeros(count, groups, CLIP_CONTEXT_LENGTH)
         valid = torch.zeros(count, groups, dtype=torch.bool)
-        hidden = torch.zeros(count, groups, SEQUENCE_LENGTH, dtype=torch.bool)
-        tail = torch.zeros(count, SEQUENCE_LENGTH, dtype=torch.bool)
+        hidden = torch.zeros(count, groups, CLIP_CONTEXT_LENGTH, dtype=torch.bool)
+        tail = torch.zeros(count, CLIP_CONTEXT_LENGTH, dtype=torch.bool)
         for b, sample in enumerate(samples):
             tail[b, max(sample.token_count - 1, 1) :] = True
             for g, tokens in enumerate(sample.groups):

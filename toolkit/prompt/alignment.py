@@ -17,7 +17,8 @@ import dataclasses
 import functools
 from collections.abc import Sequence
 
-CLIP_CONTEXT = 77
+from .tokenizer import CLIP_CONTEXT_LENGTH
+
 # CLIP's pre-tokenizer: contractions, runs of letters, single digits, runs of other non-space characters.
 _CLIP_PRETOKEN = r"'s|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|[^\s\p{L}\p{N}]+"
 
@@ -27,7 +28,7 @@ class TokenAlignment:
     """Character offsets of one tokenizer's content tokens (no start/end tokens), in order."""
 
     offsets: tuple[tuple[int, int], ...]
-    context: int = CLIP_CONTEXT
+    context: int = CLIP_CONTEXT_LENGTH
 
     @property
     def capacity(self) -> int:
@@ -62,9 +63,9 @@ class TokenAlignment:
 
 
 def _context_of(tokenizer) -> int:
-    length = getattr(tokenizer, "model_max_length", CLIP_CONTEXT)
+    length = getattr(tokenizer, "model_max_length", CLIP_CONTEXT_LENGTH)
     # transformers reports "no limit" as a huge integer; treat that as CLIP's context.
-    return int(length) if isinstance(length, int) and 2 < length <= 4096 else CLIP_CONTEXT
+    return int(length) if isinstance(length, int) and 2 < length <= 4096 else CLIP_CONTEXT_LENGTH
 
 
 def align_tokens(prompt: str, tokenizer) -> TokenAlignment:
