@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from ..toolkit.run_files import json_number
 from . import registry
+from .findings import Problem, find_problems, lift_on
 from .registry import ATTENTION_METRICS, METRICS, validity_note
 from .scoring import OVERALL, summary_metrics
 from .thresholds import Thresholds
@@ -44,129 +45,16 @@ def _times(value: float) -> str:
 def verdicts(scores: dict, thresholds: Thresholds | None = None) -> list[str]:
     """Findings that name the entities and attributes involved and the evidence, most serious first.
 
-    Misbound attributes (another entity's region holds the attribute more densely than its own), overlapping entity
-    pairs (floor-removed ``O' >= overlap``, with the phases), leaking self-attention (lift ``>= self_leakage``),
-    neglected entities (presence below ``presence``), entities with no localised attention, weakly bound attributes
-    (own lift below ``binding``), negative KL margins, entities that win no pixels, and skipped parts; when nothing
-    crosses a threshold, one line saying so with the headline numbers (``n/a`` where undefined).
+    One line per problem of :func:`~attnmod.analysis.findings.find_problems` (the rules live there): misbound
+    attributes, overlapping entity pairs (with the phases), leaking self-attention, neglected entities, undefined,
+    weakly bound and distributionally closer attributes, entities with no or no localised attention or no pixels;
+    then the scores' notes. When nothing crosses a threshold, one line saying so with the headline numbers (``n/a``
+    where undefined).
     """
     thresholds = thresholds or Thresholds.from_json(scores.get("thresholds", {}))
     names = {row["entity"]: row["label"] for row in scores["entities"]}
     overall = scores[OVERALL]
-    phases = scores["phases"]
-    found: list[str] = []
-
-    def attribute_label(row) -> str:
-        return f"attribute {row['text']!r} ({names[row['entity']]})"
-
-    def lift_of(row, entity) -> float | None:
-        return next((item["value"] for item in row.get("lifts", []) if item["entity"] == entity), None)
-
-    def phase_bindings(row):
-        for name, phase in phases.items():
-            for other in phase["bindings"]:
-                if other["entity"] == row["entity"] and other["attribute"] == row["attribute"]:
-                    yield name, other
-
-    for row in overall["bindings"]:
-        if row["misbound"]:
-            dominant = lift_of(row, row["dominant"])
-            found.append(
-                f"{attribute_label(row)} is misbound: it lies more densely on {names[row['dominant']]!r} than on "
-                f"{names[row['entity']]!r} (lift {dominant:.2f} vs {row['value']:.2f}; 1 = chance)"
-                + _evidence("misbound")
-            )
-            continue
-        misbound_in = [(name, other) for name, other in phase_bindings(row) if other["misbound"]]
-        if misbound_in:
-            name, other = max(misbound_in, key=lambda item: lift_of(item[1], item[1]["dominant"]) or 0.0)
-            found.append(
-                f"{attribute_label(row)} is misbound in {_phase_list([n for n, _ in misbound_in])}: up to lift "
-                f"{lift_of(other, other['dominant']):.2f} on {names[other['dominant']]!r} against "
-                f"{other['value']:.2f} on {names[row['entity']]!r}" + _evidence("misbound")
-            )
-    for row in overall["overlaps"]:
-        first, second = row["entities"]
-        above = []
-        for name, phase in phases.items():
-            for other in phase["overlaps"]:
-                same = other["entities"] == row["entities"]
-                if same and other["value"] is not None and other["value"] >= thresholds.overlap:
-                    above.append((name, other["value"]))
-        pair = f"entities {names[first]!r} and {names[second]!r} overlap"
-        note = _evidence("overlap")
-        if len(above) == 1:
-            found.append(f"{pair} (O' = {above[0][1]:.2f}, floor removed) in the {above[0][0]} phase{note}")
-        elif above:
-            parts = [f"{name} (O' = {value:.2f})" for name, value in above]
-            found.append(f"{pair} in the {', '.join(parts[:-1])} and {parts[-1]} phases (floor removed){note}")
-        elif row["value"] is not None and row["value"] >= thresholds.overlap:
-            found.append(f"{pair} (O' = {row['value']:.2f}, floor removed) over the whole run{note}")
-    self_source = phases if any(p["self_leakage"] for p in phases.values()) else {}
-    for row in overall["self_leakage"] or []:
-        above = []
-        for name, phase in self_source.items():
-            for other in phase["self_leakage"] or []:
-                same = other["from"] == row["from"] and other["to"] == row["to"]
-                if same and other["value"] is not None and other["value"] >= thresholds.self_leakage:
-                    above.append((name, other["value"]))
-        lead = f"self-attention of {names[row['from']]!r} leaks into {names[row['to']]!r}"
-        target = names[row["to"]]
-        if above:
-            name, value = max(above, key=lambda item: item[1])
-            where = _phase_list([n for n, _ in above])
-            found.append(
-                f"{lead}: up to {_times(value)} as densely on the region of {target!r} as on an average pixel, "
-                f"in {where}" + _evidence("self_leakage")
-            )
-        elif row["value"] is not None and row["value"] >= thresholds.self_leakage:
-            found.append(
-                f"{lead}: {_times(row['value'])} as densely on the region of {target!r} as on an average pixel"
-                + _evidence("self_leakage")
-            )
-    for row in overall["entities"]:
-        presence = row.get("presence")
-        if row.get("neglected") and presence is not None:
-            found.append(
-                f"entity {names[row['entity']]!r} may be neglected: no patch gives it more than "
-                f"{_percent(presence)} of the patch's attention to the prompt's words (presence {presence:.2f} < "
-                f"{thresholds.presence:.2f})" + _evidence("neglected")
-            )
-    unlocalised = {row["entity"] for row in overall["entities"] if row["empty"] or row.get("flat")}
-    for row in overall["bindings"]:
-        if row["value"] is None and row["entity"] in unlocalised:
-            pass  # the entity's own line below says why its bindings are undefined
-        elif row["value"] is None:
-            found.append(
-                f"binding of {attribute_label(row)} is undefined: {names[row['entity']]!r} has no attention region "
-                "or the attribute has no attention"
-            )
-        elif not row["misbound"] and row["value"] < thresholds.binding:
-            found.append(
-                f"{attribute_label(row)} is weakly bound: it lies on {names[row['entity']]!r} only "
-                f"{_times(row['value'])} as densely as on an average pixel (lift {row['value']:.2f} < "
-                f"{thresholds.binding:.2f})" + _evidence("weak_binding")
-            )
-        if row["margin"] is not None and row["margin"] < thresholds.margin:
-            found.append(
-                f"{attribute_label(row)} is distributionally closer to {names[row['nearest']]!r} than to "
-                f"{names[row['entity']]!r} (symmetric KL {row['divergence_nearest']:.2f} vs "
-                f"{row['divergence_own']:.2f} nats)" + _evidence("margin")
-            )
-    for row in overall["entities"]:
-        if row["empty"]:
-            found.append(f"entity {names[row['entity']]!r} receives no cross-attention (all-zero map)")
-        elif row.get("flat"):
-            found.append(
-                f"entity {names[row['entity']]!r} has no localised attention (contrast {row['contrast']:.2f} < "
-                f"{thresholds.min_contrast:.2f}): it claims no region, and its overlaps and the bindings of its "
-                "attributes are undefined"
-            )
-        elif row["full_region"] == 0:
-            found.append(
-                f"entity {names[row['entity']]!r} wins no pixels at {overall['resolution']}: it may be missing "
-                "from the image" + _evidence("no_pixels")
-            )
+    found = [_verdict(problem, names, overall, thresholds) for problem in find_problems(scores, thresholds)]
     found.extend(scores.get("notes", []))
     if not scores["entities"]:
         found.append("no entities to score: the prompt tree has no entity with token positions in the record")
@@ -180,6 +68,87 @@ def verdicts(scores: dict, thresholds: Thresholds | None = None) -> list[str]:
             + ")"
         )
     return found
+
+
+def _verdict(problem: Problem, names: dict, overall: dict, thresholds: Thresholds) -> str:
+    """One problem worded for the verdict lines."""
+    row, kind = problem.row, problem.kind
+    if kind in ("misbound", "undefined_binding", "weak_binding", "margin"):
+        label = f"attribute {row['text']!r} ({names[row['entity']]})"
+    if kind == "misbound" and problem.crossed:
+        return (
+            f"{label} is misbound: it lies more densely on {names[row['dominant']]!r} than on "
+            f"{names[row['entity']]!r} (lift {lift_on(row, row['dominant']):.2f} vs {row['value']:.2f}; 1 = chance)"
+            + _evidence("misbound")
+        )
+    if kind == "misbound":
+        name, other = max(problem.phases, key=lambda item: lift_on(item[1], item[1]["dominant"]) or 0.0)
+        return (
+            f"{label} is misbound in {_phase_list([n for n, _ in problem.phases])}: up to lift "
+            f"{lift_on(other, other['dominant']):.2f} on {names[other['dominant']]!r} against "
+            f"{other['value']:.2f} on {names[row['entity']]!r}" + _evidence("misbound")
+        )
+    if kind == "leakage":
+        first, second = row["entities"]
+        pair = f"entities {names[first]!r} and {names[second]!r} overlap"
+        note = _evidence("overlap")
+        above = [(name, other["value"]) for name, other in problem.phases]
+        if len(above) == 1:
+            return f"{pair} (O' = {above[0][1]:.2f}, floor removed) in the {above[0][0]} phase{note}"
+        if above:
+            parts = [f"{name} (O' = {value:.2f})" for name, value in above]
+            return f"{pair} in the {', '.join(parts[:-1])} and {parts[-1]} phases (floor removed){note}"
+        return f"{pair} (O' = {row['value']:.2f}, floor removed) over the whole run{note}"
+    if kind == "self_leakage":
+        lead = f"self-attention of {names[row['from']]!r} leaks into {names[row['to']]!r}"
+        target = names[row["to"]]
+        if problem.phases:
+            name, value = max(((n, other["value"]) for n, other in problem.phases), key=lambda item: item[1])
+            where = _phase_list([n for n, _ in problem.phases])
+            return (
+                f"{lead}: up to {_times(value)} as densely on the region of {target!r} as on an average pixel, "
+                f"in {where}" + _evidence("self_leakage")
+            )
+        return (
+            f"{lead}: {_times(row['value'])} as densely on the region of {target!r} as on an average pixel"
+            + _evidence("self_leakage")
+        )
+    if kind == "neglected":
+        presence = problem.value
+        return (
+            f"entity {names[row['entity']]!r} may be neglected: no patch gives it more than "
+            f"{_percent(presence)} of the patch's attention to the prompt's words (presence {presence:.2f} < "
+            f"{thresholds.presence:.2f})" + _evidence("neglected")
+        )
+    if kind == "undefined_binding":
+        return (
+            f"binding of {label} is undefined: {names[row['entity']]!r} has no attention region "
+            "or the attribute has no attention"
+        )
+    if kind == "weak_binding":
+        return (
+            f"{label} is weakly bound: it lies on {names[row['entity']]!r} only "
+            f"{_times(row['value'])} as densely as on an average pixel (lift {row['value']:.2f} < "
+            f"{thresholds.binding:.2f})" + _evidence("weak_binding")
+        )
+    if kind == "margin":
+        return (
+            f"{label} is distributionally closer to {names[row['nearest']]!r} than to "
+            f"{names[row['entity']]!r} (symmetric KL {row['divergence_nearest']:.2f} vs "
+            f"{row['divergence_own']:.2f} nats)" + _evidence("margin")
+        )
+    if kind == "no_attention":
+        return f"entity {names[row['entity']]!r} receives no cross-attention (all-zero map)"
+    if kind == "unlocalised":
+        return (
+            f"entity {names[row['entity']]!r} has no localised attention (contrast {row['contrast']:.2f} < "
+            f"{thresholds.min_contrast:.2f}): it claims no region, and its overlaps and the bindings of its "
+            "attributes are undefined"
+        )
+    return (
+        f"entity {names[row['entity']]!r} wins no pixels at {overall['resolution']}: it may be missing "
+        "from the image" + _evidence("no_pixels")
+    )
 
 
 # ---- comparing two variants ----

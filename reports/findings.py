@@ -1,21 +1,9 @@
 """What went wrong in a diagnosis, ranked: the findings a reader needs first, each once, with what the variant did.
 
-``find_problems(scores, thresholds)`` turns one variant's scores (``diagnosis.json`` ``variants.ROLE.scores``, the
-``overall`` phase: all phases combined, as the verdicts use it) into findings:
-
-====================  ========  ==========================================================  =================
-kind                  severity  when                                                        value (better)
-====================  ========  ==========================================================  =================
-``misbound``          3         another entity's region holds the attribute more densely    own lift (higher)
-                                than its own entity's (a higher binding lift)
-``leakage``           2         two entities (not nested) overlap at ``O' >= overlap``       O'_ef (lower)
-                                (floor-removed overlap)
-``neglected``         2         an entity's presence is below ``presence``: no patch gives  presence (higher)
-                                it a clear share of its attention to the prompt's words
-``weak_binding``      1         own lift ``< binding`` and not misbound                     own lift (higher)
-``self_leakage``      1         an entity's self-attention lift on another entity's region   lift (lower)
-                                is ``>= self_leakage``
-====================  ========  ==========================================================  =================
+``find_problems(scores, thresholds)`` takes the problems of one variant's scores (``diagnosis.json``
+``variants.ROLE.scores``) that :mod:`attnmod.analysis.findings` finds, where the rules and severities live, keeps
+the overall ones the report shows (misbound, leakage, neglected, weak binding, self-attention leakage: those whose
+``overall`` value, all phases combined, crosses its threshold) and words each for a reader.
 
 The scores are the chance-corrected ones of docs/diagnosis.md (lifts: 1 = chance). Each finding's text ends with
 what the validation against the shapes world measured for its verdict (analysis/validation.json, docs/validity.md):
@@ -35,6 +23,8 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 
+from ..analysis import findings as analysis_findings
+from ..analysis.findings import Problem, lift_on
 from ..analysis.registry import VALIDATION, validity_note
 
 # The smallest change of a score that the report calls a change. A fixed tolerance, not a measurement: a diagnosis
@@ -118,119 +108,62 @@ def metric_values(scores: Mapping) -> dict[tuple, tuple[float, bool]]:
     return values
 
 
+#: The problems the report shows (the overall ones that cross their thresholds), and their sentences.
+REPORTED = ("misbound", "leakage", "neglected", "weak_binding", "self_leakage")
+
+
 def find_problems(scores: Mapping, thresholds: Mapping) -> list[Finding]:
-    """The findings of one variant's scores, worst first (see the module docstring for the rules)."""
-    overall = scores.get("overall") or {}
+    """The findings of one variant's scores, worst first: the overall problems of
+    :func:`attnmod.analysis.findings.find_problems` that the report shows, worded for a reader."""
     names = _names(scores)
-    found: list[Finding] = []
-    binding_threshold = float(thresholds.get("binding", 1.0))
-    for row in overall.get("bindings") or []:
-        value = row.get("value")
-        if value is None:
-            continue
-        own, attribute = names.get(row["entity"], str(row["entity"])), row.get("text", "?")
-        key = (row["entity"], row["attribute"])
-        if row.get("misbound"):
-            dominant = row.get("dominant")
-            lifts = {lift["entity"]: lift["value"] for lift in row.get("lifts") or [] if lift["value"] is not None}
-            other = float(lifts.get(dominant, value))
-            found.append(
-                Finding(
-                    key=("binding", *key),
-                    kind="misbound",
-                    severity=3,
-                    value=float(value),
-                    lower_is_better=False,
-                    excess=max(other - float(value), 0.0),
-                    text=_validated(
-                        "misbound",
-                        f"'{attribute}' is bound to the wrong object: it lies more densely on "
-                        f"'{names.get(dominant, dominant)}' than on '{own}' (lift {other:.2f} vs {value:.2f}; "
-                        "1 = chance)",
-                    ),
-                )
-            )
-        elif value < binding_threshold:
-            found.append(
-                Finding(
-                    key=("binding", *key),
-                    kind="weak_binding",
-                    severity=1,
-                    value=float(value),
-                    lower_is_better=False,
-                    excess=binding_threshold - float(value),
-                    text=_validated(
-                        "weak_binding",
-                        f"'{attribute}' is only loosely tied to '{own}': it lies there {value:.1f}x as densely as on "
-                        f"an average pixel (lift {value:.2f} < {binding_threshold:.2f})",
-                    ),
-                )
-            )
-    overlap_threshold = float(thresholds.get("overlap", 0.5))
-    for row in overall.get("overlaps") or []:
-        value = row.get("value")
-        if value is None or value < overlap_threshold:
-            continue
-        first, second = sorted(row["entities"])
-        found.append(
-            Finding(
-                key=("leakage", first, second),
-                kind="leakage",
-                severity=2,
-                value=float(value),
-                lower_is_better=True,
-                excess=float(value) - overlap_threshold,
-                text=_validated(
-                    "leakage",
-                    f"'{names.get(first, first)}' and '{names.get(second, second)}' blend into each other: their "
-                    f"attention maps overlap by O' = {value:.2f} (each map's floor removed; 0: apart, 1: the same "
-                    "place)",
-                ),
-            )
+    found = [
+        Finding(
+            key=problem.key,
+            kind=problem.kind,
+            severity=problem.severity,
+            value=float(problem.value),
+            lower_is_better=problem.lower_is_better,
+            excess=problem.excess,
+            text=_validated(problem.kind, _sentence(problem, names)),
         )
-    presence_threshold = float(thresholds.get("presence", 0.2))
-    for row in overall.get("entities") or []:
-        value = row.get("presence")
-        if value is None or not row.get("neglected", value < presence_threshold):
-            continue
-        found.append(
-            Finding(
-                key=("presence", row["entity"]),
-                kind="neglected",
-                severity=2,
-                value=float(value),
-                lower_is_better=False,
-                excess=presence_threshold - float(value),
-                text=_validated(
-                    "neglected",
-                    f"'{names.get(row['entity'], row['entity'])}' may be missing: no patch gives it more than "
-                    f"{_percent(float(value))} of its attention to the prompt's words (presence {value:.2f} < "
-                    f"{presence_threshold:.2f})",
-                ),
-            )
-        )
-    self_threshold = float(thresholds.get("self_leakage", 1.0))
-    for row in overall.get("self_leakage") or []:
-        value = row.get("value")
-        if value is None or value < self_threshold:
-            continue
-        source, target = row["from"], row["to"]
-        found.append(
-            Finding(
-                key=("self_leakage", source, target),
-                kind="self_leakage",
-                severity=1,
-                value=float(value),
-                lower_is_better=True,
-                excess=float(value) - self_threshold,
-                text=_validated(
-                    "self_leakage",
-                    f"the region of '{names.get(source, source)}' looks at '{names.get(target, target)}': "
-                    f"{float(value):.1f}x as densely as at an average pixel (self-attention lift {value:.2f})",
-                ),
-            )
-        )
+        for problem in analysis_findings.find_problems(scores, thresholds)
+        if problem.kind in REPORTED and problem.crossed and problem.value is not None
+    ]
     return sorted(found, key=lambda f: (-f.severity, -f.excess, f.key))
+
+
+def _sentence(problem: Problem, names: dict[int, str]) -> str:
+    row, value = problem.row, problem.value
+    if problem.kind in ("misbound", "weak_binding"):
+        own, attribute = names.get(row["entity"], str(row["entity"])), row.get("text", "?")
+        if problem.kind == "misbound":
+            dominant = row.get("dominant")
+            other = float(lift_on(row, dominant, value))
+            return (
+                f"'{attribute}' is bound to the wrong object: it lies more densely on "
+                f"'{names.get(dominant, dominant)}' than on '{own}' (lift {other:.2f} vs {value:.2f}; 1 = chance)"
+            )
+        return (
+            f"'{attribute}' is only loosely tied to '{own}': it lies there {value:.1f}x as densely as on "
+            f"an average pixel (lift {value:.2f} < {problem.threshold:.2f})"
+        )
+    if problem.kind == "leakage":
+        first, second = problem.key[1:]
+        return (
+            f"'{names.get(first, first)}' and '{names.get(second, second)}' blend into each other: their "
+            f"attention maps overlap by O' = {value:.2f} (each map's floor removed; 0: apart, 1: the same place)"
+        )
+    if problem.kind == "neglected":
+        return (
+            f"'{names.get(row['entity'], row['entity'])}' may be missing: no patch gives it more than "
+            f"{_percent(float(value))} of its attention to the prompt's words (presence {value:.2f} < "
+            f"{problem.threshold:.2f})"
+        )
+    source, target = row["from"], row["to"]
+    return (
+        f"the region of '{names.get(source, source)}' looks at '{names.get(target, target)}': "
+        f"{float(value):.1f}x as densely as at an average pixel (self-attention lift {value:.2f})"
+    )
 
 
 def compare_problems(
