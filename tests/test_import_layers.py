@@ -17,6 +17,21 @@ NOT_PACKAGE = {"tests", "benchmarks", "docs", "build"}
 #: toolkit <- analysis <- lightning_modules, reports <- workflows <- api <- cli (a module may import its own layer
 #: and those below it).
 LAYERS = {"toolkit": 0, "analysis": 1, "lightning_modules": 2, "reports": 2, "workflows": 3, "api": 4, "cli": 5}
+#: Inside the toolkit (docs/architecture.md): the shared basics <- the prompt front end and the shapes world <- the
+#: models <- the modulation inside the UNet <- generation and the probe, which run a pipeline with them.
+TOOLKIT_LAYERS = {
+    "errors": 0,
+    "devices": 0,
+    "threads": 0,
+    "run_files": 0,
+    "output_folder": 0,
+    "prompt": 1,
+    "shapes_world": 1,
+    "models": 2,
+    "modulation": 3,
+    "generation": 4,
+    "probe": 4,
+}
 
 
 def package_modules() -> dict[str, Path]:
@@ -114,6 +129,24 @@ def layer(module: str) -> int | None:
     return LAYERS.get(parts[1]) if len(parts) > 1 else None
 
 
+def toolkit_layer(module: str) -> int | None:
+    """The layer of a toolkit module inside the toolkit (None outside it; -1 for a part not placed yet)."""
+    parts = module.split(".")
+    if len(parts) < 3 or parts[1] != "toolkit":
+        return None
+    return TOOLKIT_LAYERS.get(parts[2], -1)
+
+
+def upward_imports(graph: dict[str, set[str]], layer_of) -> list[str]:
+    """Every edge that runs from a module to one of a higher layer (modules without a layer are not compared)."""
+    return [
+        f"{module} -> {other}"
+        for module, others in sorted(graph.items())
+        for other in sorted(others)
+        if layer_of(module) is not None and layer_of(other) is not None and layer_of(other) > layer_of(module)
+    ]
+
+
 def test_the_cycle_finder_finds_a_planted_cycle():
     graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}, "e": set()}
     assert cycles(graph) == [["a", "b", "c"]]
@@ -133,10 +166,26 @@ def test_no_import_cycle_in_the_package():
 
 
 def test_no_layer_imports_a_higher_one():
-    upward = [
-        f"{module} -> {other}"
-        for module, others in sorted(import_graph().items())
-        for other in sorted(others)
-        if layer(module) is not None and layer(other) is not None and layer(other) > layer(module)
+    assert upward_imports(import_graph(), layer) == []
+
+
+def test_every_toolkit_part_has_a_layer():
+    unplaced = sorted({module.split(".")[2] for module in import_graph() if toolkit_layer(module) == -1})
+    assert unplaced == [], f"place these toolkit parts in TOOLKIT_LAYERS (and docs/architecture.md): {unplaced}"
+
+
+def test_no_toolkit_part_imports_a_higher_one():
+    assert upward_imports(import_graph(), toolkit_layer) == []
+
+
+def test_the_toolkit_layers_catch_a_planted_upward_import():
+    planted = {
+        "attnmod.toolkit.prompt.parse": {"attnmod.toolkit.modulation.plan", "attnmod.toolkit.errors"},
+        "attnmod.toolkit.modulation.plan": {"attnmod.toolkit.prompt.tree"},
+        "attnmod.toolkit.models.loading": {"attnmod.toolkit.generation"},
+        "attnmod.analysis.scoring": {"attnmod.toolkit.generation"},
+    }
+    assert upward_imports(planted, toolkit_layer) == [
+        "attnmod.toolkit.models.loading -> attnmod.toolkit.generation",
+        "attnmod.toolkit.prompt.parse -> attnmod.toolkit.modulation.plan",
     ]
-    assert upward == []
