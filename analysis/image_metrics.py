@@ -251,9 +251,7 @@ def _projected(output):
 
 
 class _ClipFeatures(torch.nn.Module):
-    """The CLIP-compatible object torchmetrics' CLIPScore expects: ``get_image_features`` and
-    ``get_text_features`` returning tensors (transformers 5 returns ModelOutputs, which torchmetrics 1.9 cannot
-    normalise), and ``config`` for its context-length check."""
+    """``get_image_features`` and ``get_text_features`` returning tensors (transformers 5 returns ModelOutputs)."""
 
     def __init__(self, clip):
         super().__init__()
@@ -302,11 +300,13 @@ class ClipScores:
 
 
 class ClipScorer:
-    """Batched CLIP cosine similarities through torchmetrics' CLIPScore update function, with explicit truncation.
+    """Batched CLIP cosine similarities, with explicit truncation: ``cos(E_image, E_caption)`` per pair, the quantity
+    torchmetrics' ``CLIPScore`` averages (``100 * max(mean cos, 0)``).
 
-    torchmetrics' ``CLIPScore`` object itself is not built: its constructor resolves a model name (1.9 takes one of
-    its known hub names or a callable, not a folder path), while the update function
-    takes any CLIP-compatible model and processor, which is what a local folder gives.
+    torchmetrics' public ``clip_score``/``CLIPScore`` are not used: they resolve a model name (1.9 takes one of its
+    known hub names or a callable, not a folder path) and average over the batch, while a run needs each pair's
+    value from a locally loaded model. The features are computed as torchmetrics computes them (the processor's
+    pixels and padded tokens, L2-normalised projections); benchmarks/evaluate_clip_batching.py compares the two.
     """
 
     def __init__(self, bundle: ClipModelBundle):
@@ -322,17 +322,20 @@ class ClipScorer:
 
     def score(self, images: Sequence, captions: Sequence[str]) -> ClipScores:
         """Cosine similarities of ``images`` (``uint8 [3, H, W]`` tensors) with ``captions``, pair by pair."""
-        from torchmetrics.functional.multimodal.clip_score import _clip_score_update
-
         if len(images) != len(captions):
             raise AttnmodError(f"{len(images)} images but {len(captions)} captions")
         counts = [self.token_count(c) for c in captions]
         device = torch.device(self.bundle.device)
         with torch.inference_mode():
-            # Returns 100 * cos per pair (before the clamp at 0, which CLIPScore applies to the mean only).
-            raw, _ = _clip_score_update(
-                [image.to(device) for image in images], list(captions), self.model, self.processor
-            )
+            pixels = self.processor(images=[image.cpu() for image in images], return_tensors="pt", padding=True)
+            text = self.processor(text=list(captions), return_tensors="pt", padding=True)
+            model = self.model.to(device)
+            image_features = model.get_image_features(pixels["pixel_values"].to(device))
+            text_features = model.get_text_features(text["input_ids"].to(device), text["attention_mask"].to(device))
+            image_features = image_features / image_features.norm(p=2, dim=-1, keepdim=True)
+            text_features = text_features / text_features.norm(p=2, dim=-1, keepdim=True)
+            # 100 * cos per pair (before the clamp at 0, which CLIPScore applies to the mean only)
+            raw = 100 * (image_features * text_features).sum(dim=-1)
         return ClipScores(
             cosine=[float(v) / 100.0 for v in raw.detach().float().cpu()],
             truncated=[n > self.bundle.context_length for n in counts],
