@@ -11,8 +11,13 @@ from attnmod.toolkit.prompt.parse import tree_from_constituency
 from parsing_cases import CASES, LEMMA_CASES, NEGATION_CASES, PROSE_CASES, absent, nouns, summary
 
 
-def test_at_least_thirty_hand_written_trees():
-    assert len(CASES) >= 30
+def test_the_hand_written_trees_are_thirty_distinct_prompts_whose_leaves_spell_the_prompt():
+    prompts = [case[0] for case in CASES]
+    assert len(set(prompts)) == len(prompts) >= 30
+    for prompt, bracketed, _, _ in CASES:
+        trees = bracketed if isinstance(bracketed, list) else [bracketed]
+        leaves = [leaf for tree in trees for leaf in nltk.Tree.fromstring(tree).leaves()]
+        assert "".join(leaves) == "".join(prompt.split()), prompt  # a tree for another prompt would test nothing
 
 
 ALL_CASES = CASES + PROSE_CASES

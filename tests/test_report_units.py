@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import math
 
@@ -25,6 +26,7 @@ from attnmod.reports.run_report import (
 from attnmod.toolkit.errors import AttnmodError
 from attnmod.toolkit.modulation.record import AttentionRecord, Phase
 from attnmod.toolkit.prompt.tree import Attribute, Entity, PromptTree
+from PIL import Image
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -328,8 +330,14 @@ def test_figures_draw_dollar_signs_and_missing_maps():
         figures.attribution_figure([]),
     ]
     for figure in drawn:
+        expected = tuple(int(side * figures.DPI) for side in figure.get_size_inches())  # as Agg sizes its canvas
         png = figures.to_png(figure)
-        assert png.startswith(PNG_SIGNATURE) and len(png) > 1000
+        assert png.startswith(PNG_SIGNATURE)
+        with Image.open(io.BytesIO(png)) as image:  # a whole PNG of the figure's size with something drawn on it
+            image.load()
+            assert image.size == expected
+            colours = image.convert("RGB").getcolors(1 << 16) or []
+            assert len(colours) > 2 and max(count for count, _ in colours) < image.size[0] * image.size[1]
 
 
 # ---------------------------------------------------------------------------------------------- html
