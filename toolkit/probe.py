@@ -38,9 +38,10 @@ from collections.abc import Sequence
 import numpy as np
 
 from .errors import AttnmodError
+from .prompt.tokenizer import CLIP_CONTEXT_LENGTH
 from .prompt.tree import PromptTree
 
-MAX_TOKENS = 77
+MAX_TOKENS = CLIP_CONTEXT_LENGTH  # the text encoders' context, start and end tokens included
 ENCODERS = ("both", "1", "2")
 # Names an ``edits`` list may use besides ``word:TEXT`` and ``swap:A:B``.
 POSITION_EDITS = ("other-words", "all-words", "start", "end", "padding")
