@@ -534,6 +534,36 @@ PROSE_CASES = [
     ),
 ]
 
+# More of the small model's misreadings on prose: a noun made the predicate of a verbless clause ("shirt"), a noun
+# tagged an adjective under a numeral ("cacti"), a comparative hung as an adverb, a phrase hung from a collective noun
+PROSE_CASES += [
+    (
+        "a man wearing a straw hat and a blue shirt",
+        "(NP (NP (DT a) (NN man)) (VP (VBG wearing) (NP (NP (DT a) (NN straw) (NN hat)) (CC and) (NP (DT a) (JJ blue)"
+        " (NN shirt)))))",
+        [("man", [], None), ("hat", ["straw"], "man"), ("shirt", ["blue"], "man")],
+        [],
+    ),
+    (
+        "three cacti in clay pots",
+        "(NP (NP (CD three) (NNS cacti)) (PP (IN in) (NP (NN clay) (NNS pots))))",
+        [("cacti", ["three"], "pots"), ("pots", ["clay"], None)],
+        [],
+    ),
+    (
+        "a car faster than a train",
+        "(NP (NP (DT a) (NN car)) (ADVP (RBR faster) (PP (IN than) (NP (DT a) (NN train)))))",
+        [("car", ["faster"], None), ("train", [], None)],
+        [],
+    ),
+    (
+        "a herd of cows in a green field",
+        "(NP (NP (NP (DT a) (NN herd)) (PP (IN of) (NP (NNS cows)))) (PP (IN in) (NP (DT a) (JJ green) (NN field))))",
+        [("cows", [], None), ("field", ["green"], "cows")],
+        [],
+    ),
+]
+
 # The nouns the lemmatiser got wrong ("ramen" -> "raman", "stamen" -> "staman", "oxen" and "octopi" kept): (prompt, parse, nouns).
 LEMMA_CASES = [
     ("a bowl of ramen", "(NP (NP (DT a) (NN bowl)) (PP (IN of) (NP (NNS ramen))))", ["bowl", "ramen"]),

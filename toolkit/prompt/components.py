@@ -41,10 +41,7 @@ def make_repairs(nlp: Language, name: str):
     if "lemmatizer" in nlp.pipe_names:
         lookups = getattr(nlp.get_pipe("lemmatizer"), "lookups", None)
         if lookups is not None and lookups.has_table("lemma_index") and lookups.has_table("lemma_exc"):
-            lemmas = NounLemmas(
-                frozenset(lookups.get_table("lemma_index").get("noun", ())),
-                frozenset(lookups.get_table("lemma_exc").get("noun", {})),
-            )
+            lemmas = NounLemmas(lookups)
     return lambda doc: repair(doc, lemmas)
 
 

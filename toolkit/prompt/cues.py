@@ -69,7 +69,7 @@ def comparatives_after(head) -> list:
     return [
         child
         for child in head.children
-        if child.i > head.i and child.dep_ in ("amod", "acomp") and child.tag_ in ("JJR", "JJS", "RBR")
+        if child.i > head.i and child.dep_ in ("amod", "acomp", "advmod") and child.tag_ in ("JJR", "JJS", "RBR")
     ]
 
 

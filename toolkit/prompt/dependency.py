@@ -94,6 +94,7 @@ class _Reader:
         self.entity_of: dict[int, int] = {}
         self.extension_of: dict[int, object] = {}  # head position -> the token that completes its name
         self.materials: list = []  # objects of "made of": attributes of the entity that is made of them
+        self.quantity_heads: set[int] = set()  # "a herd of", "a pair of": not entities, their "of" object is
 
     # -- word classes ------------------------------------------------------------------------------------------
     @staticmethod
@@ -108,9 +109,10 @@ class _Reader:
             return False
         if token.pos_ == "ADV" and token.lower_ in SPATIAL_WORDS:
             return False  # "a red square with a white square inside": a place, not a misread noun
-        # Verbs and adjectives never take articles or adjectives: the tagger misread a noun.
+        # Verbs and adjectives never take articles, adjectives or numerals: the tagger misread a noun.
         if any(
-            (child.dep_ == "det" and child.lower_ in _ARTICLES) or (child.dep_ == "amod" and child.i < token.i)
+            (child.dep_ == "det" and child.lower_ in _ARTICLES)
+            or (child.dep_ in ("amod", "nummod") and child.i < token.i)
             for child in token.children
         ):
             return True
@@ -257,6 +259,7 @@ class _Reader:
             if lemma in RELATIONAL_NOUNS and (token.dep_ == "pobj" or has_of(token)):
                 continue
             if lemma in QUANTITY_NOUNS and has_of(token):
+                self.quantity_heads.add(token.i)  # "a herd of cows in a field": the cows stand in its place
                 continue
             if material_verb(token) is not None:
                 self.materials.append(token)
@@ -462,6 +465,16 @@ class _Reader:
                 return None
             if head.i in self.entity_of:
                 return self.entity_of[head.i]
+            if head.i in self.quantity_heads and current.dep_ == "prep" and current.lower_ != "of":
+                counted = [
+                    self.entity_of[counted.i]
+                    for of in head.children
+                    if of.lower_ == "of"
+                    for counted in of.children
+                    if counted.i in self.entity_of
+                ]
+                if counted:
+                    return counted[0]
             if head.pos_ in ("VERB", "AUX") and current.dep_ not in _SUBJECT_DEPS:
                 for child in head.children:
                     if child.dep_ in _SUBJECT_DEPS and child.i in self.entity_of:

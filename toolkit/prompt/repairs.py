@@ -10,6 +10,8 @@ heads), so that the dependency builder reads a sound tree and the benepar route 
   cooking <-amod- pasta``): the first noun governs the participle, the second is its object;
 * a noun read as a verb after its adjective: "a woman handing a red rose to a child" ("rose" as the past of "rise",
   "red" as the object): the noun takes the adjective's place, the adjective describes it;
+* a noun phrase made the predicate of a subject with no verb: "a man wearing a hat and a blue shirt" (``shirt`` the
+  root, ``man`` its subject): it is a conjunct of the word before its "and";
 * a preposition left without its object: "a kite flying over a village" (``flying -dobj-> village``);
 * a lemma that the lemmatiser's suffix rules made up: "ramen" -> "raman", "lens" -> "len": a changed noun lemma is
   kept only when the lemmatiser knows it as a noun or lists the word as an exception; irregular plurals it misses
@@ -116,6 +118,26 @@ def repair_noun_read_as_verb(doc) -> None:
         _as_noun(token)
 
 
+def repair_verbless_predicate(doc) -> None:
+    """ "a man wearing a straw hat and a blue shirt": the model made "shirt" the root with "man" its subject, as if
+    "is" stood between them; a noun root with a noun subject and no verb is a conjunct of the word before its "and"."""
+    for root in doc:
+        if root.head.i != root.i or root.pos_ not in ("NOUN", "PROPN"):
+            continue
+        subjects = [c for c in root.children if c.dep_ in ("nsubj", "nsubjpass") and c.pos_ in ("NOUN", "PROPN")]
+        if not subjects or any(c.pos_ in ("AUX", "VERB") for c in root.children):
+            continue
+        subject = subjects[0]
+        start = min([root.i] + [c.left_edge.i for c in root.children if subject.i < c.i < root.i])
+        coordinator = doc[start - 1] if start > 0 else None
+        if coordinator is None or coordinator.dep_ != "cc" or coordinator.head.i == root.i:
+            continue
+        if coordinator.head.i not in {t.i for t in subject.subtree}:
+            continue
+        _rehang(subject, subject, "ROOT")
+        _rehang(root, coordinator.head, "conj")
+
+
 def repair_stranded_preposition(doc) -> None:
     """ "a kite flying over a village": the object the model gave the participle belongs to the preposition."""
     for verb in doc:
@@ -128,11 +150,20 @@ def repair_stranded_preposition(doc) -> None:
 
 
 class NounLemmas:
-    """Keeps a noun lemma the lemmatiser changed only when it knows the result (see the module docstring)."""
+    """Keeps a noun lemma the lemmatiser changed only when it knows the result (see the module docstring).
 
-    def __init__(self, known_nouns: frozenset[str], exceptions: frozenset[str]):
-        self.known_nouns = known_nouns
-        self.exceptions = exceptions
+    ``lookups``: the rule lemmatiser's tables (``lemma_index``, ``lemma_exc``); read into sets on the first changed
+    lemma, so that a prompt whose nouns all keep their form costs nothing at start-up.
+    """
+
+    def __init__(self, lookups):
+        self.lookups = lookups
+        self.known_nouns: frozenset[str] | None = None
+        self.exceptions: frozenset[str] = frozenset()
+
+    def _load(self) -> None:
+        self.known_nouns = frozenset(self.lookups.get_table("lemma_index").get("noun", ()))
+        self.exceptions = frozenset(self.lookups.get_table("lemma_exc").get("noun", {}))
 
     def __call__(self, doc) -> None:
         for token in doc:
@@ -141,12 +172,12 @@ class NounLemmas:
             lower = token.lower_
             if lower in IRREGULAR_PLURALS:
                 token.lemma_ = IRREGULAR_PLURALS[lower]
-            elif (
-                token.lemma_
-                and token.lemma_.lower() != lower
-                and lower not in self.exceptions
-                and token.lemma_.lower() not in self.known_nouns
-            ):
+                continue
+            if not token.lemma_ or token.lemma_.lower() == lower:
+                continue
+            if self.known_nouns is None:
+                self._load()
+            if lower not in self.exceptions and token.lemma_.lower() not in self.known_nouns:
                 token.lemma_ = lower
 
 
@@ -155,6 +186,7 @@ def repair(doc, lemmas: NounLemmas | None):
         repair_participle_head,
         repair_participle_modifier,
         repair_noun_read_as_verb,
+        repair_verbless_predicate,
         repair_stranded_preposition,
     ):
         step(doc)

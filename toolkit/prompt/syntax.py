@@ -62,7 +62,8 @@ def word_from_token(token, nominal: bool = False) -> Word:
     is used; without any spaCy lemma (a pipeline with no lemmatizer) the noun rule applies too.
     """
     if nominal and not (token.pos_ in ("NOUN", "PROPN") and token.lemma_):
-        lemma = noun_lemma(token.text, token.tag_ if token.tag_ in NOUN_TAGS else "NN")
+        tag = token.tag_ if token.tag_ in NOUN_TAGS else "NNS" if token.lower_ in IRREGULAR_PLURALS else "NN"
+        lemma = noun_lemma(token.text, tag)
     elif token.lemma_:
         lemma = token.lemma_.lower()
     else:
