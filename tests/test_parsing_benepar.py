@@ -255,3 +255,22 @@ def test_benepar_trees_keep_the_prompts_character_offsets(flat_np_model):
         ("two", (0, 3)),
         ("red", (prompt.index("red"), prompt.index("red") + 3)),
     ]
+
+
+def test_benepar_reads_the_repaired_tags_and_lemmas(benepar_model):
+    from attnmod.toolkit.prompt.components import (
+        BENEPAR_COMPONENT,
+        CONSTITUENCY_COMPONENT,
+        REPAIR_COMPONENT,
+        words_only,
+    )
+    from attnmod.toolkit.prompt.nlp import load_benepar
+
+    parse_prompts(["a bowl of ramen"], parser="benepar", benepar_model=benepar_model["file"])
+    nlp = load_benepar(benepar_model["file"], None)  # the pipeline the parse used (cached per model and spaCy name)
+    assert nlp.pipe_names.index(REPAIR_COMPONENT) < nlp.pipe_names.index(BENEPAR_COMPONENT)
+    with nlp.select_pipes(disable=[BENEPAR_COMPONENT, CONSTITUENCY_COMPONENT]):
+        doc = words_only(nlp("a woman handing a red rose to a bowl of ramen"))
+    # what benepar is given: "rose" a noun (the small model tags it as the past of "rise"), "ramen" not "raman"
+    assert doc[5].text == "rose" and doc[5].tag_ == "NN" and doc[5].lemma_ == "rose"
+    assert doc[-1].text == "ramen" and doc[-1].lemma_ == "ramen"
