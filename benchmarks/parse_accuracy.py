@@ -15,6 +15,10 @@ Gold entity-attribute structure comes from how each set was built, never from a 
   exactly, with ATTR from the set's attribute words (the rest of each file is free text with no gold);
   ``spatial_val``: the lines ``a NOUN RELATION a NOUN`` (on the left of, next to, near, ...): two siblings.
 
+``--prose dev|test``: instead, the hand-made prose set (tests/data/prose, format and conventions in its README): gold
+trees written by hand, including which entities are negated and, where given, the expected noun lemma (scored as
+"negation" and "lemmas"). The rules were developed on the dev half; the test half is held out.
+
 Nesting gold: only "with" nests; two objects in a spatial relation are separate objects (siblings), as the
 parser's :data:`~attnmod.toolkit.prompt.words.SPATIAL_WORDS` rule has it.
 
