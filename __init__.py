@@ -25,6 +25,8 @@ _EXPORTS = {
     "trace": ".api",
     "score": ".api",
     "diagnose": ".api",
+    "probe": ".api",
+    "Probe": ".api.probe",
     "Session": ".api.session",
     "HeatMaps": ".api.heat_maps",
     "Scores": ".api.scores",
@@ -42,6 +44,7 @@ __all__ = [
     "Diagnosis",
     "HeatMaps",
     "ModulationConfig",
+    "Probe",
     "PromptTree",
     "Scores",
     "Session",
@@ -50,15 +53,17 @@ __all__ = [
     "diagnose",
     "modulate",
     "parse",
+    "probe",
     "score",
     "trace",
 ]
 
 if TYPE_CHECKING:
     from .analysis.thresholds import Thresholds
-    from .api import diagnose, modulate, parse, score, trace
+    from .api import diagnose, modulate, parse, probe, score, trace
     from .api.diagnosis import Diagnosis
     from .api.heat_maps import HeatMaps
+    from .api.probe import Probe
     from .api.scores import Scores
     from .api.session import Session
     from .toolkit.errors import AttnmodError

@@ -465,6 +465,102 @@ def diagnose(
         click.echo(f"\nwrote {', '.join(written)} to {out_dir} ({data['seconds']:.1f} s)")
 
 
+# ---- probe ----
+@main.command()
+@click.argument("prompt")
+@click.option("--seeds", default="0,1", show_default=True, help="seeds and ranges, e.g. 0,1 or 0-3")
+@click.option(
+    "--edits",
+    default="default",
+    show_default=True,
+    help="comma list: default, words, word:TEXT, other-words, all-words, start, end, padding, pooled, swaps, "
+    "swap:WORD:WORD; NAME@1 or NAME@2 edits one SDXL text encoder",
+)
+@click.option("--encoders", default="both", show_default=True, help="both, 1, 2 or a comma list (SDXL)")
+@generation_options
+@model_options
+@parser_option
+@click.option(
+    "--judge",
+    type=click.Choice(["auto", "shapes", "none"]),
+    default="auto",
+    show_default=True,
+    help="judge the images against a shapes-world caption (auto: on the shapes model)",
+)
+@click.option("--batch-size", type=click.IntRange(min=1), default=8, show_default=True, help="images per call")
+@click.option("--out", "out_dir", default=None, help="folder for probe.json, one grid per edit and the report")
+@click.option("--format", "formats", default="html", show_default=True, help="report formats (html, pdf, none)")
+@click.option("--progress/--no-progress", default=True, show_default=True, help="progress bar on stderr")
+@click.option("--json", "as_json", is_flag=True, help="print probe.json instead of the table")
+@user_errors
+def probe(
+    prompt,
+    seeds,
+    edits,
+    encoders,
+    steps,
+    guidance,
+    height,
+    width,
+    model,
+    device,
+    dtype,
+    allow_pickle,
+    parser,
+    judge,
+    batch_size,
+    out_dir,
+    formats,
+    progress,
+    as_json,
+) -> None:
+    """Which parts of the text does the image depend on? Generate PROMPT unedited and with its text states edited
+    (each word, the padding, the pooled embedding from the empty prompt; two words swapped), same seeds, and rank
+    the edits by how much the image changed (1.0 = as much as a new seed). Costs (edits + 1) x seeds images."""
+    from .lightning_modules.validation import check_generation_settings, parse_seeds
+    from .reports.html import parse_formats
+    from .toolkit.probe import check_edit_names
+
+    seed_list = parse_seeds(seeds)
+    check_edit_names(edits, encoders)
+    report_formats = () if formats.strip().lower() == "none" else parse_formats(formats)
+    check_generation_settings(model, steps, height, width)
+    if out_dir is not None:
+        from .toolkit.output_folder import prepare_output_folder
+
+        prepare_output_folder(out_dir)
+    from .reports.probe_report import format_probe
+    from .toolkit.models.loading import load_model
+    from .workflows import run_probe
+
+    loaded = load_model(model, device=device, dtype=dtype, allow_pickle=allow_pickle)
+    table, _ = run_probe(
+        loaded,
+        prompt,
+        seeds=seed_list,
+        edits=edits,
+        encoders=encoders,
+        steps=steps,
+        guidance=guidance,
+        height=height,
+        width=width,
+        out_dir=out_dir,
+        parser=parser,
+        judge=judge,
+        batch_size=batch_size,
+        progress=progress,
+        formats=report_formats,
+    )
+    if as_json:
+        emit_json(table.to_json())
+        return
+    click.echo(format_probe(table))
+    if out_dir is not None:
+        click.echo(
+            f"wrote probe.json, grids/ and {', '.join(f'report.{f}' for f in report_formats) or 'no report'} to {out_dir}"
+        )
+
+
 # ---- analyze ----
 @main.command()
 @click.argument("path", metavar="DIR_OR_FILE")

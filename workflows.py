@@ -31,12 +31,14 @@ from .analysis.evaluate import (
     variant_scores,
 )
 from .analysis.image_metrics import DEFAULT_CLIP_MODEL
+from .analysis.information_flow import model_reading
 from .analysis.schema import DIAGNOSIS_FORMAT, write_diagnosis
 from .analysis.scoring import score_record, summary_metrics
 from .analysis.thresholds import Thresholds
 from .analysis.verdicts import compare_scores, verdicts
 from .toolkit.errors import AttnmodError
 from .toolkit.modulation.record import METADATA_FILE, AttentionRecord
+from .toolkit.probe import known_figures
 from .toolkit.prompt.tree import PromptTree
 from .toolkit.run_files import (
     DIAGNOSIS_FILE,
@@ -195,6 +197,8 @@ def run_diagnosis(
         "versions": software_versions(),
         "seconds": round(time.perf_counter() - started, 3),
     }
+    # What the model's measured information flow means for every verdict above (docs/information_flow.md).
+    data["information_flow"] = model_reading(known_figures(str(settings["model"])))
     write_diagnosis(data, out)
     if report_formats:
         from .reports.diagnosis_report import write_diagnosis_report
@@ -653,3 +657,100 @@ def evaluate_run(
     }
     write_atomic(run / EVALUATION_FILE, json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
     return summary
+
+
+# ---- the information-flow probe ----
+
+#: What :func:`run_probe` writes into its folder (grids: one PNG per edit, ``grids/NN-KEY.png``).
+PROBE_FILE = "probe.json"
+PROBE_GRIDS = "grids"
+PROBE_JUDGES = ("auto", "shapes", "none")
+
+
+def run_probe(
+    model,
+    prompt: str,
+    seeds: Sequence[int] = (0, 1),
+    edits: str | Sequence[str] = "default",
+    encoders: str | Sequence[str] = "both",
+    steps: int | None = None,
+    guidance: float = 5.0,
+    height: int | None = None,
+    width: int | None = None,
+    out_dir: str | Path | None = None,
+    tree: PromptTree | None = None,
+    parser: str = "auto",
+    judge: str = "auto",
+    batch_size: int = 8,
+    progress: bool = False,
+    formats: str | Sequence[str] | None = ("html",),
+):
+    """Probe which text positions ``prompt``'s image depends on (``attnmod probe``): generate it unedited and under
+    each edit (:mod:`attnmod.toolkit.probe`) for every seed, and tabulate the effects
+    (:mod:`attnmod.analysis.information_flow`). Returns ``(ProbeTable, ProbeImages)``.
+
+    ``judge``: ``"auto"`` judges the images when the model is ``shapes`` and the prompt is a caption of the shapes
+    world's grammar, ``"shapes"`` whenever the prompt is such a caption (an error otherwise), ``"none"`` never.
+    With ``out_dir``: ``probe.json`` (the table), ``grids/NN-KEY.png`` (per edit: unedited seeds on top, edited
+    below) and the report in each of ``formats`` (``report.html``/``report.pdf``)."""
+    from .analysis.information_flow import probe_table
+    from .toolkit.probe import run_probe as probe_images
+    from .toolkit.shapes_world import scene_from_caption
+
+    if judge not in PROBE_JUDGES:
+        raise AttnmodError(f"unknown judge {judge!r}; judges: {', '.join(PROBE_JUDGES)}")
+    report_formats = _report_formats(formats)
+    size = resolve_generation_settings(model, steps, height, width)
+    scene = None
+    if judge != "none":
+        scene = scene_from_caption(prompt)
+        if judge == "shapes" and scene is None:
+            raise AttnmodError(f"{prompt!r} is not a caption of the shapes world: the judge cannot read it")
+        if judge == "auto" and model.name != "shapes":
+            scene = None
+    if tree is None:
+        from .toolkit.prompt.parse import parse_prompt
+
+        tree = parse_prompt(prompt, tokenizers=model.tokenizers, parser=parser)
+    images = probe_images(
+        model.pipeline,
+        prompt,
+        tree,
+        seeds=seeds,
+        edits=edits,
+        encoders=encoders,
+        guidance=guidance,
+        batch_size=batch_size,
+        progress=progress,
+        **size,
+    )
+    table = probe_table(images, scene)
+    table.settings["model"] = str(model.name)
+    if out_dir is not None:
+        write_probe(table, images, out_dir, report_formats)
+    return table, images
+
+
+def write_probe(table, images, out_dir: str | Path, formats: Sequence[str] = ("html",)) -> list[Path]:
+    """Write a probe's ``probe.json``, its grids and its report into ``out_dir``; returns the paths written."""
+    from .analysis.information_flow import table_reading
+    from .reports.probe_report import edit_grid, png_bytes, probe_html
+
+    out = Path(out_dir)
+    try:
+        (out / PROBE_GRIDS).mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise AttnmodError(f"cannot create output folder {str(out)!r}: {error}") from error
+    written = [write_atomic(out / PROBE_FILE, json.dumps(table.to_json(), indent=2, ensure_ascii=False) + "\n")]
+    index = {edit.key: number for number, edit in enumerate(images.edits, start=1)}
+    grids = {}
+    for row in table.rows:
+        number = index[row.key]
+        grids[row.key] = png_bytes(edit_grid(images.images[0], images.images[number]))
+        name = "".join(c if c.isalnum() or c in "-@" else "-" for c in row.key)
+        written.append(write_atomic(out / PROBE_GRIDS / f"{number:02d}-{name}.png", grids[row.key]))
+    if formats:
+        from .reports.html import write_outputs
+
+        written += write_outputs(probe_html(table, grids, table_reading(table)), out, "report", formats)
+    return written

@@ -335,3 +335,48 @@ def summarise(tables: Sequence[ProbeTable], resamples: int = 1000, confidence: f
             entry[field] = {"mean": mean, "low": low, "high": high, "n": len(known)}
         summary[name] = entry
     return summary
+
+
+# ---- what the figures mean for attention-based tools ----
+
+#: The padding edit's image effect (1 = a new seed) at or above which, when it also reaches the effect of editing
+#: every word, a model is read as taking most of its prompt from the padding.
+PADDING_READS = 0.5
+
+
+def padding_reading(padding_effect: float | None, words_effect: float | None) -> str | None:
+    """The sentence for a model (or prompt) whose image depends on the padding after the end token at least as much
+    as on all the words together, with the padding edit's effect at least :data:`PADDING_READS`; None otherwise or
+    when either effect is unknown."""
+    if padding_effect is None or words_effect is None:
+        return None
+    if not (math.isfinite(padding_effect) and math.isfinite(words_effect)):
+        return None
+    if padding_effect < PADDING_READS or padding_effect < words_effect:
+        return None
+    return (
+        "this model reads most of its prompt from the padding after the end token (taking the padding from the "
+        f"empty prompt changes the image by {padding_effect:.2f} of a new seed's change, taking every word from it "
+        f"by {words_effect:.2f}): attention-based verdicts and modulation, which act on the words' positions, are "
+        "not expected to work on it"
+    )
+
+
+def table_reading(table: ProbeTable) -> str | None:
+    """:func:`padding_reading` of one prompt's table (its ``padding`` and ``all-words`` edits on both encoders)."""
+    effects = {row.key: row.image_effect for row in table.rows}
+    if "padding" not in effects or "all-words" not in effects:
+        return None
+    return padding_reading(effects["padding"], effects["all-words"])
+
+
+def model_reading(figures: dict | None) -> str | None:
+    """:func:`padding_reading` of a model's recorded figures (``{"padding_effect", "all_words_effect", "source"}``,
+    as ``benchmarks/information_flow.py --figures`` writes them), with where they come from."""
+    if not figures:
+        return None
+    reading = padding_reading(figures.get("padding_effect"), figures.get("all_words_effect"))
+    if reading is None:
+        return None
+    source = figures.get("source")
+    return reading + (f" (measured over {figures['prompts']} prompts of {figures['set']}; {source})" if source else "")

@@ -9,6 +9,8 @@ Every name here is re-exported by the top-level package, lazily: ``import attnmo
 * :func:`score`: the typed scores of one record (leakage, binding, per phase).
 * :func:`diagnose`: baseline against modulated for one prompt, the same diagnosis the ``attnmod diagnose``
   command writes, with ``save``, ``report`` and notebook display.
+* :func:`probe`: which text positions the image depends on (each word, the padding, the pooled embedding, swaps),
+  the same table ``attnmod probe`` prints, as a :class:`Probe` with ``table``, ``plot``, ``save``.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ if TYPE_CHECKING:
     from ..toolkit.modulation.record import AttentionRecord
     from ..toolkit.prompt.tree import PromptTree
     from .diagnosis import Diagnosis
+    from .probe import Probe
     from .scores import Scores
 
 __all__ = [
@@ -32,6 +35,7 @@ __all__ = [
     "diagnose",
     "modulate",
     "parse",
+    "probe",
     "score",
     "trace",
 ]
@@ -87,3 +91,31 @@ def diagnose(
     from .diagnosis import run
 
     return run(pipe_or_model, prompt, variant, seed, steps, guidance, height, width, out=out, **options)
+
+
+def probe(
+    pipe_or_model,
+    prompt: str,
+    seeds=(0, 1),
+    edits="default",
+    encoders="both",
+    steps: int | None = None,
+    guidance: float = 5.0,
+    height: int | None = None,
+    width: int | None = None,
+    **options,
+) -> Probe:
+    """Which text positions ``prompt``'s image depends on: generate it on your pipeline unedited and with the text
+    states edited (each word, the words outside the tree, all words, start, end, padding, SDXL's pooled embedding
+    from the empty prompt; two words swapped), the same seeds each time, and rank the edits by how much the image
+    changed (1.0 = as much as a new seed). The pipeline is not changed; the negative branch is never edited.
+
+    ``pipe_or_model``: a diffusers text-to-image pipeline (SD 1.x/2.x or SDXL), a ``LoadedModel`` or a model name.
+    ``edits``: names or a comma list (``"default"``, ``"words"``, ``"word:red"``, ``"padding"``, ``"pooled"``,
+    ``"swaps"``, ``"swap:red:blue"``, ``"padding@2"``, ...); ``encoders``: ``"both"``, ``"1"``, ``"2"`` or a comma
+    list. ``options`` go to the workflow (``judge``, ``tree``, ``parser``, ``batch_size``, ``progress``).
+    Costs (edits + 1) x seeds generations. See docs/information_flow.md.
+    """
+    from .probe import run
+
+    return run(pipe_or_model, prompt, seeds, edits, encoders, steps, guidance, height, width, **options)

@@ -17,8 +17,9 @@ them and times a plain pipeline call of the first prompt and the seeds at the st
 comparison: the probe's seconds per image against the plain call's.
 
 Resumable: each finished prompt is one line of ``OUT/rows.jsonl`` (kept only for the same model and settings); a
-rerun skips them. Writes ``OUT/information_flow.json`` and ``OUT/information_flow.md``, and with ``--doc FILE``
-the figures into that file's block (the text around it is left alone).
+rerun skips them. Writes ``OUT/information_flow.json`` and ``OUT/information_flow.md``, with ``--doc FILE`` the
+figures into that file's block (the text around it is left alone), and with ``--figures FILE`` the few figures
+``attnmod diagnose`` quotes for a known model (the shipped model's are ``toolkit/data/shapes/information_flow.json``).
 
     python benchmarks/information_flow.py --model shapes --out benchmarks/results/information_flow \
         --doc docs/information_flow.md
@@ -44,7 +45,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 os.environ.setdefault("DIFFUSERS_VERBOSITY", "error")
 
-DEFAULT_SETS = "seen-1/test:6,seen-2/test:12,seen-3/test:6"
+DEFAULT_SETS = "seen-1/test:4,seen-2/test:10,seen-3/test:4"
 DEFAULT_EDITS = "words,other-words,all-words,end,padding,pooled,swaps,padding@1,padding@2"
 ROWS_FILE = "rows.jsonl"
 STEM = "information_flow"
@@ -279,6 +280,29 @@ def markdown(results: dict, command: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def key_figures(results: dict, source: str | None) -> dict:
+    """What ``attnmod diagnose`` says about the model (see ``analysis.information_flow.model_reading``): the padding
+    and all-words effects on two-object prompts (seen-2's set when run, else the first set)."""
+    names = list(results["sets"])
+    name = next((n for n in names if n.startswith("seen-2")), names[0])
+    summary = results["sets"][name]["summary"]
+
+    def mean(category: str, field: str):
+        entry = (summary.get(category) or {}).get(field)
+        return None if not entry else round(entry["mean"], 4)
+
+    return {
+        "model": results["settings"]["model"],
+        "set": name,
+        "prompts": results["sets"][name]["prompts"],
+        "seeds": results["settings"]["seeds"],
+        "padding_effect": mean("padding", "image_effect"),
+        "all_words_effect": mean("all-words", "image_effect"),
+        "present": {"unedited": mean("none", "present"), "padding": mean("padding", "present")},
+        "source": source,
+    }
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", default="shapes", help="shapes (the shipped model) or a model folder")
@@ -293,6 +317,9 @@ def main(argv=None) -> int:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", default="benchmarks/results/information_flow", help="folder for rows and results")
     parser.add_argument("--doc", default=None, help="also write the figures into this Markdown file's block")
+    parser.add_argument(
+        "--figures", default=None, help="also write the key figures `attnmod diagnose` quotes into this JSON file"
+    )
     parser.add_argument("--quick", action="store_true", help="2 prompts of seen-2/test, 4 steps")
     args = parser.parse_args(argv)
     if args.quick:
@@ -319,6 +346,9 @@ def main(argv=None) -> int:
     (out / f"{STEM}.md").write_text(text, encoding="utf-8")
     if args.doc:
         update_document(args.doc, STEM, text)
+    if args.figures:
+        figures = key_figures(results, args.doc)
+        Path(args.figures).write_text(json.dumps(figures, indent=1) + "\n", encoding="utf-8")
     print(text)
     return 0
 

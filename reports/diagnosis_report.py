@@ -359,7 +359,8 @@ def build_diagnosis_context(diagnosis_dir: str | Path) -> dict:
         "variant_name": variant_name,
         "random_weights": model in RANDOM_WEIGHT_MODELS,
         "spotlight": spotlight,
-        "warnings": [f"{role}: {w}" for role in roles for w in variants[role]["warnings"]]
+        "warnings": ([f"model: {data['information_flow']}"] if data.get("information_flow") else [])
+        + [f"{role}: {w}" for role in roles for w in variants[role]["warnings"]]
         + [f"{role}: {n}" for role in roles for n in variants[role]["scores"].get("notes", [])]
         + [
             f"{role}: no attention record in {variants[role]['record']!r}, overlays left out"

@@ -44,6 +44,8 @@ def format_diagnosis(data: dict) -> str:
     rows = [(f"{role} ({entry['variant']})", entry["summary"]) for role, entry in variants.items()]
     lines = [f"prompt: {data['prompt']!r}", "", format_summary_table(rows), ""]
     lines.extend(f"- {line}" for line in data["verdicts"])
+    if data.get("information_flow"):
+        lines.append(f"note: {data['information_flow']}")
     notes = (data.get("attributions") or {}).get("notes") or []
     for key, item in ((data.get("attributions") or {}).get("items") or {}).items():
         top = sorted(item["scores"], key=lambda row: -abs(row["score"]))[:3]

@@ -69,6 +69,7 @@ def test_public_surface_is_locked():
         "Diagnosis",
         "HeatMaps",
         "ModulationConfig",
+        "Probe",
         "PromptTree",
         "Scores",
         "Session",
@@ -77,6 +78,7 @@ def test_public_surface_is_locked():
         "diagnose",
         "modulate",
         "parse",
+        "probe",
         "score",
         "trace",
     }

@@ -32,8 +32,10 @@ own CPU generator, so an image does not depend on what else is in its batch.
 from __future__ import annotations
 
 import dataclasses
+import json
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 
@@ -42,6 +44,8 @@ from .prompt.tokenizer import CLIP_CONTEXT_LENGTH
 from .prompt.tree import PromptTree
 
 MAX_TOKENS = CLIP_CONTEXT_LENGTH  # the text encoders' context, start and end tokens included
+#: Models whose information-flow figures were measured (benchmarks/information_flow.py --figures): name -> file.
+KNOWN_FIGURES = {"shapes": Path(__file__).parent / "data" / "shapes" / "information_flow.json"}
 ENCODERS = ("both", "1", "2")
 # Names an ``edits`` list may use besides ``word:TEXT`` and ``swap:A:B``.
 POSITION_EDITS = ("other-words", "all-words", "start", "end", "padding")
@@ -236,6 +240,27 @@ def default_swaps(prompt: str, words: Sequence[Word], encoder: str = "both") -> 
     if len(nouns) >= 2 and _swappable(nouns[0], nouns[1]):
         swaps.append(_swap(prompt, nouns[0], nouns[1], "swap-nouns", encoder))
     return swaps
+
+
+def check_edit_names(edits: str | Sequence[str], encoders: str | Sequence[str] = ("both",)) -> None:
+    """Raise :class:`AttnmodError` for an edit or encoder name that no prompt could make valid (checked before a
+    model loads; words are checked against the prompt's tree by :func:`plan_edits`)."""
+    names = [part.strip() for part in edits.split(",")] if isinstance(edits, str) else [str(e).strip() for e in edits]
+    names = [name for name in names if name]
+    if not names:
+        raise AttnmodError("no edit given")
+    encoder_list = [part.strip() for part in encoders.split(",")] if isinstance(encoders, str) else list(encoders)
+    for encoder in encoder_list:
+        if encoder not in ENCODERS:
+            raise AttnmodError(f"unknown encoder {encoder!r}; encoders: {', '.join(ENCODERS)}")
+    for name in names:
+        base, _, pinned = name.partition("@")
+        if pinned and pinned not in ENCODERS:
+            raise AttnmodError(f"unknown encoder {pinned!r} in edit {name!r}; encoders: {', '.join(ENCODERS)}")
+        word = base.startswith("word:") and len(base) > len("word:")
+        swap = base.startswith("swap:") and base.count(":") == 2
+        if not (base in EDIT_GROUPS or word or swap):
+            raise AttnmodError(f"unknown edit {name!r}; edits: {', '.join(EDIT_GROUPS)}, word:TEXT, swap:WORD:WORD")
 
 
 def _suffix(key: str, encoder: str) -> str:
@@ -583,3 +608,11 @@ def run_probe(
         extra_latent=latents.get((-1, extra_seed)) if extra_seed is not None else None,
         extra_seed=extra_seed,
     )
+
+
+def known_figures(model_name: str) -> dict | None:
+    """The recorded information-flow figures of a built-in model (see :data:`KNOWN_FIGURES`), or None."""
+    path = KNOWN_FIGURES.get(model_name)
+    if path is None or not path.is_file():
+        return None
+    return json.loads(path.read_text(encoding="utf-8"))

@@ -30,6 +30,7 @@ import dataclasses
 import hashlib
 import math
 import random
+import re
 from collections.abc import Iterable, Sequence
 
 import numpy as np
@@ -491,3 +492,52 @@ def training_batch(
         images.append(image)
         captions.append("" if rng.random() < drop_caption else scene.caption)
     return np.stack(images), captions
+
+
+# ---- reading a caption back ----
+
+_PHRASE = rf"an? (?:(?P<size>{'|'.join(SIZES)}) )?(?P<colour>{'|'.join(COLOURS)}) (?P<shape>{'|'.join(SHAPES)})"
+
+
+def _phrase_object(text: str, x: float) -> ShapeObject | None:
+    match = re.fullmatch(_PHRASE, text)
+    if match is None:
+        return None
+    size = match["size"] or "small"
+    return ShapeObject(match["shape"], match["colour"], size, x, CANVAS / 2, SIZES[size])
+
+
+def scene_from_caption(caption: str) -> Scene | None:
+    """The scene a caption of the world's grammar names (None for any other text): its objects in caption order
+    with their shapes, colours and relations. Positions are not in a caption (objects are spread along the middle
+    row) and an unstated size is ``small``; the judge reads presence, colours and relations from the image, so
+    neither changes those verdicts."""
+    text = " ".join(caption.lower().split())
+    count = re.fullmatch(rf"(two|three) ({'|'.join(COLOURS)}) ({'|'.join(PLURALS.values())})", text)
+    if count:
+        number = 2 if count[1] == "two" else 3
+        shape = next(s for s, plural in PLURALS.items() if plural == count[3])
+        objects = tuple(
+            ShapeObject(shape, count[2], "small", CANVAS * (k + 1) / (number + 1), CANVAS / 2, SIZES["small"])
+            for k in range(number)
+        )
+        return Scene(objects, caption, "count")
+    nested = re.fullmatch(r"(.+) with (.+) inside", text)
+    if nested:
+        outer, inner = _phrase_object(nested[1], CANVAS / 2), _phrase_object(nested[2], CANVAS / 2)
+        if outer is None or inner is None:
+            return None
+        outer = dataclasses.replace(outer, size="large", radius=NESTED_OUTER_RADIUS)
+        inner = dataclasses.replace(inner, size="small", radius=NESTED_INNER_RADIUS)
+        return Scene((outer, inner), caption, "nested", (Relation(1, "inside", 0),))
+    relation = re.fullmatch(rf"(.+) ({'|'.join(RELATIONS)}) (.+)", text)
+    if relation:
+        first, second = _phrase_object(relation[1], 16.0), _phrase_object(relation[3], 48.0)
+        if first is None or second is None:
+            return None
+        return Scene((first, second), caption, "relation", (Relation(0, _RELATION_NAMES[relation[2]], 1),))
+    phrases = re.split(r", | and ", text)
+    objects = [_phrase_object(phrase, CANVAS * (k + 1) / (len(phrases) + 1)) for k, phrase in enumerate(phrases)]
+    if not 1 <= len(objects) <= 3 or any(o is None for o in objects):
+        return None
+    return Scene(tuple(objects), caption, {1: "single", 2: "pair", 3: "triple"}[len(objects)])
