@@ -1,9 +1,10 @@
-"""Confidence intervals: one percentile bootstrap for every interval attnmod reports."""
+"""Confidence intervals and the AUROC: one percentile bootstrap (plain, grouped, or of any statistic over clusters)
+for every interval attnmod reports."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
 
 import numpy as np
 
@@ -94,3 +95,55 @@ def finite_values(values: Sequence[float | None]) -> np.ndarray:
     """The finite numbers of ``values`` as float64 (None, NaN and infinities dropped)."""
     array = np.asarray([np.nan if v is None else float(v) for v in values], dtype=np.float64)
     return array[np.isfinite(array)]
+
+
+def cluster_resamples(clusters: Sequence[Hashable], resamples: int, seed: int = 0) -> Iterator[np.ndarray]:
+    """``resamples`` bootstrap samples as index arrays: each draws as many clusters as there are (labels in sorted
+    order, numpy ``default_rng(seed)``), with replacement, and takes every member of each drawn cluster."""
+    generator = np.random.default_rng(seed)
+    names, index = np.unique(np.asarray(clusters), return_inverse=True)
+    members = [np.flatnonzero(index.reshape(-1) == i) for i in range(len(names))]
+    for _ in range(resamples):
+        yield np.concatenate([members[i] for i in generator.integers(0, len(names), len(names))])
+
+
+def bootstrap_clusters(
+    statistic: Callable[[np.ndarray], float],
+    clusters: Sequence[Hashable],
+    resamples: int = 1000,
+    confidence: float = 0.95,
+    seed: int = 0,
+    min_defined: int = 1,
+) -> tuple[float, float]:
+    """Percentile-bootstrap interval ``(low, high)`` of any statistic of clustered data, whole clusters resampled.
+
+    ``statistic(indices)`` computes the statistic on the units at ``indices`` (one resample of
+    :func:`cluster_resamples`); NaN results (a resample the statistic is undefined on) are dropped, and fewer than
+    ``min_defined`` defined results give NaNs. ``low``/``high`` are the ``(1 - confidence) / 2`` and
+    ``(1 + confidence) / 2`` percentiles of the defined results. For the mean of values grouped by prompt,
+    :func:`bootstrap_ci_grouped` gives the same kind of interval without a Python loop.
+    """
+    _check_bootstrap(resamples, confidence)
+    values = [value for value in map(statistic, cluster_resamples(clusters, resamples, seed)) if not math.isnan(value)]
+    if not values or len(values) < min_defined:
+        return (math.nan, math.nan)
+    low, high = np.percentile(values, [50.0 * (1.0 - confidence), 50.0 * (1.0 + confidence)])
+    return (float(low), float(high))
+
+
+def auroc(scores: Sequence[float], labels: Sequence[bool]) -> float:
+    """Area under the ROC curve of ``scores`` for the positive ``labels``: ``P(score of a positive > score of a
+    negative) + P(tie) / 2`` (torchmetrics' ``binary_auroc``, exact, in float64). NaN without both classes; a binary
+    score gets its balanced accuracy ``(TPR + TNR) / 2``."""
+    import torch
+    from torchmetrics.functional.classification import binary_auroc
+
+    labels = np.asarray(labels, dtype=bool)
+    if labels.all() or not labels.any():
+        return math.nan
+    # The AUROC depends on the order of the scores only. binary_auroc takes scores outside [0, 1] for logits and
+    # applies a sigmoid, which in floating point merges large scores into ties: hand it the scores' dense ranks
+    # scaled to [0, 1] instead (the same order and the same ties).
+    distinct, ranks = np.unique(np.asarray(scores, dtype=np.float64), return_inverse=True)
+    preds = torch.as_tensor(ranks.reshape(-1) / max(len(distinct) - 1, 1))
+    return float(binary_auroc(preds, torch.as_tensor(labels, dtype=torch.long), thresholds=None, validate_args=False))

@@ -348,23 +348,17 @@ def generate_rows(model, settings: dict, work: Sequence, configs: dict, rows_pat
 
 
 def cluster_bootstrap(groups: list[list[float]], resamples: int = 2000, seed: int = 0) -> dict:
-    """Mean of all values with a 95% percentile interval from resampling whole groups (prompts)."""
-    import numpy as np
+    """Mean of all values with a 95% percentile interval from resampling whole groups (prompts):
+    :func:`attnmod.analysis.statistics.bootstrap_ci_grouped`."""
+    from attnmod.analysis.statistics import bootstrap_ci_grouped
 
     groups = [g for g in groups if g]
     if not groups:
         return {"mean": math.nan, "low": math.nan, "high": math.nan, "n": 0, "groups": 0}
-    sums = np.array([sum(g) for g in groups], dtype=float)
-    counts = np.array([len(g) for g in groups], dtype=float)
-    picks = np.random.default_rng(seed).integers(0, len(groups), size=(resamples, len(groups)))
-    means = sums[picks].sum(axis=1) / counts[picks].sum(axis=1)
-    return {
-        "mean": float(sums.sum() / counts.sum()),
-        "low": float(np.percentile(means, 2.5)),
-        "high": float(np.percentile(means, 97.5)),
-        "n": int(counts.sum()),
-        "groups": len(groups),
-    }
+    values = [value for group in groups for value in group]
+    labels = [index for index, group in enumerate(groups) for _ in group]
+    mean, low, high = bootstrap_ci_grouped(values, labels, resamples, 0.95, seed)
+    return {"mean": mean, "low": low, "high": high, "n": len(values), "groups": len(groups)}
 
 
 def report_groups(sets: Sequence[str]) -> dict[str, list[str]]:

@@ -44,6 +44,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
+from attnmod.analysis import statistics
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -89,60 +90,33 @@ VIEWS = {
 # ---- statistics ----
 
 
-def average_ranks(values: np.ndarray) -> np.ndarray:
-    """Ranks 1..n of ``values`` with ties given their average rank (vectorised: the bootstrap calls this often)."""
-    values = np.asarray(values, dtype=np.float64)
-    unique, inverse, counts = np.unique(values, return_inverse=True, return_counts=True)
-    ends = np.cumsum(counts)  # the last rank (1-based) each distinct value occupies
-    return (ends - (counts - 1) / 2.0)[inverse.reshape(-1)]
-
-
-def auroc(scores: Sequence[float], labels: Sequence[bool]) -> float:
-    """Area under the ROC curve: ``P(score of a failure > score of a success) + P(tie) / 2`` (Mann-Whitney U over
-    ``n_pos n_neg``). NaN without both classes. A binary verdict gets its balanced accuracy ``(TPR + TNR) / 2``."""
-    scores = np.asarray(scores, dtype=np.float64)
-    labels = np.asarray(labels, dtype=bool)
-    positives, negatives = int(labels.sum()), int((~labels).sum())
-    if positives == 0 or negatives == 0:
-        return float("nan")
-    ranks = average_ranks(scores)
-    return float((ranks[labels].sum() - positives * (positives + 1) / 2) / (positives * negatives))
-
-
-def cluster_resamples(clusters: np.ndarray, resamples: int, seed: int = 0):
-    """``resamples`` bootstrap samples as index arrays, each drawing as many clusters as there are, with
-    replacement, and taking every member of each draw."""
-    rng = np.random.default_rng(seed)
-    names, index = np.unique(clusters, return_inverse=True)
-    members = [np.flatnonzero(index == i) for i in range(len(names))]
-    for _ in range(resamples):
-        yield np.concatenate([members[i] for i in rng.integers(0, len(names), len(names))])
+# The AUROC (torchmetrics' binary_auroc) and the cluster bootstrap are analysis.statistics' own.
+auroc = statistics.auroc
 
 
 def bootstrap_auroc(
     scores: np.ndarray, labels: np.ndarray, clusters: np.ndarray, resamples: int, seed: int = 0
 ) -> tuple[float, float]:
-    """95% percentile interval of the AUROC with whole clusters (prompts) resampled with replacement."""
+    """95% percentile interval of the AUROC with whole clusters (prompts) resampled with replacement; NaNs when
+    fewer than a tenth of the resamples (at least 10) hold both classes."""
     if resamples <= 0:
         return float("nan"), float("nan")
     if len(scores) and np.all(scores == scores[0]) and labels.any() and not labels.all():
         return 0.5, 0.5  # a constant score ties every pair in every resample
-    values = []
-    for picked in cluster_resamples(clusters, resamples, seed):
-        value = auroc(scores[picked], labels[picked])
-        if not math.isnan(value):
-            values.append(value)
-    if len(values) < max(10, resamples // 10):
-        return float("nan"), float("nan")
-    return float(np.percentile(values, 2.5)), float(np.percentile(values, 97.5))
+    return statistics.bootstrap_clusters(
+        lambda picked: auroc(scores[picked], labels[picked]),
+        clusters,
+        resamples,
+        seed=seed,
+        min_defined=max(10, resamples // 10),
+    )
 
 
 def bootstrap_mean(values: np.ndarray, clusters: np.ndarray, resamples: int, seed: int = 0) -> tuple[float, float]:
     """95% percentile interval of a mean with whole clusters resampled."""
     if resamples <= 0 or len(values) == 0:
         return float("nan"), float("nan")
-    means = [float(values[picked].mean()) for picked in cluster_resamples(clusters, resamples, seed)]
-    return float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))
+    return statistics.bootstrap_clusters(lambda picked: float(values[picked].mean()), clusters, resamples, seed=seed)
 
 
 def chance_iou(area_a: float, area_b: float) -> float:
