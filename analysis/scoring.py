@@ -138,123 +138,23 @@ def score_maps(
     plan = plan or plan_scoring(tree, token_maps.shape[0])
     token_maps = token_maps.float()
     height, width = token_maps.shape[-2:]
-    count = len(plan.entities)
     words = list(words) if words is not None else list(range(1, token_maps.shape[0]))
     raw_maps = raw_maps.float() if raw_maps is not None else token_maps
-    if count:
-        entity_maps = torch.stack([attention_maps.group_map(token_maps, positions) for positions in plan.positions])
-    else:
-        entity_maps = torch.zeros(0, height, width)
-    region_settings = {
-        "rule": thresholds.region_rule,
-        "level": thresholds.background,
-        "quantile": thresholds.floor_quantile,
-        "min_contrast": thresholds.min_contrast,
-    }
-    candidates = regions.region_candidates(entity_maps, **region_settings) if count else None
-    labels = regions.assign_regions(entity_maps, thresholds.background, plan.parents, candidates=candidates)
-    own = regions.own_region_masks(labels, count)
-    full = regions.full_region_masks(labels, plan.parents)
-    pixels = float(height * width)
-    nested = regions.nested_pairs(plan.parents)
-    matrix = map_overlap.pairwise_floor_overlap(entity_maps, thresholds.floor_quantile) if count else torch.zeros(0, 0)
-    contrasts = attention_maps.map_contrast(entity_maps, thresholds.floor_quantile) if count else torch.zeros(0)
-    if count and thresholds.region_rule != "peak":
-        # A flat map localises nothing: the overlap of its noise with another map's is not leakage, so a pair with a
-        # flat member is undefined, the same gate that keeps a flat map from claiming a region.
-        flat = contrasts < thresholds.min_contrast
-        matrix = torch.where(flat[:, None] | flat[None, :], torch.full_like(matrix, float("nan")), matrix)
-    entity_rows = []
-    for slot in range(count):
-        peak, mass = word_attention.presence(raw_maps, plan.positions[slot], words)
-        empty = bool(float(entity_maps[slot].sum()) <= attention_maps.ZERO_MASS)
-        entity_rows.append(
-            {
-                "entity": plan.entities[slot],
-                "empty": empty,
-                "flat": not empty
-                and thresholds.region_rule != "peak"
-                and float(contrasts[slot]) < thresholds.min_contrast,
-                "contrast": json_number(contrasts[slot]),
-                "presence": json_number(peak),
-                "presence_mass": json_number(mass),
-                "neglected": word_attention.is_neglected(float(peak), thresholds.presence),
-                "own_region": json_number(own[slot].sum() / pixels),
-                "full_region": json_number(full[slot].sum() / pixels),
-            }
-        )
-    overlaps, nested_rows = [], []
-    for e in range(count):
-        for f in range(e + 1, count):
-            if (e, f) in nested:
-                parent, child = (e, f) if e in _ancestors(f, plan.parents) else (f, e)
-                nested_rows.append(
-                    {
-                        "parent": plan.entities[parent],
-                        "child": plan.entities[child],
-                        "overlap": json_number(matrix[e, f]),
-                        "containment": json_number(map_overlap.containment(entity_maps[child], full[parent])),
-                    }
-                )
-            else:
-                overlaps.append({"entities": [plan.entities[e], plan.entities[f]], "value": json_number(matrix[e, f])})
+    found = _entity_regions(token_maps, plan, thresholds)
+    entity_rows = _entity_rows(found, raw_maps, plan, words, thresholds)
+    overlaps, nested_rows = _pair_rows(found, plan)
     # Leakage is undefined (null), not 0, when no pair of entities can be scored: a single entity, one nested in
     # another, or maps with no localised attention. A 0 would read as "perfect" and pull means down.
     scored = [row for row in overlaps if row["value"] is not None]
     worst = max(scored, key=lambda row: row["value"], default=None)
-
     self_rows, self_max, self_resolution = None, None, None
-    if self_map is not None and count:
-        side = self_attention_grid(self_map.shape[-1], (height, width))
-        self_resolution = resolution_key(*side)
-        self_entity_maps = attention_maps.resize_maps(entity_maps, side)
-        self_candidates = regions.region_candidates(self_entity_maps, **region_settings)
-        self_labels = regions.assign_regions(
-            self_entity_maps, thresholds.background, plan.parents, candidates=self_candidates
-        )
-        self_full = regions.full_region_masks(self_labels, plan.parents)
-        lifts = map_overlap.self_attention_lift(self_map.float(), self_full)
-        self_rows = [
-            {"from": plan.entities[e], "to": plan.entities[f], "value": json_number(lifts[e, f])}
-            for e in range(count)
-            for f in range(count)
-            if e != f and (min(e, f), max(e, f)) not in nested
-        ]
-        defined = [row["value"] for row in self_rows if row["value"] is not None]
-        self_max = max(defined) if defined else None
-
-    bindings = []
-    for slot, tree_index, attribute_index, positions in plan.attributes:
-        attribute_map = attention_maps.group_map(token_maps, positions)
-        lifts = binding.binding_lifts(attribute_map, own)
-        shares = binding.binding_shares(attribute_map, own)
-        related = set(_ancestors(slot, plan.parents)) | _descendants(slot, plan.parents)
-        margin, own_divergence, nearest_divergence, nearest = binding.binding_margin(
-            attribute_map, entity_maps, slot, exclude=sorted(related)
-        )
-        misbound = binding.is_misbound_lift(lifts, slot)
-        defined = [f for f in range(count) if not math.isnan(float(lifts[f]))]
-        dominant = max(defined, key=lambda f: float(lifts[f])) if defined else None
-        bindings.append(
-            {
-                "entity": tree_index,
-                "attribute": attribute_index,
-                "text": tree.entities[tree_index].attributes[attribute_index].text,
-                "value": json_number(lifts[slot]),
-                "lifts": [{"entity": plan.entities[f], "value": json_number(lifts[f])} for f in range(count)],
-                "shares": [{"entity": plan.entities[f], "value": json_number(shares[f])} for f in range(count)],
-                "misbound": misbound,
-                "dominant": plan.entities[dominant] if dominant is not None else None,
-                "margin": json_number(margin),
-                "divergence_own": json_number(own_divergence),
-                "divergence_nearest": json_number(nearest_divergence),
-                "nearest": plan.entities[nearest] if nearest is not None else None,
-            }
-        )
+    if self_map is not None and plan.entities:
+        self_rows, self_max, self_resolution = _self_leakage_rows(self_map, found, plan, thresholds)
+    bindings = _binding_rows(token_maps, found, plan, tree)
     values = [row["value"] for row in bindings if row["value"] is not None]
     return {
         "resolution": resolution_key(height, width),
-        "background_share": json_number((labels == regions.BACKGROUND).sum() / pixels),
+        "background_share": json_number((found.labels == regions.BACKGROUND).sum() / found.pixels),
         "entities": entity_rows,
         "overlaps": overlaps,
         "nested": nested_rows,
@@ -268,6 +168,163 @@ def score_maps(
         "misbound": sum(1 for row in bindings if row["misbound"]),
         "neglected": sum(1 for row in entity_rows if row["neglected"]),
     }
+
+
+@dataclasses.dataclass
+class _Regions:
+    """What every score of one set of maps reads: the entity maps ``[E, H, W]``, the region labels and each
+    entity's own and full region masks, the floor-removed overlap matrix (NaN on pairs with a flat member), the
+    maps' contrasts, the nested pairs and the region settings."""
+
+    entity_maps: torch.Tensor
+    labels: torch.Tensor
+    own: torch.Tensor
+    full: torch.Tensor
+    matrix: torch.Tensor
+    contrasts: torch.Tensor
+    nested: set
+    settings: dict
+    pixels: float
+
+
+def _entity_regions(token_maps: torch.Tensor, plan: ScoringPlan, thresholds: Thresholds) -> _Regions:
+    height, width = token_maps.shape[-2:]
+    count = len(plan.entities)
+    if count:
+        entity_maps = torch.stack([attention_maps.group_map(token_maps, positions) for positions in plan.positions])
+    else:
+        entity_maps = torch.zeros(0, height, width)
+    settings = {
+        "rule": thresholds.region_rule,
+        "level": thresholds.background,
+        "quantile": thresholds.floor_quantile,
+        "min_contrast": thresholds.min_contrast,
+    }
+    candidates = regions.region_candidates(entity_maps, **settings) if count else None
+    labels = regions.assign_regions(entity_maps, thresholds.background, plan.parents, candidates=candidates)
+    matrix = map_overlap.pairwise_floor_overlap(entity_maps, thresholds.floor_quantile) if count else torch.zeros(0, 0)
+    contrasts = attention_maps.map_contrast(entity_maps, thresholds.floor_quantile) if count else torch.zeros(0)
+    if count and thresholds.region_rule != "peak":
+        # A flat map localises nothing: the overlap of its noise with another map's is not leakage, so a pair with a
+        # flat member is undefined, the same gate that keeps a flat map from claiming a region.
+        flat = contrasts < thresholds.min_contrast
+        matrix = torch.where(flat[:, None] | flat[None, :], torch.full_like(matrix, float("nan")), matrix)
+    return _Regions(
+        entity_maps=entity_maps,
+        labels=labels,
+        own=regions.own_region_masks(labels, count),
+        full=regions.full_region_masks(labels, plan.parents),
+        matrix=matrix,
+        contrasts=contrasts,
+        nested=regions.nested_pairs(plan.parents),
+        settings=settings,
+        pixels=float(height * width),
+    )
+
+
+def _entity_rows(
+    found: _Regions, raw_maps: torch.Tensor, plan: ScoringPlan, words: list[int], thresholds: Thresholds
+) -> list[dict]:
+    rows = []
+    for slot in range(len(plan.entities)):
+        peak, mass = word_attention.presence(raw_maps, plan.positions[slot], words)
+        empty = bool(float(found.entity_maps[slot].sum()) <= attention_maps.ZERO_MASS)
+        rows.append(
+            {
+                "entity": plan.entities[slot],
+                "empty": empty,
+                "flat": not empty
+                and thresholds.region_rule != "peak"
+                and float(found.contrasts[slot]) < thresholds.min_contrast,
+                "contrast": json_number(found.contrasts[slot]),
+                "presence": json_number(peak),
+                "presence_mass": json_number(mass),
+                "neglected": word_attention.is_neglected(float(peak), thresholds.presence),
+                "own_region": json_number(found.own[slot].sum() / found.pixels),
+                "full_region": json_number(found.full[slot].sum() / found.pixels),
+            }
+        )
+    return rows
+
+
+def _pair_rows(found: _Regions, plan: ScoringPlan) -> tuple[list[dict], list[dict]]:
+    """The overlap of every pair of entities not nested in each other, and the nested pairs' overlap and
+    containment."""
+    overlaps, nested_rows = [], []
+    count = len(plan.entities)
+    for e in range(count):
+        for f in range(e + 1, count):
+            if (e, f) in found.nested:
+                parent, child = (e, f) if e in _ancestors(f, plan.parents) else (f, e)
+                nested_rows.append(
+                    {
+                        "parent": plan.entities[parent],
+                        "child": plan.entities[child],
+                        "overlap": json_number(found.matrix[e, f]),
+                        "containment": json_number(
+                            map_overlap.containment(found.entity_maps[child], found.full[parent])
+                        ),
+                    }
+                )
+            else:
+                value = json_number(found.matrix[e, f])
+                overlaps.append({"entities": [plan.entities[e], plan.entities[f]], "value": value})
+    return overlaps, nested_rows
+
+
+def _self_leakage_rows(
+    self_map: torch.Tensor, found: _Regions, plan: ScoringPlan, thresholds: Thresholds
+) -> tuple[list[dict], float | None, str]:
+    """Self-attention lifts between entities' regions at the self-attention map's resolution: rows, max, key."""
+    count = len(plan.entities)
+    side = self_attention_grid(self_map.shape[-1], tuple(found.entity_maps.shape[-2:]))
+    self_entity_maps = attention_maps.resize_maps(found.entity_maps, side)
+    self_candidates = regions.region_candidates(self_entity_maps, **found.settings)
+    self_labels = regions.assign_regions(
+        self_entity_maps, thresholds.background, plan.parents, candidates=self_candidates
+    )
+    self_full = regions.full_region_masks(self_labels, plan.parents)
+    lifts = map_overlap.self_attention_lift(self_map.float(), self_full)
+    rows = [
+        {"from": plan.entities[e], "to": plan.entities[f], "value": json_number(lifts[e, f])}
+        for e in range(count)
+        for f in range(count)
+        if e != f and (min(e, f), max(e, f)) not in found.nested
+    ]
+    defined = [row["value"] for row in rows if row["value"] is not None]
+    return rows, (max(defined) if defined else None), resolution_key(*side)
+
+
+def _binding_rows(token_maps: torch.Tensor, found: _Regions, plan: ScoringPlan, tree: PromptTree) -> list[dict]:
+    rows = []
+    count = len(plan.entities)
+    for slot, tree_index, attribute_index, positions in plan.attributes:
+        attribute_map = attention_maps.group_map(token_maps, positions)
+        lifts = binding.binding_lifts(attribute_map, found.own)
+        shares = binding.binding_shares(attribute_map, found.own)
+        related = set(_ancestors(slot, plan.parents)) | _descendants(slot, plan.parents)
+        margin, own_divergence, nearest_divergence, nearest = binding.binding_margin(
+            attribute_map, found.entity_maps, slot, exclude=sorted(related)
+        )
+        defined = [f for f in range(count) if not math.isnan(float(lifts[f]))]
+        dominant = max(defined, key=lambda f: float(lifts[f])) if defined else None
+        rows.append(
+            {
+                "entity": tree_index,
+                "attribute": attribute_index,
+                "text": tree.entities[tree_index].attributes[attribute_index].text,
+                "value": json_number(lifts[slot]),
+                "lifts": [{"entity": plan.entities[f], "value": json_number(lifts[f])} for f in range(count)],
+                "shares": [{"entity": plan.entities[f], "value": json_number(shares[f])} for f in range(count)],
+                "misbound": binding.is_misbound_lift(lifts, slot),
+                "dominant": plan.entities[dominant] if dominant is not None else None,
+                "margin": json_number(margin),
+                "divergence_own": json_number(own_divergence),
+                "divergence_nearest": json_number(nearest_divergence),
+                "nearest": plan.entities[nearest] if nearest is not None else None,
+            }
+        )
+    return rows
 
 
 def _ancestors(slot: int, parents: Sequence[int | None]) -> list[int]:
