@@ -263,12 +263,13 @@ def agreement_table(comparison: dict) -> list[str]:
 
 
 def draw_disagreements(entries, comparison: dict, path: Path, per_row: int = 4) -> None:
-    """One tile per disagreement: the image and the judge's reading (3x), the caption, the verdict, both answers."""
+    """One tile per disagreement: the image and the judge's reading (2x), the caption, the verdict, both answers
+    (saved with a 64-colour palette to keep the file small)."""
     from PIL import Image, ImageDraw, ImageFont
 
     by_number = {entry[0]: entry for entry in entries}
-    side = 64 * 3
-    tile_width, tile_height = 2 * side + 24, side + 58
+    side = 64 * 2
+    tile_width, tile_height = max(2 * side + 24, 300), side + 50
     tiles = comparison["disagreements"]
     rows = max(1, (len(tiles) + per_row - 1) // per_row)
     sheet = Image.new("RGB", (tile_width * per_row, tile_height * rows), (255, 255, 255))
@@ -282,14 +283,14 @@ def draw_disagreements(entries, comparison: dict, path: Path, per_row: int = 4) 
         sheet.paste(Image.fromarray(view).resize((side, side), Image.Resampling.NEAREST), (left + side + 16, top + 4))
         what = "image" if index is None else f"{scene.objects[index].colour} {scene.objects[index].shape}"
         lines = [
-            f"#{number} {textwrap.shorten(scene.caption, 60)}",
+            f"#{number} {textwrap.shorten(scene.caption, 46)}",
             f"{name} ({what}): person {'yes' if theirs else 'no'}, judge {'yes' if ours else 'no'}",
-            textwrap.shorten("judge " + result.summary(), 70),
+            textwrap.shorten("judge " + result.summary(), 50),
         ]
         for row, line in enumerate(lines):
-            draw.text((left + 8, top + side + 8 + 14 * row), line, fill=(0, 0, 0), font=font)
+            draw.text((left + 8, top + side + 6 + 13 * row), line, fill=(0, 0, 0), font=font)
         draw.rectangle((left, top, left + tile_width - 1, top + tile_height - 1), outline=(200, 200, 200))
-    sheet.save(path)
+    sheet.quantize(colors=64).save(path, optimize=True)
 
 
 def main(argv: list[str] | None = None) -> int:
