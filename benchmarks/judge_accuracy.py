@@ -288,7 +288,7 @@ def main(argv: list[str] | None = None) -> int:
     seconds = time.perf_counter() - start
 
     lines = [
-        f"Machine: {machine_description()}; {seconds:.0f} s in all (nice 19, one thread, machine shared).",
+        f"Machine: {machine_description()}; {seconds:.0f} s in all (one thread, machine shared).",
         "",
         "| renders | objects | right (shape, colour and size) | 95% interval | shape | colour | size | not found | extra detections |",
         "|---|---|---|---|---|---|---|---|---|",
