@@ -76,8 +76,9 @@ def _uint8(image: np.ndarray) -> np.ndarray:
 
 def swapped_scene(scene: Scene, edit: dict) -> Scene | None:
     """The scene an image shows when the binding follows a swap: the two objects' colours exchanged for a swap of two
-    colour words, their shapes for a swap of two shape nouns; None for any other edit, or when the tree's entities do
-    not line up with the scene's objects."""
+    colour words, their shapes for a swap of two shape nouns; None for any other edit, when the tree's entities do
+    not line up with the scene's objects, or when the exchanged scene holds the same shape-colour pairs (two stars
+    of two colours: the judge, which matches by shape and colour, cannot tell the two apart)."""
     if edit.get("kind") != "swap" or len(edit.get("entities", ())) != 2:
         return None
     first, second = edit["entities"]
@@ -94,6 +95,8 @@ def swapped_scene(scene: Scene, edit: dict) -> Scene | None:
         objects[second] = dataclasses.replace(b, shape=a.shape)
     else:
         return None
+    if sorted((o.shape, o.colour) for o in objects) == sorted((o.shape, o.colour) for o in scene.objects):
+        return None  # "a green star and a white star": the exchanged scene is the same scene to the judge
     return dataclasses.replace(scene, objects=tuple(objects))
 
 
@@ -296,10 +299,19 @@ def per_prompt_values(table: ProbeTable) -> dict[str, dict[str, float | None]]:
             "image_effect": _mean([row.image_effect for row in rows]),
             "latent_effect": _mean([row.latent_effect for row in rows]),
         }
-        for field in ("present", "object_accuracy", "colour_binding", "followed"):
+        for field in ("present", "object_accuracy", "colour_binding"):
             entry[field] = _mean([(row.judged or {}).get(field) for row in rows])
+        entry["followed"] = _mean([(row.judged or {}).get("followed") for row in rows if _distinguishable(table, row)])
         values[name] = entry
     return values
+
+
+def _distinguishable(table: ProbeTable, row: EditRow) -> bool:
+    """Whether the judge can tell a swap's exchanged scene from the original (tables written before
+    :func:`swapped_scene` knew the difference carry ``followed`` for such swaps too)."""
+    if table.scene is None:
+        return False
+    return swapped_scene(Scene.from_json(table.scene), row.edit) is not None
 
 
 def _mean(values: Sequence) -> float | None:
@@ -342,40 +354,71 @@ def summarise(tables: Sequence[ProbeTable], resamples: int = 1000, confidence: f
 #: The padding edit's image effect (1 = a new seed) at or above which, when it also reaches the effect of editing
 #: every word, a model is read as taking most of its prompt from the padding.
 PADDING_READS = 0.5
+#: The share of the unedited images' presence rate at or below which the padding edit is read as removing what
+#: the model draws (judged prompts only).
+PRESENCE_KEPT = 0.5
 
 
-def padding_reading(padding_effect: float | None, words_effect: float | None) -> str | None:
-    """The sentence for a model (or prompt) whose image depends on the padding after the end token at least as much
-    as on all the words together, with the padding edit's effect at least :data:`PADDING_READS`; None otherwise or
-    when either effect is unknown."""
-    if padding_effect is None or words_effect is None:
+def _finite(value) -> bool:
+    return value is not None and math.isfinite(value)
+
+
+def padding_reading(
+    padding_effect: float | None,
+    words_effect: float | None,
+    padding_present: float | None = None,
+    unedited_present: float | None = None,
+) -> str | None:
+    """The sentence for a model (or prompt) that reads its prompt from the padding after the end token, or None.
+
+    It applies when the padding edit's image effect is at least :data:`PADDING_READS` and at least that of editing
+    every word ("most of its prompt"), or, where the judge read the images, when the padding edit keeps at most
+    :data:`PRESENCE_KEPT` of the unedited images' presence rate ("much of what to draw")."""
+    if not (_finite(padding_effect) and _finite(words_effect)):
         return None
-    if not (math.isfinite(padding_effect) and math.isfinite(words_effect)):
+    by_effect = padding_effect >= PADDING_READS and padding_effect >= words_effect
+    by_presence = _finite(padding_present) and _finite(unedited_present) and unedited_present > 0
+    by_presence = by_presence and padding_present <= PRESENCE_KEPT * unedited_present
+    if not (by_effect or by_presence):
         return None
-    if padding_effect < PADDING_READS or padding_effect < words_effect:
-        return None
+    lead = "most of its prompt" if by_effect else "much of what to draw"
+    detail = (
+        f"taking the padding from the empty prompt changes the image by {padding_effect:.2f} of a new seed's change "
+        f"(taking every word from it: {words_effect:.2f})"
+    )
+    if _finite(padding_present) and _finite(unedited_present):
+        detail += f" and leaves every named object in {padding_present:.0%} of images ({unedited_present:.0%} unedited)"
     return (
-        "this model reads most of its prompt from the padding after the end token (taking the padding from the "
-        f"empty prompt changes the image by {padding_effect:.2f} of a new seed's change, taking every word from it "
-        f"by {words_effect:.2f}): attention-based verdicts and modulation, which act on the words' positions, are "
-        "not expected to work on it"
+        f"this model reads {lead} from the padding after the end token: {detail}; attention-based verdicts and "
+        "modulation, which act on the words' positions, are not expected to work reliably on it"
     )
 
 
 def table_reading(table: ProbeTable) -> str | None:
-    """:func:`padding_reading` of one prompt's table (its ``padding`` and ``all-words`` edits on both encoders)."""
-    effects = {row.key: row.image_effect for row in table.rows}
-    if "padding" not in effects or "all-words" not in effects:
+    """:func:`padding_reading` of one prompt's table (its ``padding`` and ``all-words`` edits on both encoders, and
+    the judged presence rates when there are any)."""
+    rows = {row.key: row for row in table.rows}
+    if "padding" not in rows or "all-words" not in rows:
         return None
-    return padding_reading(effects["padding"], effects["all-words"])
+    padding = rows["padding"]
+    return padding_reading(
+        padding.image_effect,
+        rows["all-words"].image_effect,
+        (padding.judged or {}).get("present"),
+        (table.unedited or {}).get("present"),
+    )
 
 
 def model_reading(figures: dict | None) -> str | None:
-    """:func:`padding_reading` of a model's recorded figures (``{"padding_effect", "all_words_effect", "source"}``,
-    as ``benchmarks/information_flow.py --figures`` writes them), with where they come from."""
+    """:func:`padding_reading` of a model's recorded figures (``{"padding_effect", "all_words_effect", "present":
+    {"unedited", "padding"}, "set", "prompts", "source"}``, as ``benchmarks/information_flow.py --figures`` writes
+    them), with where they come from."""
     if not figures:
         return None
-    reading = padding_reading(figures.get("padding_effect"), figures.get("all_words_effect"))
+    present = figures.get("present") or {}
+    reading = padding_reading(
+        figures.get("padding_effect"), figures.get("all_words_effect"), present.get("padding"), present.get("unedited")
+    )
     if reading is None:
         return None
     source = figures.get("source")

@@ -254,3 +254,10 @@ def test_swapped_scene_exchanges_colours_or_shapes():
     shapes = swapped_scene(scene, {"kind": "swap", "entities": [0, 1], "words": ["circle", "square"]})
     assert [(o.shape, o.colour) for o in shapes.objects] == [("square", "red"), ("circle", "blue")]
     assert swapped_scene(scene, {"kind": "replace", "entities": [0], "words": ["red"]}) is None
+    stars = Scene(
+        (ShapeObject("star", "green", "small", 16, 32, 7), ShapeObject("star", "white", "small", 48, 32, 7)),
+        "a green star and a white star",
+        "pair",
+    )
+    # Exchanging the colours of two stars gives the same stars to a judge that matches by shape and colour.
+    assert swapped_scene(stars, {"kind": "swap", "entities": [0, 1], "words": ["green", "white"]}) is None

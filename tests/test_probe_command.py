@@ -75,6 +75,9 @@ def test_padding_reading_needs_a_large_padding_effect_at_least_that_of_all_words
     assert padding_reading(0.4, 0.1) is None  # below PADDING_READS
     assert padding_reading(0.6, 0.7) is None  # the words matter more
     assert padding_reading(None, 0.2) is None
+    # Judged: the padding edit keeps at most half of the unedited presence rate.
+    assert "much of what to draw" in padding_reading(0.45, 0.58, padding_present=0.2, unedited_present=0.6)
+    assert padding_reading(0.45, 0.58, padding_present=0.4, unedited_present=0.6) is None
     figures = {"padding_effect": 0.7, "all_words_effect": 0.5, "source": "docs/x.md", "set": "s", "prompts": 3}
     assert model_reading(figures).endswith("(measured over 3 prompts of s; docs/x.md)")
     assert known_figures("tiny") is None
