@@ -93,3 +93,26 @@ def test_world_captions_read_back_as_their_scenes():
             ]
     assert scene_from_caption("a red car and a white sheep") is None
     assert scene_from_caption("a red circle next to a blue square") is None
+
+
+def test_diagnose_quotes_a_known_models_reading(tiny_model, tmp_path, monkeypatch):
+    from attnmod.reports.diagnosis_report import write_diagnosis_report
+    from attnmod.reports.text import format_diagnosis
+    from attnmod.toolkit import probe
+    from attnmod.workflows import run_diagnosis
+
+    figures = tmp_path / "flow.json"
+    figures.write_text(json.dumps({"padding_effect": 0.45, "all_words_effect": 0.58, "set": "seen-2/test",
+                                   "prompts": 10, "present": {"unedited": 0.6, "padding": 0.2},
+                                   "source": "docs/information_flow.md"}))  # fmt: skip
+    monkeypatch.setitem(probe.KNOWN_FIGURES, "tiny", figures)
+    data = run_diagnosis(tiny_model, CAT_DOG.prompt, steps=1, height=64, width=64, tree=CAT_DOG,
+                         out_dir=tmp_path / "d", formats=())  # fmt: skip
+    assert data["information_flow"].startswith("this model reads much of what to draw from the padding")
+    assert "note: this model reads much of what to draw" in format_diagnosis(data)
+    write_diagnosis_report(tmp_path / "d", formats=("html",))
+    assert "model: this model reads much of what to draw" in (tmp_path / "d" / "report.html").read_text()
+    monkeypatch.delitem(probe.KNOWN_FIGURES, "tiny")
+    data = run_diagnosis(tiny_model, CAT_DOG.prompt, steps=1, height=64, width=64, tree=CAT_DOG,
+                         out_dir=tmp_path / "e", formats=())  # fmt: skip
+    assert data["information_flow"] is None
