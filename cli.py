@@ -10,12 +10,14 @@ import errno
 import functools
 import json
 import os
+import signal
 import sys
 
 import click
 
 from . import __version__
 from .toolkit.errors import AttnmodError
+from .toolkit.interrupt import Interrupted
 
 SIZE_HELP = (
     "a multiple of 16 on the embedded tiny models, of 32 on SDXL-shaped ones (8 x 2 per UNet level); "
@@ -41,6 +43,10 @@ def user_errors(command):
         except AttnmodError as error:
             click.echo(f"error: {error}", err=True)
             sys.exit(1)
+        except Interrupted as stopped:
+            # Stopped at a boundary on SIGINT/SIGTERM, files consistent: 128 + the signal, as a shell reports it.
+            click.echo(str(stopped), err=True)
+            sys.exit(stopped.exit_code)
         except OSError as error:
             # A folder that turned read-only or a disk that filled up mid-way: one line, not a traceback.
             if error.errno not in WRITE_ERRORS:
@@ -84,8 +90,14 @@ def _request_threads(ctx, param, value):
 
 
 def _device_count(ctx, param, value: str) -> int | str:
-    """Lightning's ``devices``: a count as a number, anything else (``auto``, ``0,1``) as written."""
-    return int(value) if value.isdigit() else value
+    """Lightning's ``devices``: a count as a number, ``auto``, ``-1`` or indices (``0,1``) as written; anything
+    else is a usage error before anything is imported or created."""
+    from .lightning_modules.validation import parse_devices
+
+    try:
+        return parse_devices(value)
+    except AttnmodError as error:
+        raise click.BadParameter(str(error)) from None
 
 
 def _form_weights_option(ctx, param, value: str | None) -> dict[str, float] | None:
@@ -287,12 +299,11 @@ def generate(
 ) -> None:
     """Generate an image with phase-wise attention modulation (and capture attention)."""
     from .lightning_modules.validation import check_generation_settings
-    from .toolkit.output_folder import RunLock, prepare_output_folder
+    from .toolkit.output_folder import GENERATION_KIND, command_output
 
     # Everything that needs no model is checked first: the model takes seconds to minutes to load.
-    check_generation_settings(model, None, height, width)
-    prepare_output_folder(out_dir)
-    with RunLock(out_dir, "`attnmod generate`"):  # one run at a time writes into a folder
+    check_generation_settings(model, steps, height, width, guidance)
+    with command_output(out_dir, GENERATION_KIND, "`attnmod generate`"):  # one run at a time writes into a folder
         from .toolkit import generation
         from .toolkit.models.loading import load_model
         from .toolkit.run_files import resolve_generation_settings
@@ -420,15 +431,14 @@ def diagnose(
     verdicts, images, DIR/diagnosis.json and report.html/pdf."""
     from .lightning_modules.validation import check_generation_settings
     from .reports.html import parse_formats
-    from .toolkit.output_folder import RunLock, prepare_output_folder
+    from .toolkit.output_folder import DIAGNOSIS_KIND, command_output
 
     # Checked before the model stack is imported and the model loaded, so that a typo fails at once; "none" writes
     # no report.
     if formats.strip().lower() != "none":
         parse_formats(formats)
-    check_generation_settings(model, None, height, width)
-    prepare_output_folder(out_dir)
-    with RunLock(out_dir, "`attnmod diagnose`"):  # one run at a time writes into a folder
+    check_generation_settings(model, steps, height, width, guidance)
+    with command_output(out_dir, DIAGNOSIS_KIND, "`attnmod diagnose`"):  # one run at a time writes into a folder
         from .workflows import diagnosis_files
 
         written = diagnosis_files(formats)
@@ -665,11 +675,9 @@ def attribute(
         parser=parser,
     )
     if out_file:
-        try:
-            with open(out_file, "w", encoding="utf-8") as handle:
-                json.dump(result.to_json(), handle, indent=2, ensure_ascii=False)
-        except OSError as error:
-            raise AttnmodError(f"cannot write {out_file!r}: {error}") from error
+        from .toolkit.run_files import clean_numbers, write_json_atomic
+
+        write_json_atomic(out_file, clean_numbers(result.to_json()), indent=2)
     if as_json:
         emit_json(result.to_json())
         return
@@ -770,7 +778,7 @@ def ablate(
 
         axes = (load_sweep_file(sweep_file) if sweep_file else []) + [parse_sweep(spec) for spec in sweeps]
         configs = expand_sweep(variant_list, axes)
-    check_generation_settings(model, steps, height, width)
+    check_generation_settings(model, steps, height, width, guidance)
     check_output_folder(out)  # writable, or creatable, before the slow imports; nothing is created yet
     from .lightning_modules.run import run_ablation
 
@@ -808,6 +816,8 @@ def ablate(
             f"{summary.failed} failed, in {summary.seconds:.1f} s on {summary.world_size} process(es)"
         )
         click.echo(f"results: {results}")
+    for note in summary.notes:
+        click.echo(f"warning: {note}", err=True)
     if summary.unreadable_lines:
         click.echo(
             f"warning: skipped {summary.unreadable_lines} unreadable line(s) of the results files (cut short or "
@@ -819,9 +829,19 @@ def ablate(
             f"no item succeeded: all {summary.failed} failed (first error: {summary.first_error}); see {results}"
         )
     if summary.failed:
+        retry = summary.failed - summary.input_problems
+        advice = (
+            f"{summary.input_problems} for problems in their source lines (empty, not JSON), which a rerun cannot "
+            "fix: correct the source"
+            if summary.input_problems
+            else ""
+        )
+        if retry > 0:
+            advice = "; ".join(filter(None, [advice, "run the command again to retry the others" if advice else
+                                             "run the command again to retry them"]))  # fmt: skip
         click.echo(
             f"warning: {summary.failed} of {summary.items} items failed; their errors are in {results} "
-            f"(`attnmod report {summary.out}` lists them); run the command again to retry them",
+            f"(`attnmod report {summary.out}` lists them); {advice}",
             err=True,
         )
 
@@ -894,6 +914,7 @@ def report(run_dir: str, out_dir: str | None, formats: str, worst: int) -> None:
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N")
 @click.option("--batch-size", type=click.IntRange(min=1), default=16, show_default=True)
 @click.option("--resamples", type=click.IntRange(min=1), default=1000, show_default=True, help="bootstrap resamples")
+@_ALLOW_PICKLE
 @_THREADS
 @click.option("--json", "as_json", is_flag=True, help="print the summary as JSON")
 @user_errors
@@ -908,6 +929,7 @@ def evaluate(
     device: str,
     batch_size: int,
     resamples: int,
+    allow_pickle: bool,
     as_json: bool,
 ) -> None:
     """Image-level scores of a run: CLIP score, FID, learned preference, and the shapes-world judge.
@@ -931,11 +953,14 @@ def evaluate(
         fid_image_size=fid_image_size,
         resamples=resamples,
         progress=sys.stderr.isatty(),
+        allow_pickle=allow_pickle,
     )
+    for warning in summary["warnings"]:
+        click.echo(f"warning: {warning}", err=True)
     if as_json:
         emit_json(summary)
         return
-    click.echo(format_evaluation(summary))
+    click.echo(format_evaluation(summary, warnings=False))
     click.echo(
         f"wrote {os.path.join(run_dir, 'evaluation.json')} and scores into {os.path.join(run_dir, 'results.jsonl')}"
     )
@@ -1098,6 +1123,13 @@ def world_train(
     if padding_augmentation and text_recipe != "frozen-contrastive":
         raise click.UsageError("--padding-augmentation applies to --text-recipe frozen-contrastive")
     summary = train_shapes_model(out_dir, settings, progress=progress, samples=samples)
+    if summary.get("interrupted"):
+        signum = summary["interrupted"]
+        raise Interrupted(
+            signum,
+            f"interrupted by {signal.Signals(signum).name} in the {summary['paused']} stage at step "
+            f"{summary['step']} (checkpoint saved); run the same command to go on",
+        )
     if summary.get("paused"):
         click.echo(f"paused in the {summary['paused']} stage at step {summary['step']}; run the same command to go on")
     elif summary.get("final_loss") is not None:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import shutil
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -45,6 +44,7 @@ from .toolkit.run_files import (
     EVALUATION_FILE,
     IMAGE_FILE,
     ITEMS_FOLDER,
+    NO_VARIANT,
     PARSE_FILE,
     REFERENCE_STATS_FILE,
     RESULTS_FILE,
@@ -139,7 +139,7 @@ def run_diagnosis(
             progress=progress,
         )[0]
         generation.save_generation(result, out / role)
-        shutil.copyfile(out / role / IMAGE_FILE, out / role_image(role))
+        write_atomic(out / role_image(role), (out / role / IMAGE_FILE).read_bytes())
         scores = score_record(result.record, tree, thresholds)
         variants[role] = {
             "variant": role_config.variant,
@@ -337,37 +337,69 @@ def read_results(run_dir: str | Path, skipped: list | None = None) -> list[dict]
     """The rows of ``RUN/results.jsonl`` in file order, read by the run files' one reader: blank lines are
     ignored and damaged lines (not UTF-8, not JSON, not an object) skipped; ``skipped`` receives their
     ``(line number, reason)`` pairs."""
-    path = Path(run_dir) / RESULTS_FILE
-    if not path.is_file():
-        raise AttnmodError(f"{str(path)!r} does not exist: pass the folder of a run written by `attnmod ablate`")
-    read = read_jsonl(path, require=None)
+    read = _read_results_file(Path(run_dir))
     if skipped is not None:
         skipped.extend(read.skipped)
     return read.rows
 
 
-def select_items(run_dir: str | Path, rows: Sequence[dict]) -> tuple[list[RunItem], list[str]]:
-    """The rows that can be scored (status "done", a prompt and an image on disk), and warnings for the rest.
+def _read_results_file(run: Path):
+    path = run / RESULTS_FILE
+    if not path.is_file():
+        raise AttnmodError(f"{str(path)!r} does not exist: pass the folder of a run written by `attnmod ablate`")
+    return read_jsonl(path, require=None)
 
-    The image is ``RUN/{folder}/image.png``; rows without ``folder`` use ``RUN/items/{id}``.
+
+def select_items(run_dir: str | Path, rows: Sequence[dict]) -> tuple[list[RunItem], list[str]]:
+    """The rows that can be scored (status "done", a prompt and a readable image), and warnings for the rest.
+
+    An item is read from ``RUN/items/{id}/image.png`` only (:func:`~attnmod.toolkit.run_files.run_item_folder`):
+    a ``folder`` field that names another place, an id that is not a plain name, or a link leading out of the
+    run are not followed.
     """
+    from .toolkit.run_files import run_item_folder
+
     run = Path(run_dir)
     items, warnings = [], []
     for index, row in enumerate(rows):
         if row.get("status", "done") != "done":
             continue
         item_id = str(row.get("id", index))
-        folder = run / str(row["folder"]) if row.get("folder") else run / ITEMS_FOLDER / item_id
-        image = folder / IMAGE_FILE
         prompt = row.get("prompt")
+        try:
+            folder = run_item_folder(run, item_id)
+        except AttnmodError as error:
+            warnings.append(f"item {item_id!r}: {error}, not scored")
+            continue
+        if row.get("folder") not in (None, f"{ITEMS_FOLDER}/{item_id}"):
+            warnings.append(
+                f"item {item_id}: its folder field {row['folder']!r} is ignored; read {ITEMS_FOLDER}/{item_id}"
+            )
+        image = folder / IMAGE_FILE
         if not isinstance(prompt, str) or not prompt.strip():
             warnings.append(f"item {item_id}: no prompt in {RESULTS_FILE}, not scored")
         elif not image.is_file():
             warnings.append(f"item {item_id}: {str(image)!r} is missing, not scored")
+        elif (problem := _image_problem(image, folder)) is not None:
+            warnings.append(f"item {item_id}: {str(image)!r} {problem}, not scored")
         else:
-            variant = str(row.get("variant") or "default")
+            variant = NO_VARIANT if row.get("variant") in (None, "") else str(row["variant"])
             items.append(RunItem(index, item_id, prompt, variant, image))
     return items, warnings
+
+
+def _image_problem(image: Path, folder: Path) -> str | None:
+    """Why an item's image cannot be scored (a link out of its folder, bytes that do not decode), or None."""
+    from PIL import Image
+
+    if not image.resolve().is_relative_to(folder.resolve()):
+        return "leads outside its item folder"
+    try:
+        with Image.open(image) as picture:
+            picture.load()
+    except Exception as error:  # noqa: BLE001 - PIL raises many types for a damaged file
+        return f"does not decode ({type(error).__name__}: {error})"
+    return None
 
 
 def _run_status(run: Path) -> str | None:
@@ -462,6 +494,7 @@ def evaluate_run(
     seed: int = 0,
     progress: bool = False,
     judge: str | None = None,
+    allow_pickle: bool = False,
 ) -> dict:
     """Score a run's images, merge per-item scores into ``results.jsonl`` and write ``evaluation.json``: what
     ``attnmod evaluate RUN`` does. Returns the summary written to ``evaluation.json``.
@@ -502,15 +535,14 @@ def evaluate_run(
     TorchScript or ``.pt2`` feature network. ``reward_model``: a local CLIP-form preference model folder.
     ``judge``: "shapes" to judge images against their shapes-world scenes (no model needed); ``clip_model=None``
     skips CLIP. Evaluation runs in one process on one device; ``devices`` is accepted for symmetry with
-    ``attnmod ablate``.
-    """
-    from tqdm.auto import tqdm
+    ``attnmod ablate``. ``allow_pickle``: accept CLIP or reward weights stored as Python pickles
+    (``pytorch_model.bin``), which can run code when loaded; refused otherwise, as for every model attnmod loads.
 
-    from .analysis.fid import FeatureStatistics, feature_statistics, frechet_distance, load_feature_model
-    from .analysis.image_metrics import ClipScorer, list_images, load_clip, load_reward_model, read_image_tensor
+    The run's lock is held throughout (a running ``attnmod ablate`` is refused); items are read from
+    ``RUN/items/{id}/`` only; lines of results.jsonl that cannot be read are kept as they are in the rewrite.
+    """
     from .analysis.judge.evaluation import JUDGES
-    from .toolkit.devices import resolve_device
-    from .toolkit.threads import ensure_thread_policy
+    from .toolkit.output_folder import RunLock
 
     run = Path(run_dir)
     if not run.is_dir():
@@ -521,13 +553,60 @@ def evaluate_run(
         raise AttnmodError(f"FID image size must be 0 (keep sizes) or positive, got {fid_image_size}")
     if judge is not None and judge not in JUDGES:
         raise AttnmodError(f"unknown judge {judge!r}; judges: {', '.join(JUDGES)}")
+    # The run's lock, held until evaluation.json is written: a running `attnmod ablate` (which rewrites
+    # results.jsonl) and a second evaluate are refused instead of racing this one.
+    with RunLock(run, "`attnmod ablate` run or `attnmod evaluate`"):
+        return _evaluate_locked(
+            run,
+            clip_model,
+            fid_reference,
+            reward_model,
+            devices,
+            fid_model=fid_model,
+            device=device,
+            batch_size=batch_size,
+            fid_image_size=fid_image_size,
+            resamples=resamples,
+            confidence=confidence,
+            seed=seed,
+            progress=progress,
+            judge=judge,
+            allow_pickle=allow_pickle,
+        )
+
+
+def _evaluate_locked(
+    run: Path,
+    clip_model,
+    fid_reference,
+    reward_model,
+    devices,
+    *,
+    fid_model,
+    device,
+    batch_size,
+    fid_image_size,
+    resamples,
+    confidence,
+    seed,
+    progress,
+    judge,
+    allow_pickle,
+) -> dict:
+    from tqdm.auto import tqdm
+
+    from .analysis.fid import FeatureStatistics, feature_statistics, frechet_distance, load_feature_model
+    from .analysis.image_metrics import ClipScorer, list_images, load_clip, load_reward_model, read_image_tensor
+    from .toolkit.devices import resolve_device
+    from .toolkit.threads import ensure_thread_policy
+
     results_path = run / RESULTS_FILE
-    unreadable: list = []
-    rows = read_results(run, unreadable)
+    read = _read_results_file(run)
+    rows, unreadable = read.rows, read.skipped
     signature = _file_signature(results_path)
     items, warnings = select_items(run, rows)
     if unreadable:
-        # They are left out of the rewritten results.jsonl: nothing in them can be scored or restored.
+        # Kept verbatim in the rewritten results.jsonl: this command cannot read them, but they are not its to drop.
         warnings.append(unreadable_lines_warning(unreadable, RESULTS_FILE))
     if _run_status(run) == "running":
         warnings.append("run.json says the run is still running (or was killed): its results may be incomplete")
@@ -540,8 +619,12 @@ def evaluate_run(
     threads = ensure_thread_policy()
 
     # Load every model before scoring anything, so a missing file fails in seconds, not after the CLIP pass.
-    clip = ClipScorer(load_clip(clip_model, device=str(torch_device))) if clip_model else None
-    reward = load_reward_model(reward_model, device=str(torch_device)) if reward_model else None
+    clip = (
+        ClipScorer(load_clip(clip_model, device=str(torch_device), allow_pickle=allow_pickle)) if clip_model else None
+    )
+    reward = (
+        load_reward_model(reward_model, device=str(torch_device), allow_pickle=allow_pickle) if reward_model else None
+    )
     extractor = reference_stats = None
     reference_images = None
     stats_written = None
@@ -587,6 +670,11 @@ def evaluate_run(
     if judge:
         judged, judge_warnings = _judge_items(items, rows, progress)
         warnings.extend(judge_warnings)
+        if not judged and clip is None and reward is None and reference_stats is None:
+            raise AttnmodError(
+                f"--judge {judge}: none of the {len(items)} items of {str(run)!r} has a scene to judge (make the run "
+                "from a shapes: source); nothing was written"
+            )
 
     groups = by_variant(items)
     variants = {}
@@ -630,7 +718,7 @@ def evaluate_run(
             f"{str(results_path)!r} changed while evaluating (is `attnmod ablate` still writing it?): "
             "nothing was written; run evaluate again when the run is finished"
         )
-    write_atomic(results_path, "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows))
+    write_atomic(results_path, read.rewritten())
 
     summary = {
         "clip_model": clip_model if clip is not None else None,

@@ -107,7 +107,7 @@ def unreadable_lines_warning(unreadable: Sequence[tuple[int, str]], results_name
     lines = ", ".join(str(number) for number, _ in unreadable[:5]) + (" ..." if len(unreadable) > 5 else "")
     return (
         f"skipped {len(unreadable)} unreadable line(s) of {results_name} (line {lines}; first: "
-        f"{unreadable[0][1]}); they are dropped from the rewritten file"
+        f"{unreadable[0][1]}); they are kept as they are in the rewritten file"
     )
 
 
@@ -157,8 +157,9 @@ def _interval_text(interval: dict | None) -> str:
     return f"{interval['mean']:.2f} [{interval['low']:.2f}, {interval['high']:.2f}]"
 
 
-def format_evaluation(summary: dict) -> str:
-    """The summary as a plain-text table: one line per variant, intervals in brackets."""
+def format_evaluation(summary: dict, warnings: bool = True) -> str:
+    """The summary as a plain-text table: one line per variant, intervals in brackets; then the warnings, unless
+    ``warnings`` is False (the command line prints them on stderr)."""
     level = round(100 * summary.get("confidence", 0.95))
     header = f"{'variant':<24} {'n':>4}  {f'CLIP score ({level}% CI)':<26} {'FID':>10}  {f'reward ({level}% CI)':<26}"
     lines = [
@@ -182,5 +183,6 @@ def format_evaluation(summary: dict) -> str:
         if summary.get("clip_model")
         else f"{summary['items_scored']} items scored, {summary['items_skipped']} skipped"
     )
-    lines.extend(f"warning: {w}" for w in summary["warnings"])
+    if warnings:
+        lines.extend(f"warning: {w}" for w in summary["warnings"])
     return "\n".join(lines)

@@ -134,11 +134,11 @@ class FeatureStatistics:
         if target.suffix == ".npz":
             np.savez(target, mu=self.mean.numpy(), sigma=self.covariance.numpy(), count=np.int64(self.count))
         elif target.suffix == ".safetensors":
-            from safetensors.torch import save_file
+            from ..toolkit.run_files import write_safetensors_atomic
 
             tensors = {"mu": self.mean.contiguous(), "sigma": self.covariance.contiguous()}
             tensors["count"] = torch.tensor([self.count], dtype=torch.int64)
-            save_file(tensors, str(target), metadata={k: str(v) for k, v in self.provenance.items()} or None)
+            write_safetensors_atomic(target, tensors, metadata={k: str(v) for k, v in self.provenance.items()} or None)
         else:
             raise AttnmodError(f"statistics file {str(path)!r}: use a .npz or .safetensors name")
         return target

@@ -180,11 +180,17 @@ def clip_backbone_name(config) -> str:
     return name
 
 
-def load_clip(name_or_path: str, device: str = "cpu", role: str = "CLIP model") -> ClipModelBundle:
+def load_clip(
+    name_or_path: str, device: str = "cpu", role: str = "CLIP model", allow_pickle: bool = False
+) -> ClipModelBundle:
     """Load a transformers CLIPModel and its CLIPProcessor from a local folder or the local hub cache.
 
-    ``role`` names the model in error messages ("CLIP model", "reward model"). Never downloads.
+    ``role`` names the model in error messages ("CLIP model", "reward model"). Never downloads. Weights are read
+    from safetensors only unless ``allow_pickle`` (the package's one pickle policy:
+    :func:`attnmod.toolkit.models.loading.check_pickle_policy`).
     """
+    from ..toolkit.models.loading import check_pickle_policy
+
     path = Path(name_or_path).expanduser()
     if path.exists():
         if not path.is_dir():
@@ -199,6 +205,7 @@ def load_clip(name_or_path: str, device: str = "cpu", role: str = "CLIP model") 
         if model_type != "clip":
             found = f"a {model_type!r} model" if model_type else "a config.json without a model_type"
             raise AttnmodError(f"{role} folder {name_or_path!r} holds {found}, not a CLIP model. {_CLIP_FOLDER_HINT}")
+        check_pickle_policy(path, allow_pickle, f"the {role}'s weights")
         source, hint = str(path), _CLIP_FOLDER_HINT
     elif _looks_like_path(name_or_path):
         raise AttnmodError(f"{role} path {name_or_path!r} does not exist. {_CLIP_FOLDER_HINT}")
@@ -209,7 +216,7 @@ def load_clip(name_or_path: str, device: str = "cpu", role: str = "CLIP model") 
 
     try:
         with _no_transformers_progress_bars():
-            model = CLIPModel.from_pretrained(source, local_files_only=True)
+            model = CLIPModel.from_pretrained(source, local_files_only=True, use_safetensors=not allow_pickle or None)
     except (OSError, ValueError) as error:
         where = "in the local Hugging Face cache" if source == name_or_path and not path.exists() else "loadable"
         raise AttnmodError(f"{role} {name_or_path!r} is not {where} ({_first_line(error)}). {hint}") from error
@@ -357,7 +364,7 @@ class PreferenceScorer:
         return [self.scale * c for c in self.clip.score(images, captions).cosine]
 
 
-def load_reward_model(path: str, device: str = "cpu") -> PreferenceScorer:
+def load_reward_model(path: str, device: str = "cpu", allow_pickle: bool = False) -> PreferenceScorer:
     """Load a local learned preference model.
 
     Accepted: a transformers CLIPModel folder trained as a preference model (PickScore's release has this form;
@@ -383,4 +390,4 @@ def load_reward_model(path: str, device: str = "cpu") -> PreferenceScorer:
             f"reward model {path!r} is a file: pass the folder of a CLIP-form preference model "
             "(config.json, weights and processor files)."
         )
-    return PreferenceScorer(load_clip(str(location), device=device, role="reward model"))
+    return PreferenceScorer(load_clip(str(location), device=device, role="reward model", allow_pickle=allow_pickle))

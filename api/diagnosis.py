@@ -15,6 +15,7 @@ import weakref
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..toolkit import run_files
 from ..toolkit.errors import AttnmodError
 
 if TYPE_CHECKING:
@@ -129,7 +130,7 @@ class Diagnosis:
         written = write_diagnosis_report(self.folder, (kind,))[0]
         if written.resolve() != path.resolve():
             path.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(written, path)
+            run_files.write_atomic(path, written.read_bytes())
         return path
 
     def plot(self) -> Figure:

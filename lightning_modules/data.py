@@ -42,7 +42,15 @@ import lightning.pytorch as pl
 from torch.utils.data import DataLoader
 
 from ..toolkit.errors import AttnmodError
-from ..toolkit.run_files import ITEM_FILES, ITEMS_FOLDER, METRICS_FILE, TEMP_PREFIX
+from ..toolkit.run_files import (
+    ATTENTION_TENSOR_FILE,
+    IMAGE_FILE,
+    ITEM_FILES,
+    ITEMS_FOLDER,
+    METRICS_FILE,
+    TEMP_PREFIX,
+    describe_yaml_error,
+)
 from .validation import parse_seeds  # noqa: F401 - kept importable from here; it lives with the light checks
 
 CC500_LINES = 446  # CC-500's README: "Concept Conjunction of two objects with different colors (line1-446)"
@@ -385,7 +393,9 @@ def parse_sweep(spec: str) -> tuple[str, list[str]]:
         try:
             canonical.append(_canonical(yaml.safe_load(value)))
         except Exception as error:  # noqa: BLE001 - yaml raises several error types
-            raise AttnmodError(f"bad --sweep {spec!r}: value {value!r} is not valid YAML ({error})") from error
+            raise AttnmodError(
+                f"bad --sweep {spec!r}: value {value!r} is not valid YAML ({describe_yaml_error(error)})"
+            ) from error
     return key, canonical
 
 
@@ -460,7 +470,8 @@ def item_problem(item: WorkItem) -> str | None:
 
 
 def read_item_metrics(folder: Path, expected_id: str | None = None) -> dict | None:
-    """The item's metrics.json if the folder is complete (all files there, metrics valid and done), else None."""
+    """The item's metrics.json if the folder is complete (all files there, metrics valid and done, every file as
+    it was written: see :func:`item_files_problem`), else None."""
     if not all((folder / name).is_file() and (folder / name).stat().st_size > 0 for name in ITEM_FILES):
         return None
     try:
@@ -471,7 +482,70 @@ def read_item_metrics(folder: Path, expected_id: str | None = None) -> dict | No
         return None
     if expected_id is not None and metrics["item"].get("id") != expected_id:
         return None
+    if item_files_problem(folder, metrics) is not None:
+        return None
     return metrics
+
+
+def file_records(folder: Path) -> dict[str, dict]:
+    """``{name: {"size", "sha256"}}`` of every file in ``folder``: what metrics.json records at write time."""
+    from ..toolkit.run_files import sha256_hex
+
+    records = {}
+    for path in sorted(folder.iterdir()):
+        if path.is_file() and path.name != METRICS_FILE:
+            data = path.read_bytes()
+            records[path.name] = {"size": len(data), "sha256": sha256_hex(data)}
+    return records
+
+
+def item_files_problem(folder: Path, metrics: dict) -> str | None:
+    """Why an item folder's files are not the ones written (None when they are).
+
+    Folders written since checksums were recorded compare each file's size and SHA-256 with ``metrics["files"]``;
+    older ones are checked for what a cut-short file breaks: the image must decode and the attention tensors'
+    safetensors header must describe exactly the bytes that follow it.
+    """
+    from ..toolkit.run_files import sha256_hex
+
+    recorded = metrics.get("files")
+    if isinstance(recorded, dict):
+        for name, expected in recorded.items():
+            path = folder / name
+            if not isinstance(expected, dict) or not path.is_file():
+                return f"{name} is missing"
+            if path.stat().st_size != expected.get("size"):
+                return f"{name} has {path.stat().st_size} bytes, {expected.get('size')} were written"
+            if sha256_hex(path.read_bytes()) != expected.get("sha256"):
+                return f"{name} does not match its checksum"
+        return None
+    return _image_problem(folder / IMAGE_FILE) or _safetensors_problem(folder / ATTENTION_TENSOR_FILE)
+
+
+def _image_problem(path: Path) -> str | None:
+    from PIL import Image
+
+    try:
+        with Image.open(path) as image:
+            image.load()
+    except Exception as error:  # noqa: BLE001 - PIL raises many types for a damaged file
+        return f"{path.name} does not decode ({error})"
+    return None
+
+
+def _safetensors_problem(path: Path) -> str | None:
+    import struct
+
+    try:
+        with open(path, "rb") as handle:
+            header_size = struct.unpack("<Q", handle.read(8))[0]
+            header = json.loads(handle.read(header_size))
+        ends = [entry["data_offsets"][1] for key, entry in header.items() if key != "__metadata__"]
+    except (OSError, struct.error, ValueError, KeyError, TypeError, IndexError, AttributeError) as error:
+        return f"{path.name} has no readable safetensors header ({error})"
+    if path.stat().st_size != 8 + header_size + max(ends, default=0):
+        return f"{path.name} is not as long as its header says (cut short?)"
+    return None
 
 
 @dataclasses.dataclass

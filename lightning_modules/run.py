@@ -25,10 +25,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..toolkit.errors import AttnmodError
-from ..toolkit.output_folder import RunLock, check_output_folder, is_global_rank_zero, prepare_output_folder
+from ..toolkit.interrupt import Interrupted, StopOnSignal
+from ..toolkit.output_folder import (
+    RUN_KIND,
+    RunLock,
+    check_folder_kind,
+    check_output_folder,
+    is_global_rank_zero,
+    prepare_output_folder,
+    remove_if_empty,
+)
 from ..toolkit.run_files import MODEL_PACKAGES, RUN_FILE, resolve_generation_settings, software_versions
 from ..toolkit.threads import apply_thread_policy, resolve_thread_policy
-from .validation import check_generation_settings, parse_variants
+from .validation import check_generation_settings, parse_devices, parse_variants
 
 if TYPE_CHECKING:
     from .module import GenerationSettings
@@ -84,6 +93,8 @@ class RunSummary:
     world_size: int
     unreadable_lines: int = 0  # lines of results.jsonl / rank files that could not be read and were skipped
     first_error: str | None = None  # the error of the first failed item, for a run where every item failed
+    notes: list[str] = dataclasses.field(default_factory=list)  # what the run repaired (a rebuilt run.json)
+    input_problems: int = 0  # failed items whose source line cannot be generated (empty, not JSON): a rerun cannot help
 
     def to_json(self) -> dict:
         return dataclasses.asdict(self)
@@ -167,19 +178,49 @@ def _now() -> str:
     return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
 
 
-def check_resume_settings(out: Path, settings: GenerationSettings) -> None:
-    """Refuse to add to a run folder made with other generation settings.
+def _write_run_file(out: Path, run_info: dict, status: str, start_clock: float, counts: dict | None, **extra) -> None:
+    from ..toolkit.run_files import write_json_atomic
+
+    write_json_atomic(
+        out / RUN_FILE,
+        {
+            **run_info,
+            "status": status,
+            "finished": _now(),
+            "seconds": round(time.perf_counter() - start_clock, 3),
+            "counts": counts,
+            **extra,
+        },
+    )
+
+
+def check_resume_settings(out: Path, settings: GenerationSettings) -> str | None:
+    """Refuse to add to a run folder made with other generation settings; returns a note for the user when
+    run.json is missing or damaged in a folder that holds items (it is then rebuilt, once the items' own settings
+    are checked: :func:`check_item_settings`), else None.
 
     Item ids leave the settings out on purpose, so that a run can grow by seeds, variants and prompts; items made
     with other steps, sizes or dtypes would then sit beside the old ones as if comparable.
     """
-    path = Path(out) / RUN_FILE
-    if not path.is_file():
-        return
-    try:
-        previous = json.loads(path.read_text(encoding="utf-8")).get("settings", {})
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, AttributeError):
-        return  # a damaged run.json is rewritten; the items' own files decide what is complete
+    out = Path(out)
+    path = out / RUN_FILE
+    previous = None
+    if path.is_file():
+        try:
+            previous = json.loads(path.read_text(encoding="utf-8")).get("settings")
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError, AttributeError):
+            previous = None
+        if not isinstance(previous, dict):
+            previous = None
+    if previous is None:
+        checked = check_item_settings(out, settings)
+        if not checked:
+            return None
+        state = "damaged" if path.exists() else "missing"
+        return (
+            f"{RUN_FILE} was {state}: rebuilt from this command's settings, which the {checked} item(s) on disk "
+            "were made with"
+        )
     differing = {
         key: (previous[key], value)
         for key, value in settings.to_json().items()
@@ -191,6 +232,43 @@ def check_resume_settings(out: Path, settings: GenerationSettings) -> None:
             f"{str(out)!r} holds a run made with other settings ({listed}); resume it with the same settings "
             "or choose another --out"
         )
+    check_item_settings(out, settings)
+    return None
+
+
+#: What an item's config.json records of the settings a run shares (GenerationSettings field names).
+ITEM_SETTINGS = ("model", "steps", "guidance", "height", "width", "dtype")
+
+
+def check_item_settings(out: Path, settings: GenerationSettings) -> int:
+    """Refuse, with one line naming the first such item, when an item folder of ``out`` records (in its
+    config.json) other settings than ``settings``: resuming would mix them. Returns the items checked.
+
+    Settings not known yet (a size of None, resolved once the model is loaded) are not compared; item folders
+    whose config.json cannot be read are left to the resume scan, which redoes them.
+    """
+    from ..toolkit.run_files import CONFIG_FILE, ITEMS_FOLDER, TEMP_PREFIX
+
+    wanted = {key: value for key, value in settings.to_json().items() if key in ITEM_SETTINGS and value is not None}
+    checked = 0
+    for path in sorted((Path(out) / ITEMS_FOLDER).glob(f"*/{CONFIG_FILE}")):
+        if path.parent.name.startswith(TEMP_PREFIX):
+            continue
+        try:
+            recorded = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+            continue
+        if not isinstance(recorded, dict):
+            continue
+        differing = {k: (recorded[k], v) for k, v in wanted.items() if k in recorded and recorded[k] != v}
+        if differing:
+            listed = ", ".join(f"{key} {old!r} -> {new!r}" for key, (old, new) in differing.items())
+            raise AttnmodError(
+                f"{str(out)!r} holds item {path.parent.name} made with other settings ({listed}); resume with the "
+                "settings of the items there or choose another --out"
+            )
+        checked += 1
+    return checked
 
 
 def run_ablation(
@@ -232,7 +310,8 @@ def run_ablation(
     started, start_clock = _now(), time.perf_counter()
     out = Path(out)
     # Everything that can be checked without the model is checked first, before the slow imports.
-    check_generation_settings(model, steps, height, width)
+    check_generation_settings(model, steps, height, width, guidance)
+    devices = parse_devices(devices)
     seeds = list(seeds)
     if not seeds:
         raise AttnmodError("no seed given: use e.g. --seeds 0-3")
@@ -244,11 +323,16 @@ def run_ablation(
     if coordinator:
         check_output_folder(out)  # writable or creatable; nothing is created until every check has passed
     # Sources, devices and precision too, before the run folder is created: a typo must leave nothing behind.
-    from .data import expand_items, load_sources
+    from .data import expand_items, item_problem, load_sources
 
     items = expand_items(load_sources(sources, limit=limit, categories=categories), seeds, list(configs))
+    problems = [problem for problem in map(item_problem, items) if problem]
+    if items and len(problems) == len(items):
+        raise AttnmodError(f"no item can be generated: all {len(items)} have a problem (first: {problems[0]})")
     resolve_precision(precision, _uses_gpu(accelerator))
+    created = coordinator and not out.exists()
     if coordinator:
+        check_folder_kind(out, RUN_KIND)
         prepare_output_folder(out)
     elif out.exists() and not out.is_dir():
         raise AttnmodError(f"--out {str(out)!r} is a file, not a folder")
@@ -256,8 +340,9 @@ def run_ablation(
     lock = RunLock(out, "`attnmod ablate` run") if coordinator else None
     if lock is not None:
         lock.acquire()
+    succeeded = False
     try:
-        return _run_locked(
+        summary = _run_locked(
             sources,
             out,
             configs,
@@ -285,9 +370,33 @@ def run_ablation(
             start_clock,
             items=items,
         )
+        succeeded = True
+        return summary
+    except Interrupted:
+        succeeded = True  # stopped on request: what it wrote is a consistent, resumable run
+        raise
     finally:
         if lock is not None:
             lock.release()
+        if created and not succeeded:
+            remove_unused_run_folder(out)
+
+
+def remove_unused_run_folder(out: Path) -> None:
+    """After a run that failed before it wrote any item (a model that cannot load, a pickle refused), remove what
+    it made, so that the folder it created does not look like a run: its run.json, results files and empty items
+    folder, then the folder itself if nothing else is in it."""
+    from ..toolkit.run_files import ITEMS_FOLDER, RESULTS_FILE
+
+    items_folder = out / ITEMS_FOLDER
+    if items_folder.is_dir() and any(not p.name.startswith(".") for p in items_folder.iterdir()):
+        return
+    for name in (RUN_FILE, RESULTS_FILE):
+        (out / name).unlink(missing_ok=True)
+    for path in out.glob("results-rank*.jsonl"):
+        path.unlink(missing_ok=True)
+    for folder in (items_folder, out):
+        remove_if_empty(folder)
 
 
 def _run_locked(
@@ -318,10 +427,9 @@ def _run_locked(
     start_clock,
     items=None,
 ) -> RunSummary | None:
-    from ..toolkit.run_files import write_json_atomic
-    from .data import AblationDataModule, expand_items, load_sources
+    from .data import AblationDataModule, expand_items, item_problem, load_sources
     from .module import AblationModule, GenerationSettings
-    from .writer import RUN_FORMAT, AblationWriter, merge_results
+    from .writer import RUN_FORMAT, AblationWriter, StopAtItemBoundary, merge_results
 
     # From the name alone: the native size of a model that is not embedded is known once it is loaded.
     known = resolve_generation_settings(model, steps, height, width)
@@ -343,7 +451,7 @@ def _run_locked(
         dtype=resolve_precision(precision, gpu),
         parser=parser,
     )
-    check_resume_settings(out, settings)
+    resume_note = check_resume_settings(out, settings)
 
     import lightning.pytorch as pl
     from lightning.fabric.utilities.exceptions import MisconfigurationException
@@ -393,30 +501,38 @@ def _run_locked(
     module = AblationModule(
         settings, configs, allow_pickle=allow_pickle, model_loader=model_loader, predict_fn=predict_fn
     )
-    with warnings.catch_warnings():
-        for noise in QUIET_WARNINGS:
-            warnings.filterwarnings("ignore", message=noise)
-        trainer.predict(module, datamodule=data, return_predictions=False)
+    with StopOnSignal("the current item") as stop:
+        trainer.callbacks.append(StopAtItemBoundary(stop))  # after the writer: the current item is written first
+        try:
+            with warnings.catch_warnings():
+                for noise in QUIET_WARNINGS:
+                    warnings.filterwarnings("ignore", message=noise)
+                trainer.predict(module, datamodule=data, return_predictions=False)
+        except Interrupted:
+            if trainer.is_global_zero and data.scan is not None:
+                counts = merge_results(out, items, data.scan.complete, interrupted=True)
+                _write_run_file(out, run_info, "interrupted", start_clock, counts)
+                raise Interrupted(
+                    stop.signal,
+                    f"interrupted by {stop.signal_name()}: {counts['done'] + counts['skipped']} of {counts['items']} "
+                    f"items complete, {counts['pending']} not started; run the same command to go on",
+                ) from None
+            raise
+        except BaseException as error:
+            if trainer.is_global_zero and (out / RUN_FILE).is_file():
+                # run.json said "running": say what became of the run instead.
+                _write_run_file(out, run_info, "failed", start_clock, None, error=f"{type(error).__name__}: {error}")
+            raise
 
-    # Every rank's rows must be on disk before rank 0 reads them.
-    trainer.strategy.barrier()
-    if not trainer.is_global_zero:
-        return None
-    details: dict = {}
-    counts = merge_results(out, items, data.scan.complete, details)
-    seconds = time.perf_counter() - start_clock
-    first_error, unreadable = details["first_error"], details["unreadable_lines"]
-    write_json_atomic(
-        out / RUN_FILE,
-        {
-            **run_info,
-            "status": "finished",
-            "finished": _now(),
-            "seconds": round(seconds, 3),
-            "counts": counts,
-            "unreadable_lines": unreadable,
-        },
-    )
+        # Every rank's rows must be on disk before rank 0 reads them.
+        trainer.strategy.barrier()
+        if not trainer.is_global_zero:
+            return None
+        details: dict = {}
+        counts = merge_results(out, items, data.scan.complete, details)
+        seconds = time.perf_counter() - start_clock
+        first_error, unreadable = details["first_error"], details["unreadable_lines"]
+        _write_run_file(out, run_info, "finished", start_clock, counts, unreadable_lines=unreadable)
     return RunSummary(
         out=str(out),
         items=counts["items"],
@@ -427,4 +543,6 @@ def _run_locked(
         world_size=trainer.world_size,
         unreadable_lines=unreadable,
         first_error=first_error,
+        notes=[resume_note] if resume_note else [],
+        input_problems=sum(1 for item in items if item_problem(item)),
     )

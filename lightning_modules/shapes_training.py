@@ -33,11 +33,15 @@ import lightning.pytorch as pl
 import numpy as np
 import torch
 import torch.nn.functional as F
+from lightning.pytorch.utilities.exceptions import SIGTERMException
 from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
 from ..toolkit import shapes_world
 from ..toolkit.errors import AttnmodError, ModelLoadError
+from ..toolkit.interrupt import StopOnSignal
 from ..toolkit.models import shapes as shapes_model
+from ..toolkit.output_folder import TRAINING_KIND, check_folder_kind, prepare_output_folder
+from ..toolkit.run_files import append_line, figure_png_bytes, write_atomic, write_safetensors_atomic
 
 CHECKPOINT_EVERY = 250
 
@@ -463,19 +467,20 @@ class _LossHistory(pl.Callback):
             return
         value = trainer.callback_metrics.get(self.key)
         if value is not None:
-            with self.path.open("a") as handle:
-                handle.write(json.dumps({"step": trainer.global_step, self.key: float(value)}) + "\n")
+            append_line(self.path, json.dumps({"step": trainer.global_step, self.key: float(value)}), durable=False)
 
 
 class _PauseAfter(pl.Callback):
-    """Stops the stage after ``steps`` optimizer steps of this invocation, saving ``last.ckpt`` to resume from."""
+    """Stops the stage after ``steps`` optimizer steps of this invocation, or after the step in progress when a
+    stop was asked for (SIGINT/SIGTERM, ``stop``), saving ``last.ckpt`` to resume from."""
 
-    def __init__(self, steps: int | None, folder: Path):
-        self.steps, self.folder, self.done, self.paused = steps, folder, 0, False
+    def __init__(self, steps: int | None, folder: Path, stop: StopOnSignal | None = None):
+        self.steps, self.folder, self.done, self.paused, self.stop = steps, folder, 0, False, stop
 
     def on_train_batch_end(self, trainer, module, outputs, batch, batch_index):
         self.done += 1
-        if self.steps is not None and self.done >= self.steps and trainer.global_step < trainer.max_steps:
+        asked = self.stop is not None and self.stop.requested
+        if (asked or (self.steps is not None and self.done >= self.steps)) and trainer.global_step < trainer.max_steps:
             trainer.save_checkpoint(self.folder / "last.ckpt")
             trainer.should_stop = True
             self.paused = True
@@ -533,7 +538,12 @@ def _trainer(settings: TrainingSettings, folder: Path, max_steps: int, progress:
 def _fit(trainer, module, loader, folder: Path) -> None:
     last = folder / "last.ckpt"
     kwargs = {"ckpt_path": str(last)} if last.is_file() else {}
-    trainer.fit(module, train_dataloaders=loader, weights_only=False, **kwargs)
+    try:
+        trainer.fit(module, train_dataloaders=loader, weights_only=False, **kwargs)
+    except SIGTERMException:
+        # Lightning's own SIGTERM check, after _PauseAfter saved the checkpoint and stopped at the step boundary.
+        if not trainer.should_stop:
+            raise
 
 
 def _resume_offset(folder: Path) -> int:
@@ -594,7 +604,7 @@ def plot_loss_curves(folder: Path) -> Path:
         axis.legend(fontsize=7)
     figure.tight_layout()
     path = folder / "loss_curve.png"
-    figure.savefig(path)
+    write_atomic(path, figure_png_bytes(figure))
     return path
 
 
@@ -621,18 +631,27 @@ def sample_grid(pipe, scenes, path: Path, seed: int = 0, steps: int = 25, guidan
         axis.set_title(scene.caption, fontsize=6)
         axis.axis("off")
     figure.tight_layout()
-    figure.savefig(path)
+    write_atomic(path, figure_png_bytes(figure))
     return path
 
 
 def train_shapes_model(out: str | Path, settings: TrainingSettings, progress: bool = True, samples: int = 16) -> dict:
     """Run both stages (resuming from checkpoints in ``out``), export the EMA weights to ``out/weights`` and
-    write the loss curve, the sample grid and ``training.json``. Returns the training summary."""
-    from safetensors.torch import load_file, save_file
+    write the loss curve, the sample grid and ``training.json``. Returns the training summary.
+
+    SIGINT or SIGTERM stops training after the step in progress with ``last.ckpt`` saved, as ``--pause-after``
+    does; the summary then says ``"paused"`` and ``"interrupted"`` (the signal's number)."""
+    with StopOnSignal("the current training step") as stop:
+        return _train_shapes_model(out, settings, progress, samples, stop)
+
+
+def _train_shapes_model(out, settings: TrainingSettings, progress: bool, samples: int, stop: StopOnSignal) -> dict:
+    from safetensors.torch import load_file
 
     pause_after = settings.pause_after
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    check_training_settings(settings)
+    check_folder_kind(out, TRAINING_KIND)
+    out = prepare_output_folder(out)
     check_resume_settings(out, settings)
     pl.seed_everything(settings.seed, workers=True, verbose=False)
     started = time.time()
@@ -643,12 +662,6 @@ def train_shapes_model(out: str | Path, settings: TrainingSettings, progress: bo
 
     vae_folder, vae_file = out / "vae", out / "vae.safetensors"
     start = settings.init_from or settings.unet_from
-    if settings.init_from and settings.unet_from:
-        raise AttnmodError("--init-from already starts the UNet from that model: leave out --unet-from")
-    if start and settings.vae_from and settings.vae_from != start:
-        raise AttnmodError(
-            "a model started from saved weights keeps their VAE: leave out --vae-from or give it the same"
-        )
     vae_source = settings.vae_from or start
     if not vae_file.is_file() and vae_source:
         _reuse_vae(vae_source, configs, out)
@@ -658,25 +671,27 @@ def train_shapes_model(out: str | Path, settings: TrainingSettings, progress: bo
         vae_folder.mkdir(exist_ok=True)
         module = VaeModule(components["vae"], settings)
         history = _LossHistory(out / "vae-loss.jsonl", "vae_loss")
-        pause = _PauseAfter(pause_after, vae_folder)
+        pause = _PauseAfter(pause_after, vae_folder, stop)
         trainer = _trainer(settings, vae_folder, settings.vae_steps, progress, [history, pause])
         loader = _loader(settings.vae_batch_size, settings, 0, _resume_offset(vae_folder))
         _touch_resume_marker(vae_folder)
         _fit(trainer, module, loader, vae_folder)
         if pause.paused:
-            return {**summary, "paused": "vae", "step": trainer.global_step}
+            return {**summary, "paused": "vae", "step": trainer.global_step, "interrupted": stop.signal}
         if pause_after is not None:
             pause_after = max(1, pause_after - pause.done)
         components["vae"] = module.vae.cpu().eval()
         factor = _latent_scaling_factor(components["vae"], settings.seed)
         components["vae"].register_to_config(scaling_factor=factor)
         state = {k: v.contiguous() for k, v in components["vae"].state_dict().items()}
-        save_file(state, str(vae_file), metadata={"scaling_factor": repr(factor)})
-        (out / "vae.json").write_text(json.dumps({"scaling_factor": factor}) + "\n")
+        write_safetensors_atomic(vae_file, state, metadata={"scaling_factor": repr(factor)})
+        write_atomic(out / "vae.json", json.dumps({"scaling_factor": factor}) + "\n")
     factor = json.loads((out / "vae.json").read_text())["scaling_factor"]
     components["vae"].register_to_config(scaling_factor=factor)
     configs["vae"]["scaling_factor"] = factor
     summary["vae_seconds"] = time.time() - started
+    if stop.requested:  # asked during the VAE's last step or its export: stop before the UNet stage starts
+        return {**summary, "paused": "unet", "step": 0, "interrupted": stop.signal}
     configs["recipe"] = recipe_record(settings)
     if settings.init_from:
         _init_components(settings.init_from, configs, components, out)
@@ -696,14 +711,14 @@ def train_shapes_model(out: str | Path, settings: TrainingSettings, progress: bo
                 settings,
             )
             history = _LossHistory(out / "text-loss.jsonl", "contrastive_loss")
-            pause = _PauseAfter(pause_after, text_folder)
+            pause = _PauseAfter(pause_after, text_folder, stop)
             trainer = _trainer(settings, text_folder, settings.contrastive_steps, progress, [history, pause])
             text_settings = dataclasses.replace(settings, caption_dropout=0.0)
             loader = _loader(settings.contrastive_batch_size, text_settings, 0, _resume_offset(text_folder))
             _touch_resume_marker(text_folder)
             _fit(trainer, module, loader, text_folder)
             if pause.paused:
-                return {**summary, "paused": "text", "step": trainer.global_step}
+                return {**summary, "paused": "text", "step": trainer.global_step, "interrupted": stop.signal}
             if pause_after is not None:
                 pause_after = max(1, pause_after - pause.done)
             state = {
@@ -711,7 +726,7 @@ def train_shapes_model(out: str | Path, settings: TrainingSettings, progress: bo
                 for name in ("text_encoder", "text_encoder_2")
                 for key, value in getattr(module, name).state_dict().items()
             }
-            save_file(state, str(text_file))
+            write_safetensors_atomic(text_file, state)
         for name, tensors in _split_state(load_file(str(text_file))).items():
             components[name].load_state_dict(tensors)
         summary["text_seconds"] = time.time() - started
@@ -722,7 +737,7 @@ def train_shapes_model(out: str | Path, settings: TrainingSettings, progress: bo
         components, [pipe.tokenizer, pipe.tokenizer_2], pipe.scheduler, settings, shapes_model.IMAGE_SIZE
     )
     history = _LossHistory(out / "unet-loss.jsonl", "loss")
-    pause = _PauseAfter(pause_after, unet_folder)
+    pause = _PauseAfter(pause_after, unet_folder, stop)
     timer = _StepTimer()
     trainer = _trainer(settings, unet_folder, settings.unet_steps, progress, [history, pause, timer])
     loader = _loader(
@@ -738,7 +753,7 @@ def train_shapes_model(out: str | Path, settings: TrainingSettings, progress: bo
     if module.text_states is not None:
         summary["text_state_cache"] = {"hits": module.text_states.hits, "misses": module.text_states.misses}
     if pause.paused:
-        return {**summary, "paused": "unet", "step": trainer.global_step}
+        return {**summary, "paused": "unet", "step": trainer.global_step, "interrupted": stop.signal}
     if trainer.global_rank != 0:
         return summary
 
@@ -756,13 +771,36 @@ def train_shapes_model(out: str | Path, settings: TrainingSettings, progress: bo
         loaded = shapes_model.load_shapes_pipeline(out / "weights")
         scenes = [s for name in ("seen-1", "seen-2", "seen-3", "nested") for s in shapes_world.prompt_set(name, 4)]
         sample_grid(loaded, scenes[:samples], out / "samples.png", seed=settings.seed)
-    (out / "training.json").write_text(json.dumps(summary, indent=2) + "\n")
+    write_atomic(out / "training.json", json.dumps(summary, indent=2) + "\n")
     return summary
 
 
 # Settings a resumed run may change: how and where it runs, and how long (extending a run), not what it trains.
 RESUMABLE_SETTINGS = frozenset({"pause_after", "workers", "accelerator", "devices", "vae_steps", "unet_steps"})
 SETTINGS_FILE = "settings.json"
+
+
+def check_training_settings(settings: TrainingSettings) -> None:
+    """Settings that would waste a run are refused before anything is built or written: learning rates must be
+    finite and positive (a NaN passes a range check and trains the VAE for thousands of steps on nothing), and
+    ``--vae-from`` must name a shapes weights folder whose VAE fits the preset."""
+    rates = (
+        ("--learning-rate", settings.learning_rate),
+        ("VAE learning rate", settings.vae_learning_rate),
+        ("contrastive learning rate", settings.contrastive_learning_rate),
+    )
+    start = settings.init_from or settings.unet_from
+    if settings.init_from and settings.unet_from:
+        raise AttnmodError("--init-from already starts the UNet from that model: leave out --unet-from")
+    if start and settings.vae_from and settings.vae_from != start:
+        raise AttnmodError(
+            "a model started from saved weights keeps their VAE: leave out --vae-from or give it the same"
+        )
+    for name, value in rates:
+        if not (math.isfinite(value) and value > 0):
+            raise AttnmodError(f"{name} must be a finite number above 0, got {value}")
+    if settings.vae_from:
+        _vae_source(settings.vae_from, shapes_model.component_configs(settings.preset))
 
 
 def check_resume_settings(out: Path, settings: TrainingSettings) -> None:
@@ -790,37 +828,44 @@ def check_resume_settings(out: Path, settings: TrainingSettings) -> None:
         return
     if any((out / stage / "last.ckpt").is_file() for stage in ("vae", "unet")):
         return  # a run from before settings were recorded
-    partial = path.with_name(f".{SETTINGS_FILE}.{os.getpid()}")
-    partial.write_text(json.dumps(ours, indent=2, sort_keys=True) + "\n")
-    os.replace(partial, path)
+    write_atomic(path, json.dumps(ours, indent=2, sort_keys=True) + "\n")
 
 
-def _reuse_vae(source: str, configs: dict, out: Path) -> None:
-    """Stage 1 replaced by a trained VAE: copy the VAE of a weights folder (``shapes``: the shipped model) into
-    ``out`` with its scaling factor and, where the folder has it, its VAE loss history."""
-    from safetensors.torch import save_file
-
+def _vae_source(source: str, configs: dict) -> tuple[Path, dict]:
+    """The weights folder ``--vae-from`` names and its configuration, checked against the preset's VAE."""
     folder = shapes_model.shipped_weights_folder() if source == "shapes" else Path(source)
     if not shapes_model.is_shapes_folder(folder):
         raise ModelLoadError(f"--vae-from {source!r}: not a shapes weights folder (config.json and shapes.safetensors)")
-    saved = json.loads((folder / shapes_model.CONFIG_FILE).read_text())
-    theirs = {k: v for k, v in saved["vae"].items() if k != "scaling_factor"}
+    try:
+        saved = json.loads((folder / shapes_model.CONFIG_FILE).read_text(encoding="utf-8"))
+        theirs = {k: v for k, v in saved["vae"].items() if k != "scaling_factor"}
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError) as error:
+        raise ModelLoadError(f"--vae-from {source!r}: unreadable {shapes_model.CONFIG_FILE} ({error})") from error
     ours = {k: v for k, v in configs["vae"].items() if k != "scaling_factor"}
     if theirs != ours:
         raise ModelLoadError(
             f"--vae-from {source!r}: its VAE has another configuration than preset {configs['preset']!r}"
         )
+    return folder, saved
+
+
+def _reuse_vae(source: str, configs: dict, out: Path) -> None:
+    """Stage 1 replaced by a trained VAE: copy the VAE of a weights folder (``shapes``: the shipped model) into
+    ``out`` with its scaling factor and, where the folder has it, its VAE loss history."""
+
+    folder, saved = _vae_source(source, configs)
     vae = shapes_model.load_shapes_components(folder)["vae"]
     factor = float(saved["vae"]["scaling_factor"])
     state = {k: v.float().contiguous() for k, v in vae.state_dict().items()}
-    save_file(state, str(out / "vae.safetensors"), metadata={"scaling_factor": repr(factor), "from": str(source)})
-    (out / "vae.json").write_text(json.dumps({"scaling_factor": factor, "from": str(source)}) + "\n")
+    write_safetensors_atomic(
+        out / "vae.safetensors", state, metadata={"scaling_factor": repr(factor), "from": str(source)}
+    )
+    write_atomic(out / "vae.json", json.dumps({"scaling_factor": factor, "from": str(source)}) + "\n")
     history = folder / "loss-history.json"
     if history.is_file():
         rows = json.loads(history.read_text()).get("vae") or []
-        with (out / "vae-loss.jsonl").open("w") as handle:
-            for step, value in rows:
-                handle.write(json.dumps({"step": step, "vae_loss": value}) + "\n")
+        lines = "".join(json.dumps({"step": step, "vae_loss": value}) + "\n" for step, value in rows)
+        write_atomic(out / "vae-loss.jsonl", lines)
 
 
 def recipe_record(settings: TrainingSettings) -> dict:
@@ -852,7 +897,6 @@ def _init_components(source: str, configs: dict, components: dict, out: Path, un
     ``unet_only`` (``--unet-from``): a warm start of the UNet alone, under any text recipe: its convolutions and
     attention start from a trained model while its text side (and the cross-attention's reading of it) is
     learned anew."""
-    from safetensors.torch import save_file
 
     folder = shapes_model.shipped_weights_folder() if source == "shapes" else Path(source)
     if not shapes_model.is_shapes_folder(folder):
@@ -884,7 +928,7 @@ def _init_components(source: str, configs: dict, components: dict, out: Path, un
             for name in ("text_encoder", "text_encoder_2")
             for key, value in loaded[name].state_dict().items()
         }
-        save_file(state, str(out / "text.safetensors"), metadata={"from": str(source)})
+        write_safetensors_atomic(out / "text.safetensors", state, metadata={"from": str(source)})
 
 
 def _touch_resume_marker(folder: Path) -> None:

@@ -6,6 +6,7 @@ size or ``--out`` in well under a second instead of after the 5-10 s it takes to
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 
@@ -60,15 +61,55 @@ def size_multiple(model: str) -> int:
     return EMBEDDED_SIZE_MULTIPLES.get(model, MINIMUM_SIZE_MULTIPLE)
 
 
-def check_generation_settings(model: str, steps: int | None, height: int | None, width: int | None) -> None:
-    """Steps at least 1; height and width positive multiples of the model's size multiple (see ``size_multiple``).
+#: Models whose scheduler is known by name: the built-in ones, all on SDXL's 1000-step training schedule.
+EMBEDDED_MODELS = ("tiny", "tiny-sd", "sdxl-shaped", "shapes")
 
-    For a model that is not embedded only the VAE's factor 8 is known here; the full rule is checked once the model
-    is loaded, before the first item.
+
+def max_steps(model: str) -> int | None:
+    """The most denoising steps ``model`` can take (its scheduler's training steps: more would repeat timesteps
+    and put every attention call in one phase), as far as it is known without loading it; None otherwise."""
+    if model not in EMBEDDED_MODELS:
+        return None
+    from ..toolkit.models.schedulers import SDXL_SCHEDULE
+
+    return int(SDXL_SCHEDULE["num_train_timesteps"])
+
+
+def check_generation_settings(
+    model: str, steps: int | None, height: int | None, width: int | None, guidance: float | None = None
+) -> None:
+    """Steps between 1 and the model's training steps (see :func:`max_steps`); height and width positive multiples
+    of the model's size multiple (see ``size_multiple``); guidance a finite number.
+
+    For a model that is not embedded only the VAE's factor 8 is known here; the full rule (and the step limit) is
+    checked once the model is loaded, before the first item.
     """
     if steps is not None and steps < 1:
         raise AttnmodError(f"--steps must be at least 1, got {steps}")
+    limit = max_steps(model)
+    if steps is not None and limit is not None and steps > limit:
+        raise AttnmodError(
+            f"--steps must be at most {limit} for model {model} (its scheduler's training steps), got {steps}"
+        )
+    if guidance is not None and not math.isfinite(guidance):
+        raise AttnmodError(f"--guidance must be a finite number, got {guidance}")
     multiple = size_multiple(model)
     for name, value in (("--height", height), ("--width", width)):
         if value is not None and (value < multiple or value % multiple):
             raise AttnmodError(f"{name} must be a positive multiple of {multiple} for model {model}, got {value}")
+
+
+def parse_devices(text: str) -> int | str:
+    """Lightning's ``devices``: a count (``2``), ``auto``, ``-1`` (all) or a list of device indices (``0,1``);
+    anything else is one clear error here, not a Lightning TypeError after the run folder exists."""
+    value = str(text).strip()
+    if value.isdigit():
+        count = int(value)
+        if count < 1:
+            raise AttnmodError(f"--devices must be at least 1, got {text!r}")
+        return count
+    if value in ("auto", "-1"):
+        return value
+    if re.fullmatch(r"\d+(\s*,\s*\d+)*\s*,?", value):
+        return value
+    raise AttnmodError(f"--devices {text!r}: use a count (2), auto, -1 (all) or device indices (0,1)")

@@ -19,7 +19,8 @@ A results row: ``id, prompt, seed, variant, status ("done"|"failed"), folder (re
 failed), error, category, source, index, seconds`` plus the summary metrics of ``analysis.scoring.summary_metrics``
 (``leakage``, ``binding``, ``misbound``, ``entities``, ``attributes``, ...; null where a score does not exist) and
 ``metadata`` when the source gave any. ``metrics.json``: ``{"format", "status", "item", "seconds", "warnings",
-"summary", "scores"}``.
+"summary", "scores", "files"}``; ``files`` maps every other file of the folder to ``{"size", "sha256"}`` as written,
+which a resumed run checks before it skips the item.
 """
 
 from __future__ import annotations
@@ -31,20 +32,22 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from lightning.pytorch.callbacks import BasePredictionWriter
+from lightning.pytorch.callbacks import BasePredictionWriter, Callback
 
+from ..toolkit.interrupt import Interrupted, StopOnSignal
 from ..toolkit.run_files import (
     ITEMS_FOLDER,
     METRICS_FILE,
     RESULTS_FILE,
     RUN_FILE,
     TEMP_PREFIX,
+    append_line,
     json_text,
     read_jsonl,
     write_atomic,
     write_json_atomic,
 )
-from .data import WorkItem, read_item_metrics
+from .data import WorkItem, file_records, read_item_metrics
 from .module import ItemResult
 
 METRICS_FORMAT = "attnmod.item-metrics/1"
@@ -145,8 +148,10 @@ def _fill_item_folder(folder: Path, result: ItemResult, save_fn: Callable | None
         "warnings": list(result.warnings),
         "summary": result.summary or {},
         "scores": result.scores or {},
+        # What a resumed run checks before it calls the item complete (data.item_files_problem).
+        "files": file_records(folder),
     }
-    (folder / METRICS_FILE).write_text(json_text(metrics), encoding="utf-8")  # synced below, then the folder renamed
+    write_atomic(folder / METRICS_FILE, json_text(metrics))  # written last: the folder is complete once it exists
     for path in folder.iterdir():
         if path.is_file():
             _fsync_file(path)
@@ -155,10 +160,7 @@ def _fill_item_folder(folder: Path, result: ItemResult, save_fn: Callable | None
 
 def append_row(path: Path, row: dict) -> None:
     """Append one JSON line and force it to disk, so a killed run loses at most the line being written."""
-    with open(path, "a", encoding="utf-8") as handle:
-        handle.write(json.dumps(row, ensure_ascii=False, allow_nan=False) + "\n")
-        handle.flush()
-        os.fsync(handle.fileno())
+    append_line(path, json.dumps(row, ensure_ascii=False, allow_nan=False))
 
 
 def rank_file(out: Path, rank: int) -> Path:
@@ -201,7 +203,11 @@ def write_progress_results(out: Path, items: Sequence[WorkItem], previous: dict[
 
 
 def merge_results(
-    out: Path, items: Sequence[WorkItem], skipped: Sequence[WorkItem], details: dict | None = None
+    out: Path,
+    items: Sequence[WorkItem],
+    skipped: Sequence[WorkItem],
+    details: dict | None = None,
+    interrupted: bool = False,
 ) -> dict:
     """Write results.jsonl: one row per item of ``items`` in their order; return counts done/skipped/failed.
 
@@ -212,13 +218,16 @@ def merge_results(
     their folders' metrics.json; columns that other tools added to such an item's row in the previous
     results.jsonl (e.g. ``attnmod evaluate``'s scores) are kept, since the item did not change. An item with no
     row at all (it cannot happen unless a rank died) is recorded as failed so that the table always has one row
-    per item.
+    per item. An ``interrupted`` run (stopped on a signal) leaves the items it never reached out of the table
+    and counts them as ``pending``; a later run does them.
     """
     fresh, unreadable = read_fresh_rows(out)
     previous_read = read_jsonl(out / RESULTS_FILE)
     previous = {str(row["id"]): row for row in previous_read.rows}
     skipped_ids = {item.id for item in skipped}
     rows, counts = [], {"items": len(items), "done": 0, "skipped": 0, "failed": 0}
+    if interrupted:
+        counts["pending"] = 0
     first_error = None
     for item in items:
         row = None
@@ -228,6 +237,11 @@ def merge_results(
                 row = row_from_metrics(metrics)
                 row.update({k: v for k, v in previous.get(item.id, {}).items() if k not in row})
                 counts["skipped"] += 1
+        if row is None and interrupted and item.id not in fresh:
+            counts["pending"] += 1
+            if item.id in previous:  # what an earlier run recorded (a failure) stays until the item is redone
+                rows.append(previous[item.id])
+            continue
         if row is None:
             row = fresh.get(item.id) or item_row(item, "failed", "no result was reported for this item")
             counts["done" if row["status"] == "done" else "failed"] += 1
@@ -311,3 +325,22 @@ class AblationWriter(BasePredictionWriter):
         row = item_row(result.item, status, error, result.seconds, result.summary if status == "done" else None)
         append_row(rank_file(self.out, self.rank), row)
         return row
+
+
+class StopAtItemBoundary(Callback):
+    """Ends the prediction loop between batches once a stop was asked for (SIGINT/SIGTERM, see
+    :mod:`attnmod.toolkit.interrupt`). Placed after the :class:`AblationWriter`, so the batch in hand is written
+    first."""
+
+    def __init__(self, stop: StopOnSignal) -> None:
+        self.stop = stop
+
+    def _check(self) -> None:
+        if self.stop.requested:
+            raise Interrupted(self.stop.signal, f"interrupted by {self.stop.signal_name()}")
+
+    def on_predict_batch_start(self, *args, **kwargs) -> None:
+        self._check()
+
+    def on_predict_batch_end(self, *args, **kwargs) -> None:
+        self._check()

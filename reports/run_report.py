@@ -23,7 +23,7 @@ import numpy as np
 from ..analysis.registry import ATTENTION_METRICS, IMAGE_ITEM_METRICS, METRICS
 from ..analysis.statistics import bootstrap_ci_grouped
 from ..toolkit.errors import AttnmodError
-from ..toolkit.run_files import EVALUATION_FILE, RESULTS_FILE, RUN_FILE, read_jsonl
+from ..toolkit.run_files import EVALUATION_FILE, NO_VARIANT, RESULTS_FILE, RUN_FILE, read_jsonl, run_item_folder
 from . import figures, html, maps
 from .judge_section import judge_section
 from .sweep_ranking import sweep_ranking
@@ -107,9 +107,7 @@ def run_status(data: RunData) -> dict:
     state = info.get("status") if data.info else None
     if data.in_progress_files or state == "running":
         state = "running"
-    elif state == "finished":
-        state = "finished"
-    else:
+    elif state not in ("finished", "interrupted", "failed"):
         state = "unknown"
     of_total = f" of {expected}" if expected is not None else ""
     if state == "running":
@@ -122,11 +120,22 @@ def run_status(data: RunData) -> dict:
         message += f", {failed} failed (listed under Failed items)." if failed else "."
         if missing:
             message += f" {missing} items have no row in {RESULTS_FILE}."
+    elif state in ("interrupted", "failed"):
+        how = "was stopped on request (SIGINT/SIGTERM)" if state == "interrupted" else "failed"
+        message = (
+            f"The run {how}: {recorded}{of_total} items recorded, {done} done, {failed} failed; running the same "
+            "command again goes on. The numbers below cover the recorded items only."
+        )
     else:
         message = f"{RUN_FILE} is missing or has no status: {recorded} items recorded, {done} done, {failed} failed."
     if data.unreadable:
         message += " " + " ".join(note[0].upper() + note[1:] + "." for note in data.unreadable)
-    level = "ok" if state == "finished" and not failed and not missing and not data.unreadable else "warn"
+    problems = row_problems(data)
+    if problems:
+        message += " " + " ".join(problem[0].upper() + problem[1:] + "." for problem in problems)
+    level = (
+        "ok" if state == "finished" and not failed and not missing and not data.unreadable and not problems else "warn"
+    )
     return {
         "state": state,
         "expected": expected,
@@ -140,6 +149,33 @@ def run_status(data: RunData) -> dict:
     }
 
 
+def _variant(row: dict) -> str:
+    variant = row.get("variant")
+    return NO_VARIANT if variant is None or variant == "" else str(variant)
+
+
+def row_problems(data: RunData) -> list[str]:
+    """Notes on rows the report reads but cannot take at face value, each counted: rows without a variant, and
+    rows whose metric values are not finite numbers (text, NaN, infinity; null is an undefined score and fine),
+    which the summaries leave out."""
+    notes = []
+    without_variant = sum(1 for row in data.rows if _variant(row) == NO_VARIANT)
+    if without_variant:
+        notes.append(f"{without_variant} row(s) record no variant; they are shown as {NO_VARIANT!r}")
+    fields: dict[str, int] = {}
+    for row in data.rows:
+        for metric in (*ROW_METRICS, "entities", "attributes", *IMAGE_METRICS, "seconds"):
+            value = row.get(metric)
+            if value is None:
+                continue
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                fields[metric] = fields.get(metric, 0) + 1
+    if fields:
+        listed = ", ".join(f"{name} ({count})" for name, count in fields.items())
+        notes.append(f"some rows hold values that are not finite numbers, left out of the summaries: {listed}")
+    return notes
+
+
 def variant_order(data: RunData) -> list[str]:
     """The run's variants: run.json's order if it lists them, then any others in row order; ``none`` first."""
     names: list[str] = []
@@ -147,7 +183,7 @@ def variant_order(data: RunData) -> list[str]:
     if isinstance(configured, (dict, list)):
         names.extend(str(v) for v in configured)
     for row in data.rows:
-        variant = str(row.get("variant") or "default")
+        variant = _variant(row)
         if variant not in names:
             names.append(variant)
     if REFERENCE_VARIANT in names:
@@ -175,7 +211,7 @@ def results_frame(data: RunData):
             "id": str(row["id"]),
             "prompt": str(row.get("prompt", "")),
             "seed": row.get("seed"),
-            "variant": str(row.get("variant") or "default"),
+            "variant": _variant(row),
             "status": str(row.get("status", "done")),
             "folder": row.get("folder"),
             "error": row.get("error"),
@@ -317,8 +353,12 @@ def made_worse(frame, count: int, reference: str = REFERENCE_VARIANT, exclude: S
 
 
 def _item_folder(data: RunData, row) -> Path:
-    folder = row.get("folder") if isinstance(row, dict) else row["folder"]
-    return data.folder / str(folder) if folder else data.folder / "items" / str(row["id"])
+    """``RUN/items/ID`` only (see :func:`~attnmod.toolkit.run_files.run_item_folder`); a row whose id is not a plain
+    name or whose folder leads out of the run gets a path that holds nothing, so its card shows no files."""
+    try:
+        return run_item_folder(data.folder, row["id"])
+    except AttnmodError:
+        return data.folder / "items" / ".unreadable-item"
 
 
 def item_verdicts(metrics: dict | None) -> list[str]:

@@ -211,3 +211,58 @@ def test_bad_input_is_one_line_and_exit_1(run_cli, tmp_path):
         result = run_cli("ablate", str(prompts), "--out", str(tmp_path / "run"), *options)
         assert result.exit_code == 1 and message in result.stderr, (options, result.stderr)
     assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize(
+    "signum, code",
+    # The two signals take the same path; SIGTERM (with the resume) runs in the quick suite.
+    [pytest.param(signal.SIGINT, 130, marks=pytest.mark.slow), (signal.SIGTERM, 143)],
+    ids=["SIGINT", "SIGTERM"],
+)
+def test_a_signal_stops_the_run_after_the_current_item_with_its_files_consistent(tmp_path, signum, code):
+    source = tmp_path / "two.txt"
+    source.write_text("a red car\na blue bowl\n", encoding="utf-8")
+    settings = [*COMMON[:2], "--seeds", "0", *COMMON[4:], "--devices", "1"]  # 2 prompts x 2 variants: 4 items
+    out = tmp_path / "stopped"
+    process = subprocess.Popen(
+        [ATTNMOD, "ablate", str(source), "--out", str(out), *settings],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**DEFAULT_POLICY, "OMP_NUM_THREADS": "1"},
+    )
+    items = out / "items"
+    deadline = time.monotonic() + 300
+    try:
+        while time.monotonic() < deadline and process.poll() is None:
+            if items.is_dir() and any(not p.name.startswith(".") for p in items.iterdir()):
+                break
+            time.sleep(0.01)
+        assert process.poll() is None, "the run must still be going when the signal comes"
+        process.send_signal(signum)
+        _, stderr = process.communicate(timeout=300)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == code, stderr[-2000:]
+    assert "Traceback" not in stderr
+    assert f"interrupted by {signal.Signals(signum).name}" in stderr and "run the same command to go on" in stderr
+    info = json.loads((out / "run.json").read_text(encoding="utf-8"))
+    finished = sorted(p.name for p in items.iterdir())
+    assert info["status"] == "interrupted" and 1 <= len(finished) < 4
+    assert info["counts"]["done"] == len(finished) and info["counts"]["pending"] == 4 - len(finished)
+    # Every row is a finished item with its folder, every folder has its row, nothing half-written is left.
+    assert sorted(row["id"] for row in rows(out)) == finished
+    assert all(row["status"] == "done" for row in rows(out))
+    assert leftovers(out) == []
+    if signum == signal.SIGTERM:
+        resumed = subprocess.run(
+            [ATTNMOD, "ablate", str(source), "--out", str(out), *settings],
+            capture_output=True,
+            text=True,
+            timeout=480,
+            env={**DEFAULT_POLICY, "OMP_NUM_THREADS": "1"},
+        )
+        assert resumed.returncode == 0, resumed.stderr[-2000:]
+        assert f"4 items: {4 - len(finished)} done, {len(finished)} skipped" in resumed.stdout
+        assert json.loads((out / "run.json").read_text(encoding="utf-8"))["status"] == "finished"

@@ -94,3 +94,32 @@ def test_saved_generation_loads_back(tiny_model, tmp_path):
     for key, value in result.record.sums.items():
         assert torch.equal(loaded.sums[key], value)
     assert loaded.metadata["variant"] == "masking" and loaded.metadata["seed"] == 3
+
+
+def test_garbled_tensor_bytes_behind_an_intact_header_are_refused_on_load(tmp_path):
+    import json
+    import struct
+
+    from attnmod.toolkit.errors import AttnmodError
+    from attnmod.toolkit.modulation.record import DEFAULT_PHASES
+
+    record = AttentionRecord(phases=DEFAULT_PHASES, token_ids=[0, 1], token_texts=["a", "b"])
+    record.add("cross", "8x8", "early", torch.full((2, 8, 8), 0.5))
+    record.save(tmp_path)
+    assert AttentionRecord.load(tmp_path).mean("cross", "8x8", "early").max().item() == 0.5
+    tensor_file = tmp_path / "attention.safetensors"
+    data = bytearray(tensor_file.read_bytes())
+    header = 8 + struct.unpack("<Q", bytes(data[:8]))[0]
+    data[header : header + 4] = struct.pack("<f", 3e12)  # a finite, absurd value: the header still parses
+    tensor_file.write_bytes(bytes(data))
+    with pytest.raises(AttnmodError, match="does not match the checksum"):
+        AttentionRecord.load(tmp_path)
+    # A record from before checksums is still read, but a non-finite value in it is refused.
+    metadata = json.loads((tmp_path / "attention.json").read_text(encoding="utf-8"))
+    del metadata["tensor_sha256"]
+    (tmp_path / "attention.json").write_text(json.dumps(metadata), encoding="utf-8")
+    assert AttentionRecord.load(tmp_path).sums
+    data[header : header + 4] = struct.pack("<f", float("nan"))
+    tensor_file.write_bytes(bytes(data))
+    with pytest.raises(AttnmodError, match="non-finite"):
+        AttentionRecord.load(tmp_path)

@@ -666,3 +666,15 @@ def test_evaluation_intervals_resample_prompts_with_all_their_seeds():
     clip_interval = scores["clip_score"]  # three prompts of sizes 3, 3, 1: a resample holds 20 to 21 only
     assert clip_interval["n"] == 7 and clip_interval["mean"] == pytest.approx(20 + 3 / 7)
     assert clip_interval["low"] == pytest.approx(20.0) and clip_interval["high"] == pytest.approx(21.0)
+
+
+def test_a_clip_folder_with_only_pickle_weights_is_refused_unless_allowed(tmp_path, run_cli):
+    run = make_run(tmp_path / "run")
+    clip = tmp_path / "pickled-clip"
+    clip.mkdir()
+    (clip / "config.json").write_text(json.dumps({"model_type": "clip"}), encoding="utf-8")
+    (clip / "pytorch_model.bin").write_bytes(b"not even read")
+    result = run_cli("evaluate", str(run), "--clip-model", str(clip))
+    assert result.exit_code == 1 and "Traceback" not in result.stderr
+    assert "refusing to load the CLIP model's weights" in result.stderr and "--allow-pickle" in result.stderr
+    assert not (run / "evaluation.json").exists()

@@ -237,3 +237,79 @@ def test_run_report_shows_the_judge_rates(planted_run):
     assert [cell.split(">")[-1] for cell in rows[0].split("</td>")[:-1]][6] == "n/a"  # none: no relation stated
     assert "leaked (lower is better)" in section
     assert [cell.split(">")[-1] for cell in rows[2].split("</td>")[:-1]][-1] == "1.000 [1.000, 1.000]"  # leaked
+
+
+# ---------------------------------------------------------------------------------------------- issue 30
+
+
+def _evaluate(run, *extra):
+    return CliRunner().invoke(main, ["evaluate", str(run), "--judge", "shapes", "--resamples", "50", *extra])
+
+
+def test_unreadable_lines_are_kept_verbatim_and_warnings_go_to_stderr(planted_run):
+    results = planted_run / "results.jsonl"
+    lines = results.read_bytes().splitlines()
+    damaged = [lines[0], b'{"id": "cut', lines[1], b"\xff\xfe not utf-8", *lines[2:]]
+    results.write_bytes(b"\n".join(damaged) + b"\n")
+    result = _evaluate(planted_run)
+    assert result.exit_code == 0, result.output
+    assert "warning: skipped 2 unreadable line(s) of results.jsonl" in result.stderr
+    assert "kept as they are" in result.stderr and "warning" not in result.stdout
+    after = results.read_bytes().splitlines()
+    assert after[1] == b'{"id": "cut' and after[3] == b"\xff\xfe not utf-8"  # same bytes, same places
+    assert [json.loads(after[i])["id"] for i in (0, 2, 4, 5)] == ["a1", "a2", "b1", "b2"]
+    assert all("judge_all_correct" in json.loads(after[i]) for i in (0, 2, 4, 5))
+
+
+def test_only_items_folders_are_read_whatever_the_rows_say(planted_run, tmp_path):
+    outside = tmp_path / "secret"
+    outside.mkdir()
+    Image.fromarray(render_scene(PAIR)[0]).save(outside / "image.png")
+    rows = [json.loads(line) for line in (planted_run / "results.jsonl").read_text().splitlines()]
+    rows[0]["folder"] = "../../secret"  # a tampered folder field: the item is still read from items/a1
+    rows[1]["id"] = "../../secret"  # a tampered id: not a plain name, not read at all
+    (planted_run / "items" / "b2" / "image.png").unlink()
+    (planted_run / "items" / "b2" / "image.png").symlink_to(outside / "image.png")  # a planted link
+    (planted_run / "results.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    result = _evaluate(planted_run, "--json")
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["items_judged"] == 2 and summary["items_scored"] == 2
+    assert any("folder field '../../secret' is ignored" in w for w in summary["warnings"])
+    assert any("'../../secret'" in w and "not a plain name" in w for w in summary["warnings"])
+    assert any("b2" in w and "leads outside its item folder" in w for w in summary["warnings"])
+    judged = [json.loads(line) for line in (planted_run / "results.jsonl").read_text().splitlines()]
+    assert judged[0]["judge_all_correct"] is True  # items/a1 drawn correctly, whatever the folder field says
+
+
+def test_a_truncated_image_is_a_warning_not_a_traceback(planted_run):
+    image = planted_run / "items" / "a2" / "image.png"
+    image.write_bytes(image.read_bytes()[:60])
+    result = _evaluate(planted_run)
+    assert result.exit_code == 0, result.output
+    assert "item a2:" in result.stderr and "does not decode" in result.stderr
+    assert "judge shapes (3 items judged" in result.stdout
+
+
+def test_judging_a_run_without_scenes_is_refused_and_writes_nothing(planted_run):
+    rows = [json.loads(line) for line in (planted_run / "results.jsonl").read_text().splitlines()]
+    for row in rows:
+        del row["metadata"]
+    text = "".join(json.dumps(r) + "\n" for r in rows)
+    (planted_run / "results.jsonl").write_text(text, encoding="utf-8")
+    result = _evaluate(planted_run)
+    assert result.exit_code == 1
+    assert "none of the 4 items" in result.stderr and "nothing was written" in result.stderr
+    assert (planted_run / "results.jsonl").read_text(encoding="utf-8") == text
+    assert not (planted_run / "evaluation.json").exists()
+
+
+def test_evaluate_refuses_a_run_whose_lock_is_held(planted_run):
+    from attnmod.toolkit.output_folder import RunLock
+
+    before = (planted_run / "results.jsonl").read_bytes()
+    with RunLock(planted_run, "`attnmod ablate` run"):
+        result = _evaluate(planted_run)
+    assert result.exit_code == 1 and "is writing to" in result.stderr
+    assert (planted_run / "results.jsonl").read_bytes() == before
+    assert not (planted_run / "evaluation.json").exists()

@@ -21,6 +21,8 @@ SIZE = {"height": 64, "width": 64}
         ({"prompts": "a", "steps": 0}, "steps must be at least 1"),
         ({"prompts": "a", "height": 40}, "multiples of 16"),
         ({"prompts": []}, "no prompt"),
+        ({"prompts": "a", "steps": 1001}, "steps must be at most 1000 for this model"),
+        ({"prompts": "a", "guidance": float("nan")}, "guidance must be a finite number"),
     ],
 )
 def test_bad_arguments_are_user_errors(tiny_model, kwargs, message):
@@ -82,3 +84,63 @@ def test_cli_generate_bad_input_is_one_line_and_exit_1(run_cli, tmp_path, args, 
     result = run_cli("generate", "a cat", "--no-progress", "--steps", "1", "--out", str(tmp_path / "o"), *args)
     assert result.exit_code == 1
     assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_cli_generate_replaces_planted_links_without_writing_through_them(run_cli, tmp_path):
+    victims = {name: tmp_path / f"victim-{name}" for name in ("image.png", "parse.json", "config.json")}
+    out = tmp_path / "sym"
+    out.mkdir()
+    for name, victim in victims.items():
+        victim.write_text("do not touch", encoding="utf-8")
+        (out / name).symlink_to(victim)
+    result = run_cli("generate", "a red car", "--steps", "1", "--height", "64", "--width", "64", "--no-progress",
+                     "--out", str(out))  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    assert all(victim.read_text(encoding="utf-8") == "do not touch" for victim in victims.values())
+    assert not any((out / name).is_symlink() for name in victims)
+    assert json.loads((out / "config.json").read_text(encoding="utf-8"))["prompt"] == "a red car"
+
+
+def test_cli_generate_without_capture_removes_an_earlier_prompts_attention(run_cli, tmp_path):
+    out = tmp_path / "out"
+    settings = ("--steps", "1", "--height", "64", "--width", "64", "--no-progress", "--out", str(out))
+    assert run_cli("generate", "a red cat", "--capture", *settings).exit_code == 0
+    assert (out / "attention.safetensors").is_file()
+    assert run_cli("generate", "a blue dog", *settings).exit_code == 0
+    assert sorted(p.name for p in out.iterdir()) == ["config.json", "image.png", "parse.json"]
+    analyzed = run_cli("analyze", str(out))
+    assert analyzed.exit_code == 1 and "no attention record" in analyzed.stderr
+
+
+@pytest.fixture
+def nearly_full_disk(tmp_path):
+    """A 1 MiB tmpfs with about 8 KiB left (room for the output folder's write test, not for an image); skipped
+    where this process may not mount one (not root, or no mount permission in the container)."""
+    import os
+    import subprocess
+
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(disk)], capture_output=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode(errors='replace').strip()}")
+    try:
+        free = os.statvfs(disk).f_bavail * os.statvfs(disk).f_frsize
+        (disk / "filler").write_bytes(b"\0" * (free - 8192))
+        yield disk
+    finally:
+        subprocess.run(["umount", str(disk)], check=False)
+
+
+@pytest.mark.parametrize("command", ["generate", "diagnose"])
+def test_a_full_disk_is_one_line_naming_the_file_and_leaves_no_half_written_folder(command, nearly_full_disk, run_cli):
+    out = nearly_full_disk / "out"
+    extra = ["--capture"] if command == "generate" else ["--format", "none"]
+    result = run_cli(command, "a red car", "--steps", "1", "--height", "64", "--width", "64", "--no-progress", *extra,
+                     "--out", str(out))  # fmt: skip
+    assert result.exit_code == 1, result.output
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith(f"error: cannot write '{out}") and line.endswith("(No space left on device)")
+    assert not out.exists()

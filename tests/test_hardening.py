@@ -266,25 +266,36 @@ def _run_and_list_heavy_imports(*arguments: str) -> tuple[int, str, list[str]]:
 
 
 @pytest.mark.parametrize(
-    "arguments, message",
+    "arguments, code, message",
     [
-        (["ablate", "{prompts}", "--out", "{out}", "--seeds", "1-x"], "error: bad seed list '1-x'"),
-        (["ablate", "{prompts}", "--out", "{out}", "--variants", "none,fulll"], "error: unknown variant 'fulll'"),
-        (["ablate", "{prompts}", "--out", "{file}"], "is a file"),
-        (["generate", "a red car", "--out", "{file}"], "is a file, not a folder"),
-        (["diagnose", "a red car", "--out", "{file}"], "is a file, not a folder"),
-        (["generate", "a red car", "--out", "{out}", "--width", "72"], "--width must be a positive multiple of 16"),
+        (["ablate", "{prompts}", "--out", "{out}", "--seeds", "1-x"], 1, "error: bad seed list '1-x'"),
+        (["ablate", "{prompts}", "--out", "{out}", "--variants", "none,fulll"], 1, "error: unknown variant 'fulll'"),
+        (["ablate", "{prompts}", "--out", "{file}"], 2, "is a file"),  # click's own check
+        (["generate", "a red car", "--out", "{file}"], 1, "is a file, not a folder"),
+        (["diagnose", "a red car", "--out", "{file}"], 1, "is a file, not a folder"),
+        (["generate", "a red car", "--out", "{out}", "--width", "72"], 1, "--width must be a positive multiple of 16"),
+        # Issue 30: bounds known without the model.
+        (["generate", "a red car", "--out", "{out}", "--steps", "1000000000000"], 1,
+         "error: --steps must be at most 1000 for model tiny"),
+        (["generate", "a red car", "--out", "{out}", "--steps", "1001"], 1, "--steps must be at most 1000"),
+        (["generate", "a red car", "--out", "{out}", "--guidance", "nan"], 1, "--guidance must be a finite number"),
+        (["diagnose", "a red car", "--out", "{out}", "--guidance", "inf"], 1, "--guidance must be a finite number"),
+        (["ablate", "{prompts}", "--out", "{out}", "--guidance", "-inf"], 1, "--guidance must be a finite number"),
+        (["ablate", "{prompts}", "--out", "{out}", "--devices", "abc"], 2, "--devices 'abc': use a count"),
     ],
-    ids=["seeds", "variants", "ablate-out-file", "generate-out-file", "diagnose-out-file", "width"],
-)
-def test_bad_settings_fail_before_the_model_stack_is_imported(arguments, message, prompts, tmp_path):
+    ids=["seeds", "variants", "ablate-out-file", "generate-out-file", "diagnose-out-file", "width", "steps-huge",
+         "steps-above-training", "guidance-nan", "guidance-inf", "ablate-guidance", "devices"],
+)  # fmt: skip
+def test_bad_settings_fail_before_the_model_stack_is_imported(arguments, code, message, prompts, tmp_path):
     a_file = tmp_path / "a-file"
     a_file.write_text("", encoding="utf-8")
     filled = [a.format(prompts=prompts, out=tmp_path / "out", file=a_file) for a in arguments]
-    code, stderr, heavy = _run_and_list_heavy_imports(*filled)
-    assert code == (2 if arguments[0] == "ablate" and "{file}" in arguments else 1)  # ablate: click's own check
+    exit_code, stderr, heavy = _run_and_list_heavy_imports(*filled)
+    assert exit_code == code
     assert message in stderr and "Traceback" not in stderr
+    assert len([line for line in stderr.splitlines() if line.startswith("error:") or "Error:" in line]) == 1
     assert heavy == []
+    assert not (tmp_path / "out").exists(), "a refused command leaves no output folder behind"
 
 
 # ---------------------------------------------------------------------------------------------- 6. messages

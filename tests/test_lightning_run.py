@@ -73,6 +73,7 @@ def fake_predict(calls=None):
 def run(sources, out, calls=None, **options):
     options.setdefault("seeds", [0, 1])
     options.setdefault("configs", CONFIGS)
+    options.setdefault("save_fn", fake_save)
     return run_ablation(
         [str(s) for s in sources],
         out,
@@ -81,7 +82,6 @@ def run(sources, out, calls=None, **options):
         progress=False,
         model_loader=lambda device: None,
         predict_fn=fake_predict(calls),
-        save_fn=fake_save,
         **options,
     )
 
@@ -308,3 +308,67 @@ def test_precision_maps_to_the_pipeline_dtype():
         resolve_precision("16", gpu=False)
     with pytest.raises(AttnmodError, match="unknown precision"):
         resolve_precision("8", gpu=True)
+
+
+# ---------------------------------------------------------------------------------------------- issue 30: resume checks
+
+
+def test_resume_redoes_items_whose_files_were_cut_short_or_changed_after_they_were_written(prompts, tmp_path):
+    out = tmp_path / "run"
+    run([prompts], out, seeds=[0])
+    items = expand_items(load_sources([str(prompts)]), [0], ["none", "full"])
+    image = out / "items" / items[0].id / "image.png"
+    image.write_bytes(image.read_bytes()[:40])  # cut short: still non-empty
+    tensors = out / "items" / items[1].id / "attention.safetensors"
+    tensors.write_bytes(tensors.read_bytes().replace(b"|", b"#"))  # same size, other bytes
+    calls: list = []
+    summary = run([prompts], out, seeds=[0], calls=calls)
+    assert (summary.done, summary.skipped) == (2, 4)
+    assert sorted(p for batch in calls for p in batch) == sorted([items[0].prompt, items[1].prompt])
+    assert Image.open(image).size == (8, 8)
+
+
+def test_items_from_before_checksums_are_checked_for_a_decodable_image_and_a_whole_tensor_file(tmp_path):
+    from attnmod.lightning_modules.data import item_files_problem
+    from safetensors.torch import save_file
+
+    folder = tmp_path / "item"
+    folder.mkdir()
+    Image.new("RGB", (8, 8), (200, 10, 10)).save(folder / "image.png")
+    save_file({"cross/8x8/early": torch.ones(2, 8, 8)}, str(folder / "attention.safetensors"))
+    assert item_files_problem(folder, {}) is None
+    whole = (folder / "attention.safetensors").read_bytes()
+    (folder / "attention.safetensors").write_bytes(whole[:-10])
+    assert "not as long as its header says" in item_files_problem(folder, {})
+    (folder / "attention.safetensors").write_bytes(whole)
+    (folder / "image.png").write_bytes((folder / "image.png").read_bytes()[:30])
+    assert "image.png does not decode" in item_files_problem(folder, {})
+
+
+def save_with_steps(generation, folder: Path) -> None:
+    """The fake save, with the steps in config.json as the real save writes them (the runs below use 4)."""
+    fake_save(generation, folder)
+    (folder / "config.json").write_text(json.dumps({"variant": generation.variant, "steps": 4}), encoding="utf-8")
+
+
+@pytest.mark.parametrize("damage", ["deleted", "truncated"])
+def test_a_damaged_run_json_never_lets_a_resume_mix_settings(damage, prompts, tmp_path):
+    out = tmp_path / "run"
+    run([prompts], out, seeds=[0], steps=4, save_fn=save_with_steps)
+    run_json = out / "run.json"
+    if damage == "deleted":
+        run_json.unlink()
+    else:
+        run_json.write_bytes(run_json.read_bytes()[:25])
+    before = sorted(p.name for p in (out / "items").iterdir())
+    with pytest.raises(AttnmodError, match=r"holds item [0-9a-f]{12} made with other settings \(steps 4 -> 8\)"):
+        run([prompts], out, seeds=[0], steps=8)
+    assert sorted(p.name for p in (out / "items").iterdir()) == before
+    # With the items' own settings the run goes on, and says that it rebuilt run.json.
+    summary = run([prompts], out, seeds=[0], steps=4)
+    assert (summary.done, summary.skipped) == (0, 6)
+    assert summary.notes == [
+        f"run.json was {'missing' if damage == 'deleted' else 'damaged'}: rebuilt from this command's settings, "
+        "which the 6 item(s) on disk were made with"
+    ]
+    assert json.loads(run_json.read_text(encoding="utf-8"))["settings"]["steps"] == 4

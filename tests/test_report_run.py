@@ -179,3 +179,38 @@ def test_evaluation_scores_join_the_summary_table(tmp_path):
     # Paired leakage differences -0.2 and -0.3: mean -0.25, shown in the headline.
     assert "full vs none: leakage -0.250" in text
     assert "Finished: 4 of 4 items done." in text
+
+
+def test_rows_without_a_variant_or_with_values_that_are_not_finite_numbers_are_counted_not_hidden(tmp_path):
+    from attnmod.reports.run_report import read_run, row_problems, run_status, variant_order
+
+    base = {"prompt": "p", "seed": 0, "status": "done", "leakage": 0.5, "binding": 0.5}
+    lines = [
+        json.dumps({**base, "id": "a", "variant": "none"}),
+        json.dumps({**base, "id": "b", "variant": None}),
+        json.dumps({**base, "id": "c", "variant": "full", "leakage": "high"}),
+        '{"id": "d", "prompt": "p", "variant": "full", "status": "done", "leakage": Infinity, "binding": NaN}',
+        json.dumps({**base, "id": "e", "variant": "full", "binding": None}),  # null: an undefined score, fine
+    ]
+    (tmp_path / "results.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (tmp_path / "run.json").write_text(json.dumps({"status": "finished", "counts": {"items": 5}}), encoding="utf-8")
+    data = read_run(tmp_path)
+    assert "(no variant recorded)" in variant_order(data) and "default" not in variant_order(data)
+    assert row_problems(data) == [
+        "1 row(s) record no variant; they are shown as '(no variant recorded)'",
+        "some rows hold values that are not finite numbers, left out of the summaries: leakage (2), binding (1)",
+    ]
+    status = run_status(data)
+    assert status["level"] == "warn" and "1 row(s) record no variant" in status["message"]
+
+
+def test_an_interrupted_run_is_reported_as_such(tmp_path):
+    from attnmod.reports.run_report import read_run, run_status
+
+    row = {"id": "a", "prompt": "p", "seed": 0, "variant": "none", "status": "done", "leakage": 0.5}
+    (tmp_path / "results.jsonl").write_text(json.dumps(row) + "\n", encoding="utf-8")
+    info = {"status": "interrupted", "counts": {"items": 4, "done": 1, "skipped": 0, "failed": 0, "pending": 3}}
+    (tmp_path / "run.json").write_text(json.dumps(info), encoding="utf-8")
+    status = run_status(read_run(tmp_path))
+    assert status["state"] == "interrupted" and status["level"] == "warn"
+    assert status["message"].startswith("The run was stopped on request (SIGINT/SIGTERM): 1 of 4 items recorded")

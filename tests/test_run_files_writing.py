@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import torch
 from attnmod.toolkit import run_files
+from attnmod.toolkit.errors import AttnmodError
 
 
 def test_write_atomic_replaces_the_file_and_keeps_its_mode(tmp_path):
@@ -42,7 +43,7 @@ def test_a_failed_write_leaves_the_old_file_and_no_temporary_file(tmp_path, monk
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(run_files.os, "replace", refuse)
-    with pytest.raises(OSError, match="No space left"):
+    with pytest.raises(AttnmodError, match=r"cannot write '.*run\.json' \(No space left on device\)"):
         run_files.write_json_atomic(path, {"status": "done"})
     assert json.loads(path.read_text(encoding="utf-8")) == {"status": "running"}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run.json"]
@@ -100,3 +101,60 @@ def test_resolve_generation_settings_keeps_what_is_given():
     assert run_files.resolve_generation_settings(model) == {"steps": 30, "height": 512, "width": 512}
     assert run_files.resolve_generation_settings(model, steps=2, width=256) == {"steps": 2, "height": 512, "width": 256}
     assert run_files.resolve_generation_settings("tiny", 1, 64, 64) == {"steps": 1, "height": 64, "width": 64}
+
+
+def test_write_atomic_replaces_a_planted_link_and_leaves_its_target_alone(tmp_path):
+    target = tmp_path / "elsewhere.txt"
+    target.write_text("precious", encoding="utf-8")
+    os.chmod(target, 0o600)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "config.json").symlink_to(target)
+    run_files.write_json_atomic(out / "config.json", {"steps": 1})
+    assert target.read_text(encoding="utf-8") == "precious"
+    assert not (out / "config.json").is_symlink()
+    assert json.loads((out / "config.json").read_text(encoding="utf-8")) == {"steps": 1}
+    # The link's target's private mode is not carried over to the new, ordinary file.
+    assert stat.S_IMODE((out / "config.json").stat().st_mode) == run_files._new_file_mode()
+
+
+def test_append_line_refuses_a_planted_link(tmp_path):
+    target = tmp_path / "elsewhere.jsonl"
+    target.write_text("precious\n", encoding="utf-8")
+    (tmp_path / "results-rank0.jsonl").symlink_to(target)
+    with pytest.raises(AttnmodError, match="symbolic link"):
+        run_files.append_line(tmp_path / "results-rank0.jsonl", "{}")
+    assert target.read_text(encoding="utf-8") == "precious\n"
+    run_files.append_line(tmp_path / "rows.jsonl", '{"id": 1}')
+    run_files.append_line(tmp_path / "rows.jsonl", '{"id": 2}')
+    assert (tmp_path / "rows.jsonl").read_text(encoding="utf-8") == '{"id": 1}\n{"id": 2}\n'
+
+
+def test_write_safetensors_atomic_returns_the_checksum_of_the_bytes_on_disk(tmp_path):
+    import hashlib
+
+    from safetensors.torch import load_file
+
+    path = tmp_path / "t.safetensors"
+    checksum = run_files.write_safetensors_atomic(path, {"x": torch.arange(6.0).reshape(2, 3)})
+    assert checksum == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert torch.equal(load_file(str(path))["x"], torch.arange(6.0).reshape(2, 3))
+    umask = os.umask(0o022)
+    os.umask(umask)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask  # not mkstemp's private 0600
+    with pytest.raises(AttnmodError, match=r"cannot write '.*bad\.safetensors'"):
+        run_files.write_safetensors_atomic(tmp_path / "bad.safetensors", {"x": "not a tensor"})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.safetensors"]
+
+
+def test_a_yaml_error_is_one_line_with_its_position(tmp_path):
+    path = tmp_path / "config.yaml"
+    path.write_text("variant: [full\n", encoding="utf-8")
+    with pytest.raises(AttnmodError) as refused:
+        run_files.read_settings_file(path, "modulation config")
+    message = str(refused.value)
+    assert "\n" not in message and " at at " not in message
+    assert message.endswith(
+        "is not valid YAML: expected ',' or ']', but got '<stream end>' at line 2, column 1 "
+        "(parsing a flow sequence starting at line 1, column 10)"
+    )

@@ -153,3 +153,36 @@ def test_resuming_under_other_settings_is_refused_in_one_line(tmp_path, run_cli)
     assert bad.exit_code == 2 and "unknown caption form 'spiral'" in bad.output and "Traceback" not in bad.output
     again = run_cli(*arguments, "--pause-after", "1")  # the same settings (another pause) resume
     assert again.exit_code == 0 and "paused in the vae stage at step 2" in again.output
+
+
+def test_sigterm_stops_training_after_the_step_in_progress_with_a_checkpoint_to_resume_from(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    command = [str(Path(sys.executable).parent / "attnmod"), "world", "train", "--out", str(tmp_path), "--preset",
+               "smoke", "--vae-steps", "10000", "--unet-steps", "2", "--batch-size", "2", "--workers", "0",
+               "--samples", "0", "--accelerator", "cpu", "--no-progress"]  # fmt: skip
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env={**os.environ, "OMP_NUM_THREADS": "1"})  # fmt: skip
+    history = tmp_path / "vae-loss.jsonl"
+    deadline = time.monotonic() + 240
+    try:
+        while time.monotonic() < deadline and process.poll() is None:
+            if history.is_file() and history.read_text().count("\n") >= 2:
+                break
+            time.sleep(0.05)
+        assert process.poll() is None, "training must still be going when the signal comes"
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 143, stderr[-2000:]
+    assert "interrupted by SIGTERM in the vae stage at step" in stderr and "Traceback" not in stderr
+    assert (tmp_path / "vae" / "last.ckpt").is_file()
+    steps = [json.loads(line)["step"] for line in history.read_text().splitlines()]
+    assert steps == list(range(1, len(steps) + 1)) and len(steps) < 10000

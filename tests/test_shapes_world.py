@@ -211,3 +211,13 @@ def test_training_batches_follow_the_form_mixture():
     rng = random.Random(2)
     forms = [world.sample_scene(rng, None, "seen", form_weights={"single": 1, "pair": 3}).form for _ in range(2000)]
     assert set(forms) == {"single", "pair"} and 0.22 < forms.count("single") / 2000 < 0.28
+
+
+def test_a_count_beyond_a_sets_captions_is_refused_with_the_sets_size_instead_of_searching_for_ever():
+    with pytest.raises(ValueError, match=r"holds (\d+) distinct captions, fewer than the 100000000") as refused:
+        world.prompt_set("seen-1/test", 100_000_000)
+    size = int(re.search(r"holds (\d+)", str(refused.value)).group(1))
+    whole = world.prompt_set("seen-1/test", size)  # the size said is available...
+    assert len({scene.caption for scene in whole}) == size
+    with pytest.raises(ValueError, match=f"ask for at most {size}"):  # ...and one more is not
+        world.prompt_set("seen-1/test", size + 1)

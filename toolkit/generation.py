@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import json
+import math
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -28,7 +28,18 @@ from .modulation.config import ModulationConfig
 from .modulation.record import AttentionRecord
 from .prompt.tokenizer import CLIP_CONTEXT_LENGTH
 from .prompt.tree import PromptTree
-from .run_files import CONFIG_FILE, IMAGE_FILE, PARSE_FILE, software_versions
+from .run_files import (
+    ATTENTION_METADATA_FILE,
+    ATTENTION_TENSOR_FILE,
+    CONFIG_FILE,
+    IMAGE_FILE,
+    PARSE_FILE,
+    clean_numbers,
+    png_bytes,
+    software_versions,
+    write_atomic,
+    write_json_atomic,
+)
 
 if TYPE_CHECKING:
     from .modulation.capture import AttentionCapture
@@ -239,7 +250,14 @@ def generate(
         raise AttnmodError(f"{len(seed_list)} seeds given for {len(prompts)} prompts: pass one seed per prompt")
     if steps < 1:
         raise AttnmodError(f"steps must be at least 1, got {steps}")
+    if not math.isfinite(guidance):
+        raise AttnmodError(f"guidance must be a finite number, got {guidance}")
     pipe = model.pipeline
+    training_steps = getattr(pipe.scheduler.config, "num_train_timesteps", None)
+    if training_steps is not None and steps > training_steps:
+        raise AttnmodError(
+            f"steps must be at most {training_steps} for this model (its scheduler's training steps), got {steps}"
+        )
     check_size(model, height, width)
     trees = _prompt_trees(model, prompts, trees)
 
@@ -333,15 +351,20 @@ def generate(
 
 
 def save_generation(result: GenerationResult, folder: str | Path) -> dict[str, Path]:
-    """Write image.png, parse.json, config.json and (when captured) attention.safetensors + attention.json."""
+    """Write image.png, parse.json, config.json and (when captured) attention.safetensors + attention.json, each
+    atomically (never through a planted link). Without a record, attention files an earlier run left in the folder
+    are removed, so that they cannot be read as this image's attention."""
     folder = Path(folder)
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise AttnmodError(f"cannot create output folder {str(folder)!r}: {error}") from error
     written = {"image": folder / IMAGE_FILE, "parse": folder / PARSE_FILE, "config": folder / CONFIG_FILE}
-    result.image.save(written["image"])
-    written["parse"].write_text(json.dumps(result.tree.to_json(), indent=2, ensure_ascii=False), encoding="utf-8")
+    if result.record is None:
+        for stale in (ATTENTION_TENSOR_FILE, ATTENTION_METADATA_FILE):
+            (folder / stale).unlink(missing_ok=True)
+    write_atomic(written["image"], png_bytes(result.image))
+    write_json_atomic(written["parse"], result.tree.to_json(), indent=2)
     payload = {
         "prompt": result.prompt,
         "seed": result.seed,
@@ -352,7 +375,7 @@ def save_generation(result: GenerationResult, folder: str | Path) -> dict[str, P
         "seconds": result.seconds,
         "versions": software_versions(),
     }
-    written["config"].write_text(json.dumps(payload, indent=2, ensure_ascii=False), encoding="utf-8")
+    write_json_atomic(written["config"], clean_numbers(payload), indent=2)
     if result.record is not None:
         written["attention"], written["attention_metadata"] = result.record.save(folder)
     return written

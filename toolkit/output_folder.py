@@ -19,6 +19,7 @@ import errno
 import json
 import os
 import platform
+import stat
 import sys
 from pathlib import Path
 
@@ -83,6 +84,62 @@ def check_output_folder(path: str | Path, option: str = "--out") -> Path:
     return folder
 
 
+# ---- what kind of output a folder holds ----
+
+GENERATION_KIND = "generation"
+DIAGNOSIS_KIND = "diagnosis"
+RUN_KIND = "ablation run"
+TRAINING_KIND = "shapes-model training run"
+#: The files and folders that mark each command's output folder, in the order they are looked for.
+KIND_MARKERS = (
+    (RUN_KIND, ("run.json", "results.jsonl", "items/")),
+    (DIAGNOSIS_KIND, ("diagnosis.json",)),
+    (TRAINING_KIND, ("settings.json", "vae-loss.jsonl", "vae/", "unet/", "training.json")),
+    (GENERATION_KIND, ("config.json", "image.png", "attention.json")),
+)
+#: Which command writes each kind (for the message).
+KIND_COMMANDS = {
+    RUN_KIND: "attnmod ablate",
+    DIAGNOSIS_KIND: "attnmod diagnose",
+    TRAINING_KIND: "attnmod world train",
+    GENERATION_KIND: "attnmod generate",
+}
+
+
+def folder_kind(path: str | Path) -> tuple[str, str] | None:
+    """``(kind, marker)``: which command's output ``path`` holds, judged by the first marker file found (see
+    :data:`KIND_MARKERS`), or None for a folder that does not exist, is empty or holds none of them."""
+    folder = Path(path)
+    if not folder.is_dir():
+        return None
+    for kind, markers in KIND_MARKERS:
+        for marker in markers:
+            target = folder / marker.rstrip("/")
+            if target.is_dir() if marker.endswith("/") else target.is_file():
+                return kind, marker
+    return None
+
+
+def check_folder_kind(path: str | Path, expected: str, option: str = "--out") -> None:
+    """Refuse, with one line saying what is there, a folder holding another command's output: a diagnosis
+    written over a run (whose report would then be the diagnosis report), a run into a generation folder."""
+    found = folder_kind(path)
+    if found is None or found[0] == expected:
+        return
+    kind, marker = found
+    raise AttnmodError(
+        f"{option} {str(path)!r} holds the output of `{KIND_COMMANDS[kind]}` ({marker}), not of "
+        f"`{KIND_COMMANDS[expected]}`: choose another {option}"
+    )
+
+
+def remove_if_empty(path: str | Path) -> None:
+    """Remove the folder ``path`` if nothing is in it (a command that failed before writing anything leaves no
+    empty folder behind)."""
+    with contextlib.suppress(OSError):
+        Path(path).rmdir()
+
+
 def is_global_rank_zero() -> bool:
     """Whether this process coordinates a (possibly multi-process) run, judged from the launch environment.
 
@@ -128,12 +185,7 @@ class RunLock:
         except ImportError:  # not POSIX: no advisory locks
             return self
         while True:
-            try:
-                handle = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115 - held open while the lock is held
-            except OSError as error:
-                raise AttnmodError(
-                    f"cannot create the lock file {str(self.path)!r} ({describe_os_error(error)})"
-                ) from error
+            handle = self._open()
             try:
                 fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError as error:
@@ -147,7 +199,7 @@ class RunLock:
             # The holder removes the file when it finishes: a lock won on a file that is no longer at the path
             # guards nothing, so try again on the new file.
             try:
-                same = os.stat(self.path).st_ino == os.fstat(handle.fileno()).st_ino
+                same = os.lstat(self.path).st_ino == os.fstat(handle.fileno()).st_ino
             except FileNotFoundError:
                 same = False
             if same:
@@ -155,6 +207,7 @@ class RunLock:
             handle.close()
         started = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
         holder = {"pid": os.getpid(), "host": platform.node(), "started": started, "command": list(sys.argv)}
+        # Only now, holding the lock on a regular file with no other name (checked in _open), is it rewritten.
         handle.seek(0)
         handle.truncate()
         handle.write(json.dumps(holder, ensure_ascii=False) + "\n")
@@ -162,6 +215,28 @@ class RunLock:
         self._handle = handle
         self.held = True
         return self
+
+    def _open(self):
+        """The lock file, opened without following a link and without truncating it: a symbolic link or a hard
+        link planted at its name is refused, so the holder's details are never written into another file."""
+        flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+        try:
+            descriptor = os.open(self.path, flags, 0o666)
+        except OSError as error:
+            if error.errno == errno.ELOOP:
+                raise AttnmodError(
+                    f"the lock file {str(self.path)!r} is a symbolic link: remove it (attnmod never writes through "
+                    "a link)"
+                ) from error
+            raise AttnmodError(
+                f"cannot create the lock file {str(self.path)!r} ({describe_os_error(error)})"
+            ) from error
+        status = os.fstat(descriptor)
+        if not stat.S_ISREG(status.st_mode) or status.st_nlink != 1:
+            os.close(descriptor)
+            what = "not a regular file" if not stat.S_ISREG(status.st_mode) else "a hard link to another file"
+            raise AttnmodError(f"the lock file {str(self.path)!r} is {what}: remove it")
+        return os.fdopen(descriptor, "r+", encoding="utf-8")
 
     def release(self) -> None:
         if self._handle is None:
@@ -183,3 +258,24 @@ class RunLock:
 
     def __exit__(self, *exc) -> None:
         self.release()
+
+
+@contextlib.contextmanager
+def command_output(path: str | Path, kind: str, what: str):
+    """``with command_output(out, GENERATION_KIND, "`attnmod generate`"):`` the output folder of a one-shot command:
+    refused when it holds another command's output, created and checked writable, locked while the command runs,
+    and removed again if the command fails and the folder did not exist before (no empty or half-written folder
+    is left for a later command to misread)."""
+    folder = Path(path)
+    created = not folder.exists()
+    check_folder_kind(folder, kind)
+    prepare_output_folder(folder)
+    try:
+        with RunLock(folder, what):
+            yield folder
+    except BaseException:
+        if created:
+            import shutil
+
+            shutil.rmtree(folder, ignore_errors=True)
+        raise

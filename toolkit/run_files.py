@@ -1,8 +1,9 @@
 """Run files: the names, writing and reading rules of every file attnmod writes and later commands read.
 
 * File and folder names of a generation folder, an ablation run (``RUN/items/ID/``) and a diagnosis folder.
-* :func:`write_atomic` / :func:`write_json_atomic`: the one way to replace a file (a temporary file beside it,
-  flushed to disk and renamed over it; removed again when anything fails), so a reader never sees half a file.
+* :func:`write_atomic` / :func:`write_json_atomic` / :func:`write_safetensors_atomic`: the one way every command
+  writes an output file (a temporary file beside it, flushed to disk and renamed over it; removed again when
+  anything fails), so a reader never sees half a file and nothing is written through a planted symbolic link.
 * :func:`software_versions`: the installed versions that reproduce a result.
 * :func:`finite_or_none`, :func:`json_number`, :func:`clean_numbers`: JSON has no NaN; an undefined number is null.
 * :func:`default_generation_settings` / :func:`resolve_generation_settings`: steps and size per model when the
@@ -16,9 +17,11 @@
 from __future__ import annotations
 
 import dataclasses
+import errno
 import json
 import math
 import os
+import stat
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
@@ -41,6 +44,8 @@ EVALUATION_FILE = "evaluation.json"
 REFERENCE_STATS_FILE = "fid_reference_stats.safetensors"
 ITEMS_FOLDER = "items"
 METRICS_FILE = "metrics.json"
+#: How a results row that records no variant (a damaged or hand-edited row) is labelled: never as a variant.
+NO_VARIANT = "(no variant recorded)"
 #: Files an item folder must hold (non-empty) to count as complete; parse.json is optional.
 ITEM_FILES = (IMAGE_FILE, ATTENTION_TENSOR_FILE, ATTENTION_METADATA_FILE, CONFIG_FILE, METRICS_FILE)
 #: An item folder is written as ``items/.tmp-{id}-{pid}`` and renamed when complete.
@@ -60,6 +65,20 @@ def item_folder(run: str | Path, item_id: str) -> Path:
     return Path(run) / ITEMS_FOLDER / str(item_id)
 
 
+def run_item_folder(run: str | Path, item_id) -> Path:
+    """``RUN/items/ID``, the one place ``evaluate`` and ``report`` read an item from, checked: ``ID`` must be a
+    plain name and the folder must resolve inside ``RUN/items`` (a tampered id or ``folder`` field, or a planted
+    link, never makes them read files elsewhere). Raises :class:`AttnmodError` saying why otherwise."""
+    name = str(item_id)
+    if not name or name in (".", "..") or "/" in name or "\\" in name or "\x00" in name:
+        raise AttnmodError(f"item id {name!r} is not a plain name")
+    items = Path(run) / ITEMS_FOLDER
+    folder = items / name
+    if folder.exists() and not folder.resolve().is_relative_to(items.resolve()):
+        raise AttnmodError(f"{str(folder)!r} leads outside the run's {ITEMS_FOLDER}/ folder")
+    return folder
+
+
 # ---- writing ----
 
 
@@ -67,25 +86,45 @@ def write_atomic(path: str | Path, data: bytes | str, durable: bool = True) -> P
     """Replace ``path`` with ``data`` (text is written as UTF-8) so that readers see the old file or the new one,
     never half of one: a temporary file beside it is written, flushed to disk (``durable``) and renamed over it.
 
-    The temporary file is removed when anything fails (a full disk, an interrupt). The new file keeps the mode of
-    the file it replaces, else the one the umask gives an ordinary new file.
+    The rename replaces the directory entry itself: a symbolic link planted at ``path`` is replaced by the new
+    file, and whatever it pointed to is left untouched (nothing is ever written through a link). The temporary
+    file is removed when anything fails (a full disk, an interrupt), and a failure to write is one
+    :class:`AttnmodError` naming ``path``. The new file keeps the mode of the regular file it replaces, else the
+    one the umask gives an ordinary new file.
     """
     path = Path(path)
     payload = data.encode("utf-8") if isinstance(data, str) else data
-    # ".NAME.tmp-XXXX": hidden, and matched by the "*.tmp-*" clean-up of a run folder after a kill.
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.tmp-")
+    temporary = None
     try:
+        # ".NAME.tmp-XXXX": hidden, and matched by the "*.tmp-*" clean-up of a run folder after a kill.
+        descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.tmp-")
         with os.fdopen(descriptor, "wb") as handle:
             handle.write(payload)
             if durable:
                 handle.flush()
                 os.fsync(handle.fileno())
-        os.chmod(temporary, path.stat().st_mode & 0o777 if path.exists() else _new_file_mode())
+        os.chmod(temporary, _kept_mode(path))
         os.replace(temporary, path)
+    except OSError as error:
+        if temporary is not None:
+            Path(temporary).unlink(missing_ok=True)
+        from .output_folder import describe_os_error
+
+        raise AttnmodError(f"cannot write {str(path)!r} ({describe_os_error(error)})") from error
     except BaseException:
-        Path(temporary).unlink(missing_ok=True)
+        if temporary is not None:
+            Path(temporary).unlink(missing_ok=True)
         raise
     return path
+
+
+def _kept_mode(path: Path) -> int:
+    # lstat: the mode of a link's target is no business of the file that replaces the link.
+    try:
+        status = os.lstat(path)
+    except FileNotFoundError:
+        return _new_file_mode()
+    return status.st_mode & 0o777 if stat.S_ISREG(status.st_mode) else _new_file_mode()
 
 
 def _new_file_mode() -> int:
@@ -103,6 +142,67 @@ def json_text(payload, indent: int | None = 1) -> str:
 def write_json_atomic(path: str | Path, payload, indent: int | None = 1, durable: bool = True) -> Path:
     """:func:`write_atomic` of :func:`json_text`."""
     return write_atomic(path, json_text(payload, indent), durable=durable)
+
+
+def sha256_hex(data: bytes) -> str:
+    """The SHA-256 of ``data`` in hex: the checksum recorded beside a tensor file when it is written."""
+    import hashlib
+
+    return hashlib.sha256(data).hexdigest()
+
+
+def write_safetensors_atomic(path: str | Path, tensors: dict, metadata: dict[str, str] | None = None) -> str:
+    """:func:`write_atomic` of ``tensors`` in the safetensors format; returns the file's SHA-256 (hex).
+
+    The bytes are made in memory first (``safetensors.torch.save``), so a full disk or a bad tensor fails before
+    the file exists, with one :class:`AttnmodError` naming it (safetensors' own errors are not ``OSError``).
+    """
+    from safetensors.torch import save
+
+    try:
+        payload = save(tensors, metadata=metadata)
+    except Exception as error:  # noqa: BLE001 - safetensors raises its own error types
+        raise AttnmodError(f"cannot write {str(path)!r} ({error})") from error
+    write_atomic(path, payload)
+    return sha256_hex(payload)
+
+
+def append_line(path: str | Path, line: str, durable: bool = True) -> None:
+    """Append ``line`` (a newline is added) to a JSON-lines file, forced to disk when ``durable``, so that a
+    killed process loses at most the line being written. The file is opened without following a symbolic link
+    (a planted link is an :class:`AttnmodError`, its target untouched)."""
+    path = Path(path)
+    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        descriptor = os.open(path, flags, 0o666)
+        with os.fdopen(descriptor, "a", encoding="utf-8") as handle:
+            handle.write(line + "\n")
+            handle.flush()
+            if durable:
+                os.fsync(handle.fileno())
+    except OSError as error:
+        from .output_folder import describe_os_error
+
+        reason = "it is a symbolic link" if error.errno == errno.ELOOP else describe_os_error(error)
+        raise AttnmodError(f"cannot write {str(path)!r} ({reason})") from error
+
+
+def figure_png_bytes(figure) -> bytes:
+    """A matplotlib figure saved as PNG, in memory (for :func:`write_atomic`)."""
+    import io
+
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
+def png_bytes(image) -> bytes:
+    """A PIL image encoded as PNG, in memory (for :func:`write_atomic`)."""
+    import io
+
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
 
 
 # ---- settings files ----
@@ -128,8 +228,22 @@ def read_settings_file(path: str | Path, what: str):
         try:
             return yaml.safe_load(text)
         except yaml.YAMLError as error:
-            raise AttnmodError(f"{what} {str(path)!r} is not valid YAML: {error}") from error
+            raise AttnmodError(f"{what} {str(path)!r} is not valid YAML: {describe_yaml_error(error)}") from error
     raise AttnmodError(f"{what} {str(path)!r}: use a .json, .yaml or .yml file")
+
+
+def describe_yaml_error(error) -> str:
+    """PyYAML's error on one line: ``PROBLEM at line L, column C (CONTEXT starting at line L, column C)``."""
+    problem = getattr(error, "problem", None)
+    mark = getattr(error, "problem_mark", None)
+    if not problem:
+        return " ".join(str(error).split())
+    text = problem if mark is None else f"{problem} at line {mark.line + 1}, column {mark.column + 1}"
+    context, context_mark = getattr(error, "context", None), getattr(error, "context_mark", None)
+    if context:
+        where = f" starting at line {context_mark.line + 1}, column {context_mark.column + 1}" if context_mark else ""
+        text += f" ({context.removeprefix('while ')}{where})"
+    return text
 
 
 # ---- software versions ----
@@ -231,12 +345,22 @@ def resolve_generation_settings(
 class JsonlRows:
     """The readable rows of a JSON-lines file and what was skipped.
 
-    ``skipped`` holds one ``(line number, reason)`` per unreadable line (1-based physical line numbers).
+    ``skipped`` holds one ``(line number, reason)`` per unreadable line (1-based physical line numbers);
+    ``lines`` every non-blank line in file order, as its row (the same object as in ``rows``) or, when it could
+    not be read, its bytes, so that a rewrite can keep such lines verbatim (:meth:`rewritten`).
     """
 
     path: Path
     rows: list[dict]
     skipped: list[tuple[int, str]]
+    lines: list[dict | bytes] = dataclasses.field(default_factory=list)
+
+    def rewritten(self) -> bytes:
+        """The file again with every readable row as (possibly updated) JSON and every unreadable line as it was."""
+        return b"".join(
+            (line if isinstance(line, bytes) else json.dumps(line, ensure_ascii=False).encode("utf-8")) + b"\n"
+            for line in self.lines
+        )
 
     def skipped_note(self) -> str | None:
         """One line for the user when lines were skipped (the first few line numbers), else None."""
@@ -267,24 +391,32 @@ def read_jsonl(path: str | Path, require: str | None = "id") -> JsonlRows:
         raise AttnmodError(f"cannot read {str(path)!r} ({error.strerror or error})") from error
     rows: list[dict] = []
     skipped: list[tuple[int, str]] = []
+    lines: list[dict | bytes] = []
     for number, line_bytes in enumerate(raw.split(b"\n"), start=1):
         if not line_bytes.strip():
             continue
-        try:
-            line = line_bytes.decode("utf-8")
-        except UnicodeDecodeError as error:
-            skipped.append((number, f"not UTF-8 at byte {error.start + 1}"))
+        problem = _jsonl_problem(line_bytes, require)
+        if isinstance(problem, str):
+            skipped.append((number, problem))
+            lines.append(line_bytes)
             continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as error:
-            skipped.append((number, f"not JSON ({error.msg})"))
-            continue
-        if not isinstance(row, dict):
-            skipped.append((number, "not a JSON object"))
-            continue
-        if require is not None and require not in row:
-            skipped.append((number, f"no {require!r} field"))
-            continue
-        rows.append(row)
-    return JsonlRows(path, rows, skipped)
+        rows.append(problem)
+        lines.append(problem)
+    return JsonlRows(path, rows, skipped, lines)
+
+
+def _jsonl_problem(line_bytes: bytes, require: str | None) -> dict | str:
+    """The row of one JSON line, or why it is unreadable."""
+    try:
+        line = line_bytes.decode("utf-8")
+    except UnicodeDecodeError as error:
+        return f"not UTF-8 at byte {error.start + 1}"
+    try:
+        row = json.loads(line)
+    except json.JSONDecodeError as error:
+        return f"not JSON ({error.msg})"
+    if not isinstance(row, dict):
+        return "not a JSON object"
+    if require is not None and require not in row:
+        return f"no {require!r} field"
+    return row

@@ -465,10 +465,16 @@ def prompt_set(name: str, count: int, seed: int = 0) -> list[Scene]:
     forms = (objects,) if objects in ("nested", "count") else SET_FORMS[int(objects)]
     scenes: list[Scene] = []
     seen_captions: set[str] = set()
-    attempt = 0
+    attempt = last_new = 0
     while len(scenes) < count:
-        if attempt > 50 * count + 1000:
-            raise ValueError(f"shapes set {name!r} has fewer than {count} distinct captions")
+        # A set holds finitely many captions: once draws stop finding new ones (many times more draws than
+        # captions found so far), it is exhausted, however large ``count`` is.
+        exhausted = attempt - last_new > max(2000, 10 * len(scenes))
+        if exhausted or attempt > 50 * count + 1000:
+            raise ValueError(
+                f"shapes set {name!r} holds {len(scenes)} distinct captions, fewer than the {count} asked for: "
+                f"ask for at most {len(scenes)}"
+            )
         rng = random.Random(_stable_seed(name, seed, attempt))
         attempt += 1
         scene = sample_scene(rng, forms[attempt % len(forms)], combos)
@@ -476,6 +482,7 @@ def prompt_set(name: str, count: int, seed: int = 0) -> list[Scene]:
             continue
         seen_captions.add(scene.caption)
         scenes.append(scene)
+        last_new = attempt
     return scenes
 
 

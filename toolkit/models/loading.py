@@ -272,6 +272,28 @@ def _hint() -> str:
     )
 
 
+def pickle_refusal(path: str | Path, what: str = "weights") -> str:
+    """The one message of attnmod's pickle policy: pickle weights are refused unless ``--allow-pickle``."""
+    return (
+        f"refusing to load {what} {str(path)!r}: they are Python pickles that can run code when loaded. Convert them "
+        "to .safetensors, or pass --allow-pickle if you trust their source."
+    )
+
+
+def check_pickle_policy(folder: str | Path, allow_pickle: bool, what: str = "weights") -> None:
+    """The pickle policy for a model folder loaded through ``from_pretrained``: without ``allow_pickle``, a folder
+    whose weights exist only as pickles (``pytorch_model.bin``, ``*.ckpt``, ...) is refused in one line before
+    anything is read (the library would otherwise reach ``torch.load``)."""
+    if allow_pickle:
+        return
+    folder = Path(folder)
+    if not folder.is_dir() or any(folder.rglob("*.safetensors")):
+        return
+    pickles = sorted(p.name for p in folder.rglob("*") if p.suffix.lower() in PICKLE_SUFFIXES)
+    if pickles:
+        raise ModelLoadError(pickle_refusal(folder, f"{what} ({', '.join(pickles[:3])})"))
+
+
 def _load_folder(path: Path, allow_pickle: bool):
     from diffusers import DiffusionPipeline
 
@@ -293,10 +315,7 @@ def _load_single_file(path: Path, allow_pickle: bool):
     from diffusers import StableDiffusionXLPipeline
 
     if path.suffix.lower() in PICKLE_SUFFIXES and not allow_pickle:
-        raise ModelLoadError(
-            f"refusing to load {str(path)!r}: {path.suffix} checkpoints are Python pickles that can run code when "
-            "loaded. Convert it to .safetensors, or pass --allow-pickle if you trust its source."
-        )
+        raise ModelLoadError(pickle_refusal(path, f"the {path.suffix} checkpoint"))
     try:
         return StableDiffusionXLPipeline.from_single_file(str(path))
     except Exception as error:  # noqa: BLE001 - diffusers raises many types for a bad or unreachable config

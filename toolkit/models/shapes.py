@@ -175,7 +175,8 @@ def shipped_weights_folder() -> Path:
 def save_shapes_weights(components: dict, configs: dict, folder: str | Path, dtype: str = "float16") -> Path:
     """Write ``config.json`` and one safetensors file with every component's weights (keys ``component.name``)."""
     import torch
-    from safetensors.torch import save_file
+
+    from ..run_files import write_atomic, write_safetensors_atomic
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -187,10 +188,10 @@ def save_shapes_weights(components: dict, configs: dict, folder: str | Path, dty
             if value.is_floating_point():
                 value = value.to(target)
             tensors[f"{name}.{key}"] = value.contiguous()
-    temporary = folder / (WEIGHTS_FILE + ".tmp")
-    save_file(tensors, str(temporary), metadata={"format": "pt", "preset": configs.get("preset", "")})
-    temporary.replace(folder / WEIGHTS_FILE)
-    (folder / CONFIG_FILE).write_text(json.dumps(configs, indent=2) + "\n")
+    write_safetensors_atomic(
+        folder / WEIGHTS_FILE, tensors, metadata={"format": "pt", "preset": configs.get("preset", "")}
+    )
+    write_atomic(folder / CONFIG_FILE, json.dumps(configs, indent=2) + "\n")
     return folder / WEIGHTS_FILE
 
 

@@ -416,13 +416,15 @@ class ModulationConfig:
         return cls.from_json(data)
 
     def save(self, path: str | Path) -> Path:
-        path = Path(path)
-        path.write_text(json.dumps(self.to_json(), indent=2), encoding="utf-8")
-        return path
+        from ..run_files import write_atomic
+
+        return write_atomic(Path(path), json.dumps(self.to_json(), indent=2))
 
     def with_overrides(self, assignments: Sequence[str]) -> ModulationConfig:
         """Apply ``section.key=value`` settings (value in YAML syntax), e.g. ``temperature.tau=0.6``."""
         import yaml
+
+        from ..run_files import describe_yaml_error
 
         data = self.to_json()
         for assignment in assignments:
@@ -438,7 +440,7 @@ class ModulationConfig:
                 try:
                     value = yaml.safe_load(raw)
                 except Exception as error:  # noqa: BLE001 - yaml raises several error types
-                    raise AttnmodError(f"cannot apply setting {assignment!r}: {error}") from error
+                    raise AttnmodError(f"cannot apply setting {assignment!r}: {describe_yaml_error(error)}") from error
                 data[keys[0]]["window"][0 if keys[1] == "start" else 1] = value
                 continue
             node = data
@@ -453,7 +455,7 @@ class ModulationConfig:
             try:
                 node[keys[-1]] = yaml.safe_load(raw)
             except Exception as error:  # noqa: BLE001 - yaml raises several error types
-                raise AttnmodError(f"cannot apply setting {assignment!r}: {error}") from error
+                raise AttnmodError(f"cannot apply setting {assignment!r}: {describe_yaml_error(error)}") from error
         data.pop("variant", None)
         return ModulationConfig.from_json(data)
 

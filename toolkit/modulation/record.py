@@ -15,7 +15,8 @@ Files: ``attention.safetensors`` holds the tensors, ``attention.json`` beside it
 Scores read the model's own maps: scoring the applied maps of a modulated run would be circular (masking forces
 entity maps apart by construction). ``attention.json``: ``{"format": "attnmod.attention/2", "phases": [{"name",
 "start", "end"}], "counts": {"cross/...": int, "self/...": int}, "applied": ["cross/...", ...], "token_ids": [int],
-"token_texts": [str], "tree": PromptTree JSON or null, "metadata": {...}}``. A mean map is ``sum / count``.
+"token_texts": [str], "tree": PromptTree JSON or null, "metadata": {...}, "tensor_sha256": hex}``
+(``tensor_sha256``: the SHA-256 of ``attention.safetensors`` as written, checked on load; absent in older records). A mean map is ``sum / count``.
 Format 1 records (earlier versions) stored only the applied maps under the plain keys; they load with
 ``sums_source = "applied"`` when the run was modulated.
 """
@@ -152,16 +153,17 @@ class AttentionRecord:
         return sum(t.numel() * t.element_size() for t in tensors)
 
     def save(self, folder: str | Path) -> tuple[Path, Path]:
-        """Write ``attention.safetensors`` and ``attention.json`` into ``folder``."""
-        from safetensors.torch import save_file
+        """Write ``attention.safetensors`` and then ``attention.json`` into ``folder``, each atomically; the JSON
+        records the tensor file's SHA-256 (``tensor_sha256``), which :meth:`load` checks."""
+        from ..run_files import write_json_atomic, write_safetensors_atomic
 
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         tensor_path, metadata_path = folder / TENSOR_FILE, folder / METADATA_FILE
         tensors = {k: v.contiguous() for k, v in self.sums.items()}
         tensors.update({APPLIED_PREFIX + k: v.contiguous() for k, v in self.applied.items()})
-        save_file(tensors, str(tensor_path))
-        metadata_path.write_text(json.dumps(self.metadata_json(), indent=1, ensure_ascii=False), encoding="utf-8")
+        checksum = write_safetensors_atomic(tensor_path, tensors)
+        write_json_atomic(metadata_path, {**self.metadata_json(), "tensor_sha256": checksum})
         return tensor_path, metadata_path
 
     def metadata_json(self) -> dict:
@@ -195,11 +197,13 @@ class AttentionRecord:
         if not isinstance(meta, dict) or meta.get("format") not in (FORMAT, *LEGACY_FORMATS):
             raise AttnmodError(f"{str(metadata_path)!r} is not an attnmod attention record (format {FORMAT})")
         try:
-            from safetensors.torch import load_file
+            from safetensors.torch import load
 
-            sums = load_file(str(tensor_path))
+            payload = tensor_path.read_bytes()
+            sums = load(payload)
         except Exception as error:  # noqa: BLE001 - safetensors raises several types for a damaged file
             raise AttnmodError(f"{str(tensor_path)!r} is corrupt or truncated ({error})") from error
+        _check_tensors(tensor_path, payload, meta.get("tensor_sha256"), sums)
         counts = {k: int(v) for k, v in meta.get("counts", {}).items()}
         applied = {k.removeprefix(APPLIED_PREFIX): v for k, v in sums.items() if k.startswith(APPLIED_PREFIX)}
         sums = {k: v for k, v in sums.items() if not k.startswith(APPLIED_PREFIX)}
@@ -228,3 +232,20 @@ class AttentionRecord:
             tree=tree,
             metadata=meta.get("metadata", {}),
         )
+
+
+def _check_tensors(path: Path, payload: bytes, checksum, tensors: dict) -> None:
+    """Garbled tensor bytes behind an intact header load without complaint; the checksum recorded at write time
+    (records from before checksums: a finiteness check) stops them before they become absurd scores."""
+    import torch
+
+    from ..run_files import sha256_hex
+
+    if checksum is not None and sha256_hex(payload) != checksum:
+        raise AttnmodError(
+            f"{str(path)!r} does not match the checksum recorded in {METADATA_FILE} when it was written: the file "
+            "was changed or damaged; generate it again"
+        )
+    for key, value in tensors.items():
+        if value.is_floating_point() and not bool(torch.isfinite(value).all()):
+            raise AttnmodError(f"{str(path)!r} holds non-finite values in {key!r}: the file is damaged")
