@@ -25,6 +25,7 @@ TOOLKIT_LAYERS = {
     "threads": 0,
     "run_files": 0,
     "output_folder": 0,
+    "interrupt": 0,
     "prompt": 1,
     "shapes_world": 1,
     "models": 2,
