@@ -652,6 +652,7 @@ def _train_shapes_model(out, settings: TrainingSettings, progress: bool, samples
     check_training_settings(settings)
     check_folder_kind(out, TRAINING_KIND)
     out = prepare_output_folder(out)
+    _refuse_links(out)
     check_resume_settings(out, settings)
     pl.seed_everything(settings.seed, workers=True, verbose=False)
     started = time.time()
@@ -778,6 +779,17 @@ def _train_shapes_model(out, settings: TrainingSettings, progress: bool, samples
 # Settings a resumed run may change: how and where it runs, and how long (extending a run), not what it trains.
 RESUMABLE_SETTINGS = frozenset({"pause_after", "workers", "accelerator", "devices", "vae_steps", "unet_steps"})
 SETTINGS_FILE = "settings.json"
+
+
+def _refuse_links(out: Path) -> None:
+    """Lightning writes its checkpoints in place (through a symbolic link planted at ``last.ckpt``); attnmod's own
+    files are replaced atomically, but a link anywhere in the training folder is refused before anything runs."""
+    for path in sorted(out.rglob("*")):
+        if path.is_symlink():
+            raise AttnmodError(
+                f"{str(path)!r} is a symbolic link: attnmod never writes through a link; remove it or choose another "
+                "--out"
+            )
 
 
 def check_training_settings(settings: TrainingSettings) -> None:

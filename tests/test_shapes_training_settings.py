@@ -29,3 +29,16 @@ def test_a_bad_vae_from_leaves_no_settings_file_behind(tmp_path, run_cli):
     result = run_cli("world", "train", "--out", str(out), "--preset", "smoke", "--vae-from", str(tmp_path / "nope"))
     assert result.exit_code == 1 and "not a shapes weights folder" in result.stderr
     assert not out.exists()
+
+
+def test_a_symbolic_link_in_the_training_folder_is_refused_and_its_target_untouched(tmp_path, run_cli):
+    victim = tmp_path / "victim"
+    victim.write_text("precious", encoding="utf-8")
+    out = tmp_path / "train"
+    (out / "vae").mkdir(parents=True)
+    (out / "vae" / "last.ckpt").symlink_to(victim)
+    result = run_cli("world", "train", "--out", str(out), "--preset", "smoke", "--vae-steps", "1", "--unet-steps", "1",
+                     "--batch-size", "2", "--workers", "0", "--samples", "0", "--accelerator", "cpu")  # fmt: skip
+    assert result.exit_code == 1 and "last.ckpt' is a symbolic link" in result.stderr
+    assert victim.read_text(encoding="utf-8") == "precious"
+    assert not (out / "settings.json").exists()
