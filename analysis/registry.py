@@ -105,7 +105,7 @@ def better(name: str) -> str:
 
 # ---- measured validity of the verdicts ----
 
-#: Where the measured validity of each verdict lives: written by ``benchmarks/score_validity.py --validation``
+#: Where the measured validity of each verdict lives: written by ``benchmarks/score_validity --validation``
 #: (the shapes world's judge as ground truth, test half; docs/validity.md), read here so that a rerun of that
 #: benchmark updates the wording of every verdict.
 VALIDATION_FILE = Path(__file__).with_name("validation.json")

@@ -29,7 +29,7 @@ def _phase_list(names: Sequence[str]) -> str:
 #: What the validation against the shapes world (docs/validity.md) measured for each verdict: its AUROC for the
 #: judge's failures on the test half, with the interval and a reading (``"predicts"``, ``"weak"``, ``"nothing"``,
 #: ``"opposite"``), or None where not measured. Read from analysis/validation.json, which
-#: ``benchmarks/score_validity.py --validation`` writes; each verdict's wording carries its reading
+#: ``benchmarks/score_validity --validation`` writes; each verdict's wording carries its reading
 #: (:func:`~attnmod.analysis.registry.validity_note`), so a verdict whose score predicted nothing says so.
 VALIDATION: dict[str, dict | str | None] = registry.VALIDATION
 

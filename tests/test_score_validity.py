@@ -11,12 +11,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-BENCHMARK = Path(__file__).resolve().parent.parent / "benchmarks" / "score_validity.py"
+BENCHMARK = Path(__file__).resolve().parent.parent / "benchmarks" / "score_validity"
 
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("score_validity", BENCHMARK)
+    spec = importlib.util.spec_from_file_location(
+        "score_validity", BENCHMARK / "__init__.py", submodule_search_locations=[str(BENCHMARK)]
+    )
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
