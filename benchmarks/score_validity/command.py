@@ -9,6 +9,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from attnmod.toolkit.run_files import write_atomic
+
 from .evaluation import evaluate
 from .generation import cache_folder, parse_shard, plan_items, read_cached, run_items, shard_of
 from .judge import load_judge
@@ -151,7 +153,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "seconds": time.perf_counter() - started,
         "unmatched": sum(1 for r in rows if not r["entities_match"]),
     }
-    (out / "validity.json").write_text(json.dumps({"meta": meta, **result}, indent=1), encoding="utf-8")
+    write_atomic(out / "validity.json", json.dumps({"meta": meta, **result}, indent=1))
     text = markdown(result, meta)
     if args.docs:
         write_docs(Path(args.docs), text)

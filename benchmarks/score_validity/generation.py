@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+from attnmod.toolkit.run_files import write_atomic
 
 from .judge import judge_labels
 from .scoring import score_item
@@ -109,9 +109,7 @@ def write_cached(out: Path, row: dict) -> None:
     """Write one item's row atomically (a process killed mid-write leaves no torn file behind)."""
     folder = cache_folder(out)
     folder.mkdir(parents=True, exist_ok=True)
-    temporary = folder / f".{row['id']}.{os.getpid()}.tmp"
-    temporary.write_text(json.dumps(row), encoding="utf-8")
-    os.replace(temporary, folder / f"{row['id']}.json")
+    write_atomic(folder / f"{row['id']}.json", json.dumps(row))
 
 
 def read_cached(out: Path, wanted: set[str] | None = None) -> list[dict]:
@@ -201,9 +199,7 @@ def run_items(args, items: list[Item], out: Path, judge) -> None:
     settings = {"model": args.model, "steps": steps, "size": size, "device": model.device, "dtype": model.dtype}
     settings["weights_sha256"] = weights_fingerprint(args.model)
     check_same_settings(out, settings)
-    temporary = out / f".settings.{os.getpid()}.tmp"
-    temporary.write_text(json.dumps(settings), encoding="utf-8")
-    os.replace(temporary, out / "settings.json")
+    write_atomic(out / "settings.json", json.dumps(settings))
     scale = steps / 25 * (size / 64) ** 2
     minutes = len(todo) * SECONDS_PER_IMAGE * scale / 60
     print(

@@ -6,6 +6,8 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
+from attnmod.toolkit.run_files import write_atomic
+
 from .settings import FAILURE_NAMES, HALVES, SETS
 
 # ---- writing ----
@@ -238,7 +240,7 @@ def write_validation(path: Path, result: dict, meta: dict) -> None:
         "verdicts": verdict_evidence(result),
     }
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+    write_atomic(path, json.dumps(data, indent=1) + "\n")
 
 
 def targets(result: dict) -> list[str]:
@@ -284,4 +286,4 @@ def write_docs(path: Path, text: str) -> None:
         page = page.rstrip() + f"\n\n{start}\n{end}\n"
     head, rest = page.split(start, 1)
     _, tail = rest.split(end, 1)
-    path.write_text(f"{head}{start}\n{text}\n{end}{tail}", encoding="utf-8")
+    write_atomic(path, f"{head}{start}\n{text}\n{end}{tail}")
