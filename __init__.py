@@ -4,7 +4,7 @@ The Python API (docs/api.md) for your own diffusers pipeline::
 
     import attnmod
 
-    with attnmod.modulate(pipe, "a red car and a white sheep", variant="full") as session:
+    with attnmod.modulate(pipe, "full", prompts="a red car and a white sheep") as session:
         image = pipe("a red car and a white sheep").images[0]
     scores = attnmod.score(session.record)
 

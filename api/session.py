@@ -268,7 +268,7 @@ class _Block:
             return runs[-1].prompts[:: max(runs[-1].images_per_prompt, 1)]
         raise AttnmodError(
             "attnmod needs the prompt text to align attention to words: pipe() was called with prompt_embeds, "
-            "so pass the prompt(s) to modulate(pipe, prompts) or trace(pipe, prompts)"
+            "so pass the prompt(s) to modulate(pipe, variant, prompts=...) or trace(pipe, prompts)"
         )
 
     def start_run(self, prompts: list[str], per_prompt: int) -> None:
@@ -354,18 +354,22 @@ def _session(pipe, prompts, config: ModulationConfig, capture: bool, parser: str
 
 def modulate(
     pipe,
+    *variant_given,
+    variant: str | ModulationConfig | None = None,
     prompts: str | PromptTree | Sequence[str] | Sequence[PromptTree] | None = None,
-    variant: str | ModulationConfig = "full",
     capture: bool = True,
     parser: str = "auto",
 ) -> contextlib.AbstractContextManager[Session]:
-    """Run attnmod's attention modulation (and capture) inside your own ``pipe(...)`` calls.
+    """``modulate(pipe, variant="full", *, prompts=None, capture=True, parser="auto")``: run attnmod's attention
+    modulation (and capture) inside your own ``pipe(...)`` calls.
 
     ``pipe``: a diffusers SD 1.x/2.x or SDXL pipeline (text-to-image, img2img, inpainting; LoRAs, any scheduler,
-    batches, ``num_images_per_prompt``, any dtype and device). ``prompts``: the prompt text(s) or parsed trees
-    (:func:`attnmod.parse`) of the call; ``None`` takes the text from the call itself. ``variant``: ``"none"``,
-    ``"temperature"``, ``"masking"``, ``"reweighting"``, ``"full"``, a ``+`` combination, or a
-    :class:`ModulationConfig`. ``capture``: keep an :class:`AttentionRecord` per image.
+    batches, ``num_images_per_prompt``, any dtype and device). ``variant`` (second, or by keyword): ``"none"``,
+    ``"temperature"``, ``"masking"``, ``"reweighting"``, ``"full"`` (default), a ``+`` combination, or a
+    :class:`ModulationConfig`. ``prompts`` (keyword only): the prompt text(s) or parsed trees
+    (:func:`attnmod.parse`) of the call; ``None`` takes the text from the call itself. ``capture``: keep an
+    :class:`AttentionRecord` per image. The old form with the prompts second (``modulate(pipe, "a red car",
+    variant="full")``) is refused with a message that says what to write.
 
     Use it as a context manager; the :class:`Session` it yields holds, after each ``pipe(...)`` call, the records
     and trees of that call (``session.records``, ``session.trees``; ``session.runs`` for every call). The
@@ -373,7 +377,33 @@ def modulate(
     unsupported pipeline (SD3, FLUX and other joint-attention transformers).
     """
     check_pipeline(pipe)  # here too, so an unsupported pipeline fails where modulate() is called
-    return _session(pipe, prompts, resolve_variant(variant), bool(capture), parser)
+    return _session(pipe, prompts, _variant_argument(variant_given, variant), bool(capture), parser)
+
+
+def _variant_argument(given: tuple, variant) -> ModulationConfig:
+    """The variant of ``modulate(pipe, VARIANT)`` or ``modulate(pipe, variant=VARIANT)``; anything else in the
+    second place (the prompts of the old ``modulate(pipe, prompts, variant)`` form) is refused in one line."""
+    from ..toolkit.modulation.config import ModulationConfig, variant_parts
+
+    if not given:
+        return resolve_variant("full" if variant is None else variant)
+    first = given[0]
+    is_variant = isinstance(first, ModulationConfig)
+    if isinstance(first, str):
+        try:
+            variant_parts(first)
+            is_variant = True
+        except AttnmodError:
+            is_variant = False
+    if len(given) > 1 or variant is not None or not is_variant:
+        shown = repr(first) if isinstance(first, str) and len(first) <= 60 else "..."
+        raise AttnmodError(
+            "modulate() takes the variant second and the prompts by keyword: write "
+            f"modulate(pipe, {variant if isinstance(variant, str) else 'full'!r}, prompts={shown})"
+            if not is_variant
+            else "modulate() takes one variant: write modulate(pipe, 'full') or modulate(pipe, variant='full')"
+        )
+    return resolve_variant(first)
 
 
 def trace(

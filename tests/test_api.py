@@ -149,7 +149,7 @@ def test_modulate_matches_the_cli_generation_path(request, fixture):
     pipe = model.pipeline
     config = ModulationConfig.from_variant("full")
     expected = generate(model, PROMPT, config, seeds=7, steps=3, guidance=5.0, height=64, width=64)[0]
-    with attnmod.modulate(pipe, PROMPT, variant="full") as session:
+    with attnmod.modulate(pipe, "full", prompts=PROMPT) as session:
         image = plain_call(pipe, seeds=(7,), guidance_scale=5.0)[0]
     np.testing.assert_allclose(image, expected.pixels, atol=1e-6)
     record = session.record
@@ -171,7 +171,7 @@ def test_processors_restored_after_an_exception_in_the_block(sdxl):
 
 def test_processors_restored_after_an_exception_inside_the_call(sdxl):
     before = state_of(sdxl)
-    with pytest.raises(AttnmodError, match="was called with"), attnmod.modulate(sdxl, "a cat", variant="full"):
+    with pytest.raises(AttnmodError, match="was called with"), attnmod.modulate(sdxl, "full", prompts="a cat"):
         plain_call(sdxl, prompt="a dog")
     assert state_of(sdxl) == before
     np.testing.assert_array_equal(plain_call(sdxl), plain_call(sdxl))
@@ -223,9 +223,9 @@ def test_prompt_embeds_with_the_prompt_given_to_the_block(sdxl):
     embeds = sdxl.encode_prompt(PROMPT, device="cpu", num_images_per_prompt=1, do_classifier_free_guidance=True)
     names = ("prompt_embeds", "negative_prompt_embeds", "pooled_prompt_embeds", "negative_pooled_prompt_embeds")
     arguments = dict(zip(names, embeds, strict=True))
-    with attnmod.modulate(sdxl, PROMPT, variant="full") as session:
+    with attnmod.modulate(sdxl, "full", prompts=PROMPT) as session:
         from_embeds = sdxl(generator=seeded(0), **arguments, **SMALL).images
-    with attnmod.modulate(sdxl, PROMPT, variant="full"):
+    with attnmod.modulate(sdxl, "full", prompts=PROMPT):
         from_text = plain_call(sdxl)
     np.testing.assert_allclose(from_embeds, from_text, atol=1e-6)
     assert session.trees[0].prompt == PROMPT
@@ -241,6 +241,25 @@ def test_a_modulation_config_object_is_accepted(sdxl):
     assert not np.array_equal(masked, plain_call(sdxl))
     with pytest.raises(AttnmodError, match="unknown|variant"):
         attnmod.modulate(sdxl, variant="sharpen")
+
+
+def test_the_variant_comes_second_and_the_old_prompts_second_form_says_what_to_write(sdxl):
+    before = state_of(sdxl)
+    with attnmod.modulate(sdxl, "masking") as session:  # the variant second, positionally
+        plain_call(sdxl)
+    assert session.record.metadata["variant"] == "masking"
+    for call in (
+        lambda: attnmod.modulate(sdxl, PROMPT, variant="full"),
+        lambda: attnmod.modulate(sdxl, PROMPT),
+        lambda: attnmod.modulate(sdxl, [PROMPT, "a cat"]),
+    ):
+        with pytest.raises(AttnmodError) as caught:
+            call()
+        message = str(caught.value)
+        assert "\n" not in message and "write modulate(pipe, 'full', prompts=" in message
+    with pytest.raises(AttnmodError, match="one variant"):
+        attnmod.modulate(sdxl, "full", "masking")
+    assert state_of(sdxl) == before  # nothing was installed
 
 
 # ---- img2img, inpainting, LoRA, schedulers, dtype ----
