@@ -26,7 +26,7 @@ _EXPORTS = {
     "score": ".api",
     "diagnose": ".api",
     "probe": ".api",
-    "Probe": ".api.probe",
+    "Probe": ".api.probing",
     "Session": ".api.session",
     "HeatMaps": ".api.heat_maps",
     "Scores": ".api.scores",
@@ -63,7 +63,7 @@ if TYPE_CHECKING:
     from .api import diagnose, modulate, parse, probe, score, trace
     from .api.diagnosis import Diagnosis
     from .api.heat_maps import HeatMaps
-    from .api.probe import Probe
+    from .api.probing import Probe
     from .api.scores import Scores
     from .api.session import Session
     from .toolkit.errors import AttnmodError

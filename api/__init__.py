@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from ..toolkit.modulation.record import AttentionRecord
     from ..toolkit.prompt.tree import PromptTree
     from .diagnosis import Diagnosis
-    from .probe import Probe
+    from .probing import Probe
     from .scores import Scores
 
 __all__ = [
@@ -116,6 +116,6 @@ def probe(
     list. ``options`` go to the workflow (``judge``, ``tree``, ``parser``, ``batch_size``, ``progress``).
     Costs (edits + 1) x seeds generations. See docs/information_flow.md.
     """
-    from .probe import run
+    from .probing import run
 
     return run(pipe_or_model, prompt, seeds, edits, encoders, steps, guidance, height, width, **options)

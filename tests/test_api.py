@@ -87,6 +87,8 @@ def test_public_surface_is_locked():
         assert getattr(attnmod, name) is not None, name
     assert attnmod.AttnmodError is AttnmodError
     assert attnmod.AttentionRecord is AttentionRecord
+    # a function and a class of the API stay what they are whichever is looked up first
+    assert isinstance(attnmod.Probe, type) and callable(attnmod.probe) and callable(attnmod.api.probe)
     with pytest.raises(AttributeError):
         attnmod.not_a_name  # noqa: B018
 
