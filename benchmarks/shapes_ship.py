@@ -52,6 +52,16 @@ def _quality_table(quality: dict) -> str:
     return "\n".join(lines)
 
 
+def _flow_tables(markdown: str) -> str:
+    """The per-set sections of an ``information_flow.md`` (from its first ``###`` heading up to its cost table),
+    with the machine line kept."""
+    lines = markdown.splitlines()
+    machine = next((line for line in lines if line.startswith("Machine:")), "")
+    start = next((i for i, line in enumerate(lines) if line.startswith("### ")), len(lines))
+    stop = next((i for i, line in enumerate(lines) if line.startswith("Cost")), len(lines))
+    return "\n".join([machine, "", *lines[start:stop]]).strip()
+
+
 def parameter_counts(weights: Path) -> dict[str, str]:
     """Parameters per component, read from the safetensors header (no tensor is loaded)."""
     from safetensors import safe_open
@@ -81,8 +91,56 @@ def _schedule_line(schedule: dict | None) -> str:
     )
 
 
+def _vae_source(settings: dict) -> str | None:
+    """Where a run took its trained VAE from (``--vae-from``, or the model named by ``--init-from``/``--unet-from``)."""
+    return settings.get("vae_from") or settings.get("init_from") or settings.get("unet_from")
+
+
+def _frozen(configs: dict) -> bool:
+    return (configs.get("recipe") or {}).get("text_recipe") == "frozen-contrastive"
+
+
+def _text_side(configs: dict, settings: dict) -> str:
+    if not _frozen(configs):
+        return "both trained from scratch jointly with the UNet."
+    return (
+        "both pre-trained contrastively on the shapes world (CLIP's objective, each against its own small image "
+        "tower) and then frozen while the UNet trained, as SDXL's are."
+    )
+
+
+def _text_stage_lines(training: dict, configs: dict, settings: dict) -> list[str]:
+    if not _frozen(configs):
+        return []
+    recipe = configs["recipe"]
+    lines = [
+        f"- Text encoders: {recipe.get('contrastive_steps')} contrastive steps, batch "
+        f"{settings.get('contrastive_batch_size')}, AdamW lr {settings.get('contrastive_learning_rate')} "
+        f"({training.get('text_seconds', float('nan')) / 60:.0f} minutes); then frozen: their states were computed "
+        f"once per caption and cached ({training.get('text_state_cache', {}).get('hits', '?')} hits, "
+        f"{training.get('text_state_cache', {}).get('misses', '?')} misses).",
+    ]
+    if recipe.get("padding_augmentation"):
+        lines.append(
+            f"- Padding augmentation (a departure from SDXL, docs/shapes.md): in {recipe['padding_augmentation']:.0%} "
+            "of the UNet's samples the positions after the end token held the empty prompt's states."
+        )
+    if recipe.get("unet_from"):
+        lines.append(
+            f"- The UNet was warm-started from `{recipe['unet_from']}` (`--unet-from`; for `shapes`, the joint model "
+            "shipped before, itself 4,500 UNet steps), so its compute adds to that model's."
+        )
+    return lines
+
+
 def model_card(
-    training: dict, configs: dict, command: str, quality: dict | None, judge: dict | None, parameters: dict
+    training: dict,
+    configs: dict,
+    command: str,
+    quality: dict | None,
+    judge: dict | None,
+    parameters: dict,
+    flow: str | None = None,
 ) -> str:
     settings = training["settings"]
     prediction = (configs.get("scheduler") or {}).get("prediction_type", "epsilon")
@@ -110,7 +168,7 @@ def model_card(
         f"`text_time` conditioning; {parameters.get('unet', '?')} parameters.",
         f"- Two CLIP text encoders (width {configs['text_encoder']['hidden_size']}, "
         f"{configs['text_encoder']['num_hidden_layers']} layers; the second with a projection) behind the real CLIP "
-        "tokenizers; both trained from scratch.",
+        f"tokenizers; {_text_side(configs, settings)}",
         f"- VAE: 64x64x3 <-> 16x16x4, channels {configs['vae']['block_out_channels']}, scaling factor "
         f"{configs['vae']['scaling_factor']:.4f}; {_schedule_line(configs.get('scheduler'))}",
         "- Weights: one float16 safetensors file, keys prefixed by component.",
@@ -121,12 +179,14 @@ def model_card(
         f"- VAE: {settings['vae_steps']} steps, batch {settings['vae_batch_size']}, L1 + MSE + 1e-6 KL; final "
         f"reconstruction loss {training.get('final_vae_loss', float('nan')):.4f} (mean of the last 50 steps)"
         + (
-            f"; trained by an earlier run and reused here with `--vae-from {settings['vae_from']}` (its loss "
-            "history is carried over)."
-            if settings.get("vae_from")
+            f"; trained by an earlier run and reused here from `{_vae_source(settings)}` (its loss history is "
+            "carried over)."
+            if _vae_source(settings)
             else "."
         ),
-        f"- UNet + text encoders: {settings['unet_steps']} steps, batch {settings['batch_size']}, AdamW lr "
+        *_text_stage_lines(training, configs, settings),
+        f"- {'UNet' if _frozen(configs) else 'UNet + text encoders'}: {settings['unet_steps']} steps, batch "
+        f"{settings['batch_size']}, AdamW lr "
         f"{settings['learning_rate']}, warm-up {settings['warmup_steps']} then cosine to 10%, {objective} objective with "
         f"min-SNR-5 weighting, EMA {settings['ema_decay']}; final loss {training.get('final_loss', float('nan')):.4f} "
         f"(unweighted MSE of the {objective} target, mean of the last 200 steps).",
@@ -142,6 +202,16 @@ def model_card(
             f"{quality['machine']}).",
             "",
             _quality_table(quality),
+            "",
+        ]
+    if flow:
+        lines += [
+            "## Where it reads its prompt (information flow)",
+            "",
+            "Text states edited before generation (`benchmarks/information_flow.py`): padding or pooled embedding from "
+            "the empty prompt, two colour words or two nouns swapped (states of the re-encoded swapped prompt).",
+            "",
+            flow.strip(),
             "",
         ]
     if judge:
@@ -167,6 +237,9 @@ def main() -> None:
     parser.add_argument("--quality", default=None)
     parser.add_argument("--judge-accuracy", default=None)
     parser.add_argument("--card-only", action="store_true", help="rewrite the card, do not copy weights")
+    parser.add_argument(
+        "--flow", default=None, help="information_flow.md of benchmarks/information_flow.py: its tables go in the card"
+    )
     args = parser.parse_args()
     source = Path(args.training_dir)
     training = json.loads((source / "training.json").read_text())
@@ -187,7 +260,9 @@ def main() -> None:
     quality = json.loads(Path(args.quality).read_text()) if args.quality else None
     judge = json.loads(Path(args.judge_accuracy).read_text()) if args.judge_accuracy else None
     parameters = parameter_counts(TARGET / "shapes.safetensors")
-    (TARGET / "MODEL_CARD.md").write_text(model_card(training, configs, args.command, quality, judge, parameters))
+    flow = _flow_tables(Path(args.flow).read_text()) if args.flow else None
+    card = model_card(training, configs, args.command, quality, judge, parameters, flow)
+    (TARGET / "MODEL_CARD.md").write_text(card)
     print(f"shipped to {TARGET.relative_to(ROOT)}")
 
 
