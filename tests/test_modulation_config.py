@@ -181,8 +181,8 @@ def test_level_selector():
 @pytest.mark.parametrize(
     "payload, message",
     [
-        ({"varient": "full"}, "modulation config: unknown key 'varient' (known: capture, masking, reweighting, "
-         "temperature, variant)"),
+        ({"varient": "full"}, "modulation config: unknown key 'varient' (known: capture, excite, masking, "
+         "reweighting, syngen, temperature, variant)"),
         ({"temperature": 5}, "temperature: input should be a dictionary or an instance of TemperatureConfig, got 5"),
         ({"temperature": {"enabled": 1}}, "temperature.enabled: input should be a valid boolean, got 1"),
         ({"temperature": {"window": [0.1]}}, "temperature.window: a window is a pair [start, end] of progress "
@@ -259,7 +259,8 @@ def test_configs_built_in_python_pass_the_same_checks():
     with pytest.raises(AttnmodError) as caught:
         ModulationConfig(temprature=TemperatureConfig())
     assert str(caught.value) == (
-        "modulation config: unknown key 'temprature' (known: capture, masking, reweighting, temperature)"
+        "modulation config: unknown key 'temprature' (known: capture, excite, masking, reweighting, syngen, "
+        "temperature)"
     )
     # the same values, given as JSON, build an equal config
     assert (

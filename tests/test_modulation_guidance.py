@@ -39,7 +39,9 @@ def planted_maps(height=4, width=5, tokens=77, seed=0) -> np.ndarray:
 
 def reference_smooth(image: np.ndarray, sigma: float) -> np.ndarray:
     """3x3 Gaussian, exp(-(dy^2 + dx^2) / (2 sigma^2)) normalised, borders reflected (numpy's 'reflect')."""
-    kernel = np.array([[math.exp(-(dy * dy + dx * dx) / (2 * sigma * sigma)) for dx in (-1, 0, 1)] for dy in (-1, 0, 1)])
+    kernel = np.array(
+        [[math.exp(-(dy * dy + dx * dx) / (2 * sigma * sigma)) for dx in (-1, 0, 1)] for dy in (-1, 0, 1)]
+    )
     kernel /= kernel.sum()
     padded = np.pad(image, 1, mode="reflect")
     out = np.zeros_like(image)
@@ -183,7 +185,9 @@ def test_syngen_gradient_moves_the_attribute_toward_its_noun_and_away_from_the_o
 
     def distance(values, a, b):
         maps = values.softmax(-1)
-        return float(symmetric_kl(maps[..., a].flatten() / maps[..., a].sum(), maps[..., b].flatten() / maps[..., b].sum()))
+        return float(
+            symmetric_kl(maps[..., a].flatten() / maps[..., a].sum(), maps[..., b].flatten() / maps[..., b].sum())
+        )
 
     loss = syngen_loss(logits.softmax(-1), pairs, words)
     (gradient,) = torch.autograd.grad(loss, [logits])
@@ -235,13 +239,13 @@ def test_schedule_follows_the_papers_at_50_steps_and_scales_with_progress():
     assert not any(empty.active(i, 50) for i in range(50))
 
 
-def test_map_level_auto_follows_the_image_side_over_32_else_the_coarsest():
+def test_map_level_auto_is_a_quarter_of_the_latent_else_the_coarsest():
     # SD 1.x at 512 px: latent 64, cross-attention at levels 0-3 (64, 32, 16, 8): auto is 16x16, level 2
-    assert select_map_level("auto", [0, 1, 2, 3], (64, 64), 8, "excite") == 2
+    assert select_map_level("auto", [0, 1, 2, 3], (64, 64), "excite") == 2
     # SDXL at 1024 px: latent 128, cross-attention at levels 1 and 2 (64, 32): auto is 32x32
-    assert select_map_level("auto", [1, 2], (128, 128), 8, "excite") == 2
-    # the shapes model at 64 px: latent 16 (VAE factor 4), maps 16 and 8; 64 / 32 = 2 does not exist: the coarsest
-    assert select_map_level("auto", [0, 1], (16, 16), 4, "excite") == 1
-    assert select_map_level(16, [0, 1], (16, 16), 4, "excite") == 0
+    assert select_map_level("auto", [1, 2], (128, 128), "excite") == 2
+    # the shapes model at 64 px: latent 16, maps 16 and 8; a quarter of 16 (4) does not exist: the coarsest
+    assert select_map_level("auto", [0, 1], (16, 16), "excite") == 1
+    assert select_map_level(16, [0, 1], (16, 16), "excite") == 0
     with pytest.raises(AttnmodError, match=r"excite.resolution: .* no 24x24 .* \(it has 16x16, 8x8\)"):
-        select_map_level(24, [0, 1], (16, 16), 4, "excite")
+        select_map_level(24, [0, 1], (16, 16), "excite")

@@ -2,7 +2,8 @@
 
 Three parts, each switchable on its own for ablations (``temperature`` of self-attention, object-focused ``masking``
 and phase-wise ``reweighting`` of cross-attention), each with a *window* of denoising progress in ``[0, 1)`` and the
-*layers* it applies to; ``capture`` says what the attention capture keeps. Every option, its formula and its default
+*layers* it applies to; two peers' parts that optimise the latent instead (``excite``: Attend-and-Excite, ``syngen``:
+SynGen; defaults from their papers, see :mod:`~attnmod.toolkit.modulation.guidance`), combinable with them; ``capture`` says what the attention capture keeps. Every option, its formula and its default
 are described in docs/modulation.md. Every numeric default is an untuned starting point, not a value from the paper;
 ``LEGACY_SETTINGS`` (or ``ModulationConfig.legacy()``) gives back the first design for comparison.
 
@@ -55,7 +56,9 @@ from ..errors import AttnmodError
 from ..run_files import read_settings_file
 from .record import DEFAULT_PHASES, Phase
 
-PARTS = ("temperature", "masking", "reweighting")
+PAPER_PARTS = ("temperature", "masking", "reweighting")  # the paper's attention edits: ``full`` is all three
+GUIDANCE_PARTS = ("excite", "syngen")  # the peers' latent optimisation (guidance.py)
+PARTS = PAPER_PARTS + GUIDANCE_PARTS
 CurveKind = Literal["constant", "linear", "cosine", "exponential", "step"]
 PART_SELECTORS = ("all", "down", "mid", "up", "coarsest", "finest")
 # The first design, before issue 14's corrections: reachable for comparison as ``ModulationConfig.legacy()``.
@@ -284,6 +287,67 @@ class ReweightingConfig:
     other: Curve = Curve("linear", 1.0, 1.25)
 
 
+def _odd(value: int) -> int:
+    if value % 2 == 0:
+        raise ValueError(f"an odd kernel size in 1..15, got {value}")
+    return value
+
+
+def _resolution(value):
+    if value != "auto" and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+        raise ValueError(f"auto or a map side in patches (a whole number >= 1, e.g. 16), got {value!r}")
+    return value
+
+
+Resolution = Annotated[Literal["auto"] | int, BeforeValidator(_resolution)]
+StepSize = Annotated[Number, Field(gt=0, description="a step size, positive")]
+Fraction = Annotated[Number, Field(ge=0, le=1, description="a fraction in [0, 1]")]
+Threshold = Annotated[
+    tuple[Fraction, Fraction], Field(description="a pair [at, threshold]: denoising progress, peak attention")
+]
+
+
+@_user_errors("excite")
+@dataclass(frozen=True, config=_FORM)
+class ExciteConfig:
+    """Attend-and-Excite (Chefer et al. 2023): a latent step that raises the most neglected subject's peak attention
+    (:mod:`~attnmod.toolkit.modulation.guidance` lists every default's source).
+
+    ``window``: the guided steps (the first 25 of 50). ``resolution``: the side of the maps read, or ``auto``.
+    ``step_size`` (20) times ``sqrt(1 - step_size_decay * i / (N - 1))`` at step i of N (decay 0.5).
+    ``thresholds``: ``[at, threshold]`` pairs of progress and peak (steps 0, 10, 20 of 50: 0.05, 0.5, 0.8), where the
+    step repeats (at most ``max_refinement`` = 20 times) until every peak passes. ``softmax_scale`` (100),
+    ``smoothing`` (Gaussian sigma 0.5, in patches; 0 = none) and ``kernel_size`` (3) shape the peak.
+    """
+
+    enabled: StrictBool = False
+    window: Window = Window(0.0, 0.5)
+    resolution: Resolution = "auto"
+    step_size: StepSize = 20.0
+    step_size_decay: Fraction = 0.5
+    thresholds: tuple[Threshold, ...] = ((0.0, 0.05), (0.2, 0.5), (0.4, 0.8))
+    max_refinement: Annotated[int, Strict(), Field(ge=0, le=1000, description="a count in [0, 1000]")] = 20
+    softmax_scale: StepSize = 100.0
+    smoothing: Annotated[Number, Field(ge=0, le=16, description="a blur width in patches in [0, 16]")] = 0.5
+    kernel_size: Annotated[
+        int, Strict(), Field(ge=1, le=15, description="an odd kernel size in 1..15"), AfterValidator(_odd)
+    ] = 3
+
+
+@_user_errors("syngen")
+@dataclass(frozen=True, config=_FORM)
+class SynGenConfig:
+    """SynGen (Rassin et al. 2023): a latent step that pulls each attribute's map toward its noun's and pushes it from
+    the other words' (:mod:`~attnmod.toolkit.modulation.guidance`). ``window``: the first 25 of 50 steps;
+    ``step_size`` 20, constant (``step_size_decay`` 0, the same rule as excite's); ``resolution`` as excite's."""
+
+    enabled: StrictBool = False
+    window: Window = Window(0.0, 0.5)
+    resolution: Resolution = "auto"
+    step_size: StepSize = 20.0
+    step_size_decay: Fraction = 0.0
+
+
 @dataclass(frozen=True, config=_FORM)
 class _PhaseForm:
     """The JSON form of one capture phase (a :class:`~attnmod.toolkit.modulation.record.Phase`)."""
@@ -330,6 +394,8 @@ _SECTIONS = {
     "temperature": TemperatureConfig,
     "masking": MaskingConfig,
     "reweighting": ReweightingConfig,
+    "excite": ExciteConfig,
+    "syngen": SynGenConfig,
     "capture": CaptureConfig,
 }
 
@@ -346,6 +412,8 @@ class ModulationConfig:
     temperature: TemperatureConfig = TemperatureConfig()
     masking: MaskingConfig = MaskingConfig()
     reweighting: ReweightingConfig = ReweightingConfig()
+    excite: ExciteConfig = ExciteConfig()
+    syngen: SynGenConfig = SynGenConfig()
     capture: CaptureConfig = CaptureConfig()
 
     @model_validator(mode="before")
@@ -368,12 +436,13 @@ class ModulationConfig:
 
     @property
     def variant(self) -> str:
-        """``none``, ``full`` (all three parts) or the enabled parts joined by ``+`` in the fixed order of PARTS."""
+        """``none``, or the enabled parts joined by ``+`` in the fixed order of PARTS, with ``full`` standing for
+        the paper's three parts together (``full``, ``full+excite``, ``masking+syngen``)."""
         parts = self.enabled_parts
         if not parts:
             return "none"
-        if len(parts) == len(PARTS):
-            return "full"
+        if set(PAPER_PARTS) <= set(parts):
+            parts = ("full", *(part for part in parts if part not in PAPER_PARTS))
         return "+".join(parts)
 
     @property
@@ -382,7 +451,8 @@ class ModulationConfig:
 
     @classmethod
     def from_variant(cls, name: str) -> ModulationConfig:
-        """A preset: ``none``, ``temperature``, ``masking``, ``reweighting``, ``full`` or a ``+`` combination."""
+        """A preset: ``none``, ``temperature``, ``masking``, ``reweighting``, ``full`` (the three), ``excite``,
+        ``syngen`` or a ``+`` combination such as ``full+excite``."""
         return cls().with_parts(variant_parts(name))
 
     @classmethod
@@ -466,7 +536,7 @@ def variant_parts(name: str) -> tuple[str, ...]:
     parts: set[str] = set()
     for piece in pieces:
         if piece == "full":
-            parts.update(PARTS)
+            parts.update(PAPER_PARTS)
         elif piece in ("none", "vanilla"):
             continue
         elif piece in PARTS:

@@ -78,8 +78,7 @@ import torch
 import torch.nn.functional as F
 
 from ..errors import AttnmodError
-
-SEQUENCE_LENGTH = 77
+from ..prompt.tokenizer import CLIP_CONTEXT_LENGTH
 
 
 # ---- what the losses act on, from the prompt tree ----
@@ -112,10 +111,10 @@ def guidance_targets(tree, token_count: int) -> GuidanceTargets:
     """The subjects, attribute-noun pairs and word positions of a prompt tree (``tree`` None: nothing).
 
     ``token_count``: real positions including the start and end token, so the words are ``1 .. token_count - 2``.
-    Tokens past the 77-token limit are dropped; an entity whose noun tokens are all dropped is no subject and has no
-    pairs; an attribute whose tokens are all dropped (or that shares a token with its noun) forms no pair.
+    Tokens past the 77-token limit are dropped; an entity whose noun tokens are all dropped, or that the prompt
+    negates (``absent``), is no subject and has no pairs; an attribute whose tokens are all dropped (or that shares a token with its noun) forms no pair.
     """
-    count = max(min(int(token_count), SEQUENCE_LENGTH), 2)
+    count = max(min(int(token_count), CLIP_CONTEXT_LENGTH), 2)
     words = tuple(range(1, count - 1))
     if tree is None:
         return GuidanceTargets((), (), words)
@@ -124,7 +123,7 @@ def guidance_targets(tree, token_count: int) -> GuidanceTargets:
     pairs: list[BindingPair] = []
     for entity in tree.entities:
         noun = tuple(t for t in entity.tokens if t in inside)
-        if not noun:
+        if not noun or entity.absent:  # a negated entity ("without oranges") is not asked of the image
             continue
         subjects.append(noun)
         modifiers = [tuple(t for t in attribute.tokens if t in inside) for attribute in entity.attributes]
@@ -396,22 +395,22 @@ def map_sides(latent_size: tuple[int, int], levels: Sequence[int]) -> dict[int, 
 
 
 def select_map_level(
-    resolution: int | str, cross_levels: Sequence[int], latent_size: tuple[int, int], vae_scale: int, part: str
+    resolution: int | str, cross_levels: Sequence[int], latent_size: tuple[int, int], part: str
 ) -> int:
     """The resolution level whose cross-attention maps a part reads.
 
     ``resolution`` an integer N: the level whose maps have N patches on their shorter side (16 is A&E's 16x16).
-    ``"auto"``: the level whose shorter side is the image's shorter side / 32 (diffusers' A&E default
-    ``attn_res = ceil(width / 32)``: 16x16 for SD 1.x at 512 px, 32x32 for SDXL at 1024 px), else the coarsest
-    cross-attention level (on the shapes model, 8x8). Raises AttnmodError, listing the sizes there are, when no level
-    matches.
+    ``"auto"``: the level at a quarter of the latent's shorter side, which with the usual 8x VAE is diffusers' A&E
+    default ``attn_res = ceil(width / 32)`` (16x16 for SD 1.x at 512 px, 32x32 for SDXL at 1024 px), else the
+    coarsest cross-attention level (on the shapes model, 8x8). Raises AttnmodError, listing the sizes there are, when
+    no level matches.
     """
     sides = map_sides(latent_size, cross_levels)
     if not sides:
         raise AttnmodError(f"{part}: this UNet has no cross-attention")
     shorter = {level: min(size) for level, size in sides.items()}
     if resolution == "auto":
-        wanted = math.ceil(min(latent_size) * vae_scale / 32)
+        wanted = math.ceil(min(latent_size) / 4)
         matching = [level for level, side in shorter.items() if side == wanted]
         return matching[0] if matching else max(sides)
     matching = [level for level, side in shorter.items() if side == int(resolution)]
@@ -493,11 +492,10 @@ class LatentGuidance:
         targets: Sequence[GuidanceTargets],
         progress,
         condition_rows: Callable[[int], slice],
-        vae_scale: int = 8,
         modules: dict | None = None,
         levels: dict | None = None,
     ):
-        from .processors import attention_levels, attention_modules
+        from .install import attention_levels, attention_modules
 
         self.unet = unet
         self.scheduler = scheduler
@@ -505,7 +503,6 @@ class LatentGuidance:
         self.targets = list(targets)
         self.progress = progress
         self.condition_rows = condition_rows
-        self.vae_scale = int(vae_scale)
         self.modules = attention_modules(unet) if modules is None else modules
         self.levels = attention_levels(unet, self.modules) if levels is None else levels
         self.cross = {
@@ -519,8 +516,10 @@ class LatentGuidance:
     # -- installation --
 
     @contextlib.contextmanager
-    def installed(self) -> Iterator[LatentGuidance]:
-        """Register the UNet pre-hook and wrap ``scheduler.step`` for the block; both are removed on exit."""
+    def installed(self, hook: bool = True) -> Iterator[LatentGuidance]:
+        """Wrap ``scheduler.step`` and (``hook``) register :meth:`before_unet_call` as a UNet forward pre-hook for the
+        block; both are removed on exit. Without ``hook`` the caller's own pre-hook calls :meth:`before_unet_call`
+        (after it has advanced the progress) and returns what it returns."""
         scheduler = self.scheduler
         had_own = "step" in vars(scheduler)
         previous = vars(scheduler).get("step")
@@ -531,13 +530,14 @@ class LatentGuidance:
             args, kwargs = self._carried(args, kwargs, original)
             return original(*args, **kwargs)
 
-        handle = self.unet.register_forward_pre_hook(self.before_unet_call, with_kwargs=True)
+        handle = self.unet.register_forward_pre_hook(self.before_unet_call, with_kwargs=True) if hook else None
         scheduler.__dict__["step"] = step
         self._pending, self._guided_steps = None, set()
         try:
             yield self
         finally:
-            handle.remove()
+            if handle is not None:
+                handle.remove()
             if had_own:
                 scheduler.__dict__["step"] = previous
             else:
@@ -646,10 +646,7 @@ class LatentGuidance:
 
         sink = MapsSink()
         cross_levels = [self.levels[name] for name in self.modules if self.cross[name]]
-        chosen = {
-            select_map_level(part.resolution, cross_levels, tuple(latent_size), self.vae_scale, part.name)
-            for part in self.parts
-        }
+        chosen = {select_map_level(part.resolution, cross_levels, tuple(latent_size), part.name) for part in self.parts}
         if len(chosen) > 1:
             raise AttnmodError("excite and syngen read maps of different resolutions: give both the same resolution")
         level = chosen.pop()

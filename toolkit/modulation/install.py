@@ -15,6 +15,7 @@ import torch
 from ..errors import AttnmodError
 from .config import ModulationConfig, layer_selected
 from .context import ModulationContext
+from .guidance import LatentGuidance, guidance_parts
 from .masking import LayoutMaps
 from .processors import MaskedReweightedCrossAttnProcessor, TemperedSelfAttnProcessor, _AttnProcessorBase
 
@@ -129,16 +130,43 @@ def modulated_attention(unet, context: ModulationContext) -> Iterator[Modulation
     context.progress.calls = 0
     context.progress.step = 0
 
+    guidance = latent_guidance(unet, context, modules)
+
     def before_unet_call(module, args, kwargs):
         timestep = args[1] if len(args) > 1 else kwargs.get("timestep")
         context.begin_call(module, (args[0] if args else kwargs.get("sample"), timestep))
+        if guidance is not None:  # after the progress has advanced: the guidance reads its step
+            return guidance.before_unet_call(module, args, kwargs)
+        return None
 
     handle = unet.register_forward_pre_hook(before_unet_call, with_kwargs=True)
     try:
-        for name, processor in processors.items():
-            modules[name].set_processor(processor)
-        yield context
+        with guidance.installed(hook=False) if guidance is not None else contextlib.nullcontext():
+            for name, processor in processors.items():
+                modules[name].set_processor(processor)
+            yield context
     finally:
         handle.remove()
         for name, original in originals.items():
             modules[name].set_processor(original)
+
+
+def latent_guidance(unet, context: ModulationContext, modules: dict | None = None) -> LatentGuidance | None:
+    """The latent optimisation of the config's excite and syngen parts for this run (None when neither is enabled
+    or no sample has what they act on). Needs the scheduler on ``context.progress`` (its ``step`` is wrapped)."""
+    parts = guidance_parts(context.config)
+    samples = context.plan.samples
+    if not parts or not any(part.wants(sample.targets) for part in parts for sample in samples):
+        return None
+    scheduler = getattr(context.progress, "scheduler", None)
+    if scheduler is None:
+        raise AttnmodError(f"{' and '.join(p.name for p in parts)} need the pipeline's scheduler on the progress")
+    return LatentGuidance(
+        unet,
+        scheduler,
+        parts,
+        [sample.targets for sample in samples],
+        context.progress,
+        context.condition_rows,
+        modules=modules,
+    )

@@ -13,6 +13,7 @@ import torch
 
 from ..prompt.tokenizer import CLIP_CONTEXT_LENGTH
 from ..prompt.tree import PromptTree
+from .guidance import GuidanceTargets, guidance_targets
 
 SPECIAL, ENTITY, ATTRIBUTE, OTHER = 0, 1, 2, 3  # token classes for reweighting
 
@@ -34,6 +35,7 @@ class SamplePlan:
     token_class: tuple[int, ...]
     nouns: tuple[tuple[int, ...], ...] = ()
     token_count: int = CLIP_CONTEXT_LENGTH
+    targets: GuidanceTargets = GuidanceTargets()  # what excite and syngen act on
 
     @property
     def active(self) -> bool:
@@ -53,7 +55,7 @@ def plan_sample(tree: PromptTree | None, token_count: int, nested: str = "family
     for position in range(1, max(count - 1, 1)):
         classes[position] = OTHER
     if tree is None:
-        return SamplePlan((), (), (), tuple(classes), (), count)
+        return SamplePlan((), (), (), tuple(classes), (), count, guidance_targets(None, count))
     groups, entities, nouns = [], [], []
     # A negated entity ("a bowl without oranges") is not asked of the image: no group (nothing masked for it), and
     # its words keep the OTHER class (no reweighting boost).
@@ -86,7 +88,15 @@ def plan_sample(tree: PromptTree | None, token_count: int, nested: str = "family
             if other in entities:
                 visible.update(groups[entities.index(other)])
         hidden.append(tuple(sorted(all_group_tokens - visible)))
-    return SamplePlan(tuple(groups), tuple(entities), tuple(hidden), tuple(classes), tuple(nouns), count)
+    return SamplePlan(
+        tuple(groups),
+        tuple(entities),
+        tuple(hidden),
+        tuple(classes),
+        tuple(nouns),
+        count,
+        guidance_targets(tree, count),
+    )
 
 
 @dataclasses.dataclass
