@@ -298,7 +298,7 @@ def generate(
     as_json: bool,
 ) -> None:
     """Generate an image with phase-wise attention modulation (and capture attention)."""
-    from .lightning_modules.validation import check_generation_settings
+    from .lightning_modules.validation import check_generation_settings, check_guidance_settings
     from .toolkit.output_folder import GENERATION_KIND, command_output
 
     # Everything that needs no model is checked first: the model takes seconds to minutes to load.
@@ -309,6 +309,7 @@ def generate(
         from .toolkit.run_files import resolve_generation_settings
 
         config = generation.resolve_config(variant, config_path, overrides)
+        check_guidance_settings(model, config, height, width)
         loaded = load_model(model, device=device, dtype=dtype, allow_pickle=allow_pickle)
         result = generation.generate(
             loaded,
@@ -429,7 +430,7 @@ def diagnose(
 ) -> None:
     """Diagnose a prompt: baseline (none) vs a modulated variant, same seed; leakage and binding scores per phase,
     verdicts, images, DIR/diagnosis.json and report.html/pdf."""
-    from .lightning_modules.validation import check_generation_settings
+    from .lightning_modules.validation import check_generation_settings, check_guidance_settings
     from .reports.html import parse_formats
     from .toolkit.output_folder import DIAGNOSIS_KIND, command_output
 
@@ -449,6 +450,7 @@ def diagnose(
 
         thresholds = _thresholds(**threshold_flags)
         config = resolve_config(variant, config_path, overrides)
+        check_guidance_settings(model, config, height, width)
         loaded = load_model(model, device=device, dtype=dtype, allow_pickle=allow_pickle)
         data = run_diagnosis(
             loaded,
@@ -766,7 +768,12 @@ def ablate(
     and RUN/run.json; running again skips complete items. Multi-node: start the same command on every node
     with MASTER_ADDR, MASTER_PORT, NODE_RANK and WORLD_SIZE set (or under SLURM).
     """
-    from .lightning_modules.validation import check_generation_settings, parse_seeds, parse_variants
+    from .lightning_modules.validation import (
+        check_generation_settings,
+        check_guidance_settings,
+        parse_seeds,
+        parse_variants,
+    )
     from .toolkit.output_folder import check_output_folder
 
     # Checked before the model stack is imported (seconds) and the model loaded (more).
@@ -779,6 +786,14 @@ def ablate(
         axes = (load_sweep_file(sweep_file) if sweep_file else []) + [parse_sweep(spec) for spec in sweeps]
         configs = expand_sweep(variant_list, axes)
     check_generation_settings(model, steps, height, width, guidance)
+    from .toolkit.modulation.config import ModulationConfig
+
+    check_guidance_settings(
+        model,
+        [c for c in configs.values()] if configs else [ModulationConfig.from_variant(v) for v in variant_list],
+        height,
+        width,
+    )
     check_output_folder(out)  # writable, or creatable, before the slow imports; nothing is created yet
     from .lightning_modules.run import run_ablation
 

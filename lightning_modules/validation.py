@@ -15,6 +15,15 @@ from ..toolkit.errors import AttnmodError
 # The embedded models' size multiple: 8 (the VAE's factor) x 2 per UNet down-sampling level
 # (toolkit.generation checks the same rule on the loaded pipeline; tests/test_hardening.py compares the two).
 EMBEDDED_SIZE_MULTIPLES = {"tiny": 16, "tiny-sd": 16, "sdxl-shaped": 32}
+# The embedded models' VAE factor, the resolution levels that hold cross-attention and the default image side (checked
+# against the loaded models by tests/test_modulation_guidance_pipeline.py): excite's and syngen's map resolution is
+# checked against them before anything loads.
+EMBEDDED_CROSS_ATTENTION = {
+    "tiny": (2, (1,), 128),
+    "tiny-sd": (2, (1,), 128),
+    "shapes": (4, (0, 1), 64),
+    "sdxl-shaped": (8, (1, 2), 1024),
+}
 # Every diffusers latent pipeline needs at least the VAE's factor.
 MINIMUM_SIZE_MULTIPLE = 8
 
@@ -113,3 +122,20 @@ def parse_devices(text: str) -> int | str:
     if re.fullmatch(r"\d+(\s*,\s*\d+)*\s*,?", value):
         return value
     raise AttnmodError(f"--devices {text!r}: use a count (2), auto, -1 (all) or device indices (0,1)")
+
+
+def check_guidance_settings(model: str, configs, height: int | None, width: int | None) -> None:
+    """An excite or syngen ``resolution`` that an embedded model has no cross-attention maps of at this size: one
+    AttnmodError line before the model loads. ``configs``: one ModulationConfig or several. Other models are checked
+    when their first guided step starts (the same message)."""
+    from ..toolkit.modulation.config import GUIDANCE_PARTS, select_map_level
+
+    if model not in EMBEDDED_CROSS_ATTENTION:
+        return
+    factor, levels, side = EMBEDDED_CROSS_ATTENTION[model]
+    latent = ((height or side) // factor, (width or side) // factor)
+    for config in configs if isinstance(configs, (list, tuple)) else [configs]:
+        for part in GUIDANCE_PARTS:
+            section = getattr(config, part)
+            if section.enabled:
+                select_map_level(section.resolution, levels, latent, part)

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import torch
 from attnmod.toolkit.errors import AttnmodError
+from attnmod.toolkit.modulation.config import select_map_level
 from attnmod.toolkit.modulation.guidance import (
     BindingPair,
     GuidancePart,
@@ -19,7 +20,6 @@ from attnmod.toolkit.modulation.guidance import (
     excite_peaks,
     gaussian_smooth,
     guidance_targets,
-    select_map_level,
     symmetric_kl,
     syngen_loss,
     syngen_pair_losses,

@@ -567,4 +567,44 @@ def layer_selected(selectors: Sequence[str], module: str, level: int, levels: tu
     return False
 
 
+def map_sides(latent_size: tuple[int, int], levels: Sequence[int]) -> dict[int, tuple[int, int]]:
+    """Level -> (height, width) of its maps: each level halves the latent, rounding up (stride-2 convolutions)."""
+    sides = {}
+    for level in sorted(set(levels)):
+        height, width = latent_size
+        for _ in range(level):
+            height, width = (height + 1) // 2, (width + 1) // 2
+        sides[level] = (height, width)
+    return sides
+
+
+def select_map_level(
+    resolution: int | str, cross_levels: Sequence[int], latent_size: tuple[int, int], part: str
+) -> int:
+    """The resolution level whose cross-attention maps a part reads.
+
+    ``resolution`` an integer N: the level whose maps have N patches on their shorter side (16 is A&E's 16x16).
+    ``"auto"``: the level at a quarter of the latent's shorter side, which with the usual 8x VAE is diffusers' A&E
+    default ``attn_res = ceil(width / 32)`` (16x16 for SD 1.x at 512 px, 32x32 for SDXL at 1024 px), else the
+    coarsest cross-attention level (on the shapes model, 8x8). Raises AttnmodError, listing the sizes there are, when
+    no level matches.
+    """
+    sides = map_sides(latent_size, cross_levels)
+    if not sides:
+        raise AttnmodError(f"{part}: this UNet has no cross-attention")
+    shorter = {level: min(size) for level, size in sides.items()}
+    if resolution == "auto":
+        wanted = math.ceil(min(latent_size) / 4)
+        matching = [level for level, side in shorter.items() if side == wanted]
+        return matching[0] if matching else max(sides)
+    matching = [level for level, side in shorter.items() if side == int(resolution)]
+    if not matching:
+        have = ", ".join(f"{h}x{w}" for h, w in (sides[level] for level in sorted(sides)))
+        raise AttnmodError(
+            f"{part}.resolution: this model has no {resolution}x{resolution} cross-attention maps at this image size "
+            f"(it has {have}); use one of those sides or auto"
+        )
+    return matching[0]
+
+
 _JSON_FORM = TypeAdapter(ModulationConfig)

@@ -79,7 +79,7 @@ import torch.nn.functional as F
 
 from ..errors import AttnmodError
 from ..prompt.tokenizer import CLIP_CONTEXT_LENGTH
-
+from .config import map_sides, select_map_level
 
 # ---- what the losses act on, from the prompt tree ----
 
@@ -383,46 +383,6 @@ class MapsSink:
         return mean.reshape(mean.shape[0], *self.grid, mean.shape[-1])
 
 
-def map_sides(latent_size: tuple[int, int], levels: Sequence[int]) -> dict[int, tuple[int, int]]:
-    """Level -> (height, width) of its maps: each level halves the latent, rounding up (stride-2 convolutions)."""
-    sides = {}
-    for level in sorted(set(levels)):
-        height, width = latent_size
-        for _ in range(level):
-            height, width = (height + 1) // 2, (width + 1) // 2
-        sides[level] = (height, width)
-    return sides
-
-
-def select_map_level(
-    resolution: int | str, cross_levels: Sequence[int], latent_size: tuple[int, int], part: str
-) -> int:
-    """The resolution level whose cross-attention maps a part reads.
-
-    ``resolution`` an integer N: the level whose maps have N patches on their shorter side (16 is A&E's 16x16).
-    ``"auto"``: the level at a quarter of the latent's shorter side, which with the usual 8x VAE is diffusers' A&E
-    default ``attn_res = ceil(width / 32)`` (16x16 for SD 1.x at 512 px, 32x32 for SDXL at 1024 px), else the
-    coarsest cross-attention level (on the shapes model, 8x8). Raises AttnmodError, listing the sizes there are, when
-    no level matches.
-    """
-    sides = map_sides(latent_size, cross_levels)
-    if not sides:
-        raise AttnmodError(f"{part}: this UNet has no cross-attention")
-    shorter = {level: min(size) for level, size in sides.items()}
-    if resolution == "auto":
-        wanted = math.ceil(min(latent_size) / 4)
-        matching = [level for level, side in shorter.items() if side == wanted]
-        return matching[0] if matching else max(sides)
-    matching = [level for level, side in shorter.items() if side == int(resolution)]
-    if not matching:
-        have = ", ".join(f"{h}x{w}" for h, w in (sides[level] for level in sorted(sides)))
-        raise AttnmodError(
-            f"{part}.resolution: this model has no {resolution}x{resolution} cross-attention maps at this image size "
-            f"(it has {have}); use one of those sides or auto"
-        )
-    return matching[0]
-
-
 # ---- the optimisation inside the denoising loop ----
 
 
@@ -581,19 +541,20 @@ class LatentGuidance:
         latent = start.clone()
         with frozen_parameters(self.unet), self.guidance_processors(latent.shape[-2:]) as sink:
             for part in parts:
-                for index, targets in enumerate(self.targets):
-                    if not part.wants(targets):
-                        continue
-                    row = rows.start + index
-                    call = {
-                        name: _batch_rows(value, slice(row, row + 1), batch)
+                members = [index for index, targets in enumerate(self.targets) if part.wants(targets)]
+                if not members:
+                    continue
+
+                def call_for(chosen, part_members=members):
+                    """The UNet's other arguments for the conditional rows of samples ``chosen`` (part positions)."""
+                    picked = torch.tensor([rows.start + part_members[i] for i in chosen], device=sample.device)
+                    return {
+                        name: _batch_rows(value, picked, batch)
                         for name, value in bound.arguments.items()
                         if name not in ("self", "sample")
-                    }
-                    extra = sample[row : row + 1, channels:]
-                    latent[index : index + 1] = self._optimise(
-                        part, latent[index : index + 1], extra, call, targets, sink, step, steps, index
-                    )
+                    }, sample[picked, channels:]
+
+                latent[members] = self._optimise(part, latent[members], members, call_for, sink, step, steps)
         change = latent - start
         if not bool(change.any()):
             return None
@@ -605,37 +566,53 @@ class LatentGuidance:
         bound.arguments["sample"] = new_sample
         return bound.args, bound.kwargs
 
-    def _optimise(self, part, latent, extra, call, targets, sink, step, steps, index) -> torch.Tensor:
-        """One sample's guided step: ``x <- x - alpha grad L`` (with refinement first at a threshold step)."""
+    def _optimise(self, part, latent, members, call_for, sink, step, steps) -> torch.Tensor:
+        """One guided step of the samples ``members`` (rows of ``latent``): ``x <- x - alpha grad_x L`` per sample,
+        after refinement at a threshold step (repeat the step while that sample's loss is above the target).
+
+        The samples share each UNet call (their losses are summed: a sample's gradient is its own loss's, since the
+        UNet never mixes samples); a sample that has reached its target drops out of the refinement's calls.
+        """
         alpha = part.step_size_at(step, steps)
-        record = GuidanceStep(part.name, index, step, [], alpha, False)
-        self.log.append(record)
+        records = [GuidanceStep(part.name, index, step, [], alpha, False) for index in members]
+        self.log.extend(records)
+        losses = [0.0] * len(members)
+        gradients: list[torch.Tensor | None] = [None] * len(members)
 
-        def evaluate(x):
+        def evaluate(chosen: list[int]) -> None:
+            call, extra = call_for(chosen)
             with torch.enable_grad():
-                x = x.detach().requires_grad_(True)
+                x = latent[chosen].detach().requires_grad_(True)
                 sink.reset()
-                inputs = torch.cat([x, extra], dim=1) if extra.shape[1] else x
-                self.unet.forward(inputs, **call)
-                loss = part.loss(sink.maps()[0], targets)
-                record.losses.append(float(loss.detach()))
-                if not loss.requires_grad or float(loss.detach()) == 0.0:
-                    return float(loss.detach()), None
-                (gradient,) = torch.autograd.grad(loss, [x])
+                self.unet.forward(torch.cat([x, extra], dim=1) if extra.shape[1] else x, **call)
+                maps = sink.maps()
+                values = [part.loss(maps[j], self.targets[members[i]]) for j, i in enumerate(chosen)]
                 sink.reset()
-                return float(loss.detach()), gradient
+                total = torch.stack(values).sum()
+                grad = torch.autograd.grad(total, [x])[0] if total.requires_grad else None
+            for j, i in enumerate(chosen):
+                losses[i] = float(values[j].detach())
+                records[i].losses.append(losses[i])
+                gradients[i] = grad[j : j + 1] if grad is not None and losses[i] != 0.0 else None
 
-        loss, gradient = evaluate(latent)
+        def stepped(chosen: list[int]) -> None:
+            for i in chosen:
+                if gradients[i] is not None:
+                    latent[i : i + 1] = (latent[i : i + 1] - alpha * gradients[i]).detach()
+
+        evaluate(list(range(len(members))))
         target = part.refinement_target(step, steps)
-        if target is not None and loss > target:
-            record.refined = True
+        if target is not None:
+            refining = [i for i in range(len(members)) if losses[i] > target and gradients[i] is not None]
+            for i in refining:
+                records[i].refined = True
             for _ in range(part.max_refinement):
-                if gradient is None or loss <= target:
+                if not refining:
                     break
-                latent = (latent - alpha * gradient).detach()
-                loss, gradient = evaluate(latent)
-        if gradient is not None:
-            latent = (latent - alpha * gradient).detach()
+                stepped(refining)
+                evaluate(refining)
+                refining = [i for i in refining if losses[i] > target and gradients[i] is not None]
+        stepped(list(range(len(members))))
         return latent
 
     @contextlib.contextmanager
