@@ -14,6 +14,7 @@ import torch
 from attnmod.toolkit.errors import AttnmodError
 from attnmod.toolkit.generation import generate
 from attnmod.toolkit.modulation import guidance as guidance_module
+from attnmod.toolkit.modulation import optimisation
 from attnmod.toolkit.modulation.config import ModulationConfig
 from conftest import CAT_DOG, MAN_HAT
 
@@ -105,13 +106,13 @@ def test_a_batch_of_two_different_trees_gives_each_item_its_own_image(model_name
 def test_the_guided_step_lowers_its_own_loss(tiny_sd_model, monkeypatch):
     """Refinement forced at the first step (threshold 1: target loss 0) with a small step: the losses it logs fall."""
     logs = []
-    real = guidance_module.LatentGuidance.__init__
+    real = optimisation.LatentGuidance.__init__
 
     def keep(self, *args, **kwargs):
         real(self, *args, **kwargs)
         logs.append(self.log)
 
-    monkeypatch.setattr(guidance_module.LatentGuidance, "__init__", keep)
+    monkeypatch.setattr(optimisation.LatentGuidance, "__init__", keep)
     config = ModulationConfig.from_variant("excite").with_overrides(
         ["excite.thresholds=[[0.0, 1.0]]", "excite.max_refinement=3", "excite.step_size=0.5", "excite.window=[0, 0.3]"]
     )
@@ -190,7 +191,7 @@ def test_cli_generate_writes_the_parts_settings_and_takes_them_back(run_cli, tmp
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["--variant", "excite", "--set", "excite.step_size=-1"], "excite.step_size is a step size, positive"),
+        (["--variant", "excite", "--set", "excite.step_size=-1"], "excite.step_size: input should be greater than 0"),
         (["--variant", "syngen", "--set", "syngen.window=[0.2, 1.5]"], "syngen.window: a window needs"),
         (["--variant", "excite", "--set", "excite.resolution=4"], "excite.resolution: this model has no 4x4"),
         (["--variant", "excitation"], "unknown variant"),

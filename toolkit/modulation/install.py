@@ -15,8 +15,9 @@ import torch
 from ..errors import AttnmodError
 from .config import ModulationConfig, layer_selected
 from .context import ModulationContext
-from .guidance import LatentGuidance, guidance_parts
+from .guidance import guidance_parts
 from .masking import LayoutMaps
+from .optimisation import LatentGuidance
 from .processors import MaskedReweightedCrossAttnProcessor, TemperedSelfAttnProcessor, _AttnProcessorBase
 
 
@@ -154,6 +155,7 @@ def modulated_attention(unet, context: ModulationContext) -> Iterator[Modulation
 def latent_guidance(unet, context: ModulationContext, modules: dict | None = None) -> LatentGuidance | None:
     """The latent optimisation of the config's excite and syngen parts for this run (None when neither is enabled
     or no sample has what they act on). Needs the scheduler on ``context.progress`` (its ``step`` is wrapped)."""
+    modules = attention_modules(unet) if modules is None else modules
     parts = guidance_parts(context.config)
     samples = context.plan.samples
     if not parts or not any(part.wants(sample.targets) for part in parts for sample in samples):
@@ -169,4 +171,5 @@ def latent_guidance(unet, context: ModulationContext, modules: dict | None = Non
         context.progress,
         context.condition_rows,
         modules=modules,
+        levels=attention_levels(unet, modules),
     )
