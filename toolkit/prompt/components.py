@@ -35,14 +35,14 @@ if not Doc.has_extension(DRAFT):
 def make_repairs(nlp: Language, name: str):
     """Repairs of the small model's errors on prompts (:mod:`attnmod.toolkit.prompt.repairs`), with the
     lemmatiser's own tables when the pipeline has a rule lemmatiser."""
-    from .repairs import NounLemmas, repair
+    from .repairs import Lexicon, repair
 
-    lemmas = None
+    lexicon = None
     if "lemmatizer" in nlp.pipe_names:
         lookups = getattr(nlp.get_pipe("lemmatizer"), "lookups", None)
         if lookups is not None and lookups.has_table("lemma_index") and lookups.has_table("lemma_exc"):
-            lemmas = NounLemmas(lookups)
-    return lambda doc: repair(doc, lemmas)
+            lexicon = Lexicon(lookups)
+    return lambda doc: repair(doc, lexicon)
 
 
 @Language.component(

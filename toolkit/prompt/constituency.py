@@ -321,16 +321,14 @@ class _Builder:
         flat = self._flatten_all(node)
         if not flat:
             return False
-        first = self.words[flat[0].word]
-        if (
-            node.label == "VP"
-            and first.lower in MATERIAL_PARTICIPLES
-            and len(flat) > 2
-            and self.words[flat[1].word].lower in MATERIAL_PREPOSITIONS
-        ):
-            for leaf in flat[2:]:
+        material = [c for c in node.children if c.label == "PP" and self._first_word(c) in MATERIAL_PREPOSITIONS]
+        if node.label == "VP" and self.words[flat[0].word].lower in MATERIAL_PARTICIPLES and material:
+            for leaf in self._flatten_all(material[0])[1:]:
                 if self._tag(leaf) in ATTRIBUTE_TAGS | NOUN_TAGS:
                     self.draft.bind(entity, (leaf.word,))
+            for child in node.children:
+                if not child.is_word and child is not material[0]:
+                    self._visit_modifier(child, entity)  # "made of marble in a park": the park is the statue's
             return True
         if node.label in ("ADJP", "ADVP") and self._tag(flat[0]) in ("JJR", "JJS", "RBR"):
             self.draft.bind(entity, (flat[0].word,))

@@ -205,11 +205,16 @@ class _Reader:
     def _bind_materials(self) -> None:
         """ "a teapot made of clear glass": the material and its modifiers are attributes of the teapot."""
         for token in self.materials:
-            made = material_verb(token).head
+            verb = material_verb(token)
+            made = verb.head
             while made.i not in self.entity_of and made.head.i != made.i and made.dep_ in ("conj", "acl", "relcl"):
                 made = made.head
             if made.i not in self.entity_of:
-                continue
+                # "a statue made of marble in a park", parsed as a clause: the participle's subject is made of it
+                subjects = [c for c in verb.children if c.dep_ in _SUBJECT_DEPS and c.i in self.entity_of]
+                if not subjects:
+                    continue
+                made = subjects[0]
             modifiers = [c for c in token.children if c.i < token.i and self._is_attribute_word(c)]
             for word in [*modifiers, *self._compound_name(token)]:
                 self._bind(self.entity_of[made.i], [word])
@@ -465,7 +470,7 @@ class _Reader:
                 return None
             if head.i in self.entity_of:
                 return self.entity_of[head.i]
-            if head.i in self.quantity_heads and current.dep_ == "prep" and current.lower_ != "of":
+            if head.i in self.quantity_heads and not (current.dep_ == "prep" and current.lower_ == "of"):
                 counted = [
                     self.entity_of[counted.i]
                     for of in head.children
@@ -476,9 +481,12 @@ class _Reader:
                 if counted:
                     return counted[0]
             if head.pos_ in ("VERB", "AUX") and current.dep_ not in _SUBJECT_DEPS:
-                for child in head.children:
-                    if child.dep_ in _SUBJECT_DEPS and child.i in self.entity_of:
-                        return self.entity_of[child.i]
+                # "a man sits on a bench and feeds the pigeons": a coordinated verb shares its first verb's subject
+                verbs = [head, head.head] if head.dep_ == "conj" and head.head.pos_ in ("VERB", "AUX") else [head]
+                for verb in verbs:
+                    for child in verb.children:
+                        if child.dep_ in _SUBJECT_DEPS and child.i in self.entity_of:
+                            return self.entity_of[child.i]
             if current.dep_ in _SUBJECT_DEPS and head.dep_ in _CLAUSE_DEPS:
                 return None  # "... while her dog chases a ball": the subject of its own clause stands alone
             if head.dep_ == "relcl":

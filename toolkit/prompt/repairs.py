@@ -12,6 +12,8 @@ heads), so that the dependency builder reads a sound tree and the benepar route 
   "red" as the object): the noun takes the adjective's place, the adjective describes it;
 * a noun phrase made the predicate of a subject with no verb: "a man wearing a hat and a blue shirt" (``shirt`` the
   root, ``man`` its subject): it is a conjunct of the word before its "and";
+* a noun read as a verb after "and": "nachos and salsa" (``salsa`` a past tense);
+* an adjective read as a noun in a compound: "a misty lake" (checked against the lemmatiser's own word lists);
 * a preposition left without its object: "a kite flying over a village" (``flying -dobj-> village``);
 * a lemma that the lemmatiser's suffix rules made up: "ramen" -> "raman", "lens" -> "len": a changed noun lemma is
   kept only when the lemmatiser knows it as a noun or lists the word as an exception; irregular plurals it misses
@@ -21,7 +23,7 @@ heads), so that the dependency builder reads a sound tree and the benepar route 
 from __future__ import annotations
 
 from .syntax import noun_lemma
-from .words import ATTRIBUTE_NOUNS, FRAMING_NOUNS, ING_NOUNS, IRREGULAR_PLURALS, SPATIAL_WORDS
+from .words import ATTRIBUTE_NOUNS, FRAMING_NOUNS, ING_NOUNS, IRREGULAR_PLURALS
 
 _ARTICLES = frozenset({"a", "an", "the"})
 
@@ -57,8 +59,7 @@ def repair_participle_head(doc) -> None:
         if noun.dep_ != "compound" or noun.head.i != token.i or noun.pos_ not in ("NOUN", "PROPN"):
             continue
         if not any(
-            c.i > token.i and (c.dep_ == "dobj" or (c.dep_ == "prep" and c.lower_ in SPATIAL_WORDS))
-            for c in token.children
+            c.i > token.i and (c.dep_ == "dobj" or (c.dep_ == "prep" and c.lower_ != "of")) for c in token.children
         ):
             continue
         left = [c for c in token.children if c.i < noun.i]
@@ -118,6 +119,18 @@ def repair_noun_read_as_verb(doc) -> None:
         _as_noun(token)
 
 
+def repair_coordinated_verb(doc) -> None:
+    """ "nachos and salsa on a plate": ``salsa`` tagged a verb, coordinated with a noun, with no subject or object."""
+    for token in doc:
+        if not token.tag_.startswith("VB") or token.tag_ == "VBG" or token.dep_ != "conj":
+            continue
+        if token.head.pos_ not in ("NOUN", "PROPN") or token.head.i > token.i:
+            continue
+        if any(c.dep_ in ("nsubj", "nsubjpass", "dobj", "aux", "auxpass") for c in token.children):
+            continue
+        _as_noun(token)
+
+
 def repair_verbless_predicate(doc) -> None:
     """ "a man wearing a straw hat and a blue shirt": the model made "shirt" the root with "man" its subject, as if
     "is" stood between them; a noun root with a noun subject and no verb is a conjunct of the word before its "and"."""
@@ -149,47 +162,66 @@ def repair_stranded_preposition(doc) -> None:
                 _rehang(objects[0], prep, "pobj")
 
 
-class NounLemmas:
-    """Keeps a noun lemma the lemmatiser changed only when it knows the result (see the module docstring).
-
-    ``lookups``: the rule lemmatiser's tables (``lemma_index``, ``lemma_exc``); read into sets on the first changed
-    lemma, so that a prompt whose nouns all keep their form costs nothing at start-up.
-    """
+class Lexicon:
+    """The rule lemmatiser's own word lists (``lemma_index``: known nouns and adjectives; ``lemma_exc``: irregular
+    nouns), read into sets on first use, so that a prompt that needs none of them costs nothing at start-up."""
 
     def __init__(self, lookups):
         self.lookups = lookups
-        self.known_nouns: frozenset[str] | None = None
-        self.exceptions: frozenset[str] = frozenset()
+        self._sets: dict[str, frozenset[str]] = {}
 
-    def _load(self) -> None:
-        self.known_nouns = frozenset(self.lookups.get_table("lemma_index").get("noun", ()))
-        self.exceptions = frozenset(self.lookups.get_table("lemma_exc").get("noun", {}))
-
-    def __call__(self, doc) -> None:
-        for token in doc:
-            if token.pos_ not in ("NOUN", "PROPN"):
-                continue
-            lower = token.lower_
-            if lower in IRREGULAR_PLURALS:
-                token.lemma_ = IRREGULAR_PLURALS[lower]
-                continue
-            if not token.lemma_ or token.lemma_.lower() == lower:
-                continue
-            if self.known_nouns is None:
-                self._load()
-            if lower not in self.exceptions and token.lemma_.lower() not in self.known_nouns:
-                token.lemma_ = lower
+    def known(self, kind: str) -> frozenset[str]:
+        """``kind``: "noun" or "adj" (known lemmas), or "noun_exceptions" (irregular forms)."""
+        if kind not in self._sets:
+            if kind == "noun_exceptions":
+                self._sets[kind] = frozenset(self.lookups.get_table("lemma_exc").get("noun", {}))
+            else:
+                self._sets[kind] = frozenset(self.lookups.get_table("lemma_index").get(kind, ()))
+        return self._sets[kind]
 
 
-def repair(doc, lemmas: NounLemmas | None):
+def repair_noun_lemmas(doc, lexicon: Lexicon) -> None:
+    """Keep a noun lemma the lemmatiser changed only when it knows the result as a noun or lists the word as an
+    exception ("ramen" stays "ramen", not "raman"); irregular plurals it misses come from the table."""
+    for token in doc:
+        if token.pos_ not in ("NOUN", "PROPN"):
+            continue
+        lower = token.lower_
+        if lower in IRREGULAR_PLURALS:
+            token.lemma_ = IRREGULAR_PLURALS[lower]
+        elif (
+            token.lemma_
+            and token.lemma_.lower() != lower
+            and lower not in lexicon.known("noun_exceptions")
+            and token.lemma_.lower() not in lexicon.known("noun")
+        ):
+            token.lemma_ = lower
+
+
+def repair_adjective_read_as_noun(doc, lexicon: Lexicon) -> None:
+    """ "a misty lake": ``misty`` tagged a (proper) noun in a compound, though the lemmatiser knows it only as an
+    adjective: an adjective of the noun after it."""
+    for token in doc:
+        if token.dep_ != "compound" or token.head.i <= token.i or token.pos_ not in ("NOUN", "PROPN"):
+            continue
+        lower = token.lower_
+        if token.text != lower or lower in ATTRIBUTE_NOUNS:
+            continue
+        if lower in lexicon.known("adj") and lower not in lexicon.known("noun"):
+            token.tag_, token.pos_, token.dep_, token.lemma_ = "JJ", "ADJ", "amod", lower
+
+
+def repair(doc, lexicon: Lexicon | None):
     for step in (
         repair_participle_head,
         repair_participle_modifier,
         repair_noun_read_as_verb,
+        repair_coordinated_verb,
         repair_verbless_predicate,
         repair_stranded_preposition,
     ):
         step(doc)
-    if lemmas is not None:
-        lemmas(doc)
+    if lexicon is not None:
+        repair_adjective_read_as_noun(doc, lexicon)
+        repair_noun_lemmas(doc, lexicon)
     return doc
