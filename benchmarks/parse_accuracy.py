@@ -514,9 +514,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--held-out", action="store_true", help="score the T2I-CompBench *_train files instead")
     parser.add_argument(
         "--prose",
-        choices=["dev", "test", "test2"],
+        choices=["dev", "test", "test2", "test3"],
         default=None,
-        help="score the hand-made prose set's dev half, its test half or its second held-out set (tests/data/prose)",
+        help="score the hand-made prose set's dev half, its test half or a later held-out set (tests/data/prose)",
     )
     parser.add_argument("--show-mistakes", type=int, default=10, help="print this many wrong parses per back end")
     args = parser.parse_args(argv)
