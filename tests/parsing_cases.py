@@ -609,6 +609,43 @@ PROSE_CASES += [
     ),
 ]
 
+# From test2, once scored: a participle tagged a noun, an adjective tagged an adverb, a verb tagged a plural noun after
+# a relative clause, a comparative made the root, an article hung beyond its noun
+PROSE_CASES += [
+    (
+        "a fox hiding behind a mossy rock",
+        "(NP (NP (DT a) (NN fox)) (VP (VBG hiding) (PP (IN behind) (NP (DT a) (JJ mossy) (NN rock)))))",
+        [("fox", [], None), ("rock", ["mossy"], None)],
+        [],
+    ),
+    (
+        "a swan gliding across a still pond",
+        "(NP (NP (DT a) (NN swan)) (VP (VBG gliding) (PP (IN across) (NP (DT a) (JJ still) (NN pond)))))",
+        [("swan", [], None), ("pond", ["still"], None)],
+        [],
+    ),
+    (
+        "a boy whose shirt is orange kicks a ball",
+        "(S (NP (NP (DT a) (NN boy)) (SBAR (WHNP (WP$ whose) (NN shirt)) (S (VP (VBZ is) (ADJP (JJ orange))))))"
+        " (VP (VBZ kicks) (NP (DT a) (NN ball))))",
+        [("boy", [], None), ("shirt", ["orange"], "boy"), ("ball", [], "boy")],
+        [],
+    ),
+    (
+        "a horse taller than a man",
+        "(NP (NP (DT a) (NN horse)) (ADJP (JJR taller) (PP (IN than) (NP (DT a) (NN man)))))",
+        [("horse", ["taller"], None), ("man", [], None)],
+        [],
+    ),
+    (
+        "digital art of a castle on a hill, highly detailed",
+        "(NP (NP (NP (JJ digital) (NN art)) (PP (IN of) (NP (NP (DT a) (NN castle)) (PP (IN on) (NP (DT a)"
+        " (NN hill)))))) (, ,) (ADJP (RB highly) (JJ detailed)))",
+        [("castle", [], None), ("hill", [], None)],
+        ["digital art"],
+    ),
+]
+
 # The nouns the lemmatiser got wrong ("ramen" -> "raman", "stamen" -> "staman", "oxen" and "octopi" kept): (prompt, parse, nouns).
 LEMMA_CASES = [
     ("a bowl of ramen", "(NP (NP (DT a) (NN bowl)) (PP (IN of) (NP (NNS ramen))))", ["bowl", "ramen"]),

@@ -133,6 +133,7 @@ class _Reader:
             token.pos_ in _ADJECTIVE_POS
             or token.tag_ in ("JJ", "JJR", "JJS", "VBN", "VBG", "CD")
             or token.lower_ in ATTRIBUTE_NOUNS
+            or (token.dep_ == "amod" and token.pos_ == "ADV")  # "a still pond": "still" tagged an adverb
         ) and not self._nominal(token)
 
     def _name_extension(self, head):

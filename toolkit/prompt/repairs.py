@@ -12,6 +12,9 @@ heads), so that the dependency builder reads a sound tree and the benepar route 
   "red" as the object): the noun takes the adjective's place, the adjective describes it;
 * a noun phrase made the predicate of a subject with no verb: "a man wearing a hat and a blue shirt" (``shirt`` the
   root, ``man`` its subject): it is a conjunct of the word before its "and";
+* a participle read as a noun ("a fox hiding behind a rock"), a comparative read as the root ("a horse taller than a
+  man"), a verb read as a plural noun after a relative clause ("a boy whose shirt is orange kicks a ball"), an
+  article hung from a word beyond its noun ("a hill, highly detailed");
 * a noun read as a verb after "and": "nachos and salsa" (``salsa`` a past tense);
 * an adjective read as a noun in a compound: "a misty lake" (checked against the lemmatiser's own word lists);
 * a preposition left without its object: "a kite flying over a village" (``flying -dobj-> village``);
@@ -119,6 +122,71 @@ def repair_noun_read_as_verb(doc) -> None:
         _as_noun(token)
 
 
+def repair_participle_read_as_noun(doc) -> None:
+    """ "a fox hiding behind a rock": ``hiding`` tagged a noun but hung as a clause on the noun before it."""
+    for token in doc:
+        if (
+            token.tag_ == "NN"
+            and token.lower_.endswith("ing")
+            and token.dep_ == "acl"
+            and token.lower_ not in ING_NOUNS
+        ):
+            token.tag_, token.pos_ = "VBG", "VERB"
+
+
+def repair_misplaced_article(doc) -> None:
+    """ "a castle on a hill, highly detailed": the article of "a hill" hung from "detailed" beyond the noun; an
+    article belongs to the first noun after it (past its adjectives, numerals and adverbs)."""
+    for article in doc:
+        if article.dep_ != "det" or article.lower_ not in _ARTICLES or article.head.i <= article.i + 1:
+            continue
+        for token in doc[article.i + 1 : article.head.i]:
+            if token.pos_ in ("NOUN", "PROPN"):
+                _rehang(article, token, "det")
+                break
+            if token.pos_ not in ("ADJ", "NUM", "ADV"):
+                break
+
+
+def repair_comparative_root(doc) -> None:
+    """ "a horse taller than a man": the comparative made the root with the noun before it as its modifier; the noun
+    is the head and the comparative describes it."""
+    for adjective in doc:
+        if adjective.tag_ not in ("JJR", "JJS") or adjective.head.i != adjective.i:
+            continue
+        nouns = [c for c in adjective.children if c.i < adjective.i and c.pos_ in ("NOUN", "PROPN")]
+        if not nouns or nouns[-1].dep_ not in ("npadvmod", "nmod", "compound", "dep"):
+            continue
+        noun = nouns[-1]
+        _rehang(noun, noun, "ROOT")
+        _rehang(adjective, noun, "amod")
+
+
+def repair_verb_read_as_plural(doc) -> None:
+    """ "a boy whose shirt is orange kicks a ball": ``kicks`` tagged a plural noun, the object of "orange", with an
+    article right after it: it is the main verb, its subject the noun the relative clause describes."""
+    for token in doc:
+        if token.tag_ != "NNS" or token.dep_ != "dobj" or token.i + 1 >= len(doc):
+            continue
+        root = token.head
+        if root.head.i != root.i or root.pos_ != "ADJ" or root.i != token.i - 1:
+            continue
+        if doc[token.i + 1].lower_ not in _ARTICLES:
+            continue
+        subjects = [c for c in root.children if c.dep_ in ("nsubj", "nsubjpass") and c.i < root.i]
+        clauses = [c for s in subjects for c in s.children if c.dep_ == "relcl" and c.lemma_ == "be"]
+        if not clauses:
+            continue
+        after = [c for c in root.children if c.i > token.i]
+        _rehang(token, token, "ROOT")
+        _rehang(subjects[0], token, "nsubj")
+        _rehang(root, clauses[0], "acomp")
+        for child in after:
+            _rehang(child, token, "dobj" if child.pos_ in ("NOUN", "PROPN") else child.dep_)
+        token.tag_, token.pos_ = "VBZ", "VERB"
+        token.lemma_ = token.lower_[:-1]
+
+
 def repair_coordinated_verb(doc) -> None:
     """ "nachos and salsa on a plate": ``salsa`` tagged a verb, coordinated with a noun, with no subject or object."""
     for token in doc:
@@ -213,8 +281,12 @@ def repair_adjective_read_as_noun(doc, lexicon: Lexicon) -> None:
 
 def repair(doc, lexicon: Lexicon | None):
     for step in (
+        repair_misplaced_article,
+        repair_participle_read_as_noun,
         repair_participle_head,
         repair_participle_modifier,
+        repair_comparative_root,
+        repair_verb_read_as_plural,
         repair_noun_read_as_verb,
         repair_coordinated_verb,
         repair_verbless_predicate,
