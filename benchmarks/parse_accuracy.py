@@ -514,7 +514,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--held-out", action="store_true", help="score the T2I-CompBench *_train files instead")
     parser.add_argument(
         "--prose",
-        choices=["dev", "test", "test2", "test3"],
+        choices=["dev", "test", "test2", "test3", "test4"],
         default=None,
         help="score the hand-made prose set's dev half, its test half or a later held-out set (tests/data/prose)",
     )
