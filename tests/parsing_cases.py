@@ -646,6 +646,37 @@ PROSE_CASES += [
     ),
 ]
 
+# From test3, once scored: verbs read as plural nouns after a relative clause or with a subject, a relative clause's
+# adjective hung on the next word, a numeral made the root
+PROSE_CASES += [
+    (
+        "a car which is blue stops near a sign",
+        "(S (NP (NP (DT a) (NN car)) (SBAR (WHNP (WDT which)) (S (VP (VBZ is) (ADJP (JJ blue))))))"
+        " (VP (VBZ stops) (PP (IN near) (NP (DT a) (NN sign)))))",
+        [("car", ["blue"], None), ("sign", [], None)],
+        [],
+    ),
+    (
+        "a cat that is black sits on a fence",
+        "(S (NP (NP (DT a) (NN cat)) (SBAR (WHNP (WDT that)) (S (VP (VBZ is) (ADJP (JJ black))))))"
+        " (VP (VBZ sits) (PP (IN on) (NP (DT a) (NN fence)))))",
+        [("cat", ["black"], None), ("fence", [], None)],
+        [],
+    ),
+    (
+        "A red fox sleeps under a tree.",
+        "(S (NP (DT A) (JJ red) (NN fox)) (VP (VBZ sleeps) (PP (IN under) (NP (DT a) (NN tree)))) (. .))",
+        [("fox", ["red"], None), ("tree", [], None)],
+        [],
+    ),
+    (
+        "two cacti on a shelf",
+        "(NP (NP (CD two) (NNS cacti)) (PP (IN on) (NP (DT a) (NN shelf))))",
+        [("cacti", ["two"], None), ("shelf", [], None)],
+        [],
+    ),
+]
+
 # The nouns the lemmatiser got wrong ("ramen" -> "raman", "stamen" -> "staman", "oxen" and "octopi" kept): (prompt, parse, nouns).
 LEMMA_CASES = [
     ("a bowl of ramen", "(NP (NP (DT a) (NN bowl)) (PP (IN of) (NP (NNS ramen))))", ["bowl", "ramen"]),

@@ -14,7 +14,9 @@ heads), so that the dependency builder reads a sound tree and the benepar route 
   root, ``man`` its subject): it is a conjunct of the word before its "and";
 * a participle read as a noun ("a fox hiding behind a rock"), a comparative read as the root ("a horse taller than a
   man"), a verb read as a plural noun after a relative clause ("a boy whose shirt is orange kicks a ball"), an
-  article hung from a word beyond its noun ("a hill, highly detailed");
+  article hung from a word beyond its noun ("a hill, highly detailed"); a relative clause's adjective hung on the
+  next word and that word, a verb, read as a plural noun ("a car which is blue stops near a sign"); a plural noun with
+  a subject ("a fox sleeps"); a numeral made the root ("two cacti on a shelf");
 * a noun read as a verb after "and": "nachos and salsa" (``salsa`` a past tense);
 * an adjective read as a noun in a compound: "a misty lake" (checked against the lemmatiser's own word lists);
 * a preposition left without its object: "a kite flying over a village" (``flying -dobj-> village``);
@@ -187,6 +189,60 @@ def repair_verb_read_as_plural(doc) -> None:
         token.lemma_ = token.lower_[:-1]
 
 
+def repair_stranded_predicate(doc) -> None:
+    """ "a cat that is black sits on a fence": the relative clause's adjective hung as a modifier of the next word;
+    it is the predicate of the clause's "is"."""
+    for verb in doc:
+        if verb.dep_ != "relcl" or verb.lemma_ != "be" or verb.i + 1 >= len(doc):
+            continue
+        if any(c.dep_ in ("acomp", "attr", "oprd") and c.pos_ == "ADJ" for c in verb.children):
+            continue
+        adjective = doc[verb.i + 1]
+        if adjective.pos_ == "ADJ" and adjective.dep_ == "amod" and adjective.head.i > adjective.i:
+            _rehang(adjective, verb, "acomp")
+
+
+def repair_verb_after_relative_clause(doc) -> None:
+    """ "a car which is blue stops near a sign": ``stops`` tagged a plural noun right after the relative clause's
+    adjective; it is the main verb, and the noun the clause describes its subject."""
+    for token in doc:
+        if token.tag_ != "NNS" or not token.lower_.endswith("s") or token.i < 3:
+            continue
+        adjective = doc[token.i - 1]
+        verb = adjective.head
+        if adjective.pos_ != "ADJ" or verb.dep_ != "relcl" or verb.lemma_ != "be" or adjective.dep_ != "acomp":
+            continue
+        following = doc[token.i + 1] if token.i + 1 < len(doc) else None
+        if following is not None and following.pos_ not in ("ADP", "DET", "PUNCT", "ADV"):
+            continue
+        subject = verb.head
+        if subject.pos_ not in ("NOUN", "PROPN"):
+            continue
+        _take_place(token, subject)
+        _rehang(subject, token, "nsubj")
+        token.tag_, token.pos_, token.lemma_ = "VBZ", "VERB", token.lower_[:-1]
+
+
+def repair_noun_with_subject(doc) -> None:
+    """ "A red fox sleeps under a tree.": ``sleeps`` tagged a plural noun, yet the root with a noun subject: a verb."""
+    for token in doc:
+        if token.tag_ not in ("NNS", "NN") or token.head.i != token.i or not token.lower_.endswith("s"):
+            continue
+        if any(c.dep_ in ("nsubj", "nsubjpass") and c.pos_ in ("NOUN", "PROPN") for c in token.children):
+            token.tag_, token.pos_, token.lemma_ = "VBZ", "VERB", token.lower_[:-1]
+
+
+def repair_numeral_root(doc) -> None:
+    """ "two cacti on a shelf": the numeral made the root and the noun after it its modifier."""
+    for number in doc:
+        if number.tag_ != "CD" or number.head.i != number.i or number.i + 1 >= len(doc):
+            continue
+        noun = doc[number.i + 1]
+        if noun.head.i == number.i and noun.dep_ in ("amod", "appos", "dep", "compound", "npadvmod"):
+            _rehang(noun, noun, "ROOT")
+            _rehang(number, noun, "nummod")
+
+
 def repair_coordinated_verb(doc) -> None:
     """ "nachos and salsa on a plate": ``salsa`` tagged a verb, coordinated with a noun, with no subject or object."""
     for token in doc:
@@ -287,6 +343,10 @@ def repair(doc, lexicon: Lexicon | None):
         repair_participle_modifier,
         repair_comparative_root,
         repair_verb_read_as_plural,
+        repair_stranded_predicate,
+        repair_verb_after_relative_clause,
+        repair_noun_with_subject,
+        repair_numeral_root,
         repair_noun_read_as_verb,
         repair_coordinated_verb,
         repair_verbless_predicate,
