@@ -682,6 +682,7 @@ LEMMA_CASES = [
     ("a bowl of ramen", "(NP (NP (DT a) (NN bowl)) (PP (IN of) (NP (NNS ramen))))", ["bowl", "ramen"]),
     ("the stamen of a lily", "(NP (NP (DT the) (NN stamen)) (PP (IN of) (NP (DT a) (NN lily))))", ["stamen", "lily"]),
     ("two octopi on a rock", "(NP (NP (CD two) (NNS octopi)) (PP (IN on) (NP (DT a) (NN rock))))", ["octopus", "rock"]),
+    ("two oxen and a cart", "(NP (NP (CD two) (NNS oxen)) (CC and) (NP (DT a) (NN cart)))", ["ox", "cart"]),
 ]
 
 # Negation: the entity stays in the tree, marked absent. (prompt, parse, expected summary, absent per entity)

@@ -77,6 +77,8 @@ def test_acceptance_nesting(prompt, expected):
         ("A yellow apple and red bananas", [("apple", ["yellow"], None), ("bananas", ["red"], None)]),
         ("a plastic cutlery and fluffy clouds", [("cutlery", ["plastic"], None), ("clouds", ["fluffy"], None)]),
         ("rubber sole shoes and fluffy clouds", [("shoes", ["rubber", "sole"], None), ("clouds", ["fluffy"], None)]),
+        # the first noun hung from the second's article as a pre-conjunct: the article repair leaves it be
+        ("a fabric rug and fluffy clouds", [("rug", ["fabric"], None), ("clouds", ["fluffy"], None)]),
         # shape words tagged as nouns are attributes
         (
             "a pentagonal medal and a pyramidal trophy",

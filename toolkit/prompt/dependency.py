@@ -190,6 +190,7 @@ class _Reader:
         self._bind_loose_modifiers(heads)
         self._bind_stray_adjectives(heads)
         links = {self.entity_of[token.i]: self._governing_link(token) for token in heads}
+        links = {e: (None, False, False) if link[0] == e else link for e, link in links.items()}  # a self-loop: top
         for entity, parent in resolve_parents(links).items():
             self.draft.entities[entity].parent = parent
         for token in heads:
@@ -212,10 +213,9 @@ class _Reader:
                 made = made.head
             if made.i not in self.entity_of:
                 # "a statue made of marble in a park", parsed as a clause: the participle's subject is made of it
-                subjects = [c for c in verb.children if c.dep_ in _SUBJECT_DEPS and c.i in self.entity_of]
-                if not subjects:
+                made = next((c for c in verb.children if c.dep_ in _SUBJECT_DEPS and c.i in self.entity_of), None)
+                if made is None:
                     continue
-                made = subjects[0]
             modifiers = [c for c in token.children if c.i < token.i and self._is_attribute_word(c)]
             for word in [*modifiers, *self._compound_name(token)]:
                 self._bind(self.entity_of[made.i], [word])

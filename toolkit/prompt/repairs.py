@@ -142,11 +142,13 @@ def repair_misplaced_article(doc) -> None:
     for article in doc:
         if article.dep_ != "det" or article.lower_ not in _ARTICLES or article.head.i <= article.i + 1:
             continue
+        if any(True for _ in article.children):
+            continue  # something hangs from the article itself ("a fabric rug and fluffy clouds"): leave it be
         for token in doc[article.i + 1 : article.head.i]:
-            if token.pos_ in ("NOUN", "PROPN"):
+            if token.pos_ in ("NOUN", "PROPN") and token.dep_ != "compound":
                 _rehang(article, token, "det")
                 break
-            if token.pos_ not in ("ADJ", "NUM", "ADV"):
+            if token.pos_ not in ("ADJ", "NUM", "ADV", "NOUN", "PROPN"):
                 break
 
 
