@@ -24,8 +24,9 @@ SIZE_HELP = (
     "default: 128 on toy models, else the model's native size"
 )
 MODEL_HELP = (
-    "tiny (embedded SDXL-shaped toy model, default), tiny-sd, sdxl-shaped, a local diffusers folder, "
-    "a .safetensors checkpoint, or a hub id already in the local cache"
+    "shapes (embedded model trained on the shapes world: it draws coloured shapes, see docs/shapes.md), tiny, "
+    "tiny-sd, sdxl-shaped (random weights, for tests), a local diffusers folder, a .safetensors checkpoint, or a "
+    "hub id already in the local cache"
 )
 
 
@@ -72,7 +73,7 @@ def option_group(*options):
     return decorate
 
 
-_MODEL = click.option("--model", default="tiny", show_default=True, help=MODEL_HELP)
+_MODEL = click.option("--model", default="shapes", show_default=True, help=MODEL_HELP)
 _ALLOW_PICKLE = click.option(
     "--allow-pickle",
     is_flag=True,
@@ -140,7 +141,10 @@ model_options = option_group(
     _THREADS,
 )
 _STEPS = click.option(
-    "--steps", type=click.IntRange(min=1), default=None, help="denoising steps; default: 4 on toy models, else 30"
+    "--steps",
+    type=click.IntRange(min=1),
+    default=None,
+    help="denoising steps; default: 25 on shapes, 4 on toy models, else 30",
 )
 #: --height and --width (checked against the model's multiple before it loads).
 size_options = option_group(
@@ -172,6 +176,15 @@ def modulation_options(variant_help: str, config_help: str = "a modulation confi
         click.option("--config", "config_path", default=None, help=config_help),
         click.option("--set", "overrides", multiple=True, metavar="SECTION.KEY=VALUE", help="e.g. temperature.tau=0.6"),
     )
+
+
+def warn_vocabulary(model: str, prompt: str) -> None:
+    """One warning line on stderr when a shapes-world model gets words it never saw (before it loads)."""
+    from .toolkit.models.shapes import vocabulary_warning
+
+    warning = vocabulary_warning(model, prompt)
+    if warning:
+        click.echo(f"warning: {warning}", err=True)
 
 
 def emit_json(payload) -> None:
@@ -303,6 +316,7 @@ def generate(
 
     # Everything that needs no model is checked first: the model takes seconds to minutes to load.
     check_generation_settings(model, steps, height, width, guidance)
+    warn_vocabulary(model, prompt)
     with command_output(out_dir, GENERATION_KIND, "`attnmod generate`"):  # one run at a time writes into a folder
         from .toolkit import generation
         from .toolkit.models.loading import load_model
@@ -403,6 +417,13 @@ def _thresholds(thresholds_path, **overrides):
 @click.option("--format", "formats", default="html,pdf", show_default=True, help="report formats (html, pdf, none)")
 @click.option("--progress/--no-progress", default=True, show_default=True, help="progress bars on stderr")
 @click.option("--json", "as_json", is_flag=True, help="print diagnosis.json instead of the summary table")
+@click.option(
+    "--all",
+    "show_all",
+    is_flag=True,
+    help="also print the attention findings whose score did not predict the shapes judge's failures in "
+    "validation (docs/validity.md); by default one line counts them",
+)
 @user_errors
 def diagnose(
     prompt,
@@ -427,6 +448,7 @@ def diagnose(
     formats,
     progress,
     as_json,
+    show_all,
 ) -> None:
     """Diagnose a prompt: baseline (none) vs a modulated variant, same seed; leakage and binding scores per phase,
     verdicts, images, DIR/diagnosis.json and report.html/pdf."""
@@ -439,6 +461,7 @@ def diagnose(
     if formats.strip().lower() != "none":
         parse_formats(formats)
     check_generation_settings(model, steps, height, width, guidance)
+    warn_vocabulary(model, prompt)
     with command_output(out_dir, DIAGNOSIS_KIND, "`attnmod diagnose`"):  # one run at a time writes into a folder
         from .workflows import diagnosis_files
 
@@ -473,7 +496,7 @@ def diagnose(
         if as_json:
             emit_json(data)
             return
-        click.echo(format_diagnosis(data))
+        click.echo(format_diagnosis(data, show_all=show_all))
         click.echo(f"\nwrote {', '.join(written)} to {out_dir} ({data['seconds']:.1f} s)")
 
 
@@ -659,6 +682,7 @@ def attribute(
     from .analysis.attribution import attribute_prompt, format_attribution
     from .toolkit.models.loading import load_model
 
+    warn_vocabulary(model, prompt)
     loaded = load_model(model, device=device, dtype=dtype, allow_pickle=allow_pickle)
     result = attribute_prompt(
         loaded,

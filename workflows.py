@@ -34,7 +34,7 @@ from .analysis.information_flow import model_reading
 from .analysis.schema import DIAGNOSIS_FORMAT, write_diagnosis
 from .analysis.scoring import score_record, summary_metrics
 from .analysis.thresholds import Thresholds
-from .analysis.verdicts import compare_scores, verdicts
+from .analysis.verdicts import compare_scores, ranked_findings, verdicts
 from .toolkit.errors import AttnmodError
 from .toolkit.modulation.record import METADATA_FILE, AttentionRecord
 from .toolkit.probe import known_figures
@@ -123,7 +123,7 @@ def run_diagnosis(
     except OSError as error:
         raise AttnmodError(f"cannot create output folder {str(out)!r}: {error}") from error
 
-    variants, images = {}, {}
+    variants, images, pictures = {}, {}, {}
     for role, role_config in (("baseline", baseline_config), ("modulated", modulated_config)):
         result = generation.generate(
             model,
@@ -158,6 +158,7 @@ def run_diagnosis(
             else None,
         }
         images[role] = role_image(role)
+        pictures[role] = result.image
         settings = result.settings
 
     name = modulated_config.variant
@@ -170,9 +171,15 @@ def run_diagnosis(
             model, prompt, tree, variants["baseline"]["scores"], seed=seed, steps=steps, n_steps=attribution_steps
         )
     summary_lines = [f"with {name}: {line}" for line in variants["modulated"]["verdicts"]]
+    all_verdicts = (
+        [f"without modulation: {line}" for line in variants["baseline"]["verdicts"]]
+        + summary_lines
+        + comparison["verdicts"]
+    )
     data = {
         "format": DIAGNOSIS_FORMAT,
         "prompt": prompt,
+        "truth": judge_diagnosis(model, prompt, pictures, {role: v["variant"] for role, v in variants.items()}),
         "settings": {
             "model": str(settings["model"]),
             "family": str(settings["family"]),
@@ -189,9 +196,8 @@ def run_diagnosis(
         "thresholds": thresholds.to_json(),
         "variants": variants,
         "comparison": comparison,
-        "verdicts": [f"without modulation: {line}" for line in variants["baseline"]["verdicts"]]
-        + summary_lines
-        + comparison["verdicts"],
+        "verdicts": all_verdicts,
+        "findings": ranked_findings(all_verdicts),
         "attributions": attributions,
         "images": images,
         "versions": software_versions(),
@@ -205,6 +211,22 @@ def run_diagnosis(
 
         write_diagnosis_report(out, formats=report_formats)
     return data
+
+
+def judge_diagnosis(model, prompt: str, images: dict, variants: dict[str, str]) -> dict | None:
+    """The ``truth`` section of a diagnosis (:func:`attnmod.analysis.judge.truth.truth_section`): the shapes judge's
+    reading of each image, when ``prompt`` is a caption of the shapes world and ``model`` was trained on it; else
+    None (nothing is known about the image but what attention suggests)."""
+    from .toolkit.models.shapes import trained_on_world
+    from .toolkit.shapes_world import scene_from_caption
+
+    scene = scene_from_caption(prompt) if trained_on_world(model) else None
+    if scene is None:
+        return None
+    from .analysis.judge.image import judge_image
+    from .analysis.judge.truth import truth_section
+
+    return truth_section(scene, {role: judge_image(image, scene) for role, image in images.items()}, variants)
 
 
 def diagnosis_files(formats: str | Sequence[str] = REPORT_FORMATS) -> list[str]:

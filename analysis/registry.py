@@ -177,3 +177,28 @@ def validity_note(entry: dict | str | None) -> str:
 
 #: The measured validity of each verdict, loaded once (shared by analysis.verdicts and reports.findings).
 VALIDATION: dict[str, dict | str | None] = load_validation()
+
+#: Readings of the validation, best validated first; "unmeasured" for a verdict without a measurement.
+READINGS = ("predicts", "weak", "unmeasured", "nothing", "opposite")
+#: Readings whose verdicts did not predict the judge's failures: folded away unless asked for.
+UNVALIDATED_READINGS = ("nothing", "opposite")
+
+
+def reading_of(entry: dict | str | None) -> str:
+    """The reading of one validation entry (``"unmeasured"`` when there is none)."""
+    if isinstance(entry, str):
+        return entry if entry in READINGS else "unmeasured"
+    if isinstance(entry, dict) and entry.get("reading") in READINGS and validity_note(entry):
+        return str(entry["reading"])
+    return "unmeasured"
+
+
+def verdict_reading(line: str, validation: dict[str, dict | str | None] | None = None) -> str:
+    """The validation reading a verdict line carries: the reading of the validated verdict whose note
+    (:func:`validity_note`) ends the line, ``"unmeasured"`` when none does."""
+    validation = VALIDATION if validation is None else validation
+    for entry in validation.values():
+        note = validity_note(entry)
+        if note and line.endswith(note):
+            return reading_of(entry)
+    return "unmeasured"

@@ -213,17 +213,70 @@ class Images(_Open):
     modulated: str
 
 
+class JudgedObject(_Open):
+    shape: str
+    colour: str
+    size: str
+    found: bool
+    missing: bool
+    wrong_colour: bool
+    detected_colour: str | None
+    merged: bool
+
+
+class JudgedImage(_Open):
+    all_correct: bool
+    present: bool
+    object_accuracy: float
+    colour_binding: bool | None
+    missing: bool
+    wrong_colour: bool
+    merged: bool
+    no_extra: bool
+    counts: bool
+    relation: bool | None
+    size_correct: bool | None
+    objects: list[JudgedObject]
+    extra: list[str]
+    seen: list[str]
+    line: str
+
+
+class JudgedImages(_Open):
+    model_config = ConfigDict(extra="allow")
+    __pydantic_extra__: dict[str, JudgedImage]
+    baseline: JudgedImage
+    modulated: JudgedImage
+
+
+class Truth(_Open):
+    judge: Literal["shapes"]
+    caption: str
+    objects: list[str]
+    images: JudgedImages
+    comparison: str | None
+    lines: list[str]
+
+
+class RankedFinding(_Open):
+    text: str
+    reading: Literal["predicts", "weak", "unmeasured", "nothing", "opposite"]
+    folded: bool
+
+
 class Diagnosis(_Open):
     """diagnosis.json as typed objects (see docs/diagnosis.md)."""
 
     format: Literal["attnmod.diagnosis/2"]
     prompt: str
+    truth: Truth | None = None
     settings: Settings
     tree: TreeJson
     thresholds: ThresholdsJson
     variants: Variants
     comparison: Comparison
     verdicts: list[str]
+    findings: list[RankedFinding] | None = None
     attributions: dict[str, Any] | None
     images: Images
     versions: dict[str, str]

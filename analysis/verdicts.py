@@ -202,3 +202,15 @@ def compare_scores(baseline: dict, modulated: dict, variant: str) -> dict:
         elif other["misbound"] and not row["misbound"]:
             lines.append(f"{label} becomes misbound with {variant}" + _evidence("misbound"))
     return {"metrics": rows, "verdicts": lines}
+
+
+def ranked_findings(lines: Sequence[str]) -> list[dict]:
+    """Verdict lines ordered by how well their verdict is validated (:data:`~attnmod.analysis.registry.READINGS`:
+    validated first, then weak evidence, then unmeasured, then those whose score did not predict the judge's
+    failures), each ``{"text", "reading", "folded"}``; ``folded`` marks the unvalidated ones (reading "nothing" or
+    "opposite"), which outputs hide unless asked. The order within one reading is kept."""
+    rows = [{"text": line, "reading": registry.verdict_reading(line)} for line in lines]
+    rows.sort(key=lambda row: registry.READINGS.index(row["reading"]))
+    for row in rows:
+        row["folded"] = row["reading"] in registry.UNVALIDATED_READINGS
+    return rows

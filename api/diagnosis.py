@@ -11,6 +11,7 @@ import html
 import inspect
 import shutil
 import tempfile
+import warnings
 import weakref
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -55,8 +56,17 @@ class Diagnosis:
         return list(self.data["verdicts"])
 
     @property
+    def truth(self) -> dict | None:
+        """What the shapes judge read in each image (``diagnosis.json``'s ``truth``: per image right or wrong, per
+        named object present, missing, wrong colour, merged), or None when the judge does not apply."""
+        return self.data.get("truth")
+
+    @property
     def headline(self) -> str:
-        """The report's first sentence: the worst problem and whether the variant fixed it."""
+        """The first sentence: what the variant did by the judge where it applies, else the worst attention problem
+        and whether the variant fixed it."""
+        if self.truth and self.truth.get("comparison"):
+            return self.truth["comparison"]
         head = _findings(self.data)[1]
         return " ".join(part for part in (head.get("problem"), head.get("outcome")) if part)
 
@@ -207,6 +217,9 @@ class Diagnosis:
             tiles += [_tile(overlay_png(values, background), label) for label, values in maps]
             rows.append(f"<div>{''.join(tiles)}</div>")
         verdicts = "".join(f"<li>{html.escape(line)}</li>" for line in self.verdicts)
+        if self.truth:
+            seen = "".join(f"<li>{html.escape(line)}</li>" for line in self.truth["lines"])
+            cards = f"<div>What the images show (the shapes judge):<ul>{seen}</ul></div>" + cards
         return (
             f'<div><div style="font-size:15px;font-weight:600">{html.escape(self.prompt)}</div>'
             f'<div style="margin:4px 0">{html.escape(self.headline)}</div>'
@@ -267,10 +280,13 @@ def as_model(pipe_or_model):
             f"diagnose runs text-to-image pipelines; {type(pipe).__name__} needs an input image: use "
             "attnmod.modulate() around your own call and attnmod.score() on its records instead"
         )
+    from ..toolkit.models.shapes import trained_on_world
+
     unet = pipe.unet
     return LoadedModel(
         pipeline=pipe,
-        name=type(pipe).__name__,
+        # the shapes model's own pipeline keeps its defaults (25 steps at 64 px) and its judge
+        name="shapes" if trained_on_world(pipe) else type(pipe).__name__,
         family="sdxl" if getattr(pipe, "text_encoder_2", None) is not None else "sd",
         device=str(unet.device),
         dtype=str(unet.dtype).removeprefix("torch."),
@@ -282,6 +298,11 @@ def run(pipe_or_model, prompt: str, variant, seed, steps, guidance, height, widt
 
     options.setdefault("formats", ())  # reports are built on demand by Diagnosis.report
     model = as_model(pipe_or_model)
+    from ..toolkit.models.shapes import vocabulary_warning
+
+    warning = vocabulary_warning(model, prompt)
+    if warning:
+        warnings.warn(warning, stacklevel=3)
     if not isinstance(variant, str):
         options["config"] = variant  # a ModulationConfig
         variant = variant.variant

@@ -276,7 +276,7 @@ def run_ablation(
     out: str | Path,
     variants: Sequence[str] = ("none", "full"),
     seeds: Sequence[int] = (0,),
-    model: str = "tiny",
+    model: str = "shapes",
     devices: int | str = 1,
     accelerator: str = "auto",
     num_nodes: int = 1,

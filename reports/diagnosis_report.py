@@ -170,6 +170,44 @@ def _key_number(row: dict, noise: float) -> dict:
     return {**row, "baseline": baseline, "modulated": modulated, "verdict": verdict, "change_text": change_text}
 
 
+def _finding_row(item) -> dict:
+    return {
+        "severity": item.severity_name,
+        "text": item.text,
+        "baseline": item.baseline,
+        "modulated": item.modulated,
+        "present_before": item.present_before,
+        "present_after": item.present_after,
+        "status": item.status,
+        "better": "lower" if item.lower_is_better else "higher",
+    }
+
+
+def _truth_context(truth: dict | None, roles: Sequence[str]) -> dict | None:
+    """The judge's reading per image for the report's first screen: per role whether it is right and one line per
+    named object (ok or not), the extra objects and anything else the judge found wrong."""
+    if not truth:
+        return None
+    from ..analysis.judge.truth import object_line
+
+    per_role = {}
+    for role in roles:
+        reading = truth["images"].get(role)
+        if reading is None:
+            continue
+        items = [
+            {"ok": bool(o["found"]) and not o.get("merged") and not o.get("leaked"), "text": object_line(o)}
+            for o in reading["objects"]
+        ]
+        items += [{"ok": False, "text": f"extra: {name}"} for name in reading["extra"]]
+        if reading.get("relation") is False:
+            items.append({"ok": False, "text": "the stated relation does not hold"})
+        if reading.get("size_correct") is False:
+            items.append({"ok": False, "text": "a stated size is wrong"})
+        per_role[role] = {"right": bool(reading["all_correct"]), "items": items}
+    return {"caption": truth["caption"], "images": per_role, "comparison": truth.get("comparison")}
+
+
 def build_diagnosis_context(diagnosis_dir: str | Path) -> dict:
     """Everything the diagnosis template shows (figures as PNG bytes)."""
     from ..analysis.schema import load_diagnosis
@@ -307,13 +345,16 @@ def build_diagnosis_context(diagnosis_dir: str | Path) -> dict:
     noise = float(data["thresholds"].get("noise", findings.NOISE_BAND))
     key_numbers = [_key_number(row, noise) for row in data["comparison"]["metrics"]]
     variant_name = variants[roles[-1]]["variant"] if len(roles) > 1 else variants[roles[0]]["variant"]
-    compared = (
+    every_problem = (
         findings.compare_problems(
             variants["baseline"]["scores"], variants["modulated"]["scores"], data["thresholds"], noise
         )
         if len(roles) == 2
         else []
     )
+    # Problems whose kind of verdict did not predict the judge's failures in validation are folded away.
+    compared = [item for item in every_problem if not findings.folded(item.kind)]
+    hidden = [item for item in every_problem if findings.folded(item.kind)]
     spotlight = None
     entity_labels_only = maps.token_labels(tree, include_attributes=False)
     if entity_labels_only and any(records[role] is not None for role in roles):
@@ -342,19 +383,9 @@ def build_diagnosis_context(diagnosis_dir: str | Path) -> dict:
         "role_names": role_names,
         "images": images,
         "headline": findings.headline(compared, variant_name, noise),
-        "findings": [
-            {
-                "severity": item.severity_name,
-                "text": item.text,
-                "baseline": item.baseline,
-                "modulated": item.modulated,
-                "present_before": item.present_before,
-                "present_after": item.present_after,
-                "status": item.status,
-                "better": "lower" if item.lower_is_better else "higher",
-            }
-            for item in compared
-        ],
+        "findings": [_finding_row(item) for item in compared],
+        "hidden_findings": [_finding_row(item) for item in hidden],
+        "truth": _truth_context(data.get("truth"), roles),
         "noise": noise,
         "variant_name": variant_name,
         "random_weights": model in RANDOM_WEIGHT_MODELS,

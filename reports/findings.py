@@ -25,7 +25,7 @@ from collections.abc import Mapping
 
 from ..analysis import findings as analysis_findings
 from ..analysis.findings import Problem, lift_on
-from ..analysis.registry import VALIDATION, validity_note
+from ..analysis.registry import UNVALIDATED_READINGS, VALIDATION, reading_of, validity_note
 
 # The smallest change of a score that the report calls a change. A fixed tolerance, not a measurement: a diagnosis
 # has one seed, so its own seed-to-seed spread is unknown. Overlap and presence are shares in [0, 1]; the lifts
@@ -79,6 +79,16 @@ def _names(scores: Mapping) -> dict[int, str]:
 
 #: The verdict of analysis/validation.json each kind of finding is measured as.
 _VALIDATION_KIND = {"leakage": "overlap"}
+
+
+def reading(kind: str) -> str:
+    """How well a kind of finding is validated (:data:`~attnmod.analysis.registry.READINGS`)."""
+    return reading_of(VALIDATION.get(_VALIDATION_KIND.get(kind, kind)))
+
+
+def folded(kind: str) -> bool:
+    """Whether findings of this kind are folded away: their score did not predict the judge's failures."""
+    return reading(kind) in UNVALIDATED_READINGS
 
 
 def _validated(kind: str, text: str) -> str:

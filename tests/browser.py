@@ -59,6 +59,10 @@ PAGE_PROBE = """(() => {
     viewportWidth: window.innerWidth,
     scrollHeight: document.documentElement.scrollHeight,
     text: document.body ? document.body.innerText : '',
+    boxes: Object.fromEntries(Array.from(document.querySelectorAll('[id]')).map(node => {
+      const box = node.getBoundingClientRect();
+      return [node.id, [box.top + window.scrollY, box.bottom + window.scrollY]];
+    })),
     resources: performance.getEntriesByType('resource').map(entry => entry.name)});
 })()"""
 
@@ -96,6 +100,7 @@ class PageCheck:
     viewport_width: int
     text: str
     screenshot: bytes  # PNG
+    boxes: dict[str, tuple[float, float]] = dataclasses.field(default_factory=dict)  # id -> (top, bottom), page px
 
     @property
     def broken_images(self) -> list[dict]:
@@ -249,6 +254,7 @@ def check_page(path: str | Path, width: int = 1280, height: int = 900, timeout: 
         viewport_width=int(state["viewportWidth"]),
         text=state["text"],
         screenshot=base64.b64decode(shot["data"]),
+        boxes={name: (float(top), float(bottom)) for name, (top, bottom) in state["boxes"].items()},
     )
 
 

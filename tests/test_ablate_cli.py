@@ -32,6 +32,8 @@ COMMON = [
     "--accelerator",
     "cpu",
     "--no-progress",
+    "--model",
+    "tiny",
 ]
 # No thread settings: the runs use the default thread policy (cores / processes, so one process gets twice the
 # threads of each of two), whose CPU kernels give the same numbers for any thread count. The outputs of one and
@@ -182,6 +184,7 @@ def test_bad_lines_fail_alone_with_their_error_on_the_real_model(tiny_model, tmp
         accelerator="cpu",
         batch_size=4,
         progress=False,
+        model="tiny",
         model_loader=lambda device: tiny_model,
     )
     assert (summary.items, summary.done, summary.failed) == (4, 2, 2)
@@ -198,7 +201,7 @@ def test_bad_lines_fail_alone_with_their_error_on_the_real_model(tiny_model, tmp
 
 
 def test_bad_input_is_one_line_and_exit_1(run_cli, tmp_path):
-    missing = run_cli("ablate", str(tmp_path / "nope.txt"), "--out", str(tmp_path / "run"))
+    missing = run_cli("ablate", "--model", "tiny", str(tmp_path / "nope.txt"), "--out", str(tmp_path / "run"))
     assert missing.exit_code == 1
     assert missing.stderr.strip().startswith("error: prompt source") and len(missing.stderr.strip().splitlines()) == 1
     prompts = tmp_path / "p.txt"
@@ -208,7 +211,7 @@ def test_bad_input_is_one_line_and_exit_1(run_cli, tmp_path):
         (["--seeds", "3-1"], "bad seed range"),
         (["--accelerator", "cpu", "--precision", "16"], "needs a GPU"),
     ):
-        result = run_cli("ablate", str(prompts), "--out", str(tmp_path / "run"), *options)
+        result = run_cli("ablate", "--model", "tiny", str(prompts), "--out", str(tmp_path / "run"), *options)
         assert result.exit_code == 1 and message in result.stderr, (options, result.stderr)
     assert not (tmp_path / "run").exists()
 

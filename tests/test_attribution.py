@@ -152,7 +152,7 @@ def test_targets_that_do_not_exist_are_clear_errors(tiny_model):
 def test_attribute_command_prints_and_writes_json(tmp_path, run_cli):
     out = tmp_path / "attribution.json"
     result = run_cli(
-        "attribute", PROMPT, "--target", "leakage", "--method", "ablation", "--by", "entity",
+        "attribute", "--model", "tiny", PROMPT, "--target", "leakage", "--method", "ablation", "--by", "entity",
         "--height", "64", "--width", "64", "--out", str(out),
     )  # fmt: skip
     assert result.exit_code == 0, result.output
@@ -160,7 +160,9 @@ def test_attribute_command_prints_and_writes_json(tmp_path, run_cli):
     payload = json.loads(out.read_text(encoding="utf-8"))
     assert payload["method"] == "ablation" and payload["target"] == "leakage"
     assert len(payload["scores"]) >= 2
-    unknown = run_cli("attribute", PROMPT, "--target", "binding:purple", "--height", "64", "--width", "64")
+    unknown = run_cli(
+        "attribute", "--model", "tiny", PROMPT, "--target", "binding:purple", "--height", "64", "--width", "64"
+    )
     assert unknown.exit_code == 1 and "no attribute 'purple'" in unknown.stderr
 
 

@@ -17,7 +17,7 @@ def _options(run_cli, *command: str) -> str:
 
 
 def test_generation_options_read_the_same_in_every_command(run_cli):
-    steps_help = "denoising steps; default: 4 on toy models, else 30"
+    steps_help = "denoising steps; default: 25 on shapes, 4 on toy models, else 30"
     for command in ("generate", "diagnose", "ablate", "attribute"):
         text = " ".join(_options(run_cli, command).split())
         assert f"--steps INTEGER RANGE {steps_help}" in text, command
@@ -31,7 +31,7 @@ def test_attribute_counts_integration_points_with_ig_steps(run_cli, tmp_path):
     assert "--ig-steps" in _options(run_cli, "attribute") and "--sampling-steps" not in _options(run_cli, "attribute")
     out = tmp_path / "attribution.json"
     result = run_cli(
-        "attribute", PROMPT, "--method", "ig", "--ig-steps", "2", "--steps", "3",
+        "attribute", "--model", "tiny", PROMPT, "--method", "ig", "--ig-steps", "2", "--steps", "3",
         "--height", "64", "--width", "64", "--out", str(out),
     )  # fmt: skip
     assert result.exit_code == 0, result.output

@@ -394,3 +394,28 @@ def test_analyze_rejects_corrupt_truncated_and_missing_files(tmp_path: Path, run
     assert nothing.exit_code == 1 and "does not exist" in nothing.stderr
     bad = run_cli("analyze", str(tmp_path), "--overlap", "2")
     assert bad.exit_code == 1 and "overlap" in bad.stderr
+
+
+def test_findings_rank_by_validation_and_unvalidated_ones_fold(monkeypatch):
+    from attnmod.analysis import registry
+    from attnmod.analysis.verdicts import ranked_findings
+
+    planted = {
+        "works": {"reading": "predicts", "failure": "merged", "auroc": 0.81, "ci": [0.75, 0.86]},
+        "faint": {"reading": "weak", "failure": "missing", "auroc": 0.56, "ci": [0.52, 0.6]},
+        "chance": {"reading": "nothing", "failure": "wrong_colour", "auroc": 0.5, "ci": [0.45, 0.55]},
+        "backwards": {"reading": "opposite", "failure": "merged", "auroc": 0.34, "ci": [0.28, 0.4]},
+    }
+    monkeypatch.setattr(registry, "VALIDATION", planted)
+    lines = [
+        "a" + registry.validity_note(planted["backwards"]),
+        "b" + registry.validity_note(planted["chance"]),
+        "c (no measurement)",
+        "d" + registry.validity_note(planted["works"]),
+        "e" + registry.validity_note(planted["faint"]),
+        "f" + registry.validity_note(planted["works"]),
+    ]
+    ranked = ranked_findings(lines)
+    assert [row["text"][0] for row in ranked] == ["d", "f", "e", "c", "b", "a"]
+    assert [row["reading"] for row in ranked] == ["predicts", "predicts", "weak", "unmeasured", "nothing", "opposite"]
+    assert [row["folded"] for row in ranked] == [False, False, False, False, True, True]

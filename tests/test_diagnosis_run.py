@@ -15,7 +15,7 @@ PROMPT = "a red car and a white sheep"
 def test_diagnose_writes_a_valid_diagnosis_that_analyze_reproduces(tmp_path: Path, run_cli):
     out = tmp_path / "diagnosis"
     result = run_cli(
-        "diagnose", PROMPT, "--steps", "2", "--height", "64", "--width", "64", "--seed", "1",
+        "diagnose", "--model", "tiny", PROMPT, "--steps", "2", "--height", "64", "--width", "64", "--seed", "1",
         "--attribute", "--attribution-steps", "2", "--format", "none", "--no-progress", "--out", str(out),
     )  # fmt: skip
     assert result.exit_code == 0, result.output
@@ -45,8 +45,20 @@ def test_diagnose_writes_a_valid_diagnosis_that_analyze_reproduces(tmp_path: Pat
 
 
 def test_diagnose_rejects_bad_options_before_running(tmp_path: Path, run_cli):
-    bad_format = run_cli("diagnose", PROMPT, "--format", "docx", "--out", str(tmp_path))
+    bad_format = run_cli("diagnose", "--model", "tiny", PROMPT, "--format", "docx", "--out", str(tmp_path))
     assert bad_format.exit_code == 1 and "docx" in bad_format.stderr
-    bad_variant = run_cli("diagnose", PROMPT, "--variant", "sharpen", "--out", str(tmp_path))
+    bad_variant = run_cli("diagnose", "--model", "tiny", PROMPT, "--variant", "sharpen", "--out", str(tmp_path))
     assert bad_variant.exit_code == 1 and "sharpen" in bad_variant.stderr
     assert not (tmp_path / "diagnosis.json").exists()
+
+
+def test_words_outside_the_default_models_vocabulary_get_one_warning_line(run_cli, tmp_path):
+    result = run_cli(
+        "diagnose", "a red car and a white sheep", "--steps", "1", "--format", "none", "--no-self-attention",
+        "--no-progress", "--out", str(tmp_path),
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 1 and "'car', 'sheep' are outside the shapes model's vocabulary" in warnings[0]
+    assert "--model" in warnings[0]
+    assert json.loads((tmp_path / "diagnosis.json").read_text())["settings"]["model"] == "shapes"

@@ -106,7 +106,7 @@ def test_folder_without_model_index_is_refused(run_cli, tmp_path):
 
 
 def test_bad_device_is_a_user_error(run_cli):
-    result = run_cli("info", "--device", "cuda:7")
+    result = run_cli("info", "--model", "tiny", "--device", "cuda:7")
     assert result.exit_code == 1
     assert "error:" in result.stderr
 
@@ -114,7 +114,7 @@ def test_bad_device_is_a_user_error(run_cli):
 def test_info_json_lists_attention_modules(run_cli):
     import json
 
-    result = run_cli("info", "--json")
+    result = run_cli("info", "--model", "tiny", "--json")
     assert result.exit_code == 0
     payload = json.loads(result.stdout)
     assert payload["family"] == "sdxl" and payload["dtype"] == "float32"

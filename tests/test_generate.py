@@ -50,7 +50,7 @@ def test_progress_bar_counts_denoising_steps(tiny_model, capsys):
 def test_cli_generate_writes_a_reproducible_folder(run_cli, tmp_path):
     out = tmp_path / "out"
     result = run_cli(
-        "generate", "a red cat and a blue dog", "--variant", "full", "--seed", "4", "--steps", "2",
+        "generate", "--model", "tiny", "a red cat and a blue dog", "--variant", "full", "--seed", "4", "--steps", "2",
         "--height", "64", "--width", "64", "--capture", "--no-progress", "--out", str(out),
     )  # fmt: skip
     assert result.exit_code == 0, result.stderr
@@ -66,7 +66,7 @@ def test_cli_generate_writes_a_reproducible_folder(run_cli, tmp_path):
     assert [e.noun for e in parse.entities] == ["cat", "dog"]
 
     again = tmp_path / "again"
-    run_cli("generate", "a red cat and a blue dog", "--config", str(out / "config.json"), "--seed", "4", "--steps", "2",
+    run_cli("generate", "--model", "tiny", "a red cat and a blue dog", "--config", str(out / "config.json"), "--seed", "4", "--steps", "2",
             "--height", "64", "--width", "64", "--no-progress", "--out", str(again))  # fmt: skip
     assert (again / "image.png").read_bytes() == (out / "image.png").read_bytes()
 
@@ -81,7 +81,9 @@ def test_cli_generate_writes_a_reproducible_folder(run_cli, tmp_path):
     ],
 )
 def test_cli_generate_bad_input_is_one_line_and_exit_1(run_cli, tmp_path, args, message):
-    result = run_cli("generate", "a cat", "--no-progress", "--steps", "1", "--out", str(tmp_path / "o"), *args)
+    result = run_cli(
+        "generate", "--model", "tiny", "a cat", "--no-progress", "--steps", "1", "--out", str(tmp_path / "o"), *args
+    )
     assert result.exit_code == 1
     assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
 
@@ -93,8 +95,8 @@ def test_cli_generate_replaces_planted_links_without_writing_through_them(run_cl
     for name, victim in victims.items():
         victim.write_text("do not touch", encoding="utf-8")
         (out / name).symlink_to(victim)
-    result = run_cli("generate", "a red car", "--steps", "1", "--height", "64", "--width", "64", "--no-progress",
-                     "--out", str(out))  # fmt: skip
+    result = run_cli("generate", "a red car", "--model", "tiny", "--steps", "1", "--height", "64", "--width", "64",
+                     "--no-progress", "--out", str(out))  # fmt: skip
     assert result.exit_code == 0, result.stderr
     assert all(victim.read_text(encoding="utf-8") == "do not touch" for victim in victims.values())
     assert not any((out / name).is_symlink() for name in victims)
@@ -103,7 +105,19 @@ def test_cli_generate_replaces_planted_links_without_writing_through_them(run_cl
 
 def test_cli_generate_without_capture_removes_an_earlier_prompts_attention(run_cli, tmp_path):
     out = tmp_path / "out"
-    settings = ("--steps", "1", "--height", "64", "--width", "64", "--no-progress", "--out", str(out))
+    settings = (
+        "--model",
+        "tiny",
+        "--steps",
+        "1",
+        "--height",
+        "64",
+        "--width",
+        "64",
+        "--no-progress",
+        "--out",
+        str(out),
+    )
     assert run_cli("generate", "a red cat", "--capture", *settings).exit_code == 0
     assert (out / "attention.safetensors").is_file()
     assert run_cli("generate", "a blue dog", *settings).exit_code == 0
@@ -138,9 +152,26 @@ def nearly_full_disk(tmp_path):
 def test_a_full_disk_is_one_line_naming_the_file_and_leaves_no_half_written_folder(command, nearly_full_disk, run_cli):
     out = nearly_full_disk / "out"
     extra = ["--capture"] if command == "generate" else ["--format", "none"]
-    result = run_cli(command, "a red car", "--steps", "1", "--height", "64", "--width", "64", "--no-progress", *extra,
-                     "--out", str(out))  # fmt: skip
+    result = run_cli(command, "a red car", "--model", "tiny", "--steps", "1", "--height", "64", "--width", "64",
+                     "--no-progress", *extra, "--out", str(out))  # fmt: skip
     assert result.exit_code == 1, result.output
     (line,) = result.stderr.strip().splitlines()
     assert line.startswith(f"error: cannot write '{out}") and line.endswith("(No space left on device)")
     assert not out.exists()
+
+
+def test_the_default_model_draws_the_named_shape(run_cli, tmp_path):
+    """No --model: the shapes model (25 steps at 64 px), whose image the shapes judge reads as a red circle."""
+    from attnmod.analysis.judge import judge_image
+    from attnmod.toolkit.shapes_world import scene_from_caption
+    from PIL import Image
+
+    result = run_cli("generate", "a red circle", "--no-progress", "--out", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    assert result.stderr == ""  # every word is in the shapes model's vocabulary
+    with Image.open(tmp_path / "image.png") as image:
+        assert image.size == (64, 64)
+        reading = judge_image(image.convert("RGB"), scene_from_caption("a red circle"))
+    assert reading.all_correct, reading.summary()
+    settings = json.loads((tmp_path / "config.json").read_text())
+    assert (settings.get("model"), settings.get("steps")) == ("shapes", 25), settings

@@ -18,7 +18,7 @@ from attnmod.toolkit.errors import AttnmodError
 
 ATTNMOD = str(Path(sys.executable).parent / "attnmod")
 ONE_THREAD = {**os.environ, "OMP_NUM_THREADS": "1"}
-SMALL = ["--steps", "2", "--height", "64", "--width", "64", "--accelerator", "cpu", "--no-progress"]
+SMALL = ["--model", "tiny", "--steps", "2", "--height", "64", "--width", "64", "--accelerator", "cpu", "--no-progress"]
 
 
 @pytest.fixture
@@ -119,9 +119,9 @@ def _without_permission_bypass() -> list[str] | None:
 @pytest.mark.parametrize(
     "arguments",
     [
-        ["generate", "a red car", "--out", "{ro}/new"],
-        ["diagnose", "a red car", "--out", "{ro}/new"],
-        ["ablate", "{prompts}", "--out", "{ro}"],
+        ["generate", "--model", "tiny", "a red car", "--out", "{ro}/new"],
+        ["diagnose", "--model", "tiny", "a red car", "--out", "{ro}/new"],
+        ["ablate", "--model", "tiny", "{prompts}", "--out", "{ro}"],
     ],
     ids=["generate", "diagnose", "ablate"],
 )
@@ -206,7 +206,7 @@ def test_report_evaluate_and_ablate_read_damaged_results_alike(tmp_path, run_cli
 
 def test_ablate_rejects_a_size_the_model_cannot_take_before_anything(prompts, tmp_path, run_cli):
     out = tmp_path / "run"
-    result = run_cli("ablate", str(prompts), "--out", str(out), "--height", "100")
+    result = run_cli("ablate", "--model", "tiny", str(prompts), "--out", str(out), "--height", "100")
     assert result.exit_code == 1
     assert result.stderr.strip() == "error: --height must be a positive multiple of 16 for model tiny, got 100"
     assert not out.exists()
@@ -268,20 +268,20 @@ def _run_and_list_heavy_imports(*arguments: str) -> tuple[int, str, list[str]]:
 @pytest.mark.parametrize(
     "arguments, code, message",
     [
-        (["ablate", "{prompts}", "--out", "{out}", "--seeds", "1-x"], 1, "error: bad seed list '1-x'"),
-        (["ablate", "{prompts}", "--out", "{out}", "--variants", "none,fulll"], 1, "error: unknown variant 'fulll'"),
-        (["ablate", "{prompts}", "--out", "{file}"], 2, "is a file"),  # click's own check
-        (["generate", "a red car", "--out", "{file}"], 1, "is a file, not a folder"),
-        (["diagnose", "a red car", "--out", "{file}"], 1, "is a file, not a folder"),
-        (["generate", "a red car", "--out", "{out}", "--width", "72"], 1, "--width must be a positive multiple of 16"),
+        (["ablate", "--model", "tiny", "{prompts}", "--out", "{out}", "--seeds", "1-x"], 1, "error: bad seed list '1-x'"),
+        (["ablate", "--model", "tiny", "{prompts}", "--out", "{out}", "--variants", "none,fulll"], 1, "error: unknown variant 'fulll'"),
+        (["ablate", "--model", "tiny", "{prompts}", "--out", "{file}"], 2, "is a file"),  # click's own check
+        (["generate", "--model", "tiny", "a red car", "--out", "{file}"], 1, "is a file, not a folder"),
+        (["diagnose", "--model", "tiny", "a red car", "--out", "{file}"], 1, "is a file, not a folder"),
+        (["generate", "--model", "tiny", "a red car", "--out", "{out}", "--width", "72"], 1, "--width must be a positive multiple of 16"),
         # Issue 30: bounds known without the model.
-        (["generate", "a red car", "--out", "{out}", "--steps", "1000000000000"], 1,
+        (["generate", "--model", "tiny", "a red car", "--out", "{out}", "--steps", "1000000000000"], 1,
          "error: --steps must be at most 1000 for model tiny"),
-        (["generate", "a red car", "--out", "{out}", "--steps", "1001"], 1, "--steps must be at most 1000"),
-        (["generate", "a red car", "--out", "{out}", "--guidance", "nan"], 1, "--guidance must be a finite number"),
-        (["diagnose", "a red car", "--out", "{out}", "--guidance", "inf"], 1, "--guidance must be a finite number"),
-        (["ablate", "{prompts}", "--out", "{out}", "--guidance", "-inf"], 1, "--guidance must be a finite number"),
-        (["ablate", "{prompts}", "--out", "{out}", "--devices", "abc"], 2, "--devices 'abc': use a count"),
+        (["generate", "--model", "tiny", "a red car", "--out", "{out}", "--steps", "1001"], 1, "--steps must be at most 1000"),
+        (["generate", "--model", "tiny", "a red car", "--out", "{out}", "--guidance", "nan"], 1, "--guidance must be a finite number"),
+        (["diagnose", "--model", "tiny", "a red car", "--out", "{out}", "--guidance", "inf"], 1, "--guidance must be a finite number"),
+        (["ablate", "--model", "tiny", "{prompts}", "--out", "{out}", "--guidance", "-inf"], 1, "--guidance must be a finite number"),
+        (["ablate", "--model", "tiny", "{prompts}", "--out", "{out}", "--devices", "abc"], 2, "--devices 'abc': use a count"),
     ],
     ids=["seeds", "variants", "ablate-out-file", "generate-out-file", "diagnose-out-file", "width", "steps-huge",
          "steps-above-training", "guidance-nan", "guidance-inf", "ablate-guidance", "devices"],
@@ -449,6 +449,7 @@ def test_results_jsonl_grows_while_the_run_goes(tmp_path, monkeypatch):
         accelerator="cpu",
         devices=1,
         progress=False,
+        model="tiny",
         model_loader=lambda device: None,
         predict_fn=functools.partial(
             predict_items, generate_fn=watching_generate, score_fn=fake_score, parse_fn=lambda m, p: PromptTree(p)

@@ -39,7 +39,7 @@ def test_a_single_entity_diagnosis_writes_null_leakage(tiny_model, tmp_path):
     from attnmod.reports.text import format_diagnosis
 
     (row,) = [line for line in format_diagnosis(data).splitlines() if line.startswith("leakage ")]
-    assert row.split()[1:] == ["n/a", "n/a"]
+    assert row.split()[1:4] == ["n/a", "n/a", "lower"]  # baseline, modulated, the better direction
     (report,) = write_diagnosis_report(tmp_path, formats=("html",))
     page = report.read_text(encoding="utf-8")
     # the per-phase table: variant, phase, resolution, leakage, ...
@@ -57,7 +57,20 @@ def test_results_rows_carry_null_leakage_and_the_run_mean_leaves_them_out(tmp_pa
     prompts = tmp_path / "prompts.txt"
     prompts.write_text("a green bench\na red car and a white sheep\n", encoding="utf-8")
     out = tmp_path / "run"
-    options = ["--variants", "none", "--seeds", "0", "--steps", "2", "--height", "64", "--width", "64"]
+    options = [
+        "--model",
+        "tiny",
+        "--variants",
+        "none",
+        "--seeds",
+        "0",
+        "--steps",
+        "2",
+        "--height",
+        "64",
+        "--width",
+        "64",
+    ]
     options += ["--accelerator", "cpu", "--devices", "1", "--no-progress"]
     finished = subprocess.run(
         [ATTNMOD, "ablate", str(prompts), "--out", str(out), *options],

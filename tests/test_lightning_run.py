@@ -80,6 +80,7 @@ def run(sources, out, calls=None, **options):
         accelerator="cpu",
         devices=1,
         progress=False,
+        model="tiny",
         model_loader=lambda device: None,
         predict_fn=fake_predict(calls),
         **options,
@@ -229,6 +230,7 @@ def test_batching_does_not_change_ids_rows_or_images(prompts, tmp_path, tiny_mod
             accelerator="cpu",
             batch_size=batch_size,
             progress=False,
+            model="tiny",
             model_loader=lambda device: tiny_model,
         )
         assert (summary.items, summary.done) == (6, 6)

@@ -299,7 +299,7 @@ def test_a_layer_selector_that_matches_nothing_is_an_error_listing_the_layers(ti
     config = ModulationConfig.from_variant("temperature").with_overrides(['temperature.layers=["nope.block"]'])
     with pytest.raises(AttnmodError, match="'nope.block' matches no self-attention module.*down_blocks.1.attentions.0"):
         generate(tiny_model, CAT_DOG.prompt, config, 0, 1, capture=False, trees=[CAT_DOG], **SIZE)
-    result = run_cli("generate", CAT_DOG.prompt, "--variant", "masking", "--set", "masking.layers=[level:7]",
+    result = run_cli("generate", "--model", "tiny", CAT_DOG.prompt, "--variant", "masking", "--set", "masking.layers=[level:7]",
                      "--steps", "1", "--height", "64", "--width", "64", "--no-progress", "--out", str(tmp_path / "o"))  # fmt: skip
     assert result.exit_code == 1
     assert "'level:7' matches no cross-attention module" in result.stderr and "Traceback" not in result.stderr

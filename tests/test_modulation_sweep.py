@@ -91,7 +91,7 @@ def test_ablate_sweep_runs_each_point_resumes_and_the_report_ranks_them(run_cli,
     prompts = tmp_path / "prompts.txt"
     prompts.write_text("a red cat and a blue dog\n", encoding="utf-8")
     out = tmp_path / "run"
-    arguments = ["ablate", str(prompts), "--out", str(out), "--variants", "none,temperature", "--sweep",
+    arguments = ["ablate", "--model", "tiny", str(prompts), "--out", str(out), "--variants", "none,temperature", "--sweep",
                  "temperature.tau=0.5,0.9", "--seeds", "0", "--steps", "1", "--height", "64", "--width", "64",
                  "--accelerator", "cpu", "--no-progress", "--json"]  # fmt: skip
     first = run_cli(*arguments)

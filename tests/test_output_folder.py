@@ -57,9 +57,21 @@ def _plant(folder, *names):
 @pytest.mark.parametrize(
     "command, planted, message",
     [
-        (["diagnose", "a red car"], ("run.json", "items/"), "holds the output of `attnmod ablate` (run.json)"),
-        (["generate", "a red car"], ("diagnosis.json",), "holds the output of `attnmod diagnose` (diagnosis.json)"),
-        (["ablate", "{prompts}"], ("config.json", "image.png"), "holds the output of `attnmod generate` (config.json)"),
+        (
+            ["diagnose", "--model", "tiny", "a red car"],
+            ("run.json", "items/"),
+            "holds the output of `attnmod ablate` (run.json)",
+        ),
+        (
+            ["generate", "--model", "tiny", "a red car"],
+            ("diagnosis.json",),
+            "holds the output of `attnmod diagnose` (diagnosis.json)",
+        ),
+        (
+            ["ablate", "--model", "tiny", "{prompts}"],
+            ("config.json", "image.png"),
+            "holds the output of `attnmod generate` (config.json)",
+        ),
         (["world", "train", "--preset", "smoke"], ("results.jsonl",), "`attnmod ablate` (results.jsonl)"),
     ],
     ids=["diagnose-into-run", "generate-into-diagnosis", "ablate-into-generation", "train-into-run"],
@@ -111,7 +123,9 @@ def test_an_ablate_source_with_only_empty_prompts_is_refused_before_the_model_lo
     source = tmp_path / "prompts.jsonl"
     source.write_text('{"prompt": ""}\n{"prompt": "  "}\n', encoding="utf-8")
     out = tmp_path / "run"
-    result = run_cli("ablate", str(source), "--out", str(out), "--variants", "none", "--accelerator", "cpu")
+    result = run_cli(
+        "ablate", str(source), "--model", "tiny", "--out", str(out), "--variants", "none", "--accelerator", "cpu"
+    )
     assert result.exit_code == 1
     assert result.stderr.strip() == "error: no item can be generated: all 2 have a problem (first: empty prompt)"
     assert not out.exists()

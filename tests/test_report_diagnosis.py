@@ -9,7 +9,7 @@ import shutil
 import numpy as np
 import pytest
 from attnmod.reports.diagnosis_report import overlap_matrix, write_diagnosis_report
-from attnmod.reports.findings import compare_problems
+from attnmod.reports.findings import compare_problems, folded
 from attnmod.toolkit.errors import AttnmodError
 from browser import check_page, ink_fraction, pdf_pages, pixel_spread
 
@@ -56,13 +56,23 @@ def test_diagnosis_report_loads_cleanly_in_chromium(diagnosis_report, diagnosis_
     # The answer comes first: the random-weight warning, then the worst problem and what the variant did to it.
     text = page.text
     lower = text.lower()  # the label is upper-cased by the style sheet, and innerText follows it
-    assert lower.index("random-weight model.") < lower.index("worst problem") < lower.index("problems, worst first")
     compared = compare_problems(
         data["variants"]["baseline"]["scores"], data["variants"]["modulated"]["scores"], data["thresholds"]
     )
     assert compared, "the tiny model's near-uniform attention gives findings"
+    # Findings of a kind whose score did not predict the judge's failures are folded (a collapsed section, so not
+    # in the visible text); the worst of the others is the headline too.
+    shown = [finding for finding in compared if not folded(finding.kind)]
+    if shown:
+        assert lower.index("random-weight model.") < lower.index("worst problem") < lower.index("problems, worst first")
+    else:
+        assert lower.index("random-weight model.") < lower.index("no validated attention problem in either image")
+    hidden = len(compared) - len(shown)
+    if hidden:
+        assert f"{hidden} unvalidated attention signal{'s' if hidden > 1 else ''} hidden" in text
     for finding in compared:
-        assert text.count(finding.text) == 1 + (finding is compared[0]), finding.text  # the worst is the headline too
+        expected = 0 if folded(finding.kind) else 1 + (finding is shown[0])
+        assert text.count(finding.text) == expected, finding.text
     assert "without modulation: " not in text, "the analysis' verdict bullets are not repeated"
     for heading in ("Why did this prompt go wrong?", "Details", "Numbers", "Configuration and versions"):
         assert heading in text
@@ -182,3 +192,52 @@ def test_report_rebuilds_a_diagnose_folder_and_follows_analyze_update(diagnosis_
     page = path.read_text(encoding="utf-8")
     assert "Random-weight model." not in page
     assert '<td>misbound</td><td class="num">1</td>' in page or '<td>misbound</td><td class="num">0</td>' in page
+
+
+@pytest.mark.slow
+def test_a_shapes_caption_is_diagnosed_truth_first(run_cli, tmp_path):
+    """The default model on a caption of its world: diagnosis.json, the text output and the report's first screen
+    (laptop and phone) lead with the judge's reading of both images; unvalidated attention findings are folded."""
+    from attnmod.analysis.judge import judge_image
+    from attnmod.toolkit.shapes_world import scene_from_caption
+    from PIL import Image
+
+    prompt = "a red circle and a blue square"
+    result = run_cli("diagnose", prompt, "--format", "html", "--no-progress", "--out", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    data = json.loads((tmp_path / "diagnosis.json").read_text(encoding="utf-8"))
+    assert list(data)[:3] == ["format", "prompt", "truth"]
+    truth = data["truth"]
+    for role in ("baseline", "modulated"):
+        objects = truth["images"][role]["objects"]
+        assert [(o["colour"], o["shape"]) for o in objects] == [("red", "circle"), ("blue", "square")]
+        with Image.open(tmp_path / data["images"][role]) as image:  # the judge's reading of the written image
+            reading = judge_image(image.convert("RGB"), scene_from_caption(prompt))
+        assert [(o["found"], o["missing"], o["merged"]) for o in objects] == [
+            (v.found, v.missing, v.merged) for v in reading.objects
+        ]
+        assert truth["images"][role]["all_correct"] == reading.all_correct
+    # The text output: the prompt, then what the judge sees, before any attention number.
+    lines = result.stdout.splitlines()
+    assert lines[2].startswith("what the images show") and lines[3 : 3 + len(truth["lines"])] == [
+        f"  {line}" for line in truth["lines"]
+    ]
+    assert truth["lines"][0].startswith("without modulation (none): ") and truth["lines"][1].startswith("with full: ")
+    hidden = [row for row in data["findings"] if row["folded"]]
+    assert sorted(row["text"] for row in data["findings"]) == sorted(data["verdicts"])
+    assert all(row["reading"] in ("nothing", "opposite") for row in hidden)
+    if hidden:
+        assert f"{len(hidden)} unvalidated attention signal" in result.stdout
+        assert not any(row["text"] in result.stdout for row in hidden)
+    shown_all = run_cli("analyze", str(tmp_path), "--json")  # the folder stays readable by the other commands
+    assert shown_all.exit_code == 0
+    # The report: the judge's reading is on the first screen at laptop and phone widths.
+    for width, height in ((1280, 800), (390, 844)):
+        page = check_page(tmp_path / "report.html", width=width, height=height)
+        _assert_page_is_clean(page)
+        top, bottom = page.boxes["truth"]
+        assert 0 < top < bottom <= height, (width, top, bottom)
+        for role in ("baseline", "modulated"):
+            for item in truth["images"][role]["objects"]:
+                assert f"{item['colour']} {item['shape']}: " in page.text
+        assert page.text.index("What the images show") < page.text.index("What attention suggests")

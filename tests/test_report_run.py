@@ -38,6 +38,7 @@ def tiny_run(tmp_path_factory, tiny_model):
         height=64,
         width=64,
         progress=False,
+        model="tiny",
         model_loader=lambda device: tiny_model,
     )
     assert (summary.done, summary.failed) == (4, 2)

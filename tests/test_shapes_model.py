@@ -92,3 +92,19 @@ def test_wide_preset_widens_only_the_unet_and_keeps_the_vae_reusable():
     unet = build_components(wide)["unet"]
     heads = [block.attentions[0].transformer_blocks[0].attn2.heads for block in unet.down_blocks[:2]]
     assert heads == [3, 6]  # head width 16, as in the default preset
+
+
+def test_vocabulary_warning_names_unseen_words_only_for_models_trained_on_the_world(shapes_model, tmp_path):
+    from attnmod.toolkit.models.shapes import CONFIG_FILE, WEIGHTS_FILE, trained_on_world, vocabulary_warning
+
+    warning = vocabulary_warning("shapes", "a red car and a white sheep")
+    assert warning.startswith("'car', 'sheep' are outside the shapes model's vocabulary") and "\n" not in warning
+    assert vocabulary_warning("shapes", "a red circle and a white star") is None
+    assert vocabulary_warning("tiny", "a red car and a white sheep") is None
+    assert vocabulary_warning(shapes_model, "a red car").startswith("'car' is outside")  # the loaded model
+    assert vocabulary_warning(shapes_model.pipeline, "a red car") is not None  # the bare pipeline (Python API)
+    trained = tmp_path / "trained"  # a folder `attnmod world train` wrote
+    trained.mkdir()
+    (trained / WEIGHTS_FILE).write_bytes(b"")
+    (trained / CONFIG_FILE).write_text("{}")
+    assert trained_on_world(str(trained)) and not trained_on_world(str(tmp_path))

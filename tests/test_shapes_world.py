@@ -221,3 +221,44 @@ def test_a_count_beyond_a_sets_captions_is_refused_with_the_sets_size_instead_of
     assert len({scene.caption for scene in whole}) == size
     with pytest.raises(ValueError, match=f"ask for at most {size}"):  # ...and one more is not
         world.prompt_set("seen-1/test", size + 1)
+
+
+# ---- reading a caption back ----
+
+
+@pytest.mark.parametrize("form", world.FORMS)
+def test_every_caption_the_world_writes_reads_back_as_its_scene(form):
+    rng = random.Random(11)
+    for _ in range(60):
+        scene = world.sample_scene(rng, form, "any")
+        read = world.scene_from_caption(scene.caption)
+        assert read is not None, scene.caption
+        assert [(o.shape, o.colour) for o in read.objects] == [(o.shape, o.colour) for o in scene.objects]
+        assert read.relations == scene.relations and read.form == form
+
+
+def test_a_caption_reads_back_with_its_stated_sizes_and_known_geometry():
+    read = world.scene_from_caption("  A Large  purple star. ")
+    assert read.caption == "a large purple star"
+    (star,) = read.objects
+    assert (star.shape, star.colour, star.size, star.radius) == ("star", "purple", "large", 12.0)
+    nested = world.scene_from_caption("a white ring with a red cross inside")
+    assert [(o.shape, o.size, o.radius) for o in nested.objects] == [("ring", "large", 15.0), ("cross", "small", 6.0)]
+    assert nested.relations == (Relation(1, "inside", 0),)
+    assert [o.shape for o in world.scene_from_caption("three green triangles").objects] == ["triangle"] * 3
+    relation = world.scene_from_caption("a red circle below a blue square")
+    assert relation.relations == (Relation(0, "below", 1),)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["a red car", "a red circle and a white sheep", "a circle", "red circle", "a red circle and", "four red circles"],
+)
+def test_other_text_is_not_a_caption(text):
+    assert world.scene_from_caption(text) is None
+
+
+def test_out_of_vocabulary_names_each_unseen_word_once_in_order():
+    assert world.out_of_vocabulary("a red car and a white sheep, a car") == ["car", "sheep"]
+    assert world.out_of_vocabulary("Two small red circles to the left of a blue square with a star inside") == []
+    assert world.out_of_vocabulary("an orange 3d circle") == ["orange", "d"]  # "an" reads as "a"

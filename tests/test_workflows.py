@@ -30,7 +30,7 @@ def test_run_diagnosis_from_python_writes_what_the_command_writes(tmp_path, run_
 
     by_command = tmp_path / "command"
     result = run_cli(
-        "diagnose", PROMPT, "--variant", "full", "--format", "html", "--no-progress", "--out", str(by_command),
+        "diagnose", "--model", "tiny", PROMPT, "--variant", "full", "--format", "html", "--no-progress", "--out", str(by_command),
         *(item for key, value in SETTINGS.items() for item in (f"--{key}", str(value))),
     )  # fmt: skip
     assert result.exit_code == 0, result.output

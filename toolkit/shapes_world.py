@@ -424,6 +424,82 @@ def _try_scene(rng: random.Random, form: str, combos: str, canvas: int) -> Scene
     return Scene(tuple(placed), caption, form, (), canvas)
 
 
+# ---- reading a caption back ----
+
+#: Every word of every caption the world writes (and so every word the shapes model saw in training), and "an",
+#: which captions read back as "a".
+VOCABULARY = frozenset(
+    {"a", "an", "and", "with", "inside", *COUNT_WORDS.values(), *COLOURS, *SHAPES, *PLURALS.values(), *SIZES}
+    | {word for relation in RELATIONS for word in relation.split()}
+)
+
+
+def caption_words(text: str) -> list[str]:
+    """The words of ``text``, lower case (runs of letters; digits and punctuation separate words)."""
+    return re.findall(r"[a-z]+", text.lower())
+
+
+def out_of_vocabulary(prompt: str) -> list[str]:
+    """The words of ``prompt`` that no caption of the world uses (each once, in order of appearance)."""
+    return list(dict.fromkeys(word for word in caption_words(prompt) if word not in VOCABULARY))
+
+
+_SIZE = f"(?:({'|'.join(SIZES)}) )?"
+_COLOUR = f"({'|'.join(COLOURS)})"
+_PHRASE = f"an? {_SIZE}{_COLOUR} ({'|'.join(SHAPES)})"
+_PLURAL_NAMES = {plural: shape for shape, plural in PLURALS.items()}
+_CAPTION_FORMS = (
+    ("single", re.compile(f"{_PHRASE}")),
+    ("pair", re.compile(f"{_PHRASE} and {_PHRASE}")),
+    ("triple", re.compile(f"{_PHRASE}, {_PHRASE} and {_PHRASE}")),
+    ("relation", re.compile(f"{_PHRASE} ({'|'.join(RELATIONS)}) {_PHRASE}")),
+    ("nested", re.compile(f"{_PHRASE} with {_PHRASE} inside")),
+    ("count", re.compile(f"({'|'.join(COUNT_WORDS.values())}) {_SIZE}{_COLOUR} ({'|'.join(_PLURAL_NAMES)})")),
+)
+
+
+def scene_from_caption(caption: str, canvas: int = CANVAS) -> Scene | None:
+    """The scene a caption of the world's grammar names (any of :data:`FORMS`), or None for any other text.
+
+    Case, surrounding space, repeated spaces and a final full stop do not matter (the scene's caption is the text
+    without them). The objects carry the truth the
+    judge reads (shape, colour, size, caption order, stated relations); their positions are not known from a
+    caption and are set to the canvas centre ("an" reads as "a"). A size the caption does not state reads as ``small`` (the judge checks
+    only stated sizes; for its merged-object rule the smaller expected area is the more sensitive reading), except
+    in the nested form, drawn as a large container around a small object.
+    """
+    text = " ".join(caption.lower().strip().rstrip(".").split()).replace(" ,", ",")
+    centre = canvas / 2
+
+    def shape_object(shape: str, colour: str, size: str | None, radius: float | None = None) -> ShapeObject:
+        size = size or "small"
+        return ShapeObject(shape, colour, size, centre, centre, radius or SIZES[size])
+
+    for form, pattern in _CAPTION_FORMS:
+        match = pattern.fullmatch(text)
+        if match is None:
+            continue
+        groups = match.groups()
+        if form == "count":
+            word, size, colour, plural = groups
+            number = {name: count for count, name in COUNT_WORDS.items()}[word]
+            objects = tuple(shape_object(_PLURAL_NAMES[plural], colour, size) for _ in range(number))
+            return Scene(objects, text, form, (), canvas)
+        if form == "relation":
+            relation = groups[3]
+            first, second = (shape_object(groups[i + 2], groups[i + 1], groups[i]) for i in (0, 4))
+            return Scene((first, second), text, form, (Relation(0, _RELATION_NAMES[relation], 1),), canvas)
+        phrases = [groups[i : i + 3] for i in range(0, len(groups), 3)]
+        if form == "nested":
+            (outer_size, outer_colour, outer_shape), (inner_size, inner_colour, inner_shape) = phrases
+            outer = shape_object(outer_shape, outer_colour, outer_size or "large", NESTED_OUTER_RADIUS)
+            inner = shape_object(inner_shape, inner_colour, inner_size, NESTED_INNER_RADIUS)
+            return Scene((outer, inner), text, form, (Relation(1, "inside", 0),), canvas)
+        objects = tuple(shape_object(shape, colour, size) for size, colour, shape in phrases)
+        return Scene(objects, text, form, (), canvas)
+    return None
+
+
 # ---- named prompt sets ----
 
 SET_FORMS = {1: ("single",), 2: ("pair", "relation"), 3: ("triple",)}
@@ -499,52 +575,3 @@ def training_batch(
         images.append(image)
         captions.append("" if rng.random() < drop_caption else scene.caption)
     return np.stack(images), captions
-
-
-# ---- reading a caption back ----
-
-_PHRASE = rf"an? (?:(?P<size>{'|'.join(SIZES)}) )?(?P<colour>{'|'.join(COLOURS)}) (?P<shape>{'|'.join(SHAPES)})"
-
-
-def _phrase_object(text: str, x: float) -> ShapeObject | None:
-    match = re.fullmatch(_PHRASE, text)
-    if match is None:
-        return None
-    size = match["size"] or "small"
-    return ShapeObject(match["shape"], match["colour"], size, x, CANVAS / 2, SIZES[size])
-
-
-def scene_from_caption(caption: str) -> Scene | None:
-    """The scene a caption of the world's grammar names (None for any other text): its objects in caption order
-    with their shapes, colours and relations. Positions are not in a caption (objects are spread along the middle
-    row) and an unstated size is ``small``; the judge reads presence, colours and relations from the image, so
-    neither changes those verdicts."""
-    text = " ".join(caption.lower().split())
-    count = re.fullmatch(rf"(two|three) ({'|'.join(COLOURS)}) ({'|'.join(PLURALS.values())})", text)
-    if count:
-        number = 2 if count[1] == "two" else 3
-        shape = next(s for s, plural in PLURALS.items() if plural == count[3])
-        objects = tuple(
-            ShapeObject(shape, count[2], "small", CANVAS * (k + 1) / (number + 1), CANVAS / 2, SIZES["small"])
-            for k in range(number)
-        )
-        return Scene(objects, caption, "count")
-    nested = re.fullmatch(r"(.+) with (.+) inside", text)
-    if nested:
-        outer, inner = _phrase_object(nested[1], CANVAS / 2), _phrase_object(nested[2], CANVAS / 2)
-        if outer is None or inner is None:
-            return None
-        outer = dataclasses.replace(outer, size="large", radius=NESTED_OUTER_RADIUS)
-        inner = dataclasses.replace(inner, size="small", radius=NESTED_INNER_RADIUS)
-        return Scene((outer, inner), caption, "nested", (Relation(1, "inside", 0),))
-    relation = re.fullmatch(rf"(.+) ({'|'.join(RELATIONS)}) (.+)", text)
-    if relation:
-        first, second = _phrase_object(relation[1], 16.0), _phrase_object(relation[3], 48.0)
-        if first is None or second is None:
-            return None
-        return Scene((first, second), caption, "relation", (Relation(0, _RELATION_NAMES[relation[2]], 1),))
-    phrases = re.split(r", | and ", text)
-    objects = [_phrase_object(phrase, CANVAS * (k + 1) / (len(phrases) + 1)) for k, phrase in enumerate(phrases)]
-    if not 1 <= len(objects) <= 3 or any(o is None for o in objects):
-        return None
-    return Scene(tuple(objects), caption, {1: "single", 2: "pair", 3: "triple"}[len(objects)])

@@ -365,7 +365,7 @@ def _looks_like_path(spec: str) -> bool:
     )
 
 
-def build_pipeline(spec: str = "tiny", allow_pickle: bool = False, dtype=None, device="cpu"):
+def build_pipeline(spec: str = "shapes", allow_pickle: bool = False, dtype=None, device="cpu"):
     """Return a diffusers pipeline for ``spec`` (embedded name, local folder or file, or hub id), on the CPU.
 
     ``dtype``/``device``: where ``sdxl-shaped`` is built directly (the others are built on the CPU in float32).
@@ -389,7 +389,7 @@ def build_pipeline(spec: str = "tiny", allow_pickle: bool = False, dtype=None, d
 
 
 def load_model(
-    spec: str = "tiny", device: str = "auto", dtype: str = "auto", allow_pickle: bool = False
+    spec: str = "shapes", device: str = "auto", dtype: str = "auto", allow_pickle: bool = False
 ) -> LoadedModel:
     """Build or load a pipeline and move it to the chosen device and dtype."""
     torch_device = resolve_device(device)

@@ -27,6 +27,7 @@ COMPONENTS = ("unet", "vae", "text_encoder", "text_encoder_2")
 IMAGE_SIZE = 64
 DEFAULT_STEPS = 25
 DEFAULT_GUIDANCE = 5.0
+WORLD = "shapes"  # the world these models are trained on (the tag a loaded pipeline carries)
 
 # Architecture presets: "default" is the shipped model; "wide" the same with a UNet 1.5 times as wide (2.2 times
 # the parameters, about twice the CPU time per training step; the same VAE, so ``--vae-from`` applies); "smoke"
@@ -251,4 +252,35 @@ def load_shapes_pipeline(folder: str | Path | None = None):
     """The trained shapes pipeline (shipped weights unless ``folder`` names other saved weights)."""
     folder = Path(folder) if folder is not None else shipped_weights_folder()
     components = load_shapes_components(folder)
-    return assemble_pipeline(components, json.loads((folder / CONFIG_FILE).read_text()).get("scheduler"))
+    pipe = assemble_pipeline(components, json.loads((folder / CONFIG_FILE).read_text()).get("scheduler"))
+    pipe.attnmod_world = WORLD  # how the Python API knows a user's pipeline object was trained on the world
+    return pipe
+
+
+def trained_on_world(model) -> bool:
+    """Whether ``model`` (a model name or path, a pipeline, or a ``LoadedModel``) is the shapes model or other
+    weights trained on the shapes world (a folder written by ``attnmod world train``)."""
+    if getattr(model, "attnmod_world", None) == WORLD:
+        return True
+    if hasattr(model, "pipeline"):
+        return trained_on_world(model.pipeline) or trained_on_world(model.name)
+    if not isinstance(model, (str, Path)):
+        return False
+    return str(model) == "shapes" or is_shapes_folder(Path(model).expanduser())
+
+
+def vocabulary_warning(model, prompt: str) -> str | None:
+    """One line naming the words of ``prompt`` that a model trained on the shapes world never saw (None when the
+    model is another one or every word is known)."""
+    from ..shapes_world import out_of_vocabulary
+
+    words = out_of_vocabulary(prompt) if trained_on_world(model) else []
+    if not words:
+        return None
+    listed = ", ".join(repr(word) for word in words)
+    verb = "is" if len(words) == 1 else "are"
+    return (
+        f"{listed} {verb} outside the shapes model's vocabulary (it knows only the shapes world's shapes, colours, "
+        "sizes and relations; see docs/shapes.md): for other prompts use real SDXL weights, --model PATH_OR_HUB_ID "
+        "(load_model(PATH_OR_HUB_ID) in Python)"
+    )
