@@ -82,8 +82,11 @@ def diagnose(
     both, judge them and compare; the same diagnosis ``attnmod diagnose`` writes.
 
     ``pipe_or_model``: a diffusers pipeline (see :func:`modulate` for the supported ones), a
-    ``LoadedModel`` or a model name such as ``"tiny"``. ``steps``/``height``/``width`` default to 4 steps at 128 px
-    for the embedded models and 30 steps at the pipeline's native size otherwise. ``variant`` may be a
+    ``LoadedModel`` or a model name such as ``"shapes"``. ``steps``/``height``/``width`` default to 25 steps at 64
+    px for the shapes model (its pipeline too), 4 steps at 128 px for the random-weight toy models and 30 steps at
+    the pipeline's native size otherwise. On a caption of the shapes world and a model trained on it, the judge's
+    reading of both images leads the diagnosis (``Diagnosis.truth``); a prompt with words that model never saw
+    gives a warning naming them. ``variant`` may be a
     :class:`ModulationConfig`. ``out``: the folder to write (default: a temporary one, removed with the object;
     :meth:`Diagnosis.save` copies it). ``options`` go to the workflow (``thresholds``, ``tree``, ``parser``,
     ``self_attention``, ``attribute``, ``progress``).

@@ -12,7 +12,7 @@ from attnmod.toolkit.probe import known_figures
 from attnmod.toolkit.shapes_world import prompt_set, scene_from_caption
 from conftest import CAT_DOG
 
-SMALL = ("--steps", "1", "--height", "64", "--width", "64", "--no-progress")
+SMALL = ("--model", "tiny", "--steps", "1", "--height", "64", "--width", "64", "--no-progress")
 
 
 def test_the_command_writes_the_table_grids_and_report(run_cli, tmp_path):
