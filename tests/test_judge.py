@@ -362,3 +362,12 @@ def test_ring_broken_by_stray_pixels_of_no_object_is_a_ring():
     (detection,) = result.detected
     assert detection.shape == "ring" and detection.colour_shares == {"red": 1.0}
     assert (detection.filled & ~detection.mask).sum() > 30  # the hole, closed by the orange arc
+
+
+def test_object_in_a_rings_hole_is_no_paint_of_the_ring():
+    ring = ShapeObject("ring", "green", "large", 30.0, 30.0, 12.0)
+    dot = ShapeObject("circle", "red", "small", 30.0, 30.0, 3.5)  # inside the hole, background all around it
+    scene = Scene((ring, dataclasses.replace(dot, x=54.0, y=54.0)), "a green ring and a red circle", "pair")
+    result = judge_image(drawn(ring, dot), scene)
+    assert sorted((d.shape, d.colour) for d in result.detected) == [("circle", "red"), ("ring", "green")]
+    assert not result.leaked and result.objects[0].found and result.objects[0].colour_correct

@@ -29,7 +29,7 @@ CORE_NEIGHBOURS = 5  # of 8: a core pixel's neighbours of its colour (a one-pixe
 SIZE_SPLIT = math.sqrt(SIZES["small"] * SIZES["large"])  # radius in pixels between small (7) and large (12)
 INSIDE_SHARE = 0.8
 JOIN_GAP = 2  # pixels between two components that may be one two-tone object
-JOIN_CONFIDENCE = 0.75  # the classifier's probability that a joined two-tone object needs
+JOIN_CONFIDENCE = 0.6  # the classifier's probability that a joined two-tone object needs
 JOIN_ASPECT = 1.6  # a piece more elongated than this is no object on its own
 JOIN_FIT = 0.95  # share of each joined part that must lie within the ideal drawing of the joined shape
 FIT_ANGLES = (-12.0, -6.0, 0.0, 6.0, 12.0)  # degrees tried when fitting the ideal drawing
@@ -203,7 +203,7 @@ def detect_objects(
     masks = _with_closing_strays([mask for _, mask in candidates], background)
     colour_pixels = [{colour: int(mask.sum())} for colour, mask in candidates]
     if not nesting:
-        masks, colour_pixels = _absorb_patches(masks, colour_pixels)
+        masks, colour_pixels = _absorb_patches(masks, colour_pixels, background)
     pieces = [
         _Piece.of([k], mask, pixels, background, classifier)
         for k, (mask, pixels) in enumerate(zip(masks, colour_pixels, strict=True))
@@ -269,22 +269,24 @@ def _with_closing_strays(masks: list[np.ndarray], background: np.ndarray) -> lis
 
 
 def _absorb_patches(
-    masks: list[np.ndarray], colour_pixels: list[dict[str, int]]
+    masks: list[np.ndarray], colour_pixels: list[dict[str, int]], background: np.ndarray
 ) -> tuple[list[np.ndarray], list[dict[str, int]]]:
     """Join every component lying in the holes of another component (``INSIDE_SHARE`` of its pixels there) to the
-    smallest such container, smallest patches first (a patch may hold a patch)."""
+    smallest such container, smallest patches first (a patch may hold a patch), when the holes hold no background
+    besides it (fewer than ``MIN_AREA`` background pixels): paint fills its object, while an object lying in a
+    ring's hole or over a ring's band leaves background in the hole."""
     masks = [mask.copy() for mask in masks]
     colour_pixels = [dict(pixels) for pixels in colour_pixels]
     alive = list(range(len(masks)))
     for k in sorted(alive, key=lambda index: int(masks[index].sum())):
         area = int(masks[k].sum())
-        containers = [
-            j
-            for j in alive
-            if j != k
-            and int(masks[j].sum()) > area
-            and int((masks[k] & fill_holes(masks[j]) & ~masks[j]).sum()) >= INSIDE_SHARE * area
-        ]
+        containers = []
+        for j in alive:
+            if j == k or int(masks[j].sum()) <= area:
+                continue
+            holes = fill_holes(masks[j]) & ~masks[j]
+            if int((masks[k] & holes).sum()) >= INSIDE_SHARE * area and int((holes & background).sum()) < MIN_AREA:
+                containers.append(j)
         if not containers:
             continue
         host = min(containers, key=lambda index: int(masks[index].sum()))
