@@ -365,7 +365,8 @@ def modulate(
 
     ``pipe``: a diffusers SD 1.x/2.x or SDXL pipeline (text-to-image, img2img, inpainting; LoRAs, any scheduler,
     batches, ``num_images_per_prompt``, any dtype and device). ``variant`` (second, or by keyword): ``"none"``,
-    ``"temperature"``, ``"masking"``, ``"reweighting"``, ``"full"`` (default), a ``+`` combination, or a
+    ``"temperature"``, ``"masking"``, ``"reweighting"``, ``"full"`` (default), the peers ``"excite"``
+    (Attend-and-Excite) and ``"syngen"`` (SynGen), a ``+`` combination such as ``"full+excite"``, or a
     :class:`ModulationConfig`. ``prompts`` (keyword only): the prompt text(s) or parsed trees
     (:func:`attnmod.parse`) of the call; ``None`` takes the text from the call itself. ``capture``: keep an
     :class:`AttentionRecord` per image. The old form with the prompts second (``modulate(pipe, "a red car",

@@ -484,6 +484,19 @@ def figure(summary: dict, labels: list[str], path: Path) -> None:
     plt.close(fig)
 
 
+# Sections of results.md that other benchmarks write (benchmarks/results_peers.py): a rerun of this script keeps them.
+KEPT_HEADINGS = ("## The peers: Attend-and-Excite and SynGen",)
+
+
+def kept_sections(path: Path) -> str:
+    """From the first heading of KEPT_HEADINGS in the existing ``path`` to its end ("" when there is none)."""
+    if not path.is_file():
+        return ""
+    text = path.read_text(encoding="utf-8")
+    starts = [text.find(heading) for heading in KEPT_HEADINGS if heading in text]
+    return "\n" + text[min(starts) :] if starts else ""
+
+
 def reproduce_command(args) -> str:
     """The one-process command that makes the same rows (shard, merge and output options left out)."""
     parts = ["python benchmarks/results.py"]
@@ -654,7 +667,7 @@ def run(args) -> int:
     text = markdown(args, settings, summary, configs, rows, time_key)
     payload = {"settings": settings, "command": reproduce_command(args), "summary": summary,
                "configs": {label: config.to_json() for label, config in configs.items()}}  # fmt: skip
-    markdown_path, json_path = write_report(out, "results", text, payload)
+    markdown_path, json_path = write_report(out, "results", text + kept_sections(out / "results.md"), payload)
     print(f"wrote {markdown_path}, {out / 'results.png'}, {json_path}", file=sys.stderr)
     return 0
 

@@ -264,3 +264,45 @@ def test_tune_then_report_end_to_end_on_the_tiny_model(tmp_path):
     assert lines == 6
     assert results.main(args) == 0
     assert rows_file.read_text(encoding="utf-8").count("\n") == lines
+
+
+# ---------------------------------------------------------------------------------------------- the peers (issue 26)
+
+results_peers = _load("results_peers")
+
+
+def test_peers_step_size_is_chosen_by_each_methods_own_metric_ties_to_the_papers():
+    from attnmod.toolkit.modulation.config import ModulationConfig
+
+    sizes = [10.0, 20.0, 40.0]
+    rows = [row("none", c, object_accuracy=0.5, colour_binding=0.5) for c in ("a", "b")]
+    # excite: object accuracy best at 40 (binding best at 10, which must not matter); syngen: binding tied 10 and 20
+    planted = {
+        "excite step 10": (0.5, 1.0), "excite step 20": (0.75, 0.5), "excite step 40": (1.0, 0.0),
+        "syngen step 10": (0.0, 1.0), "syngen step 20": (0.0, 1.0), "syngen step 40": (1.0, 0.5),
+    }  # fmt: skip
+    for label, (objects, binding) in planted.items():
+        rows += [row(label, c, object_accuracy=objects, colour_binding=binding) for c in ("a", "b")]
+    configs = results_peers.tune_configs(sizes)
+    assert list(configs) == ["none", *planted]
+    assert configs["syngen step 40"] == ModulationConfig.from_variant("syngen").with_overrides(["syngen.step_size=40"])
+    summary = results.summarise(rows, list(configs), ["seen-2/test"])
+    assert results_peers.choose_step_sizes(summary, sizes) == {"excite": 40.0, "syngen": 20.0}
+
+
+def test_peers_report_variants_carry_the_tuned_full_and_the_chosen_step_sizes(tmp_path):
+    from attnmod.toolkit.modulation.config import ModulationConfig
+
+    full = ModulationConfig.from_variant("full").with_overrides(["temperature.tau=0.6"])
+    configs = results_peers.report_configs(full, {"excite": 40.0, "syngen": 10.0})
+    assert list(configs) == [
+        "none", "temperature", "masking", "reweighting", "full", "excite", "syngen", "full+excite", "full+syngen",
+    ]  # fmt: skip
+    assert [config.variant for config in configs.values()] == list(configs)
+    assert configs["full+excite"].temperature.tau == 0.6 and configs["full+excite"].excite.step_size == 40.0
+    assert configs["syngen"].syngen.step_size == 10.0 and configs["none"] == ModulationConfig()
+    # results.py rewriting results.md keeps the peers' section
+    document = tmp_path / "results.md"
+    document.write_text("# Results\nold table\n\n## The peers: Attend-and-Excite and SynGen here\nkept\n")
+    assert results.kept_sections(document) == "\n## The peers: Attend-and-Excite and SynGen here\nkept\n"
+    assert results.kept_sections(tmp_path / "none.md") == ""

@@ -156,11 +156,11 @@ def test_modulate_on_a_users_pipeline_matches_the_generation_path(model_name, re
     config = ModulationConfig.from_variant("full+excite")
     expected = generate(model, prompt, config, seeds=3, steps=3, guidance=5.0, capture=False, **SIZE)[0]
     processors = dict(pipe.unet.attn_processors)
-    with attnmod.modulate(pipe, prompt, variant="full+excite", capture=False):
+    with attnmod.modulate(pipe, "full+excite", prompts=prompt, capture=False):
         image = pipe(prompt, generator=[torch.Generator().manual_seed(3)], num_inference_steps=3, guidance_scale=5.0,
                      output_type="np", **SIZE).images[0]  # fmt: skip
     np.testing.assert_allclose(image, expected.pixels, atol=1e-5)
-    with attnmod.modulate(pipe, prompt, variant="excite", capture=False):
+    with attnmod.modulate(pipe, "excite", prompts=prompt, capture=False):
         excited = pipe(prompt, generator=[torch.Generator().manual_seed(3)], num_inference_steps=3, guidance_scale=5.0,
                        output_type="np", **SIZE).images[0]  # fmt: skip
     plain = pipe(prompt, generator=[torch.Generator().manual_seed(3)], num_inference_steps=3, guidance_scale=5.0,
