@@ -13,8 +13,8 @@ The start token is left out of the default edits: in a causal text encoder it se
 the same for every prompt and replacing them changes nothing (the probe's tests check that exact zero).
 
 Cost: every prompt's probe makes ``(edits + 1) x seeds`` images in batches (``--batch-size``); the script counts
-them and times a plain pipeline call of the first prompt and the seeds at the start (after one untimed call) for
-comparison: the probe's seconds per image against the plain call's.
+them, and at the end runs the probe of one seen-2 prompt side by side with the ``edits + 1`` plain pipeline calls
+(same seeds) it replaces, alternating, under the same load (``--cost-repeats``).
 
 Resumable: each finished prompt is one line of ``OUT/rows.jsonl`` (kept only for the same model and settings); a
 rerun skips them. Writes ``OUT/information_flow.json`` and ``OUT/information_flow.md``, with ``--doc FILE`` the
@@ -107,28 +107,51 @@ def read_rows(path: Path, run: str) -> dict[tuple[str, str], dict]:
     return rows
 
 
-def plain_seconds(model, caption: str, seeds: list[int], settings: dict) -> float:
-    """Seconds per image of a plain pipeline call (the prompt as text, no edit), for the cost comparison."""
+def cost_check(model, caption: str, tree, seeds: list[int], args) -> dict:
+    """The probe of one prompt side by side with the plain generations it replaces, under the same load: each
+    repeat runs the probe, then ``edits + 1`` plain pipeline calls of the prompt text with the same seeds (what
+    probing by hand, one call per edit, costs), after one untimed plain call. Wall seconds of each, and their ratio
+    (mean probe seconds / mean plain seconds)."""
     import torch
+    from attnmod.toolkit.probe import run_probe
 
     pipe = model.pipeline
 
-    def call():
+    def plain_call():
         with torch.no_grad():
             pipe(
                 prompt=[caption] * len(seeds),
-                num_inference_steps=settings["steps"],
-                guidance_scale=settings["guidance"],
-                height=settings["height"],
-                width=settings["width"],
+                num_inference_steps=args.steps,
+                guidance_scale=args.guidance,
+                height=args.size,
+                width=args.size,
                 generator=[torch.Generator(device="cpu").manual_seed(seed) for seed in seeds],
                 output_type="np",
             )
 
-    call()  # the first call pays for lazy initialisation
-    start = time.perf_counter()
-    call()
-    return (time.perf_counter() - start) / len(seeds)
+    plain_call()  # the first call pays for lazy initialisation
+    load_before = load_average()
+    probe_seconds, plain_seconds, images = [], [], 0
+    for _ in range(args.cost_repeats):
+        start = time.perf_counter()
+        probe = run_probe(pipe, caption, tree, seeds=seeds, edits=args.edits, steps=args.steps,
+                          guidance=args.guidance, height=args.size, width=args.size, batch_size=args.batch_size)  # fmt: skip
+        probe_seconds.append(time.perf_counter() - start)
+        images = probe.generations
+        start = time.perf_counter()
+        for _ in range(len(probe.edits) + 1):
+            plain_call()
+        plain_seconds.append(time.perf_counter() - start)
+    return {
+        "prompt": caption,
+        "edits": len(probe.edits),
+        "seeds": len(seeds),
+        "images": images,
+        "probe_seconds": probe_seconds,
+        "plain_seconds": plain_seconds,
+        "ratio": (sum(probe_seconds) / len(probe_seconds)) / (sum(plain_seconds) / len(plain_seconds)),
+        "conditions": conditions(load_before, load_average()),
+    }
 
 
 def run(args) -> dict:
@@ -175,14 +198,9 @@ def run(args) -> dict:
     todo = [(name, scene) for name, scene in work if (name, scene.caption) not in done]
     print(f"{len(work)} prompts, {len(work) - len(todo)} already done", flush=True)
     previous = _previous_results(out, settings)
-    if not todo and previous is not None:
-        # Nothing left to probe: re-tabulate under the measurement's own machine, load and plain timing.
-        plain, machine = previous["plain_seconds_per_image"], previous["machine"]
-        measured = previous["conditions"]
-    else:
-        plain = plain_seconds(model, work[0][1].caption, seeds, settings)
-        measured = None
-    print(f"plain generation: {plain:.3f} s per image ({work[0][1].caption!r}, {len(seeds)} seeds)", flush=True)
+    # A finished run re-tabulated later keeps the machine and load its probes ran under.
+    measured = previous["conditions"] if not todo and previous is not None else None
+    machine = previous["machine"] if measured else machine
     with rows_path.open("a", encoding="utf-8") as rows_file:
         for name, scene in tqdm(todo, desc="prompts", unit="prompt"):
             probe = run_probe(
@@ -209,7 +227,7 @@ def run(args) -> dict:
         "conditions": measured or conditions(load_before, load_after),
         "threads": _threads(),
         "settings": settings,
-        "plain_seconds_per_image": plain,
+        "cost_check": None,
         "sets": {},
     }
     for name, count in sets:
@@ -233,6 +251,10 @@ def run(args) -> dict:
                 "seconds_per_image": seconds / max(sum(generations), 1),
             },
         }
+    if args.cost_repeats > 0:
+        name, scene = next(((n, sc) for n, sc in work if n.startswith("seen-2")), work[0])
+        print(f"cost check: {scene.caption!r}, {args.cost_repeats} repeat(s)", flush=True)
+        results["cost_check"] = cost_check(model, scene.caption, trees[scene.caption], seeds, args)
     return results
 
 
@@ -283,16 +305,24 @@ def markdown(results: dict, command: str) -> str:
                 cells[0] = cells[1] = "0"
             lines.append(f"| {values['label']} | {values['prompts']} | " + " | ".join(cells) + " |")
     lines += ["", "Cost (images generated by the probe against the budget (edits + 1) x seeds):", ""]
-    lines += [
-        "| set | edits per prompt | images | budget | s per image | plain s per image |",
-        "| --- |" + " --- |" * 5,
-    ]
+    lines += ["| set | edits per prompt | images | budget | s per image |", "| --- |" + " --- |" * 4]
     for name, entry in results["sets"].items():
         cost = entry["cost"]
         lines.append(
             f"| {name} | {cost['edits_per_prompt']:.1f} | {cost['generations']} | {cost['generations_expected']} | "
-            f"{cost['seconds_per_image']:.2f} | {results['plain_seconds_per_image']:.2f} |"
+            f"{cost['seconds_per_image']:.2f} |"
         )
+    check = results.get("cost_check")
+    if check:
+        probe = sum(check["probe_seconds"]) / len(check["probe_seconds"])
+        plain = sum(check["plain_seconds"]) / len(check["plain_seconds"])
+        lines += [
+            "",
+            f"Side by side on {check['prompt']!r} ({check['edits']} edits, {check['seeds']} seeds, "
+            f"{len(check['probe_seconds'])} alternating repeat(s); {check['conditions']}): the probe made "
+            f"{check['images']} images in {probe:.1f} s; {check['edits'] + 1} plain pipeline calls of the prompt with "
+            f"the same seeds took {plain:.1f} s; ratio {check['ratio']:.2f}.",
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -336,6 +366,7 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--figures", default=None, help="also write the key figures `attnmod diagnose` quotes into this JSON file"
     )
+    parser.add_argument("--cost-repeats", type=int, default=1, help="side-by-side cost check repeats (0: none)")
     parser.add_argument("--quick", action="store_true", help="2 prompts of seen-2/test, 4 steps")
     args = parser.parse_args(argv)
     if args.quick:
