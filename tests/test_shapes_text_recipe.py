@@ -201,3 +201,10 @@ def test_init_from_continues_a_saved_model_and_refuses_another_recipe(frozen_run
     assert refused.exit_code == 1 and "Traceback" not in refused.output
     assert "trained with text recipe 'frozen-contrastive', this run asks for 'joint'" in refused.output
     assert len(refused.output.strip().splitlines()) == 1
+
+
+def test_padding_augmentation_without_frozen_encoders_is_a_usage_error(tmp_path, run_cli):
+    result = run_cli("world", "train", "--out", str(tmp_path), "--preset", "smoke", "--padding-augmentation", "0.5")
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "--padding-augmentation applies to --text-recipe frozen-contrastive" in result.output
+    assert not any(tmp_path.iterdir())  # refused before anything was written
