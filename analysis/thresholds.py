@@ -58,12 +58,14 @@ class Thresholds:
     @model_validator(mode="before")
     @classmethod
     def _known_names(cls, data):
-        if isinstance(data, ArgsKwargs):
-            return data
-        if not isinstance(data, dict):
+        if isinstance(data, ArgsKwargs):  # the constructor: Thresholds(overlap=0.5), keywords checked as a file's
+            names = set(data.kwargs or {})
+        elif isinstance(data, dict):
+            names = set(data)
+        else:
             raise AttnmodError("thresholds must be a mapping of names to numbers")
         known = {field.name for field in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - known)
+        unknown = sorted(names - known)
         if unknown:
             raise AttnmodError(f"unknown threshold(s) {', '.join(unknown)} (known: {', '.join(sorted(known))})")
         return data

@@ -296,6 +296,11 @@ def as_model(pipe_or_model):
 def run(pipe_or_model, prompt: str, variant, seed, steps, guidance, height, width, out=None, **options) -> Diagnosis:
     from ..workflows import run_diagnosis
 
+    given = ("model", "prompt", "variant", "seed", "steps", "guidance", "height", "width", "out_dir")
+    known = sorted(name for name in inspect.signature(run_diagnosis).parameters if name not in given)
+    unknown = sorted(set(options) - set(known))
+    if unknown:
+        raise AttnmodError(f"diagnose() got unknown option(s) {', '.join(unknown)} (known: {', '.join(known)})")
     options.setdefault("formats", ())  # reports are built on demand by Diagnosis.report
     model = as_model(pipe_or_model)
     from ..toolkit.models.shapes import vocabulary_warning

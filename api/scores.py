@@ -11,6 +11,8 @@ import dataclasses
 import html
 from typing import TYPE_CHECKING
 
+from ..toolkit.errors import AttnmodError
+
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
@@ -129,19 +131,24 @@ class Scores:
         return self.data
 
     def plot(self) -> Figure:
-        """Leakage and mean binding per phase, as a matplotlib figure."""
+        """Leakage and mean binding per phase, as a matplotlib figure: leakage (an overlap share) on a 0-1 axis,
+        binding (a lift, 1 = chance) on its own axis from 0 to above its largest value, with the chance line."""
         from matplotlib.figure import Figure
 
         names = list(self.phases)
         figure = Figure(figsize=(6, 2.6), layout="constrained")
         left, right = figure.subplots(1, 2)
-        for axis, values, title in (
-            (left, [self.phases[n].leakage for n in names], "leakage (max overlap)"),
-            (right, [self.phases[n].binding for n in names], "mean binding"),
-        ):
-            axis.bar(names, [float("nan") if v is None else v for v in values], color="#4C72B0")
-            axis.set_ylim(0, 1)
-            axis.set_title(title, fontsize=10)
+        leakage = [float("nan") if v is None else v for v in (self.phases[n].leakage for n in names)]
+        binding = [float("nan") if v is None else v for v in (self.phases[n].binding for n in names)]
+        left.bar(names, leakage, color="#4C72B0")
+        left.set_ylim(0, 1)
+        left.set_title("leakage (overlap O', lower is better)", fontsize=10)
+        right.bar(names, binding, color="#4C72B0")
+        finite = [v for v in binding if v == v]
+        right.set_ylim(0, 1.15 * max([1.0, *finite]))
+        right.axhline(1.0, color="#888888", linestyle="--", linewidth=1, label="chance (lift 1)")
+        right.legend(fontsize=8, loc="lower right")
+        right.set_title("mean binding (lift, higher is better)", fontsize=10)
         return figure
 
     def _repr_html_(self) -> str:
@@ -176,6 +183,30 @@ def scores_from_json(data: dict) -> Scores:
 
 
 def score_record(record: AttentionRecord, tree: PromptTree | None = None, thresholds=None) -> Scores:
+    """:func:`attnmod.score`: the arguments checked, each mistake one AttnmodError line."""
     from ..analysis.scoring import score_record as compute
+    from ..analysis.thresholds import Thresholds
+    from ..toolkit.modulation.record import AttentionRecord
+    from ..toolkit.prompt.tree import PromptTree
 
+    if not isinstance(record, AttentionRecord):
+        raise AttnmodError(
+            f"score() takes an AttentionRecord (session.record, or AttentionRecord.load(folder)), not "
+            f"{type(record).__name__}"
+        )
+    if tree is not None:
+        if not isinstance(tree, PromptTree):
+            raise AttnmodError(f"tree must be a PromptTree (from attnmod.parse), not {type(tree).__name__}")
+        recorded = record.tree.prompt if record.tree is not None else record.metadata.get("prompt")
+        if recorded is not None and tree.prompt != recorded:
+            raise AttnmodError(
+                f"the tree is of {tree.prompt!r} but the record is of {recorded!r}: its token positions would label "
+                "the wrong words; parse the record's own prompt (or leave tree out: the record carries its tree)"
+            )
+    if isinstance(thresholds, dict):
+        thresholds = Thresholds(**thresholds)  # unknown names and bad values: one AttnmodError line
+    elif thresholds is not None and not isinstance(thresholds, Thresholds):
+        raise AttnmodError(
+            f"thresholds must be an attnmod.Thresholds or a dict of its settings, not {type(thresholds).__name__}"
+        )
     return scores_from_json(compute(record, tree, thresholds))

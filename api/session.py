@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import inspect
+import warnings
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -198,14 +199,26 @@ def _given_prompts(prompts) -> tuple[list[str] | None, list[PromptTree] | None]:
 
     if prompts is None:
         return None, None
-    items = [prompts] if isinstance(prompts, (str, PromptTree)) else list(prompts)
+    if isinstance(prompts, (str, PromptTree)):
+        items = [prompts]
+    elif isinstance(prompts, (list, tuple)):
+        items = list(prompts)
+    else:
+        raise AttnmodError(
+            f"prompts must be a string, a PromptTree (from attnmod.parse) or a list of them, not "
+            f"{type(prompts).__name__}"
+            + (": decode bytes first (prompt.decode())" if isinstance(prompts, (bytes, bytearray)) else "")
+        )
     if not items:
         raise AttnmodError("no prompt given")
     if all(isinstance(item, PromptTree) for item in items):
         return [tree.prompt for tree in items], items
     if all(isinstance(item, str) for item in items):
         return items, None
-    raise AttnmodError("prompts must be strings or PromptTree objects (from attnmod.parse), not a mix")
+    kinds = sorted({type(item).__name__ for item in items})
+    raise AttnmodError(
+        f"prompts must all be strings or all PromptTree objects (from attnmod.parse), got {', '.join(kinds)}"
+    )
 
 
 class _Block:
@@ -245,6 +258,13 @@ class _Block:
             except TypeError:
                 bound = kwargs
             prompts = self._call_prompts(_as_prompt_list(bound.get("prompt")))
+            second = bound.get("prompt_2")
+            if second is not None and _as_prompt_list(second) != prompts:
+                warnings.warn(
+                    "prompt_2 differs from prompt: attnmod parses and scores prompt only, while the second text "
+                    "encoder reads prompt_2, so its tokens at the same positions are other words",
+                    stacklevel=3,
+                )
             self.start_run(prompts, int(bound.get("num_images_per_prompt") or 1))
             return original(*args, **kwargs)
 
@@ -305,7 +325,11 @@ class _Block:
 
     def on_unet_call(self, module, args, kwargs) -> None:
         if not self.session.runs or self.context is None:
-            raise AttnmodError("the UNet ran before the pipeline encoded a prompt: this pipeline is not supported")
+            raise AttnmodError(
+                f"the UNet of the {type(self.pipe).__name__} this block was opened on ran, but that pipeline encoded "
+                "no prompt: was another pipeline sharing its UNet (made with from_pipe, or from the same "
+                "components) called inside the block? Open the block on the pipeline you call"
+            )
         run = self.session.runs[-1]
         if run.steps == 0:
             sample = args[0] if args else kwargs.get("sample")
@@ -352,6 +376,28 @@ def _session(pipe, prompts, config: ModulationConfig, capture: bool, parser: str
                 pipe.__dict__.pop("encode_prompt", None)
 
 
+class _OneUse(contextlib.AbstractContextManager):
+    """A block's context manager, which one ``with`` statement uses: a second one gets a clear error instead of
+    contextlib's internals."""
+
+    def __init__(self, manager, name: str):
+        self._manager = manager
+        self._name = name
+        self._used = False
+
+    def __enter__(self) -> Session:
+        if self._used:
+            raise AttnmodError(
+                f"this attnmod.{self._name}(...) block was already used by a with statement: call "
+                f"attnmod.{self._name}(pipe, ...) again for each block"
+            )
+        self._used = True
+        return self._manager.__enter__()
+
+    def __exit__(self, *exc):
+        return self._manager.__exit__(*exc)
+
+
 def modulate(
     pipe,
     *variant_given,
@@ -378,7 +424,9 @@ def modulate(
     unsupported pipeline (SD3, FLUX and other joint-attention transformers).
     """
     check_pipeline(pipe)  # here too, so an unsupported pipeline fails where modulate() is called
-    return _session(pipe, prompts, _variant_argument(variant_given, variant), bool(capture), parser)
+    config = _variant_argument(variant_given, variant)
+    _given_prompts(prompts)  # and a prompt of the wrong type
+    return _OneUse(_session(pipe, prompts, config, bool(capture), parser), "modulate")
 
 
 def _variant_argument(given: tuple, variant) -> ModulationConfig:
@@ -420,7 +468,8 @@ def trace(
     :class:`AttentionRecord` per image. ``self_attention`` also keeps self-attention at the coarsest resolution.
     """
     check_pipeline(pipe)
+    _given_prompts(prompts)
     config = resolve_variant("none")
     if self_attention:
         config = dataclasses.replace(config, capture=dataclasses.replace(config.capture, self_attention=True))
-    return _session(pipe, prompts, config, True, parser)
+    return _OneUse(_session(pipe, prompts, config, True, parser), "trace")

@@ -291,6 +291,27 @@ def test_sdxl_img2img_from_the_tiny_components(sdxl_parts):
     assert not np.array_equal(modulated, plain)
 
 
+def test_img2img_windows_are_read_against_the_calls_own_schedule(sdxl_parts):
+    """Strength 0.3 of 10 steps runs the scheduler's last 3 timesteps; temperature [0, 0.3] and masking [0, 0.5]
+    cover the first of those (were read against the full schedule, where they never fire: the image was the plain
+    one while the record said modulated)."""
+    from attnmod.toolkit.modulation.config import ModulationConfig
+    from diffusers import StableDiffusionXLImg2ImgPipeline
+    from PIL import Image
+
+    pipe = StableDiffusionXLImg2ImgPipeline(**sdxl_parts)
+    pipe.set_progress_bar_config(disable=True)
+    start = Image.fromarray(np.random.default_rng(2).integers(0, 256, (64, 64, 3), dtype=np.uint8))
+    call = {"image": start, "strength": 0.3, "num_inference_steps": 10, "output_type": "np"}
+    plain = pipe(PROMPT, generator=seeded(0), **call).images
+    config = ModulationConfig.from_variant("temperature+masking")
+    assert config.temperature.window.end <= 0.3 and config.masking.window.end <= 0.5
+    with attnmod.modulate(pipe, variant=config) as session:
+        modulated = pipe(PROMPT, generator=seeded(0), **call).images
+    assert session.last.steps == 3 and session.record.metadata["modulated"]
+    assert not np.array_equal(modulated, plain)
+
+
 def test_sdxl_inpainting_from_the_tiny_components(sdxl_parts):
     from diffusers import StableDiffusionXLInpaintPipeline
     from PIL import Image
@@ -494,6 +515,71 @@ def test_score_returns_typed_scores_that_match_the_analysis(sdxl):
     assert [(b.entity, b.text) for b in scores.overall.bindings] == [(0, "red"), (1, "white")]
     assert scores.verdicts and all(isinstance(line, str) for line in scores.verdicts)
     assert "<table>" in scores._repr_html_() and scores.plot().axes
+
+
+def test_score_refuses_what_is_not_a_record_a_tree_of_another_prompt_and_bad_thresholds(sdxl):
+    with attnmod.trace(sdxl, PROMPT) as session:
+        plain_call(sdxl)
+    record = session.record
+    assert len(repr(record)) < 300 and repr(record).startswith(f"AttentionRecord(prompt={PROMPT!r}")
+    for mistake, words in ((None, "takes an AttentionRecord"), ("record", "not str")):
+        with pytest.raises(AttnmodError, match=words):
+            attnmod.score(mistake)
+    other = attnmod.parse("a blue dog and a green cat", sdxl)
+    with pytest.raises(AttnmodError, match="the tree is of 'a blue dog and a green cat' but the record is of"):
+        attnmod.score(record, other)
+    assert attnmod.score(record, attnmod.parse(PROMPT, sdxl)).entities == {0: "car", 1: "sheep"}
+    with pytest.raises(AttnmodError, match=r"unknown threshold\(s\) overlapp"):
+        attnmod.score(record, thresholds={"overlapp": 0.5})
+    with pytest.raises(AttnmodError, match="Thresholds or a dict"):
+        attnmod.score(record, thresholds=0.5)
+    strict, loose = attnmod.score(record, thresholds={"binding": 100.0}), attnmod.score(record, thresholds={})
+    weak = [line for line in strict.verdicts if "weakly bound" in line]
+    assert len(weak) >= len([line for line in loose.verdicts if "weakly bound" in line])
+
+
+def test_modulate_mistakes_are_one_line_errors(sdxl):
+    before = state_of(sdxl)
+    for prompts, words in (
+        (123, "prompts must be a string, a PromptTree .* or a list of them, not int"),
+        (b"a red car", "not bytes: decode bytes first"),
+        (["a red car", 3], "all be strings or all PromptTree objects .*got int, str"),
+    ):
+        with pytest.raises(AttnmodError, match=words):
+            attnmod.modulate(sdxl, prompts=prompts)
+        with pytest.raises(AttnmodError, match=words):
+            attnmod.trace(sdxl, prompts)
+    block = attnmod.modulate(sdxl, "none", prompts=PROMPT)
+    with block:
+        pass
+    with pytest.raises(AttnmodError, match=r"already used by a with statement: call attnmod.modulate\(pipe"), block:
+        pass
+    assert state_of(sdxl) == before
+
+
+def test_a_pipeline_sharing_the_unet_says_what_happened(sdxl, sdxl_parts):
+    from diffusers import StableDiffusionXLPipeline
+
+    other = StableDiffusionXLPipeline(**sdxl_parts)  # what from_pipe builds: the same modules
+    other.set_progress_bar_config(disable=True)
+    assert other.unet is sdxl.unet
+    before = state_of(sdxl)
+    sharing = "another pipeline sharing its UNet .* Open the block on the pipeline"
+    with pytest.raises(AttnmodError, match=sharing), attnmod.modulate(sdxl, prompts=PROMPT):
+        plain_call(other)
+    assert state_of(sdxl) == before
+
+
+def test_a_different_prompt_2_is_named_in_a_warning(sdxl):
+    with attnmod.trace(sdxl) as session, pytest.warns(UserWarning, match="prompt_2 differs from prompt"):
+        plain_call(sdxl, prompt_2="a blue dog")
+    assert session.last.steps == SMALL["num_inference_steps"]
+
+
+def test_diagnose_refuses_unknown_options_before_any_work(sdxl, tmp_path):
+    with pytest.raises(AttnmodError, match=r"unknown option\(s\) foo \(known: attribute, attribution_steps"):
+        attnmod.diagnose(sdxl, PROMPT, out=tmp_path / "d", foo=1)
+    assert not (tmp_path / "d").exists()
 
 
 # ---- diagnose ----

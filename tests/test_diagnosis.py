@@ -419,3 +419,21 @@ def test_findings_rank_by_validation_and_unvalidated_ones_fold(monkeypatch):
     assert [row["text"][0] for row in ranked] == ["d", "f", "e", "c", "b", "a"]
     assert [row["reading"] for row in ranked] == ["predicts", "predicts", "weak", "unmeasured", "nothing", "opposite"]
     assert [row["folded"] for row in ranked] == [False, False, False, False, True, True]
+
+
+def test_scores_plot_draws_binding_lifts_on_their_own_axis_with_the_chance_line():
+    import attnmod
+
+    record = planted_record()
+    for key in record.sums:
+        if key.startswith("cross/") and not key.endswith("/early"):
+            record.sums[key][6] = half("right") * COUNT  # 'white' on the sheep: lift 2; 'red' on the car: 1.4
+    scores = attnmod.score(record)
+    assert scores.phases["late"].binding == pytest.approx(1.7)
+    figure = scores.plot()
+    leakage_axis, binding_axis = figure.axes[:2]
+    assert leakage_axis.get_ylim() == (0.0, 1.0)
+    low, high = binding_axis.get_ylim()
+    assert low == 0.0 and high > 1.7, "a lift above 1 is drawn, not cut at 1"
+    chance = [line for line in binding_axis.get_lines() if list(line.get_ydata()) == [1.0, 1.0]]
+    assert len(chance) == 1 and "chance" in chance[0].get_label()

@@ -84,6 +84,19 @@ def test_missing_local_path_is_a_clear_error(run_cli, tmp_path):
     assert "Traceback" not in result.output + result.stderr
 
 
+def test_a_misspelt_model_name_fails_at_once_without_asking_the_hub(run_cli, monkeypatch):
+    from attnmod.toolkit.models import loading
+
+    def no_hub(*args, **kwargs):
+        raise AssertionError("the hub was asked for a name that is not a hub id")
+
+    monkeypatch.setattr(loading, "_load_hub_id", no_hub)
+    result = run_cli("info", "--model", "shapez")
+    assert result.exit_code == 1
+    assert result.stderr.strip().startswith("error: unknown model 'shapez': did you mean 'shapes'? the embedded")
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
 def test_unknown_hub_id_is_a_clear_error(run_cli):
     result = run_cli("info", "--model", "nobody-here/not-a-model")
     assert result.exit_code == 1

@@ -3,6 +3,7 @@ output. The images are planted renders of known scenes, so each verdict is known
 
 from __future__ import annotations
 
+import numpy as np
 from attnmod.analysis.judge import judge_image
 from attnmod.analysis.judge.truth import truth_section
 from attnmod.toolkit.shapes_world import Scene, ShapeObject, render_scene, scene_from_caption
@@ -35,7 +36,7 @@ def test_a_right_image_and_a_wrong_colour():
     assert truth["lines"] == [
         "without modulation (none): right (red circle: present; blue square: present)",
         "with full: wrong (red circle: present; blue square: drawn red (wrong colour))",
-        "full broke the image (right without modulation; 1 of 2 objects right with it)",
+        "full broke the image (1 of 2 named objects present with it)",
     ]
     assert truth["comparison"] == truth["lines"][-1]
 
@@ -49,12 +50,28 @@ def test_a_missing_object_and_an_extra_one_then_fixed():
         truth["lines"][0]
         == "without modulation (none): wrong (red circle: present; blue square: missing; extra: large green star)"
     )
-    assert truth["comparison"] == "full fixed the image (1 of 2 objects right without modulation, all with it)"
+    assert truth["comparison"] == "full fixed the image (1 of 2 named objects present without modulation)"
 
 
 def test_both_wrong_counts_the_named_objects_drawn_right():
     truth = _read(_image(RED_CIRCLE), _image(BLUE_SQUARE))  # one object each: as many right
-    assert truth["comparison"] == "both images are wrong; full draws as many named objects right (1 -> 1 of 2)"
+    assert truth["comparison"] == "both images are wrong; named objects present: 1 of 2 without modulation, 1 with full"
     truth = _read(_image(RED_CIRCLE), _image())
     assert truth["images"]["modulated"]["seen"] == []
-    assert truth["comparison"] == "both images are wrong; full draws fewer named objects right (1 -> 0 of 2)"
+    assert truth["comparison"] == "both images are wrong; named objects present: 1 of 2 without modulation, 0 with full"
+
+
+def test_a_two_tone_object_is_present_and_leaked():
+    """A quarter of the blue square painted red: the square is found, in its colour, and holds the circle's red."""
+    from attnmod.toolkit.shapes_world import COLOURS
+
+    image = _image(RED_CIRCLE, BLUE_SQUARE).copy()
+    rows, columns = np.where(np.abs(image.astype(int) - np.array(COLOURS["blue"])).sum(-1) < 30)
+    top = rows < rows.min() + 0.25 * (rows.max() - rows.min())
+    image[rows[top], columns[top]] = COLOURS["red"]
+    truth = _read(_image(RED_CIRCLE, BLUE_SQUARE), image)
+    square = truth["images"]["modulated"]["objects"][1]
+    assert (square["found"], square["leaked"], square["foreign_colour"]) == (True, True, "red")
+    assert 0.15 < square["foreign_share"] < 0.35
+    assert truth["lines"][1] == "with full: wrong (red circle: present; blue square: present, partly red (leaked))"
+    assert truth["comparison"] == "full broke the image (2 of 2 named objects present with it)"

@@ -244,6 +244,23 @@ def test_progress_follows_unet_calls():
     assert seen == [0.0, 0.25, 0.5, 0.75, 0.75]
 
 
+def test_progress_counts_from_the_first_timestep_of_a_shortened_schedule():
+    """img2img at strength 0.3 of 10 steps evaluates the scheduler's last 3 timesteps: its progress is 0, 1/3, 2/3."""
+    import types
+
+    schedule = torch.linspace(999, 0, 10)
+    progress = DenoisingProgress(steps=10, scheduler=types.SimpleNamespace(timesteps=schedule))
+    seen = []
+    for timestep in schedule[7:]:
+        progress.on_unet_call(None, (None, timestep))
+        seen.append(progress.progress)
+    assert seen == pytest.approx([0.0, 1 / 3, 2 / 3])
+    full = DenoisingProgress(steps=10, scheduler=types.SimpleNamespace(timesteps=schedule))
+    for timestep in schedule[:3]:
+        full.on_unet_call(None, (None, timestep))
+    assert full.progress == pytest.approx(0.2)  # a full schedule is unchanged: step 2 of 10
+
+
 def test_progress_follows_the_timestep_of_a_second_order_scheduler(tiny_model):
     """Heun calls the UNet twice per step; progress must follow the noise level, not the number of calls."""
     from diffusers import HeunDiscreteScheduler

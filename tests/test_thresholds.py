@@ -47,3 +47,13 @@ def test_a_file_then_options_and_numbers_stored_as_floats(tmp_path):
     written = resolved.to_json()
     assert written["binding"] == 2.0 and isinstance(written["binding"], float)
     assert Thresholds.from_json(json.loads(json.dumps(written))) == resolved
+
+
+def test_misspelt_constructor_keywords_are_refused_with_the_valid_names():
+    from attnmod.toolkit.modulation.config import ModulationConfig
+
+    with pytest.raises(AttnmodError, match=r"unknown threshold\(s\) overlapp \(known: background, binding"):
+        Thresholds(overlapp=0.5)
+    assert Thresholds(overlap=0.5).overlap == 0.5
+    with pytest.raises(AttnmodError, match="temprature"):
+        ModulationConfig(temprature={"tau": 0.5})

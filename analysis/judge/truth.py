@@ -16,7 +16,19 @@ from .image import JudgeResult
 
 JUDGE_NAME = "shapes"
 #: The per-object fields copied from the judge's verdicts (``leaked`` where the judge reports it).
-OBJECT_FIELDS = ("shape", "colour", "size", "found", "missing", "wrong_colour", "detected_colour", "merged", "leaked")
+OBJECT_FIELDS = (
+    "shape",
+    "colour",
+    "size",
+    "found",
+    "missing",
+    "wrong_colour",
+    "detected_colour",
+    "merged",
+    "leaked",
+    "foreign_colour",
+    "foreign_share",
+)
 #: The per-image verdicts copied from the judge's result.
 IMAGE_FIELDS = (
     "all_correct",
@@ -30,12 +42,14 @@ IMAGE_FIELDS = (
     "counts",
     "relation",
     "size_correct",
+    "leaked",
 )
 
 
 def object_line(verdict: Mapping) -> str:
     """One object in words: ``"red circle: present"``, ``"blue square: missing"``, ``"blue square: drawn red (wrong
-    colour)"``, with ``", merged with another object"`` and ``", its colour leaked"`` where the judge says so."""
+    colour)"``, with ``", merged with another object"`` and ``", partly red (leaked)"`` (another named object's colour
+    inside it) where the judge says so."""
     name = f"{verdict['colour']} {verdict['shape']}"
     if verdict["missing"]:
         state = "missing"
@@ -46,7 +60,7 @@ def object_line(verdict: Mapping) -> str:
     if verdict.get("merged"):
         state += ", merged with another object"
     if verdict.get("leaked"):
-        state += ", its colour leaked onto another object"
+        state += f", partly {verdict.get('foreign_colour') or 'another named colour'} (leaked)"
     return f"{name}: {state}"
 
 
@@ -75,7 +89,7 @@ def _reading(result: JudgeResult) -> dict:
     extra = [
         f"{d.size} {d.colour} {d.shape}" for d in result.detected if d.named is None and d.blob not in merged_blobs
     ]
-    reading = {field: getattr(result, field) for field in IMAGE_FIELDS}
+    reading = {field: getattr(result, field) for field in IMAGE_FIELDS if hasattr(result, field)}
     reading["objects"] = objects
     reading["extra"] = extra
     reading["seen"] = [f"{d.size} {d.colour} {d.shape}" for d in result.detected]
@@ -84,22 +98,19 @@ def _reading(result: JudgeResult) -> dict:
 
 
 def compare_line(baseline: Mapping, modulated: Mapping, variant: str) -> str:
-    """What the variant did to the image, by the judge: fixed it, broke it, or how many objects are right."""
+    """What the variant did to the image, by the judge: fixed it, broke it, or how many named objects are present
+    (shape and colour found) before and after."""
     before, after = baseline["all_correct"], modulated["all_correct"]
-    right_before = sum(o["found"] for o in baseline["objects"])
-    right_after = sum(o["found"] for o in modulated["objects"])
+    present_before = sum(o["found"] for o in baseline["objects"])
+    present_after = sum(o["found"] for o in modulated["objects"])
     total = len(baseline["objects"])
     if not before and after:
-        return f"{variant} fixed the image ({right_before} of {total} objects right without modulation, all with it)"
+        return f"{variant} fixed the image ({present_before} of {total} named objects present without modulation)"
     if before and not after:
-        return f"{variant} broke the image (right without modulation; {right_after} of {total} objects right with it)"
+        return f"{variant} broke the image ({present_after} of {total} named objects present with it)"
     if before and after:
         return f"both images are right; {variant} changed nothing the judge reads"
-    change = "more" if right_after > right_before else "fewer" if right_after < right_before else "as many"
-    return (
-        f"both images are wrong; {variant} draws {change} named objects right ({right_before} -> {right_after} of "
-        f"{total})"
-    )
+    return f"both images are wrong; named objects present: {present_before} of {total} without modulation, {present_after} with {variant}"
 
 
 def truth_section(scene: Scene, results: Mapping[str, JudgeResult], variants: Mapping[str, str]) -> dict:
@@ -108,7 +119,7 @@ def truth_section(scene: Scene, results: Mapping[str, JudgeResult], variants: Ma
 
     ``{"judge": "shapes", "caption", "objects": [named object, caption order], "images": {role: {the image
     verdicts, "objects": [per named object: shape, colour, size, found, missing, wrong_colour, detected_colour,
-    merged (, leaked)], "extra": [objects seen that match no named one, outside merged blobs], "seen": [every object seen], "line"}},
+    merged, leaked, foreign_colour, foreign_share], "extra": [objects seen that match no named one, outside merged blobs], "seen": [every object seen], "line"}},
     "comparison": sentence, "lines": [what the text output prints first]}``.
     """
     images = {role: _reading(result) for role, result in results.items()}

@@ -385,6 +385,17 @@ def build_pipeline(spec: str = "shapes", allow_pickle: bool = False, dtype=None,
         return _load_single_file(path, allow_pickle)
     if _looks_like_path(spec):
         raise ModelLoadError(f"model path {spec!r} does not exist. " + _hint())
+    if "/" not in spec:
+        # Not an embedded name, a path or a hub id (owner/name): a typo, said at once rather than after asking the
+        # hub for it.
+        import difflib
+
+        close = difflib.get_close_matches(spec, EMBEDDED_MODELS, n=1)
+        guess = f"did you mean {close[0]!r}? " if close else ""
+        raise ModelLoadError(
+            f"unknown model {spec!r}: {guess}the embedded models are {', '.join(EMBEDDED_MODELS)}; otherwise give a "
+            "local diffusers folder, a .safetensors checkpoint or a hub id (owner/name)"
+        )
     return _load_hub_id(spec, allow_pickle)
 
 

@@ -21,19 +21,23 @@ from .plan import ModulationPlan
 
 @dataclasses.dataclass
 class DenoisingProgress:
-    """Which denoising step the UNet is on: ``progress = step / steps`` in [0, 1).
+    """Which denoising step the UNet is on: ``progress = step / steps`` in [0, 1), over the call's own schedule.
 
     Inside :func:`modulated_attention` a forward pre-hook on the UNet calls :meth:`on_unet_call` with the UNet's
     ``(sample, timestep)``. With a ``scheduler`` whose ``timesteps`` hold that timestep, ``step`` is its position
     among the schedule's distinct timesteps (in order) and ``steps`` their number, so a second-order scheduler (Heun
-    calls the UNet twice per step) gets the progress of the noise level each call evaluates. Without a scheduler, or
-    for a timestep not in the schedule, the n-th UNet call counts as step n (clamped to the last). Tests may set
-    ``step`` directly.
+    calls the UNet twice per step) gets the progress of the noise level each call evaluates. Both count from the
+    position of the first timestep the call evaluates (``start``): img2img and inpainting at ``strength`` s run only
+    the last ``s`` of the scheduler's timesteps, and their windows are read against those (progress 0 at the
+    call's first step), so that ``temperature.window=[0, 0.3]`` covers the first 30% of what the call denoises
+    rather than a part of the schedule the call skips. Without a scheduler, or for a timestep not in the schedule,
+    the n-th UNet call counts as step n (clamped to the last). Tests may set ``step`` directly.
     """
 
     steps: int = 1
     step: int = 0
     calls: int = 0
+    start: int | None = None  # position of the call's first timestep in the scheduler's schedule
     scheduler: object = dataclasses.field(default=None, repr=False)
     _schedule: tuple = dataclasses.field(default=(), repr=False)
     _schedule_source: object = dataclasses.field(default=None, repr=False)
@@ -48,7 +52,10 @@ class DenoisingProgress:
         if position is None:
             self.step = min(self.calls, max(self.steps - 1, 0))
         else:
-            self.step, self.steps = position
+            index, count = position
+            if self.start is None:
+                self.start = index
+            self.step, self.steps = max(index - self.start, 0), max(count - self.start, 1)
         self.calls += 1
 
     def _position(self, timestep) -> tuple[int, int] | None:

@@ -130,6 +130,7 @@ def modulated_attention(unet, context: ModulationContext) -> Iterator[Modulation
     originals = {name: modules[name].get_processor() for name in processors}
     context.progress.calls = 0
     context.progress.step = 0
+    context.progress.start = None
 
     guidance = latent_guidance(unet, context, modules)
 

@@ -88,6 +88,23 @@ class AttentionRecord:
     applied: dict = dataclasses.field(default_factory=dict)  # same keys, maps after modulation, where they differ
     sums_source: str = "model"
 
+    def __repr__(self) -> str:
+        # The tensors are summarised: printing a record (a notebook, a log line) should not dump kilobytes of numbers.
+        prompt = self.tree.prompt if self.tree is not None else self.metadata.get("prompt")
+        parts = [
+            f"prompt={prompt!r}",
+            f"tokens={len(self.token_ids)}",
+            f"cross={self.resolutions('cross')}",
+            f"self={self.resolutions('self')}",
+            f"phases={self.phase_names()}",
+            f"maps={len(self.sums)}",
+        ]
+        if "variant" in self.metadata:
+            parts.append(f"variant={self.metadata['variant']!r}")
+        if self.applied:
+            parts.append(f"applied={len(self.applied)}")
+        return f"AttentionRecord({', '.join(parts)})"
+
     @staticmethod
     def key(kind: str, resolution: str, phase: str) -> str:
         return f"{kind}/{resolution}/{phase}"
