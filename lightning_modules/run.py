@@ -271,6 +271,44 @@ def check_item_settings(out: Path, settings: GenerationSettings) -> int:
     return checked
 
 
+@dataclasses.dataclass(frozen=True)
+class AblationSpec:
+    """What one ``attnmod ablate`` run makes, where and how: the parameters of :func:`run_ablation`, checked.
+
+    ``configs``: variant name -> ModulationConfig; ``steps``/``height``/``width`` None: the model's defaults.
+    """
+
+    sources: tuple[str, ...]
+    out: Path
+    configs: dict
+    seeds: tuple[int, ...]
+    model: str = "tiny"
+    devices: int | str = 1
+    accelerator: str = "auto"
+    num_nodes: int = 1
+    strategy: str = "auto"
+    batch_size: int = 1
+    limit: int | None = None
+    categories: tuple[str, ...] | None = None
+    steps: int | None = None
+    guidance: float = 5.0
+    height: int | None = None
+    width: int | None = None
+    precision: str = "auto"
+    parser: str = "auto"
+    allow_pickle: bool = False
+    progress: bool = True
+
+
+@dataclasses.dataclass(frozen=True)
+class _Replaced:
+    """The real pieces a test replaces (see :func:`run_ablation`); None: the real one."""
+
+    model_loader: Callable | None = None
+    predict_fn: Callable | None = None
+    save_fn: Callable | None = None
+
+
 def run_ablation(
     sources: Sequence[str],
     out: str | Path,
@@ -342,34 +380,30 @@ def run_ablation(
         lock.acquire()
     succeeded = False
     try:
-        summary = _run_locked(
-            sources,
-            out,
-            configs,
-            seeds,
-            model,
-            devices,
-            accelerator,
-            num_nodes,
-            strategy,
-            batch_size,
-            limit,
-            categories,
-            steps,
-            guidance,
-            height,
-            width,
-            precision,
-            parser,
-            allow_pickle,
-            progress,
-            model_loader,
-            predict_fn,
-            save_fn,
-            started,
-            start_clock,
-            items=items,
+        spec = AblationSpec(
+            sources=tuple(sources),
+            out=out,
+            configs=configs,
+            seeds=tuple(seeds),
+            model=model,
+            devices=devices,
+            accelerator=accelerator,
+            num_nodes=num_nodes,
+            strategy=strategy,
+            batch_size=batch_size,
+            limit=limit,
+            categories=tuple(categories) if categories else None,
+            steps=steps,
+            guidance=guidance,
+            height=height,
+            width=width,
+            precision=precision,
+            parser=parser,
+            allow_pickle=allow_pickle,
+            progress=progress,
         )
+        replaced = _Replaced(model_loader=model_loader, predict_fn=predict_fn, save_fn=save_fn)
+        summary = _run_locked(spec, items, replaced, started, start_clock)
         succeeded = True
         return summary
     except Interrupted:
@@ -400,56 +434,24 @@ def remove_unused_run_folder(out: Path) -> None:
 
 
 def _run_locked(
-    sources,
-    out,
-    configs,
-    seeds,
-    model,
-    devices,
-    accelerator,
-    num_nodes,
-    strategy,
-    batch_size,
-    limit,
-    categories,
-    steps,
-    guidance,
-    height,
-    width,
-    precision,
-    parser,
-    allow_pickle,
-    progress,
-    model_loader,
-    predict_fn,
-    save_fn,
-    started,
-    start_clock,
-    items=None,
+    spec: AblationSpec, items: list, replaced: _Replaced, started: str, start_clock: float
 ) -> RunSummary | None:
-    from .data import AblationDataModule, expand_items, item_problem, load_sources
+    from .data import AblationDataModule, item_problem
     from .module import AblationModule, GenerationSettings
     from .writer import RUN_FORMAT, AblationWriter, StopAtItemBoundary, merge_results
 
+    out, configs = spec.out, spec.configs
     # From the name alone: the native size of a model that is not embedded is known once it is loaded.
-    known = resolve_generation_settings(model, steps, height, width)
-    steps, height, width = known["steps"], known["height"], known["width"]
-    variants = list(configs)
-    items = (
-        items
-        if items is not None
-        else expand_items(load_sources(sources, limit=limit, categories=categories), seeds, variants)
-    )
-
-    gpu = _uses_gpu(accelerator)
+    known = resolve_generation_settings(spec.model, spec.steps, spec.height, spec.width)
+    gpu = _uses_gpu(spec.accelerator)
     settings = GenerationSettings(
-        model=model,
-        steps=steps,
-        guidance=float(guidance),
-        height=height,
-        width=width,
-        dtype=resolve_precision(precision, gpu),
-        parser=parser,
+        model=spec.model,
+        steps=known["steps"],
+        guidance=float(spec.guidance),
+        height=known["height"],
+        width=known["width"],
+        dtype=resolve_precision(spec.precision, gpu),
+        parser=spec.parser,
     )
     resume_note = check_resume_settings(out, settings)
 
@@ -457,17 +459,17 @@ def _run_locked(
     from lightning.fabric.utilities.exceptions import MisconfigurationException
 
     _quiet_lightning_tips()
-    writer = AblationWriter(out, save_fn=save_fn)
+    writer = AblationWriter(out, save_fn=replaced.save_fn)
     try:
         trainer = pl.Trainer(
-            accelerator=accelerator,
-            devices=devices,
-            num_nodes=num_nodes,
-            strategy=strategy,
+            accelerator=spec.accelerator,
+            devices=spec.devices,
+            num_nodes=spec.num_nodes,
+            strategy=spec.strategy,
             logger=False,
             enable_checkpointing=False,
             enable_model_summary=False,
-            enable_progress_bar=progress,
+            enable_progress_bar=spec.progress,
             callbacks=[writer],
         )
     except (MisconfigurationException, ValueError, RuntimeError) as error:
@@ -482,14 +484,19 @@ def _run_locked(
     run_info = {
         "format": RUN_FORMAT,
         "command": list(sys.argv),
-        "sources": list(sources),
-        "categories": list(categories) if categories else None,
-        "limit": limit,
+        "sources": list(spec.sources),
+        "categories": list(spec.categories) if spec.categories else None,
+        "limit": spec.limit,
         "variants": {name: _config_json(config) for name, config in configs.items()},
-        "seeds": seeds,
+        "seeds": list(spec.seeds),
         "settings": settings.to_json(),
-        "batch_size": batch_size,
-        "trainer": {"accelerator": accelerator, "devices": devices, "num_nodes": num_nodes, "strategy": strategy},
+        "batch_size": spec.batch_size,
+        "trainer": {
+            "accelerator": spec.accelerator,
+            "devices": spec.devices,
+            "num_nodes": spec.num_nodes,
+            "strategy": spec.strategy,
+        },
         "device": _device_info(trainer),
         "threads": threads,
         "versions": software_versions((*MODEL_PACKAGES, "lightning"), python=True, missing=None),
@@ -497,9 +504,13 @@ def _run_locked(
     }
     writer.run_info = run_info
     writer.items = items
-    data = AblationDataModule(items, out, batch_size=batch_size)
+    data = AblationDataModule(items, out, batch_size=spec.batch_size)
     module = AblationModule(
-        settings, configs, allow_pickle=allow_pickle, model_loader=model_loader, predict_fn=predict_fn
+        settings,
+        configs,
+        allow_pickle=spec.allow_pickle,
+        model_loader=replaced.model_loader,
+        predict_fn=replaced.predict_fn,
     )
     with StopOnSignal("the current item") as stop:
         trainer.callbacks.append(StopAtItemBoundary(stop))  # after the writer: the current item is written first
