@@ -539,7 +539,9 @@ def _fit(trainer, module, loader, folder: Path) -> None:
     last = folder / "last.ckpt"
     kwargs = {"ckpt_path": str(last)} if last.is_file() else {}
     try:
-        trainer.fit(module, train_dataloaders=loader, weights_only=False, **kwargs)
+        # weights_only: a checkpoint is read as tensors and plain containers, never unpickled as code (the package's
+        # pickle policy); Lightning's checkpoints of these modules hold nothing else.
+        trainer.fit(module, train_dataloaders=loader, weights_only=True, **kwargs)
     except SIGTERMException:
         # Lightning's own SIGTERM check, after _PauseAfter saved the checkpoint and stopped at the step boundary.
         if not trainer.should_stop:
