@@ -232,10 +232,12 @@ def test_ablate_exits_1_when_no_item_succeeded_and_0_with_a_count_when_some_fail
     broken.write_text('{"no prompt": 1}\nnot json\n', encoding="utf-8")
     result = run_cli("ablate", str(broken), "--out", str(tmp_path / "none"), "--variants", "none", *SMALL)
     assert result.exit_code == 1
-    assert "2 items: 0 done, 0 skipped (already complete), 2 failed" in result.stdout
-    assert "error: no item succeeded: all 2 failed (first error: line 1 of broken.jsonl has no string field" in (
-        result.stderr
+    # Issue 30: known before the model loads, and no run folder is made for it.
+    assert result.stderr.strip() == (
+        "error: no item can be generated: all 2 have a problem (first: line 1 of broken.jsonl has no string field "
+        "'prompt')"
     )
+    assert not (tmp_path / "none").exists()
 
     mixed = tmp_path / "mixed.jsonl"
     mixed.write_text('{"prompt": "a red car"}\nnot json\n', encoding="utf-8")
@@ -243,6 +245,9 @@ def test_ablate_exits_1_when_no_item_succeeded_and_0_with_a_count_when_some_fail
     assert result.exit_code == 0
     assert "2 items: 1 done, 0 skipped (already complete), 1 failed" in result.stdout
     assert "warning: 1 of 2 items failed; their errors are in" in result.stderr
+    # A rerun cannot fix a bad source line: the warning says so instead of advising one.
+    assert "1 for problems in their source lines (empty, not JSON), which a rerun cannot fix" in result.stderr
+    assert "run the command again" not in result.stderr
 
 
 # ---------------------------------------------------------------------------------------------- 5. fail fast
