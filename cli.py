@@ -568,6 +568,7 @@ def probe(
     from .toolkit.models.loading import load_model
     from .workflows import run_probe
 
+    warn_vocabulary(model, prompt)
     loaded = load_model(model, device=device, dtype=dtype, allow_pickle=allow_pickle)
     table, _ = run_probe(
         loaded,

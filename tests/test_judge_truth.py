@@ -75,3 +75,16 @@ def test_a_two_tone_object_is_present_and_leaked():
     assert 0.15 < square["foreign_share"] < 0.35
     assert truth["lines"][1] == "with full: wrong (red circle: present; blue square: present, partly red (leaked))"
     assert truth["comparison"] == "full broke the image (2 of 2 named objects present with it)"
+
+
+def test_object_lines_name_each_verdict_once():
+    from attnmod.analysis.judge.truth import object_line
+
+    base = {"shape": "cross", "colour": "red", "missing": False, "wrong_colour": False, "detected_colour": "red"}
+    assert object_line(base) == "red cross: present"
+    wrong = {**base, "wrong_colour": True, "detected_colour": "yellow"}
+    assert object_line(wrong) == "red cross: drawn yellow (wrong colour)"
+    mostly = {**wrong, "leaked": True, "foreign_colour": "yellow"}
+    assert object_line(mostly) == "red cross: drawn mostly yellow, partly red (wrong colour, leaked)"
+    merged = {**base, "missing": True, "merged": True}
+    assert object_line(merged) == "red cross: missing, merged with another object"

@@ -48,19 +48,22 @@ IMAGE_FIELDS = (
 
 def object_line(verdict: Mapping) -> str:
     """One object in words: ``"red circle: present"``, ``"blue square: missing"``, ``"blue square: drawn red (wrong
-    colour)"``, with ``", merged with another object"`` and ``", partly red (leaked)"`` (another named object's colour
-    inside it) where the judge says so."""
+    colour)"``, ``"blue square: present, partly red (leaked)"`` (another named object's colour inside it), with
+    ``", merged with another object"`` where the judge says so."""
     name = f"{verdict['colour']} {verdict['shape']}"
+    leaked = bool(verdict.get("leaked"))
     if verdict["missing"]:
         state = "missing"
+    elif verdict["wrong_colour"] and leaked:  # mostly another named colour, partly its own
+        state = f"drawn mostly {verdict['detected_colour']}, partly {verdict['colour']} (wrong colour, leaked)"
     elif verdict["wrong_colour"]:
         state = f"drawn {verdict['detected_colour']} (wrong colour)"
+    elif leaked:
+        state = f"present, partly {verdict.get('foreign_colour') or 'another named colour'} (leaked)"
     else:
         state = "present"
     if verdict.get("merged"):
         state += ", merged with another object"
-    if verdict.get("leaked"):
-        state += f", partly {verdict.get('foreign_colour') or 'another named colour'} (leaked)"
     return f"{name}: {state}"
 
 
