@@ -243,7 +243,7 @@ CASES = [
         [("cat", [], None), ("table", [], None), ("lamp", [], None)],
         [],
     ),
-    # the shapes world's caption forms (toolkit/shapes_world.py): relation, nested, triple, count
+    # the shapes world's caption forms (toolkit/shapes_world/): relation, nested, triple, count
     (
         "a green triangle to the left of a purple circle",
         "(NP (NP (DT a) (JJ green) (NN triangle)) (PP (TO to) (NP (NP (DT the) (NN left))"
