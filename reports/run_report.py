@@ -381,12 +381,18 @@ def item_verdicts(metrics: dict | None) -> list[str]:
         return []
 
 
-def _load_record(folder: Path):
+def _load_record(folder: Path, problems: list[str] | None = None):
+    """The item's attention record, or None; why it could not be read (a damaged file, a checksum that does not
+    match) goes to ``problems``, which the card shows instead of maps drawn from bad numbers."""
     from ..toolkit.modulation.record import AttentionRecord
 
+    if not (folder / "attention.json").is_file():
+        return None
     try:
         return AttentionRecord.load(folder)
-    except AttnmodError:
+    except AttnmodError as error:
+        if problems is not None:
+            problems.append(f"attention maps of item {folder.name} not shown: {error}")
         return None
 
 
@@ -396,10 +402,11 @@ def gallery_card(data: RunData, frame, item_id: str, reference_id: str | None, n
     ids = [item_id] + ([reference_id] if reference_id else [])
     panels, labels, numbers = [], None, []
     verdicts: list[str] = []
+    problems: list[str] = []
     for position, current in enumerate(ids):
         row = rows.loc[current]
         folder = _item_folder(data, {"id": current, "folder": row["folder"]})
-        record = _load_record(folder)
+        record = _load_record(folder, problems)
         image = maps.load_image(folder / "image.png")
         if labels is None:
             tree = record.tree if record is not None else None
@@ -428,6 +435,7 @@ def gallery_card(data: RunData, frame, item_id: str, reference_id: str | None, n
         "numbers": numbers,
         "verdicts": verdicts,
         "note": note,
+        "problems": problems,
     }
 
 

@@ -215,3 +215,22 @@ def test_an_interrupted_run_is_reported_as_such(tmp_path):
     status = run_status(read_run(tmp_path))
     assert status["state"] == "interrupted" and status["level"] == "warn"
     assert status["message"].startswith("The run was stopped on request (SIGINT/SIGTERM): 1 of 4 items recorded")
+
+
+def test_a_gallery_card_says_why_it_shows_no_maps_for_a_record_that_fails_its_checksum(tmp_path):
+    import torch
+    from attnmod.reports.run_report import _load_record
+    from attnmod.toolkit.modulation.record import AttentionRecord
+
+    record = AttentionRecord(token_ids=[0, 1], token_texts=["a", "b"])
+    record.add("cross", "8x8", "early", torch.full((2, 8, 8), 0.5))
+    folder = tmp_path / "items" / "abc"
+    record.save(folder)
+    problems: list[str] = []
+    assert _load_record(folder, problems) is not None and problems == []
+    data = bytearray((folder / "attention.safetensors").read_bytes())
+    data[-4:] = b"\x00\x00\x80\x7f"  # the last float becomes infinity
+    (folder / "attention.safetensors").write_bytes(bytes(data))
+    assert _load_record(folder, problems) is None
+    (problem,) = problems
+    assert problem.startswith("attention maps of item abc not shown:") and "checksum" in problem
