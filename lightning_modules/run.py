@@ -309,6 +309,27 @@ class _Replaced:
     save_fn: Callable | None = None
 
 
+def _vocabulary_note(model: str, items) -> str | None:
+    """One line when a model trained on the shapes world gets prompts with words it never saw (None otherwise)."""
+    from ..toolkit.models.shapes import trained_on_world
+    from ..toolkit.shapes_world import out_of_vocabulary
+
+    if not trained_on_world(model):
+        return None
+    prompts = list(dict.fromkeys(item.prompt for item in items if isinstance(item.prompt, str)))
+    unknown = {prompt: out_of_vocabulary(prompt) for prompt in prompts}
+    outside = [prompt for prompt, words in unknown.items() if words]
+    if not outside:
+        return None
+    words = list(dict.fromkeys(word for prompt in outside for word in unknown[prompt]))
+    shown = ", ".join(repr(word) for word in words[:8]) + (f" and {len(words) - 8} more" if len(words) > 8 else "")
+    return (
+        f"{len(outside)} of {len(prompts)} prompts have words outside the shapes model's vocabulary ({shown}); it "
+        "knows only the shapes world's shapes, colours, sizes and relations: for other prompts use real SDXL weights, "
+        "--model PATH_OR_HUB_ID"
+    )
+
+
 def run_ablation(
     sources: Sequence[str],
     out: str | Path,
@@ -554,6 +575,6 @@ def _run_locked(
         world_size=trainer.world_size,
         unreadable_lines=unreadable,
         first_error=first_error,
-        notes=[resume_note] if resume_note else [],
+        notes=[note for note in (resume_note, _vocabulary_note(spec.model, items)) if note],
         input_problems=sum(1 for item in items if item_problem(item)),
     )

@@ -374,3 +374,15 @@ def test_a_damaged_run_json_never_lets_a_resume_mix_settings(damage, prompts, tm
         "which the 6 item(s) on disk were made with"
     ]
     assert json.loads(run_json.read_text(encoding="utf-8"))["settings"]["steps"] == 4
+
+
+def test_a_shapes_run_notes_the_prompts_with_words_outside_the_models_vocabulary():
+    import types
+
+    from attnmod.lightning_modules.run import _vocabulary_note
+
+    items = [types.SimpleNamespace(prompt=p) for p in ("a red car", "a red circle", "a white sheep", "a red car")]
+    note = _vocabulary_note("shapes", items)
+    assert note.startswith("2 of 3 prompts have words outside the shapes model's vocabulary ('car', 'sheep');")
+    assert _vocabulary_note("tiny", items) is None
+    assert _vocabulary_note("shapes", items[1:2]) is None
