@@ -222,126 +222,22 @@ def build_diagnosis_context(diagnosis_dir: str | Path) -> dict:
     role_names = {role: f"{role} ({variants[role]['variant']})" for role in roles}
     first_scores = variants[roles[0]]["scores"]
     names = {row["entity"]: row["label"] for row in first_scores["entities"]}
-    entity_order = [row["entity"] for row in first_scores["entities"]]
 
     images = {}
     for role in roles:
         path = folder / data["images"].get(role, variants[role]["image"])
         images[role] = {"name": role_names[role], "png": _summary_image(path), "file": path.name}
-
-    figure_list = [
-        {
-            "title": "Prompt tree",
-            "caption": "Entities nested as parsed, each with its attributes; token positions in brackets.",
-            "png": figures.to_png(figures.prompt_tree_figure(tree)),
-        }
-    ]
-
-    labels = maps.token_labels(tree)
     records = {role: _load_record(folder / variants[role]["record"]) for role in roles}
     overlay_images = {
         role_names[role]: maps.load_image(folder / data["images"].get(role, variants[role]["image"])) for role in roles
     }
-    phase_order: list[str] = []
-    for role in roles:
-        for name in list(variants[role]["scores"].get("phases", {})):
-            if name not in phase_order:
-                phase_order.append(name)
-    overlay_maps = {}
-    for role in roles:
-        record = records[role]
-        overlay_maps[role_names[role]] = (
-            {phase: maps.label_maps(record, labels, phase) for phase in phase_order} if record is not None else {}
-        )
     missing_records = [role for role in roles if records[role] is None]
-    if labels and phase_order:
-        figure_list.append(
-            {
-                "title": "Attention per token and phase",
-                "caption": "Cross-attention of each entity and attribute over the image, per phase, baseline and "
-                "modulated side by side (each map normalised to sum 1, resolutions combined as scored; light: more "
-                "attention, one colour scale per row).",
-                "png": figures.to_png(
-                    figures.attention_overlay_figure(
-                        overlay_images, overlay_maps, [label.label for label in labels], phase_order
-                    )
-                ),
-            }
-        )
-
-    entity_labels = [names[e] for e in entity_order]
-    if len(entity_order) >= 2:
-        matrices = {
-            role_names[role]: {
-                **{
-                    phase: overlap_matrix(scores, entity_order)
-                    for phase, scores in variants[role]["scores"].get("phases", {}).items()
-                },
-                "overall": overlap_matrix(variants[role]["scores"]["overall"], entity_order),
-            }
-            for role in roles
-        }
-        figure_list.append(
-            {
-                "title": "Entity overlap",
-                "caption": "O_ef = sum over pixels of min(M_e, M_f): 0 for disjoint maps, 1 for identical ones. "
-                f"The prompt's leakage is the largest value between entities that are not nested; the verdicts "
-                f"flag pairs at or above {data['thresholds']['overlap']:.2f}.",
-                "png": figures.to_png(figures.overlap_heatmap_figure(matrices, entity_labels)),
-            }
-        )
-
-    attribute_keys = [(row["entity"], row["attribute"]) for row in first_scores["attributes"]]
-    if attribute_keys:
-        attribute_labels = [
-            f"{row['text']} ({names.get(row['entity'], row['entity'])})" for row in first_scores["attributes"]
-        ]
-        values, flags = {}, {}
-        for role in roles:
-            by_key = {(r["entity"], r["attribute"]): r for r in variants[role]["scores"]["overall"]["bindings"]}
-            values[role_names[role]] = [by_key.get(key, {}).get("value") for key in attribute_keys]
-            flags[role_names[role]] = [bool(by_key.get(key, {}).get("misbound")) for key in attribute_keys]
-        lines = [(float(data["thresholds"]["binding"]), f"weak below {data['thresholds']['binding']:.2f}")]
-        if len(entity_order) == 2:
-            lines.append((0.5, "misbound below 0.50 (two entities)"))
-        figure_list.append(
-            {
-                "title": "Attribute binding",
-                "caption": "B_a: the share of an attribute's attention on entity regions that lies on its own entity "
-                "(overall). Hatched: misbound, i.e. another entity's region holds more of it than its own.",
-                "png": figures.to_png(figures.binding_bars_figure(attribute_labels, values, flags, lines)),
-            }
-        )
-
+    figure_list = _attention_figures(data, tree, roles, role_names, records, overlay_images)
+    figure_list += _score_figures(data, roles, role_names, names)
     attributions = data.get("attributions") or {}
-    attribution_rows = []
-    panels = []
-    for key, item in (attributions.get("items") or {}).items():
-        title = f"{key}: {item.get('method', '')} by {item.get('by', '')}, target {item.get('target', '')}"
-        scores = item.get("scores") or []
-        panels.append((title, [s.get("label", "") for s in scores], [s.get("score") or 0.0 for s in scores]))
-        attribution_rows.append(
-            {
-                "key": key,
-                "method": item.get("method"),
-                "by": item.get("by"),
-                "value": item.get("value"),
-                "baseline_value": item.get("baseline_value"),
-                "delta": item.get("delta"),
-                "relative_delta": item.get("relative_delta"),
-                "scores": ", ".join(f"{s.get('label')} {html.format_number(s.get('score'), 4)}" for s in scores),
-            }
-        )
-    if panels:
-        figure_list.append(
-            {
-                "title": "Token attributions (captum)",
-                "caption": "How much each token (or entity group) drives the target score at one denoising step "
-                "(baseline variant). Integrated Gradients report their convergence delta in the table below.",
-                "png": figures.to_png(figures.attribution_figure(panels)),
-            }
-        )
-
+    attribution_rows, attribution_figure = _attribution_section(attributions)
+    figure_list += attribution_figure
+    spotlight = _spotlight(tree, roles, role_names, records, overlay_images)
     noise = float(data["thresholds"].get("noise", findings.NOISE_BAND))
     key_numbers = [_key_number(row, noise) for row in data["comparison"]["metrics"]]
     variant_name = variants[roles[-1]]["variant"] if len(roles) > 1 else variants[roles[0]]["variant"]
@@ -355,24 +251,6 @@ def build_diagnosis_context(diagnosis_dir: str | Path) -> dict:
     # Problems whose kind of verdict did not predict the judge's failures in validation are folded away.
     compared = [item for item in every_problem if not findings.folded(item.kind)]
     hidden = [item for item in every_problem if findings.folded(item.kind)]
-    spotlight = None
-    entity_labels_only = maps.token_labels(tree, include_attributes=False)
-    if entity_labels_only and any(records[role] is not None for role in roles):
-        rows = [
-            (
-                role_names[role],
-                overlay_images[role_names[role]],
-                maps.label_maps(records[role], entity_labels_only) if records[role] is not None else {},
-            )
-            for role in roles
-        ]
-        spotlight = {
-            "title": "Where each object's attention went",
-            "caption": "Each entity's cross-attention over the whole generation laid over the image it made: bright "
-            "where the word attended, dark where it did not, yellow around the half-maximum region (one scale per "
-            "entity, shared by both images). Two entities lit in the same place is leakage.",
-            "png": figures.to_png(figures.spotlight_figure(rows, [label.label for label in entity_labels_only])),
-        }
     model = str(data["settings"].get("model", ""))
     return {
         "title": f"Diagnosis: {data['prompt']}",
@@ -420,6 +298,154 @@ def build_diagnosis_context(diagnosis_dir: str | Path) -> dict:
         "seconds": {role: variants[role]["seconds"] for role in roles},
         "versions": html.software_versions(),
     }
+
+
+def _attention_figures(data: dict, tree: PromptTree, roles, role_names, records, overlay_images) -> list[dict]:
+    """The prompt tree and, with records, each token's attention per phase over both images."""
+    variants = data["variants"]
+    figure_list = [
+        {
+            "title": "Prompt tree",
+            "caption": "Entities nested as parsed, each with its attributes; token positions in brackets.",
+            "png": figures.to_png(figures.prompt_tree_figure(tree)),
+        }
+    ]
+
+    labels = maps.token_labels(tree)
+    phase_order: list[str] = []
+    for role in roles:
+        for name in list(variants[role]["scores"].get("phases", {})):
+            if name not in phase_order:
+                phase_order.append(name)
+    overlay_maps = {}
+    for role in roles:
+        record = records[role]
+        overlay_maps[role_names[role]] = (
+            {phase: maps.label_maps(record, labels, phase) for phase in phase_order} if record is not None else {}
+        )
+    if labels and phase_order:
+        figure_list.append(
+            {
+                "title": "Attention per token and phase",
+                "caption": "Cross-attention of each entity and attribute over the image, per phase, baseline and "
+                "modulated side by side (each map normalised to sum 1, resolutions combined as scored; light: more "
+                "attention, one colour scale per row).",
+                "png": figures.to_png(
+                    figures.attention_overlay_figure(
+                        overlay_images, overlay_maps, [label.label for label in labels], phase_order
+                    )
+                ),
+            }
+        )
+    return figure_list
+
+
+def _score_figures(data: dict, roles, role_names, names: dict) -> list[dict]:
+    """The entity-overlap heat maps and the attribute-binding bars (both variants side by side)."""
+    variants = data["variants"]
+    first_scores = variants[roles[0]]["scores"]
+    entity_order = [row["entity"] for row in first_scores["entities"]]
+    figure_list: list[dict] = []
+    entity_labels = [names[e] for e in entity_order]
+    if len(entity_order) >= 2:
+        matrices = {
+            role_names[role]: {
+                **{
+                    phase: overlap_matrix(scores, entity_order)
+                    for phase, scores in variants[role]["scores"].get("phases", {}).items()
+                },
+                "overall": overlap_matrix(variants[role]["scores"]["overall"], entity_order),
+            }
+            for role in roles
+        }
+        figure_list.append(
+            {
+                "title": "Entity overlap",
+                "caption": "O_ef = sum over pixels of min(M_e, M_f): 0 for disjoint maps, 1 for identical ones. "
+                f"The prompt's leakage is the largest value between entities that are not nested; the verdicts "
+                f"flag pairs at or above {data['thresholds']['overlap']:.2f}.",
+                "png": figures.to_png(figures.overlap_heatmap_figure(matrices, entity_labels)),
+            }
+        )
+
+    attribute_keys = [(row["entity"], row["attribute"]) for row in first_scores["attributes"]]
+    if attribute_keys:
+        attribute_labels = [
+            f"{row['text']} ({names.get(row['entity'], row['entity'])})" for row in first_scores["attributes"]
+        ]
+        values, flags = {}, {}
+        for role in roles:
+            by_key = {(r["entity"], r["attribute"]): r for r in variants[role]["scores"]["overall"]["bindings"]}
+            values[role_names[role]] = [by_key.get(key, {}).get("value") for key in attribute_keys]
+            flags[role_names[role]] = [bool(by_key.get(key, {}).get("misbound")) for key in attribute_keys]
+        lines = [(float(data["thresholds"]["binding"]), f"weak below {data['thresholds']['binding']:.2f}")]
+        if len(entity_order) == 2:
+            lines.append((0.5, "misbound below 0.50 (two entities)"))
+        figure_list.append(
+            {
+                "title": "Attribute binding",
+                "caption": "B_a: the share of an attribute's attention on entity regions that lies on its own entity "
+                "(overall). Hatched: misbound, i.e. another entity's region holds more of it than its own.",
+                "png": figures.to_png(figures.binding_bars_figure(attribute_labels, values, flags, lines)),
+            }
+        )
+    return figure_list
+
+
+def _attribution_section(attributions: dict) -> tuple[list[dict], list[dict]]:
+    """The captum attributions' table rows and their figure (none without attributions)."""
+    attribution_rows = []
+    panels = []
+    for key, item in (attributions.get("items") or {}).items():
+        title = f"{key}: {item.get('method', '')} by {item.get('by', '')}, target {item.get('target', '')}"
+        scores = item.get("scores") or []
+        panels.append((title, [s.get("label", "") for s in scores], [s.get("score") or 0.0 for s in scores]))
+        attribution_rows.append(
+            {
+                "key": key,
+                "method": item.get("method"),
+                "by": item.get("by"),
+                "value": item.get("value"),
+                "baseline_value": item.get("baseline_value"),
+                "delta": item.get("delta"),
+                "relative_delta": item.get("relative_delta"),
+                "scores": ", ".join(f"{s.get('label')} {html.format_number(s.get('score'), 4)}" for s in scores),
+            }
+        )
+    figure_list: list[dict] = []
+    if panels:
+        figure_list.append(
+            {
+                "title": "Token attributions (captum)",
+                "caption": "How much each token (or entity group) drives the target score at one denoising step "
+                "(baseline variant). Integrated Gradients report their convergence delta in the table below.",
+                "png": figures.to_png(figures.attribution_figure(panels)),
+            }
+        )
+    return attribution_rows, figure_list
+
+
+def _spotlight(tree: PromptTree, roles, role_names, records, overlay_images) -> dict | None:
+    """Each entity's attention over the whole generation laid over its image (None without records)."""
+    spotlight = None
+    entity_labels_only = maps.token_labels(tree, include_attributes=False)
+    if entity_labels_only and any(records[role] is not None for role in roles):
+        rows = [
+            (
+                role_names[role],
+                overlay_images[role_names[role]],
+                maps.label_maps(records[role], entity_labels_only) if records[role] is not None else {},
+            )
+            for role in roles
+        ]
+        spotlight = {
+            "title": "Where each object's attention went",
+            "caption": "Each entity's cross-attention over the whole generation laid over the image it made: bright "
+            "where the word attended, dark where it did not, yellow around the half-maximum region (one scale per "
+            "entity, shared by both images). Two entities lit in the same place is leakage.",
+            "png": figures.to_png(figures.spotlight_figure(rows, [label.label for label in entity_labels_only])),
+        }
+    return spotlight
 
 
 def write_diagnosis_report(
