@@ -615,10 +615,9 @@ def _evaluate_locked(
     judge,
     allow_pickle,
 ) -> dict:
-    from tqdm.auto import tqdm
 
-    from .analysis.fid import FeatureStatistics, feature_statistics, frechet_distance, load_feature_model
-    from .analysis.image_metrics import ClipScorer, list_images, load_clip, load_reward_model, read_image_tensor
+    from .analysis.fid import load_feature_model
+    from .analysis.image_metrics import ClipScorer, load_clip, load_reward_model
     from .toolkit.devices import resolve_device
     from .toolkit.threads import ensure_thread_policy
 
@@ -652,41 +651,10 @@ def _evaluate_locked(
     stats_written = None
     if reference is not None:
         extractor = load_feature_model(fid_model_path, device=str(torch_device), image_size=fid_image_size)
-        if reference.is_dir():
-            paths = list_images(reference)
-            if len(paths) < 2:
-                raise AttnmodError(f"FID reference folder {str(reference)!r} holds {len(paths)} images; needs >= 2")
-            reference_stats = feature_statistics(
-                extractor, paths, fid_image_size, batch_size, progress, description="FID reference"
-            )
-            reference_images = len(paths)
-            stats_written = str(reference_stats.save(run / REFERENCE_STATS_FILE))
-        else:
-            reference_stats = FeatureStatistics.load(reference)
-            reference_images = reference_stats.count or None
-            warnings.extend(provenance_warnings(reference_stats.provenance, fid_model_path, fid_image_size))
-        if reference_stats.dimension != extractor.num_features:
-            raise AttnmodError(
-                f"FID reference statistics have {reference_stats.dimension} features but {fid_model_path!r} gives "
-                f"{extractor.num_features}: compute the reference with the same feature model"
-            )
-
-    clip_scores: dict[int, float] = {}
-    truncated: dict[int, bool] = {}
-    rewards: dict[int, float] = {}
-    batches = [items[start : start + batch_size] for start in range(0, len(items), batch_size)]
-    for batch in tqdm(batches, desc="CLIP score", disable=not progress or clip is None, unit="batch"):
-        if clip is None:
-            break
-        images = [read_image_tensor(item.image) for item in batch]
-        captions = [item.prompt for item in batch]
-        scores = clip.score(images, captions)
-        for item, value, cut in zip(batch, scores.clip_score, scores.truncated, strict=True):
-            clip_scores[item.row_index] = value
-            truncated[item.row_index] = cut
-        if reward is not None:
-            for item, value in zip(batch, reward.score(images, captions), strict=True):
-                rewards[item.row_index] = value
+        reference_stats, reference_images, stats_written = _fid_reference(
+            run, reference, extractor, fid_model_path, fid_image_size, batch_size, progress, warnings
+        )
+    clip_scores, truncated, rewards = _clip_and_reward_scores(items, clip, reward, batch_size, progress)
 
     judged: dict[int, dict] = {}
     if judge:
@@ -703,21 +671,9 @@ def _evaluate_locked(
     for variant, members in groups.items():
         fid = None
         if reference_stats is not None:
-            if len(members) < 2:
-                warnings.append(f"variant {variant}: {len(members)} image, FID needs at least 2")
-            else:
-                generated = feature_statistics(
-                    extractor,
-                    [m.image for m in members],
-                    fid_image_size,
-                    batch_size,
-                    progress,
-                    description=f"FID {variant}",
-                )
-                fid = frechet_distance(reference_stats, generated)
-                if not math.isfinite(fid):
-                    warnings.append(f"variant {variant}: FID is not finite (degenerate features), left out")
-                    fid = None
+            fid = _variant_fid(
+                variant, members, extractor, reference_stats, fid_image_size, batch_size, progress, warnings
+            )
         variants[variant] = variant_scores(
             members,
             clip_scores if clip is not None else None,
@@ -767,6 +723,79 @@ def _evaluate_locked(
     }
     write_atomic(run / EVALUATION_FILE, json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
     return summary
+
+
+def _fid_reference(
+    run: Path, reference: Path, extractor, fid_model_path, fid_image_size, batch_size, progress, warnings
+):
+    """The FID reference statistics ``(statistics, reference images or None, path of the statistics written or
+    None)``: computed from a folder of images (and saved in the run for reuse) or read from a statistics file."""
+    from .analysis.fid import FeatureStatistics, feature_statistics
+    from .analysis.image_metrics import list_images
+
+    reference_images = stats_written = None
+    if reference.is_dir():
+        paths = list_images(reference)
+        if len(paths) < 2:
+            raise AttnmodError(f"FID reference folder {str(reference)!r} holds {len(paths)} images; needs >= 2")
+        reference_stats = feature_statistics(
+            extractor, paths, fid_image_size, batch_size, progress, description="FID reference"
+        )
+        reference_images = len(paths)
+        stats_written = str(reference_stats.save(run / REFERENCE_STATS_FILE))
+    else:
+        reference_stats = FeatureStatistics.load(reference)
+        reference_images = reference_stats.count or None
+        warnings.extend(provenance_warnings(reference_stats.provenance, fid_model_path, fid_image_size))
+    if reference_stats.dimension != extractor.num_features:
+        raise AttnmodError(
+            f"FID reference statistics have {reference_stats.dimension} features but {fid_model_path!r} gives "
+            f"{extractor.num_features}: compute the reference with the same feature model"
+        )
+    return reference_stats, reference_images, stats_written
+
+
+def _clip_and_reward_scores(items, clip, reward, batch_size: int, progress: bool):
+    """Per row index: the CLIP score, whether the caption was cut to the CLIP context, and the reward (empty
+    without the model), in batches of ``batch_size`` images."""
+    from tqdm.auto import tqdm
+
+    from .analysis.image_metrics import read_image_tensor
+
+    clip_scores: dict[int, float] = {}
+    truncated: dict[int, bool] = {}
+    rewards: dict[int, float] = {}
+    batches = [items[start : start + batch_size] for start in range(0, len(items), batch_size)]
+    for batch in tqdm(batches, desc="CLIP score", disable=not progress or clip is None, unit="batch"):
+        if clip is None:
+            break
+        images = [read_image_tensor(item.image) for item in batch]
+        captions = [item.prompt for item in batch]
+        scores = clip.score(images, captions)
+        for item, value, cut in zip(batch, scores.clip_score, scores.truncated, strict=True):
+            clip_scores[item.row_index] = value
+            truncated[item.row_index] = cut
+        if reward is not None:
+            for item, value in zip(batch, reward.score(images, captions), strict=True):
+                rewards[item.row_index] = value
+    return clip_scores, truncated, rewards
+
+
+def _variant_fid(variant, members, extractor, reference_stats, fid_image_size, batch_size, progress, warnings):
+    """One variant's FID against the reference (None, with a warning, below 2 images or when not finite)."""
+    from .analysis.fid import feature_statistics, frechet_distance
+
+    if len(members) < 2:
+        warnings.append(f"variant {variant}: {len(members)} image, FID needs at least 2")
+        return None
+    generated = feature_statistics(
+        extractor, [m.image for m in members], fid_image_size, batch_size, progress, description=f"FID {variant}"
+    )
+    fid = frechet_distance(reference_stats, generated)
+    if not math.isfinite(fid):
+        warnings.append(f"variant {variant}: FID is not finite (degenerate features), left out")
+        return None
+    return fid
 
 
 # ---- the information-flow probe ----
