@@ -407,7 +407,12 @@ def gallery_card(data: RunData, frame, item_id: str, reference_id: str | None, n
         row = rows.loc[current]
         folder = _item_folder(data, {"id": current, "folder": row["folder"]})
         record = _load_record(folder, problems)
-        image = maps.load_image(folder / "image.png")
+        image_path = folder / "image.png"
+        if image_path.exists() and not image_path.resolve().is_relative_to(folder.resolve()):
+            problems.append(f"image of item {folder.name} not shown: it links outside its item folder")
+            image = None
+        else:
+            image = maps.load_image(image_path)
         if labels is None:
             tree = record.tree if record is not None else None
             labels = maps.token_labels(tree)[:GALLERY_LABELS] if tree is not None else []

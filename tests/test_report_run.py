@@ -234,3 +234,19 @@ def test_a_gallery_card_says_why_it_shows_no_maps_for_a_record_that_fails_its_ch
     assert _load_record(folder, problems) is None
     (problem,) = problems
     assert problem.startswith("attention maps of item abc not shown:") and "checksum" in problem
+
+
+def test_a_gallery_card_never_shows_an_image_that_links_out_of_its_item_folder(tmp_path):
+    from attnmod.reports.run_report import gallery_card, read_run, results_frame
+    from PIL import Image
+
+    secret = tmp_path / "secret.png"
+    Image.new("RGB", (8, 8), (255, 0, 0)).save(secret)
+    run = tmp_path / "run"
+    (run / "items" / "a").mkdir(parents=True)
+    (run / "items" / "a" / "image.png").symlink_to(secret)
+    row = {"id": "a", "prompt": "p", "seed": 0, "variant": "none", "status": "done", "folder": "items/a"}
+    (run / "results.jsonl").write_text(json.dumps(row) + "\n", encoding="utf-8")
+    data = read_run(run)
+    card = gallery_card(data, results_frame(data), "a", None)
+    assert card["problems"] == ["image of item a not shown: it links outside its item folder"]
