@@ -117,6 +117,40 @@ def table(summary: dict, labels, caption: str | None = None) -> list[str]:
     return lines
 
 
+def head_to_head(rows: list[dict], sets, reference: str = "full", others=("excite", "syngen")) -> dict:
+    """Pooled over ``sets``: each of ``others`` minus ``reference`` (same prompt and seed), per metric, as
+    :func:`results.cluster_bootstrap` of per-prompt mean differences (resampling prompts)."""
+    pooled = [row for row in rows if row["set"] in sets]
+    by_item = {(r["set"], r["caption"], r["seed"], r["variant"]): r for r in pooled}
+    comparison = {}
+    for other in others:
+        comparison[other] = {}
+        for metric in results.METRICS:
+            deltas: dict[tuple, list[float]] = {}
+            for (name, caption, seed, variant), mine in by_item.items():
+                base = by_item.get((name, caption, seed, reference))
+                if variant != other or base is None or mine.get(metric) is None or base.get(metric) is None:
+                    continue
+                deltas.setdefault((name, caption), []).append(mine[metric] - base[metric])
+            comparison[other][metric] = results.cluster_bootstrap(list(deltas.values()))
+    return comparison
+
+
+def head_to_head_lines(comparison: dict, reference: str = "full") -> list[str]:
+    lines = [
+        "",
+        f"**Head to head, pooled: each peer minus `{reference}`** (paired: same prompt and seed; points, 95% "
+        "bootstrap intervals over prompts)",
+        "",
+        "| variant | object accuracy | colour binding | all correct |",
+        "| --- | --- | --- | --- |",
+    ]
+    for other, by_metric in comparison.items():
+        cells = " | ".join(results.percent(by_metric[metric], True) for metric in results.METRICS)
+        lines.append(f"| {other} - {reference} | {cells} |")
+    return lines
+
+
 def command_line(args) -> str:
     parts = [f"python benchmarks/results_peers.py {args.stage}"]
     if args.model != "shapes":
@@ -217,6 +251,8 @@ def run(args) -> int:
     payload_path = out / f"peers-{args.stage}.json"
     payload = {"settings": settings, "command": command_line(args), "summary": summary,
                "configs": {label: config.to_json() for label, config in configs.items()}}  # fmt: skip
+    if args.stage == "report":
+        payload["head_to_head"] = head_to_head(rows, sets)
     if args.stage == "tune":
         chosen = choose_step_sizes(summary, step_sizes)
         payload["step_sizes"] = chosen
@@ -247,6 +283,7 @@ def run(args) -> int:
             "",
             "![per variant: colour binding and paired differences to none](results-peers.png)",
             *table(summary, labels),
+            *head_to_head_lines(head_to_head(rows, sets)),
         ]  # fmt: skip
         update_document(out / "results.md", BLOCK, "\n".join(lines))
     payload_path.write_text(json.dumps(payload, indent=1), encoding="utf-8")

@@ -306,3 +306,17 @@ def test_peers_report_variants_carry_the_tuned_full_and_the_chosen_step_sizes(tm
     document.write_text("# Results\nold table\n\n## The peers: Attend-and-Excite and SynGen here\nkept\n")
     assert results.kept_sections(document) == "\n## The peers: Attend-and-Excite and SynGen here\nkept\n"
     assert results.kept_sections(tmp_path / "none.md") == ""
+
+
+def test_peers_head_to_head_is_the_paired_difference_to_full_per_prompt():
+    rows = [
+        row("full", "a", object_accuracy=0.5), row("excite", "a", object_accuracy=1.0),  # +0.5
+        row("full", "b", object_accuracy=1.0), row("excite", "b", object_accuracy=0.5),  # -0.5
+        row("full", "c", object_accuracy=0.0), row("excite", "c", object_accuracy=1.0),  # +1.0
+        row("syngen", "a", object_accuracy=0.5),  # paired with full on prompt a only: 0
+    ]  # fmt: skip
+    comparison = results_peers.head_to_head(rows, ["seen-2/test"])
+    assert comparison["excite"]["object_accuracy"]["mean"] == pytest.approx((0.5 - 0.5 + 1.0) / 3)
+    assert comparison["excite"]["object_accuracy"]["groups"] == 3
+    assert comparison["syngen"]["object_accuracy"]["mean"] == pytest.approx(0.0)
+    assert "| excite - full | +33.3 [" in "\n".join(results_peers.head_to_head_lines(comparison))
