@@ -13,27 +13,8 @@ os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 os.environ.setdefault("DIFFUSERS_VERBOSITY", "error")
 
 import pytest  # noqa: E402
-from attnmod.toolkit.prompt.tree import Attribute, Entity, PromptTree  # noqa: E402
-
-# Prompt trees with hand-checked CLIP token positions (0 is the start token), shared by the tests that plant maps or
-# drive the modulation without a parser. Import them (``from conftest import CAT_DOG``) or take the fixtures below.
-
-#: "a red cat and a blue dog": two independent entities, one attribute each (a 2, red 2, cat 3, blue 6, dog 7).
-CAT_DOG = PromptTree(
-    "a red cat and a blue dog",
-    (
-        Entity("cat", "cat", (6, 9), (Attribute("red", (2, 5), (2,)),), None, (3,)),
-        Entity("dog", "dog", (21, 24), (Attribute("blue", (16, 20), (6,)),), None, (7,)),
-    ),
-)
-#: "a man with a red hat": the hat nested in the man (parent 0), its attribute "red" at 5, hat at 6.
-MAN_HAT = PromptTree(
-    "a man with a red hat",
-    (
-        Entity("man", "man", (2, 5), (), None, (2,)),
-        Entity("hat", "hat", (17, 20), (Attribute("red", (13, 16), (5,)),), 0, (6,)),
-    ),
-)
+from attnmod.toolkit.prompt.tree import PromptTree  # noqa: E402
+from planted import CAT_DOG, MAN_HAT  # noqa: E402
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,7 @@ from attnmod.toolkit.modulation.config import CaptureConfig, ModulationConfig
 from attnmod.toolkit.modulation.context import AttentionEvent
 from attnmod.toolkit.modulation.record import AttentionRecord, Phase
 from attnmod.toolkit.prompt.tree import Attribute, Entity, PromptTree
-from conftest import CAT_DOG
+from planted import CAT_DOG
 
 SIZE = {"height": 64, "width": 64}
 BIRD = PromptTree("a small bird", (Entity("bird", "bird", (8, 12), (Attribute("small", (2, 7), (2,)),), None, (3,)),))

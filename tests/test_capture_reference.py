@@ -15,7 +15,7 @@ from attnmod.toolkit.modulation.capture import AttentionCapture
 from attnmod.toolkit.modulation.config import ModulationConfig
 from attnmod.toolkit.modulation.context import AttentionEvent
 from attnmod.toolkit.modulation.record import AttentionRecord, Phase
-from conftest import CAT_DOG
+from planted import CAT_DOG
 
 ONE_PHASE = (Phase("all", 0.0, 1.0),)
 

@@ -25,7 +25,7 @@ from attnmod.toolkit.modulation.guidance import (
     syngen_pair_losses,
 )
 from attnmod.toolkit.prompt.tree import Attribute, Entity, PromptTree
-from conftest import CAT_DOG, MAN_HAT
+from planted import CAT_DOG, MAN_HAT
 
 
 def planted_maps(height=4, width=5, tokens=77, seed=0) -> np.ndarray:

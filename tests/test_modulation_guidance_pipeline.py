@@ -16,7 +16,7 @@ from attnmod.toolkit.generation import generate
 from attnmod.toolkit.modulation import guidance as guidance_module
 from attnmod.toolkit.modulation import optimisation
 from attnmod.toolkit.modulation.config import ModulationConfig
-from conftest import CAT_DOG, MAN_HAT
+from planted import CAT_DOG, MAN_HAT
 
 MODELS = ["tiny_model", "tiny_sd_model"]
 SIZE = {"height": 64, "width": 64}

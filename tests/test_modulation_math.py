@@ -19,7 +19,7 @@ from attnmod.toolkit.modulation.masking import (
 )
 from attnmod.toolkit.modulation.plan import ATTRIBUTE, ENTITY, OTHER, SPECIAL, ModulationPlan, plan_sample
 from attnmod.toolkit.prompt.tree import Attribute, Entity, PromptTree
-from conftest import CAT_DOG, MAN_HAT
+from planted import CAT_DOG, MAN_HAT
 
 # "a red cat and a blue dog": 0 <start>, 1 a, 2 red, 3 cat, 4 and, 5 a, 6 blue, 7 dog, 8 <end>
 # "a man with a red hat": 0 <start>, 1 a, 2 man, 3 with, 4 a, 5 red, 6 hat, 7 <end>; hat is inside man

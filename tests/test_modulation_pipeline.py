@@ -24,7 +24,7 @@ from attnmod.toolkit.modulation.context import DenoisingProgress, ModulationCont
 from attnmod.toolkit.modulation.install import modulated_attention
 from attnmod.toolkit.modulation.plan import ModulationPlan, plan_sample
 from attnmod.toolkit.prompt.tree import PromptTree
-from conftest import CAT_DOG, MAN_HAT
+from planted import CAT_DOG, MAN_HAT
 
 MODELS = ["tiny_model", "tiny_sd_model"]
 SIZE = {"height": 64, "width": 64}

@@ -10,7 +10,7 @@ import pytest
 from attnmod.analysis.information_flow import EditRow, ProbeTable, model_reading, padding_reading
 from attnmod.toolkit.probe import known_figures
 from attnmod.toolkit.shapes_world import prompt_set, scene_from_caption
-from conftest import CAT_DOG
+from planted import CAT_DOG
 
 SMALL = ("--model", "tiny", "--steps", "1", "--height", "64", "--width", "64", "--no-progress")
 

@@ -17,8 +17,8 @@ from attnmod.toolkit.modulation.context import ModulationContext
 from attnmod.toolkit.modulation.masking import LayoutMaps
 from attnmod.toolkit.modulation.plan import ModulationPlan, plan_sample
 from attnmod.toolkit.modulation.processors import MaskedReweightedCrossAttnProcessor
-from conftest import CAT_DOG
 from diffusers.models.attention_processor import Attention, AttnProcessor2_0
+from planted import CAT_DOG
 
 # The planted module and token layout are those of the image-path tests (token positions: 0 <start>, 1 a, 2 red,
 # 3 cat, 4 and, 5 a, 6 blue, 7 dog, 8 <end>, 9.. padding).

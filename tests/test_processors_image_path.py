@@ -26,8 +26,8 @@ from attnmod.toolkit.modulation.context import ModulationContext
 from attnmod.toolkit.modulation.masking import LayoutMaps
 from attnmod.toolkit.modulation.plan import ModulationPlan, plan_sample
 from attnmod.toolkit.modulation.processors import MaskedReweightedCrossAttnProcessor, TemperedSelfAttnProcessor
-from conftest import CAT_DOG
 from diffusers.models.attention_processor import Attention, AttnProcessor2_0
+from planted import CAT_DOG
 
 HEADS, HEAD_DIM = 2, 4
 WIDTH = HEADS * HEAD_DIM
