@@ -3,7 +3,7 @@
 The pydantic models below are the one description of the file: :data:`DIAGNOSIS_SCHEMA` (JSON Schema, draft
 2020-12, printed in docs/diagnosis.md and kept identical by a test) is generated from them, files are checked
 against it by ``jsonschema`` (a maintained validator that implements every keyword), and
-:func:`load_diagnosis` (``typed=True``) returns a :class:`Diagnosis` object instead of the plain dict.
+:func:`load_diagnosis` (``typed=True``) returns a :class:`DiagnosisFile` object instead of the plain dict.
 
 Every object allows fields beyond the documented ones, so that a newer attnmod can add scores without breaking
 older readers; the listed fields are what a reader may rely on. Undefined numbers are ``null``; the file is strict
@@ -264,8 +264,9 @@ class RankedFinding(_Open):
     folded: bool
 
 
-class Diagnosis(_Open):
-    """diagnosis.json as typed objects (see docs/diagnosis.md)."""
+class DiagnosisFile(_Open):
+    """diagnosis.json as typed objects (see docs/diagnosis.md). Not the API's ``attnmod.Diagnosis``, which holds a
+    diagnosis with its folder, images and report; its ``typed()`` returns this model."""
 
     format: Literal["attnmod.diagnosis/2"]
     prompt: str
@@ -294,7 +295,7 @@ class _PlainSchema(GenerateJsonSchema):
 
 
 def _schema() -> dict:
-    generated = Diagnosis.model_json_schema(by_alias=True, schema_generator=_PlainSchema)
+    generated = DiagnosisFile.model_json_schema(by_alias=True, schema_generator=_PlainSchema)
     for definition in generated.get("$defs", {}).values():
         definition.pop("title", None)
         definition.pop("description", None)
@@ -303,7 +304,7 @@ def _schema() -> dict:
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", "title": "attnmod diagnosis", **generated}
 
 
-#: JSON Schema of diagnosis.json, generated from :class:`Diagnosis`; docs/diagnosis.md prints the same document.
+#: JSON Schema of diagnosis.json, generated from :class:`DiagnosisFile`; docs/diagnosis.md prints the same document.
 DIAGNOSIS_SCHEMA: dict = _schema()
 
 
@@ -348,9 +349,9 @@ def validate_diagnosis(data: dict) -> None:
         raise AttnmodError(f"diagnosis does not follow the {DIAGNOSIS_FORMAT} schema: {shown}")
 
 
-def load_diagnosis(path: str | Path, typed: bool = False) -> dict | Diagnosis:
+def load_diagnosis(path: str | Path, typed: bool = False) -> dict | DiagnosisFile:
     """Read and validate ``diagnosis.json`` (or the folder holding it): the dict, or with ``typed`` a
-    :class:`Diagnosis`."""
+    :class:`DiagnosisFile`."""
     path = Path(path)
     if path.is_dir():
         path = path / DIAGNOSIS_FILE
@@ -359,10 +360,24 @@ def load_diagnosis(path: str | Path, typed: bool = False) -> dict | Diagnosis:
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
         raise AttnmodError(f"cannot read diagnosis {str(path)!r}: {error}") from error
     validate_diagnosis(data)
-    return Diagnosis.model_validate(data) if typed else data
+    return DiagnosisFile.model_validate(data) if typed else data
 
 
 def write_diagnosis(data: dict, out_dir: str | Path) -> Path:
     """Validate and write ``out_dir/diagnosis.json`` (strict JSON: no NaN), atomically."""
     validate_diagnosis(data)
     return write_atomic(Path(out_dir) / DIAGNOSIS_FILE, json.dumps(data, indent=1, ensure_ascii=False, allow_nan=False))
+
+
+def __getattr__(name: str):
+    # The model's old name, which it shared with the API's attnmod.Diagnosis; docs/diagnosis.md named it.
+    if name == "Diagnosis":
+        import warnings
+
+        warnings.warn(
+            "attnmod.analysis.schema.Diagnosis is now DiagnosisFile (attnmod.Diagnosis is the API's class)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return DiagnosisFile
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

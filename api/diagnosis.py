@@ -87,9 +87,9 @@ class Diagnosis:
 
     def typed(self):
         """``diagnosis.json`` as the analysis' typed (pydantic) model."""
-        from ..analysis.schema import Diagnosis as DiagnosisModel
+        from ..analysis.schema import DiagnosisFile
 
-        return DiagnosisModel.model_validate(self.data)
+        return DiagnosisFile.model_validate(self.data)
 
     @property
     def tree(self) -> PromptTree:

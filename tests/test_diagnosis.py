@@ -321,9 +321,17 @@ def test_the_schema_refuses_nan_a_wrong_format_and_a_mistyped_extra_variant():
     assert "$.variants.modulated.summary.binding: nan is not allowed (strict JSON has no NaN or infinity)" in errors
 
 
+def test_the_models_old_name_still_imports_with_a_deprecation_warning():
+    import pytest
+
+    with pytest.warns(DeprecationWarning, match="DiagnosisFile"):
+        old = schema.Diagnosis
+    assert old is schema.DiagnosisFile
+
+
 def test_a_typed_diagnosis_reads_the_same_numbers():
     data = hand_made_diagnosis()
-    typed = schema.Diagnosis.model_validate(data)
+    typed = schema.DiagnosisFile.model_validate(data)
     overall = data["variants"]["baseline"]["scores"]["overall"]
     assert typed.variants.baseline.scores.overall.leakage == overall["leakage"]
     assert [row.value for row in typed.variants.modulated.scores.overall.bindings] == [
