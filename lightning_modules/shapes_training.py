@@ -926,6 +926,7 @@ def _init_components(source: str, configs: dict, components: dict, out: Path, un
     theirs = (saved.get("recipe") or {}).get("text_recipe", "joint")
     ours = configs["recipe"]["text_recipe"]
     if unet_only:
+        configs["recipe"]["parent"] = saved.get("recipe") or {"text_recipe": "joint"}
         components["unet"].load_state_dict(shapes_model.load_shapes_components(folder)["unet"].state_dict())
         return
     if theirs != ours:
@@ -933,6 +934,8 @@ def _init_components(source: str, configs: dict, components: dict, out: Path, un
             f"--init-from {source!r}: that model was trained with text recipe {theirs!r}, this run asks for "
             f"{ours!r}; continue it under {theirs!r} or start a new model without --init-from"
         )
+    # the lineage: a continued model's compute includes its parent's (and the parent's own parents')
+    configs["recipe"]["parent"] = saved.get("recipe") or {"text_recipe": "joint"}
     loaded = shapes_model.load_shapes_components(folder)
     for name in ("unet", "text_encoder", "text_encoder_2"):
         components[name].load_state_dict(loaded[name].state_dict())

@@ -196,6 +196,7 @@ def test_init_from_continues_a_saved_model_and_refuses_another_recipe(frozen_run
         assert torch.equal(continued[key], value), key
     recorded = json.loads((tmp_path / "on" / "weights" / "config.json").read_text())["recipe"]
     assert recorded["text_recipe"] == "frozen-contrastive" and recorded["init_from"] == str(source / "weights")
+    assert recorded["parent"] == json.loads((source / "weights" / "config.json").read_text())["recipe"]
 
     refused = run_cli(*arguments, "--out", str(tmp_path / "joint"))  # the joint recipe is the default
     assert refused.exit_code == 1 and "Traceback" not in refused.output
