@@ -95,8 +95,9 @@ class LatentGuidance:
     """Attend-and-Excite and SynGen inside a diffusers denoising loop, through two extension points:
 
     * a UNet forward pre-hook (:meth:`before_unet_call`, installed by :meth:`installed`): at the first UNet call of a
-      guided step it takes the conditional rows of the UNet input, optimises each sample's latent with its own UNet
-      calls (``unet.forward`` with one sample at a time, gradients on the latent only, every parameter frozen), and
+      guided step it takes the conditional rows of the UNet input, optimises the samples' latents with UNet calls
+      of its own (``unet.forward``, bypassing the hooks: one call at a time for the guided samples together, their
+      losses summed, each sample's gradient its own; gradients on the latent only, every parameter frozen), and
       returns the input with the changed latent (in both halves of classifier-free guidance);
     * a wrapper of the scheduler instance's ``step`` (the same signature, so pipelines inspect it as before): the
       step that follows adds the same change, divided by the scheduler's input scale, to the latent it is given, so
