@@ -72,6 +72,7 @@ METRICS = {
     "object_accuracy": "object accuracy",
     "colour_binding": "colour binding",
     "all_correct": "all correct",
+    "leaked": "colour leakage",  # share of images with a named object partly in another's colour: lower is better
 }
 REFERENCE = "none"
 PARTS = ("temperature", "masking", "reweighting")
@@ -575,18 +576,18 @@ def markdown(args, settings: dict, summary: dict, configs: dict, rows: Sequence[
             "",
             f"## {name}",
             "",
-            "| variant | images | object accuracy | colour binding | all correct | object acc. vs none "
-            "| colour binding vs none | all correct vs none | time vs none |",
-            "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+            "| variant | images | object accuracy | colour binding | all correct | colour leakage | object acc. vs none "
+            "| colour binding vs none | all correct vs none | colour leakage vs none (lower is better) | time vs none |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
         ]
         for label in labels:
             entry = by_variant[label]
             ratio = entry["time_ratio"]
             lines.append(
                 f"| {label} | {entry['images']} | {percent(entry['object_accuracy'])} | "
-                f"{percent(entry['colour_binding'])} | {percent(entry['all_correct'])} | "
+                f"{percent(entry['colour_binding'])} | {percent(entry['all_correct'])} | {percent(entry['leaked'])} | "
                 f"{percent(entry['object_accuracy_vs_none'], True)} | {percent(entry['colour_binding_vs_none'], True)} "
-                f"| {percent(entry['all_correct_vs_none'], True)} | "
+                f"| {percent(entry['all_correct_vs_none'], True)} | {percent(entry['leaked_vs_none'], True)} | "
                 f"{'n/a' if math.isnan(ratio) else f'{ratio:.2f}x'} |"
             )
     return "\n".join(lines) + "\n"

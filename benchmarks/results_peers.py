@@ -99,9 +99,9 @@ def table(summary: dict, labels, caption: str | None = None) -> list[str]:
             "",
             f"**{name}**{caption or ''}",
             "",
-            "| variant | images | object accuracy | colour binding | all correct | object acc. vs none "
-            "| colour binding vs none | all correct vs none | time vs none |",
-            "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+            "| variant | images | object accuracy | colour binding | all correct | colour leakage | object acc. vs none "
+            "| colour binding vs none | all correct vs none | colour leakage vs none | time vs none |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
         ]
         for label in labels:
             entry = by_variant[label]
@@ -109,9 +109,11 @@ def table(summary: dict, labels, caption: str | None = None) -> list[str]:
             lines.append(
                 f"| {label} | {entry['images']} | {results.percent(entry['object_accuracy'])} | "
                 f"{results.percent(entry['colour_binding'])} | {results.percent(entry['all_correct'])} | "
+                f"{results.percent(entry.get('leaked'))} | "
                 f"{results.percent(entry['object_accuracy_vs_none'], True)} | "
                 f"{results.percent(entry['colour_binding_vs_none'], True)} | "
                 f"{results.percent(entry['all_correct_vs_none'], True)} | "
+                f"{results.percent(entry.get('leaked_vs_none'), True)} | "
                 f"{'n/a' if math.isnan(ratio) else f'{ratio:.2f}x'} |"
             )
     return lines
@@ -142,8 +144,8 @@ def head_to_head_lines(comparison: dict, reference: str = "full") -> list[str]:
         f"**Head to head, pooled: each peer minus `{reference}`** (paired: same prompt and seed; points, 95% "
         "bootstrap intervals over prompts)",
         "",
-        "| variant | object accuracy | colour binding | all correct |",
-        "| --- | --- | --- | --- |",
+        "| variant | object accuracy | colour binding | all correct | colour leakage (lower is better) |",
+        "| --- | --- | --- | --- | --- |",
     ]
     for other, by_metric in comparison.items():
         cells = " | ".join(results.percent(by_metric[metric], True) for metric in results.METRICS)

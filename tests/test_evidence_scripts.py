@@ -320,3 +320,21 @@ def test_peers_head_to_head_is_the_paired_difference_to_full_per_prompt():
     assert comparison["excite"]["object_accuracy"]["groups"] == 3
     assert comparison["syngen"]["object_accuracy"]["mean"] == pytest.approx(0.0)
     assert "| excite - full | +33.3 [" in "\n".join(results_peers.head_to_head_lines(comparison))
+
+
+def test_colour_leakage_is_a_column_with_its_paired_difference():
+    # none leaks on p0 and p1 (both seeds), full on p0 only: rates 50% and 25%, paired difference -25 points
+    rows = []
+    for index in range(4):
+        for seed in (0, 1):
+            rows.append(row("none", f"p{index}", seed, leaked=float(index < 2)))
+            rows.append(row("full", f"p{index}", seed, leaked=float(index < 1)))
+    summary = results.summarise(rows, ["none", "full"], ["seen-2/test"])
+    assert summary["seen-2/test"]["none"]["leaked"]["mean"] == pytest.approx(0.5)
+    assert summary["seen-2/test"]["full"]["leaked"]["mean"] == pytest.approx(0.25)
+    assert summary["seen-2/test"]["full"]["leaked_vs_none"]["mean"] == pytest.approx(-0.25)
+    # rows from before the judge had a leakage verdict carry none: the column reads n/a, the others are unchanged
+    old = [{k: v for k, v in r.items() if k != "leaked"} for r in rows]
+    summary_old = results.summarise(old, ["none", "full"], ["seen-2/test"])
+    assert results.percent(summary_old["seen-2/test"]["full"]["leaked"]) == "n/a"
+    assert summary_old["seen-2/test"]["full"]["colour_binding"]["mean"] == pytest.approx(1.0)

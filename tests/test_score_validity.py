@@ -217,3 +217,42 @@ def test_a_cache_of_another_model_or_setting_is_refused(bench, tmp_path):
     bench.check_same_settings(tmp_path, dict(settings))  # the same run, resumed
     with pytest.raises(OSError, match="weights_sha256 'aaaa', not 'bbbb'"):
         bench.check_same_settings(tmp_path, {**settings, "weights_sha256": "bbbb"})
+
+
+def test_judge_labels_carry_the_leakage_verdict_and_none_without_one(bench):
+    objects = [{"found": True, "colour_correct": True}, {"found": True, "colour_correct": True}]
+    assert bench.judge_labels({"objects": objects, "merged": False, "leaked": True}, 2)["leaked"] is True
+    assert bench.judge_labels({"objects": objects, "merged": False}, 2)["leaked"] is None  # an older judge
+
+
+def leaked_row(half: str, index: int, leaked: bool | None, overlap: float) -> dict:
+    """An image of two found objects whose entity pair has a planted overlap; the judge saw a leak or not."""
+    levels = {str(level): overlap for level in (0.0, 0.25, 0.5)}
+    pair = {"entities": [0, 1], "overlap": overlap, "self_share": {}, "floor": levels,
+            "daam": {"0.3": overlap, "0.4": overlap, "0.5": overlap}, "self_lift": {}}  # fmt: skip
+    entity = {"contrast": 1.0, "iou": {}, "iou_chance": {}, "presence": None}
+    return {
+        "id": f"{half}-{index}",
+        "half": half,
+        "caption": f"{half} prompt {index}",
+        "variant": "none",
+        "labels": {"missing": [None, None], "wrong_colour": [None, None], "merged": None, "leaked": leaked},
+        "scores": {"model": {"entities": [entity, entity], "attributes": [], "pairs": [pair]}},
+    }
+
+
+def test_colour_leakage_is_a_failure_kind_predicted_by_the_overlap_scores(bench):
+    # leaked images (every fourth) have the larger overlaps: AUROC 1 for every overlap score; merged is never
+    # labelled here, so no merged table is made; a row from an older cache (no leakage label) gives no unit
+    rows = [leaked_row(half, index, index % 4 == 0, 0.6 if index % 4 == 0 else 0.1 + 0.01 * index)
+            for half in ("tune", "test") for index in range(12)]  # fmt: skip
+    rows.append(leaked_row("test", 99, None, 0.9))
+    assert "leaked" in bench.FAILURES
+    result = bench.evaluate(rows, resamples=50)
+    table = {row["predictor"]: row for row in result["failures"]["none/leaked"]}
+    assert table["leakage O (sum of minima)"]["auroc"] == pytest.approx(1.0)
+    assert table["floor-removed overlap, floor q0.5"]["auroc"] == pytest.approx(1.0)
+    counts = result["counts"]["none/leaked"]
+    assert counts["test_units"] == 12 and counts["test_failures"] == 3
+    merged = result["failures"].get("none/merged", [])
+    assert all(row["auroc"] is None or math.isnan(row["auroc"]) for row in merged)

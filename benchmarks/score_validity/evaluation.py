@@ -34,9 +34,11 @@ def units(rows: list[dict], failure: str, variant: str, source: str = "model") -
                 if label is not None:
                     seen = {name: view["entities"][index] for name, view in views.items()}
                     found.append(({**entity, "views": seen}, bool(label), row["caption"]))
-        elif labels["merged"] is not None and scores["pairs"]:
+        elif labels.get(failure) is not None and scores["pairs"]:
+            # merged objects and colour leakage: unit = the image, read through its entity pairs (labels cached before
+            # the judge had a leakage verdict carry no "leaked" and give no unit)
             unit = {"pairs": scores["pairs"], "entities": scores["entities"]}
-            found.append((unit, bool(labels["merged"]), row["caption"]))
+            found.append((unit, bool(labels[failure]), row["caption"]))
     return found
 
 

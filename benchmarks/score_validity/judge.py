@@ -1,4 +1,5 @@
-"""The shapes-world judge's labels of one image: which objects are missing, wrongly coloured or merged."""
+"""The shapes-world judge's labels of one image: which objects are missing or wrongly coloured, and whether objects
+merged or a colour leaked into another object."""
 
 from __future__ import annotations
 
@@ -20,7 +21,8 @@ def _field(thing, *names, default=None):
 
 def judge_labels(verdict, objects: int) -> dict:
     """The judge's verdict as labels: ``{"missing": [bool|None], "wrong_colour": [bool|None], "merged": bool|None,
-    "masks": [array|None]}`` per object in caption order. Reads the judge's fields by name (``objects`` rows with
+    "leaked": bool|None, "masks": [array|None]}`` per object in caption order (``leaked``: the judge's image-level
+    leakage verdict, None for a judge without one). Reads the judge's fields by name (``objects`` rows with
     ``found``/``present``/``missing``, ``colour_correct``/``colour_ok``/``wrong_colour``, ``mask``; a ``merged``
     flag on the verdict or on the objects)."""
     rows = list(_field(verdict, "objects", default=[]) or [])
@@ -46,12 +48,14 @@ def judge_labels(verdict, objects: int) -> dict:
         masks.append(None if mask is None else np.asarray(mask, dtype=bool))
         merged_objects.append(_field(row, "merged"))
     merged = _field(verdict, "merged")
+    leaked = _field(verdict, "leaked")
     if merged is None and any(flag is not None for flag in merged_objects):
         merged = any(bool(flag) for flag in merged_objects)
     return {
         "missing": missing,
         "wrong_colour": wrong,
         "merged": None if merged is None else bool(merged),
+        "leaked": None if leaked is None else bool(leaked),
         "masks": masks,
     }
 

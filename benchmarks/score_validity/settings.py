@@ -4,11 +4,12 @@ from __future__ import annotations
 
 SETS = ("seen-2", "seen-3", "heldout-2", "heldout-3")
 HALVES = ("tune", "test")
-FAILURES = ("wrong_colour", "missing", "merged")
+FAILURES = ("wrong_colour", "missing", "merged", "leaked")
 FAILURE_NAMES = {
     "wrong_colour": "wrong colour binding",
     "missing": "missing object",
     "merged": "merged objects",
+    "leaked": "colour leakage (an object partly painted in another named object's colour)",
 }
 
 #: Region rules compared (name -> keyword arguments of metrics.region_candidates). The first is the original.
