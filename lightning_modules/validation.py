@@ -13,10 +13,10 @@ from collections.abc import Sequence
 from ..toolkit.errors import AttnmodError
 
 # The embedded models' size multiple: 8 (the VAE's factor) x 2 per UNet down-sampling level
-# (toolkit.generation checks the same rule on the loaded pipeline; tests/test_hardening.py compares the two).
+# (toolkit.generation checks the same rule on the loaded pipeline; tests/cli/test_cli_guards.py compares the two).
 EMBEDDED_SIZE_MULTIPLES = {"tiny": 16, "tiny-sd": 16, "sdxl-shaped": 32}
 # The embedded models' VAE factor, the resolution levels that hold cross-attention and the default image side (checked
-# against the loaded models by tests/test_modulation_guidance_pipeline.py): excite's and syngen's map resolution is
+# against the loaded models by tests/toolkit/modulation/test_modulation_guidance_pipeline.py): excite's and syngen's map resolution is
 # checked against them before anything loads.
 EMBEDDED_CROSS_ATTENTION = {
     "tiny": (2, (1,), 128),

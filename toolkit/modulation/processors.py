@@ -81,7 +81,7 @@ class _AttnProcessorBase:
     def _project(attn, hidden_states, encoder_hidden_states, attention_mask, temb) -> _Projected:
         channel = height = width = None
         # Copied from diffusers.models.attention_processor.AttnProcessor2_0.__call__ (every statement before the
-        # scaled_dot_product_attention call, after the deprecation check); tests/test_processors_image_path.py
+        # scaled_dot_product_attention call, after the deprecation check); tests/toolkit/modulation/test_processors_image_path.py
         # compares these statements with the installed diffusers source.
         residual = hidden_states
         if attn.spatial_norm is not None:

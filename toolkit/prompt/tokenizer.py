@@ -122,7 +122,7 @@ class TextTokenizer:
     """CLIP's tokenizer on the ``tokenizers`` library alone, without transformers (and so without torch).
 
     It is the tokenizer transformers' ``CLIPTokenizer`` runs underneath (same normalizer, pre-tokenizer, BPE and
-    special tokens; tests/test_hardening.py compares them), with the small part of its calling convention that
+    special tokens; tests/cli/test_cli_guards.py compares them), with the small part of its calling convention that
     prompt alignment uses. Parsing a prompt with no model loaded uses it, which keeps ``attnmod parse`` quick to
     start.
     """

@@ -6,12 +6,12 @@ import importlib.util
 import json
 import re
 import sys
-from pathlib import Path
 
 import pytest
 from attnmod.toolkit.prompt.tree import Attribute, Entity, PromptTree
+from places import BENCHMARKS
 
-BENCHMARK = Path(__file__).resolve().parent.parent / "benchmarks" / "parse_accuracy.py"
+BENCHMARK = BENCHMARKS / "parse_accuracy.py"
 
 
 @pytest.fixture(scope="module")

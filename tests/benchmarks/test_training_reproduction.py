@@ -4,11 +4,11 @@ import importlib.util
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
+from places import BENCHMARKS
 
-SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "training_reproduction.py"
+SCRIPT = BENCHMARKS / "training_reproduction.py"
 
 
 def _write(tmp_path, run_losses, shipped_losses):

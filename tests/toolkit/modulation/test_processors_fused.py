@@ -3,7 +3,7 @@
 Masking and reweighting multiply each post-softmax row by ``m_t`` and renormalise, which is ``softmax(s + log m)``:
 without an observer (and with per-step masking) the processor passes ``log m`` as ``attn_mask`` to one
 ``scaled_dot_product_attention`` call over the whole batch. These tests plant the projections and a layout (as
-tests/test_processors_image_path.py does), and compare the fused output with two things: the same processor forced
+tests/toolkit/modulation/test_processors_image_path.py does), and compare the fused output with two things: the same processor forced
 onto its explicit path (an observer attached), and plain float64 torch math written out here.
 """
 
@@ -22,8 +22,8 @@ from planted import CAT_DOG
 
 # The planted module and token layout are those of the image-path tests (token positions: 0 <start>, 1 a, 2 red,
 # 3 cat, 4 and, 5 a, 6 blue, 7 dog, 8 <end>, 9.. padding).
-from test_processors_image_path import CAT_GROUP, DOG_GROUP, HEAD_DIM, TAIL, WIDTH, heads, merge
-from test_processors_image_path import planted_attention as _planted_attention
+from planted.attention import CAT_GROUP, DOG_GROUP, HEAD_DIM, TAIL, WIDTH, heads, merge
+from planted.attention import planted_attention as _planted_attention
 
 PATCH_GROUPS = [0, 0, 1, 1]  # the planted layout: patches 0, 1 show the cat, 2, 3 the dog
 WEIGHTS = {3: 3.0, 7: 3.0, 2: 0.5, 6: 0.5, 1: 2.0, 4: 2.0, 5: 2.0}  # nouns, attributes, other words (below)

@@ -6,12 +6,12 @@ import importlib.util
 import json
 import math
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
+from places import BENCHMARKS
 
-BENCHMARK = Path(__file__).resolve().parent.parent / "benchmarks" / "score_validity"
+BENCHMARK = BENCHMARKS / "score_validity"
 
 
 @pytest.fixture(scope="module")

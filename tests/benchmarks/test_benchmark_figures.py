@@ -10,8 +10,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from places import BENCHMARKS
 
-BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
+BENCHMARKS = BENCHMARKS
 
 
 def load(name: str):

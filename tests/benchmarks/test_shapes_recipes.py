@@ -1,11 +1,11 @@
 """benchmarks/shapes_recipes.py: recipe options and the per-recipe summary over training seeds (planted figures)."""
 
 import sys
-from pathlib import Path
 
 import pytest
+from places import BENCHMARKS
 
-BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
+BENCHMARKS = BENCHMARKS
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,9 @@
-"""Planted prompt trees with hand-checked CLIP token positions (0 is the start token), shared by the tests that
-plant attention maps or drive the modulation without a parser: ``from planted import CAT_DOG`` (tests/ is on the
-import path, as for tests/parsing_cases.py), or the ``cat_dog_tree``/``man_hat_tree`` fixtures of conftest.py."""
+"""Planted inputs shared by the tests, in one place (tests/ is on the import path, as for tests/parsing_cases.py).
+
+This module: prompt trees with hand-checked CLIP token positions (0 is the start token), for the tests that plant
+attention maps or drive the modulation without a parser: ``from planted import CAT_DOG``, or the
+``cat_dog_tree``/``man_hat_tree`` fixtures of conftest.py. ``planted.attention``: a planted diffusers attention module
+and its written-out math; ``planted.runs``: a fake model stack for the run machinery."""
 
 from __future__ import annotations
 

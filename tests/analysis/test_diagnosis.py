@@ -27,6 +27,7 @@ from attnmod.analysis.verdicts import compare_scores, verdicts
 from attnmod.toolkit.errors import AttnmodError
 from attnmod.toolkit.modulation.record import AttentionRecord
 from attnmod.toolkit.prompt.tree import Attribute, Entity, PromptTree
+from places import DOCS
 
 SIZE = 8
 COUNT = 2  # contributions per phase: the sums hold COUNT x the mean map
@@ -341,7 +342,7 @@ def test_a_typed_diagnosis_reads_the_same_numbers():
 
 
 def test_docs_print_the_same_schema_as_the_code():
-    text = (Path(__file__).resolve().parent.parent / "docs" / "diagnosis.md").read_text(encoding="utf-8")
+    text = (DOCS / "diagnosis.md").read_text(encoding="utf-8")
     block = re.search(r"<!-- schema -->\s*```json\n(.*?)```", text, re.S)
     assert block, "docs/diagnosis.md must carry the schema in a ```json block after <!-- schema -->"
     assert json.loads(block.group(1)) == schema.DIAGNOSIS_SCHEMA

@@ -1,6 +1,6 @@
-"""Hardening (issue 15), one test group per numbered problem: one run per folder, unwritable folders, one reader of
-results.jsonl, ablate's exit codes and up-front checks, quick failures, messages, parse start-up, progress in
-results.jsonl while a run goes. The diagnosis report's changes are in tests/test_report_diagnosis.py."""
+"""The command line's guards, one test group each: one run per folder, unwritable folders, one reader of
+results.jsonl, ablate's exit codes and up-front checks, quick failures before the model stack loads, messages, parse
+start-up, progress in results.jsonl while a run goes. The diagnosis report's changes are in tests/reports/test_report_diagnosis.py."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from attnmod.toolkit.errors import AttnmodError
+from places import DATA
 
 ATTNMOD = str(Path(sys.executable).parent / "attnmod")
 ONE_THREAD = {**os.environ, "OMP_NUM_THREADS": "1"}
@@ -405,9 +406,9 @@ def test_the_light_tokenizer_matches_transformers_clip_tokenizer_on_the_vendored
 
     light = TextTokenizer()
     prompts = ["Hello  WORLD café 日本語 dogs!!", "a man's red-hat, 3 cats\tand\u00a0a dog", "x\u0301y"]
-    for path in sorted(Path(__file__).parent.joinpath("data", "prompts").rglob("*_val.txt")):
+    for path in sorted(DATA.joinpath("prompts").rglob("*_val.txt")):
         prompts += [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()][:300]
-    data = Path(__file__).parent / "data" / "prompts"
+    data = DATA / "prompts"
     prompts += (data / "cc-500" / "CC-500.txt").read_text(encoding="utf-8").splitlines()
     geneval = (data / "geneval" / "evaluation_metadata.jsonl").read_text(encoding="utf-8").splitlines()
     prompts += [json.loads(line)["prompt"] for line in geneval if line.strip()]
@@ -433,7 +434,7 @@ def test_results_jsonl_grows_while_the_run_goes(tmp_path, monkeypatch):
     from attnmod.lightning_modules.module import predict_items
     from attnmod.lightning_modules.run import run_ablation
     from attnmod.toolkit.prompt.tree import PromptTree
-    from test_lightning_run import CONFIGS, fake_generate, fake_save, fake_score
+    from planted.runs import CONFIGS, fake_generate, fake_save, fake_score
 
     monkeypatch.setattr(writer, "PROGRESS_INTERVAL", 0.0)
     out = tmp_path / "run"

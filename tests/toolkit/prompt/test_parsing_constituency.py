@@ -11,7 +11,7 @@ from attnmod.toolkit.prompt.parse import tree_from_constituency
 from parsing_cases import CASES, LEMMA_CASES, NEGATION_CASES, PROSE_CASES, absent, nouns, summary
 
 
-def test_the_hand_written_trees_are_thirty_distinct_prompts_whose_leaves_spell_the_prompt():
+def test_the_hand_written_trees_are_distinct_prompts_whose_leaves_spell_the_prompt():
     prompts = [case[0] for case in CASES]
     assert len(set(prompts)) == len(prompts) >= 30
     for prompt, bracketed, _, _ in CASES:

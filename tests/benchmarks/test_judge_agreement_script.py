@@ -12,8 +12,9 @@ from pathlib import Path
 
 from attnmod.toolkit.shapes_world import Scene, ShapeObject, render_scene
 from PIL import Image
+from places import BENCHMARKS
 
-BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
+BENCHMARKS = BENCHMARKS
 
 
 def _load(name: str):

@@ -58,6 +58,8 @@ def test_bad_input_gives_a_valid_tree(prompt, entities, warning):
 def test_non_english_latin_script_still_parses():
     tree = parse_prompt("ein roter Hund und eine blaue Katze", parser="dependency")
     valid(tree, tree.prompt)
+    assert tree.entities  # a tree the user can inspect, and a warning that says why it is probably wrong
+    assert any("German" in w and "English-only" in w for w in tree.warnings), tree.warnings
 
 
 def test_html_keeps_original_offsets():

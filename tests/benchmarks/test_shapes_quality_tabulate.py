@@ -3,11 +3,11 @@
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
+from places import BENCHMARKS
 
-SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "shapes_quality.py"
+SCRIPT = BENCHMARKS / "shapes_quality.py"
 
 
 def _row(caption, present, missing, wrong):

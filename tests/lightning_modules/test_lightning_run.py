@@ -2,15 +2,13 @@
 
 ``run_ablation`` runs a real Lightning ``Trainer`` (one CPU process) here, with fake generation, scoring and
 saving injected, so these tests check the data module, the prediction step's grouping and error handling, the
-writer and the merge on their own. The real pipeline runs in tests/test_ablate_cli.py.
+writer and the merge on their own. The real pipeline runs in tests/e2e/test_ablate_cli.py.
 """
 
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
-import math
 from pathlib import Path
 
 import numpy as np
@@ -24,41 +22,7 @@ from attnmod.toolkit.errors import AttnmodError
 from attnmod.toolkit.modulation.record import AttentionRecord
 from attnmod.toolkit.prompt.tree import PromptTree
 from PIL import Image
-
-CONFIGS = {"none": {"variant": "none"}, "full": {"variant": "full"}}
-
-
-class FakeGeneration:
-    """What the writer needs of a GenerationResult: an image and what save_fn writes."""
-
-    def __init__(self, prompt: str, seed: int, variant: str):
-        digest = hashlib.sha256(f"{prompt}|{seed}|{variant}".encode()).digest()
-        rng = np.random.default_rng(int.from_bytes(digest[:8], "little"))
-        self.prompt, self.seed, self.variant = prompt, seed, variant
-        self.image = Image.fromarray(rng.integers(0, 256, (8, 8, 3), dtype=np.uint8))
-        self.tree = PromptTree(prompt)
-        self.record = {"prompt": prompt}
-        self.warnings = []
-
-
-def fake_generate(model, prompts, config, seeds, trees, calls=None):
-    if calls is not None:
-        calls.append(list(prompts))
-    if any("explode" in p for p in prompts):
-        raise RuntimeError("planted failure for a prompt containing 'explode'")
-    return [FakeGeneration(p, s, config["variant"]) for p, s in zip(prompts, seeds, strict=True)]
-
-
-def fake_score(record, tree):
-    # binding NaN (a prompt with no attributes) must reach the JSON files as null.
-    return {"overall": {"leakage": len(tree.prompt) / 100}}, {"leakage": len(tree.prompt) / 100, "binding": math.nan}
-
-
-def fake_save(generation, folder: Path) -> None:
-    generation.image.save(folder / "image.png")
-    (folder / "attention.safetensors").write_bytes(f"{generation.prompt}|{generation.seed}".encode())
-    (folder / "attention.json").write_text(json.dumps({"prompt": generation.prompt}), encoding="utf-8")
-    (folder / "config.json").write_text(json.dumps({"variant": generation.variant}), encoding="utf-8")
+from planted.runs import CONFIGS, FakeGeneration, fake_generate, fake_save, fake_score
 
 
 def fake_predict(calls=None):

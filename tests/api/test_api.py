@@ -19,6 +19,7 @@ import pytest
 import torch
 from attnmod.toolkit.errors import AttnmodError
 from attnmod.toolkit.modulation.record import AttentionRecord
+from places import DOCS
 
 PROMPT = "a red car and a white sheep"
 SMALL = {"num_inference_steps": 3, "height": 64, "width": 64, "output_type": "np"}
@@ -615,9 +616,8 @@ def test_diagnose_refuses_image_to_image_pipelines(sdxl_parts):
 
 
 def test_docs_api_examples_run(monkeypatch, tmp_path):
-    from pathlib import Path
 
-    text = (Path(__file__).resolve().parents[1] / "docs" / "api.md").read_text(encoding="utf-8")
+    text = (DOCS / "api.md").read_text(encoding="utf-8")
     blocks = re.findall(r"```python\n(.*?)```", text, flags=re.DOTALL)
     assert len(blocks) >= 5
     monkeypatch.chdir(tmp_path)
