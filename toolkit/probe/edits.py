@@ -158,9 +158,9 @@ def default_swaps(prompt: str, words: Sequence[Word], encoder: str = "both") -> 
     return swaps
 
 
-def check_edit_names(edits: str | Sequence[str], encoders: str | Sequence[str] = ("both",)) -> None:
-    """Raise :class:`AttnmodError` for an edit or encoder name that no prompt could make valid (checked before a
-    model loads; words are checked against the prompt's tree by :func:`plan_edits`)."""
+def _edit_and_encoder_names(edits: str | Sequence[str], encoders: str | Sequence[str]) -> tuple[list[str], list[str]]:
+    """The edit names and encoder names of a comma-separated string or a list (blank names dropped); raises
+    :class:`AttnmodError` when no edit is left or an encoder is not one of :data:`ENCODERS`."""
     names = [part.strip() for part in edits.split(",")] if isinstance(edits, str) else [str(e).strip() for e in edits]
     names = [name for name in names if name]
     if not names:
@@ -169,6 +169,13 @@ def check_edit_names(edits: str | Sequence[str], encoders: str | Sequence[str] =
     for encoder in encoder_list:
         if encoder not in ENCODERS:
             raise AttnmodError(f"unknown encoder {encoder!r}; encoders: {', '.join(ENCODERS)}")
+    return names, encoder_list
+
+
+def check_edit_names(edits: str | Sequence[str], encoders: str | Sequence[str] = ("both",)) -> None:
+    """Raise :class:`AttnmodError` for an edit or encoder name that no prompt could make valid (checked before a
+    model loads; words are checked against the prompt's tree by :func:`plan_edits`)."""
+    names, encoder_list = _edit_and_encoder_names(edits, encoders)
     for name in names:
         base, _, pinned = name.partition("@")
         if pinned and pinned not in ENCODERS:
@@ -209,14 +216,7 @@ def plan_edits(
     ``token_count``: the prompt's tokens with start and end. ``pooled``: whether the pipeline has a pooled embedding
     (SDXL); the pooled edit is made once, whatever the encoders (it comes from the second encoder alone). Raises
     :class:`AttnmodError` for an unknown name, a word the tree does not hold, or an edit that names no position."""
-    names = [part.strip() for part in edits.split(",")] if isinstance(edits, str) else [str(e).strip() for e in edits]
-    names = [name for name in names if name]
-    if not names:
-        raise AttnmodError("no edit given")
-    encoder_list = [part.strip() for part in encoders.split(",")] if isinstance(encoders, str) else list(encoders)
-    for encoder in encoder_list:
-        if encoder not in ENCODERS:
-            raise AttnmodError(f"unknown encoder {encoder!r}; encoders: {', '.join(ENCODERS)}")
+    names, encoder_list = _edit_and_encoder_names(edits, encoders)
     if not encoder_list:
         raise AttnmodError("no encoder given")
     expanded: list[tuple[str, str]] = []  # (name, encoder): every encoder asked for, or the one a name pins
