@@ -34,6 +34,7 @@ from .syntax import (
     framing_units,
     noun_lemma,
     spatial_parent,
+    style_segments,
 )
 from .words import (
     ATTRIBUTE_NOUNS,
@@ -50,6 +51,8 @@ from .words import (
     RELATIONAL_NOUNS,
     SPATIAL_WORDS,
     STYLE_TAG_NOUNS,
+    TIME_NOUNS,
+    TIME_PREPOSITIONS,
 )
 
 NOUN_TAGS = frozenset({"NN", "NNS", "NNP", "NNPS"})
@@ -142,6 +145,9 @@ class _Builder:
         units = framing_units(self.words)
         self.framing_words = {k for unit in units for k in unit}
         self.draft.style.extend(units)
+        segments = style_segments(self.words)  # "..., 85mm lens, trending on artstation"
+        self.style_words = {k for segment in segments for k in segment}
+        self.draft.style.extend(segments)
         # The kind of phrase being walked between a modified entity and the next entity: "spatial" (the parent was
         # already moved up: "next" in "(ADVP (JJ next) (PP (TO to) ...))" moves it once, not once per phrase),
         # "with" (the next entity is inside the modified one) or None.
@@ -217,6 +223,15 @@ class _Builder:
         """Add the entities under ``node`` (nested under ``parent``); return those at this node's level."""
         if node.is_word:
             return []
+        if all(leaf.word in self.style_words for leaf in self._flatten_all(node)):
+            return []  # a style tag after a comma: no object, and nothing hangs from it
+        if (
+            node.label == "PP"
+            and self._first_word(node) in TIME_PREPOSITIONS
+            and self._object_lemma(node) in TIME_NOUNS
+            and len([c for c in node.children if not c.is_word]) == 1
+        ):
+            return []  # "an owl at night", "a park in autumn": a time, not an object
         if (
             node.label == "PP"
             and parent is not None
@@ -313,6 +328,8 @@ class _Builder:
                 inner = self._visit_modifier(child, governor) if heads else self.visit(child, governor)
             if not heads:
                 found += inner  # "a photo of a cat": the cat stands where the photo stood
+                if inner and self._starts_with_of(child):
+                    heads, governor = inner, inner[-1]  # "a photo of a barn in a field": the barn's field
         return found
 
     def _modifier_attributes(self, node: _Node, entity: int) -> bool:
@@ -408,7 +425,7 @@ class _Builder:
         head_position = noun_positions[-1]
         head = flat[head_position].word
         lemma = self._lemma(head)
-        if self.words[head].lower in PRONOUNS:
+        if self.words[head].lower in PRONOUNS or head in self.style_words:
             return []
         if head in self.framing_words or (lemma in FRAMING_NOUNS and before_of):
             modifiers = [n.word for n in flat[:head_position] if self._tag(n) in ATTRIBUTE_TAGS | NOUN_TAGS]
@@ -445,7 +462,7 @@ class _Builder:
             if tag in GRADING_TAGS:
                 grading.append(node.word)
                 continue
-            if tag in ATTRIBUTE_TAGS or word.lower in ATTRIBUTE_NOUNS:
+            if (tag in ATTRIBUTE_TAGS or word.lower in ATTRIBUTE_NOUNS) and node.word not in self.style_words:
                 self.draft.bind(entity, (*grading, node.word))
             grading = []
         return [entity]

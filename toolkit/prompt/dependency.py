@@ -51,6 +51,7 @@ from .syntax import (
     DraftTree,
     framing_units,
     resolve_parents,
+    style_segments,
     word_from_token,
 )
 from .words import (
@@ -61,6 +62,8 @@ from .words import (
     QUANTITY_NOUNS,
     RELATIONAL_NOUNS,
     SPATIAL_WORDS,
+    TIME_NOUNS,
+    TIME_PREPOSITIONS,
 )
 
 _ATTRIBUTE_DEPS = frozenset({"amod", "nummod", "quantmod", "nmod", "npadvmod", "advmod", "compound", "dep"})
@@ -90,6 +93,10 @@ class _Reader:
         self.framing_word_ids = {k for unit in units for k in unit}
         self.draft.style.extend(units)
         self.style_ids: set[int] = set()
+        for segment in style_segments(words):  # "..., 85mm lens, trending on artstation"
+            self.style_ids.update(self.tokens[k].i for k in segment)
+            self.draft.style.append(segment)
+        self.depicted_by: dict[int, object] = {}  # framing noun position -> its "of" object ("a photo of a barn")
         self.attribute_ids: set[int] = set()
         self.entity_of: dict[int, int] = {}
         self.extension_of: dict[int, object] = {}  # head position -> the token that completes its name
@@ -222,6 +229,8 @@ class _Reader:
 
     def _bind(self, entity: int, tokens: list) -> None:
         tokens = [t for t in tokens if t.i in self.word_of]  # never whitespace tokens
+        if any(t.i in self.style_ids for t in tokens):
+            return  # "..., cinematic, 35mm": a style tag describes the picture
         ids = {t.i for t in tokens}
         if not ids:
             return
@@ -258,12 +267,16 @@ class _Reader:
                 self._style_phrase(token)
                 continue
             if lemma in FRAMING_NOUNS and has_of(token):
+                for of in (c for c in token.children if c.dep_ == "prep" and c.lower_ == "of"):
+                    self.depicted_by[token.i] = next((c for c in of.children if c.dep_ == "pobj"), None)
                 modifiers = [c for c in token.children if c.i < token.i and c.dep_ in ("amod", "compound", "nmod")]
                 self.draft.style.append(tuple(sorted(self.word_of[t.i] for t in [*modifiers, token])))
                 self.style_ids.update(t.i for t in [*modifiers, token])
                 continue
             if lemma in RELATIONAL_NOUNS and (token.dep_ == "pobj" or has_of(token)):
                 continue
+            if lemma in TIME_NOUNS and token.dep_ == "pobj" and token.head.lower_ in TIME_PREPOSITIONS:
+                continue  # "an owl at night", "a park in autumn": a time, not an object
             if lemma in QUANTITY_NOUNS and has_of(token):
                 self.quantity_heads.add(token.i)  # "a herd of cows in a field": the cows stand in its place
                 continue
@@ -437,6 +450,23 @@ class _Reader:
                     return link.head
         return first
 
+    def _style_tag_word(self, token) -> bool:
+        """A word of a style segment after a comma (not a framing noun, which governs what it shows)."""
+        return token.i in self.style_ids and token.i not in self.depicted_by
+
+    def _entity_at(self, token) -> int | None:
+        """The entity a noun stands for: its own, or for a collective noun ("a herd of cows") the counted one."""
+        if token is None:
+            return None
+        if token.i in self.entity_of:
+            return self.entity_of[token.i]
+        if token.i in self.quantity_heads:
+            for of in (c for c in token.children if c.lower_ == "of"):
+                for counted in of.children:
+                    if counted.i in self.entity_of:
+                        return self.entity_of[counted.i]
+        return None
+
     def _governing_link(self, token) -> tuple[int | None, bool, bool]:
         """Index of the nearest entity that governs ``token`` (conjuncts share their first conjunct's governor);
         whether the words that link the two make a spatial relation (:data:`SPATIAL_WORDS`: "next to",
@@ -464,6 +494,8 @@ class _Reader:
                 while not self._nominal(current) and current.head.i != current.i:
                     current = current.head
                 continue
+            if current.i != token.i and self._style_tag_word(current):
+                return None  # "..., night, rain": coordinated with a tag after a comma, it stands alone
             if current.i in self.style_ids and current.dep_ in _SUBJECT_DEPS:
                 return None  # "a photo of a cat ... [verb]": what the picture shows is the top level
             head = current.head
@@ -471,6 +503,13 @@ class _Reader:
                 return None
             if head.i in self.entity_of:
                 return self.entity_of[head.i]
+            if head.i in self.depicted_by and current.dep_ == "prep" and current.lower_ != "of":
+                # "a photo of a red barn in a field": a phrase hung on the framing noun describes what it shows
+                depicted = self._entity_at(self.depicted_by[head.i])
+                if depicted is not None and depicted != self.entity_of.get(token.i):
+                    return depicted
+            if self._style_tag_word(head):
+                return None  # "..., night, rain": a tag after a comma governs nothing
             if head.i in self.quantity_heads and not (current.dep_ == "prep" and current.lower_ == "of"):
                 counted = [
                     self.entity_of[counted.i]

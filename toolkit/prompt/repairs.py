@@ -17,8 +17,15 @@ heads), so that the dependency builder reads a sound tree and the benepar route 
   article hung from a word beyond its noun ("a hill, highly detailed"); a relative clause's adjective hung on the
   next word and that word, a verb, read as a plural noun ("a car which is blue stops near a sign"); a plural noun with
   a subject ("a fox sleeps"); a numeral made the root ("two cacti on a shelf");
+* a finite verb read into the noun before it: "A small bird sings in a tree" (``bird -compound-> sings``, "sings" a
+  plural noun or a verb), "a woman who wears a black dress sings"; a verb read as a plural noun after "that"/"who"
+  ("a ship that sails across the sea");
+* a participle between two nouns read as a compound: "a chef slicing onions on a board";
+* a noun tagged an adjective in a noun's place: "a flock of geese" (``geese`` an adjective);
+* a noun hung as a modifier of a word beyond a comma: "a house on a cloud, whimsical, pastel colors";
 * a noun read as a verb after "and": "nachos and salsa" (``salsa`` a past tense);
-* an adjective read as a noun in a compound: "a misty lake" (checked against the lemmatiser's own word lists);
+* an adjective read as a noun in a compound: "a misty lake" (checked against the lemmatiser's own word lists), or
+  as a proper noun in lower case: "..., moody, dark clouds";
 * a preposition left without its object: "a kite flying over a village" (``flying -dobj-> village``);
 * a lemma that the lemmatiser's suffix rules made up: "ramen" -> "raman", "lens" -> "len": a changed noun lemma is
   kept only when the lemmatiser knows it as a noun or lists the word as an exception; irregular plurals it misses
@@ -28,9 +35,13 @@ heads), so that the dependency builder reads a sound tree and the benepar route 
 from __future__ import annotations
 
 from .syntax import noun_lemma
-from .words import ATTRIBUTE_NOUNS, FRAMING_NOUNS, ING_NOUNS, IRREGULAR_PLURALS
+from .words import ATTRIBUTE_NOUNS, FRAMING_NOUNS, ING_MODIFIERS, ING_NOUNS, IRREGULAR_PLURALS
 
 _ARTICLES = frozenset({"a", "an", "the"})
+_RELATIVE_PRONOUNS = frozenset({"who", "that", "which"})
+# What may follow a finite verb with no object ("a bird sings in a tree", "a child laughs while ...", "... sings."):
+# a preposition, an adverb, a subordinator or coordinator, a particle, punctuation, or an article (an object).
+_AFTER_INTRANSITIVE = frozenset({"ADP", "ADV", "SCONJ", "CCONJ", "PART", "PUNCT", "DET"})
 
 
 def _rehang(token, head, dep: str) -> None:
@@ -226,11 +237,15 @@ def repair_verb_after_relative_clause(doc) -> None:
 
 
 def repair_noun_with_subject(doc) -> None:
-    """ "A red fox sleeps under a tree.": ``sleeps`` tagged a plural noun, yet the root with a noun subject: a verb."""
+    """ "A red fox sleeps under a tree.": ``sleeps`` tagged a plural noun, yet the root with a noun subject: a verb;
+    "a ship that sails across the sea": a plural noun whose subject is a relative pronoun is a verb too."""
     for token in doc:
-        if token.tag_ not in ("NNS", "NN") or token.head.i != token.i or not token.lower_.endswith("s"):
+        if token.tag_ not in ("NNS", "NN") or not token.lower_.endswith("s"):
             continue
-        if any(c.dep_ in ("nsubj", "nsubjpass") and c.pos_ in ("NOUN", "PROPN") for c in token.children):
+        subjects = [c for c in token.children if c.dep_ in ("nsubj", "nsubjpass")]
+        main_verb = token.head.i == token.i and any(c.pos_ in ("NOUN", "PROPN") for c in subjects)
+        relative = token.dep_ == "relcl" and any(c.lower_ in _RELATIVE_PRONOUNS and c.i < token.i for c in subjects)
+        if main_verb or relative:
             token.tag_, token.pos_, token.lemma_ = "VBZ", "VERB", token.lower_[:-1]
 
 
@@ -288,6 +303,20 @@ def repair_stranded_preposition(doc) -> None:
                 _rehang(objects[0], prep, "pobj")
 
 
+def verb_stem(word: str, verbs: frozenset[str]) -> str | None:
+    """The base form of a third-person "-s" form that ``verbs`` (known verb lemmas) lists: "sings" -> "sing",
+    "buzzes" -> "buzz", "flies" -> "fly"; None when no candidate is a known verb."""
+    lower = word.lower()
+    if not lower.endswith("s") or len(lower) < 4:
+        return None
+    candidates = [lower[:-1]]
+    if lower.endswith("es"):
+        candidates.append(lower[:-2])
+    if lower.endswith("ies"):
+        candidates.append(lower[:-3] + "y")
+    return next((c for c in candidates if c in verbs), None)
+
+
 class Lexicon:
     """The rule lemmatiser's own word lists (``lemma_index``: known nouns and adjectives; ``lemma_exc``: irregular
     nouns), read into sets on first use, so that a prompt that needs none of them costs nothing at start-up."""
@@ -297,7 +326,7 @@ class Lexicon:
         self._sets: dict[str, frozenset[str]] = {}
 
     def known(self, kind: str) -> frozenset[str]:
-        """``kind``: "noun" or "adj" (known lemmas), or "noun_exceptions" (irregular forms)."""
+        """``kind``: "noun", "verb" or "adj" (known lemmas), or "noun_exceptions" (irregular forms)."""
         if kind not in self._sets:
             if kind == "noun_exceptions":
                 self._sets[kind] = frozenset(self.lookups.get_table("lemma_exc").get("noun", {}))
@@ -324,20 +353,141 @@ def repair_noun_lemmas(doc, lexicon: Lexicon) -> None:
             token.lemma_ = lower
 
 
+def repair_verb_read_as_compound_head(doc, lexicon: Lexicon) -> None:
+    """ "A small bird sings in a tree", "a woman who wears a black dress sings": the verb tagged a plural noun with
+    its subject hung before it as a compound ("bird sings" as one noun). Read as a verb when all of these hold: it is
+    a third-person "-s" form of a verb the lemmatiser knows; the noun before it is singular; nothing but a
+    preposition, adverb, conjunction, article or punctuation follows (or the text ends); and either its article is
+    "a"/"an" (a singular article cannot head a plural noun) or the word is no noun at all ("sings"). "the city
+    lights at night" keeps its compound noun."""
+    verbs, nouns = lexicon.known("verb"), lexicon.known("noun")
+    for token in doc:
+        if token.tag_ not in ("NNS", "VBZ") or token.i == 0:
+            continue
+        stem = token.lemma_.lower() if token.tag_ == "VBZ" else verb_stem(token.lower_, verbs)
+        subject = doc[token.i - 1]
+        if stem is None or subject.head.i != token.i or subject.dep_ not in ("compound", "nmod", "amod"):
+            continue
+        if subject.pos_ not in ("NOUN", "PROPN") or subject.tag_ not in ("NN", "NNP"):
+            continue
+        following = doc[token.i + 1] if token.i + 1 < len(doc) else None
+        if following is not None and following.pos_ not in _AFTER_INTRANSITIVE:
+            continue
+        singular_article = any(c.dep_ == "det" and c.lower_ in ("a", "an") for c in token.children)
+        if not singular_article and stem in nouns:
+            continue
+        left = [c for c in token.children if c.i < subject.i]  # the article and adjectives: the subject's
+        if token.head.i == token.i or token.dep_ in ("advcl", "conj", "ccomp"):
+            _rehang(subject, token, "nsubj")
+        elif token.dep_ in ("dobj", "attr") and token.head.dep_ == "relcl" and token.head.head.i < token.head.i:
+            # "a woman who wears a black dress sings": the dress is what she wears, she is who sings
+            clause, described = token.head, token.head.head
+            _rehang(subject, clause, token.dep_)
+            _take_place(token, described)
+            _rehang(described, token, "nsubj")
+        else:
+            continue
+        for child in left:
+            _rehang(child, subject, child.dep_)
+        token.tag_, token.pos_, token.lemma_ = "VBZ", "VERB", stem
+
+
+def repair_participle_inside_compound(doc, lexicon: Lexicon) -> None:
+    """ "a chef slicing onions on a board": ``chef`` and ``slicing`` both hung as compounds of ``onions``. An
+    "-ing" word between two nouns, which the lemmatiser does not know as a noun, is a participle: the noun before it
+    governs it, the noun after it is its object, and what followed that noun hangs from the participle. (The
+    lemmatiser lists every gerund as a noun, so the test is on the verb: a known verb's "-ing" form, and not one of
+    the "-ing" words that name a kind of thing, "a kitchen cutting board".)"""
+    verbs = lexicon.known("verb")
+    for verb in doc:
+        lower = verb.lower_
+        if not lower.endswith("ing") or lower in ING_NOUNS or lower in ING_MODIFIERS or verb.i == 0:
+            continue
+        stem = lower[:-3]
+        if not {stem, stem + "e", stem[:-1]} & verbs:  # "slicing" -> "slice", "running" -> "run"
+            continue
+        obj, subject = verb.head, doc[verb.i - 1]
+        if verb.dep_ not in ("compound", "amod", "nmod") or obj.i <= verb.i or obj.pos_ not in ("NOUN", "PROPN"):
+            continue
+        if subject.head.i not in (obj.i, verb.i) or subject.pos_ not in ("NOUN", "PROPN") or subject.dep_ != "compound":
+            continue
+        before = [c for c in obj.children if c.i < subject.i]
+        after = [c for c in obj.children if c.i > obj.i and c.dep_ == "prep"]
+        _take_place(subject, obj)
+        _rehang(verb, subject, "acl")
+        _rehang(obj, verb, "dobj")
+        for child in before:
+            _rehang(child, subject, child.dep_)
+        for child in after:
+            _rehang(child, verb, "prep")
+        verb.tag_, verb.pos_, verb.lemma_ = "VBG", "VERB", lower
+
+
 def repair_adjective_read_as_noun(doc, lexicon: Lexicon) -> None:
     """ "a misty lake": ``misty`` tagged a (proper) noun in a compound, though the lemmatiser knows it only as an
-    adjective: an adjective of the noun after it."""
+    adjective: an adjective of the noun after it. A word in lower case tagged a proper noun that the lemmatiser
+    knows as an adjective is one too ("..., dark clouds", "..., moody,": the tagger's guess for unknown words)."""
+    adjectives, nouns = lexicon.known("adj"), lexicon.known("noun")
     for token in doc:
-        if token.dep_ != "compound" or token.head.i <= token.i or token.pos_ not in ("NOUN", "PROPN"):
+        lower = token.lower_
+        if token.text != lower or lower in ATTRIBUTE_NOUNS or token.pos_ not in ("NOUN", "PROPN"):
+            continue
+        proper = token.tag_ in ("NNP", "NNPS")
+        if lower not in adjectives or (lower in nouns and not proper):
+            continue
+        if token.dep_ == "compound" and token.head.i > token.i:
+            token.tag_, token.pos_, token.dep_, token.lemma_ = "JJ", "ADJ", "amod", lower
+        elif proper and not any(c.dep_ in ("det", "amod", "nummod") for c in token.children):
+            token.tag_, token.pos_, token.lemma_ = "JJ", "ADJ", lower
+
+
+def repair_noun_read_as_adjective(doc, lexicon: Lexicon) -> None:
+    """ "a flock of geese over a field": ``geese`` tagged an adjective as the object of "of". A word in a noun's
+    place (object, subject, root) that is an irregular plural, or that the lemmatiser knows as a noun and not as an
+    adjective, is a noun."""
+    nouns, adjectives = lexicon.known("noun"), lexicon.known("adj")
+    for token in doc:
+        if token.tag_ not in ("JJ", "JJS", "JJR") or token.dep_ not in ("pobj", "dobj", "nsubj", "nsubjpass", "ROOT"):
             continue
         lower = token.lower_
-        if token.text != lower or lower in ATTRIBUTE_NOUNS:
+        if lower in ATTRIBUTE_NOUNS:
             continue
-        if lower in lexicon.known("adj") and lower not in lexicon.known("noun"):
-            token.tag_, token.pos_, token.dep_, token.lemma_ = "JJ", "ADJ", "amod", lower
+        if lower in IRREGULAR_PLURALS or (lower in nouns and lower not in adjectives):
+            token.tag_ = "NNS" if lower in IRREGULAR_PLURALS else "NN"
+            token.pos_ = "NOUN"
+            token.lemma_ = IRREGULAR_PLURALS.get(lower, lower)
+
+
+def repair_modifier_across_comma(doc, lexicon: Lexicon) -> None:
+    """ "a tiny house on a cloud, whimsical, pastel colors": ``cloud`` hung as an adjective of ``colors`` across the
+    commas. A comma ends a noun phrase: a noun (tagged one, or known to the lemmatiser as a noun and not as an
+    adjective) right before a comma and hung as a modifier of a word after it heads its own phrase; the word after
+    the comma becomes its apposition, and the article and adjectives before the noun go with it."""
+    nouns, adjectives = lexicon.known("noun"), lexicon.known("adj")
+    for token in doc:
+        head = token.head
+        if token.dep_ not in ("amod", "compound", "nmod") or head.i <= token.i + 1 or doc[token.i + 1].text != ",":
+            continue
+        lower = token.lower_
+        if lower in ATTRIBUTE_NOUNS or lower in adjectives and token.pos_ not in ("NOUN", "PROPN"):
+            continue
+        if token.pos_ not in ("NOUN", "PROPN") and lower not in nouns:
+            continue
+        before = [c for c in head.children if c.i < token.i]
+        _take_place(token, head)
+        _rehang(head, token, "appos")
+        for child in before:
+            _rehang(child, token, child.dep_)
+        if token.pos_ not in ("NOUN", "PROPN"):
+            _as_noun(token)
 
 
 def repair(doc, lexicon: Lexicon | None):
+    if lexicon is not None:
+        repair_verb_read_as_compound_head(doc, lexicon)
+        repair_participle_inside_compound(doc, lexicon)
+        repair_noun_read_as_adjective(doc, lexicon)
+        repair_modifier_across_comma(doc, lexicon)
     for step in (
         repair_misplaced_article,
         repair_participle_read_as_noun,

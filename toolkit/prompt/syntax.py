@@ -12,8 +12,21 @@ The word lists live in :mod:`attnmod.toolkit.prompt.words`.
 from __future__ import annotations
 
 import dataclasses
+import re
 
-from .words import IRREGULAR_PLURALS, UNCHANGED_PLURALS
+from .words import (
+    FRAMING_NOUNS,
+    IRREGULAR_PLURALS,
+    STYLE_SEGMENT_OPENERS,
+    STYLE_TAG_NOUNS,
+    TIME_NOUNS,
+    UNCHANGED_PLURALS,
+)
+
+_ARTICLES = frozenset({"a", "an", "the"})
+# Adjectives, adverbs and participles: "highly detailed", "cinematic", "moody" as a tag of their own.
+_DESCRIBING_TAGS = frozenset({"JJ", "JJR", "JJS", "RB", "RBR", "RBS", "VBN", "VBG"})
+_STYLE_UNIT = re.compile(r"\d+(k|mm|p|fps)")
 
 
 def noun_lemma(word: str, tag: str = "NN") -> str:
@@ -173,6 +186,53 @@ def framing_units(words: list[Word]) -> list[tuple[int, ...]]:
             units.append((i,))
         i += 1
     return units
+
+
+def style_segments(words: list[Word]) -> list[tuple[int, ...]]:
+    """Word-index runs that are style tags: the comma-separated segments after the first that hold no article and
+    either start with an artist or site credit (:data:`~attnmod.toolkit.prompt.words.STYLE_SEGMENT_OPENERS`:
+    "by Studio Ghibli", "trending on artstation") or hold a style word ("soft light", "shallow depth of field",
+    "85mm lens", "octane render") or end with a framing noun ("studio photo", "pixel art") or a time of day
+    ("golden hour").
+
+    A segment of adjectives and adverbs alone after a segment that ended in a noun ("a lighthouse on a rock, moody,
+    dark clouds", "..., highly detailed") is a tag too; after an adjective it continues a list ("a rusty, old,
+    abandoned truck").
+
+    Read from the words alone, like :func:`framing_units`, so that both back ends take the same decision whatever
+    the parse: a tag after a comma is never an object, never an attribute, and never the word a phrase hangs from.
+    """
+    segments: list[list[int]] = [[]]
+    for k, word in enumerate(words):
+        if word.text == ",":
+            segments.append([])
+        else:
+            segments[-1].append(k)
+    found = []
+    for previous, segment in zip(segments, segments[1:], strict=False):
+        content = [k for k in segment if any(ch.isalnum() for ch in words[k].text)]
+        if not content or any(words[k].lower in _ARTICLES for k in content):
+            continue
+        ended = [k for k in previous if any(ch.isalnum() for ch in words[k].text)]
+        if (
+            ended
+            and (words[ended[-1]].tag in NOUN_TAGS or ended[-1] in {k for unit in found for k in unit})
+            and all(words[k].tag in _DESCRIBING_TAGS for k in content)
+        ):
+            found.append(tuple(content))  # "a lighthouse on a rock, moody, ...": a look, after a closed phrase
+            continue
+        lowers = [words[k].lower for k in content]
+        if len(content) > 1 and lowers[0] in STYLE_SEGMENT_OPENERS:
+            found.append(tuple(content))
+            continue
+        styled = any(
+            lower in STYLE_TAG_NOUNS or words[k].lemma in STYLE_TAG_NOUNS or _STYLE_UNIT.fullmatch(lower)
+            for k, lower in zip(content, lowers, strict=True)
+        )
+        # a framing noun or a time of day ends the tag ("studio photo", "golden hour"; not "spring flowers")
+        if styled or lowers[-1] in FRAMING_NOUNS or lowers[-1] in TIME_NOUNS:
+            found.append(tuple(content))
+    return found
 
 
 def resolve_parents(links: dict[int, tuple[int | None, bool, bool]]) -> dict[int, int | None]:

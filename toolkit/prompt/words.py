@@ -178,6 +178,33 @@ QUANTITY_NOUNS = frozenset(
         "few",
         "amount",
         "bunch",
+        # more collective nouns: "a pile of books", "a school of fish", "a bouquet of tulips" show the books, the
+        # fish, the tulips ("a bowl of", "a basket of", "a box of" stay objects: containers hold what they name; so
+        # does "a stack of", which the shared cases and the prose gold read as an object holding its items)
+        "pile",
+        "heap",
+        "row",
+        "line",
+        "set",
+        "family",
+        "cluster",
+        "bouquet",
+        "school",
+        "pod",
+        "pride",
+        "litter",
+        "bundle",
+        "batch",
+        "collection",
+        "fleet",
+        "army",
+        "team",
+        "gaggle",
+        "band",
+        "string",
+        "array",
+        "assortment",
+        "series",
     }
 )
 
@@ -455,13 +482,31 @@ MATERIAL_PREPOSITIONS = frozenset({"of", "from", "out"})
 NEGATION_PREPOSITIONS = frozenset({"without"})
 NEGATION_DETERMINERS = frozenset({"no"})
 
-# Style tags after a comma ("..., 4k, soft light, highly detailed"): the look of the picture, not objects in it.
+# Style tags after a comma ("..., 4k, soft light, highly detailed"): the look of the picture, not objects in it. A
+# comma-separated segment with no article that holds one of these words (or a framing noun, "..., studio photo",
+# "..., pixel art", or a time of day, "..., golden hour") is style as a whole: "shallow depth of field",
+# "unreal engine", "85mm lens" (spaCy splits "85mm" into "85" and "mm").
 STYLE_TAG_NOUNS = _word_set(
     """
     light lighting 4k 8k hdr uhd resolution quality detail details render rendering bokeh focus artstation
-    wallpaper masterpiece photorealism realism style aesthetic composition
+    wallpaper masterpiece photorealism realism style aesthetic composition mm lens depth engine octane colors
+    colours palette tones contrast exposure saturation grain film sharpness vignette shading
     """
 )
+
+# Times of day and seasons: not objects when a preposition of time governs them ("an owl at night", "a park in
+# autumn", "a beach at sunset") or when they stand alone as a tag after a comma ("..., golden hour").
+TIME_NOUNS = _word_set(
+    """
+    night nighttime day daytime dawn dusk twilight midnight noon morning evening afternoon sunrise sunset
+    hour autumn fall winter summer spring season
+    """
+)
+TIME_PREPOSITIONS = frozenset({"at", "during", "in", "on", "before", "after", "until", "by"})
+
+# "..., by Studio Ghibli", "..., trending on artstation": a segment after a comma that starts with one of these
+# (and holds no article: "..., by the sea" is a place) credits an artist or a site.
+STYLE_SEGMENT_OPENERS = frozenset({"by", "trending", "featured"})
 
 # Nouns in "-ing" that head compounds and take spatial phrases ("a wedding ring on a table"): never participles.
 ING_NOUNS = _word_set(
@@ -469,5 +514,14 @@ ING_NOUNS = _word_set(
     building painting drawing wedding ceiling pudding clothing ring king wing string swing spring thing sibling
     dumpling duckling stocking earring railing awning icing frosting filling stuffing topping lighting evening
     morning offering carving sling sapling seedling herring shilling ending opening landing crossing clearing
+    """
+)
+
+# "-ing" words that, between two nouns, name a kind of the second ("a kitchen cutting board", "a hotel swimming
+# pool"), not a participle of the first: kept as part of the name.
+ING_MODIFIERS = _word_set(
+    """
+    cutting dining frying swimming washing living sewing rocking parking waiting diving skating boxing mixing
+    ironing changing steering chopping wrapping bathing shopping baking drinking serving sitting dressing
     """
 )
