@@ -3,28 +3,12 @@ docs/benchmarks.md, and how the steady-state rate of `ablate` counts each DDP pr
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
-import sys
 from pathlib import Path
 
 import pytest
-from places import BENCHMARKS
-
-BENCHMARKS = BENCHMARKS
-
-
-def load(name: str):
-    sys.path.insert(0, str(BENCHMARKS))  # the scripts import their helpers (_doc_block, _machine) by name
-    try:
-        spec = importlib.util.spec_from_file_location(f"benchmark_{name}", BENCHMARKS / f"{name}.py")
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        return module
-    finally:
-        sys.path.remove(str(BENCHMARKS))
-
+from places import load_benchmark
 
 DOCUMENT = """# Benchmarks
 
@@ -41,7 +25,7 @@ Text after.
 
 
 def test_a_block_is_replaced_between_its_markers_and_nothing_else_moves():
-    blocks = load("_doc_block")
+    blocks = load_benchmark("_doc_block")
     updated = blocks.replace_block(DOCUMENT, "model_build", "| new | table |\n")
     assert updated == DOCUMENT.replace("old table", "| new | table |")
     # Running again with the same figures changes nothing; another benchmark's block is appended at the end.
@@ -54,7 +38,7 @@ def test_a_block_is_replaced_between_its_markers_and_nothing_else_moves():
 
 
 def test_update_document_rewrites_the_file(tmp_path):
-    blocks = load("_doc_block")
+    blocks = load_benchmark("_doc_block")
     path = tmp_path / "benchmarks.md"
     path.write_text(DOCUMENT, encoding="utf-8")
     blocks.update_document(path, "model_build", "figures")
@@ -74,7 +58,7 @@ def planted_run(folder: Path, finish_times: list[float]) -> Path:
 
 
 def test_steady_rate_counts_each_process_from_its_own_first_item(tmp_path):
-    throughput = load("ablate_throughput")
+    throughput = load_benchmark("ablate_throughput")
     # Two processes deal out 8 items in turn: process 0 finishes items 0, 2, 4, 6 at 100, 101, 102, 103 s (1 item/s);
     # process 1 starts 10 s late and finishes items 1, 3, 5, 7 at 110, 112, 114, 116 s (0.5 item/s).
     run = planted_run(tmp_path / "two", [100.0, 110.0, 101.0, 112.0, 102.0, 114.0, 103.0, 116.0])
@@ -87,7 +71,7 @@ def test_steady_rate_counts_each_process_from_its_own_first_item(tmp_path):
 
 
 def test_the_gpu_suite_summary_reads_the_training_speed_from_training_json(tmp_path):
-    report = load("gpu_suite_report")
+    report = load_benchmark("gpu_suite_report")
     (tmp_path / "steps.jsonl").write_text(
         json.dumps({"step": "train_shapes", "rc": 0, "seconds": 42.0, "timed_out": False}) + "\n", encoding="utf-8"
     )

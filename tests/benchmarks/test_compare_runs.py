@@ -4,29 +4,20 @@
 from __future__ import annotations
 
 import base64
-import importlib.util
 import io
 import json
-import sys
 
 import numpy as np
 import pytest
 import torch
 from PIL import Image
-from places import BENCHMARKS
+from places import load_benchmark
 from safetensors.torch import save_file
 
 
 @pytest.fixture(scope="module")
 def compare_runs():
-    sys.path.insert(0, str(BENCHMARKS))  # the script imports _machine by name
-    try:
-        spec = importlib.util.spec_from_file_location("benchmark_compare_runs", BENCHMARKS / "compare_runs.py")
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        return module
-    finally:
-        sys.path.remove(str(BENCHMARKS))
+    return load_benchmark("compare_runs")
 
 
 def plant_side(folder, *, leakage, seconds, started, version, pixel, tensor_value, report_line):

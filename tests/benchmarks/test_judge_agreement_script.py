@@ -5,29 +5,14 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-import importlib.util
 import json
-import sys
 from pathlib import Path
 
 from attnmod.toolkit.shapes_world import Scene, ShapeObject, render_scene
 from PIL import Image
-from places import BENCHMARKS
+from places import load_benchmark
 
-BENCHMARKS = BENCHMARKS
-
-
-def _load(name: str):
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, BENCHMARKS / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-agreement = _load("judge_agreement")
+agreement = load_benchmark("judge_agreement")
 
 SQUARE = ShapeObject("square", "blue", "large", 20.0, 22.0, 12.0)
 CIRCLE = ShapeObject("circle", "red", "small", 48.0, 46.0, 7.0)

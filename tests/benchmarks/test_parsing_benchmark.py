@@ -2,25 +2,17 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
-import sys
 
 import pytest
 from attnmod.toolkit.prompt.tree import Attribute, Entity, PromptTree
-from places import BENCHMARKS
-
-BENCHMARK = BENCHMARKS / "parse_accuracy.py"
+from places import load_benchmark
 
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("parse_accuracy", BENCHMARK)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while the file runs
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("parse_accuracy")
 
 
 def test_gold_from_templates(bench):

@@ -2,27 +2,19 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
-import sys
 
 import numpy as np
 import pytest
-from places import BENCHMARKS
+from places import BENCHMARKS, load_benchmark
 
 BENCHMARK = BENCHMARKS / "score_validity"
 
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location(
-        "score_validity", BENCHMARK / "__init__.py", submodule_search_locations=[str(BENCHMARK)]
-    )
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("score_validity")
 
 
 def test_chance_iou_of_a_random_region_of_the_same_area(bench):

@@ -1,21 +1,12 @@
 """benchmarks/shapes_recipes.py: recipe options and the per-recipe summary over training seeds (planted figures)."""
 
-import sys
-
 import pytest
-from places import BENCHMARKS
-
-BENCHMARKS = BENCHMARKS
+from places import load_benchmark
 
 
 @pytest.fixture(scope="module")
 def recipes():
-    sys.path.insert(0, str(BENCHMARKS))
-    try:
-        import shapes_recipes
-    finally:
-        sys.path.remove(str(BENCHMARKS))
-    return shapes_recipes
+    return load_benchmark("shapes_recipes")
 
 
 def test_recipe_options_parse_and_refuse_what_the_script_sets(recipes):

@@ -1,12 +1,11 @@
 """benchmarks/training_reproduction.py: a run's loss curve against a shipped history, on planted curves."""
 
-import importlib.util
 import json
 import subprocess
 import sys
 
 import pytest
-from places import BENCHMARKS
+from places import BENCHMARKS, load_benchmark
 
 SCRIPT = BENCHMARKS / "training_reproduction.py"
 
@@ -39,10 +38,7 @@ def test_an_identical_prefix_is_reported_identical_and_within_noise(tmp_path):
 
 
 def _module():
-    spec = importlib.util.spec_from_file_location("training_reproduction", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("training_reproduction")
 
 
 def test_a_shifted_curve_is_outside_the_noise_and_a_wiggle_inside():

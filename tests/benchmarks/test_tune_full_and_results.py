@@ -5,28 +5,13 @@ out by hand; resuming, sharding and fingerprints with a fake generator; one end-
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 
 import pytest
-from places import BENCHMARKS
+from places import load_benchmark
 
-BENCHMARKS = BENCHMARKS
-
-
-def _load(name: str):
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, BENCHMARKS / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-results = _load("results")
-tune_full = _load("tune_full")
+results = load_benchmark("results")
+tune_full = load_benchmark("tune_full")
 
 
 def row(variant, caption, seed=0, set_name="seen-2/test", seconds=1.0, **metrics):
@@ -268,7 +253,7 @@ def test_tune_then_report_end_to_end_on_the_tiny_model(tmp_path):
 
 # ---------------------------------------------------------------------------------------------- the peers (issue 26)
 
-results_peers = _load("results_peers")
+results_peers = load_benchmark("results_peers")
 
 
 def test_peers_step_size_is_chosen_by_each_methods_own_metric_ties_to_the_papers():
