@@ -850,6 +850,116 @@ PROSE_CASES += [
     ),
 ]
 
+# A place after a verb's object is where the verb happens ("reads a book in a cozy library": the library is the
+# woman's), and words whose part of speech the small model misreads inside a noun phrase: a comparative read as a
+# noun ("dimmer"), a colour noun made the head ("silver tiara"), a participle read into the name ("steaming bowl"), a
+# noun read as an adjective ("lily pad"), a noun read as a verb coordinated with a participle ("and syrup")
+PROSE_CASES += [
+    (
+        "A young woman reads a book in a cozy library.",
+        "(S (NP (DT A) (JJ young) (NN woman)) (VP (VBZ reads) (NP (NP (DT a) (NN book)) (PP (IN in) (NP (DT a)"
+        " (JJ cozy) (NN library))))) (. .))",
+        [("woman", ["young"], None), ("book", [], "woman"), ("library", ["cozy"], "woman")],
+        [],
+    ),
+    (
+        "a grandmother baking cookies in a warm kitchen",
+        "(NP (NP (DT a) (NN grandmother)) (VP (VBG baking) (NP (NP (NNS cookies)) (PP (IN in) (NP (DT a) (JJ warm)"
+        " (NN kitchen))))))",
+        [("grandmother", [], None), ("cookies", [], "grandmother"), ("kitchen", ["warm"], "grandmother")],
+        [],
+    ),
+    (
+        "a woman reading a novel in a quiet cafe",
+        "(NP (NP (DT a) (NN woman)) (VP (VBG reading) (NP (NP (DT a) (NN novel)) (PP (IN in) (NP (DT a) (JJ quiet)"
+        " (NN cafe))))))",
+        [("woman", [], None), ("novel", [], "woman"), ("cafe", ["quiet"], "woman")],
+        [],
+    ),
+    (
+        "a brighter star above a dimmer star",
+        "(NP (NP (DT a) (JJR brighter) (NN star)) (PP (IN above) (NP (DT a) (JJR dimmer) (NN star))))",
+        [("star", ["brighter"], None), ("star", ["dimmer"], None)],
+        [],
+    ),
+    (
+        "the princess's silver tiara",
+        "(NP (NP (DT the) (NN princess) (POS 's)) (JJ silver) (NN tiara))",
+        [("princess", [], None), ("tiara", ["silver"], "princess")],
+        [],
+    ),
+    (
+        "a steaming bowl of soup on a checkered tablecloth",
+        "(NP (NP (NP (DT a) (VBG steaming) (NN bowl)) (PP (IN of) (NP (NN soup)))) (PP (IN on) (NP (DT a)"
+        " (VBN checkered) (NN tablecloth))))",
+        [("bowl", ["steaming"], None), ("soup", [], "bowl"), ("tablecloth", ["checkered"], None)],
+        [],
+    ),
+    (
+        "a frog sitting on a lily pad",
+        "(NP (NP (DT a) (NN frog)) (VP (VBG sitting) (PP (IN on) (NP (DT a) (NN lily) (NN pad)))))",
+        [("frog", [], None), ("lily pad", [], None)],
+        [],
+    ),
+    (
+        "a plate of pancakes topped with blueberries and syrup",
+        "(NP (NP (DT a) (NN plate)) (PP (IN of) (NP (NP (NNS pancakes)) (VP (VBN topped) (PP (IN with)"
+        " (NP (NNS blueberries) (CC and) (NN syrup)))))))",
+        [("plate", [], None), ("pancakes", [], "plate"), ("blueberries", [], "pancakes"), ("syrup", [], "pancakes")],
+        [],
+    ),
+]
+
+# A second object coordinated after "with" or a participle's object, hung by the model on the first noun of the
+# prompt ("a woman with long hair and a red dress": the dress is hers); "hundreds of", "thousands of" count what
+# follows; a participle read as a noun after coordinated subjects ("a man and a woman dancing")
+PROSE_CASES += [
+    (
+        "a woman with long hair and a red dress",
+        "(NP (NP (DT a) (NN woman)) (PP (IN with) (NP (NP (JJ long) (NN hair)) (CC and) (NP (DT a) (JJ red)"
+        " (NN dress)))))",
+        [("woman", [], None), ("hair", ["long"], "woman"), ("dress", ["red"], "woman")],
+        [],
+    ),
+    (
+        "a horse with a white mane and a black tail",
+        "(NP (NP (DT a) (NN horse)) (PP (IN with) (NP (NP (DT a) (JJ white) (NN mane)) (CC and) (NP (DT a) (JJ black)"
+        " (NN tail)))))",
+        [("horse", [], None), ("mane", ["white"], "horse"), ("tail", ["black"], "horse")],
+        [],
+    ),
+    (
+        "a boy holding a kite and a ball",
+        "(NP (NP (DT a) (NN boy)) (VP (VBG holding) (NP (NP (DT a) (NN kite)) (CC and) (NP (DT a) (NN ball)))))",
+        [("boy", [], None), ("kite", [], "boy"), ("ball", [], "boy")],
+        [],
+    ),
+    (
+        "hundreds of lanterns over a river",
+        "(NP (NP (NP (NNS hundreds)) (PP (IN of) (NP (NNS lanterns)))) (PP (IN over) (NP (DT a) (NN river))))",
+        [("lanterns", [], None), ("river", [], None)],
+        [],
+    ),
+    (
+        "thousands of stars in the night sky",
+        "(NP (NP (NP (NNS thousands)) (PP (IN of) (NP (NNS stars)))) (PP (IN in) (NP (DT the) (NN night) (NN sky))))",
+        [("stars", [], None), ("night sky", [], "stars")],
+        [],
+    ),
+    (
+        "millions of bubbles in a glass",
+        "(NP (NP (NP (NNS millions)) (PP (IN of) (NP (NNS bubbles)))) (PP (IN in) (NP (DT a) (NN glass))))",
+        [("bubbles", [], "glass"), ("glass", [], None)],
+        [],
+    ),
+    (
+        "a man and a woman dancing",
+        "(NP (NP (DT a) (NN man)) (CC and) (NP (NP (DT a) (NN woman)) (VP (VBG dancing))))",
+        [("man", [], None), ("woman", [], None)],
+        [],
+    ),
+]
+
 # The nouns the lemmatiser got wrong ("ramen" -> "raman", "stamen" -> "staman", "oxen" and "octopi" kept): (prompt, parse, nouns).
 LEMMA_CASES = [
     ("a bowl of ramen", "(NP (NP (DT a) (NN bowl)) (PP (IN of) (NP (NNS ramen))))", ["bowl", "ramen"]),
@@ -871,6 +981,24 @@ NEGATION_CASES = [
         "(NP (NP (DT a) (NN street)) (PP (IN with) (NP (DT no) (NNS cars))))",
         [("street", [], None), ("cars", [], "street")],
         [False, True],
+    ),
+    (
+        "a kitchen without a fridge or a stove",
+        "(NP (NP (DT a) (NN kitchen)) (PP (IN without) (NP (NP (DT a) (NN fridge)) (CC or) (NP (DT a) (NN stove)))))",
+        [("kitchen", [], None), ("fridge", [], "kitchen"), ("stove", [], "kitchen")],
+        [False, True, True],
+    ),
+    (
+        "a room without a bed or a lamp",
+        "(NP (NP (DT a) (NN room)) (PP (IN without) (NP (NP (DT a) (NN bed)) (CC or) (NP (DT a) (NN lamp)))))",
+        [("room", [], None), ("bed", [], "room"), ("lamp", [], "room")],
+        [False, True, True],
+    ),
+    (
+        "a street without a car or a bus",
+        "(NP (NP (DT a) (NN street)) (PP (IN without) (NP (NP (DT a) (NN car)) (CC or) (NP (DT a) (NN bus)))))",
+        [("street", [], None), ("car", [], "street"), ("bus", [], "street")],
+        [False, True, True],
     ),
     (
         "a red car and no bicycles",

@@ -46,6 +46,7 @@ from .words import (
     MATERIAL_PREPOSITIONS,
     NEGATION_DETERMINERS,
     NEGATION_PREPOSITIONS,
+    PLACE_NOUNS,
     PRONOUNS,
     QUANTITY_NOUNS,
     RELATIONAL_NOUNS,
@@ -324,6 +325,9 @@ class _Builder:
                 continue
             if child.label == "SBAR" and heads:
                 inner = self._relative_clause(child, governor)
+            elif heads and parent is not None and not in_pp and self._place_phrase(child):
+                # "reads a book in a cozy library": the place is where the verb happens, its subject's
+                inner = self._visit_modifier(child, parent)
             else:
                 inner = self._visit_modifier(child, governor) if heads else self.visit(child, governor)
             if not heads:
@@ -404,6 +408,10 @@ class _Builder:
         if self._first_word(node) in SPATIAL_WORDS:
             return True
         return node.label == "PP" and self._object_lemma(node) in SPATIAL_WORDS & RELATIONAL_NOUNS
+
+    def _place_phrase(self, node: _Node) -> bool:
+        """ "in a cozy library": "in" and a place (:data:`~attnmod.toolkit.prompt.words.PLACE_NOUNS`)."""
+        return node.label == "PP" and self._first_word(node) == "in" and self._object_lemma(node) in PLACE_NOUNS
 
     def _starts_with_of(self, node: _Node) -> bool:
         return node.label == "PP" and self._first_word(node) == "of"

@@ -24,14 +24,21 @@ _RELATIVE_PRONOUNS = frozenset({"which", "whom", "who", "that", "whose"})
 
 
 def negated(token) -> bool:
-    """A noun the prompt negates: "no cars" (a negating determiner), "without oranges" (object of "without"); a
-    conjunct with no determiner of its own shares its first conjunct's negation ("without chairs or tables")."""
+    """A noun the prompt negates: "no cars" (a negating determiner), "without oranges" (object of "without", and every
+    conjunct of it: "without a fridge or a stove"); a conjunct with no determiner of its own shares its first
+    conjunct's negation ("no chairs or tables")."""
     if any(child.dep_ == "det" and child.lower_ in NEGATION_DETERMINERS for child in token.children):
         return True
     if token.dep_ == "pobj" and token.head.lower_ in NEGATION_PREPOSITIONS:
         return True
-    if token.dep_ == "conj" and token.head.i != token.i and not any(c.dep_ == "det" for c in token.children):
-        return negated(token.head)
+    if token.dep_ == "conj" and token.head.i != token.i:
+        first = token.head
+        while first.dep_ == "conj" and first.head.i != first.i:
+            first = first.head
+        if first.dep_ == "pobj" and first.head.lower_ in NEGATION_PREPOSITIONS:
+            return True  # "without a fridge or a stove": "without" governs every conjunct
+        if not any(c.dep_ == "det" for c in token.children):
+            return negated(token.head)
     return False
 
 

@@ -26,7 +26,15 @@ heads), so that the dependency builder reads a sound tree and the benepar route 
 * a noun read as a verb after "and": "nachos and salsa" (``salsa`` a past tense);
 * an adjective read as a noun in a compound: "a misty lake" (checked against the lemmatiser's own word lists), or
   as a proper noun in lower case: "..., moody, dark clouds";
+* a second object hung as a conjunct of the first noun while its "and" hangs from the first object: "a woman with
+  long hair and a red dress";
+* a colour or material noun made the head of the noun after it: "the princess's silver tiara";
+* a place hung on a verb's object: "reads a book in a cozy library" (the reading happens there);
 * a preposition left without its object: "a kite flying over a village" (``flying -dobj-> village``);
+* a participle before a noun read as part of its name ("a steaming bowl"), a noun before a noun read as an
+  adjective ("a lily pad");
+* a comparative read as a compound noun when another comparative describes the same noun: "a brighter star above
+  a dimmer star";
 * a lemma that the lemmatiser's suffix rules made up: "ramen" -> "raman", "lens" -> "len": a changed noun lemma is
   kept only when the lemmatiser knows it as a noun or lists the word as an exception; irregular plurals it misses
   ("oxen") come from :data:`~attnmod.toolkit.prompt.words.IRREGULAR_PLURALS`.
@@ -35,7 +43,7 @@ heads), so that the dependency builder reads a sound tree and the benepar route 
 from __future__ import annotations
 
 from .syntax import noun_lemma
-from .words import ATTRIBUTE_NOUNS, FRAMING_NOUNS, ING_MODIFIERS, ING_NOUNS, IRREGULAR_PLURALS
+from .words import ATTRIBUTE_NOUNS, FRAMING_NOUNS, ING_MODIFIERS, ING_NOUNS, IRREGULAR_PLURALS, PLACE_NOUNS
 
 _ARTICLES = frozenset({"a", "an", "the"})
 _RELATIVE_PRONOUNS = frozenset({"who", "that", "which"})
@@ -72,8 +80,8 @@ def repair_participle_head(doc) -> None:
         if token.lower_ in ING_NOUNS or token.lower_ in FRAMING_NOUNS:
             continue
         noun = doc[token.i - 1]
-        if noun.dep_ != "compound" or noun.head.i != token.i or noun.pos_ not in ("NOUN", "PROPN"):
-            continue
+        if noun.dep_ not in ("compound", "amod") or noun.head.i != token.i or noun.pos_ not in ("NOUN", "PROPN"):
+            continue  # "a fox wearing a scarf sitting in the snow" hangs "scarf" as an adjective of "sitting"
         if not any(
             c.i > token.i and (c.dep_ == "dobj" or (c.dep_ == "prep" and c.lower_ != "of")) for c in token.children
         ):
@@ -237,9 +245,19 @@ def repair_verb_after_relative_clause(doc) -> None:
 
 
 def repair_noun_with_subject(doc) -> None:
-    """ "A red fox sleeps under a tree.": ``sleeps`` tagged a plural noun, yet the root with a noun subject: a verb;
+    """ "A red fox sleeps under a tree.": ``sleeps`` tagged a plural noun, yet the root with a noun subject: a verb
+    (so is "dancing" in "a man and a woman dancing");
     "a ship that sails across the sea": a plural noun whose subject is a relative pronoun is a verb too."""
     for token in doc:
+        if (
+            token.tag_ == "NN"
+            and token.lower_.endswith("ing")
+            and token.lower_ not in ING_NOUNS
+            and token.head.i == token.i
+            and any(c.dep_ in ("nsubj", "nsubjpass") and c.pos_ in ("NOUN", "PROPN") for c in token.children)
+        ):
+            token.tag_, token.pos_ = "VBG", "VERB"  # "a man and a woman dancing"
+            continue
         if token.tag_ not in ("NNS", "NN") or not token.lower_.endswith("s"):
             continue
         subjects = [c for c in token.children if c.dep_ in ("nsubj", "nsubjpass")]
@@ -261,15 +279,33 @@ def repair_numeral_root(doc) -> None:
 
 
 def repair_coordinated_verb(doc) -> None:
-    """ "nachos and salsa on a plate": ``salsa`` tagged a verb, coordinated with a noun, with no subject or object."""
+    """ "nachos and salsa on a plate": ``salsa`` tagged a verb, coordinated with a noun, with no subject or object;
+    "pancakes topped with blueberries and syrup": ``syrup`` a base-form verb coordinated with "topped", with nothing
+    under it and a noun right before its "and": a conjunct of that noun."""
     for token in doc:
         if not token.tag_.startswith("VB") or token.tag_ == "VBG" or token.dep_ != "conj":
             continue
-        if token.head.pos_ not in ("NOUN", "PROPN") or token.head.i > token.i:
+        if token.head.i > token.i:
             continue
         if any(c.dep_ in ("nsubj", "nsubjpass", "dobj", "aux", "auxpass") for c in token.children):
             continue
-        _as_noun(token)
+        if token.head.pos_ in ("NOUN", "PROPN"):
+            _as_noun(token)
+            continue
+        before = doc[token.i - 2] if token.i >= 2 else None
+        if (
+            token.tag_ in ("VB", "VBP")
+            and token.head.pos_ == "VERB"
+            and token.n_lefts == 0
+            and token.n_rights == 0
+            and doc[token.i - 1].dep_ == "cc"
+            and before is not None
+            and before.pos_ in ("NOUN", "PROPN")
+            and before.dep_ in ("pobj", "dobj", "conj")
+        ):
+            _rehang(token, before, "conj")
+            _rehang(doc[token.i - 1], before, "cc")
+            _as_noun(token)
 
 
 def repair_verbless_predicate(doc) -> None:
@@ -290,6 +326,59 @@ def repair_verbless_predicate(doc) -> None:
             continue
         _rehang(subject, subject, "ROOT")
         _rehang(root, coordinator.head, "conj")
+
+
+def repair_conjunct_of_object(doc) -> None:
+    """ "a woman with long hair and a red dress", "a boy holding a kite and a ball": the second object hung as a
+    conjunct (or apposition) of the first noun of the prompt, while its "and" hangs from the object before it. The
+    coordinator says what is coordinated: the noun is a conjunct of the object that holds its "and"."""
+    for token in doc:
+        head = token.head
+        if token.dep_ not in ("conj", "appos") or head.i >= token.i or token.pos_ not in ("NOUN", "PROPN"):
+            continue
+        coordinator = doc[token.left_edge.i - 1] if token.left_edge.i > 0 else None
+        if coordinator is None or coordinator.dep_ != "cc":
+            continue
+        partner = coordinator.head
+        if partner.i == head.i or not head.i < partner.i < coordinator.i or partner.pos_ not in ("NOUN", "PROPN"):
+            continue
+        if head.i not in {a.i for a in partner.ancestors}:
+            continue
+        _rehang(token, partner, "conj")
+
+
+def repair_attribute_noun_head(doc) -> None:
+    """ "the princess's silver tiara": the colour/material noun ``silver`` made the head and ``tiara`` hung after it
+    as an apposition; the noun after it is the head, and what hung before it (the owner, the article) is its."""
+    for token in doc:
+        if token.lower_ not in ATTRIBUTE_NOUNS or token.pos_ not in ("NOUN", "PROPN") or token.i + 1 >= len(doc):
+            continue
+        noun = doc[token.i + 1]
+        if (
+            noun.head.i != token.i
+            or noun.dep_ not in ("appos", "dep", "npadvmod")
+            or noun.pos_ not in ("NOUN", "PROPN")
+        ):
+            continue
+        before = [c for c in token.children if c.i < token.i]
+        _take_place(noun, token)
+        _rehang(token, noun, "amod")
+        for child in before:
+            _rehang(child, noun, child.dep_)
+
+
+def repair_place_on_object(doc) -> None:
+    """ "A young woman reads a book in a cozy library", "a grandmother baking cookies in a warm kitchen": "in" and a
+    place (:data:`~attnmod.toolkit.prompt.words.PLACE_NOUNS`) hung on the verb's object; the place is where the
+    verb happens, so the phrase hangs from the verb."""
+    for preposition in doc:
+        noun = preposition.head
+        if preposition.lower_ != "in" or preposition.dep_ != "prep" or noun.dep_ != "dobj":
+            continue
+        if noun.head.pos_ != "VERB" or noun.i > preposition.i:
+            continue
+        if any(c.dep_ == "pobj" and c.lemma_.lower() in PLACE_NOUNS for c in preposition.children):
+            _rehang(preposition, noun.head, "prep")
 
 
 def repair_stranded_preposition(doc) -> None:
@@ -482,6 +571,55 @@ def repair_modifier_across_comma(doc, lexicon: Lexicon) -> None:
             _as_noun(token)
 
 
+def repair_participle_adjective_read_as_noun(doc, lexicon: Lexicon) -> None:
+    """ "a steaming bowl of soup": ``steaming`` tagged a noun before its head and read into the name; an "-ing" form
+    of a known verb right before a noun, not a word that names a kind of thing ("a cutting board", "a wedding
+    ring"), describes the noun as a participle."""
+    verbs = lexicon.known("verb")
+    for token in doc:
+        lower = token.lower_
+        if token.tag_ != "NN" or not lower.endswith("ing") or lower in ING_NOUNS or lower in ING_MODIFIERS:
+            continue
+        head = token.head
+        if token.dep_ not in ("amod", "compound") or head.i != token.i + 1 or head.pos_ not in ("NOUN", "PROPN"):
+            continue
+        stem = lower[:-3]
+        if not {stem, stem + "e", stem[:-1]} & verbs:
+            continue
+        for child in [c for c in token.children if c.dep_ == "det"]:
+            _rehang(child, head, "det")  # "a steaming bowl": the article hung from "steaming"
+        token.tag_, token.pos_, token.dep_, token.lemma_ = "VBG", "VERB", "amod", lower
+
+
+def repair_noun_modifier_read_as_adjective(doc, lexicon: Lexicon) -> None:
+    """ "a lily pad": ``lily`` tagged an adjective of the noun after it, though the lemmatiser knows it only as a
+    noun: part of the name ("lily pad"), not an attribute."""
+    nouns, adjectives = lexicon.known("noun"), lexicon.known("adj")
+    for token in doc:
+        lower = token.lower_
+        if token.tag_ != "JJ" or token.dep_ != "amod" or token.head.i != token.i + 1 or lower in ATTRIBUTE_NOUNS:
+            continue
+        if token.head.pos_ in ("NOUN", "PROPN") and lower in nouns and lower not in adjectives:
+            token.tag_, token.pos_, token.dep_, token.lemma_ = "NN", "NOUN", "compound", lower
+
+
+def repair_comparative_read_as_noun(doc, lexicon: Lexicon) -> None:
+    """ "a brighter star above a dimmer star": ``dimmer`` (a noun too: a light's dimmer) read as a compound. A noun
+    in "-er" before a head noun is the comparative of a known adjective ("dim") when another comparative describes
+    the same noun in the prompt: the two objects are being compared."""
+    adjectives = lexicon.known("adj")
+    compared = {t.head.lemma_.lower() for t in doc if t.tag_ in ("JJR", "RBR") and t.dep_ == "amod"}
+    for token in doc:
+        lower = token.lower_
+        if token.dep_ != "compound" or token.head.i <= token.i or not lower.endswith("er") or len(lower) < 5:
+            continue
+        if token.head.lemma_.lower() not in compared:
+            continue
+        stems = {lower[:-2], lower[:-1], lower[:-3], lower[:-3] + "y"}  # bright-er, larg-er, dim-mer, happi-er
+        if stems & adjectives:
+            token.tag_, token.pos_, token.dep_, token.lemma_ = "JJR", "ADJ", "amod", lower
+
+
 def repair(doc, lexicon: Lexicon | None):
     if lexicon is not None:
         repair_verb_read_as_compound_head(doc, lexicon)
@@ -503,9 +641,15 @@ def repair(doc, lexicon: Lexicon | None):
         repair_coordinated_verb,
         repair_verbless_predicate,
         repair_stranded_preposition,
+        repair_place_on_object,
+        repair_attribute_noun_head,
+        repair_conjunct_of_object,
     ):
         step(doc)
     if lexicon is not None:
         repair_adjective_read_as_noun(doc, lexicon)
+        repair_comparative_read_as_noun(doc, lexicon)
+        repair_participle_adjective_read_as_noun(doc, lexicon)
+        repair_noun_modifier_read_as_adjective(doc, lexicon)
         repair_noun_lemmas(doc, lexicon)
     return doc

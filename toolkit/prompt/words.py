@@ -178,6 +178,18 @@ QUANTITY_NOUNS = frozenset(
         "few",
         "amount",
         "bunch",
+        # "dozens of", "hundreds of" (read by lemma: "hundred")
+        "dozens",
+        "hundred",
+        "hundreds",
+        "thousand",
+        "thousands",
+        "million",
+        "millions",
+        "ton",
+        "tons",
+        "load",
+        "loads",
         # more collective nouns: "a pile of books", "a school of fish", "a bouquet of tulips" show the books, the
         # fish, the tulips ("a bowl of", "a basket of", "a box of" stay objects: containers hold what they name; so
         # does "a stack of", which the shared cases and the prose gold read as an object holding its items)
@@ -523,5 +535,20 @@ ING_MODIFIERS = _word_set(
     """
     cutting dining frying swimming washing living sewing rocking parking waiting diving skating boxing mixing
     ironing changing steering chopping wrapping bathing shopping baking drinking serving sitting dressing
+    """
+)
+
+# Places and scenes: backgrounds in which something happens rather than objects held or worn. "A woman reads a book
+# in a cozy library": the reading happens in the library, so a place after the object of a verb or participle
+# belongs to the verb (and nests under its subject), not to the object ("a bird in a cage" stays with the bird:
+# containers are not places).
+PLACE_NOUNS = _word_set(
+    """
+    kitchen library room bedroom bathroom classroom office studio garage workshop bakery cafe restaurant bar pub
+    diner shop store market supermarket museum gallery church temple cathedral hall lobby station airport harbor
+    harbour port garden park yard backyard courtyard playground square plaza street alley road city town village
+    field meadow pasture orchard vineyard farm farmyard greenhouse forest woods jungle desert beach countryside
+    valley canyon cave attic basement cellar hallway corridor gym stadium arena theater theatre lab laboratory
+    factory warehouse arcade parlor parlour salon subway
     """
 )
