@@ -50,6 +50,7 @@ from .toolkit.run_files import (
     RESULTS_FILE,
     ROLES,
     RUN_FILE,
+    image_decode_problem,
     json_number,
     read_jsonl,
     resolve_generation_settings,
@@ -412,16 +413,10 @@ def select_items(run_dir: str | Path, rows: Sequence[dict]) -> tuple[list[RunIte
 
 def _image_problem(image: Path, folder: Path) -> str | None:
     """Why an item's image cannot be scored (a link out of its folder, bytes that do not decode), or None."""
-    from PIL import Image
-
     if not image.resolve().is_relative_to(folder.resolve()):
         return "leads outside its item folder"
-    try:
-        with Image.open(image) as picture:
-            picture.load()
-    except Exception as error:  # noqa: BLE001 - PIL raises many types for a damaged file
-        return f"does not decode ({type(error).__name__}: {error})"
-    return None
+    problem = image_decode_problem(image)
+    return None if problem is None else f"does not decode ({problem})"
 
 
 def _run_status(run: Path) -> str | None:

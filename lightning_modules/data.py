@@ -50,6 +50,7 @@ from ..toolkit.run_files import (
     METRICS_FILE,
     TEMP_PREFIX,
     describe_yaml_error,
+    image_decode_problem,
 )
 from .validation import parse_seeds  # noqa: F401 - kept importable from here; it lives with the light checks
 
@@ -523,14 +524,8 @@ def item_files_problem(folder: Path, metrics: dict) -> str | None:
 
 
 def _image_problem(path: Path) -> str | None:
-    from PIL import Image
-
-    try:
-        with Image.open(path) as image:
-            image.load()
-    except Exception as error:  # noqa: BLE001 - PIL raises many types for a damaged file
-        return f"{path.name} does not decode ({error})"
-    return None
+    problem = image_decode_problem(path)
+    return None if problem is None else f"{path.name} does not decode ({problem})"
 
 
 def _safetensors_problem(path: Path) -> str | None:

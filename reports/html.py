@@ -149,7 +149,12 @@ def html_to_pdf(html: str, base_url: str | Path | None = None) -> bytes:
     """The PDF of a report's HTML (WeasyPrint, print media)."""
     import logging
 
+    from PIL import ImageFile
+
+    truncated = ImageFile.LOAD_TRUNCATED_IMAGES
     import weasyprint
+
+    ImageFile.LOAD_TRUNCATED_IMAGES = truncated  # importing WeasyPrint turns PIL's lenience on for the whole process
 
     # WeasyPrint logs every CSS property it does not support (e.g. overflow-x) at warning level; a report
     # build should not print them.

@@ -208,6 +208,25 @@ def png_bytes(image) -> bytes:
 # ---- settings files ----
 
 
+def image_decode_problem(path: str | Path) -> str | None:
+    """Why the image file at ``path`` does not decode whole (``"ExceptionType: message"``), or None when it does.
+
+    Strict whatever another library set: PIL's process-wide ``ImageFile.LOAD_TRUNCATED_IMAGES`` (WeasyPrint, which
+    writes the PDF reports, turns it on when imported) would let a cut-short PNG load as a partly grey image."""
+    from PIL import Image, ImageFile
+
+    saved = ImageFile.LOAD_TRUNCATED_IMAGES
+    ImageFile.LOAD_TRUNCATED_IMAGES = False
+    try:
+        with Image.open(path) as image:
+            image.load()
+    except Exception as error:  # noqa: BLE001 - PIL raises many types for a damaged file
+        return f"{type(error).__name__}: {error}"
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = saved
+    return None
+
+
 def read_settings_file(path: str | Path, what: str):
     """The data of a ``.json``, ``.yaml`` or ``.yml`` settings file (a modulation config, thresholds), with one
     clear :class:`AttnmodError` naming ``what`` and the file when it cannot be read or parsed."""

@@ -6,6 +6,8 @@ import json
 import math
 import os
 import stat
+import subprocess
+import sys
 from types import SimpleNamespace
 
 import numpy as np
@@ -13,6 +15,7 @@ import pytest
 import torch
 from attnmod.toolkit import run_files
 from attnmod.toolkit.errors import AttnmodError
+from PIL import Image
 
 
 def test_write_atomic_replaces_the_file_and_keeps_its_mode(tmp_path):
@@ -158,3 +161,30 @@ def test_a_yaml_error_is_one_line_with_its_position(tmp_path):
         "is not valid YAML: expected ',' or ']', but got '<stream end>' at line 2, column 1 "
         "(parsing a flow sequence starting at line 1, column 10)"
     )
+
+
+def test_a_cut_short_png_does_not_decode_even_when_pil_was_told_to_be_lenient(tmp_path, monkeypatch):
+    from attnmod.toolkit.run_files import image_decode_problem
+    from PIL import ImageFile
+
+    whole = tmp_path / "whole.png"
+    Image.new("RGB", (16, 16), (200, 30, 30)).save(whole)
+    cut = tmp_path / "cut.png"
+    cut.write_bytes(whole.read_bytes()[:60])
+    monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", True)  # what importing WeasyPrint does process-wide
+    assert image_decode_problem(whole) is None
+    assert image_decode_problem(cut) is not None
+    assert ImageFile.LOAD_TRUNCATED_IMAGES is True  # the caller's setting is left as it was
+
+
+@pytest.mark.slow
+def test_writing_a_pdf_report_leaves_pil_strict():
+    code = (
+        "from PIL import ImageFile\n"
+        "from attnmod.reports.html import html_to_pdf\n"
+        "assert html_to_pdf('<p>x</p>').startswith(b'%PDF')\n"
+        "print(ImageFile.LOAD_TRUNCATED_IMAGES)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"
