@@ -960,6 +960,41 @@ PROSE_CASES += [
     ),
 ]
 
+# Hyphenated modifiers are one attribute, and their first part is no object ("snow-covered mountains" has no snow);
+# a participle hung as a compound before its noun describes it ("a sleeping village")
+PROSE_CASES += [
+    (
+        "snow-covered mountains under a pink sky",
+        "(NP (NP (JJ snow-covered) (NNS mountains)) (PP (IN under) (NP (DT a) (JJ pink) (NN sky))))",
+        [("mountains", ["snow-covered"], None), ("sky", ["pink"], None)],
+        [],
+    ),
+    (
+        "an ice-cold drink on a table",
+        "(NP (NP (DT an) (JJ ice-cold) (NN drink)) (PP (IN on) (NP (DT a) (NN table))))",
+        [("drink", ["ice-cold"], None), ("table", [], None)],
+        [],
+    ),
+    (
+        "a hand-painted vase",
+        "(NP (DT a) (JJ hand-painted) (NN vase))",
+        [("vase", ["hand-painted"], None)],
+        [],
+    ),
+    (
+        "a long-haired cat on a pillow",
+        "(NP (NP (DT a) (JJ long-haired) (NN cat)) (PP (IN on) (NP (DT a) (NN pillow))))",
+        [("cat", ["long-haired"], None), ("pillow", [], None)],
+        [],
+    ),
+    (
+        "The moon shines above a sleeping village.",
+        "(S (NP (DT The) (NN moon)) (VP (VBZ shines) (PP (IN above) (NP (DT a) (VBG sleeping) (NN village)))) (. .))",
+        [("moon", [], None), ("village", ["sleeping"], None)],
+        [],
+    ),
+]
+
 # The nouns the lemmatiser got wrong ("ramen" -> "raman", "stamen" -> "staman", "oxen" and "octopi" kept): (prompt, parse, nouns).
 LEMMA_CASES = [
     ("a bowl of ramen", "(NP (NP (DT a) (NN bowl)) (PP (IN of) (NP (NNS ramen))))", ["bowl", "ramen"]),

@@ -17,6 +17,8 @@ heads), so that the dependency builder reads a sound tree and the benepar route 
   article hung from a word beyond its noun ("a hill, highly detailed"); a relative clause's adjective hung on the
   next word and that word, a verb, read as a plural noun ("a car which is blue stops near a sign"); a plural noun with
   a subject ("a fox sleeps"); a numeral made the root ("two cacti on a shelf");
+* a hyphenated word split at its hyphens: "snow-covered mountains" (no snow), "a long-haired cat": merged into one
+  token, an adjective when its last part is one;
 * a finite verb read into the noun before it: "A small bird sings in a tree" (``bird -compound-> sings``, "sings" a
   plural noun or a verb), "a woman who wears a black dress sings"; a verb read as a plural noun after "that"/"who"
   ("a ship that sails across the sea");
@@ -572,15 +574,18 @@ def repair_modifier_across_comma(doc, lexicon: Lexicon) -> None:
 
 
 def repair_participle_adjective_read_as_noun(doc, lexicon: Lexicon) -> None:
-    """ "a steaming bowl of soup": ``steaming`` tagged a noun before its head and read into the name; an "-ing" form
+    """ "a steaming bowl of soup": ``steaming`` tagged a noun before its head and read into the name ("a sleeping
+    village": a participle hung as a compound); an "-ing" form
     of a known verb right before a noun, not a word that names a kind of thing ("a cutting board", "a wedding
     ring"), describes the noun as a participle."""
     verbs = lexicon.known("verb")
     for token in doc:
         lower = token.lower_
-        if token.tag_ != "NN" or not lower.endswith("ing") or lower in ING_NOUNS or lower in ING_MODIFIERS:
+        if token.tag_ not in ("NN", "VBG") or not lower.endswith("ing") or lower in ING_NOUNS or lower in ING_MODIFIERS:
             continue
         head = token.head
+        if token.tag_ == "VBG" and token.dep_ != "compound":
+            continue  # "a sleeping cat": already an adjective of its noun
         if token.dep_ not in ("amod", "compound") or head.i != token.i + 1 or head.pos_ not in ("NOUN", "PROPN"):
             continue
         stem = lower[:-3]
@@ -620,7 +625,50 @@ def repair_comparative_read_as_noun(doc, lexicon: Lexicon) -> None:
             token.tag_, token.pos_, token.dep_, token.lemma_ = "JJR", "ADJ", "amod", lower
 
 
+def repair_hyphenated_modifiers(doc) -> None:
+    """ "snow-covered mountains", "a long-haired cat", "an ice-cold drink": spaCy splits a hyphenated word at its
+    hyphens and the model then reads "snow" or "ice" as an object. Words joined by hyphens with no space are merged
+    into one token; when the last part is an adjective or participle the word is an adjective (one attribute,
+    "long-haired") of the noun right after it. Hyphenated nouns ("a red t-shirt") stay nouns."""
+    runs: list[tuple[int, int]] = []
+    for token in doc:
+        if token.text != "-" or token.i == 0 or token.i + 1 >= len(doc):
+            continue
+        before, after = doc[token.i - 1], doc[token.i + 1]
+        if before.whitespace_ or token.whitespace_ or not before.text.isalnum() or not after.text.isalnum():
+            continue
+        if runs and runs[-1][1] == token.i:
+            runs[-1] = (runs[-1][0], token.i + 2)  # "black-and-white": one run
+        else:
+            runs.append((token.i - 1, token.i + 2))
+    if not runs:
+        return
+    describing = []
+    with doc.retokenize() as retokenizer:
+        for start, end in runs:
+            span = doc[start:end]
+            attributes = {"LEMMA": span.text.lower()}
+            if doc[end - 1].tag_ in ("JJ", "VBN", "VBD", "VBG"):
+                attributes.update({"TAG": "JJ", "POS": "ADJ"})
+                describing.append(start)
+            retokenizer.merge(span, attrs=attributes)
+    shift = 0
+    for start, end in runs:
+        index = start - shift
+        shift += end - start - 1
+        if start in describing and index + 1 < len(doc) and doc[index + 1].pos_ in ("NOUN", "PROPN"):
+            word, noun = doc[index], doc[index + 1]
+            if word.head.i != noun.i and noun.head.i != word.i:
+                _rehang(word, noun, "amod")
+            elif noun.head.i == word.i:
+                _take_place(noun, word)
+                _rehang(word, noun, "amod")
+            else:
+                word.dep_ = "amod"
+
+
 def repair(doc, lexicon: Lexicon | None):
+    repair_hyphenated_modifiers(doc)
     if lexicon is not None:
         repair_verb_read_as_compound_head(doc, lexicon)
         repair_participle_inside_compound(doc, lexicon)
