@@ -995,6 +995,62 @@ PROSE_CASES += [
     ),
 ]
 
+# A material noun that is the object ("a glass filled with orange juice": the glass holds the juice, "filled" was
+# read as a noun after a colour/material word), a colour noun coordinated before another ("a crimson and gold
+# banner"), a participle ending the phrase ("a horse galloping"), genre tags after a comma (", cyberpunk", ", noir")
+PROSE_CASES += [
+    (
+        "a glass filled with orange juice",
+        "(NP (NP (DT a) (NN glass)) (VP (VBN filled) (PP (IN with) (NP (JJ orange) (NN juice)))))",
+        [("glass", [], None), ("juice", ["orange"], "glass")],
+        [],
+    ),
+    (
+        "a glass filled with milk on a table",
+        "(NP (NP (DT a) (NN glass)) (VP (VBN filled) (PP (IN with) (NP (NN milk)))) (PP (IN on) (NP (DT a)"
+        " (NN table))))",
+        [("glass", [], None), ("milk", [], "glass"), ("table", [], None)],
+        [],
+    ),
+    (
+        "a tin filled with cookies",
+        "(NP (NP (DT a) (NN tin)) (VP (VBN filled) (PP (IN with) (NP (NNS cookies)))))",
+        [("tin", [], None), ("cookies", [], "tin")],
+        [],
+    ),
+    (
+        "a crimson and gold banner",
+        "(NP (DT a) (ADJP (JJ crimson) (CC and) (JJ gold)) (NN banner))",
+        [("banner", ["crimson", "gold"], None)],
+        [],
+    ),
+    (
+        "an ivory and black piano",
+        "(NP (DT an) (ADJP (JJ ivory) (CC and) (JJ black)) (NN piano))",
+        [("piano", ["ivory", "black"], None)],
+        [],
+    ),
+    (
+        "a charcoal drawing of a horse galloping",
+        "(NP (NP (DT a) (NN charcoal) (NN drawing)) (PP (IN of) (NP (NP (DT a) (NN horse)) (VP (VBG galloping)))))",
+        [("horse", [], None)],
+        ["charcoal drawing"],
+    ),
+    (
+        "a neon sign above a door, cyberpunk, night",
+        "(NP (NP (NP (DT a) (NN neon) (NN sign)) (PP (IN above) (NP (DT a) (NN door)))) (, ,) (NP (NN cyberpunk))"
+        " (, ,) (NP (NN night)))",
+        [("neon sign", [], None), ("door", [], None)],
+        ["cyberpunk", "night"],
+    ),
+    (
+        "a street at night, noir",
+        "(NP (NP (NP (DT a) (NN street)) (PP (IN at) (NP (NN night)))) (, ,) (NP (NN noir)))",
+        [("street", [], None)],
+        ["noir"],
+    ),
+]
+
 # The nouns the lemmatiser got wrong ("ramen" -> "raman", "stamen" -> "staman", "oxen" and "octopi" kept): (prompt, parse, nouns).
 LEMMA_CASES = [
     ("a bowl of ramen", "(NP (NP (DT a) (NN bowl)) (PP (IN of) (NP (NNS ramen))))", ["bowl", "ramen"]),

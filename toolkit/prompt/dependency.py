@@ -141,7 +141,11 @@ class _Reader:
             or token.tag_ in ("JJ", "JJR", "JJS", "VBN", "VBG", "CD")
             or token.lower_ in ATTRIBUTE_NOUNS
             or (token.dep_ == "amod" and token.pos_ == "ADV")  # "a still pond": "still" tagged an adverb
-        ) and not self._nominal(token)
+        ) and (
+            not self._nominal(token)
+            # "a crimson and gold banner": a colour noun that is no entity of its own describes the next one
+            or (token.lower_ in ATTRIBUTE_NOUNS and bool(self.entity_of) and token.i not in self.entity_of)
+        )
 
     def _name_extension(self, head):
         """The word that completes ``head``'s name when the tagger made it a verb or adjective ("stop sign")."""

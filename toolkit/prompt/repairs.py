@@ -44,6 +44,7 @@ heads), so that the dependency builder reads a sound tree and the benepar route 
 
 from __future__ import annotations
 
+from .cues import ends_phrase
 from .syntax import noun_lemma
 from .words import ATTRIBUTE_NOUNS, FRAMING_NOUNS, ING_MODIFIERS, ING_NOUNS, IRREGULAR_PLURALS, PLACE_NOUNS
 
@@ -74,26 +75,44 @@ def _take_place(new, old) -> None:
         _rehang(new, old.head, old.dep_)
 
 
-def repair_participle_head(doc) -> None:
-    """ "a horse grazing near a barn": ``grazing`` (NN, heading ``horse`` as a compound and a phrase after it)."""
+def repair_participle_head(doc, lexicon: Lexicon | None = None) -> None:
+    """ "a horse grazing near a barn": ``grazing`` (NN, heading ``horse`` as a compound and a phrase after it).
+
+    With the lemmatiser's word lists, also a participle of a known verb that ends the phrase ("a drawing of a horse
+    galloping") and a past participle tagged a noun before its phrase ("a glass filled with orange juice": ``filled``
+    the head, ``glass`` its adjective)."""
+    verbs = lexicon.known("verb") if lexicon is not None else frozenset()
+    nouns = lexicon.known("noun") if lexicon is not None else frozenset()
     for token in doc:
-        if not (token.tag_ == "NN" and token.lower_.endswith("ing") and token.i > 0):
+        lower = token.lower_
+        if token.tag_ != "NN" or token.i == 0 or lower in ING_NOUNS or lower in FRAMING_NOUNS:
             continue
-        if token.lower_ in ING_NOUNS or token.lower_ in FRAMING_NOUNS:
+        present = lower.endswith("ing")
+        past = lower.endswith("ed") and lower not in nouns and bool({lower[:-2], lower[:-1], lower[:-3]} & verbs)
+        if not (present or past):
             continue
         noun = doc[token.i - 1]
         if noun.dep_ not in ("compound", "amod") or noun.head.i != token.i or noun.pos_ not in ("NOUN", "PROPN"):
             continue  # "a fox wearing a scarf sitting in the snow" hangs "scarf" as an adjective of "sitting"
-        if not any(
-            c.i > token.i and (c.dep_ == "dobj" or (c.dep_ == "prep" and c.lower_ != "of")) for c in token.children
-        ):
+        phrase_after = any(
+            c.i > token.i and (c.dep_ == "dobj" or (c.dep_ == "prep" and (c.lower_ != "of" or past)))
+            for c in token.children
+        )
+        final = (
+            present
+            and lower not in ING_MODIFIERS
+            and {lower[:-3], lower[:-3] + "e", lower[:-4]} & verbs
+            and token.n_rights == 0
+            and ends_phrase(token)
+        )
+        if not (phrase_after or final):
             continue
         left = [c for c in token.children if c.i < noun.i]
         _take_place(noun, token)
         _rehang(token, noun, "acl")
         for child in left:
             _rehang(child, noun, child.dep_)
-        token.tag_, token.pos_ = "VBG", "VERB"
+        token.tag_, token.pos_ = ("VBG", "VERB") if present else ("VBN", "VERB")
 
 
 def repair_participle_modifier(doc) -> None:
@@ -121,6 +140,8 @@ def repair_noun_read_as_verb(doc) -> None:
         adjective, article = doc[token.i - 1], doc[token.i - 2]
         if not (adjective.pos_ == "ADJ" or adjective.lower_ in ATTRIBUTE_NOUNS) or adjective.head.i == token.i:
             continue
+        if token.head.i == adjective.i and token.dep_ in ("acl", "relcl"):
+            continue  # "a glass filled with juice": a participle of the noun "glass", not a misread noun
         if article.lower_ not in _ARTICLES or article.head.i != adjective.i:
             continue
         following = doc[token.i + 1] if token.i + 1 < len(doc) else None
@@ -674,10 +695,10 @@ def repair(doc, lexicon: Lexicon | None):
         repair_participle_inside_compound(doc, lexicon)
         repair_noun_read_as_adjective(doc, lexicon)
         repair_modifier_across_comma(doc, lexicon)
+    repair_misplaced_article(doc)
+    repair_participle_read_as_noun(doc)
+    repair_participle_head(doc, lexicon)
     for step in (
-        repair_misplaced_article,
-        repair_participle_read_as_noun,
-        repair_participle_head,
         repair_participle_modifier,
         repair_comparative_root,
         repair_verb_read_as_plural,
