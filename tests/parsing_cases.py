@@ -1051,6 +1051,83 @@ PROSE_CASES += [
     ),
 ]
 
+# What the whole image is: a framing noun with a participle of depiction ("a picture showing a cat"), a poster, logo
+# or sticker of something, a framing phrase opening the prompt before a comma ("An oil painting, a bowl of fruit");
+# glasses worn are no container ("a man in glasses")
+PROSE_CASES += [
+    (
+        "a picture showing a cat and a dog",
+        "(NP (NP (DT a) (NN picture)) (VP (VBG showing) (NP (NP (DT a) (NN cat)) (CC and) (NP (DT a) (NN dog)))))",
+        [("cat", [], None), ("dog", [], None)],
+        ["picture"],
+    ),
+    (
+        "an illustration depicting a knight on a horse",
+        "(NP (NP (DT an) (NN illustration)) (VP (VBG depicting) (NP (NP (DT a) (NN knight)) (PP (IN on) (NP (DT a)"
+        " (NN horse))))))",
+        [("knight", [], None), ("horse", [], None)],
+        ["illustration"],
+    ),
+    (
+        "a photo featuring a red bicycle",
+        "(NP (NP (DT a) (NN photo)) (VP (VBG featuring) (NP (DT a) (JJ red) (NN bicycle))))",
+        [("bicycle", ["red"], None)],
+        ["photo"],
+    ),
+    (
+        "a poster of a lion",
+        "(NP (NP (DT a) (NN poster)) (PP (IN of) (NP (DT a) (NN lion))))",
+        [("lion", [], None)],
+        ["poster"],
+    ),
+    ("a logo of a fox", "(NP (NP (DT a) (NN logo)) (PP (IN of) (NP (DT a) (NN fox))))", [("fox", [], None)], ["logo"]),
+    (
+        "a sticker of a smiling sun",
+        "(NP (NP (DT a) (NN sticker)) (PP (IN of) (NP (DT a) (VBG smiling) (NN sun))))",
+        [("sun", ["smiling"], None)],
+        ["sticker"],
+    ),
+    (
+        "An oil painting, a bowl of fruit on a table",
+        "(NP (NP (DT An) (NN oil) (NN painting)) (, ,) (NP (NP (NP (DT a) (NN bowl)) (PP (IN of) (NP (NN fruit))))"
+        " (PP (IN on) (NP (DT a) (NN table)))))",
+        [("bowl", [], None), ("fruit", [], "bowl"), ("table", [], None)],
+        ["oil painting"],
+    ),
+    (
+        "Photo, a red fox in the snow",
+        "(NP (NP (NN Photo)) (, ,) (NP (NP (DT a) (JJ red) (NN fox)) (PP (IN in) (NP (DT the) (NN snow)))))",
+        [("fox", ["red"], None), ("snow", [], "fox")],
+        ["Photo"],
+    ),
+    (
+        "A watercolor illustration, two cats on a sofa",
+        "(NP (NP (DT A) (NN watercolor) (NN illustration)) (, ,) (NP (NP (CD two) (NNS cats)) (PP (IN on) (NP (DT a)"
+        " (NN sofa)))))",
+        [("cats", ["two"], None), ("sofa", [], None)],
+        ["watercolor illustration"],
+    ),
+    (
+        "a man in glasses",
+        "(NP (NP (DT a) (NN man)) (PP (IN in) (NP (NNS glasses))))",
+        [("man", [], None), ("glasses", [], "man")],
+        [],
+    ),
+    (
+        "a girl in round glasses",
+        "(NP (NP (DT a) (NN girl)) (PP (IN in) (NP (JJ round) (NNS glasses))))",
+        [("girl", [], None), ("glasses", ["round"], "girl")],
+        [],
+    ),
+    (
+        "an old woman in glasses reading a book",
+        "(NP (NP (DT an) (JJ old) (NN woman)) (PP (IN in) (NP (NNS glasses))) (VP (VBG reading) (NP (DT a)"
+        " (NN book))))",
+        [("woman", ["old"], None), ("glasses", [], "woman"), ("book", [], "woman")],
+        [],
+    ),
+]
+
 # The nouns the lemmatiser got wrong ("ramen" -> "raman", "stamen" -> "staman", "oxen" and "octopi" kept): (prompt, parse, nouns).
 LEMMA_CASES = [
     ("a bowl of ramen", "(NP (NP (DT a) (NN bowl)) (PP (IN of) (NP (NNS ramen))))", ["bowl", "ramen"]),

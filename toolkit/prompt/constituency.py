@@ -41,6 +41,7 @@ from .words import (
     CONTAINER_NOUNS,
     CONTAINMENT_WORDS,
     COPULA_FORMS,
+    DEPICTING_PARTICIPLES,
     FRAMING_NOUNS,
     MATERIAL_PARTICIPLES,
     MATERIAL_PREPOSITIONS,
@@ -316,7 +317,7 @@ class _Builder:
             owners = self.visit(first, parent)
             owned = self._base(rest, owners[-1] if owners else parent, in_pp, before_of)
             return owned
-        followed_by_of = bool(rest) and self._starts_with_of(rest[0])
+        followed_by_of = bool(rest) and (self._starts_with_of(rest[0]) or self._depicting(rest[0]))
         heads = self.visit(first, parent, in_pp=in_pp, before_of=followed_by_of)
         governor = heads[-1] if heads else parent
         found = list(heads)
@@ -332,7 +333,7 @@ class _Builder:
                 inner = self._visit_modifier(child, governor) if heads else self.visit(child, governor)
             if not heads:
                 found += inner  # "a photo of a cat": the cat stands where the photo stood
-                if inner and self._starts_with_of(child):
+                if inner and (self._starts_with_of(child) or self._depicting(child)):
                     heads, governor = inner, inner[-1]  # "a photo of a barn in a field": the barn's field
         return found
 
@@ -408,6 +409,10 @@ class _Builder:
         if self._first_word(node) in SPATIAL_WORDS:
             return True
         return node.label == "PP" and self._object_lemma(node) in SPATIAL_WORDS & RELATIONAL_NOUNS
+
+    def _depicting(self, node: _Node) -> bool:
+        """ "showing a cat" after "a picture": a participle that names what a framing noun shows."""
+        return node.label == "VP" and self._first_word(node) in DEPICTING_PARTICIPLES
 
     def _place_phrase(self, node: _Node) -> bool:
         """ "in a cozy library": "in" and a place (:data:`~attnmod.toolkit.prompt.words.PLACE_NOUNS`)."""

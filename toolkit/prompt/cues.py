@@ -12,12 +12,14 @@ from __future__ import annotations
 from .words import (
     CONTAINER_NOUNS,
     CONTAINMENT_WORDS,
+    DEPICTING_PARTICIPLES,
     MATERIAL_PARTICIPLES,
     MATERIAL_PREPOSITIONS,
     NEGATION_DETERMINERS,
     NEGATION_PREPOSITIONS,
     RELATIONAL_NOUNS,
     STYLE_TAG_NOUNS,
+    UNCHANGED_PLURALS,
 )
 
 _RELATIVE_PRONOUNS = frozenset({"which", "whom", "who", "that", "whose"})
@@ -45,6 +47,8 @@ def negated(token) -> bool:
 def held_in_container(token, lemma: str) -> bool:
     """Whether ``token`` is a container that holds the noun it follows: the object of "in", "inside" or "within"
     ("a fish in a bowl", "a cat sitting in a box") whose lemma is a :data:`CONTAINER_NOUNS` word."""
+    if token.lower_ in UNCHANGED_PLURALS:
+        return False  # "a man in glasses": spectacles, not drinking glasses
     while token.dep_ == "conj" and token.head.i != token.i:
         token = token.head
     return lemma in CONTAINER_NOUNS and token.dep_ == "pobj" and token.head.lower_ in CONTAINMENT_WORDS
@@ -99,6 +103,11 @@ def has_own_subject(verb) -> bool:
 
 def has_of(token) -> bool:
     return any(child.dep_ == "prep" and child.lower_ == "of" for child in token.children)
+
+
+def depicting(token):
+    """For a framing noun: the participle by which it names what it shows ("a picture showing a cat"), or None."""
+    return next((c for c in token.children if c.dep_ in ("acl", "relcl") and c.lower_ in DEPICTING_PARTICIPLES), None)
 
 
 def ends_phrase(token) -> bool:

@@ -37,6 +37,7 @@ from .cues import (
     before_noun,
     comparatives_after,
     coordinated_modifier,
+    depicting,
     ends_phrase,
     fronted_preposition,
     has_of,
@@ -270,9 +271,12 @@ class _Reader:
             if lemma == "style" and has_of(token):
                 self._style_phrase(token)
                 continue
-            if lemma in FRAMING_NOUNS and has_of(token):
+            if lemma in FRAMING_NOUNS and (has_of(token) or depicting(token) is not None):
                 for of in (c for c in token.children if c.dep_ == "prep" and c.lower_ == "of"):
                     self.depicted_by[token.i] = next((c for c in of.children if c.dep_ == "pobj"), None)
+                shows = depicting(token)  # "a picture showing a cat"
+                if shows is not None and token.i not in self.depicted_by:
+                    self.depicted_by[token.i] = next((c for c in shows.children if c.dep_ == "dobj"), None)
                 modifiers = [c for c in token.children if c.i < token.i and c.dep_ in ("amod", "compound", "nmod")]
                 self.draft.style.append(tuple(sorted(self.word_of[t.i] for t in [*modifiers, token])))
                 self.style_ids.update(t.i for t in [*modifiers, token])

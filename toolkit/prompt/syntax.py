@@ -26,6 +26,8 @@ from .words import (
 _ARTICLES = frozenset({"a", "an", "the"})
 # Adjectives, adverbs and participles: "highly detailed", "cinematic", "moody" as a tag of their own.
 _DESCRIBING_TAGS = frozenset({"JJ", "JJR", "JJS", "RB", "RBR", "RBS", "VBN", "VBG"})
+# An opening "An oil painting," or "Photo," before a comma: articles, adjectives, nouns and numbers only.
+_FRAMING_PHRASE_TAGS = frozenset({"DT", "JJ", "JJR", "JJS", "NN", "NNS", "NNP", "NNPS", "CD", "VBN", "RB"})
 _STYLE_UNIT = re.compile(r"\d+(k|mm|p|fps)")
 
 
@@ -195,6 +197,7 @@ def style_segments(words: list[Word]) -> list[tuple[int, ...]]:
     "85mm lens", "octane render") or end with a framing noun ("studio photo", "pixel art") or a time of day
     ("golden hour").
 
+    The first segment is style when it is only a framing noun and its modifiers ("An oil painting, a bowl of fruit").
     A segment of adjectives and adverbs alone after a segment that ended in a noun ("a lighthouse on a rock, moody,
     dark clouds", "..., highly detailed") is a tag too; after an adjective it continues a list ("a rusty, old,
     abandoned truck").
@@ -209,6 +212,15 @@ def style_segments(words: list[Word]) -> list[tuple[int, ...]]:
         else:
             segments[-1].append(k)
     found = []
+    opening = [k for k in segments[0] if any(ch.isalnum() for ch in words[k].text)]
+    if (
+        len(segments) > 1
+        and opening
+        and words[opening[-1]].lower in FRAMING_NOUNS
+        and all(words[k].tag in _FRAMING_PHRASE_TAGS for k in opening)
+    ):
+        # "An oil painting, a bowl of fruit on a table": the picture's kind (its article is no part of the style)
+        found.append(tuple(k for k in opening if words[k].tag != "DT"))
     for previous, segment in zip(segments, segments[1:], strict=False):
         content = [k for k in segment if any(ch.isalnum() for ch in words[k].text)]
         if not content or any(words[k].lower in _ARTICLES for k in content):

@@ -43,8 +43,20 @@ FRAMING_NOUNS = frozenset(
         "cartoon",
         "selfie",
         "art",
+        # what the whole image is: "a poster of a lion", "a logo of a fox", "a sticker of a smiling sun"
+        "poster",
+        "logo",
+        "sticker",
+        "icon",
+        "emoji",
+        "tattoo",
+        "postcard",
     }
 )
+
+# "a picture showing a cat", "an illustration depicting a knight": participles by which a framing noun names what
+# the image shows, as "of" does.
+DEPICTING_PARTICIPLES = frozenset({"showing", "depicting", "featuring", "portraying", "picturing", "displaying"})
 
 # Nouns that name a place relative to another object ("on top of", "in front of", "to the left of"): not entities
 # when they head the object of a preposition.
@@ -503,7 +515,7 @@ STYLE_TAG_NOUNS = _word_set(
     light lighting 4k 8k hdr uhd resolution quality detail details render rendering bokeh focus artstation
     wallpaper masterpiece photorealism realism style aesthetic composition mm lens depth engine octane colors
     colours palette tones contrast exposure saturation grain film sharpness vignette shading cyberpunk steampunk
-    vaporwave synthwave solarpunk noir anime manga baroque surrealism impressionism minimalism
+    vaporwave synthwave solarpunk noir anime manga baroque surrealism impressionism minimalism minimalist
     """
 )
 
