@@ -124,7 +124,7 @@ def run_diagnosis(
     except OSError as error:
         raise AttnmodError(f"cannot create output folder {str(out)!r}: {error}") from error
 
-    variants, images, pictures = {}, {}, {}
+    variants, images, pictures, scores = {}, {}, {}, {}
     for role, role_config in (("baseline", baseline_config), ("modulated", modulated_config)):
         result = generation.generate(
             model,
@@ -141,7 +141,10 @@ def run_diagnosis(
         )[0]
         generation.save_generation(result, out / role)
         write_atomic(out / role_image(role), (out / role / IMAGE_FILE).read_bytes())
-        scores = score_record(result.record, tree, thresholds)
+        scores[role] = score_record(result.record, tree, thresholds)
+        # The maps after modulation, labelled as such (scores.maps == "applied"): shaped by the modulation itself,
+        # so they are shown for reference and never scored as the run's result.
+        applied = score_record(result.record, tree, thresholds, source="applied") if result.record.applied else None
         variants[role] = {
             "variant": role_config.variant,
             "config": role_config.to_json(),
@@ -149,27 +152,23 @@ def run_diagnosis(
             "record": f"{role}/",
             "seconds": round(result.seconds, 4),
             "warnings": list(result.warnings),
-            "scores": scores,
-            "summary": {k: json_number(v) for k, v in summary_metrics(scores).items()},
-            "verdicts": verdicts(scores, thresholds),
-            # The maps after modulation, labelled as such (scores.maps == "applied"): shaped by the modulation
-            # itself, so they are shown for reference and never scored as the run's result.
-            "applied_scores": score_record(result.record, tree, thresholds, source="applied")
-            if result.record.applied
-            else None,
+            "scores": scores[role].to_json(),
+            "summary": {k: json_number(v) for k, v in summary_metrics(scores[role]).items()},
+            "verdicts": verdicts(scores[role], thresholds),
+            "applied_scores": applied.to_json() if applied is not None else None,
         }
         images[role] = role_image(role)
         pictures[role] = result.image
         settings = result.settings
 
     name = modulated_config.variant
-    comparison = compare_scores(variants["baseline"]["scores"], variants["modulated"]["scores"], name)
+    comparison = compare_scores(scores["baseline"], scores["modulated"], name)
     attributions = None
     if attribute:
         from .analysis.attribution import diagnosis_attributions
 
         attributions = diagnosis_attributions(
-            model, prompt, tree, variants["baseline"]["scores"], seed=seed, steps=steps, n_steps=attribution_steps
+            model, prompt, tree, scores["baseline"], seed=seed, steps=steps, n_steps=attribution_steps
         )
     summary_lines = [f"with {name}: {line}" for line in variants["modulated"]["verdicts"]]
     all_verdicts = (
@@ -281,21 +280,21 @@ def analyze_path(path: str | Path, thresholds: Thresholds | None = None) -> dict
     """Recompute scores, summaries and verdicts of every attention record at ``path``, without the model.
 
     Returns ``{"thresholds", "items": [{"path", "prompt", "variant", "scores", "summary", "verdicts"}],
-    "comparison"}``; ``comparison`` (see :func:`compare_scores`) is filled for a diagnosis folder with
-    ``baseline/`` and ``modulated/`` records, else null.
+    "comparison"}`` as JSON (``scores``: :meth:`RecordScores.to_json`); ``comparison`` (see :func:`compare_scores`)
+    is filled for a diagnosis folder with ``baseline/`` and ``modulated/`` records, else null.
     """
     thresholds = thresholds or Thresholds()
-    items = []
+    items, scored = [], {}
     for folder in find_records(path):
         record = AttentionRecord.load(folder)
         tree = _tree_for(folder, record)
-        scores = score_record(record, tree, thresholds)
+        scores = scored[folder.name] = score_record(record, tree, thresholds)
         items.append(
             {
                 "path": str(folder),
                 "prompt": tree.prompt,
                 "variant": record.metadata.get("variant"),
-                "scores": scores,
+                "scores": scores.to_json(),
                 "summary": {k: json_number(v) for k, v in summary_metrics(scores).items()},
                 "verdicts": verdicts(scores, thresholds),
             }
@@ -304,7 +303,7 @@ def analyze_path(path: str | Path, thresholds: Thresholds | None = None) -> dict
     roles = {Path(item["path"]).name: item for item in items}
     if len(items) == 2 and set(roles) == {"baseline", "modulated"}:
         comparison = compare_scores(
-            roles["baseline"]["scores"], roles["modulated"]["scores"], roles["modulated"]["variant"] or "modulated"
+            scored["baseline"], scored["modulated"], roles["modulated"]["variant"] or "modulated"
         )
     return {"thresholds": thresholds.to_json(), "items": items, "comparison": comparison}
 
@@ -324,19 +323,20 @@ def rescore_diagnosis(
     data = load_diagnosis(out)
     thresholds = thresholds or Thresholds()
     tree = PromptTree.from_json(data["tree"])
+    scored = {}
     for role in ROLES:
         entry = data["variants"].get(role)
         if entry is None:
             continue
         record = AttentionRecord.load(out / entry["record"])
-        scores = score_record(record, tree, thresholds)
-        entry["scores"] = scores
+        scores = scored[role] = score_record(record, tree, thresholds)
+        entry["scores"] = scores.to_json()
         entry["summary"] = {k: json_number(v) for k, v in summary_metrics(scores).items()}
         entry["verdicts"] = verdicts(scores, thresholds)
         if entry.get("applied_scores") is not None:
-            entry["applied_scores"] = score_record(record, tree, thresholds, source="applied")
+            entry["applied_scores"] = score_record(record, tree, thresholds, source="applied").to_json()
     name = data["variants"]["modulated"]["variant"]
-    comparison = compare_scores(data["variants"]["baseline"]["scores"], data["variants"]["modulated"]["scores"], name)
+    comparison = compare_scores(scored["baseline"], scored["modulated"], name)
     data["thresholds"] = thresholds.to_json()
     data["comparison"] = comparison
     data["verdicts"] = (

@@ -29,7 +29,7 @@ from __future__ import annotations
 import dataclasses
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import torch
 
@@ -39,6 +39,7 @@ from ..toolkit.prompt.tree import PromptTree
 from ..toolkit.run_files import resolve_generation_settings
 from . import attention_maps, binding, map_overlap, regions
 from .one_step import BASELINE_TOKEN_ID, OneStepAttention
+from .scores import RecordScores
 from .scoring import ScoringPlan, plan_scoring
 from .thresholds import Thresholds
 
@@ -366,7 +367,7 @@ def diagnosis_attributions(
     model,
     prompt: str,
     tree: PromptTree,
-    scores: dict,
+    scores: RecordScores | Mapping,
     seed: int = 0,
     steps: int | None = None,
     n_steps: int = 16,
@@ -377,10 +378,10 @@ def diagnosis_attributions(
     listed under ``notes`` instead."""
     results, notes = {}, []
     requests = [("leakage", "leakage", "ig", "token"), ("leakage_groups", "leakage", "ablation", "entity")]
-    for row in scores["overall"]["bindings"]:
-        if row["misbound"] and len(requests) < 2 + limit:
-            noun = tree.entities[row["entity"]].text
-            requests.append((f"binding:{row['text']}@{noun}", f"binding:{row['text']}@{noun}", "ig", "token"))
+    for row in RecordScores.of(scores).overall.bindings:
+        if row.misbound and len(requests) < 2 + limit:
+            noun = tree.entities[row.entity].text
+            requests.append((f"binding:{row.text}@{noun}", f"binding:{row.text}@{noun}", "ig", "token"))
     for key, target, method, by in requests:
         try:
             attribution = attribute_prompt(

@@ -1,6 +1,7 @@
 """The findings engine: the threshold rules that turn one variant's scores into problems, written once.
 
-:func:`find_problems` reads the scores (the JSON of :func:`~attnmod.analysis.scoring.score_record`) and returns each
+:func:`find_problems` reads the scores (the :class:`~attnmod.analysis.scores.RecordScores` of
+:func:`~attnmod.analysis.scoring.score_record`, or their JSON) and returns each
 problem as a :class:`Problem`: what it is (``kind``), what it is about (``key``, the same in every variant), the
 overall value and the threshold it was held against, whether the overall value crosses it (``crossed``) and the
 phases where it does. Nothing here is worded for a reader: :func:`attnmod.analysis.verdicts.verdicts` words every
@@ -33,6 +34,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 
+from .scores import Binding, EntityRegion, Overlap, RecordScores, SelfLeak
 from .thresholds import Thresholds
 
 SEVERITY = {"misbound": 3, "leakage": 2, "neglected": 2, "weak_binding": 1, "self_leakage": 1}
@@ -42,20 +44,21 @@ SEVERITY = {"misbound": 3, "leakage": 2, "neglected": 2, "weak_binding": 1, "sel
 class Problem:
     """One rule that one variant's scores break (see the module docstring for the rules).
 
-    ``row`` is the overall row the rule read (a binding, an overlap, a self-attention pair or an entity);
-    ``phases`` the ``(phase name, phase row)`` pairs where the rule holds as well, in phase order (misbound,
-    leakage and self-leakage only). ``crossed``: the overall value crosses the threshold (for misbound: the overall
-    row is misbound); a problem that holds in some phases only has ``crossed`` False.
+    ``row`` is the overall row the rule read (a :class:`~attnmod.analysis.scores.Binding`, an ``Overlap``, a
+    ``SelfLeak`` or an ``EntityRegion``); ``phases`` the ``(phase name, phase row)`` pairs where the rule holds as
+    well, in phase order (misbound, leakage and self-leakage only). ``crossed``: the overall value crosses the
+    threshold (for misbound: the overall row is misbound); a problem that holds in some phases only has ``crossed``
+    False.
     """
 
     kind: str
     key: tuple
-    row: Mapping
+    row: Binding | Overlap | SelfLeak | EntityRegion
     value: float | None
     threshold: float | None
     lower_is_better: bool
     crossed: bool = True
-    phases: tuple[tuple[str, Mapping], ...] = ()
+    phases: tuple[tuple[str, Binding | Overlap | SelfLeak], ...] = ()
 
     @property
     def severity(self) -> int:
@@ -67,16 +70,15 @@ class Problem:
         scoring flagged neglected at another presence threshold); for a misbound attribute, how much denser it lies
         on the dominant entity than on its own (>= 0). Ranks problems of one severity."""
         if self.kind == "misbound":
-            return max(lift_on(self.row, self.row.get("dominant"), self.value) - float(self.value), 0.0)
+            return max(self.row.lift_on(self.row.dominant, self.value) - float(self.value), 0.0)
         if self.value is None or self.threshold is None:
             return 0.0
         return self.value - self.threshold if self.lower_is_better else self.threshold - self.value
 
 
-def lift_on(row: Mapping, entity, default=None):
+def lift_on(row: Binding, entity, default=None):
     """The lift of a binding row's attribute on ``entity`` (``default`` when not listed or undefined)."""
-    found = next((item["value"] for item in row.get("lifts") or [] if item["entity"] == entity), None)
-    return default if found is None else found
+    return row.lift_on(entity, default)
 
 
 def _thresholds(thresholds) -> Thresholds:
@@ -88,73 +90,70 @@ def _thresholds(thresholds) -> Thresholds:
     return Thresholds.from_json({key: value for key, value in dict(thresholds or {}).items() if key in known})
 
 
-def find_problems(scores: Mapping, thresholds: Thresholds | Mapping | None = None) -> list[Problem]:
-    """Every problem of one variant's scores, in the verdicts' order. ``thresholds``: default the scores' own."""
-    limits = _thresholds(scores.get("thresholds", {}) if thresholds is None else thresholds)
-    overall = scores.get("overall") or {}
-    phases = scores.get("phases") or {}
+def find_problems(scores: RecordScores | Mapping, thresholds: Thresholds | Mapping | None = None) -> list[Problem]:
+    """Every problem of one variant's scores (or their JSON), in the verdicts' order. ``thresholds``: default the
+    scores' own."""
+    scores = RecordScores.of(scores)
+    limits = _thresholds(scores.thresholds if thresholds is None else thresholds)
+    overall, phases = scores.overall, scores.phases
     found: list[Problem] = []
-    bindings = overall.get("bindings") or []
 
-    def in_phases(section: str, same, holds) -> tuple[tuple[str, Mapping], ...]:
+    def in_phases(section: str, same, holds) -> tuple[tuple[str, Binding | Overlap | SelfLeak], ...]:
         return tuple(
             (name, other)
             for name, phase in phases.items()
-            for other in phase.get(section) or []
+            for other in getattr(phase, section) or ()
             if same(other) and holds(other)
         )
 
-    for row in bindings:
-        key = ("binding", row["entity"], row["attribute"])
-        same = lambda other, row=row: (other["entity"], other["attribute"]) == (row["entity"], row["attribute"])  # noqa: E731
-        misbound_in = in_phases("bindings", same, lambda other: other["misbound"])
-        if row.get("misbound") or misbound_in:
-            found.append(
-                Problem("misbound", key, row, row.get("value"), None, False, bool(row.get("misbound")), misbound_in)
-            )
+    for row in overall.bindings:
+        key = ("binding", row.entity, row.attribute)
+        same = lambda other, row=row: (other.entity, other.attribute) == (row.entity, row.attribute)  # noqa: E731
+        misbound_in = in_phases("bindings", same, lambda other: other.misbound)
+        if row.misbound or misbound_in:
+            found.append(Problem("misbound", key, row, row.value, None, False, row.misbound, misbound_in))
 
     def past(value, threshold) -> bool:
         return value is not None and value >= threshold
 
-    for row in overall.get("overlaps") or []:
-        same = lambda other, row=row: other["entities"] == row["entities"]  # noqa: E731
-        above = in_phases("overlaps", same, lambda other: past(other["value"], limits.overlap))
-        crossed = past(row.get("value"), limits.overlap)
+    for row in overall.overlaps:
+        same = lambda other, row=row: other.entities == row.entities  # noqa: E731
+        above = in_phases("overlaps", same, lambda other: past(other.value, limits.overlap))
+        crossed = past(row.value, limits.overlap)
         if above or crossed:
-            key = ("leakage", *sorted(row["entities"]))
-            found.append(Problem("leakage", key, row, row.get("value"), limits.overlap, True, crossed, above))
-    phase_self = any(phase.get("self_leakage") for phase in phases.values())
-    for row in overall.get("self_leakage") or []:
-        same = lambda other, row=row: (other["from"], other["to"]) == (row["from"], row["to"])  # noqa: E731
+            key = ("leakage", *sorted(row.entities))
+            found.append(Problem("leakage", key, row, row.value, limits.overlap, True, crossed, above))
+    phase_self = any(phase.self_leakage_pairs for phase in phases.values())
+    for row in overall.self_leakage_pairs or ():
+        same = lambda other, row=row: (other.source, other.to) == (row.source, row.to)  # noqa: E731
         above = ()
         if phase_self:
-            above = in_phases("self_leakage", same, lambda other: past(other["value"], limits.self_leakage))
-        crossed = past(row.get("value"), limits.self_leakage)
+            above = in_phases("self_leakage_pairs", same, lambda other: past(other.value, limits.self_leakage))
+        crossed = past(row.value, limits.self_leakage)
         if above or crossed:
-            key = ("self_leakage", row["from"], row["to"])
-            found.append(Problem("self_leakage", key, row, row.get("value"), limits.self_leakage, True, crossed, above))
-    entities = overall.get("entities") or []
-    for row in entities:
-        presence = row.get("presence")
-        if presence is not None and row.get("neglected", presence < limits.presence):
-            found.append(Problem("neglected", ("presence", row["entity"]), row, presence, limits.presence, False))
-    unlocalised = {row["entity"] for row in entities if row.get("empty") or row.get("flat")}
-    for row in bindings:
-        key = ("binding", row["entity"], row["attribute"])
-        value = row.get("value")
-        if value is None and row["entity"] not in unlocalised:
+            key = ("self_leakage", row.source, row.to)
+            found.append(Problem("self_leakage", key, row, row.value, limits.self_leakage, True, crossed, above))
+    for row in overall.entities:
+        if row.presence is None:
+            continue
+        # scores written before the scoring flagged neglect carry no flag: the threshold decides
+        if row.neglected if "neglected" in row.model_fields_set else row.presence < limits.presence:
+            found.append(Problem("neglected", ("presence", row.entity), row, row.presence, limits.presence, False))
+    unlocalised = {row.entity for row in overall.entities if row.empty or row.flat}
+    for row in overall.bindings:
+        key = ("binding", row.entity, row.attribute)
+        if row.value is None and row.entity not in unlocalised:
             found.append(Problem("undefined_binding", key, row, None, None, False))
-        elif value is not None and not row.get("misbound") and value < limits.binding:
-            found.append(Problem("weak_binding", key, row, value, limits.binding, False))
-        margin = row.get("margin")
-        if margin is not None and margin < limits.margin:
-            found.append(Problem("margin", ("margin", *key[1:]), row, margin, limits.margin, False))
-    for row in entities:
-        key = ("entity", row["entity"])
-        if row.get("empty"):
+        elif row.value is not None and not row.misbound and row.value < limits.binding:
+            found.append(Problem("weak_binding", key, row, row.value, limits.binding, False))
+        if row.margin is not None and row.margin < limits.margin:
+            found.append(Problem("margin", ("margin", *key[1:]), row, row.margin, limits.margin, False))
+    for row in overall.entities:
+        key = ("entity", row.entity)
+        if row.empty:
             found.append(Problem("no_attention", key, row, None, None, False))
-        elif row.get("flat"):
-            found.append(Problem("unlocalised", key, row, row.get("contrast"), limits.min_contrast, False))
-        elif row.get("full_region") == 0:
+        elif row.flat:
+            found.append(Problem("unlocalised", key, row, row.contrast, limits.min_contrast, False))
+        elif row.full_region == 0:
             found.append(Problem("no_pixels", key, row, 0.0, None, False))
     return found

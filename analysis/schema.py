@@ -1,6 +1,7 @@
 """diagnosis.json: typed models, the JSON Schema generated from them, validation, reading and writing.
 
-The pydantic models below are the one description of the file: :data:`DIAGNOSIS_SCHEMA` (JSON Schema, draft
+The pydantic models below, with the score models of :mod:`attnmod.analysis.scores` (one record's scores, which each
+variant holds), are the one description of the file: :data:`DIAGNOSIS_SCHEMA` (JSON Schema, draft
 2020-12, printed in docs/diagnosis.md and kept identical by a test) is generated from them, files are checked
 against it by ``jsonschema`` (a maintained validator that implements every keyword), and
 :func:`load_diagnosis` (``typed=True``) returns a :class:`DiagnosisFile` object instead of the plain dict.
@@ -17,126 +18,33 @@ import math
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
 from pydantic.json_schema import GenerateJsonSchema
 
 from ..toolkit.errors import AttnmodError
 from ..toolkit.run_files import DIAGNOSIS_FILE, write_atomic
-from .scoring import SCORES_FORMAT
+from .scores import (  # noqa: F401 - the score models are part of the file's description
+    SCORES_FORMAT,
+    Binding,
+    EntityRegion,
+    NestedPair,
+    Number,
+    Overlap,
+    PhaseScores,
+    RecordScores,
+    ScoredAttribute,
+    ScoredEntity,
+    SelfLeak,
+    Share,
+)
 
 DIAGNOSIS_FORMAT = "attnmod.diagnosis/2"
-
-Number = float | None  # a score: null where undefined
 
 
 class _Open(BaseModel):
     """An object that keeps fields it does not list (a newer writer's additions)."""
 
     model_config = ConfigDict(extra="allow", populate_by_name=True)
-
-
-# ---- scores of one phase ----
-
-
-class EntityRegion(_Open):
-    entity: int
-    empty: bool
-    own_region: Number
-    full_region: Number
-    flat: bool = False
-    contrast: Number = None
-    presence: Number = None
-    presence_mass: Number = None
-    neglected: bool = False
-
-
-class Overlap(_Open):
-    entities: list[int]
-    value: Number
-
-
-class NestedPair(_Open):
-    parent: int
-    child: int
-    overlap: Number
-    containment: Number
-
-
-class SelfLeak(_Open):
-    source: int = Field(alias="from")
-    to: int
-    value: Number
-
-
-class Share(_Open):
-    entity: int
-    value: Number
-
-
-class Binding(_Open):
-    entity: int
-    attribute: int
-    text: str
-    value: Number
-    lifts: list[Share]
-    shares: list[Share]
-    misbound: bool
-    dominant: int | None
-    margin: Number
-    nearest: int | None
-    divergence_own: Number = None
-    divergence_nearest: Number = None
-
-
-class PhaseScores(_Open):
-    resolution: str
-    background_share: float
-    entities: list[EntityRegion]
-    overlaps: list[Overlap]
-    nested: list[NestedPair]
-    leakage: Number
-    leakage_pair: list[int] | None
-    self_leakage: list[SelfLeak] | None
-    self_leakage_max: Number
-    bindings: list[Binding]
-    binding_mean: Number
-    misbound: int
-    neglected: int = 0
-    self_resolution: str | None = None
-
-
-# ---- scores of one record ----
-
-
-class ScoredEntity(_Open):
-    entity: int
-    label: str
-    text: str
-    tokens: list[int]
-    noun: str | None = None
-    parent: int | None = None
-
-
-class ScoredAttribute(_Open):
-    entity: int
-    attribute: int
-    text: str
-    tokens: list[int]
-
-
-class Scores(_Open):
-    format: Literal["attnmod.scores/2"]
-    maps: Literal["model", "applied"]
-    entities: list[ScoredEntity]
-    attributes: list[ScoredAttribute]
-    skipped: list[dict[str, Any]]
-    phases: dict[str, PhaseScores]
-    overall: PhaseScores
-    prompt: str | None = None
-    thresholds: dict[str, Any] | None = None
-    resolution: str | None = None
-    resolutions: list[str] | None = None
-    notes: list[str] | None = None
 
 
 # ---- the diagnosis ----
@@ -179,10 +87,10 @@ class VariantResult(_Open):
     record: str
     seconds: float
     warnings: list[str]
-    scores: Scores
+    scores: RecordScores
     summary: dict[str, Number]
     verdicts: list[str]
-    applied_scores: Scores | None = None
+    applied_scores: RecordScores | None = None
 
 
 class Variants(_Open):
@@ -284,7 +192,7 @@ class DiagnosisFile(_Open):
     seconds: float
 
 
-assert SCORES_FORMAT == "attnmod.scores/2" and DIAGNOSIS_FORMAT == "attnmod.diagnosis/2"  # the Literal types above
+assert DIAGNOSIS_FORMAT == "attnmod.diagnosis/2"  # the Literal type above
 
 
 class _PlainSchema(GenerateJsonSchema):
@@ -369,15 +277,20 @@ def write_diagnosis(data: dict, out_dir: str | Path) -> Path:
     return write_atomic(Path(out_dir) / DIAGNOSIS_FILE, json.dumps(data, indent=1, ensure_ascii=False, allow_nan=False))
 
 
+#: Old names of models that shared their name with the API's classes: old name -> (model, what to write now).
+_RENAMED = {
+    # docs/diagnosis.md named it; attnmod.Diagnosis is the API's class
+    "Diagnosis": (lambda: DiagnosisFile, "DiagnosisFile (attnmod.Diagnosis is the API's class)"),
+    # attnmod.Scores is the API's class, built on this model
+    "Scores": (lambda: RecordScores, "attnmod.analysis.scores.RecordScores (attnmod.Scores is the API's class)"),
+}
+
+
 def __getattr__(name: str):
-    # The model's old name, which it shared with the API's attnmod.Diagnosis; docs/diagnosis.md named it.
-    if name == "Diagnosis":
+    if name in _RENAMED:
         import warnings
 
-        warnings.warn(
-            "attnmod.analysis.schema.Diagnosis is now DiagnosisFile (attnmod.Diagnosis is the API's class)",
-            DeprecationWarning,
-            stacklevel=2,
-        )
-        return DiagnosisFile
+        model, now = _RENAMED[name]
+        warnings.warn(f"attnmod.analysis.schema.{name} is now {now}", DeprecationWarning, stacklevel=2)
+        return model()
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

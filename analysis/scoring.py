@@ -5,11 +5,11 @@
 * :func:`score_maps` maps one set of maps onto the pure functions of :mod:`attnmod.analysis.metrics`.
 * :func:`score_record` scores an :class:`~attnmod.toolkit.modulation.record.AttentionRecord` per captured phase and
   over the whole run ("overall": the sums of all phases over their total count).
-* :func:`summary_metrics` flattens the scores into the numbers of a results row.
+* :func:`summary_metrics` (of :mod:`attnmod.analysis.scores`) flattens the scores into the numbers of a results row.
 
-Scores are plain JSON (undefined values are ``null``, never NaN); entities and attributes are referred to by their
-index in the prompt tree (``entity``) and in that entity's attribute list (``attribute``). The layout is documented
-in docs/diagnosis.md.
+Scores are the typed models of :mod:`attnmod.analysis.scores` (undefined values are ``None``, never NaN; their
+``to_json()`` is the JSON of docs/diagnosis.md); entities and attributes are referred to by their index in the
+prompt tree (``entity``) and in that entity's attribute list (``attribute``).
 """
 
 from __future__ import annotations
@@ -25,9 +25,23 @@ from ..toolkit.modulation.record import AttentionRecord, resolution_key
 from ..toolkit.prompt.tree import PromptTree
 from ..toolkit.run_files import json_number
 from . import attention_maps, binding, map_overlap, regions, word_attention
+from .scores import (
+    SCORES_FORMAT,
+    Binding,
+    EntityRegion,
+    NestedPair,
+    Overlap,
+    PhaseScores,
+    RecordScores,
+    ScoredAttribute,
+    ScoredEntity,
+    SelfLeak,
+    Share,
+    summary_metrics,
+)
 from .thresholds import Thresholds
 
-SCORES_FORMAT = "attnmod.scores/2"
+__all__ = ["MAP_SOURCES", "SCORES_FORMAT", "plan_scoring", "score_maps", "score_record", "summary_metrics"]
 #: Which maps a record is scored on: the model's own (default) or those applied after modulation.
 MAP_SOURCES = ("model", "applied")
 OVERALL = "overall"
@@ -120,19 +134,16 @@ def score_maps(
     plan: ScoringPlan | None = None,
     words: Sequence[int] | None = None,
     raw_maps: torch.Tensor | None = None,
-) -> dict:
+) -> PhaseScores:
     """All metrics of one set of maps: ``token_maps [T, H, W]`` (raw cross-attention per token position: each
     pixel's probabilities over the tokens; token maps are normalised here where a score needs it) and optionally
     ``self_map [N, N]`` (self-attention rows at some resolution N = h w). ``words``: the positions of the prompt's
     word tokens (for presence; default every position but the first). ``raw_maps``: the per-pixel token
     distributions presence is read from, when ``token_maps`` were normalised per token (default: ``token_maps``).
 
-    Returns ``{"resolution", "background_share", "entities": [{"entity", "empty", "flat", "contrast", "presence",
-    "presence_mass", "neglected", "own_region", "full_region"}], "overlaps": [{"entities": [e, f], "value"}],
-    "nested": [{"parent", "child", "overlap", "containment"}], "leakage", "leakage_pair", "self_resolution",
-    "self_leakage": [{"from", "to", "value"}] | null, "self_leakage_max", "bindings": [...], "binding_mean",
-    "misbound", "neglected"}`` with tree indices; see docs/diagnosis.md. Overlaps are floor-removed (``O'``),
-    bindings and self-attention leakage are lifts over the area share (1 = chance).
+    Returns the :class:`~attnmod.analysis.scores.PhaseScores` (entity regions, overlaps, nested pairs, leakage,
+    self-attention leakage, bindings, counts) with tree indices; see docs/diagnosis.md. Overlaps are floor-removed
+    (``O'``), bindings and self-attention leakage are lifts over the area share (1 = chance).
     """
     thresholds = thresholds or Thresholds()
     plan = plan or plan_scoring(tree, token_maps.shape[0])
@@ -145,29 +156,29 @@ def score_maps(
     overlaps, nested_rows = _pair_rows(found, plan)
     # Leakage is undefined (null), not 0, when no pair of entities can be scored: a single entity, one nested in
     # another, or maps with no localised attention. A 0 would read as "perfect" and pull means down.
-    scored = [row for row in overlaps if row["value"] is not None]
-    worst = max(scored, key=lambda row: row["value"], default=None)
+    scored = [row for row in overlaps if row.value is not None]
+    worst = max(scored, key=lambda row: row.value, default=None)
     self_rows, self_max, self_resolution = None, None, None
     if self_map is not None and plan.entities:
         self_rows, self_max, self_resolution = _self_leakage_rows(self_map, found, plan, thresholds)
     bindings = _binding_rows(token_maps, found, plan, tree)
-    values = [row["value"] for row in bindings if row["value"] is not None]
-    return {
-        "resolution": resolution_key(height, width),
-        "background_share": json_number((found.labels == regions.BACKGROUND).sum() / found.pixels),
-        "entities": entity_rows,
-        "overlaps": overlaps,
-        "nested": nested_rows,
-        "leakage": worst["value"] if worst else None,
-        "leakage_pair": worst["entities"] if worst else None,
-        "self_resolution": self_resolution,
-        "self_leakage": self_rows,
-        "self_leakage_max": self_max,
-        "bindings": bindings,
-        "binding_mean": json_number(sum(values) / len(values)) if values else None,
-        "misbound": sum(1 for row in bindings if row["misbound"]),
-        "neglected": sum(1 for row in entity_rows if row["neglected"]),
-    }
+    values = [row.value for row in bindings if row.value is not None]
+    return PhaseScores(
+        resolution=resolution_key(height, width),
+        background_share=json_number((found.labels == regions.BACKGROUND).sum() / found.pixels),
+        entities=entity_rows,
+        overlaps=overlaps,
+        nested=nested_rows,
+        leakage=worst.value if worst else None,
+        leakage_pair=worst.entities if worst else None,
+        self_resolution=self_resolution,
+        self_leakage_pairs=self_rows,
+        self_leakage_max=self_max,
+        bindings=bindings,
+        binding_mean=json_number(sum(values) / len(values)) if values else None,
+        misbound=sum(1 for row in bindings if row.misbound),
+        neglected=sum(1 for row in entity_rows if row.neglected),
+    )
 
 
 @dataclasses.dataclass
@@ -224,30 +235,30 @@ def _entity_regions(token_maps: torch.Tensor, plan: ScoringPlan, thresholds: Thr
 
 def _entity_rows(
     found: _Regions, raw_maps: torch.Tensor, plan: ScoringPlan, words: list[int], thresholds: Thresholds
-) -> list[dict]:
+) -> list[EntityRegion]:
     rows = []
     for slot in range(len(plan.entities)):
         peak, mass = word_attention.presence(raw_maps, plan.positions[slot], words)
         empty = bool(float(found.entity_maps[slot].sum()) <= attention_maps.ZERO_MASS)
         rows.append(
-            {
-                "entity": plan.entities[slot],
-                "empty": empty,
-                "flat": not empty
+            EntityRegion(
+                entity=plan.entities[slot],
+                empty=empty,
+                flat=not empty
                 and thresholds.region_rule != "peak"
                 and float(found.contrasts[slot]) < thresholds.min_contrast,
-                "contrast": json_number(found.contrasts[slot]),
-                "presence": json_number(peak),
-                "presence_mass": json_number(mass),
-                "neglected": word_attention.is_neglected(float(peak), thresholds.presence),
-                "own_region": json_number(found.own[slot].sum() / found.pixels),
-                "full_region": json_number(found.full[slot].sum() / found.pixels),
-            }
+                contrast=json_number(found.contrasts[slot]),
+                presence=json_number(peak),
+                presence_mass=json_number(mass),
+                neglected=word_attention.is_neglected(float(peak), thresholds.presence),
+                own_region=json_number(found.own[slot].sum() / found.pixels),
+                full_region=json_number(found.full[slot].sum() / found.pixels),
+            )
         )
     return rows
 
 
-def _pair_rows(found: _Regions, plan: ScoringPlan) -> tuple[list[dict], list[dict]]:
+def _pair_rows(found: _Regions, plan: ScoringPlan) -> tuple[list[Overlap], list[NestedPair]]:
     """The overlap of every pair of entities not nested in each other, and the nested pairs' overlap and
     containment."""
     overlaps, nested_rows = [], []
@@ -257,24 +268,22 @@ def _pair_rows(found: _Regions, plan: ScoringPlan) -> tuple[list[dict], list[dic
             if (e, f) in found.nested:
                 parent, child = (e, f) if e in _ancestors(f, plan.parents) else (f, e)
                 nested_rows.append(
-                    {
-                        "parent": plan.entities[parent],
-                        "child": plan.entities[child],
-                        "overlap": json_number(found.matrix[e, f]),
-                        "containment": json_number(
-                            map_overlap.containment(found.entity_maps[child], found.full[parent])
-                        ),
-                    }
+                    NestedPair(
+                        parent=plan.entities[parent],
+                        child=plan.entities[child],
+                        overlap=json_number(found.matrix[e, f]),
+                        containment=json_number(map_overlap.containment(found.entity_maps[child], found.full[parent])),
+                    )
                 )
             else:
                 value = json_number(found.matrix[e, f])
-                overlaps.append({"entities": [plan.entities[e], plan.entities[f]], "value": value})
+                overlaps.append(Overlap(entities=(plan.entities[e], plan.entities[f]), value=value))
     return overlaps, nested_rows
 
 
 def _self_leakage_rows(
     self_map: torch.Tensor, found: _Regions, plan: ScoringPlan, thresholds: Thresholds
-) -> tuple[list[dict], float | None, str]:
+) -> tuple[list[SelfLeak], float | None, str]:
     """Self-attention lifts between entities' regions at the self-attention map's resolution: rows, max, key."""
     count = len(plan.entities)
     side = self_attention_grid(self_map.shape[-1], tuple(found.entity_maps.shape[-2:]))
@@ -286,16 +295,16 @@ def _self_leakage_rows(
     self_full = regions.full_region_masks(self_labels, plan.parents)
     lifts = map_overlap.self_attention_lift(self_map.float(), self_full)
     rows = [
-        {"from": plan.entities[e], "to": plan.entities[f], "value": json_number(lifts[e, f])}
+        SelfLeak(source=plan.entities[e], to=plan.entities[f], value=json_number(lifts[e, f]))
         for e in range(count)
         for f in range(count)
         if e != f and (min(e, f), max(e, f)) not in found.nested
     ]
-    defined = [row["value"] for row in rows if row["value"] is not None]
+    defined = [row.value for row in rows if row.value is not None]
     return rows, (max(defined) if defined else None), resolution_key(*side)
 
 
-def _binding_rows(token_maps: torch.Tensor, found: _Regions, plan: ScoringPlan, tree: PromptTree) -> list[dict]:
+def _binding_rows(token_maps: torch.Tensor, found: _Regions, plan: ScoringPlan, tree: PromptTree) -> list[Binding]:
     rows = []
     count = len(plan.entities)
     for slot, tree_index, attribute_index, positions in plan.attributes:
@@ -309,20 +318,20 @@ def _binding_rows(token_maps: torch.Tensor, found: _Regions, plan: ScoringPlan, 
         defined = [f for f in range(count) if not math.isnan(float(lifts[f]))]
         dominant = max(defined, key=lambda f: float(lifts[f])) if defined else None
         rows.append(
-            {
-                "entity": tree_index,
-                "attribute": attribute_index,
-                "text": tree.entities[tree_index].attributes[attribute_index].text,
-                "value": json_number(lifts[slot]),
-                "lifts": [{"entity": plan.entities[f], "value": json_number(lifts[f])} for f in range(count)],
-                "shares": [{"entity": plan.entities[f], "value": json_number(shares[f])} for f in range(count)],
-                "misbound": binding.is_misbound_lift(lifts, slot),
-                "dominant": plan.entities[dominant] if dominant is not None else None,
-                "margin": json_number(margin),
-                "divergence_own": json_number(own_divergence),
-                "divergence_nearest": json_number(nearest_divergence),
-                "nearest": plan.entities[nearest] if nearest is not None else None,
-            }
+            Binding(
+                entity=tree_index,
+                attribute=attribute_index,
+                text=tree.entities[tree_index].attributes[attribute_index].text,
+                value=json_number(lifts[slot]),
+                lifts=[Share(entity=plan.entities[f], value=json_number(lifts[f])) for f in range(count)],
+                shares=[Share(entity=plan.entities[f], value=json_number(shares[f])) for f in range(count)],
+                misbound=binding.is_misbound_lift(lifts, slot),
+                dominant=plan.entities[dominant] if dominant is not None else None,
+                margin=json_number(margin),
+                divergence_own=json_number(own_divergence),
+                divergence_nearest=json_number(nearest_divergence),
+                nearest=plan.entities[nearest] if nearest is not None else None,
+            )
         )
     return rows
 
@@ -376,7 +385,7 @@ def score_record(
     tree: PromptTree | None = None,
     thresholds: Thresholds | None = None,
     source: str = "model",
-) -> dict:
+) -> RecordScores:
     """All metrics of a record, per captured phase and overall (see :func:`score_maps` and docs/diagnosis.md).
 
     ``source``: ``"model"`` (default) scores the model's own maps, what it computed before any modulation edited
@@ -424,70 +433,35 @@ def score_record(
         f"{'attribute' if row['attribute'] is not None else 'entity'} {row['text']!r} was skipped: {row['reason']}"
         for row in plan.skipped
     ]
-    return {
-        "format": SCORES_FORMAT,
-        "prompt": tree.prompt,
-        "maps": maps,
-        "thresholds": thresholds.to_json(),
-        "resolution": overall["resolution"],
-        "resolutions": [thresholds.resolution] if thresholds.resolution else record.resolutions("cross"),
-        "entities": [
-            {
-                "entity": index,
-                "label": labels[index],
-                "noun": tree.entities[index].noun,
-                "text": tree.entities[index].text,
-                "parent": tree.entities[index].parent,
-                "tokens": list(plan.positions[slot]),
-            }
+    return RecordScores(
+        format=SCORES_FORMAT,
+        prompt=tree.prompt,
+        maps=maps,
+        thresholds=thresholds.to_json(),
+        resolution=overall.resolution,
+        resolutions=[thresholds.resolution] if thresholds.resolution else record.resolutions("cross"),
+        scored_entities=[
+            ScoredEntity(
+                entity=index,
+                label=labels[index],
+                noun=tree.entities[index].noun,
+                text=tree.entities[index].text,
+                parent=tree.entities[index].parent,
+                tokens=plan.positions[slot],
+            )
             for slot, index in enumerate(plan.entities)
         ],
-        "attributes": [
-            {
-                "entity": tree_index,
-                "attribute": attribute_index,
-                "text": tree.entities[tree_index].attributes[attribute_index].text,
-                "tokens": list(positions),
-            }
+        attributes=[
+            ScoredAttribute(
+                entity=tree_index,
+                attribute=attribute_index,
+                text=tree.entities[tree_index].attributes[attribute_index].text,
+                tokens=positions,
+            )
             for _, tree_index, attribute_index, positions in plan.attributes
         ],
-        "skipped": [dict(row) for row in plan.skipped],
-        "notes": notes,
-        "phases": phases,
-        OVERALL: overall,
-    }
-
-
-def summary_metrics(scores: dict) -> dict[str, float]:
-    """Flat numbers for a results row (NaN where undefined).
-
-    ``leakage`` (overall max floor-removed entity overlap, NaN when no pair can be scored), ``binding`` (mean own
-    binding lift over attributes), ``misbound`` (count), ``neglected`` (count of entities below the presence
-    threshold), ``presence`` (the smallest presence of an entity), ``entities``, ``attributes`` (scored counts),
-    ``self_leakage`` (overall max lift), ``margin`` (mean KL margin, nats), and per phase ``leakage_PHASE``,
-    ``binding_PHASE``, ``misbound_PHASE``.
-    """
-    nan = float("nan")
-
-    def value(x) -> float:
-        return nan if x is None else float(x)
-
-    overall = scores[OVERALL]
-    margins = [row["margin"] for row in overall["bindings"] if row["margin"] is not None]
-    presences = [row["presence"] for row in overall["entities"] if row.get("presence") is not None]
-    summary = {
-        "leakage": value(overall["leakage"]),
-        "binding": value(overall["binding_mean"]),
-        "misbound": float(overall["misbound"]),
-        "neglected": float(overall.get("neglected", 0)),
-        "presence": min(presences) if presences else nan,
-        "entities": float(len(scores["entities"])),
-        "attributes": float(len(scores["attributes"])),
-        "self_leakage": value(overall["self_leakage_max"]),
-        "margin": sum(margins) / len(margins) if margins else nan,
-    }
-    for name, phase in scores["phases"].items():
-        summary[f"leakage_{name}"] = value(phase["leakage"])
-        summary[f"binding_{name}"] = value(phase["binding_mean"])
-        summary[f"misbound_{name}"] = float(phase["misbound"])
-    return summary
+        skipped=[dict(row) for row in plan.skipped],
+        notes=notes,
+        phases=phases,
+        overall=overall,
+    )

@@ -1,7 +1,8 @@
 """``diagnose``: the ``attnmod diagnose`` workflow on a pipeline, model or model name, as a :class:`Diagnosis`.
 
 The workflow writes its folder (``diagnosis.json``, the two images, each variant's attention record); a
-:class:`Diagnosis` holds that data, keeps the folder (a temporary one unless ``out`` is given) and copies it where
+:class:`Diagnosis` holds that data (as the dict of the file and as the analysis' typed model of it,
+:class:`~attnmod.analysis.schema.DiagnosisFile`), keeps the folder (a temporary one unless ``out`` is given) and copies it where
 :meth:`Diagnosis.save` is asked to. The schema of ``diagnosis.json`` is in docs/diagnosis.md.
 """
 
@@ -22,6 +23,7 @@ from ..toolkit.errors import AttnmodError
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
+    from ..analysis.schema import DiagnosisFile, VariantResult
     from ..toolkit.modulation.record import AttentionRecord
     from ..toolkit.prompt.tree import PromptTree
     from .scores import Scores
@@ -32,28 +34,35 @@ ROLES = ("baseline", "modulated")
 class Diagnosis:
     """One prompt diagnosed: baseline (``none``) against a modulated variant, same seed and settings.
 
-    ``data`` is the ``diagnosis.json`` dictionary; ``folder`` the folder the workflow wrote. ``headline`` is the
-    first finding; ``verdicts`` all of them; ``scores[role]`` and ``records[role]`` (role ``baseline`` or
-    ``modulated``) the typed scores and attention records; ``images[role]`` the PIL images.
+    ``data`` is the ``diagnosis.json`` dictionary and ``typed()`` the same as the analysis' typed model; ``folder``
+    the folder the workflow wrote. ``headline`` is the first finding; ``verdicts`` all of them; ``scores[role]``
+    and ``records[role]`` (role ``baseline`` or ``modulated``) the typed scores and attention records;
+    ``images[role]`` the PIL images.
     """
 
     def __init__(self, data: dict, folder: str | Path, temporary: bool = False):
+        from ..analysis.schema import DiagnosisFile
+
         self.data = data
+        self._typed = DiagnosisFile.model_validate(data)
         self.folder = Path(folder)
         if temporary:
             self._cleanup = weakref.finalize(self, shutil.rmtree, str(self.folder), True)
 
+    def _variant(self, role: str) -> VariantResult:
+        return getattr(self._typed.variants, role)
+
     @property
     def prompt(self) -> str:
-        return self.data["prompt"]
+        return self._typed.prompt
 
     @property
     def variant(self) -> str:
-        return self.data["variants"]["modulated"]["variant"]
+        return self._typed.variants.modulated.variant
 
     @property
     def verdicts(self) -> list[str]:
-        return list(self.data["verdicts"])
+        return list(self._typed.verdicts)
 
     @property
     def truth(self) -> dict | None:
@@ -67,7 +76,7 @@ class Diagnosis:
         and whether the variant fixed it."""
         if self.truth and self.truth.get("comparison"):
             return self.truth["comparison"]
-        head = _findings(self.data)[1]
+        head = self._findings()[1]
         return " ".join(part for part in (head.get("problem"), head.get("outcome")) if part)
 
     @property
@@ -82,14 +91,22 @@ class Diagnosis:
                 "modulated": item.modulated,
                 "status": item.status,
             }
-            for item in _findings(self.data)[0]
+            for item in self._findings()[0]
         ]
 
-    def typed(self):
-        """``diagnosis.json`` as the analysis' typed (pydantic) model."""
-        from ..analysis.schema import DiagnosisFile
+    def _findings(self):
+        """``(compared findings, headline dict)`` of the report (reports/findings.py)."""
+        from ..reports import findings
 
-        return DiagnosisFile.model_validate(self.data)
+        thresholds = self.data["thresholds"]
+        noise = float(thresholds.get("noise", findings.NOISE_BAND))
+        baseline, modulated = self._variant("baseline"), self._variant("modulated")
+        compared = findings.compare_problems(baseline.scores, modulated.scores, thresholds, noise)
+        return compared, findings.headline(compared, modulated.variant, noise)
+
+    def typed(self) -> DiagnosisFile:
+        """``diagnosis.json`` as the analysis' typed (pydantic) model."""
+        return self._typed
 
     @property
     def tree(self) -> PromptTree:
@@ -101,13 +118,13 @@ class Diagnosis:
     def scores(self) -> dict[str, Scores]:
         from .scores import scores_from_json
 
-        return {role: scores_from_json(self.data["variants"][role]["scores"]) for role in ROLES}
+        return {role: scores_from_json(self._variant(role).scores) for role in ROLES}
 
     @property
     def records(self) -> dict[str, AttentionRecord]:
         from ..toolkit.modulation.record import AttentionRecord
 
-        return {role: AttentionRecord.load(self.folder / self.data["variants"][role]["record"]) for role in ROLES}
+        return {role: AttentionRecord.load(self.folder / self._variant(role).record) for role in ROLES}
 
     @property
     def images(self) -> dict:
@@ -115,7 +132,7 @@ class Diagnosis:
 
         found = {}
         for role in ROLES:
-            with Image.open(self.folder / self.data["images"][role]) as image:
+            with Image.open(self.folder / getattr(self._typed.images, role)) as image:
                 found[role] = image.convert("RGB")
         return found
 
@@ -158,7 +175,7 @@ class Diagnosis:
             for axis in axes[row]:
                 axis.set_axis_off()
             axes[row][0].imshow(background)
-            axes[row][0].set_title(f"{role} ({self.data['variants'][role]['variant']})", fontsize=10)
+            axes[row][0].set_title(f"{role} ({self._variant(role).variant})", fontsize=10)
             for column, (label, values) in enumerate(maps, start=1):
                 axes[row][column].imshow(background)
                 axes[row][column].imshow(_normalised(values), cmap=COLORMAP, alpha=0.6)
@@ -187,7 +204,7 @@ class Diagnosis:
     def _repr_html_(self) -> str:
         from .heat_maps import _image_array, overlay_png
 
-        summary = {role: self.data["variants"][role]["summary"] for role in ROLES}
+        summary = {role: self._variant(role).summary for role in ROLES}
 
         def number(value) -> str:
             return "–" if value is None else f"{value:.2f}"
@@ -213,7 +230,7 @@ class Diagnosis:
         rows = []
         for role, image, maps in self._entity_maps():
             background = _image_array(image, (image.height, image.width))
-            tiles = [_tile(_png(image), f"{role} ({self.data['variants'][role]['variant']})")]
+            tiles = [_tile(_png(image), f"{role} ({self._variant(role).variant})")]
             tiles += [_tile(overlay_png(values, background), label) for label, values in maps]
             rows.append(f"<div>{''.join(tiles)}</div>")
         verdicts = "".join(f"<li>{html.escape(line)}</li>" for line in self.verdicts)
@@ -229,18 +246,6 @@ class Diagnosis:
 
     def __repr__(self) -> str:
         return f"Diagnosis(prompt={self.prompt!r}, variant={self.variant!r}, folder={str(self.folder)!r})"
-
-
-def _findings(data: dict):
-    """``(compared findings, headline dict)`` of the report (reports/findings.py)."""
-    from ..reports import findings
-
-    noise = float(data["thresholds"].get("noise", findings.NOISE_BAND))
-    variants = data["variants"]
-    compared = findings.compare_problems(
-        variants["baseline"]["scores"], variants["modulated"]["scores"], data["thresholds"], noise
-    )
-    return compared, findings.headline(compared, variants["modulated"]["variant"], noise)
 
 
 def _png(image) -> str:

@@ -1,16 +1,23 @@
-"""Typed scores of one attention record: the JSON the analysis computes (schema ``attnmod.scores/1``, defined in
-docs/diagnosis.md), read into small frozen dataclasses with the verdicts attached.
+"""Typed scores of one attention record: the analysis' own models (:mod:`attnmod.analysis.scores`, the scores of
+docs/diagnosis.md) with what a notebook user reads first: the headline numbers, the verdicts, a plot and a table.
 
-Entities and attributes are referred to by their index in the prompt tree (``entity``) and in that entity's
-attribute list (``attribute``), as in the JSON. Undefined values are ``None``.
+:class:`Scores` extends :class:`~attnmod.analysis.scores.RecordScores` and :class:`PhaseScores` extends its phase
+model, so every field of the JSON is an attribute, under its JSON name except ``scored_entities`` (``entities``)
+and ``self_leakage_pairs`` (``self_leakage``); the names this API documented before (docs/api.md) keep their
+meaning: ``Scores.entities`` (label by entity), ``PhaseScores.binding`` (the mean own lift, ``binding_mean``) and
+``PhaseScores.self_leakage`` (the largest self-attention lift, ``self_leakage_max``). :class:`Binding` and
+:class:`Overlap` are the analysis' models. Undefined values are ``None``.
 """
 
 from __future__ import annotations
 
-import dataclasses
+import functools
 import html
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
+from ..analysis import scores as models
+from ..analysis.scores import Binding, Overlap
 from ..toolkit.errors import AttnmodError
 
 if TYPE_CHECKING:
@@ -19,95 +26,41 @@ if TYPE_CHECKING:
     from ..toolkit.modulation.record import AttentionRecord
     from ..toolkit.prompt.tree import PromptTree
 
-
-@dataclasses.dataclass(frozen=True)
-class Overlap:
-    """Overlap of two entities' cross-attention maps as the analysis defines it (docs/diagnosis.md): 0 apart, 1 the
-    same place; None where undefined."""
-
-    entities: tuple[int, int]
-    value: float | None
+__all__ = ["Binding", "Overlap", "PhaseScores", "Scores", "score_record", "scores_from_json"]
 
 
-@dataclasses.dataclass(frozen=True)
-class Binding:
-    """Attribute binding ``B_a`` (docs/diagnosis.md): how much of the attribute's attention on entity regions lies on
-    its own entity.
+class PhaseScores(models.PhaseScores):
+    """The scores of one phase of denoising (or ``overall``): every field of the analysis' model, and
 
-    ``misbound``: another entity holds more of it (``dominant`` names which). ``margin``: SynGen-style symmetric KL
-    margin in nats (nearest other noun minus own noun; negative = closer to another noun).
+    ``binding``: the mean attribute binding ``B_a`` (``binding_mean``); ``self_leakage``: the largest
+    self-attention lift from one entity's region onto another's (``self_leakage_max``; None when self-attention
+    was not captured; the per-pair rows are ``self_leakage_pairs``).
     """
 
-    entity: int
-    attribute: int
-    text: str
-    value: float | None
-    misbound: bool
-    dominant: int | None
-    margin: float | None
+    @property
+    def binding(self) -> float | None:
+        return self.binding_mean
+
+    @property
+    def self_leakage(self) -> float | None:
+        return self.self_leakage_max
 
 
-@dataclasses.dataclass(frozen=True)
-class PhaseScores:
-    """The scores of one phase of denoising (or ``overall``).
-
-    ``leakage``: the largest overlap between non-nested entities; ``binding``: the mean ``B_a`` over attributes;
-    ``misbound``: how many attributes are misbound; ``neglected``: how many entities get too little attention;
-    ``self_leakage``: the largest share of an entity's self-attention falling in another entity's region (None when
-    self-attention was not captured).
-    """
-
-    resolution: str
-    leakage: float | None
-    leakage_pair: tuple[int, int] | None
-    binding: float | None
-    misbound: int
-    neglected: int
-    self_leakage: float | None
-    overlaps: tuple[Overlap, ...]
-    bindings: tuple[Binding, ...]
-
-    @classmethod
-    def from_json(cls, data: dict) -> PhaseScores:
-        pair = data.get("leakage_pair")
-        return cls(
-            resolution=data["resolution"],
-            leakage=data.get("leakage"),
-            leakage_pair=tuple(pair) if pair else None,
-            binding=data.get("binding_mean"),
-            misbound=int(data.get("misbound") or 0),
-            neglected=int(data.get("neglected") or 0),
-            self_leakage=data.get("self_leakage_max"),
-            overlaps=tuple(Overlap(tuple(row["entities"]), row["value"]) for row in data.get("overlaps", ())),
-            bindings=tuple(
-                Binding(
-                    entity=row["entity"],
-                    attribute=row["attribute"],
-                    text=row["text"],
-                    value=row["value"],
-                    misbound=bool(row["misbound"]),
-                    dominant=row.get("dominant"),
-                    margin=row.get("margin"),
-                )
-                for row in data.get("bindings", ())
-            ),
-        )
-
-
-@dataclasses.dataclass(frozen=True)
-class Scores:
+class Scores(models.RecordScores):
     """Scores of one record: ``overall`` and per phase (``phases["early"]``, ...), entity labels and verdicts.
 
-    ``data`` is the full JSON (every number, including per-entity regions and KL divergences); ``summary()`` the
-    flat numbers of a results row.
+    ``leakage``, ``binding`` and ``misbound`` are the overall numbers; ``entities`` the label of each scored entity
+    by its tree index; ``verdicts`` the findings, worded; ``summary()`` the flat numbers of a results row; ``data``
+    (or ``to_json()``) the JSON of docs/diagnosis.md.
     """
 
-    prompt: str
-    entities: dict[int, str]
-    overall: PhaseScores
     phases: dict[str, PhaseScores]
-    verdicts: tuple[str, ...]
-    data: dict = dataclasses.field(repr=False, compare=False)
+    overall: PhaseScores
+
+    @property
+    def entities(self) -> dict[int, str]:
+        """Each scored entity's label by its tree index (the rows are ``scored_entities``)."""
+        return self.labels
 
     @property
     def leakage(self) -> float | None:
@@ -121,14 +74,18 @@ class Scores:
     def misbound(self) -> int:
         return self.overall.misbound
 
-    def summary(self) -> dict[str, float]:
-        """Flat numbers (NaN where undefined): leakage, binding, misbound, ... and per phase ``leakage_PHASE``."""
-        from ..analysis.scoring import summary_metrics
+    @functools.cached_property
+    def verdicts(self) -> tuple[str, ...]:
+        """The findings, most serious first (:func:`attnmod.analysis.verdicts.verdicts` at the scores'
+        thresholds)."""
+        from ..analysis.verdicts import verdicts
 
-        return summary_metrics(self.data)
+        return tuple(verdicts(self))
 
-    def to_json(self) -> dict:
-        return self.data
+    @property
+    def data(self) -> dict:
+        """The JSON of these scores (docs/diagnosis.md), as ``diagnosis.json`` stores them."""
+        return self.to_json()
 
     def plot(self) -> Figure:
         """Leakage and mean binding per phase, as a matplotlib figure: leakage (an overlap share) on a 0-1 axis,
@@ -158,28 +115,22 @@ class Scores:
         rows = "".join(
             f"<tr><td>{html.escape(name)}</td><td>{number(phase.leakage)}</td><td>{number(phase.binding)}</td>"
             f"<td>{phase.misbound}</td></tr>"
-            for name, phase in [*self.phases.items(), ("overall", self.overall)]
+            for name, phase in self.all_phases()
         )
         verdicts = "".join(f"<li>{html.escape(line)}</li>" for line in self.verdicts)
         return (
-            f'<div><div style="font-weight:600">Scores: {html.escape(self.prompt)}</div>'
+            f'<div><div style="font-weight:600">Scores: {html.escape(self.prompt or "")}</div>'
             "<table><tr><th>phase</th><th>leakage</th><th>binding</th><th>misbound</th></tr>"
             f"{rows}</table><ul>{verdicts}</ul></div>"
         )
 
 
-def scores_from_json(data: dict) -> Scores:
-    """Read the scores JSON (``attnmod.scores/1``) into :class:`Scores`."""
-    from ..analysis.verdicts import verdicts
-
-    return Scores(
-        prompt=data["prompt"],
-        entities={row["entity"]: row["label"] for row in data["entities"]},
-        overall=PhaseScores.from_json(data["overall"]),
-        phases={name: PhaseScores.from_json(phase) for name, phase in data["phases"].items()},
-        verdicts=tuple(verdicts(data)),
-        data=data,
-    )
+def scores_from_json(data: Mapping | models.RecordScores) -> Scores:
+    """The scores JSON (``attnmod.scores/2``, a ``scores`` object of diagnosis.json) or the analysis' model as
+    :class:`Scores`."""
+    if isinstance(data, models.RecordScores):
+        data = data.to_json()
+    return Scores.from_json(data)
 
 
 def score_record(record: AttentionRecord, tree: PromptTree | None = None, thresholds=None) -> Scores:

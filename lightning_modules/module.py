@@ -11,11 +11,15 @@ import dataclasses
 import functools
 import time
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import lightning.pytorch as pl
 
 from ..toolkit.run_files import clean_numbers
 from .data import WorkItem, item_problem
+
+if TYPE_CHECKING:
+    from ..analysis.scores import RecordScores
 
 
 @dataclasses.dataclass(frozen=True)
@@ -43,7 +47,7 @@ class ItemResult:
     seconds: float = 0.0
     error: str | None = None
     generation: object | None = None  # attnmod.toolkit.generation.GenerationResult
-    scores: dict | None = None  # analysis.scoring.score_record(...)
+    scores: RecordScores | None = None  # analysis.scoring.score_record(...)
     summary: dict | None = None  # analysis.scoring.summary_metrics(...): flat numbers for a results row
     warnings: list[str] = dataclasses.field(default_factory=list)
 
@@ -68,7 +72,7 @@ def predict_items(
     generator inside ``generate``, so a result does not depend on which items share its batch. When a group's
     call fails, its items are retried one by one so that only the item at fault is marked failed.
     ``generate_fn(model, prompts, config, seeds, trees) -> list[GenerationResult]``,
-    ``score_fn(record, tree) -> (scores, summary)`` and ``parse_fn(model, prompt) -> PromptTree`` default to the
+    ``score_fn(record, tree) -> (RecordScores, summary)`` and ``parse_fn(model, prompt) -> PromptTree`` default to the
     toolkit and analysis functions; tests pass fakes.
     """
     generate_fn = generate_fn or default_generate(settings)
@@ -124,7 +128,7 @@ def predict_items(
                 "done",
                 seconds=seconds + time.perf_counter() - start,
                 generation=generation,
-                scores=clean_numbers(scores),
+                scores=scores,
                 summary=clean_numbers(summary),
                 warnings=list(getattr(generation, "warnings", []) or []),
             )

@@ -147,7 +147,7 @@ def _fill_item_folder(folder: Path, result: ItemResult, save_fn: Callable | None
         "seconds": round(float(result.seconds), 4),
         "warnings": list(result.warnings),
         "summary": result.summary or {},
-        "scores": result.scores or {},
+        "scores": result.scores.to_json() if result.scores is not None else {},
         # What a resumed run checks before it calls the item complete (data.item_files_problem).
         "files": file_records(folder),
     }

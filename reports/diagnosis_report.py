@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..analysis.scores import PhaseScores, RecordScores
 from ..toolkit.errors import AttnmodError
 from ..toolkit.prompt.tree import PromptTree
 from . import figures, findings, html, maps
@@ -28,13 +29,13 @@ RANDOM_WEIGHT_MODELS = ("tiny", "tiny-sd", "sdxl-shaped")
 COUNT_METRICS = ("misbound", "entities", "attributes")
 
 
-def overlap_matrix(phase_scores: dict, entities: Sequence[int]) -> np.ndarray:
+def overlap_matrix(phase_scores: PhaseScores, entities: Sequence[int]) -> np.ndarray:
     """``[E, E]`` overlap matrix of one phase's scores in the order of ``entities`` (tree indices): ``O_ef`` of
     every pair, nested pairs included, NaN on the diagonal and for pairs without a value."""
     position = {entity: slot for slot, entity in enumerate(entities)}
     matrix = np.full((len(entities), len(entities)), np.nan)
-    pairs = [(row["entities"][0], row["entities"][1], row["value"]) for row in phase_scores.get("overlaps", [])]
-    pairs += [(row["parent"], row["child"], row["overlap"]) for row in phase_scores.get("nested", [])]
+    pairs = [(row.entities[0], row.entities[1], row.value) for row in phase_scores.overlaps]
+    pairs += [(row.parent, row.child, row.overlap) for row in phase_scores.nested]
     for first, second, value in pairs:
         if first in position and second in position and value is not None:
             matrix[position[first], position[second]] = matrix[position[second], position[first]] = float(value)
@@ -66,76 +67,70 @@ def _load_record(folder: Path):
         return None
 
 
-def _phase_rows(role: str, scores: dict) -> list[dict]:
-    rows = []
-    for name, phase in [*scores.get("phases", {}).items(), ("overall", scores["overall"])]:
-        rows.append(
-            {
-                "variant": role,
-                "phase": name,
-                "resolution": phase.get("resolution"),
-                "leakage": phase.get("leakage"),
-                "binding": phase.get("binding_mean"),
-                "misbound": phase.get("misbound"),
-                "self_leakage": phase.get("self_leakage_max"),
-                "background": phase.get("background_share"),
-            }
-        )
-    return rows
+def _phase_rows(role: str, scores: RecordScores) -> list[dict]:
+    return [
+        {
+            "variant": role,
+            "phase": name,
+            "resolution": phase.resolution,
+            "leakage": phase.leakage,
+            "binding": phase.binding_mean,
+            "misbound": phase.misbound,
+            "self_leakage": phase.self_leakage_max,
+            "background": phase.background_share,
+        }
+        for name, phase in scores.all_phases()
+    ]
 
 
-def _binding_rows(role: str, scores: dict, names: dict[int, str]) -> list[dict]:
+def _binding_rows(role: str, scores: RecordScores, names: dict[int, str]) -> list[dict]:
     rows = []
-    for name, phase in [*scores.get("phases", {}).items(), ("overall", scores["overall"])]:
-        for row in phase.get("bindings", []):
+    for name, phase in scores.all_phases():
+        for row in phase.bindings:
             rows.append(
                 {
                     "variant": role,
                     "phase": name,
-                    "attribute": f"{row['text']} ({names.get(row['entity'], row['entity'])})",
-                    "value": row.get("value"),
-                    "misbound": row.get("misbound"),
-                    "dominant": names.get(row.get("dominant"), "-"),
+                    "attribute": f"{row.text} ({names.get(row.entity, row.entity)})",
+                    "value": row.value,
+                    "misbound": row.misbound,
+                    "dominant": names.get(row.dominant, "-"),
                     "shares": ", ".join(
-                        f"{names.get(s['entity'], s['entity'])} {html.format_number(s['value'], 2)}"
-                        for s in row.get("shares", [])
+                        f"{names.get(share.entity, share.entity)} {html.format_number(share.value, 2)}"
+                        for share in row.shares
                     ),
-                    "margin": row.get("margin"),
+                    "margin": row.margin,
                 }
             )
     return rows
 
 
-def _overlap_rows(role: str, scores: dict, names: dict[int, str]) -> list[dict]:
+def _overlap_rows(role: str, scores: RecordScores, names: dict[int, str]) -> list[dict]:
     rows = []
-    for name, phase in [*scores.get("phases", {}).items(), ("overall", scores["overall"])]:
-        for row in phase.get("overlaps", []):
-            first, second = row["entities"]
+    for name, phase in scores.all_phases():
+        for row in phase.overlaps:
+            first, second = row.entities
             rows.append(
                 {
                     "variant": role,
                     "phase": name,
                     "pair": f"{names[first]} / {names[second]}",
                     "kind": "overlap O",
-                    "value": row["value"],
+                    "value": row.value,
                 }
             )
-        for row in phase.get("nested", []):
-            pair = f"{names[row['parent']]} ⊃ {names[row['child']]}"
-            rows.append(
-                {"variant": role, "phase": name, "pair": pair, "kind": "nested overlap", "value": row["overlap"]}
-            )
-            rows.append(
-                {"variant": role, "phase": name, "pair": pair, "kind": "containment", "value": row["containment"]}
-            )
-        for row in phase.get("self_leakage") or []:
+        for row in phase.nested:
+            pair = f"{names[row.parent]} ⊃ {names[row.child]}"
+            rows.append({"variant": role, "phase": name, "pair": pair, "kind": "nested overlap", "value": row.overlap})
+            rows.append({"variant": role, "phase": name, "pair": pair, "kind": "containment", "value": row.containment})
+        for row in phase.self_leakage_pairs or ():
             rows.append(
                 {
                     "variant": role,
                     "phase": name,
-                    "pair": f"{names[row['from']]} → {names[row['to']]}",
+                    "pair": f"{names[row.source]} → {names[row.to]}",
                     "kind": "self-attention share",
-                    "value": row["value"],
+                    "value": row.value,
                 }
             )
     return rows
@@ -220,8 +215,8 @@ def build_diagnosis_context(diagnosis_dir: str | Path) -> dict:
     variants = data["variants"]
     roles = [role for role in ROLES if role in variants]
     role_names = {role: f"{role} ({variants[role]['variant']})" for role in roles}
-    first_scores = variants[roles[0]]["scores"]
-    names = {row["entity"]: row["label"] for row in first_scores["entities"]}
+    scores = {role: RecordScores.from_json(variants[role]["scores"]) for role in roles}
+    names = scores[roles[0]].labels
 
     images = {}
     for role in roles:
@@ -232,8 +227,8 @@ def build_diagnosis_context(diagnosis_dir: str | Path) -> dict:
         role_names[role]: maps.load_image(folder / data["images"].get(role, variants[role]["image"])) for role in roles
     }
     missing_records = [role for role in roles if records[role] is None]
-    figure_list = _attention_figures(data, tree, roles, role_names, records, overlay_images)
-    figure_list += _score_figures(data, roles, role_names, names)
+    figure_list = _attention_figures(scores, tree, roles, role_names, records, overlay_images)
+    figure_list += _score_figures(data, scores, roles, role_names, names)
     attributions = data.get("attributions") or {}
     attribution_rows, attribution_figure = _attribution_section(attributions)
     figure_list += attribution_figure
@@ -242,9 +237,7 @@ def build_diagnosis_context(diagnosis_dir: str | Path) -> dict:
     key_numbers = [_key_number(row, noise) for row in data["comparison"]["metrics"]]
     variant_name = variants[roles[-1]]["variant"] if len(roles) > 1 else variants[roles[0]]["variant"]
     every_problem = (
-        findings.compare_problems(
-            variants["baseline"]["scores"], variants["modulated"]["scores"], data["thresholds"], noise
-        )
+        findings.compare_problems(scores["baseline"], scores["modulated"], data["thresholds"], noise)
         if len(roles) == 2
         else []
     )
@@ -270,26 +263,26 @@ def build_diagnosis_context(diagnosis_dir: str | Path) -> dict:
         "spotlight": spotlight,
         "warnings": ([f"model: {data['information_flow']}"] if data.get("information_flow") else [])
         + [f"{role}: {w}" for role in roles for w in variants[role]["warnings"]]
-        + [f"{role}: {n}" for role in roles for n in variants[role]["scores"].get("notes", [])]
+        + [f"{role}: {n}" for role in roles for n in scores[role].notes or []]
         + [
             f"{role}: no attention record in {variants[role]['record']!r}, overlays left out"
             for role in missing_records
         ],
         "key_numbers": key_numbers,
         "figures": figure_list,
-        "phase_rows": [row for role in roles for row in _phase_rows(role, variants[role]["scores"])],
-        "binding_rows": [row for role in roles for row in _binding_rows(role, variants[role]["scores"], names)],
-        "overlap_rows": [row for role in roles for row in _overlap_rows(role, variants[role]["scores"], names)],
+        "phase_rows": [row for role in roles for row in _phase_rows(role, scores[role])],
+        "binding_rows": [row for role in roles for row in _binding_rows(role, scores[role], names)],
+        "overlap_rows": [row for role in roles for row in _overlap_rows(role, scores[role], names)],
         "entity_rows": [
             {
                 "variant": role,
-                "entity": names[row["entity"]],
-                "own_region": row["own_region"],
-                "full_region": row["full_region"],
-                "empty": row["empty"],
+                "entity": names[row.entity],
+                "own_region": row.own_region,
+                "full_region": row.full_region,
+                "empty": row.empty,
             }
             for role in roles
-            for row in variants[role]["scores"]["overall"]["entities"]
+            for row in scores[role].overall.entities
         ],
         "attribution_rows": attribution_rows,
         "attribution_notes": attributions.get("notes") or [],
@@ -300,9 +293,10 @@ def build_diagnosis_context(diagnosis_dir: str | Path) -> dict:
     }
 
 
-def _attention_figures(data: dict, tree: PromptTree, roles, role_names, records, overlay_images) -> list[dict]:
+def _attention_figures(
+    scores: dict[str, RecordScores], tree: PromptTree, roles, role_names, records, overlay_images
+) -> list[dict]:
     """The prompt tree and, with records, each token's attention per phase over both images."""
-    variants = data["variants"]
     figure_list = [
         {
             "title": "Prompt tree",
@@ -314,7 +308,7 @@ def _attention_figures(data: dict, tree: PromptTree, roles, role_names, records,
     labels = maps.token_labels(tree)
     phase_order: list[str] = []
     for role in roles:
-        for name in list(variants[role]["scores"].get("phases", {})):
+        for name in scores[role].phases:
             if name not in phase_order:
                 phase_order.append(name)
     overlay_maps = {}
@@ -340,22 +334,15 @@ def _attention_figures(data: dict, tree: PromptTree, roles, role_names, records,
     return figure_list
 
 
-def _score_figures(data: dict, roles, role_names, names: dict) -> list[dict]:
+def _score_figures(data: dict, scores: dict[str, RecordScores], roles, role_names, names: dict) -> list[dict]:
     """The entity-overlap heat maps and the attribute-binding bars (both variants side by side)."""
-    variants = data["variants"]
-    first_scores = variants[roles[0]]["scores"]
-    entity_order = [row["entity"] for row in first_scores["entities"]]
+    first_scores = scores[roles[0]]
+    entity_order = [row.entity for row in first_scores.scored_entities]
     figure_list: list[dict] = []
     entity_labels = [names[e] for e in entity_order]
     if len(entity_order) >= 2:
         matrices = {
-            role_names[role]: {
-                **{
-                    phase: overlap_matrix(scores, entity_order)
-                    for phase, scores in variants[role]["scores"].get("phases", {}).items()
-                },
-                "overall": overlap_matrix(variants[role]["scores"]["overall"], entity_order),
-            }
+            role_names[role]: {name: overlap_matrix(phase, entity_order) for name, phase in scores[role].all_phases()}
             for role in roles
         }
         figure_list.append(
@@ -368,16 +355,15 @@ def _score_figures(data: dict, roles, role_names, names: dict) -> list[dict]:
             }
         )
 
-    attribute_keys = [(row["entity"], row["attribute"]) for row in first_scores["attributes"]]
+    attribute_keys = [(row.entity, row.attribute) for row in first_scores.attributes]
     if attribute_keys:
-        attribute_labels = [
-            f"{row['text']} ({names.get(row['entity'], row['entity'])})" for row in first_scores["attributes"]
-        ]
+        attribute_labels = [f"{row.text} ({names.get(row.entity, row.entity)})" for row in first_scores.attributes]
         values, flags = {}, {}
         for role in roles:
-            by_key = {(r["entity"], r["attribute"]): r for r in variants[role]["scores"]["overall"]["bindings"]}
-            values[role_names[role]] = [by_key.get(key, {}).get("value") for key in attribute_keys]
-            flags[role_names[role]] = [bool(by_key.get(key, {}).get("misbound")) for key in attribute_keys]
+            by_key = {(row.entity, row.attribute): row for row in scores[role].overall.bindings}
+            found = [by_key.get(key) for key in attribute_keys]
+            values[role_names[role]] = [row.value if row is not None else None for row in found]
+            flags[role_names[role]] = [row is not None and row.misbound for row in found]
         lines = [(float(data["thresholds"]["binding"]), f"weak below {data['thresholds']['binding']:.2f}")]
         if len(entity_order) == 2:
             lines.append((0.5, "misbound below 0.50 (two entities)"))

@@ -24,8 +24,9 @@ import dataclasses
 from collections.abc import Mapping
 
 from ..analysis import findings as analysis_findings
-from ..analysis.findings import Problem, lift_on
+from ..analysis.findings import Problem
 from ..analysis.registry import UNVALIDATED_READINGS, VALIDATION, reading_of, validity_note
+from ..analysis.scores import RecordScores
 
 # The smallest change of a score that the report calls a change. A fixed tolerance, not a measurement: a diagnosis
 # has one seed, so its own seed-to-seed spread is unknown. Overlap and presence are shares in [0, 1]; the lifts
@@ -73,10 +74,6 @@ class ComparedFinding:
         return self.modulated - self.baseline
 
 
-def _names(scores: Mapping) -> dict[int, str]:
-    return {row["entity"]: row["label"] for row in scores.get("entities", [])}
-
-
 #: The verdict of analysis/validation.json each kind of finding is measured as.
 _VALIDATION_KIND = {"leakage": "overlap"}
 
@@ -99,22 +96,22 @@ def _percent(value: float) -> str:
     return f"{round(100 * value)}%"
 
 
-def metric_values(scores: Mapping) -> dict[tuple, tuple[float, bool]]:
+def metric_values(scores: RecordScores | Mapping) -> dict[tuple, tuple[float, bool]]:
     """Every value a finding could be about, found or not: ``key -> (value, lower_is_better)``."""
-    overall = scores.get("overall") or {}
+    overall = RecordScores.of(scores).overall
     values: dict[tuple, tuple[float, bool]] = {}
-    for row in overall.get("bindings") or []:
-        if row.get("value") is not None:
-            values[("binding", row["entity"], row["attribute"])] = (float(row["value"]), False)
-    for row in overall.get("overlaps") or []:
-        if row.get("value") is not None:
-            values[("leakage", *sorted(row["entities"]))] = (float(row["value"]), True)
-    for row in overall.get("self_leakage") or []:
-        if row.get("value") is not None:
-            values[("self_leakage", row["from"], row["to"])] = (float(row["value"]), True)
-    for row in overall.get("entities") or []:
-        if row.get("presence") is not None:
-            values[("presence", row["entity"])] = (float(row["presence"]), False)
+    for row in overall.bindings:
+        if row.value is not None:
+            values[("binding", row.entity, row.attribute)] = (float(row.value), False)
+    for row in overall.overlaps:
+        if row.value is not None:
+            values[("leakage", *sorted(row.entities))] = (float(row.value), True)
+    for row in overall.self_leakage_pairs or ():
+        if row.value is not None:
+            values[("self_leakage", row.source, row.to)] = (float(row.value), True)
+    for row in overall.entities:
+        if row.presence is not None:
+            values[("presence", row.entity)] = (float(row.presence), False)
     return values
 
 
@@ -122,10 +119,11 @@ def metric_values(scores: Mapping) -> dict[tuple, tuple[float, bool]]:
 REPORTED = ("misbound", "leakage", "neglected", "weak_binding", "self_leakage")
 
 
-def find_problems(scores: Mapping, thresholds: Mapping) -> list[Finding]:
-    """The findings of one variant's scores, worst first: the overall problems of
+def find_problems(scores: RecordScores | Mapping, thresholds: Mapping) -> list[Finding]:
+    """The findings of one variant's scores (or their JSON), worst first: the overall problems of
     :func:`attnmod.analysis.findings.find_problems` that the report shows, worded for a reader."""
-    names = _names(scores)
+    scores = RecordScores.of(scores)
+    names = scores.labels
     found = [
         Finding(
             key=problem.key,
@@ -145,10 +143,10 @@ def find_problems(scores: Mapping, thresholds: Mapping) -> list[Finding]:
 def _sentence(problem: Problem, names: dict[int, str]) -> str:
     row, value = problem.row, problem.value
     if problem.kind in ("misbound", "weak_binding"):
-        own, attribute = names.get(row["entity"], str(row["entity"])), row.get("text", "?")
+        own, attribute = names.get(row.entity, str(row.entity)), row.text
         if problem.kind == "misbound":
-            dominant = row.get("dominant")
-            other = float(lift_on(row, dominant, value))
+            dominant = row.dominant
+            other = float(row.lift_on(dominant, value))
             return (
                 f"'{attribute}' is bound to the wrong object: it lies more densely on "
                 f"'{names.get(dominant, dominant)}' than on '{own}' (lift {other:.2f} vs {value:.2f}; 1 = chance)"
@@ -165,11 +163,11 @@ def _sentence(problem: Problem, names: dict[int, str]) -> str:
         )
     if problem.kind == "neglected":
         return (
-            f"'{names.get(row['entity'], row['entity'])}' may be missing: no patch gives it more than "
+            f"'{names.get(row.entity, row.entity)}' may be missing: no patch gives it more than "
             f"{_percent(float(value))} of its attention to the prompt's words (presence {value:.2f} < "
             f"{problem.threshold:.2f})"
         )
-    source, target = row["from"], row["to"]
+    source, target = row.source, row.to
     return (
         f"the region of '{names.get(source, source)}' looks at '{names.get(target, target)}': "
         f"{float(value):.1f}x as densely as at an average pixel (self-attention lift {value:.2f})"
@@ -177,10 +175,11 @@ def _sentence(problem: Problem, names: dict[int, str]) -> str:
 
 
 def compare_problems(
-    baseline: Mapping, modulated: Mapping, thresholds: Mapping, noise: float | None = None
+    baseline: RecordScores | Mapping, modulated: RecordScores | Mapping, thresholds: Mapping, noise: float | None = None
 ) -> list[ComparedFinding]:
     """Each finding of either variant once, worst first (by the worse of its two severities and excesses), with
     what the modulated variant did to it (see the module docstring)."""
+    baseline, modulated = RecordScores.of(baseline), RecordScores.of(modulated)
     band = float(thresholds.get("noise", NOISE_BAND)) if noise is None else float(noise)
     before = {f.key: f for f in find_problems(baseline, thresholds)}
     after = {f.key: f for f in find_problems(modulated, thresholds)}

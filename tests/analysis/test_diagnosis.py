@@ -76,22 +76,22 @@ def planted_record(tree: PromptTree | None = None, self_attention: bool = False)
 
 def test_planted_record_reproduces_the_planted_figures():
     scores = score_record(planted_record())
-    assert scores["maps"] == "model"
-    assert scores["phases"]["early"]["leakage"] is None  # flat maps localise nothing
-    assert all(row["flat"] for row in scores["phases"]["early"]["entities"])
-    assert scores["phases"]["middle"]["leakage"] == pytest.approx(0.0)
-    assert scores["overall"]["leakage"] == pytest.approx(0.0, abs=1e-6)  # the floor of mass 1/3 no longer counts
-    entities = scores["overall"]["entities"]
-    assert [row["full_region"] for row in entities] == pytest.approx([0.5, 0.5])
-    assert not any(row["neglected"] for row in entities)
-    bindings = {row["text"]: row for row in scores["overall"]["bindings"]}
-    assert bindings["red"]["value"] == pytest.approx(1.4)
-    assert [row["value"] for row in bindings["red"]["shares"]] == pytest.approx([0.7, 0.3])
-    assert not bindings["red"]["misbound"]
-    assert bindings["white"]["value"] == pytest.approx(0.0)
-    assert [row["value"] for row in bindings["white"]["lifts"]] == pytest.approx([2.0, 0.0])
-    assert bindings["white"]["misbound"] and bindings["white"]["dominant"] == 0
-    assert scores["overall"]["misbound"] == 1
+    assert scores.maps == "model"
+    assert scores.phases["early"].leakage is None  # flat maps localise nothing
+    assert all(row.flat for row in scores.phases["early"].entities)
+    assert scores.phases["middle"].leakage == pytest.approx(0.0)
+    assert scores.overall.leakage == pytest.approx(0.0, abs=1e-6)  # the floor of mass 1/3 no longer counts
+    entities = scores.overall.entities
+    assert [row.full_region for row in entities] == pytest.approx([0.5, 0.5])
+    assert not any(row.neglected for row in entities)
+    bindings = {row.text: row for row in scores.overall.bindings}
+    assert bindings["red"].value == pytest.approx(1.4)
+    assert [row.value for row in bindings["red"].shares] == pytest.approx([0.7, 0.3])
+    assert not bindings["red"].misbound
+    assert bindings["white"].value == pytest.approx(0.0)
+    assert [row.value for row in bindings["white"].lifts] == pytest.approx([2.0, 0.0])
+    assert bindings["white"].misbound and bindings["white"].dominant == 0
+    assert scores.overall.misbound == 1
     summary = summary_metrics(scores)
     assert summary["leakage"] == pytest.approx(0.0, abs=1e-6)
     assert summary["binding"] == pytest.approx(0.7)  # (1.4 + 0) / 2
@@ -99,7 +99,7 @@ def test_planted_record_reproduces_the_planted_figures():
     assert summary["neglected"] == 0.0
     assert math.isnan(summary["self_leakage"])  # not captured
     assert math.isnan(summary["leakage_early"])
-    json.dumps(scores, allow_nan=False)  # strict JSON: undefined values are null
+    json.dumps(scores.to_json(), allow_nan=False)  # strict JSON: undefined values are null
 
 
 def test_verdicts_name_entities_attributes_phases_and_evidence():
@@ -119,7 +119,7 @@ def test_thresholds_change_the_verdicts_not_the_scores():
     record = planted_record()
     strict = Thresholds(binding=1.5)
     scores = score_record(record, thresholds=strict)
-    assert scores["overall"]["bindings"][0]["value"] == pytest.approx(1.4)
+    assert scores.overall.bindings[0].value == pytest.approx(1.4)
     (weak,) = [line for line in verdicts(scores, strict) if "weakly bound" in line]
     assert weak.startswith(  # then what the validation measured (analysis/validation.json)
         "attribute 'red' (car) is weakly bound: it lies on 'car' only 1.4x as densely as on an average pixel "
@@ -130,7 +130,7 @@ def test_thresholds_change_the_verdicts_not_the_scores():
 
 def test_self_attention_leakage_from_a_record():
     scores = score_record(planted_record(self_attention=True))
-    rows = {(row["from"], row["to"]): row["value"] for row in scores["phases"]["middle"]["self_leakage"]}
+    rows = {(row.source, row.to): row.value for row in scores.phases["middle"].self_leakage_pairs}
     # 25% of the car's self-attention falls on the sheep's half, which covers 50% of the image: lift 0.5
     assert rows[(0, 1)] == pytest.approx(0.5)
     assert rows[(1, 0)] == pytest.approx(0.0)
@@ -149,9 +149,9 @@ def test_permuting_the_entities_permutes_the_scores():
     tree = car_and_sheep_tree()
     swapped = PromptTree(tree.prompt, (tree.entities[1], tree.entities[0]))
     first, second = score_record(planted_record(tree)), score_record(planted_record(swapped))
-    assert first["overall"]["leakage"] == pytest.approx(second["overall"]["leakage"])
-    by_text = {row["text"]: row["value"] for row in first["overall"]["bindings"]}
-    assert by_text == pytest.approx({row["text"]: row["value"] for row in second["overall"]["bindings"]})
+    assert first.overall.leakage == pytest.approx(second.overall.leakage)
+    by_text = {row.text: row.value for row in first.overall.bindings}
+    assert by_text == pytest.approx({row.text: row.value for row in second.overall.bindings})
 
 
 def test_single_entity_without_attributes():
@@ -162,16 +162,16 @@ def test_single_entity_without_attributes():
     record.add("cross", f"{SIZE}x{SIZE}", "early", maps)
     scores = score_record(record)
     summary = summary_metrics(scores)
-    assert scores["overall"]["leakage"] is None  # nothing to leak into: undefined, not a perfect 0
+    assert scores.overall.leakage is None  # nothing to leak into: undefined, not a perfect 0
     assert math.isnan(summary["leakage"]) and summary["entities"] == 1.0
     assert math.isnan(summary["binding"]) and summary["misbound"] == 0.0
-    assert list(scores["phases"]) == ["early"]  # phases without captures are left out
+    assert list(scores.phases) == ["early"]  # phases without captures are left out
     assert verdicts(scores) == ["no leakage or binding problem at these thresholds (leakage n/a, no attributes)"]
 
 
 def test_a_prompt_without_entities_says_so():
     scores = score_record(planted_record(PromptTree("abstract art")))
-    assert scores["overall"]["leakage"] is None and scores["overall"]["bindings"] == []
+    assert scores.overall.leakage is None and scores.overall.bindings == ()
     assert verdicts(scores) == [
         "no entities to score: the prompt tree has no entity with token positions in the record"
     ]
@@ -182,11 +182,11 @@ def test_all_zero_entity_map_gives_defined_values_and_a_verdict():
     for key in list(record.sums):
         record.sums[key][7] = 0.0  # the sheep receives no attention at all
     scores = score_record(record)
-    overall = scores["overall"]
-    assert overall["leakage"] is None  # an all-zero map localises nothing: no pair can be scored
-    assert overall["entities"][1]["empty"] and overall["entities"][1]["own_region"] == 0.0
-    assert overall["entities"][1]["presence"] == 0.0 and overall["entities"][1]["neglected"]
-    json.dumps(scores, allow_nan=False)
+    overall = scores.overall
+    assert overall.leakage is None  # an all-zero map localises nothing: no pair can be scored
+    assert overall.entities[1].empty and overall.entities[1].own_region == 0.0
+    assert overall.entities[1].presence == 0.0 and overall.entities[1].neglected
+    json.dumps(scores.to_json(), allow_nan=False)
     assert "entity 'sheep' receives no cross-attention (all-zero map)" in verdicts(scores)
 
 
@@ -196,10 +196,10 @@ def test_truncated_entity_is_skipped_with_a_note():
     far = Entity("cat", "cat", (50, 53), (), None, (90,))  # a position the record does not have
     tree = PromptTree(tree.prompt, (*tree.entities, lost, far), truncated=True)
     scores = score_record(planted_record(tree))
-    assert [row["entity"] for row in scores["entities"]] == [0, 1]
-    assert {row["text"] for row in scores["skipped"]} == {"dog", "cat"}
+    assert [row.entity for row in scores.scored_entities] == [0, 1]
+    assert {row["text"] for row in scores.skipped} == {"dog", "cat"}
     assert "entity 'dog' was skipped: it lies past the 77-token limit" in verdicts(scores)
-    assert scores["overall"]["leakage"] == pytest.approx(0.0, abs=1e-6)
+    assert scores.overall.leakage == pytest.approx(0.0, abs=1e-6)
 
 
 def test_nested_entities_are_reported_apart_from_leakage():
@@ -213,14 +213,14 @@ def test_nested_entities_are_reported_apart_from_leakage():
     corner[:2, :2] = 1 / 4
     maps[5] = corner
     record.add("cross", f"{SIZE}x{SIZE}", "early", maps)
-    overall = score_record(record)["overall"]
-    assert overall["overlaps"] == [] and overall["leakage"] is None  # a nested pair is not leakage
-    (nested,) = overall["nested"]
-    assert nested["parent"] == 0 and nested["child"] == 1
-    assert nested["containment"] == pytest.approx(1.0)
-    entities = {row["entity"]: row for row in overall["entities"]}
-    assert entities[1]["full_region"] == pytest.approx(4 / 64)
-    assert entities[0]["full_region"] == pytest.approx(32 / 64)  # the cat's full region includes the hat's
+    overall = score_record(record).overall
+    assert overall.overlaps == () and overall.leakage is None  # a nested pair is not leakage
+    (nested,) = overall.nested
+    assert nested.parent == 0 and nested.child == 1
+    assert nested.containment == pytest.approx(1.0)
+    entities = {row.entity: row for row in overall.entities}
+    assert entities[1].full_region == pytest.approx(4 / 64)
+    assert entities[0].full_region == pytest.approx(32 / 64)  # the cat's full region includes the hat's
 
 
 def test_a_record_without_a_tree_cannot_be_scored():
@@ -263,7 +263,7 @@ def hand_made_diagnosis() -> dict:
         "record": "baseline/",
         "seconds": 0.5,
         "warnings": [],
-        "scores": scores,
+        "scores": scores.to_json(),
         "summary": {k: (None if math.isnan(v) else v) for k, v in summary_metrics(scores).items()},
         "verdicts": verdicts(scores),
     }

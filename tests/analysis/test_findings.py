@@ -18,6 +18,7 @@ def binding(value: float, misbound: bool = False, margin: float | None = 0.3) ->
         "text": "red",
         "value": value,
         "lifts": [{"entity": 0, "value": value}, {"entity": 1, "value": 3 - value}],
+        "shares": [{"entity": 0, "value": value / 3}, {"entity": 1, "value": 1 - value / 3}],
         "misbound": misbound,
         "dominant": 1 if misbound else 0,
         "margin": margin,
@@ -29,15 +30,24 @@ def binding(value: float, misbound: bool = False, margin: float | None = 0.3) ->
 
 def entity(index: int, presence: float, **flags) -> dict:
     row = {"entity": index, "presence": presence, "neglected": presence < 0.2, "empty": False, "flat": False}
-    return {**row, "contrast": 1.0, "full_region": 0.5, **flags}
+    return {**row, "contrast": 1.0, "own_region": 0.5, "full_region": 0.5, **flags}
 
 
 def phase(bindings, overlap, self_lift) -> dict:
+    """One phase's scores as the JSON holds them (the numbers the rules do not read left undefined)."""
     return {
         "resolution": "8x8",
-        "bindings": bindings,
+        "background_share": 0.0,
+        "entities": [],
         "overlaps": [{"entities": [0, 1], "value": overlap}],
+        "nested": [],
+        "leakage": overlap,
+        "leakage_pair": [0, 1],
         "self_leakage": [{"from": 0, "to": 1, "value": self_lift}],
+        "self_leakage_max": self_lift,
+        "bindings": bindings,
+        "binding_mean": None,
+        "misbound": sum(row["misbound"] for row in bindings),
     }
 
 
@@ -47,8 +57,15 @@ def planted() -> dict:
     overall = phase([binding(1.5)], overlap=0.3, self_lift=1.4)
     overall.update(entities=[entity(0, 0.6), entity(1, 0.1)], binding_mean=1.5, leakage=0.3)
     return {
+        "format": "attnmod.scores/2",
+        "maps": "model",
         "prompt": "a red cat and a dog",
-        "entities": [{"entity": 0, "label": "cat"}, {"entity": 1, "label": "dog"}],
+        "entities": [
+            {"entity": 0, "label": "cat", "text": "cat", "tokens": [3]},
+            {"entity": 1, "label": "dog", "text": "dog", "tokens": [6]},
+        ],
+        "attributes": [{"entity": 0, "attribute": 0, "text": "red", "tokens": [2]}],
+        "skipped": [],
         "overall": overall,
         "phases": {
             "early": phase([binding(0.8, misbound=True)], overlap=0.6, self_lift=0.5),

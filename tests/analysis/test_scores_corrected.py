@@ -47,14 +47,14 @@ def test_an_ignored_entity_is_neglected_with_its_presence_in_the_verdict():
     # the dog gets 1e-4 of every pixel: its per-token map is a full uniform map, but its presence is tiny
     record = record_with(cat=left_half(0.4), dog=torch.full((SIZE, SIZE), 1e-4), black=torch.full((SIZE, SIZE), 1e-4))
     scores = score_record(record)
-    cat, dog = scores["overall"]["entities"]
+    cat, dog = scores.overall.entities
     # a left pixel: words hold 0.05 x 3 + 0.4 (cat) + 2e-4 (dog, black); the cat's share is 0.4 / 0.5502
-    assert cat["presence"] == pytest.approx(0.4 / 0.5502, rel=1e-3) and not cat["neglected"]
+    assert cat.presence == pytest.approx(0.4 / 0.5502, rel=1e-3) and not cat.neglected
     # a right pixel: words hold 0.15 + 2e-4; the dog's largest share is there: 1e-4 / 0.1502
-    assert dog["presence"] == pytest.approx(1e-4 / 0.1502, rel=1e-2) and dog["neglected"]
-    assert dog["flat"] and dog["full_region"] == 0.0  # uniform: no localised attention, no region
+    assert dog.presence == pytest.approx(1e-4 / 0.1502, rel=1e-2) and dog.neglected
+    assert dog.flat and dog.full_region == 0.0  # uniform: no localised attention, no region
     summary = summary_metrics(scores)
-    assert summary["neglected"] == 1.0 and summary["presence"] == pytest.approx(dog["presence"])
+    assert summary["neglected"] == 1.0 and summary["presence"] == pytest.approx(dog.presence)
     found = verdicts(scores)
     assert any(  # then what the validation measured (analysis/validation.json)
         line.startswith(
@@ -65,7 +65,7 @@ def test_an_ignored_entity_is_neglected_with_its_presence_in_the_verdict():
     )
     assert any(line.startswith("entity 'dog' has no localised attention (contrast 0.00 < 0.25)") for line in found)
     assert not any(line.startswith("binding of") for line in found)  # the dog's own line says why
-    assert scores["overall"]["leakage"] is None  # the flat dog localises nothing: the pair cannot be scored
+    assert scores.overall.leakage is None  # the flat dog localises nothing: the pair cannot be scored
 
 
 def test_a_verdict_whose_score_predicted_nothing_says_so_with_its_figures(monkeypatch):
@@ -143,11 +143,9 @@ def test_a_negated_entity_is_never_called_neglected():
     negated = dataclasses.replace(TREE, entities=(cat, dataclasses.replace(dog, absent=True)))
     record = record_with(cat=left_half(0.4), dog=torch.full((SIZE, SIZE), 1e-4), black=torch.full((SIZE, SIZE), 1e-4))
     scores = score_record(record, tree=negated)
-    assert [row["entity"] for row in scores["overall"]["entities"]] == [0]  # the dog is not scored
-    assert {"entity": 1, "attribute": None, "text": "dog", "reason": "the prompt negates it (absent)"} in scores[
-        "skipped"
-    ]
-    assert "entity 'dog' was skipped: the prompt negates it (absent)" in scores["notes"]
+    assert [row.entity for row in scores.overall.entities] == [0]  # the dog is not scored
+    assert {"entity": 1, "attribute": None, "text": "dog", "reason": "the prompt negates it (absent)"} in scores.skipped
+    assert "entity 'dog' was skipped: the prompt negates it (absent)" in scores.notes
     assert summary_metrics(scores)["neglected"] == 0.0
     found = verdicts(scores)
     assert not any("neglected" in line for line in found), found

@@ -508,10 +508,10 @@ def test_score_returns_typed_scores_that_match_the_analysis(sdxl):
     with attnmod.trace(sdxl, PROMPT) as session:
         plain_call(sdxl)
     scores = attnmod.score(session.record)
-    data = score_record(session.record)
+    analysed = score_record(session.record)
     assert isinstance(scores, attnmod.Scores)
-    assert scores.leakage == data["overall"]["leakage"] and scores.binding == data["overall"]["binding_mean"]
-    assert set(scores.phases) == set(data["phases"])
+    assert scores.leakage == analysed.overall.leakage and scores.binding == analysed.overall.binding_mean
+    assert set(scores.phases) == set(analysed.phases) and scores.data == analysed.to_json()
     assert scores.entities == {0: "car", 1: "sheep"}
     assert [(b.entity, b.text) for b in scores.overall.bindings] == [(0, "red"), (1, "white")]
     assert scores.verdicts and all(isinstance(line, str) for line in scores.verdicts)
@@ -601,6 +601,8 @@ def test_diagnose_a_user_pipeline(sdxl, tmp_path):
     assert "<b>car" not in page and "&lt;b&gt;car&lt;/b&gt;" in page and page.count("<img") >= 4
     assert diagnosis.headline and diagnosis.plot().axes
     assert set(diagnosis.scores) == {"baseline", "modulated"}
+    for role, scores in diagnosis.scores.items():  # the API's scores over the file's own numbers
+        assert isinstance(scores, attnmod.Scores) and scores.data == data["variants"][role]["scores"]
     assert diagnosis.typed().prompt == data["prompt"]  # the analysis' typed diagnosis.json model
     assert diagnosis.findings and all(item["text"] in html.unescape(page) for item in diagnosis.findings)
 

@@ -3,7 +3,9 @@
 This module: prompt trees with hand-checked CLIP token positions (0 is the start token), for the tests that plant
 attention maps or drive the modulation without a parser: ``from planted import CAT_DOG``, or the
 ``cat_dog_tree``/``man_hat_tree`` fixtures of conftest.py. ``planted.attention``: a planted diffusers attention module
-and its written-out math; ``planted.runs``: a fake model stack for the run machinery."""
+and its written-out math; ``planted.runs``: a fake model stack for the run machinery; ``planted.records``: attention
+records whose scores cover every part of the scores JSON; ``planted.scores``: a complete scores JSON around the few
+rows a test plants."""
 
 from __future__ import annotations
 

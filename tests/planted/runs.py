@@ -9,6 +9,7 @@ import math
 from pathlib import Path
 
 import numpy as np
+from attnmod.analysis.scores import SCORES_FORMAT, PhaseScores, RecordScores
 from attnmod.toolkit.prompt.tree import PromptTree
 from PIL import Image
 
@@ -36,9 +37,31 @@ def fake_generate(model, prompts, config, seeds, trees, calls=None):
     return [FakeGeneration(p, s, config["variant"]) for p, s in zip(prompts, seeds, strict=True)]
 
 
+def fake_scores(leakage: float) -> RecordScores:
+    """Scores with no entity scored and a planted overall leakage."""
+    phase = PhaseScores(
+        resolution="8x8",
+        background_share=1.0,
+        entities=(),
+        overlaps=(),
+        nested=(),
+        leakage=leakage,
+        leakage_pair=None,
+        self_leakage_pairs=None,
+        self_leakage_max=None,
+        bindings=(),
+        binding_mean=None,
+        misbound=0,
+    )
+    return RecordScores(
+        format=SCORES_FORMAT, maps="model", scored_entities=(), attributes=(), skipped=[], phases={}, overall=phase
+    )
+
+
 def fake_score(record, tree):
     # binding NaN (a prompt with no attributes) must reach the JSON files as null.
-    return {"overall": {"leakage": len(tree.prompt) / 100}}, {"leakage": len(tree.prompt) / 100, "binding": math.nan}
+    leakage = len(tree.prompt) / 100
+    return fake_scores(leakage), {"leakage": leakage, "binding": math.nan}
 
 
 def fake_save(generation, folder: Path) -> None:

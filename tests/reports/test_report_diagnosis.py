@@ -8,10 +8,12 @@ import shutil
 
 import numpy as np
 import pytest
+from attnmod.analysis.scores import RecordScores
 from attnmod.reports.diagnosis_report import overlap_matrix, write_diagnosis_report
 from attnmod.reports.findings import compare_problems, folded
 from attnmod.toolkit.errors import AttnmodError
 from browser import check_page, ink_fraction, pdf_pages, pixel_spread
+from planted.scores import planted_scores
 
 HOSTILE_PROMPT = "a red car and a white sheep <script>alert(1)</script>"
 
@@ -134,10 +136,11 @@ def test_attributions_and_a_missing_record(diagnosis_dir, tmp_path):
 
 
 def test_overlap_matrix_places_pairs_and_nested_pairs():
-    scores = {
+    overall = {
         "overlaps": [{"entities": [0, 2], "value": 0.25}, {"entities": [1, 2], "value": None}],
         "nested": [{"parent": 0, "child": 1, "overlap": 0.75, "containment": 0.9}],
     }
+    scores = RecordScores.from_json(planted_scores({"overall": overall})).overall
     matrix = overlap_matrix(scores, [0, 1, 2])
     expected = np.array([[np.nan, 0.75, 0.25], [0.75, np.nan, np.nan], [0.25, np.nan, np.nan]])
     np.testing.assert_array_equal(matrix, expected)

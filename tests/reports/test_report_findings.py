@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from attnmod.reports.findings import compare_problems, find_problems, headline
+from planted.scores import planted_scores
 
 # Lift thresholds: with each entity's region covering half the image, a lift is twice the share of attention that
 # falls there, so binding 1.2 is "less than 60% on its own half" and self-attention 0.6 is "30% on the other half".
@@ -10,9 +11,10 @@ THRESHOLDS = {"overlap": 0.5, "binding": 1.2, "self_leakage": 0.6}
 ENTITIES = [{"entity": 0, "label": "car"}, {"entity": 1, "label": "sheep"}]
 
 
-def scores(red: float, white: float, overlap: float, self_share: float = 0.1) -> dict:
+def scores(red: float, white: float, overlap: float, self_share: float = 0.1, entities=()) -> dict:
     """Two entities (car, sheep) on half the image each, 'red' on car and 'white' on sheep putting the shares
-    ``red``/``white`` of their attention on their own entity's half: lift = share / (1/2)."""
+    ``red``/``white`` of their attention on their own entity's half: lift = share / (1/2); ``entities``: the
+    overall entity rows."""
 
     def binding(entity: int, attribute: int, text: str, own: float) -> dict:
         other = 1 - entity
@@ -26,14 +28,17 @@ def scores(red: float, white: float, overlap: float, self_share: float = 0.1) ->
             "dominant": entity if own >= 0.5 else other,
         }
 
-    return {
-        "entities": ENTITIES,
-        "overall": {
-            "bindings": [binding(0, 0, "red", red), binding(1, 0, "white", white)],
-            "overlaps": [{"entities": [1, 0], "value": overlap}],
-            "self_leakage": [{"from": 0, "to": 1, "value": 2 * self_share}],
-        },
-    }
+    return planted_scores(
+        {
+            "entities": ENTITIES,
+            "overall": {
+                "entities": list(entities),
+                "bindings": [binding(0, 0, "red", red), binding(1, 0, "white", white)],
+                "overlaps": [{"entities": [1, 0], "value": overlap}],
+                "self_leakage": [{"from": 0, "to": 1, "value": 2 * self_share}],
+            },
+        }
+    )
 
 
 def test_problems_rank_misbound_then_leakage_then_weak():
@@ -85,11 +90,8 @@ def test_headline_names_the_worst_problem_and_the_outcome():
 
 
 def test_an_entity_below_the_presence_threshold_is_a_neglected_finding():
-    planted = scores(red=0.9, white=0.9, overlap=0.1)
-    planted["overall"]["entities"] = [
-        {"entity": 0, "presence": 0.62, "neglected": False},
-        {"entity": 1, "presence": 0.08, "neglected": True},
-    ]
+    rows = [{"entity": 0, "presence": 0.62, "neglected": False}, {"entity": 1, "presence": 0.08, "neglected": True}]
+    planted = scores(red=0.9, white=0.9, overlap=0.1, entities=rows)
     (finding,) = find_problems(planted, {**THRESHOLDS, "presence": 0.2})
     assert finding.kind == "neglected" and finding.key == ("presence", 1) and finding.severity == 2
     assert finding.text.startswith(
