@@ -1128,6 +1128,42 @@ PROSE_CASES += [
     ),
 ]
 
+# More verbs read into the noun before them ("An eagle soars above", with "above" made the root), a noun read as a
+# verb whose subject is the colour before it ("a pale pink rose"), an adjective hung as a compound ("a misty lake")
+PROSE_CASES += [
+    (
+        "An eagle soars above the snowy peaks.",
+        "(S (NP (DT An) (NN eagle)) (VP (VBZ soars) (PP (IN above) (NP (DT the) (JJ snowy) (NNS peaks)))) (. .))",
+        [("eagle", [], None), ("peaks", ["snowy"], None)],
+        [],
+    ),
+    (
+        "A hawk circles over a green valley.",
+        "(S (NP (DT A) (NN hawk)) (VP (VBZ circles) (PP (IN over) (NP (DT a) (JJ green) (NN valley)))) (. .))",
+        [("hawk", [], None), ("valley", ["green"], None)],
+        [],
+    ),
+    (
+        "a pale pink rose and a deep red tulip",
+        "(NP (NP (DT a) (JJ pale) (JJ pink) (NN rose)) (CC and) (NP (DT a) (JJ deep) (JJ red) (NN tulip)))",
+        [("rose", ["pale", "pink"], None), ("tulip", ["deep", "red"], None)],
+        [],
+    ),
+    (
+        "a light blue rose on a table",
+        "(NP (NP (DT a) (JJ light) (JJ blue) (NN rose)) (PP (IN on) (NP (DT a) (NN table))))",
+        [("rose", ["light", "blue"], None), ("table", [], None)],
+        [],
+    ),
+    (
+        "Two swans glide across a misty lake at dawn.",
+        "(S (NP (CD Two) (NNS swans)) (VP (VBP glide) (PP (IN across) (NP (DT a) (JJ misty) (NN lake))) (PP (IN at)"
+        " (NP (NN dawn)))) (. .))",
+        [("swans", ["Two"], None), ("lake", ["misty"], None)],
+        [],
+    ),
+]
+
 # The nouns the lemmatiser got wrong ("ramen" -> "raman", "stamen" -> "staman", "oxen" and "octopi" kept): (prompt, parse, nouns).
 LEMMA_CASES = [
     ("a bowl of ramen", "(NP (NP (DT a) (NN bowl)) (PP (IN of) (NP (NNS ramen))))", ["bowl", "ramen"]),

@@ -25,7 +25,8 @@ heads), so that the dependency builder reads a sound tree and the benepar route 
 * a participle between two nouns read as a compound: "a chef slicing onions on a board";
 * a noun tagged an adjective in a noun's place: "a flock of geese" (``geese`` an adjective);
 * a noun hung as a modifier of a word beyond a comma: "a house on a cloud, whimsical, pastel colors";
-* a noun read as a verb after "and": "nachos and salsa" (``salsa`` a past tense);
+* a noun read as a verb after "and": "nachos and salsa" (``salsa`` a past tense), or with the colour before it as its
+  subject: "a pale pink rose"; an adjective hung as a compound: "a misty lake";
 * an adjective read as a noun in a compound: "a misty lake" (checked against the lemmatiser's own word lists), or
   as a proper noun in lower case: "..., moody, dark clouds";
 * a second object hung as a conjunct of the first noun while its "and" hangs from the first object: "a woman with
@@ -166,6 +167,24 @@ def repair_noun_read_as_verb(doc) -> None:
         _as_noun(token)
 
 
+def repair_noun_read_as_verb_with_subject(doc) -> None:
+    """ "a pale pink rose and a deep red tulip": ``rose`` tagged the past of "rise", with the colour before it as its
+    subject ("a light blue rose on a table": "on a table" its phrase). A verb with no object right after a colour or
+    material noun that is its subject is the noun the colour describes: a colour does not rise or stand."""
+    for token in doc:
+        if not token.tag_.startswith("VB") or token.tag_ in ("VBG", "VBN") or token.i == 0:
+            continue
+        colour = doc[token.i - 1]
+        if colour.lower_ not in ATTRIBUTE_NOUNS or colour.head.i != token.i or colour.dep_ not in ("nsubj", "compound"):
+            continue
+        if any(c.dep_ in ("dobj", "attr", "acomp") for c in token.children):
+            continue
+        for child in [c for c in colour.children if c.i < colour.i]:
+            _rehang(child, token, child.dep_)  # "a pale pink rose": the article and "pale" are the rose's
+        _rehang(colour, token, "amod")
+        _as_noun(token)
+
+
 def repair_participle_read_as_noun(doc) -> None:
     """ "a fox hiding behind a rock": ``hiding`` tagged a noun but hung as a clause on the noun before it."""
     for token in doc:
@@ -176,6 +195,13 @@ def repair_participle_read_as_noun(doc) -> None:
             and token.lower_ not in ING_NOUNS
         ):
             token.tag_, token.pos_ = "VBG", "VERB"
+
+
+def repair_adjective_hung_as_compound(doc) -> None:
+    """ "a misty lake" parsed with ``misty`` (an adjective) as a compound of ``lake``: an adjective modifies."""
+    for token in doc:
+        if token.tag_ in ("JJ", "JJR", "JJS") and token.dep_ == "compound" and token.head.i > token.i:
+            token.dep_ = "amod"
 
 
 def repair_misplaced_article(doc) -> None:
@@ -469,9 +495,9 @@ def repair_verb_read_as_compound_head(doc, lexicon: Lexicon) -> None:
     """ "A small bird sings in a tree", "a woman who wears a black dress sings": the verb tagged a plural noun with
     its subject hung before it as a compound ("bird sings" as one noun). Read as a verb when all of these hold: it is
     a third-person "-s" form of a verb the lemmatiser knows; the noun before it is singular; nothing but a
-    preposition, adverb, conjunction, article or punctuation follows (or the text ends); and either its article is
-    "a"/"an" (a singular article cannot head a plural noun) or the word is no noun at all ("sings"). "the city
-    lights at night" keeps its compound noun."""
+    preposition, adverb, conjunction, article or punctuation follows (or the text ends); and either the article of
+    the two is "a"/"an" (a singular article cannot head a plural noun) or the word is no noun at all ("sings"). "the
+    city lights at night" keeps its compound noun."""
     verbs, nouns = lexicon.known("verb"), lexicon.known("noun")
     for token in doc:
         if token.tag_ not in ("NNS", "VBZ") or token.i == 0:
@@ -485,11 +511,19 @@ def repair_verb_read_as_compound_head(doc, lexicon: Lexicon) -> None:
         following = doc[token.i + 1] if token.i + 1 < len(doc) else None
         if following is not None and following.pos_ not in _AFTER_INTRANSITIVE:
             continue
-        singular_article = any(c.dep_ == "det" and c.lower_ in ("a", "an") for c in token.children)
+        singular_article = any(
+            c.dep_ == "det" and c.lower_ in ("a", "an") for c in [*token.children, *subject.children]
+        )
         if not singular_article and stem in nouns:
             continue
         left = [c for c in token.children if c.i < subject.i]  # the article and adjectives: the subject's
-        if token.head.i == token.i or token.dep_ in ("advcl", "conj", "ccomp"):
+        if token.head.i == token.i + 1 and token.head.pos_ == "ADP" and token.head.head.i == token.head.i:
+            # "An eagle soars above the peaks": "soars" hung from "above", made the root
+            preposition = token.head
+            _take_place(token, preposition)
+            _rehang(preposition, token, "prep")
+            _rehang(subject, token, "nsubj")
+        elif token.head.i == token.i or token.dep_ in ("advcl", "conj", "ccomp"):
             _rehang(subject, token, "nsubj")
         elif token.dep_ in ("dobj", "attr") and token.head.dep_ == "relcl" and token.head.head.i < token.head.i:
             # "a woman who wears a black dress sings": the dress is what she wears, she is who sings
@@ -696,6 +730,8 @@ def repair(doc, lexicon: Lexicon | None):
         repair_noun_read_as_adjective(doc, lexicon)
         repair_modifier_across_comma(doc, lexicon)
     repair_misplaced_article(doc)
+    repair_noun_read_as_verb_with_subject(doc)
+    repair_adjective_hung_as_compound(doc)
     repair_participle_read_as_noun(doc)
     repair_participle_head(doc, lexicon)
     for step in (
