@@ -205,27 +205,27 @@ def _truth_context(truth: dict | None, roles: Sequence[str]) -> dict | None:
 
 def build_diagnosis_context(diagnosis_dir: str | Path) -> dict:
     """Everything the diagnosis template shows (figures as PNG bytes)."""
-    from ..analysis.schema import load_diagnosis
+    from ..analysis.schema import DiagnosisFile, load_diagnosis
 
     folder = Path(diagnosis_dir)
     if not folder.is_dir():
         raise AttnmodError(f"diagnosis folder {str(folder)!r} does not exist")
-    data = load_diagnosis(folder)
+    data = load_diagnosis(folder)  # the file as written: the template shows its settings, tree and versions
+    typed = DiagnosisFile.model_validate(data)
     tree = PromptTree.from_json(data["tree"])
-    variants = data["variants"]
-    roles = [role for role in ROLES if role in variants]
-    role_names = {role: f"{role} ({variants[role]['variant']})" for role in roles}
-    scores = {role: RecordScores.from_json(variants[role]["scores"]) for role in roles}
+    roles = list(ROLES)  # the schema requires both
+    variants = {role: getattr(typed.variants, role) for role in roles}
+    role_names = {role: f"{role} ({variants[role].variant})" for role in roles}
+    scores = {role: variants[role].scores for role in roles}
     names = scores[roles[0]].labels
 
-    images = {}
-    for role in roles:
-        path = folder / data["images"].get(role, variants[role]["image"])
-        images[role] = {"name": role_names[role], "png": _summary_image(path), "file": path.name}
-    records = {role: _load_record(folder / variants[role]["record"]) for role in roles}
-    overlay_images = {
-        role_names[role]: maps.load_image(folder / data["images"].get(role, variants[role]["image"])) for role in roles
+    image_files = {role: folder / getattr(typed.images, role) for role in roles}
+    images = {
+        role: {"name": role_names[role], "png": _summary_image(path), "file": path.name}
+        for role, path in image_files.items()
     }
+    records = {role: _load_record(folder / variants[role].record) for role in roles}
+    overlay_images = {role_names[role]: maps.load_image(image_files[role]) for role in roles}
     missing_records = [role for role in roles if records[role] is None]
     figure_list = _attention_figures(scores, tree, roles, role_names, records, overlay_images)
     figure_list += _score_figures(data, scores, roles, role_names, names)
@@ -235,12 +235,8 @@ def build_diagnosis_context(diagnosis_dir: str | Path) -> dict:
     spotlight = _spotlight(tree, roles, role_names, records, overlay_images)
     noise = float(data["thresholds"].get("noise", findings.NOISE_BAND))
     key_numbers = [_key_number(row, noise) for row in data["comparison"]["metrics"]]
-    variant_name = variants[roles[-1]]["variant"] if len(roles) > 1 else variants[roles[0]]["variant"]
-    every_problem = (
-        findings.compare_problems(scores["baseline"], scores["modulated"], data["thresholds"], noise)
-        if len(roles) == 2
-        else []
-    )
+    variant_name = variants["modulated"].variant
+    every_problem = findings.compare_problems(scores["baseline"], scores["modulated"], data["thresholds"], noise)
     # Problems whose kind of verdict did not predict the judge's failures in validation are folded away.
     compared = [item for item in every_problem if not findings.folded(item.kind)]
     hidden = [item for item in every_problem if findings.folded(item.kind)]
@@ -262,12 +258,9 @@ def build_diagnosis_context(diagnosis_dir: str | Path) -> dict:
         "random_weights": model in RANDOM_WEIGHT_MODELS,
         "spotlight": spotlight,
         "warnings": ([f"model: {data['information_flow']}"] if data.get("information_flow") else [])
-        + [f"{role}: {w}" for role in roles for w in variants[role]["warnings"]]
+        + [f"{role}: {w}" for role in roles for w in variants[role].warnings]
         + [f"{role}: {n}" for role in roles for n in scores[role].notes or []]
-        + [
-            f"{role}: no attention record in {variants[role]['record']!r}, overlays left out"
-            for role in missing_records
-        ],
+        + [f"{role}: no attention record in {variants[role].record!r}, overlays left out" for role in missing_records],
         "key_numbers": key_numbers,
         "figures": figure_list,
         "phase_rows": [row for role in roles for row in _phase_rows(role, scores[role])],
@@ -286,9 +279,9 @@ def build_diagnosis_context(diagnosis_dir: str | Path) -> dict:
         ],
         "attribution_rows": attribution_rows,
         "attribution_notes": attributions.get("notes") or [],
-        "summaries": {role: _counts_as_integers(variants[role]["summary"]) for role in roles},
-        "configs": {role: variants[role]["config"] for role in roles},
-        "seconds": {role: variants[role]["seconds"] for role in roles},
+        "summaries": {role: _counts_as_integers(variants[role].summary) for role in roles},
+        "configs": {role: variants[role].config for role in roles},
+        "seconds": {role: variants[role].seconds for role in roles},
         "versions": html.software_versions(),
     }
 
