@@ -1164,6 +1164,28 @@ PROSE_CASES += [
     ),
 ]
 
+# A comma between the modifiers of one noun does not start a tag, even before a style word ("light")
+PROSE_CASES += [
+    (
+        "a green, yellow and red traffic light",
+        "(NP (DT a) (JJ green) (, ,) (JJ yellow) (CC and) (JJ red) (NN traffic) (NN light))",
+        [("traffic light", ["green", "yellow", "red"], None)],
+        [],
+    ),
+    (
+        "a big, soft light",
+        "(NP (DT a) (JJ big) (, ,) (JJ soft) (NN light))",
+        [("light", ["big", "soft"], None)],
+        [],
+    ),
+    (
+        "a tall, dark tower, cinematic lighting",
+        "(NP (NP (DT a) (JJ tall) (, ,) (JJ dark) (NN tower)) (, ,) (NP (JJ cinematic) (NN lighting)))",
+        [("tower", ["tall", "dark"], None)],
+        ["cinematic lighting"],
+    ),
+]
+
 # The nouns the lemmatiser got wrong ("ramen" -> "raman", "stamen" -> "staman", "oxen" and "octopi" kept): (prompt, parse, nouns).
 LEMMA_CASES = [
     ("a bowl of ramen", "(NP (NP (DT a) (NN bowl)) (PP (IN of) (NP (NNS ramen))))", ["bowl", "ramen"]),

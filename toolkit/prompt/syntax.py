@@ -199,8 +199,9 @@ def style_segments(words: list[Word]) -> list[tuple[int, ...]]:
 
     The first segment is style when it is only a framing noun and its modifiers ("An oil painting, a bowl of fruit").
     A segment of adjectives and adverbs alone after a segment that ended in a noun ("a lighthouse on a rock, moody,
-    dark clouds", "..., highly detailed") is a tag too; after an adjective it continues a list ("a rusty, old,
-    abandoned truck").
+    dark clouds", "..., highly detailed") is a tag too. No segment after an adjective is a tag (unless that adjective
+    was one): the comma separates the modifiers of one noun ("a rusty, old, abandoned truck", "a green, yellow and
+    red traffic light").
 
     Read from the words alone, like :func:`framing_units`, so that both back ends take the same decision whatever
     the parse: a tag after a comma is never an object, never an attribute, and never the word a phrase hangs from.
@@ -226,9 +227,12 @@ def style_segments(words: list[Word]) -> list[tuple[int, ...]]:
         if not content or any(words[k].lower in _ARTICLES for k in content):
             continue
         ended = [k for k in previous if any(ch.isalnum() for ch in words[k].text)]
+        after_tag = bool(ended) and ended[-1] in {k for unit in found for k in unit}
+        if ended and not after_tag and (words[ended[-1]].tag in _DESCRIBING_TAGS or words[ended[-1]].tag == "DT"):
+            continue  # "a green, yellow and red traffic light", "a big, soft light": the phrase goes on
         if (
             ended
-            and (words[ended[-1]].tag in NOUN_TAGS or ended[-1] in {k for unit in found for k in unit})
+            and (words[ended[-1]].tag in NOUN_TAGS or after_tag)
             and all(words[k].tag in _DESCRIBING_TAGS for k in content)
         ):
             found.append(tuple(content))  # "a lighthouse on a rock, moody, ...": a look, after a closed phrase
