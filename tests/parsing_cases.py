@@ -1164,6 +1164,44 @@ PROSE_CASES += [
     ),
 ]
 
+# A participle after what someone is in belongs to them ("a boy in a yellow raincoat jumping in puddles"); a name
+# extension keeps what hangs from it ("a coffee shop interior with plants"); a noun tagged an adjective before a
+# participle ("a hummingbird drinking nectar")
+PROSE_CASES += [
+    (
+        "a boy in a yellow raincoat jumping in puddles",
+        "(NP (NP (DT a) (NN boy)) (PP (IN in) (NP (NP (DT a) (JJ yellow) (NN raincoat)) (VP (VBG jumping) (PP (IN in)"
+        " (NP (NNS puddles)))))))",
+        [("boy", [], None), ("raincoat", ["yellow"], "boy"), ("puddles", [], "boy")],
+        [],
+    ),
+    (
+        "a girl in a red dress holding a cat",
+        "(NP (NP (DT a) (NN girl)) (PP (IN in) (NP (NP (DT a) (JJ red) (NN dress)) (VP (VBG holding) (NP (DT a)"
+        " (NN cat))))))",
+        [("girl", [], None), ("dress", ["red"], "girl"), ("cat", [], "girl")],
+        [],
+    ),
+    (
+        "a cozy coffee shop interior with plants and warm lights",
+        "(NP (NP (DT a) (JJ cozy) (NN coffee) (NN shop) (NN interior)) (PP (IN with) (NP (NP (NNS plants)) (CC and)"
+        " (NP (JJ warm) (NNS lights)))))",
+        [
+            ("coffee shop interior", ["cozy"], None),
+            ("plants", [], "coffee shop interior"),
+            ("lights", ["warm"], "coffee shop interior"),
+        ],
+        [],
+    ),
+    (
+        "a hummingbird drinking nectar from a red flower",
+        "(NP (NP (DT a) (NN hummingbird)) (VP (VBG drinking) (NP (NN nectar)) (PP (IN from) (NP (DT a) (JJ red)"
+        " (NN flower)))))",
+        [("hummingbird", [], None), ("nectar", [], "hummingbird"), ("flower", ["red"], "hummingbird")],
+        [],
+    ),
+]
+
 # A comma between the modifiers of one noun does not start a tag, even before a style word ("light")
 PROSE_CASES += [
     (

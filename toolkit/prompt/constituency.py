@@ -156,6 +156,8 @@ class _Builder:
         self._link: str | None = None
         # Entities inside a container: reached through "with", or placed in one by a spatial phrase.
         self._contained: set[int] = set()
+        # The preposition of the PP being walked ("in" for "a boy in a raincoat ..."), or None.
+        self._preposition: str | None = None
 
     # -- helpers over words ------------------------------------------------------------------------------------
     def _tag(self, node: _Node) -> str:
@@ -263,8 +265,12 @@ class _Builder:
             return self._visit_linked(node, parent, "with", in_pp, before_of)
         if node.label == "PP":
             found = []
-            for child in node.children:
-                found += self.visit(child, parent, in_pp=True)
+            outer, self._preposition = self._preposition, self._first_word(node)
+            try:
+                for child in node.children:
+                    found += self.visit(child, parent, in_pp=True)
+            finally:
+                self._preposition = outer
             return found
         if node.label in ("S", "SQ", "SINV"):
             return self._clause(node, parent)
@@ -290,6 +296,7 @@ class _Builder:
         return found
 
     def _noun_phrase(self, children: list[_Node], parent: int | None, in_pp: bool, before_of: bool) -> list[int]:
+        preposition = self._preposition if in_pp else None
         has_phrase_child = any(not c.is_word and c.label in NP_LABELS for c in children)
         segments = self._segments(children)
         if len(segments) > 1:
@@ -328,6 +335,9 @@ class _Builder:
                 inner = self._relative_clause(child, governor)
             elif heads and parent is not None and not in_pp and self._place_phrase(child):
                 # "reads a book in a cozy library": the place is where the verb happens, its subject's
+                inner = self._visit_modifier(child, parent)
+            elif heads and parent is not None and preposition == "in" and self._participle_phrase(child):
+                # "a boy in a yellow raincoat jumping in puddles": the one in the raincoat jumps
                 inner = self._visit_modifier(child, parent)
             else:
                 inner = self._visit_modifier(child, governor) if heads else self.visit(child, governor)
@@ -409,6 +419,10 @@ class _Builder:
         if self._first_word(node) in SPATIAL_WORDS:
             return True
         return node.label == "PP" and self._object_lemma(node) in SPATIAL_WORDS & RELATIONAL_NOUNS
+
+    def _participle_phrase(self, node: _Node) -> bool:
+        flat = self._flatten_all(node)
+        return node.label == "VP" and bool(flat) and self._tag(flat[0]) == "VBG"
 
     def _depicting(self, node: _Node) -> bool:
         """ "showing a cat" after "a picture": a participle that names what a framing noun shows."""

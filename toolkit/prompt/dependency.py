@@ -491,8 +491,11 @@ class _Reader:
         current = token
         visited: set[int] = set()
         # spaCy makes a new Token object on every access: compare positions, never identity.
+        extensions = {t.i: head for head, t in self.extension_of.items()}
         while current.i not in visited:
             visited.add(current.i)
+            if current.i in extensions and current.i != token.i and extensions[current.i] in self.entity_of:
+                return self.entity_of[extensions[current.i]]  # "a coffee shop interior with plants": the interior's
             if current.dep_ in ("conj", "appos") and current.head.i != current.i:
                 current = self._parallel_target(current)
                 continue  # a sibling of `current`: do not test `current` itself

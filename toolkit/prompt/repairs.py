@@ -32,6 +32,7 @@ heads), so that the dependency builder reads a sound tree and the benepar route 
 * a second object hung as a conjunct of the first noun while its "and" hangs from the first object: "a woman with
   long hair and a red dress";
 * a colour or material noun made the head of the noun after it: "the princess's silver tiara";
+* a participle hung on what someone is in: "a boy in a yellow raincoat jumping in puddles" (the boy jumps);
 * a place hung on a verb's object: "reads a book in a cozy library" (the reading happens there);
 * a preposition left without its object: "a kite flying over a village" (``flying -dobj-> village``);
 * a participle before a noun read as part of its name ("a steaming bowl"), a noun before a noun read as an
@@ -396,6 +397,21 @@ def repair_conjunct_of_object(doc) -> None:
         _rehang(token, partner, "conj")
 
 
+def repair_participle_on_worn_item(doc) -> None:
+    """ "a boy in a yellow raincoat jumping in puddles": the participle hung on the raincoat; what is "in" something
+    (wearing it, or inside it) is who acts: the participle hangs from the noun before "in"."""
+    for verb in doc:
+        if verb.tag_ != "VBG" or verb.dep_ != "acl":
+            continue
+        item = verb.head
+        preposition = item.head
+        if item.dep_ != "pobj" or preposition.lower_ != "in" or preposition.dep_ != "prep":
+            continue
+        wearer = preposition.head
+        if wearer.pos_ in ("NOUN", "PROPN") and wearer.i < preposition.i < item.i < verb.i:
+            _rehang(verb, wearer, "acl")
+
+
 def repair_attribute_noun_head(doc) -> None:
     """ "the princess's silver tiara": the colour/material noun ``silver`` made the head and ``tiara`` hung after it
     as an apposition; the noun after it is the head, and what hung before it (the owner, the article) is its."""
@@ -653,11 +669,14 @@ def repair_participle_adjective_read_as_noun(doc, lexicon: Lexicon) -> None:
 
 def repair_noun_modifier_read_as_adjective(doc, lexicon: Lexicon) -> None:
     """ "a lily pad": ``lily`` tagged an adjective of the noun after it, though the lemmatiser knows it only as a
-    noun: part of the name ("lily pad"), not an attribute."""
+    noun: part of the name ("lily pad"), not an attribute ("a hummingbird drinking nectar": the subject, which the
+    participle repairs then find)."""
     nouns, adjectives = lexicon.known("noun"), lexicon.known("adj")
     for token in doc:
         lower = token.lower_
-        if token.tag_ != "JJ" or token.dep_ != "amod" or token.head.i != token.i + 1 or lower in ATTRIBUTE_NOUNS:
+        if token.tag_ != "JJ" or token.dep_ != "amod" or token.head.i <= token.i or lower in ATTRIBUTE_NOUNS:
+            continue
+        if any(t.pos_ in ("ADP", "DET", "PUNCT", "CCONJ") for t in doc[token.i + 1 : token.head.i]):
             continue
         if token.head.pos_ in ("NOUN", "PROPN") and lower in nouns and lower not in adjectives:
             token.tag_, token.pos_, token.dep_, token.lemma_ = "NN", "NOUN", "compound", lower
@@ -725,6 +744,7 @@ def repair_hyphenated_modifiers(doc) -> None:
 def repair(doc, lexicon: Lexicon | None):
     repair_hyphenated_modifiers(doc)
     if lexicon is not None:
+        repair_noun_modifier_read_as_adjective(doc, lexicon)
         repair_verb_read_as_compound_head(doc, lexicon)
         repair_participle_inside_compound(doc, lexicon)
         repair_noun_read_as_adjective(doc, lexicon)
@@ -747,6 +767,7 @@ def repair(doc, lexicon: Lexicon | None):
         repair_verbless_predicate,
         repair_stranded_preposition,
         repair_place_on_object,
+        repair_participle_on_worn_item,
         repair_attribute_noun_head,
         repair_conjunct_of_object,
     ):
@@ -755,6 +776,5 @@ def repair(doc, lexicon: Lexicon | None):
         repair_adjective_read_as_noun(doc, lexicon)
         repair_comparative_read_as_noun(doc, lexicon)
         repair_participle_adjective_read_as_noun(doc, lexicon)
-        repair_noun_modifier_read_as_adjective(doc, lexicon)
         repair_noun_lemmas(doc, lexicon)
     return doc
