@@ -94,6 +94,10 @@ VOLATILE_KEYS = frozenset({
     "cwd",
 })  # fmt: skip
 
+# Entries (parent key, key) that record a volatile value at one remove: an item's metrics.json keeps the size and
+# checksum of its config.json, which holds the item's seconds (config.json itself is compared without them).
+VOLATILE_ENTRIES = frozenset({("files", "config.json")})
+
 # Table columns of the HTML reports that hold timings (header text, lower case), and embedded figures (by alt
 # text) that plot them.
 VOLATILE_COLUMNS = frozenset({"seconds", "seconds / item", "seconds per item", "time", "duration"})
@@ -192,10 +196,12 @@ def normalise_text(text: str, folders: list[str]) -> str:
     return text
 
 
-def normalise_json(value, folders: list[str]):
-    """``value`` with volatile keys dropped and folder strings replaced (dates inside strings too)."""
+def normalise_json(value, folders: list[str], parent: str | None = None):
+    """``value`` with volatile keys (and the entries of ``VOLATILE_ENTRIES``) dropped and folder strings replaced
+    (dates inside strings too). ``parent``: the key ``value`` stands under."""
     if isinstance(value, dict):
-        return {key: normalise_json(item, folders) for key, item in value.items() if key not in VOLATILE_KEYS}
+        return {key: normalise_json(item, folders, key) for key, item in value.items()
+                if key not in VOLATILE_KEYS and (parent, key) not in VOLATILE_ENTRIES}  # fmt: skip
     if isinstance(value, list):
         return [normalise_json(item, folders) for item in value]
     if isinstance(value, str):

@@ -36,6 +36,9 @@ def plant_side(folder, *, leakage, seconds, started, version, pixel, tensor_valu
     rows = [{"id": "a", "variant": "none", "score": 0.5, "elapsed": seconds},
             {"id": "b", "variant": "full", "score": 0.75, "elapsed": seconds * 2}]  # fmt: skip
     (folder / "results.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows))
+    # metrics.json keeps checksums of the item's files; config.json's changes with its seconds, the image's with it
+    checksums = {"config.json": {"sha256": f"config-{seconds}"}, "image.png": {"sha256": f"image-{tensor_value}"}}
+    (folder / "metrics.json").write_text(json.dumps({"files": checksums}))
     image = np.zeros((8, 8, 3), dtype=np.uint8)
     image[3, 5] = pixel
     Image.fromarray(image).save(folder / "diagnose" / "baseline.png")
@@ -79,6 +82,7 @@ def test_planted_differences_are_found_and_volatile_values_ignored(tmp_path, com
     # exactly one difference: the planted score; seconds, versions, started and the folder itself are ignored
     assert rows["diagnose/diagnosis.json"][1].strip(" |") == "scores.overall.leakage: 0.25 -> 0.5"
     assert rows["results.jsonl"][0] == "identical"  # only the 'elapsed' timings differ
+    assert rows["metrics.json"][0] == "identical"  # only config.json's checksum, which follows its seconds
     # the report differs in the date, a duration, a version, its folder, the seconds column, the runtime figure and
     # the seconds in its embedded JSON; all are volatile. Its attention-map image differs by the planted pixel.
     assert rows["diagnose/report.html"][0] == "differs"
@@ -105,6 +109,8 @@ def test_a_tensor_element_and_a_report_line_differ(tmp_path, compare_runs, capsy
     out = capsys.readouterr().out
     tensor_row = next(line for line in out.splitlines() if line.startswith("| diagnose/baseline/attention"))
     assert "| differs | sums: values differ (largest difference 0.5) |" in tensor_row
+    metrics_row = next(line for line in out.splitlines() if line.startswith("| metrics.json"))
+    assert '| differs | files.image.png.sha256: "image-5.0" -> "image-5.5" |' in metrics_row
     report_row = next(line for line in out.splitlines() if line.startswith("| diagnose/report.html"))
     assert "differs" in report_row and "leakage 0.25" in report_row and "leakage 0.26" in report_row
     assert "embedded image" not in report_row  # same pixels: the images compare equal
