@@ -1202,6 +1202,30 @@ PROSE_CASES += [
     ),
 ]
 
+# A participle read as a gerund after "with" ("with glowing blue eyes"), a noun made the subject of the noun it
+# names with ("a teddy bear", "bear" read as a verb)
+PROSE_CASES += [
+    (
+        "a robot with glowing blue eyes and a silver body",
+        "(NP (NP (DT a) (NN robot)) (PP (IN with) (NP (NP (VBG glowing) (JJ blue) (NNS eyes)) (CC and) (NP (DT a)"
+        " (JJ silver) (NN body)))))",
+        [("robot", [], None), ("eyes", ["glowing", "blue"], "robot"), ("body", ["silver"], "robot")],
+        [],
+    ),
+    (
+        "a teddy bear with a missing eye",
+        "(NP (NP (DT a) (NN teddy) (NN bear)) (PP (IN with) (NP (DT a) (JJ missing) (NN eye))))",
+        [("teddy bear", [], None), ("eye", ["missing"], "teddy bear")],
+        [],
+    ),
+    (
+        "a teddy bear on a bed",
+        "(NP (NP (DT a) (NN teddy) (NN bear)) (PP (IN on) (NP (DT a) (NN bed))))",
+        [("teddy bear", [], None), ("bed", [], None)],
+        [],
+    ),
+]
+
 # A comma between the modifiers of one noun does not start a tag, even before a style word ("light")
 PROSE_CASES += [
     (
@@ -1263,6 +1287,20 @@ NEGATION_CASES = [
         "(NP (NP (DT a) (NN street)) (PP (IN without) (NP (NP (DT a) (NN car)) (CC or) (NP (DT a) (NN bus)))))",
         [("street", [], None), ("car", [], "street"), ("bus", [], "street")],
         [False, True, True],
+    ),
+    (
+        "a cup without a handle and a plate without food",
+        "(NP (NP (NP (DT a) (NN cup)) (PP (IN without) (NP (DT a) (NN handle)))) (CC and) (NP (NP (DT a) (NN plate))"
+        " (PP (IN without) (NP (NN food)))))",
+        [("cup", [], None), ("handle", [], "cup"), ("plate", [], None), ("food", [], "plate")],
+        [False, True, False, True],
+    ),
+    (
+        "a bowl without soup and a cup without tea",
+        "(NP (NP (NP (DT a) (NN bowl)) (PP (IN without) (NP (NN soup)))) (CC and) (NP (NP (DT a) (NN cup))"
+        " (PP (IN without) (NP (NN tea)))))",
+        [("bowl", [], None), ("soup", [], "bowl"), ("cup", [], None), ("tea", [], "cup")],
+        [False, True, False, True],
     ),
     (
         "a red car and no bicycles",

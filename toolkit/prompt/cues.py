@@ -37,8 +37,10 @@ def negated(token) -> bool:
         first = token.head
         while first.dep_ == "conj" and first.head.i != first.i:
             first = first.head
-        if first.dep_ == "pobj" and first.head.lower_ in NEGATION_PREPOSITIONS:
-            return True  # "without a fridge or a stove": "without" governs every conjunct
+        parallel = any(c.dep_ == "prep" and c.lower_ == first.head.lower_ for c in token.children)
+        if first.dep_ == "pobj" and first.head.lower_ in NEGATION_PREPOSITIONS and not parallel:
+            # "without a fridge or a stove": "without" governs every conjunct (not "... and a cup without tea")
+            return True
         if not any(c.dep_ == "det" for c in token.children):
             return negated(token.head)
     return False

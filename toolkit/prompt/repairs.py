@@ -33,6 +33,9 @@ heads), so that the dependency builder reads a sound tree and the benepar route 
   long hair and a red dress";
 * a colour or material noun made the head of the noun after it: "the princess's silver tiara";
 * a participle hung on what someone is in: "a boy in a yellow raincoat jumping in puddles" (the boy jumps);
+* a participle read as a gerund after a preposition: "a robot with glowing blue eyes"; a noun made the subject of
+  the noun it names with: "a teddy bear with a missing eye"; a conjunct whose own preposition was hung on the first
+  noun: "a cup without a handle and a plate without food";
 * a place hung on a verb's object: "reads a book in a cozy library" (the reading happens there);
 * a preposition left without its object: "a kite flying over a village" (``flying -dobj-> village``);
 * a participle before a noun read as part of its name ("a steaming bowl"), a noun before a noun read as an
@@ -412,6 +415,60 @@ def repair_participle_on_worn_item(doc) -> None:
             _rehang(verb, wearer, "acl")
 
 
+def repair_participle_read_as_gerund(doc) -> None:
+    """ "a robot with glowing blue eyes": ``glowing`` read as a gerund (the object of "with") taking "eyes" as its
+    object; a participle right before its noun, after a preposition, describes the noun, which is the object."""
+    for verb in doc:
+        if verb.tag_ != "VBG" or verb.dep_ != "pcomp" or verb.head.pos_ != "ADP":
+            continue
+        objects = [c for c in verb.children if c.dep_ == "dobj" and c.pos_ in ("NOUN", "PROPN")]
+        if not objects or any(c.i < verb.i for c in verb.children):
+            continue
+        noun = objects[0]
+        if any(t.pos_ not in ("ADJ", "NOUN", "PROPN", "NUM") for t in doc[verb.i + 1 : noun.i]):
+            continue
+        preposition = verb.head
+        _rehang(noun, preposition, "pobj")
+        _rehang(verb, noun, "amod")
+
+
+def repair_subject_of_noun(doc) -> None:
+    """ "a teddy bear with a missing eye": ``teddy`` made the subject of ``bear`` (read as the verb "bear") though
+    "bear" is a singular noun with no verb near: a noun right before a noun root, as its subject, names it with it."""
+    for root in doc:
+        if root.head.i != root.i or root.tag_ not in ("NN", "NNP") or root.i == 0:
+            continue
+        subject = doc[root.i - 1]
+        if subject.head.i != root.i or subject.dep_ not in ("nsubj", "nsubjpass"):
+            continue
+        if subject.pos_ not in ("NOUN", "PROPN") or any(c.pos_ in ("VERB", "AUX") for c in root.children):
+            continue
+        for child in [c for c in subject.children if c.i < subject.i]:
+            _rehang(child, root, child.dep_)
+        _rehang(subject, root, "compound")
+
+
+def repair_parallel_preposition(doc) -> None:
+    """ "a cup without a handle and a plate without food": "plate" hung as a conjunct of "handle" and its own
+    "without" on "cup". A conjunct followed by the same preposition as the one its first conjunct depends on, hung on
+    the same noun, is that noun's conjunct, and the preposition is its own."""
+    for token in doc:
+        if token.dep_ != "conj" or token.head.dep_ != "pobj" or token.i + 1 >= len(doc):
+            continue
+        preposition = token.head.head
+        following = doc[token.i + 1]
+        governor = preposition.head
+        if following.dep_ != "prep" or following.lower_ != preposition.lower_ or following.head.i != governor.i:
+            continue
+        if governor.pos_ not in ("NOUN", "PROPN") or governor.i > preposition.i:
+            continue
+        coordinator = doc[token.left_edge.i - 1] if token.left_edge.i > 0 else None
+        _rehang(token, governor, "conj")
+        if coordinator is not None and coordinator.dep_ == "cc":
+            _rehang(coordinator, governor, "cc")
+        _rehang(following, token, "prep")
+
+
 def repair_attribute_noun_head(doc) -> None:
     """ "the princess's silver tiara": the colour/material noun ``silver`` made the head and ``tiara`` hung after it
     as an apposition; the noun after it is the head, and what hung before it (the owner, the article) is its."""
@@ -768,6 +825,9 @@ def repair(doc, lexicon: Lexicon | None):
         repair_stranded_preposition,
         repair_place_on_object,
         repair_participle_on_worn_item,
+        repair_participle_read_as_gerund,
+        repair_subject_of_noun,
+        repair_parallel_preposition,
         repair_attribute_noun_head,
         repair_conjunct_of_object,
     ):
