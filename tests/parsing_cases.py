@@ -1226,6 +1226,23 @@ PROSE_CASES += [
     ),
 ]
 
+# "a dozen" counts like "twelve" ("dozen" tagged a noun)
+PROSE_CASES += [
+    ("a dozen roses", "(NP (DT a) (CD dozen) (NNS roses))", [("roses", ["dozen"], None)], []),
+    (
+        "a dozen eggs in a carton",
+        "(NP (NP (DT a) (CD dozen) (NNS eggs)) (PP (IN in) (NP (DT a) (NN carton))))",
+        [("eggs", ["dozen"], "carton"), ("carton", [], None)],
+        [],
+    ),
+    (
+        "a dozen candles on a cake",
+        "(NP (NP (DT a) (CD dozen) (NNS candles)) (PP (IN on) (NP (DT a) (NN cake))))",
+        [("candles", ["dozen"], None), ("cake", [], None)],
+        [],
+    ),
+]
+
 # A comma between the modifiers of one noun does not start a tag, even before a style word ("light")
 PROSE_CASES += [
     (

@@ -51,7 +51,15 @@ from __future__ import annotations
 
 from .cues import ends_phrase
 from .syntax import noun_lemma
-from .words import ATTRIBUTE_NOUNS, FRAMING_NOUNS, ING_MODIFIERS, ING_NOUNS, IRREGULAR_PLURALS, PLACE_NOUNS
+from .words import (
+    ATTRIBUTE_NOUNS,
+    FRAMING_NOUNS,
+    ING_MODIFIERS,
+    ING_NAME_WORDS,
+    ING_NOUNS,
+    IRREGULAR_PLURALS,
+    PLACE_NOUNS,
+)
 
 _ARTICLES = frozenset({"a", "an", "the"})
 _RELATIVE_PRONOUNS = frozenset({"who", "that", "which"})
@@ -318,6 +326,13 @@ def repair_noun_with_subject(doc) -> None:
         relative = token.dep_ == "relcl" and any(c.lower_ in _RELATIVE_PRONOUNS and c.i < token.i for c in subjects)
         if main_verb or relative:
             token.tag_, token.pos_, token.lemma_ = "VBZ", "VERB", token.lower_[:-1]
+
+
+def repair_number_noun(doc) -> None:
+    """ "a dozen roses": ``dozen`` tagged a noun though hung as the numeral of the noun after it: a number."""
+    for token in doc:
+        if token.dep_ == "nummod" and token.tag_ in ("NN", "NNS") and token.head.i > token.i:
+            token.tag_, token.pos_ = "CD", "NUM"
 
 
 def repair_numeral_root(doc) -> None:
@@ -709,7 +724,12 @@ def repair_participle_adjective_read_as_noun(doc, lexicon: Lexicon) -> None:
     verbs = lexicon.known("verb")
     for token in doc:
         lower = token.lower_
-        if token.tag_ not in ("NN", "VBG") or not lower.endswith("ing") or lower in ING_NOUNS or lower in ING_MODIFIERS:
+        if (
+            token.tag_ not in ("NN", "VBG")
+            or not lower.endswith("ing")
+            or lower in ING_NOUNS
+            or lower in ING_NAME_WORDS
+        ):
             continue
         head = token.head
         if token.tag_ == "VBG" and token.dep_ != "compound":
@@ -819,6 +839,7 @@ def repair(doc, lexicon: Lexicon | None):
         repair_verb_after_relative_clause,
         repair_noun_with_subject,
         repair_numeral_root,
+        repair_number_noun,
         repair_noun_read_as_verb,
         repair_coordinated_verb,
         repair_verbless_predicate,

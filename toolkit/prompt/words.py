@@ -551,6 +551,16 @@ ING_MODIFIERS = _word_set(
     """
 )
 
+# More "-ing" words that, right before a noun, usually name a kind of it ("a shopping bag", "a fishing rod", "a
+# washing machine") rather than describe it as a participle ("a steaming bowl"); between two nouns they as often
+# take an object ("a man washing dishes"), so only the rule for a word before its noun reads them.
+ING_NAME_WORDS = ING_MODIFIERS | _word_set(
+    """
+    shopping washing baking chopping mixing wrapping drinking sewing ironing changing dressing fishing hiking
+    climbing racing sailing training reading writing
+    """
+)
+
 # Places and scenes: backgrounds in which something happens rather than objects held or worn. "A woman reads a book
 # in a cozy library": the reading happens in the library, so a place after the object of a verb or participle
 # belongs to the verb (and nests under its subject), not to the object ("a bird in a cage" stays with the bird:
