@@ -1226,6 +1226,31 @@ PROSE_CASES += [
     ),
 ]
 
+# A participle after a worn item belongs to the wearer ("a fox wearing a scarf sitting in the snow")
+PROSE_CASES += [
+    (
+        "A little fox wearing a scarf sitting in the snow",
+        "(NP (NP (DT A) (JJ little) (NN fox)) (VP (VBG wearing) (NP (NP (DT a) (NN scarf)) (VP (VBG sitting) (PP (IN in)"
+        " (NP (DT the) (NN snow)))))))",
+        [("fox", ["little"], None), ("scarf", [], "fox"), ("snow", [], "fox")],
+        [],
+    ),
+    (
+        "a girl wearing a crown dancing in a garden",
+        "(NP (NP (DT a) (NN girl)) (VP (VBG wearing) (NP (NP (DT a) (NN crown)) (VP (VBG dancing) (PP (IN in) (NP (DT a)"
+        " (NN garden)))))))",
+        [("girl", [], None), ("crown", [], "girl"), ("garden", [], "girl")],
+        [],
+    ),
+    (
+        "a boy wearing a cape jumping off a wall",
+        "(NP (NP (DT a) (NN boy)) (VP (VBG wearing) (NP (NP (DT a) (NN cape)) (VP (VBG jumping) (PRT (RP off))"
+        " (NP (DT a) (NN wall))))))",
+        [("boy", [], None), ("cape", [], "boy"), ("wall", [], "boy")],
+        [],
+    ),
+]
+
 # "a dozen" counts like "twelve" ("dozen" tagged a noun)
 PROSE_CASES += [
     ("a dozen roses", "(NP (DT a) (CD dozen) (NNS roses))", [("roses", ["dozen"], None)], []),

@@ -156,7 +156,8 @@ class _Builder:
         self._link: str | None = None
         # Entities inside a container: reached through "with", or placed in one by a spatial phrase.
         self._contained: set[int] = set()
-        # The preposition of the PP being walked ("in" for "a boy in a raincoat ..."), or None.
+        # The preposition of the PP or the verb of the VP being walked ("in" for "a boy in a raincoat ...", "wearing"
+        # for "a fox wearing a scarf ..."), or None.
         self._preposition: str | None = None
 
     # -- helpers over words ------------------------------------------------------------------------------------
@@ -275,8 +276,14 @@ class _Builder:
         if node.label in ("S", "SQ", "SINV"):
             return self._clause(node, parent)
         found = []
-        for child in node.children:
-            found += self.visit(child, parent)
+        outer = self._preposition
+        if node.label == "VP":
+            self._preposition = self._first_word(node)  # "wearing" in "a fox wearing a scarf ..."
+        try:
+            for child in node.children:
+                found += self.visit(child, parent)
+        finally:
+            self._preposition = outer
         return found
 
     def _clause(self, node: _Node, parent: int | None) -> list[int]:
@@ -296,7 +303,7 @@ class _Builder:
         return found
 
     def _noun_phrase(self, children: list[_Node], parent: int | None, in_pp: bool, before_of: bool) -> list[int]:
-        preposition = self._preposition if in_pp else None
+        link_word = self._preposition
         has_phrase_child = any(not c.is_word and c.label in NP_LABELS for c in children)
         segments = self._segments(children)
         if len(segments) > 1:
@@ -336,8 +343,9 @@ class _Builder:
             elif heads and parent is not None and not in_pp and self._place_phrase(child):
                 # "reads a book in a cozy library": the place is where the verb happens, its subject's
                 inner = self._visit_modifier(child, parent)
-            elif heads and parent is not None and preposition == "in" and self._participle_phrase(child):
-                # "a boy in a yellow raincoat jumping in puddles": the one in the raincoat jumps
+            elif heads and parent is not None and link_word in ("in", "wearing") and self._participle_phrase(child):
+                # "a boy in a yellow raincoat jumping in puddles", "a fox wearing a scarf sitting in the snow": the
+                # one in the raincoat jumps, the one wearing the scarf sits
                 inner = self._visit_modifier(child, parent)
             else:
                 inner = self._visit_modifier(child, governor) if heads else self.visit(child, governor)

@@ -116,7 +116,7 @@ def repair_participle_head(doc, lexicon: Lexicon | None = None) -> None:
             and lower not in ING_MODIFIERS
             and {lower[:-3], lower[:-3] + "e", lower[:-4]} & verbs
             and token.n_rights == 0
-            and ends_phrase(token)
+            and (ends_phrase(token) or doc[token.i + 1].pos_ == "ADP")  # its phrase hung elsewhere
         )
         if not (phrase_after or final):
             continue
@@ -416,17 +416,20 @@ def repair_conjunct_of_object(doc) -> None:
 
 
 def repair_participle_on_worn_item(doc) -> None:
-    """ "a boy in a yellow raincoat jumping in puddles": the participle hung on the raincoat; what is "in" something
-    (wearing it, or inside it) is who acts: the participle hangs from the noun before "in"."""
+    """ "a boy in a yellow raincoat jumping in puddles", "a fox wearing a scarf sitting in the snow": the participle
+    hung on the raincoat or the scarf; who is in something (wearing it, or inside it) or wears it is who acts: the
+    participle hangs from the noun before "in" or "wearing"."""
     for verb in doc:
         if verb.tag_ != "VBG" or verb.dep_ != "acl":
             continue
         item = verb.head
-        preposition = item.head
-        if item.dep_ != "pobj" or preposition.lower_ != "in" or preposition.dep_ != "prep":
+        link = item.head  # "in" (a boy in a raincoat) or "wearing" (a fox wearing a scarf)
+        if item.dep_ == "pobj" and link.lower_ == "in" and link.dep_ == "prep":
+            pass
+        elif not (item.dep_ == "dobj" and link.lower_ == "wearing" and link.dep_ == "acl"):
             continue
-        wearer = preposition.head
-        if wearer.pos_ in ("NOUN", "PROPN") and wearer.i < preposition.i < item.i < verb.i:
+        wearer = link.head
+        if wearer.pos_ in ("NOUN", "PROPN") and wearer.i < link.i < item.i < verb.i:
             _rehang(verb, wearer, "acl")
 
 
