@@ -1251,6 +1251,73 @@ PROSE_CASES += [
     ),
 ]
 
+# The one who sits or stands does what follows ("a girl sitting under a tree reading a book"); "tall trees" after
+# "and" is a noun phrase, not a verb with a subject ("a street lined with old houses and tall trees"); the light a
+# scene is in is style ("in the morning light")
+PROSE_CASES += [
+    (
+        "a girl sitting under a tree reading a book",
+        "(NP (NP (DT a) (NN girl)) (VP (VBG sitting) (PP (IN under) (NP (DT a) (NN tree))) (S (VP (VBG reading)"
+        " (NP (DT a) (NN book))))))",
+        [("girl", [], None), ("tree", [], None), ("book", [], "girl")],
+        [],
+    ),
+    (
+        "a squirrel sitting on a fence eating a nut",
+        "(NP (NP (DT a) (NN squirrel)) (VP (VBG sitting) (PP (IN on) (NP (DT a) (NN fence))) (S (VP (VBG eating)"
+        " (NP (DT a) (NN nut))))))",
+        [("squirrel", [], None), ("fence", [], None), ("nut", [], "squirrel")],
+        [],
+    ),
+    (
+        "a man standing by a car holding a map",
+        "(NP (NP (DT a) (NN man)) (VP (VBG standing) (PP (IN by) (NP (DT a) (NN car))) (S (VP (VBG holding)"
+        " (NP (DT a) (NN map))))))",
+        [("man", [], None), ("car", [], None), ("map", [], "man")],
+        [],
+    ),
+    (
+        "a street lined with old houses and tall trees",
+        "(NP (NP (DT a) (NN street)) (VP (VBN lined) (PP (IN with) (NP (NP (JJ old) (NNS houses)) (CC and)"
+        " (NP (JJ tall) (NNS trees))))))",
+        [("street", [], None), ("houses", ["old"], "street"), ("trees", ["tall"], "street")],
+        [],
+    ),
+    (
+        "a path lined with red tulips and tall hedges",
+        "(NP (NP (DT a) (NN path)) (VP (VBN lined) (PP (IN with) (NP (NP (JJ red) (NNS tulips)) (CC and)"
+        " (NP (JJ tall) (NNS hedges))))))",
+        [("path", [], None), ("tulips", ["red"], "path"), ("hedges", ["tall"], "path")],
+        [],
+    ),
+    (
+        "a room filled with old books and tall plants",
+        "(NP (NP (DT a) (NN room)) (VP (VBN filled) (PP (IN with) (NP (NP (JJ old) (NNS books)) (CC and)"
+        " (NP (JJ tall) (NNS plants))))))",
+        [("room", [], None), ("books", ["old"], "room"), ("plants", ["tall"], "room")],
+        [],
+    ),
+    (
+        "a vase of sunflowers on a windowsill in the morning light",
+        "(NP (NP (NP (DT a) (NN vase)) (PP (IN of) (NP (NNS sunflowers)))) (PP (IN on) (NP (NP (DT a) (NN windowsill))"
+        " (PP (IN in) (NP (DT the) (NN morning) (NN light))))))",
+        [("vase", [], None), ("sunflowers", [], "vase"), ("windowsill", [], None)],
+        ["morning light"],
+    ),
+    (
+        "a couple dancing under the moonlight",
+        "(NP (NP (DT a) (NN couple)) (VP (VBG dancing) (PP (IN under) (NP (DT the) (NN moonlight)))))",
+        [("couple", [], None)],
+        ["moonlight"],
+    ),
+    (
+        "a cat sleeping in the sunlight",
+        "(NP (NP (DT a) (NN cat)) (VP (VBG sleeping) (PP (IN in) (NP (DT the) (NN sunlight)))))",
+        [("cat", [], None)],
+        ["sunlight"],
+    ),
+]
+
 # "a dozen" counts like "twelve" ("dozen" tagged a noun)
 PROSE_CASES += [
     ("a dozen roses", "(NP (DT a) (CD dozen) (NNS roses))", [("roses", ["dozen"], None)], []),

@@ -43,6 +43,8 @@ from .words import (
     COPULA_FORMS,
     DEPICTING_PARTICIPLES,
     FRAMING_NOUNS,
+    LIGHT_NOUNS,
+    LIGHT_PREPOSITIONS,
     MATERIAL_PARTICIPLES,
     MATERIAL_PREPOSITIONS,
     NEGATION_DETERMINERS,
@@ -237,6 +239,16 @@ class _Builder:
             and len([c for c in node.children if not c.is_word]) == 1
         ):
             return []  # "an owl at night", "a park in autumn": a time, not an object
+        if (
+            node.label == "PP"
+            and self._first_word(node) in LIGHT_PREPOSITIONS
+            and self._object_lemma(node) in LIGHT_NOUNS
+            and len([c for c in node.children if not c.is_word]) == 1
+        ):
+            # "in the morning light": the light the picture is in, style
+            words = [n.word for n in self._flatten_all(node)[1:] if self._tag(n) not in ("DT", "PRP$")]
+            self.draft.style.append(tuple(words))
+            return []
         if (
             node.label == "PP"
             and parent is not None

@@ -59,6 +59,8 @@ from .words import (
     ATTRIBUTE_NOUNS,
     COPULA_LEMMAS,
     FRAMING_NOUNS,
+    LIGHT_NOUNS,
+    LIGHT_PREPOSITIONS,
     PRONOUNS,
     QUANTITY_NOUNS,
     RELATIONAL_NOUNS,
@@ -285,6 +287,12 @@ class _Reader:
                 continue
             if lemma in TIME_NOUNS and token.dep_ == "pobj" and token.head.lower_ in TIME_PREPOSITIONS:
                 continue  # "an owl at night", "a park in autumn": a time, not an object
+            if lemma in LIGHT_NOUNS and token.dep_ == "pobj" and token.head.lower_ in LIGHT_PREPOSITIONS:
+                # "in the morning light": the light the picture is in
+                modifiers = [c for c in token.children if c.i < token.i and c.dep_ in ("amod", "compound", "nmod")]
+                self.draft.style.append(tuple(sorted(self.word_of[t.i] for t in [*modifiers, token])))
+                self.style_ids.update(t.i for t in [*modifiers, token])
+                continue
             if lemma in QUANTITY_NOUNS and has_of(token):
                 self.quantity_heads.add(token.i)  # "a herd of cows in a field": the cows stand in its place
                 continue

@@ -322,6 +322,8 @@ def repair_noun_with_subject(doc) -> None:
         if token.tag_ not in ("NNS", "NN") or not token.lower_.endswith("s"):
             continue
         subjects = [c for c in token.children if c.dep_ in ("nsubj", "nsubjpass")]
+        if any(c.dep_ in ("amod", "det", "nummod", "compound") and c.i < token.i for c in token.children):
+            continue  # "a street lined with old houses and tall trees": "tall trees" is a noun phrase
         main_verb = token.head.i == token.i and any(c.pos_ in ("NOUN", "PROPN") for c in subjects)
         relative = token.dep_ == "relcl" and any(c.lower_ in _RELATIVE_PRONOUNS and c.i < token.i for c in subjects)
         if main_verb or relative:
@@ -418,7 +420,8 @@ def repair_conjunct_of_object(doc) -> None:
 def repair_participle_on_worn_item(doc) -> None:
     """ "a boy in a yellow raincoat jumping in puddles", "a fox wearing a scarf sitting in the snow": the participle
     hung on the raincoat or the scarf; who is in something (wearing it, or inside it) or wears it is who acts: the
-    participle hangs from the noun before "in" or "wearing"."""
+    participle hangs from the noun before "in" or "wearing" ("a girl sitting under a tree reading a book": from the
+    one who sits)."""
     for verb in doc:
         if verb.tag_ != "VBG" or verb.dep_ != "acl":
             continue
@@ -426,6 +429,13 @@ def repair_participle_on_worn_item(doc) -> None:
         link = item.head  # "in" (a boy in a raincoat) or "wearing" (a fox wearing a scarf)
         if item.dep_ == "pobj" and link.lower_ == "in" and link.dep_ == "prep":
             pass
+        elif (
+            item.dep_ == "pobj"
+            and link.dep_ in ("prep", "agent")
+            and link.head.tag_ == "VBG"
+            and link.head.dep_ == "acl"
+        ):
+            link = link.head  # "a girl sitting under a tree reading a book": she sits and reads
         elif not (item.dep_ == "dobj" and link.lower_ == "wearing" and link.dep_ == "acl"):
             continue
         wearer = link.head
@@ -742,6 +752,8 @@ def repair_participle_adjective_read_as_noun(doc, lexicon: Lexicon) -> None:
         stem = lower[:-3]
         if not {stem, stem + "e", stem[:-1]} & verbs:
             continue
+        if token.i > 0 and doc[token.i - 1].pos_ in ("NOUN", "PROPN", "VERB", "ADP"):
+            continue  # "a woman on a bench feeding pigeons": a participle with its object, not an adjective
         for child in [c for c in token.children if c.dep_ == "det"]:
             _rehang(child, head, "det")  # "a steaming bowl": the article hung from "steaming"
         token.tag_, token.pos_, token.dep_, token.lemma_ = "VBG", "VERB", "amod", lower

@@ -529,6 +529,11 @@ TIME_NOUNS = _word_set(
 )
 TIME_PREPOSITIONS = frozenset({"at", "during", "in", "on", "before", "after", "until", "by"})
 
+# The light a scene is in ("a vase on a windowsill in the morning light", "a couple dancing under the moonlight"):
+# the look of the picture, style, not an object.
+LIGHT_NOUNS = _word_set("light sunlight moonlight candlelight lamplight firelight starlight lighting glow")
+LIGHT_PREPOSITIONS = frozenset({"in", "under", "by", "beneath"})
+
 # "..., by Studio Ghibli", "..., trending on artstation": a segment after a comma that starts with one of these
 # (and holds no article: "..., by the sea" is a place) credits an artist or a site.
 STYLE_SEGMENT_OPENERS = frozenset({"by", "trending", "featured"})
