@@ -1318,6 +1318,17 @@ PROSE_CASES += [
     ),
 ]
 
+# A noun tagged an adjective before a participle made the root ("a tiny hummingbird hovering near a flower")
+PROSE_CASES += [
+    (
+        "a tiny hummingbird hovering near a pink hibiscus flower",
+        "(NP (NP (DT a) (JJ tiny) (NN hummingbird)) (VP (VBG hovering) (PP (IN near) (NP (DT a) (JJ pink) (NN hibiscus)"
+        " (NN flower)))))",
+        [("hummingbird", ["tiny"], None), ("hibiscus flower", ["pink"], None)],
+        [],
+    ),
+]
+
 # "a dozen" counts like "twelve" ("dozen" tagged a noun)
 PROSE_CASES += [
     ("a dozen roses", "(NP (DT a) (CD dozen) (NNS roses))", [("roses", ["dozen"], None)], []),

@@ -770,8 +770,19 @@ def repair_noun_modifier_read_as_adjective(doc, lexicon: Lexicon) -> None:
             continue
         if any(t.pos_ in ("ADP", "DET", "PUNCT", "CCONJ") for t in doc[token.i + 1 : token.head.i]):
             continue
-        if token.head.pos_ in ("NOUN", "PROPN") and lower in nouns and lower not in adjectives:
+        if lower not in nouns or lower in adjectives:
+            continue
+        head = token.head
+        if head.pos_ in ("NOUN", "PROPN"):
             token.tag_, token.pos_, token.dep_, token.lemma_ = "NN", "NOUN", "compound", lower
+        elif head.tag_ == "VBG" and head.i == token.i + 1:
+            # "a tiny hummingbird hovering near a flower": the noun is the head, the participle describes it
+            left = [c for c in head.children if c.i < token.i]
+            _take_place(token, head)
+            _rehang(head, token, "acl")
+            for child in left:
+                _rehang(child, token, child.dep_)
+            token.tag_, token.pos_, token.lemma_ = "NN", "NOUN", lower
 
 
 def repair_comparative_read_as_noun(doc, lexicon: Lexicon) -> None:
