@@ -1329,6 +1329,24 @@ PROSE_CASES += [
     ),
 ]
 
+# Tags before the first object ("masterpiece, best quality, ...") and a lighting tag (", neon,")
+PROSE_CASES += [
+    (
+        "masterpiece, best quality, a cat sitting on a windowsill",
+        "(NP (NP (NN masterpiece)) (, ,) (NP (JJS best) (NN quality)) (, ,) (NP (NP (DT a) (NN cat)) (VP (VBG sitting)"
+        " (PP (IN on) (NP (DT a) (NN windowsill))))))",
+        [("cat", [], None), ("windowsill", [], None)],
+        ["masterpiece", "best quality"],
+    ),
+    (
+        "a cyberpunk city at night, neon, 4k wallpaper",
+        "(NP (NP (NP (DT a) (NN cyberpunk) (NN city)) (PP (IN at) (NP (NN night)))) (, ,) (NP (NN neon)) (, ,)"
+        " (NP (CD 4k) (NN wallpaper)))",
+        [("cyberpunk city", [], None)],
+        ["neon", "4k wallpaper"],
+    ),
+]
+
 # "a dozen" counts like "twelve" ("dozen" tagged a noun)
 PROSE_CASES += [
     ("a dozen roses", "(NP (DT a) (CD dozen) (NNS roses))", [("roses", ["dozen"], None)], []),

@@ -197,7 +197,8 @@ def style_segments(words: list[Word]) -> list[tuple[int, ...]]:
     "85mm lens", "octane render") or end with a framing noun ("studio photo", "pixel art") or a time of day
     ("golden hour").
 
-    The first segment is style when it is only a framing noun and its modifiers ("An oil painting, a bowl of fruit").
+    The first segment is style when it is only a framing noun and its modifiers ("An oil painting, a bowl of fruit"),
+    or, with no article, a style word and its modifiers ("masterpiece, best quality, a cat on a windowsill").
     A segment of adjectives and adverbs alone after a segment that ended in a noun ("a lighthouse on a rock, moody,
     dark clouds", "..., highly detailed") is a tag too. No segment after an adjective is a tag (unless that adjective
     was one): the comma separates the modifiers of one noun ("a rusty, old, abandoned truck", "a green, yellow and
@@ -217,8 +218,15 @@ def style_segments(words: list[Word]) -> list[tuple[int, ...]]:
     if (
         len(segments) > 1
         and opening
-        and words[opening[-1]].lower in FRAMING_NOUNS
         and all(words[k].tag in _FRAMING_PHRASE_TAGS for k in opening)
+        and (
+            words[opening[-1]].lower in FRAMING_NOUNS
+            # "masterpiece, best quality, a cat on a windowsill": tags first
+            or (
+                not any(words[k].lower in _ARTICLES for k in opening)
+                and any(words[k].lower in STYLE_TAG_NOUNS or words[k].lemma in STYLE_TAG_NOUNS for k in opening)
+            )
+        )
     ):
         # "An oil painting, a bowl of fruit on a table": the picture's kind (its article is no part of the style)
         found.append(tuple(k for k in opening if words[k].tag != "DT"))

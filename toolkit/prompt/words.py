@@ -515,7 +515,7 @@ STYLE_TAG_NOUNS = _word_set(
     light lighting 4k 8k hdr uhd resolution quality detail details render rendering bokeh focus artstation
     wallpaper masterpiece photorealism realism style aesthetic composition mm lens depth engine octane colors
     colours palette tones contrast exposure saturation grain film sharpness vignette shading cyberpunk steampunk
-    vaporwave synthwave solarpunk noir anime manga baroque surrealism impressionism minimalism minimalist
+    vaporwave synthwave solarpunk noir anime manga baroque surrealism impressionism minimalism minimalist neon
     """
 )
 
