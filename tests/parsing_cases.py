@@ -1347,6 +1347,29 @@ PROSE_CASES += [
     ),
 ]
 
+# A comparative made the root keeps no article of its noun ("a giraffe taller than a house": "taller" was an entity
+# with the article), and "-er than" is a comparative even when tagged a noun ("a fox cleverer than a crow")
+PROSE_CASES += [
+    (
+        "a giraffe taller than a house",
+        "(NP (NP (DT a) (NN giraffe)) (ADJP (JJR taller) (PP (IN than) (NP (DT a) (NN house)))))",
+        [("giraffe", ["taller"], None), ("house", [], None)],
+        [],
+    ),
+    (
+        "a statue taller than a building",
+        "(NP (NP (DT a) (NN statue)) (ADJP (JJR taller) (PP (IN than) (NP (DT a) (NN building)))))",
+        [("statue", ["taller"], None), ("building", [], None)],
+        [],
+    ),
+    (
+        "a fox cleverer than a crow",
+        "(NP (NP (DT a) (NN fox)) (ADJP (JJR cleverer) (PP (IN than) (NP (DT a) (NN crow)))))",
+        [("fox", ["cleverer"], None), ("crow", [], None)],
+        [],
+    ),
+]
+
 # "a dozen" counts like "twelve" ("dozen" tagged a noun)
 PROSE_CASES += [
     ("a dozen roses", "(NP (DT a) (CD dozen) (NNS roses))", [("roses", ["dozen"], None)], []),

@@ -236,14 +236,23 @@ def repair_comparative_root(doc) -> None:
     """ "a horse taller than a man": the comparative made the root with the noun before it as its modifier; the noun
     is the head and the comparative describes it."""
     for adjective in doc:
-        if adjective.tag_ not in ("JJR", "JJS") or adjective.head.i != adjective.i:
+        if adjective.head.i != adjective.i:
+            continue
+        # "a fox cleverer than a crow": "cleverer" tagged a noun, but "than" follows it
+        than = adjective.lower_.endswith("er") and any(c.lower_ == "than" for c in adjective.children)
+        if adjective.tag_ not in ("JJR", "JJS") and not than:
             continue
         nouns = [c for c in adjective.children if c.i < adjective.i and c.pos_ in ("NOUN", "PROPN")]
         if not nouns or nouns[-1].dep_ not in ("npadvmod", "nmod", "compound", "dep"):
             continue
         noun = nouns[-1]
+        before = [c for c in adjective.children if c.i < noun.i]  # "a mountain taller ...": the article is its
         _rehang(noun, noun, "ROOT")
         _rehang(adjective, noun, "amod")
+        for child in before:
+            _rehang(child, noun, child.dep_)
+        if adjective.tag_ not in ("JJR", "JJS"):
+            adjective.tag_, adjective.pos_, adjective.lemma_ = "JJR", "ADJ", adjective.lower_
 
 
 def repair_verb_read_as_plural(doc) -> None:
