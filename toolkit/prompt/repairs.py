@@ -551,7 +551,7 @@ def repair_stranded_preposition(doc) -> None:
                 _rehang(objects[0], prep, "pobj")
 
 
-def verb_stem(word: str, verbs: frozenset[str]) -> str | None:
+def verb_stem(word: str, verbs) -> str | None:
     """The base form of a third-person "-s" form that ``verbs`` (known verb lemmas) lists: "sings" -> "sing",
     "buzzes" -> "buzz", "flies" -> "fly"; None when no candidate is a known verb."""
     lower = word.lower()
@@ -565,21 +565,43 @@ def verb_stem(word: str, verbs: frozenset[str]) -> str | None:
     return next((c for c in candidates if c in verbs), None)
 
 
+class _Words:
+    """A word set read from the lemmatiser's tables at its first use (a membership test or an intersection)."""
+
+    def __init__(self, load):
+        self._load = load
+        self._words: frozenset[str] | None = None
+
+    def _get(self) -> frozenset[str]:
+        if self._words is None:
+            self._words = frozenset(self._load())
+        return self._words
+
+    def __contains__(self, word: object) -> bool:
+        return word in self._get()
+
+    def __rand__(self, other) -> frozenset[str]:
+        return self._get() & frozenset(other)
+
+    __and__ = __rand__
+
+
 class Lexicon:
-    """The rule lemmatiser's own word lists (``lemma_index``: known nouns and adjectives; ``lemma_exc``: irregular
-    nouns), read into sets on first use, so that a prompt that needs none of them costs nothing at start-up."""
+    """The rule lemmatiser's own word lists (``lemma_index``: known nouns, verbs and adjectives; ``lemma_exc``:
+    irregular nouns), each read into a set when a repair first asks it about a word, so that a prompt that needs none
+    of them costs nothing at start-up."""
 
     def __init__(self, lookups):
         self.lookups = lookups
-        self._sets: dict[str, frozenset[str]] = {}
+        self._sets: dict[str, _Words] = {}
 
-    def known(self, kind: str) -> frozenset[str]:
+    def known(self, kind: str) -> _Words:
         """``kind``: "noun", "verb" or "adj" (known lemmas), or "noun_exceptions" (irregular forms)."""
         if kind not in self._sets:
             if kind == "noun_exceptions":
-                self._sets[kind] = frozenset(self.lookups.get_table("lemma_exc").get("noun", {}))
+                self._sets[kind] = _Words(lambda: self.lookups.get_table("lemma_exc").get("noun", {}))
             else:
-                self._sets[kind] = frozenset(self.lookups.get_table("lemma_index").get(kind, ()))
+                self._sets[kind] = _Words(lambda: self.lookups.get_table("lemma_index").get(kind, ()))
         return self._sets[kind]
 
 
@@ -612,11 +634,13 @@ def repair_verb_read_as_compound_head(doc, lexicon: Lexicon) -> None:
     for token in doc:
         if token.tag_ not in ("NNS", "VBZ") or token.i == 0:
             continue
-        stem = token.lemma_.lower() if token.tag_ == "VBZ" else verb_stem(token.lower_, verbs)
         subject = doc[token.i - 1]
-        if stem is None or subject.head.i != token.i or subject.dep_ not in ("compound", "nmod", "amod"):
+        if subject.head.i != token.i or subject.dep_ not in ("compound", "nmod", "amod"):
             continue
         if subject.pos_ not in ("NOUN", "PROPN") or subject.tag_ not in ("NN", "NNP"):
+            continue
+        stem = token.lemma_.lower() if token.tag_ == "VBZ" else verb_stem(token.lower_, verbs)
+        if stem is None:
             continue
         following = doc[token.i + 1] if token.i + 1 < len(doc) else None
         if following is not None and following.pos_ not in _AFTER_INTRANSITIVE:
