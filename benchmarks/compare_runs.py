@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import difflib
 import io
 import json
 import math
@@ -276,15 +277,28 @@ def _compare_text(before: Path, after: Path, folders) -> list[str]:
 
 
 def _compare_lines(left: list[str], right: list[str]) -> list[str]:
+    """The changed, added and removed lines (difflib's matching, so one inserted line is one difference)."""
     differences = []
-    for number, (one, two) in enumerate(zip(left, right, strict=False), start=1):
-        if one != two:
-            start = next(i for i, (a, b) in enumerate(zip(one + "\0", two + "\1", strict=False)) if a != b)
-            differences.append(f"line {number} col {start + 1}: {one[max(0, start - 20):start + 40]!r} -> "
-                               f"{two[max(0, start - 20):start + 40]!r}")  # fmt: skip
-    if len(left) != len(right):
-        differences.append(f"{len(left)} lines before, {len(right)} after")
+    matcher = difflib.SequenceMatcher(None, left, right, autojunk=False)
+    for operation, start, end, other_start, other_end in matcher.get_opcodes():
+        if operation == "equal":
+            continue
+        for offset in range(max(end - start, other_end - other_start)):
+            one = left[start + offset] if start + offset < end else None
+            two = right[other_start + offset] if other_start + offset < other_end else None
+            if one is None:
+                differences.append(f"line {other_start + offset + 1} added: {_clip(two, 0)!r}")
+            elif two is None:
+                differences.append(f"line {start + offset + 1} removed: {_clip(one, 0)!r}")
+            else:
+                column = next(i for i, (a, b) in enumerate(zip(one + "\0", two + "\1", strict=False)) if a != b)
+                differences.append(f"line {start + offset + 1} col {column + 1}: {_clip(one, column)!r} -> "
+                                   f"{_clip(two, column)!r}")  # fmt: skip
     return differences
+
+
+def _clip(line: str, column: int) -> str:
+    return line.strip() if len(line.strip()) <= 60 else line[max(0, column - 20) : column + 40]
 
 
 _IMAGE_TAG = re.compile(r"<img\b[^>]*>")

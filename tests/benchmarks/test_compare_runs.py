@@ -132,3 +132,13 @@ def test_neither_folder_nor_revision_is_one_line_and_exit_1(tmp_path, compare_ru
     assert status == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error:") and "neither an output folder" in err[0]
+
+
+def test_an_inserted_line_is_one_difference_not_a_shifted_tail(compare_runs):
+    before = ["<pre>{", '  "noun": "cube",', '  "truncated": false', "}</pre>", "<p>end</p>"]
+    after = ["<pre>{", '  "noun": "cube",', '  "truncated": false,', '  "absent": false', "}</pre>", "<p>end</p>"]
+
+    assert compare_runs._compare_lines(before, after) == [
+        "line 3 col 21: '\"truncated\": false' -> '\"truncated\": false,'",
+        "line 4 added: '\"absent\": false'",
+    ]
