@@ -29,6 +29,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ..toolkit.probe.edits import GROUP_LABELS
 from ..toolkit.shapes_world import COLOURS, SHAPES, SIZES, Scene
 from .statistics import bootstrap_ci
 
@@ -40,12 +41,7 @@ CATEGORIES = {
     "size": "a size word",
     "attribute": "an attribute word",
     "noun": "a noun",
-    "other-words": "words outside the tree",
-    "all-words": "all words",
-    "start": "start token",
-    "end": "end token",
-    "padding": "padding",
-    "pooled": "pooled embedding",
+    **GROUP_LABELS,  # the position groups, named as the probe's edits name them
     "swap-attributes": "swap two colour words",
     "swap-nouns": "swap two nouns",
     "swap-words": "swap two words",

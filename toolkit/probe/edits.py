@@ -15,6 +15,15 @@ ENCODERS = ("both", "1", "2")
 POSITION_EDITS = ("other-words", "all-words", "start", "end", "padding")
 EDIT_GROUPS = ("default", "words", "swaps", "pooled", *POSITION_EDITS)
 DEFAULT_EDITS = ("words", "other-words", "all-words", "start", "end", "padding", "pooled", "swaps")
+#: How an edit of a position group is named in tables and reports (a word's or a swap's label names its words).
+GROUP_LABELS = {
+    "other-words": "words outside the tree",
+    "all-words": "all words",
+    "start": "start token",
+    "end": "end token",
+    "padding": "padding",
+    "pooled": "pooled embedding",
+}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -54,20 +63,12 @@ class Edit:
 
     @property
     def label(self) -> str:
-        names = {
-            "other-words": "words outside the tree",
-            "all-words": "all words",
-            "start": "start token",
-            "end": "end token",
-            "padding": "padding",
-            "pooled": "pooled embedding",
-        }
         if self.kind == "swap":
             text = f"swap {self.words[0]!r} and {self.words[1]!r}"
         elif self.group in ("noun", "attribute"):
             text = f"{self.group} {self.words[0]!r}"
         else:
-            text = names.get(self.group, self.group)
+            text = GROUP_LABELS.get(self.group, self.group)
         return text if self.encoder == "both" else f"{text} (encoder {self.encoder})"
 
     def to_json(self) -> dict:
