@@ -1370,6 +1370,178 @@ PROSE_CASES += [
     ),
 ]
 
+# From test5, once scored: a verb read as the predicate noun of a relative clause ("silver guards"), a participle read
+# as a verb with the article as its subject ("an orange and purple striped scarf"), a colour read as a conjunct ("one
+# grey kitten"), participles after a worn item or made the root ("a gown holding roses", "a clown juggling three
+# oranges"), a participle predicate ("that is broken"), "more expensive than", one-word containers ("a shoebox"),
+# "where" as a place relation, more materials ("tweed", "brass"), clothing coordinated with clothing, ", macro"
+PROSE_CASES += [
+    (
+        "a knight whose armor is silver guards a gate",
+        "(S (NP (NP (DT a) (NN knight)) (SBAR (WHNP (WP$ whose) (NN armor)) (S (VP (VBZ is) (ADJP (JJ silver))))))"
+        " (VP (VBZ guards) (NP (DT a) (NN gate))))",
+        [("knight", [], None), ("armor", ["silver"], "knight"), ("gate", [], "knight")],
+        [],
+    ),
+    (
+        "a dog whose collar is red chases a ball",
+        "(S (NP (NP (DT a) (NN dog)) (SBAR (WHNP (WP$ whose) (NN collar)) (S (VP (VBZ is) (ADJP (JJ red))))))"
+        " (VP (VBZ chases) (NP (DT a) (NN ball))))",
+        [("dog", [], None), ("collar", ["red"], "dog"), ("ball", [], "dog")],
+        [],
+    ),
+    (
+        "an orange and purple striped scarf",
+        "(NP (DT an) (ADJP (JJ orange) (CC and) (JJ purple)) (JJ striped) (NN scarf))",
+        [("scarf", ["orange", "purple", "striped"], None)],
+        [],
+    ),
+    (
+        "three brown puppies and one grey kitten",
+        "(NP (NP (CD three) (JJ brown) (NNS puppies)) (CC and) (NP (CD one) (JJ grey) (NN kitten)))",
+        [("puppies", ["three", "brown"], None), ("kitten", ["one", "grey"], None)],
+        [],
+    ),
+    (
+        "a woman in a long white gown holding roses",
+        "(NP (NP (DT a) (NN woman)) (PP (IN in) (NP (NP (DT a) (JJ long) (JJ white) (NN gown)) (VP (VBG holding)"
+        " (NP (NNS roses))))))",
+        [("woman", [], None), ("gown", ["long", "white"], "woman"), ("roses", [], "woman")],
+        [],
+    ),
+    (
+        "a girl in a blue dress carrying flowers",
+        "(NP (NP (DT a) (NN girl)) (PP (IN in) (NP (NP (DT a) (JJ blue) (NN dress)) (VP (VBG carrying)"
+        " (NP (NNS flowers))))))",
+        [("girl", [], None), ("dress", ["blue"], "girl"), ("flowers", [], "girl")],
+        [],
+    ),
+    (
+        "a clown juggling three oranges",
+        "(NP (NP (DT a) (NN clown)) (VP (VBG juggling) (NP (CD three) (NNS oranges))))",
+        [("clown", [], None), ("oranges", ["three"], "clown")],
+        [],
+    ),
+    (
+        "a baker kneading dough",
+        "(NP (NP (DT a) (NN baker)) (VP (VBG kneading) (NP (NN dough))))",
+        [("baker", [], None), ("dough", [], "baker")],
+        [],
+    ),
+    (
+        "a little girl chasing butterflies in a sunny meadow",
+        "(NP (NP (DT a) (JJ little) (NN girl)) (VP (VBG chasing) (NP (NNS butterflies)) (PP (IN in) (NP (DT a)"
+        " (JJ sunny) (NN meadow)))))",
+        [("girl", ["little"], None), ("butterflies", [], "girl"), ("meadow", ["sunny"], "girl")],
+        [],
+    ),
+    (
+        "a lamp that is broken sits on the desk",
+        "(S (NP (NP (DT a) (NN lamp)) (SBAR (WHNP (WDT that)) (S (VP (VBZ is) (VP (VBN broken)))))) (VP (VBZ sits)"
+        " (PP (IN on) (NP (DT the) (NN desk)))))",
+        [("lamp", ["broken"], None), ("desk", [], None)],
+        [],
+    ),
+    (
+        "a door that is closed",
+        "(NP (NP (DT a) (NN door)) (SBAR (WHNP (WDT that)) (S (VP (VBZ is) (VP (VBN closed))))))",
+        [("door", ["closed"], None)],
+        [],
+    ),
+    (
+        "a vase that is cracked",
+        "(NP (NP (DT a) (NN vase)) (SBAR (WHNP (WDT that)) (S (VP (VBZ is) (VP (VBN cracked))))))",
+        [("vase", ["cracked"], None)],
+        [],
+    ),
+    (
+        "a car more expensive than a house",
+        "(NP (NP (DT a) (NN car)) (ADJP (RBR more) (JJ expensive) (PP (IN than) (NP (DT a) (NN house)))))",
+        [("car", ["more expensive"], None), ("house", [], None)],
+        [],
+    ),
+    (
+        "a dog more playful than a cat",
+        "(NP (NP (DT a) (NN dog)) (ADJP (RBR more) (JJ playful) (PP (IN than) (NP (DT a) (NN cat)))))",
+        [("dog", ["more playful"], None), ("cat", [], None)],
+        [],
+    ),
+    (
+        "a tree less green than a bush",
+        "(NP (NP (DT a) (NN tree)) (ADJP (RBR less) (JJ green) (PP (IN than) (NP (DT a) (NN bush)))))",
+        [("tree", ["less green"], None), ("bush", [], None)],
+        [],
+    ),
+    (
+        "a hamster sleeping in a shoebox",
+        "(NP (NP (DT a) (NN hamster)) (VP (VBG sleeping) (PP (IN in) (NP (DT a) (NN shoebox)))))",
+        [("hamster", [], "shoebox"), ("shoebox", [], None)],
+        [],
+    ),
+    (
+        "a sandwich in a lunchbox",
+        "(NP (NP (DT a) (NN sandwich)) (PP (IN in) (NP (DT a) (NN lunchbox))))",
+        [("sandwich", [], "lunchbox"), ("lunchbox", [], None)],
+        [],
+    ),
+    (
+        "a goldfish in a fishbowl",
+        "(NP (NP (DT a) (NN goldfish)) (PP (IN in) (NP (DT a) (NN fishbowl))))",
+        [("goldfish", [], "fishbowl"), ("fishbowl", [], None)],
+        [],
+    ),
+    (
+        "a bench where an old couple sits",
+        "(NP (NP (DT a) (NN bench)) (SBAR (WHADVP (WRB where)) (S (NP (DT an) (JJ old) (NN couple)) (VP (VBZ sits)))))",
+        [("bench", [], None), ("couple", ["old"], None)],
+        [],
+    ),
+    (
+        "a shelf where a cat sleeps",
+        "(NP (NP (DT a) (NN shelf)) (SBAR (WHADVP (WRB where)) (S (NP (DT a) (NN cat)) (VP (VBZ sleeps)))))",
+        [("shelf", [], None), ("cat", [], None)],
+        [],
+    ),
+    (
+        "a beach where two children play",
+        "(NP (NP (DT a) (NN beach)) (SBAR (WHADVP (WRB where)) (S (NP (CD two) (NNS children)) (VP (VBP play)))))",
+        [("beach", [], None), ("children", ["two"], None)],
+        [],
+    ),
+    (
+        "a brass lamp on a desk",
+        "(NP (NP (DT a) (NN brass) (NN lamp)) (PP (IN on) (NP (DT a) (NN desk))))",
+        [("lamp", ["brass"], None), ("desk", [], None)],
+        [],
+    ),
+    ("a satin ribbon", "(NP (DT a) (NN satin) (NN ribbon))", [("ribbon", ["satin"], None)], []),
+    (
+        "an old man in a tweed jacket and a flat cap",
+        "(NP (NP (DT an) (JJ old) (NN man)) (PP (IN in) (NP (NP (DT a) (NN tweed) (NN jacket)) (CC and) (NP (DT a)"
+        " (JJ flat) (NN cap)))))",
+        [("man", ["old"], None), ("jacket", ["tweed"], "man"), ("cap", ["flat"], "man")],
+        [],
+    ),
+    (
+        "a woman in a hat and gloves",
+        "(NP (NP (DT a) (NN woman)) (PP (IN in) (NP (NP (DT a) (NN hat)) (CC and) (NP (NNS gloves)))))",
+        [("woman", [], None), ("hat", [], "woman"), ("gloves", [], "woman")],
+        [],
+    ),
+    (
+        "a man wearing glasses and a hat",
+        "(NP (NP (DT a) (NN man)) (VP (VBG wearing) (NP (NP (NNS glasses)) (CC and) (NP (DT a) (NN hat)))))",
+        [("man", [], None), ("glasses", [], "man"), ("hat", [], "man")],
+        [],
+    ),
+    (
+        "a bee on a flower, macro",
+        "(NP (NP (NP (DT a) (NN bee)) (PP (IN on) (NP (DT a) (NN flower)))) (, ,) (NP (NN macro)))",
+        [("bee", [], None), ("flower", [], None)],
+        ["macro"],
+    ),
+]
+
 # "a dozen" counts like "twelve" ("dozen" tagged a noun)
 PROSE_CASES += [
     ("a dozen roses", "(NP (DT a) (CD dozen) (NNS roses))", [("roses", ["dozen"], None)], []),

@@ -32,13 +32,13 @@ from .syntax import (
     DraftTree,
     Word,
     framing_units,
+    is_container,
     noun_lemma,
     spatial_parent,
     style_segments,
 )
 from .words import (
     ATTRIBUTE_NOUNS,
-    CONTAINER_NOUNS,
     CONTAINMENT_WORDS,
     COPULA_FORMS,
     DEPICTING_PARTICIPLES,
@@ -60,6 +60,7 @@ from .words import (
 )
 
 NOUN_TAGS = frozenset({"NN", "NNS", "NNP", "NNPS"})
+_GRADING_COMPARATIVES = frozenset({"more", "less", "most", "least"})
 ATTRIBUTE_TAGS = frozenset({"JJ", "JJR", "JJS", "VBN", "VBG", "CD"})
 GRADING_TAGS = frozenset({"RB", "RBR", "RBS"})
 SPLIT_TAGS = frozenset({"CC", "CONJP", ",", ":"})
@@ -253,7 +254,7 @@ class _Builder:
             node.label == "PP"
             and parent is not None
             and self._first_word(node) in CONTAINMENT_WORDS
-            and self._object_lemma(node) in CONTAINER_NOUNS
+            and is_container(self._object_lemma(node))
         ):
             # "a fish in a bowl": the bowl takes the fish's place and holds it
             found = self._visit_linked(node, self.draft.entities[parent].parent, "spatial", in_pp=True)
@@ -383,7 +384,11 @@ class _Builder:
                     self._visit_modifier(child, entity)  # "made of marble in a park": the park is the statue's
             return True
         if node.label in ("ADJP", "ADVP") and self._tag(flat[0]) in ("JJR", "JJS", "RBR"):
-            self.draft.bind(entity, (flat[0].word,))
+            graded = len(flat) > 1 and self.words[flat[0].word].lower in _GRADING_COMPARATIVES
+            if graded and self._tag(flat[1]) in ("JJ", "VBN"):
+                self.draft.bind(entity, (flat[0].word, flat[1].word))  # "more expensive than a house"
+            else:
+                self.draft.bind(entity, (flat[0].word,))
         return False
 
     def _relative_clause(self, node: _Node, governor: int) -> list[int]:
@@ -396,7 +401,8 @@ class _Builder:
             found = self._base([n for n in self._flatten_all(wh) if self._tag(n) != "WP$"], governor, False, False)
             target = found[0] if found else governor
             clauses = node.children[1:]
-        elif wh is not None and wh.label == "WHPP" and self._first_word(wh) in SPATIAL_WORDS:
+        elif wh is not None and wh.label in ("WHPP", "WHADVP") and self._first_word(wh) in SPATIAL_WORDS:
+            # "on which a vase stands", "where an old couple sits": a place relation between two objects
             lifted = spatial_parent(governor, lambda e: self.draft.entities[e].parent, self._contained.__contains__)
             return [e for child in node.children[1:] for e in self._visit_linked(child, lifted, "spatial")]
         else:
@@ -514,15 +520,19 @@ class _Builder:
             grading = []
         return [entity]
 
-    def _predicative(self, verb_phrase: _Node) -> list[tuple[int, ...]]:
-        """Adjectives a copula verb phrase predicates: "is red", "looks old and rusty"."""
+    def _predicative(self, verb_phrase: _Node, participles: bool = False) -> list[tuple[int, ...]]:
+        """Adjectives a copula verb phrase predicates: "is red", "looks old and rusty"; with ``participles`` (in a
+        relative clause), a lone participle too ("that is broken")."""
         verbs = [c for c in verb_phrase.children if c.is_word and self._tag(c).startswith(("VB", "MD"))]
         if not verbs or self.words[verbs[0].word].lower not in COPULA_FORMS:
             # "is" may sit in a VP inside this one ("can be red")
             inner = [c for c in verb_phrase.children if c.label == "VP"]
-            return [a for vp in inner for a in self._predicative(vp)]
+            return [a for vp in inner for a in self._predicative(vp, participles)]
         found: list[tuple[int, ...]] = []
         for child in verb_phrase.children:
+            if participles and child.label == "VP" and all(self._tag(n) == "VBN" for n in self._flatten_all(child)):
+                found.extend((n.word,) for n in self._flatten_all(child))
+                continue
             if child.label == "ADJP" or (child.is_word and self._tag(child) in {"JJ", "JJR", "JJS"}):
                 grading: list[int] = []
                 for node in self._flatten([child]):
@@ -543,7 +553,7 @@ class _Builder:
                     continue
                 for grandchild in child.children:
                     if grandchild.label == "VP":
-                        found += self._predicative(grandchild)
+                        found += self._predicative(grandchild, participles=True)
             elif child.label == "VP":
-                found += self._predicative(child)
+                found += self._predicative(child, participles=True)
         return found

@@ -9,8 +9,8 @@ the rules can be read one by one. The constituency back end reads the same cues 
 
 from __future__ import annotations
 
+from .syntax import is_container
 from .words import (
-    CONTAINER_NOUNS,
     CONTAINMENT_WORDS,
     DEPICTING_PARTICIPLES,
     MATERIAL_PARTICIPLES,
@@ -48,12 +48,12 @@ def negated(token) -> bool:
 
 def held_in_container(token, lemma: str) -> bool:
     """Whether ``token`` is a container that holds the noun it follows: the object of "in", "inside" or "within"
-    ("a fish in a bowl", "a cat sitting in a box") whose lemma is a :data:`CONTAINER_NOUNS` word."""
+    ("a fish in a bowl", "a cat sitting in a box") whose lemma is a container (:func:`is_container`)."""
     if token.lower_ in UNCHANGED_PLURALS:
         return False  # "a man in glasses": spectacles, not drinking glasses
     while token.dep_ == "conj" and token.head.i != token.i:
         token = token.head
-    return lemma in CONTAINER_NOUNS and token.dep_ == "pobj" and token.head.lower_ in CONTAINMENT_WORDS
+    return is_container(lemma) and token.dep_ == "pobj" and token.head.lower_ in CONTAINMENT_WORDS
 
 
 def material_verb(token):
@@ -78,11 +78,17 @@ def style_tag(token, lemma: str) -> bool:
 
 
 def comparatives_after(head) -> list:
-    """Comparative and superlative adjectives after the noun they describe: "a dog bigger than a cat"."""
+    """Comparative and superlative adjectives after the noun they describe: "a dog bigger than a cat", "a car more
+    expensive than a house" (an adjective graded by "more" or "less")."""
     return [
         child
         for child in head.children
-        if child.i > head.i and child.dep_ in ("amod", "acomp", "advmod") and child.tag_ in ("JJR", "JJS", "RBR")
+        if child.i > head.i
+        and child.dep_ in ("amod", "acomp", "advmod")
+        and (
+            child.tag_ in ("JJR", "JJS", "RBR")
+            or any(c.lower_ in ("more", "less", "most", "least") and c.i < child.i for c in child.children)
+        )
     ]
 
 

@@ -372,7 +372,15 @@ class _Reader:
         return found
 
     def _predicative(self, verb) -> list[list]:
-        """Adjectives a copula predicates of its subject: "is red", "looks old and rusty"."""
+        """Adjectives a copula predicates of its subject: "is red", "looks old and rusty"; a participle with only a
+        copula as its auxiliary is one too ("a lamp that is broken")."""
+        if (
+            verb.tag_ == "VBN"
+            and verb.dep_ == "relcl"  # not "a car that is red is parked next to a tree": there, a passive verb
+            and any(c.dep_ == "auxpass" and c.lemma_.lower() == "be" for c in verb.children)
+            and not any(c.dep_ in ("dobj", "prep", "agent", "oprd", "prt") for c in verb.children)
+        ):
+            return [self._graded(verb)]
         if verb.lemma_.lower() not in COPULA_LEMMAS:
             return []
         found = []
@@ -552,6 +560,8 @@ class _Reader:
                 fronted = fronted_preposition(head)  # "a table on which a vase stands": the vase is on the table
                 if fronted:
                     link_words.add(fronted)
+                if any(c.lower_ == "where" and c.dep_ == "advmod" for c in head.children):
+                    link_words.add("where")  # "a bench where an old couple sits"
             link_words.add(head.lower_)
             current = head
         return None

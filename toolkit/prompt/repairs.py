@@ -25,6 +25,9 @@ heads), so that the dependency builder reads a sound tree and the benepar route 
 * a participle between two nouns read as a compound: "a chef slicing onions on a board";
 * a noun tagged an adjective in a noun's place: "a flock of geese" (``geese`` an adjective);
 * a noun hung as a modifier of a word beyond a comma: "a house on a cloud, whimsical, pastel colors";
+* a plural noun after a relative clause's colour, read as its predicate: "a knight whose armor is silver guards a
+  gate"; a participle read as a verb with an article as its subject: "an orange and purple striped scarf"; a colour
+  read as a noun coordinated with the subject: "three brown puppies and one grey kitten";
 * a noun read as a verb after "and": "nachos and salsa" (``salsa`` a past tense), or with the colour before it as its
   subject: "a pale pink rose"; an adjective hung as a compound: "a misty lake";
 * an adjective read as a noun in a compound: "a misty lake" (checked against the lemmatiser's own word lists), or
@@ -33,6 +36,7 @@ heads), so that the dependency builder reads a sound tree and the benepar route 
   long hair and a red dress";
 * a colour or material noun made the head of the noun after it: "the princess's silver tiara";
 * a participle hung on what someone is in: "a boy in a yellow raincoat jumping in puddles" (the boy jumps);
+* a piece of clothing coordinated with its wearer: "a man in a tweed jacket and a flat cap";
 * a participle read as a gerund after a preposition: "a robot with glowing blue eyes"; a noun made the subject of
   the noun it names with: "a teddy bear with a missing eye"; a conjunct whose own preposition was hung on the first
   noun: "a cup without a handle and a plate without food";
@@ -53,6 +57,7 @@ from .cues import ends_phrase
 from .syntax import noun_lemma
 from .words import (
     ATTRIBUTE_NOUNS,
+    CLOTHING_NOUNS,
     FRAMING_NOUNS,
     ING_MODIFIERS,
     ING_NAME_WORDS,
@@ -98,7 +103,20 @@ def repair_participle_head(doc, lexicon: Lexicon | None = None) -> None:
     nouns = lexicon.known("noun") if lexicon is not None else frozenset()
     for token in doc:
         lower = token.lower_
-        if token.tag_ != "NN" or token.i == 0 or lower in ING_NOUNS or lower in FRAMING_NOUNS:
+        if token.i == 0 or lower in ING_NOUNS or lower in FRAMING_NOUNS:
+            continue
+        if token.tag_ == "VBG" and token.head.i == token.i:
+            # "a clown juggling three oranges", "a little girl chasing butterflies": the participle made the root,
+            # with the noun before it as a compound or an adverbial noun
+            noun = doc[token.i - 1]
+            if noun.head.i == token.i and noun.dep_ in ("compound", "npadvmod") and noun.pos_ in ("NOUN", "PROPN"):
+                left = [c for c in token.children if c.i < noun.i]
+                _take_place(noun, token)
+                _rehang(token, noun, "acl")
+                for child in left:
+                    _rehang(child, noun, child.dep_)
+            continue
+        if token.tag_ != "NN":
             continue
         present = lower.endswith("ing")
         past = lower.endswith("ed") and lower not in nouns and bool({lower[:-2], lower[:-1], lower[:-3]} & verbs)
@@ -197,6 +215,44 @@ def repair_noun_read_as_verb_with_subject(doc) -> None:
         _as_noun(token)
 
 
+def repair_participle_with_article_subject(doc) -> None:
+    """ "an orange and purple striped scarf": ``striped`` read as a verb with the article "an" as its subject and the
+    scarf as its object. An article is never a subject: the noun right after the participle is the head, the
+    participle and the adjectives between the article and it describe the noun."""
+    for verb in doc:
+        if verb.tag_ not in ("VBD", "VBN") or verb.i + 1 >= len(doc):
+            continue
+        article = next((c for c in verb.children if c.dep_ == "nsubj" and c.lower_ in _ARTICLES), None)
+        noun = doc[verb.i + 1]
+        if article is None or noun.head.i != verb.i or noun.pos_ not in ("NOUN", "PROPN"):
+            continue
+        between = [t for t in doc[article.i + 1 : verb.i] if t.head.i in (article.i, verb.i)]
+        _take_place(noun, verb)
+        _rehang(verb, noun, "amod")
+        _rehang(article, noun, "det")
+        for token in between:
+            if token.dep_ not in ("cc", "punct"):
+                _rehang(token, noun, "amod")
+        verb.tag_, verb.pos_ = "VBN", "VERB"
+
+
+def repair_colour_read_as_conjunct(doc) -> None:
+    """ "three brown puppies and one grey kitten": ``grey`` read as a noun coordinated with the puppies and
+    ``kitten`` made a root with the puppies as its subject. A colour or material word right before a noun root, hung
+    as a conjunct of that root's subject, describes the root (and takes its numeral along)."""
+    for colour in doc:
+        if colour.lower_ not in ATTRIBUTE_NOUNS or colour.dep_ != "conj" or colour.i + 1 >= len(doc):
+            continue
+        root = doc[colour.i + 1]
+        if root.head.i != root.i or root.pos_ not in ("NOUN", "PROPN"):
+            continue
+        if not any(c.i == colour.head.i and c.dep_ in ("nsubj", "nsubjpass") for c in root.children):
+            continue
+        for child in [c for c in colour.children if c.i < colour.i]:
+            _rehang(child, root, child.dep_)
+        _rehang(colour, root, "amod")
+
+
 def repair_participle_read_as_noun(doc) -> None:
     """ "a fox hiding behind a rock": ``hiding`` tagged a noun but hung as a clause on the noun before it."""
     for token in doc:
@@ -278,6 +334,37 @@ def repair_verb_read_as_plural(doc) -> None:
             _rehang(child, token, "dobj" if child.pos_ in ("NOUN", "PROPN") else child.dep_)
         token.tag_, token.pos_ = "VBZ", "VERB"
         token.lemma_ = token.lower_[:-1]
+
+
+def repair_verb_read_as_predicate_noun(doc) -> None:
+    """ "a knight whose armor is silver guards a gate": ``guards`` read as a plural noun, the predicate of "is" with
+    "silver" as its compound, and "gate" made the root. A plural noun after the relative clause's colour or adjective,
+    with an article right after it, is the main verb: the colour is the clause's predicate, the noun the clause
+    describes is the subject, and the noun after the article is the object."""
+    for token in doc:
+        if token.tag_ != "NNS" or token.dep_ not in ("attr", "dobj") or token.i + 2 >= len(doc):
+            continue
+        copula = token.head
+        if copula.dep_ != "relcl" or copula.lemma_ != "be" or doc[token.i + 1].lower_ not in _ARTICLES:
+            continue
+        colour = doc[token.i - 1]
+        if colour.head.i != token.i or not (colour.pos_ == "ADJ" or colour.lower_ in ATTRIBUTE_NOUNS):
+            continue
+        described = copula.head
+        objects = [t for t in doc[token.i + 2 :] if t.pos_ in ("NOUN", "PROPN")]
+        if described.pos_ not in ("NOUN", "PROPN") or not objects:
+            continue
+        obj = objects[0]
+        root = next(t for t in doc if t.head.i == t.i)
+        _rehang(token, token, "ROOT")
+        if root.i != token.i and root.i != described.i and root.i != obj.i:
+            _rehang(root, token, "dep")
+        _rehang(colour, copula, "acomp")
+        colour.tag_, colour.pos_ = "JJ", "ADJ"
+        _rehang(described, token, "nsubj")
+        _rehang(obj, token, "dobj")
+        _rehang(doc[token.i + 1], obj, "det")
+        token.tag_, token.pos_, token.lemma_ = "VBZ", "VERB", token.lower_[:-1]
 
 
 def repair_stranded_predicate(doc) -> None:
@@ -506,6 +593,30 @@ def repair_parallel_preposition(doc) -> None:
         _rehang(following, token, "prep")
 
 
+def _clothing(token) -> bool:
+    return token.lower_ in CLOTHING_NOUNS or token.lemma_.lower() in CLOTHING_NOUNS
+
+
+def repair_worn_conjunct(doc) -> None:
+    """ "an old man in a tweed jacket and a flat cap": the cap hung as a conjunct of the man. A piece of clothing
+    (:data:`~attnmod.toolkit.prompt.words.CLOTHING_NOUNS`) coordinated with someone who is "in" or "wearing" another
+    piece is worn too: a conjunct of that piece."""
+    for token in doc:
+        wearer = token.head
+        if token.dep_ != "conj" or wearer.i >= token.i or not _clothing(token):
+            continue
+        worn = [
+            grandchild
+            for child in wearer.children
+            if wearer.i < child.i < token.i
+            and ((child.dep_ == "prep" and child.lower_ == "in") or (child.dep_ == "acl" and child.lower_ == "wearing"))
+            for grandchild in child.children
+            if grandchild.dep_ in ("pobj", "dobj") and _clothing(grandchild)
+        ]
+        if worn:
+            _rehang(token, worn[-1], "conj")
+
+
 def repair_attribute_noun_head(doc) -> None:
     """ "the princess's silver tiara": the colour/material noun ``silver`` made the head and ``tiara`` hung after it
     as an apposition; the noun after it is the head, and what hung before it (the owner, the article) is its."""
@@ -689,7 +800,9 @@ def repair_participle_inside_compound(doc, lexicon: Lexicon) -> None:
         obj, subject = verb.head, doc[verb.i - 1]
         if verb.dep_ not in ("compound", "amod", "nmod") or obj.i <= verb.i or obj.pos_ not in ("NOUN", "PROPN"):
             continue
-        if subject.head.i not in (obj.i, verb.i) or subject.pos_ not in ("NOUN", "PROPN") or subject.dep_ != "compound":
+        if subject.head.i not in (obj.i, verb.i) or subject.pos_ not in ("NOUN", "PROPN"):
+            continue
+        if subject.dep_ not in ("compound", "amod"):  # "a long white gown holding roses": "gown" an adjective
             continue
         before = [c for c in obj.children if c.i < subject.i]
         after = [c for c in obj.children if c.i > obj.i and c.dep_ == "prep"]
@@ -886,6 +999,8 @@ def repair(doc, lexicon: Lexicon | None):
         repair_noun_read_as_adjective(doc, lexicon)
         repair_modifier_across_comma(doc, lexicon)
     repair_misplaced_article(doc)
+    repair_participle_with_article_subject(doc)
+    repair_colour_read_as_conjunct(doc)
     repair_noun_read_as_verb_with_subject(doc)
     repair_adjective_hung_as_compound(doc)
     repair_participle_read_as_noun(doc)
@@ -894,6 +1009,7 @@ def repair(doc, lexicon: Lexicon | None):
         repair_participle_modifier,
         repair_comparative_root,
         repair_verb_read_as_plural,
+        repair_verb_read_as_predicate_noun,
         repair_stranded_predicate,
         repair_verb_after_relative_clause,
         repair_noun_with_subject,
@@ -905,6 +1021,7 @@ def repair(doc, lexicon: Lexicon | None):
         repair_stranded_preposition,
         repair_place_on_object,
         repair_participle_on_worn_item,
+        repair_worn_conjunct,
         repair_participle_read_as_gerund,
         repair_subject_of_noun,
         repair_parallel_preposition,

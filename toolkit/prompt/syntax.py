@@ -15,6 +15,8 @@ import dataclasses
 import re
 
 from .words import (
+    CONTAINER_NOUNS,
+    CONTAINER_SUFFIXES,
     FRAMING_NOUNS,
     IRREGULAR_PLURALS,
     STYLE_SEGMENT_OPENERS,
@@ -29,6 +31,15 @@ _DESCRIBING_TAGS = frozenset({"JJ", "JJR", "JJS", "RB", "RBR", "RBS", "VBN", "VB
 # An opening "An oil painting," or "Photo," before a comma: articles, adjectives, nouns and numbers only.
 _FRAMING_PHRASE_TAGS = frozenset({"DT", "JJ", "JJR", "JJS", "NN", "NNS", "NNP", "NNPS", "CD", "VBN", "RB"})
 _STYLE_UNIT = re.compile(r"\d+(k|mm|p|fps)")
+
+
+def is_container(lemma: str) -> bool:
+    """A container that holds what is in it: a :data:`~attnmod.toolkit.prompt.words.CONTAINER_NOUNS` word, or a
+    compound written as one word that ends in one of the plainest ("shoebox", "lunchbox", "fishbowl":
+    :data:`~attnmod.toolkit.prompt.words.CONTAINER_SUFFIXES`)."""
+    if lemma in CONTAINER_NOUNS:
+        return True
+    return any(lemma.endswith(suffix) and len(lemma) - len(suffix) >= 3 for suffix in CONTAINER_SUFFIXES)
 
 
 def noun_lemma(word: str, tag: str = "NN") -> str:

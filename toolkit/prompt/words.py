@@ -138,6 +138,8 @@ SPATIAL_WORDS = frozenset(
         "towards",
         # a comparison relates two separate objects: "a dog bigger than a cat"
         "than",
+        # "a bench where an old couple sits": as "on which" ("a table on which a vase stands"), a place
+        "where",
         "past",
         "by",
         "at",
@@ -335,6 +337,23 @@ MATERIAL_WORDS = frozenset(
         "teardrop",
         "heart",
         "star",
+        # fabrics, metals and stones that name what a thing is made of ("a tweed jacket", "a brass bell")
+        "tweed",
+        "corduroy",
+        "satin",
+        "chiffon",
+        "flannel",
+        "cashmere",
+        "burlap",
+        "sequin",
+        "brass",
+        "pewter",
+        "chrome",
+        "obsidian",
+        "mahogany",
+        "ebony",
+        "terracotta",
+        "bone",
     }
 )
 
@@ -493,6 +512,10 @@ CONTAINER_NOUNS = _word_set(
     """
 )
 
+# Containers written as one word with another noun in front ("shoebox", "lunchbox", "fishbowl", "wastebasket"): the
+# plainest receptacles, whose compounds are receptacles too (not "cup": "buttercup"; not "pot": "spot").
+CONTAINER_SUFFIXES = ("box", "bowl", "basket", "jar", "cage", "bucket", "crate", "bottle", "barrel")
+
 # "in", "inside", "within": the words by which a container holds an object ("into" is a motion, not a holding).
 CONTAINMENT_WORDS = frozenset({"in", "inside", "within"})
 
@@ -516,6 +539,7 @@ STYLE_TAG_NOUNS = _word_set(
     wallpaper masterpiece photorealism realism style aesthetic composition mm lens depth engine octane colors
     colours palette tones contrast exposure saturation grain film sharpness vignette shading cyberpunk steampunk
     vaporwave synthwave solarpunk noir anime manga baroque surrealism impressionism minimalism minimalist neon
+    macro closeup telephoto
     """
 )
 
@@ -578,5 +602,17 @@ PLACE_NOUNS = _word_set(
     field meadow pasture orchard vineyard farm farmyard greenhouse forest woods jungle desert beach countryside
     valley canyon cave attic basement cellar hallway corridor gym stadium arena theater theatre lab laboratory
     factory warehouse arcade parlor parlour salon subway
+    """
+)
+
+# Clothing and worn things: "an old man in a tweed jacket and a flat cap" coordinates the cap with the jacket (both
+# worn), where "a man in a suit and a woman" coordinates two people; the parse cannot tell, the word can.
+CLOTHING_NOUNS = _word_set(
+    """
+    hat cap beret beanie helmet crown tiara veil hood scarf shawl tie bowtie collar coat jacket raincoat overcoat
+    blazer cardigan sweater jumper hoodie vest waistcoat shirt blouse dress gown skirt suit tuxedo uniform robe cloak
+    cape apron kimono sari jeans trousers pants shorts leggings overalls pajamas boots shoes sneakers sandals slippers
+    heels socks stockings gloves mittens belt glasses sunglasses goggles mask earrings necklace bracelet ring watch
+    backpack bandana armor
     """
 )
