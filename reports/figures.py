@@ -616,6 +616,13 @@ def _distribution(axes, data, column: str, variants: Sequence[str], colors) -> N
 
     common = {"data": data, "x": "variant", "y": column, "hue": "variant", "order": list(variants)}
     sns.boxplot(**common, palette=colors, ax=axes, fliersize=0, width=0.55, boxprops={"alpha": 0.45}, legend=False)
-    sns.stripplot(
-        **common, palette=colors, ax=axes, size=4, jitter=0.18, edgecolor="#333333", linewidth=0.5, legend=False
-    )
+    # seaborn draws the jitter from numpy's global generator: seeded here (and restored after), the same run gives
+    # the same figure, and the caller's random state is left as it was.
+    state = np.random.get_state()
+    np.random.seed(0)
+    try:
+        sns.stripplot(
+            **common, palette=colors, ax=axes, size=4, jitter=0.18, edgecolor="#333333", linewidth=0.5, legend=False
+        )
+    finally:
+        np.random.set_state(state)

@@ -379,3 +379,19 @@ def test_write_outputs_writes_readable_files_and_a_pdf(tmp_path):
     assert written[1].read_bytes().startswith(b"%PDF-")
     assert written[0].stat().st_mode & 0o044 == 0o044  # not private: readable like any written file
     assert not [p for p in (tmp_path / "out").iterdir() if p.name.startswith(".")]
+
+
+def test_the_distribution_figure_is_the_same_each_time_and_leaves_numpys_random_state_alone():
+    import pandas as pd
+
+    table = pd.DataFrame({"variant": ["none"] * 6 + ["full"] * 6, "leakage": np.linspace(0.1, 0.9, 12)})
+    np.random.seed(123)
+    expected_next = np.random.random()
+    np.random.seed(123)
+
+    first = figures.to_png(figures.distribution_figure(table, ["leakage"], ["none", "full"]), colors=None)
+    assert np.random.random() == expected_next  # the caller's stream goes on where it was
+    np.random.seed(999)  # another global state must not move the points
+    second = figures.to_png(figures.distribution_figure(table, ["leakage"], ["none", "full"]), colors=None)
+
+    assert np.array_equal(np.asarray(Image.open(io.BytesIO(first))), np.asarray(Image.open(io.BytesIO(second))))
