@@ -190,3 +190,18 @@ def test_the_toolkit_layers_catch_a_planted_upward_import():
         "attnmod.toolkit.models.loading -> attnmod.toolkit.generation",
         "attnmod.toolkit.prompt.parse -> attnmod.toolkit.modulation.plan",
     ]
+
+
+#: The layout's size rule (docs/architecture.md): a module of toolkit/ or analysis/ that grows past this is split by job.
+MAX_MODULE_LINES = 500
+
+
+def test_no_module_of_the_toolkit_or_the_analysis_is_over_500_lines():
+    sizes = {
+        name: len(path.read_text(encoding="utf-8").splitlines())
+        for name, path in package_modules().items()
+        if name.split(".")[1:2] in (["toolkit"], ["analysis"])
+    }
+    assert len(sizes) > 40  # the walk found the sub-packages, not an empty tree
+    too_long = {name: lines for name, lines in sizes.items() if lines > MAX_MODULE_LINES}
+    assert not too_long, f"split these by job: {too_long}"

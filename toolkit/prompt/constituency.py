@@ -28,6 +28,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 
+from .constituency_clauses import ATTRIBUTE_TAGS, GRADING_TAGS, NP_LABELS, _ClauseBuilder
 from .syntax import (
     DraftTree,
     Word,
@@ -40,7 +41,6 @@ from .syntax import (
 from .words import (
     ATTRIBUTE_NOUNS,
     CONTAINMENT_WORDS,
-    COPULA_FORMS,
     DEPICTING_PARTICIPLES,
     FRAMING_NOUNS,
     LIGHT_NOUNS,
@@ -61,10 +61,7 @@ from .words import (
 
 NOUN_TAGS = frozenset({"NN", "NNS", "NNP", "NNPS"})
 _GRADING_COMPARATIVES = frozenset({"more", "less", "most", "least"})
-ATTRIBUTE_TAGS = frozenset({"JJ", "JJR", "JJS", "VBN", "VBG", "CD"})
-GRADING_TAGS = frozenset({"RB", "RBR", "RBS"})
 SPLIT_TAGS = frozenset({"CC", "CONJP", ",", ":"})
-NP_LABELS = frozenset({"NP", "NX", "NML", "NAC"})
 # Phrases that can state a spatial relation: "(PP (IN above) ...)", "(ADVP (JJ next) (PP (TO to) ...))".
 RELATION_LABELS = frozenset({"PP", "ADVP", "ADJP"})
 FLATTEN_LABELS = frozenset({"NML", "NX", "NAC", "ADJP", "QP"})
@@ -143,7 +140,7 @@ def build_from_constituency(trees, words: Sequence[Word]) -> DraftTree:
     return builder.draft
 
 
-class _Builder:
+class _Builder(_ClauseBuilder):
     def __init__(self, draft: DraftTree):
         self.draft = draft
         self.words = draft.words
@@ -299,22 +296,6 @@ class _Builder:
             self._preposition = outer
         return found
 
-    def _clause(self, node: _Node, parent: int | None) -> list[int]:
-        found: list[int] = []
-        subject: list[int] = []
-        for child in node.children:
-            if child.label in NP_LABELS and not subject and not found:
-                subject = self.visit(child, parent)
-                found += subject
-            elif child.label == "VP" and subject:
-                for attribute in self._predicative(child):
-                    for entity in subject:
-                        self.draft.bind(entity, attribute)
-                found += self._visit_modifier(child, subject[0])
-            else:
-                found += self.visit(child, parent)
-        return found
-
     def _noun_phrase(self, children: list[_Node], parent: int | None, in_pp: bool, before_of: bool) -> list[int]:
         link_word = self._preposition
         has_phrase_child = any(not c.is_word and c.label in NP_LABELS for c in children)
@@ -390,28 +371,6 @@ class _Builder:
             else:
                 self.draft.bind(entity, (flat[0].word,))
         return False
-
-    def _relative_clause(self, node: _Node, governor: int) -> list[int]:
-        """A relative clause on ``governor``: "whose hat is green" adds the hat (under ``governor``) and binds the
-        predicate to it; "on which a vase stands" relates the vase to ``governor`` through the fronted "on"; "that
-        is red" binds to ``governor``."""
-        wh = node.children[0] if node.children else None
-        target, found = governor, []
-        if wh is not None and wh.label == "WHNP" and any(self._tag(n) == "WP$" for n in self._flatten_all(wh)):
-            found = self._base([n for n in self._flatten_all(wh) if self._tag(n) != "WP$"], governor, False, False)
-            target = found[0] if found else governor
-            clauses = node.children[1:]
-        elif wh is not None and wh.label in ("WHPP", "WHADVP") and self._first_word(wh) in SPATIAL_WORDS:
-            # "on which a vase stands", "where an old couple sits": a place relation between two objects
-            lifted = spatial_parent(governor, lambda e: self.draft.entities[e].parent, self._contained.__contains__)
-            return [e for child in node.children[1:] for e in self._visit_linked(child, lifted, "spatial")]
-        else:
-            clauses = node.children
-        for child in clauses:
-            found += self._visit_modifier(child, target)
-        for attribute in self._relative_predicates(node):
-            self.draft.bind(target, attribute)
-        return found
 
     def _visit_modifier(self, node: _Node, entity: int) -> list[int]:
         """Visit a phrase that modifies ``entity``: a spatial phrase in it relates to ``entity`` afresh."""
@@ -519,41 +478,3 @@ class _Builder:
                 self.draft.bind(entity, (*grading, node.word))
             grading = []
         return [entity]
-
-    def _predicative(self, verb_phrase: _Node, participles: bool = False) -> list[tuple[int, ...]]:
-        """Adjectives a copula verb phrase predicates: "is red", "looks old and rusty"; with ``participles`` (in a
-        relative clause), a lone participle too ("that is broken")."""
-        verbs = [c for c in verb_phrase.children if c.is_word and self._tag(c).startswith(("VB", "MD"))]
-        if not verbs or self.words[verbs[0].word].lower not in COPULA_FORMS:
-            # "is" may sit in a VP inside this one ("can be red")
-            inner = [c for c in verb_phrase.children if c.label == "VP"]
-            return [a for vp in inner for a in self._predicative(vp, participles)]
-        found: list[tuple[int, ...]] = []
-        for child in verb_phrase.children:
-            if participles and child.label == "VP" and all(self._tag(n) == "VBN" for n in self._flatten_all(child)):
-                found.extend((n.word,) for n in self._flatten_all(child))
-                continue
-            if child.label == "ADJP" or (child.is_word and self._tag(child) in {"JJ", "JJR", "JJS"}):
-                grading: list[int] = []
-                for node in self._flatten([child]):
-                    tag = self._tag(node)
-                    if tag in GRADING_TAGS:
-                        grading.append(node.word)
-                    elif tag in ATTRIBUTE_TAGS:
-                        found.append((*grading, node.word))
-                        grading = []
-        return found
-
-    def _relative_predicates(self, clause: _Node) -> list[tuple[int, ...]]:
-        """Predicative adjectives of a relative clause with no subject of its own ("that is red")."""
-        found: list[tuple[int, ...]] = []
-        for child in clause.children:
-            if child.label == "S":
-                if any(c.label in NP_LABELS for c in child.children):
-                    continue
-                for grandchild in child.children:
-                    if grandchild.label == "VP":
-                        found += self._predicative(grandchild, participles=True)
-            elif child.label == "VP":
-                found += self._predicative(child, participles=True)
-        return found

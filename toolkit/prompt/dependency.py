@@ -39,7 +39,6 @@ from .cues import (
     coordinated_modifier,
     depicting,
     ends_phrase,
-    fronted_preposition,
     has_of,
     has_own_subject,
     held_in_container,
@@ -48,6 +47,7 @@ from .cues import (
     relational_of,
     style_tag,
 )
+from .dependency_nesting import _SUBJECT_DEPS, _NestingReader
 from .syntax import (
     DraftTree,
     framing_units,
@@ -71,11 +71,8 @@ from .words import (
 
 _ATTRIBUTE_DEPS = frozenset({"amod", "nummod", "quantmod", "nmod", "npadvmod", "advmod", "compound", "dep"})
 _ADJECTIVE_POS = frozenset({"ADJ", "NUM"})
-_SUBJECT_DEPS = frozenset({"nsubj", "nsubjpass"})
 _PREDICATE_DEPS = frozenset({"acomp", "oprd", "attr", "xcomp"})
 _ARTICLES = frozenset({"a", "an", "the"})
-# A verb in one of these relations heads a clause of its own: its subject is not governed by the clause above.
-_CLAUSE_DEPS = frozenset({"advcl", "conj", "ccomp", "parataxis", "ROOT"})
 _NOUN_TAGS = frozenset({"NN", "NNS", "NNP", "NNPS"})
 
 
@@ -84,7 +81,7 @@ def build_from_dependency(doc) -> DraftTree:
     return _Reader(doc).read()
 
 
-class _Reader:
+class _Reader(_NestingReader):
     def __init__(self, doc):
         self.doc = doc
         self.tokens = [token for token in doc if not token.is_space]
@@ -477,91 +474,3 @@ class _Reader:
     def _style_tag_word(self, token) -> bool:
         """A word of a style segment after a comma (not a framing noun, which governs what it shows)."""
         return token.i in self.style_ids and token.i not in self.depicted_by
-
-    def _entity_at(self, token) -> int | None:
-        """The entity a noun stands for: its own, or for a collective noun ("a herd of cows") the counted one."""
-        if token is None:
-            return None
-        if token.i in self.entity_of:
-            return self.entity_of[token.i]
-        if token.i in self.quantity_heads:
-            for of in (c for c in token.children if c.lower_ == "of"):
-                for counted in of.children:
-                    if counted.i in self.entity_of:
-                        return self.entity_of[counted.i]
-        return None
-
-    def _governing_link(self, token) -> tuple[int | None, bool, bool]:
-        """Index of the nearest entity that governs ``token`` (conjuncts share their first conjunct's governor);
-        whether the words that link the two make a spatial relation (:data:`SPATIAL_WORDS`: "next to",
-        "to the left of", "above"), in which case ``token`` is the governor's sibling rather than its child; and
-        whether they are "with" ("a room with a lamp": the governor contains ``token``)."""
-        link_words: set[str] = set()
-        governor = self._governing_entity(token, link_words)
-        spatial = bool(link_words & SPATIAL_WORDS)
-        return governor, spatial, not spatial and "with" in link_words
-
-    def _governing_entity(self, token, link_words: set[str]) -> int | None:
-        """Index of the nearest entity that governs ``token``; the words passed on the way, in lower case, go
-        into ``link_words``."""
-        current = token
-        visited: set[int] = set()
-        # spaCy makes a new Token object on every access: compare positions, never identity.
-        extensions = {t.i: head for head, t in self.extension_of.items()}
-        while current.i not in visited:
-            visited.add(current.i)
-            if current.i in extensions and current.i != token.i and extensions[current.i] in self.entity_of:
-                return self.entity_of[extensions[current.i]]  # "a coffee shop interior with plants": the interior's
-            if current.dep_ in ("conj", "appos") and current.head.i != current.i:
-                current = self._parallel_target(current)
-                continue  # a sibling of `current`: do not test `current` itself
-            if coordinated_modifier(current) and current.head.i != current.i:
-                # a sibling of the noun it hangs from ("preconj" may hang it from that noun's article)
-                current = current.head
-                while not self._nominal(current) and current.head.i != current.i:
-                    current = current.head
-                continue
-            if current.i != token.i and self._style_tag_word(current):
-                return None  # "..., night, rain": coordinated with a tag after a comma, it stands alone
-            if current.i in self.style_ids and current.dep_ in _SUBJECT_DEPS:
-                return None  # "a photo of a cat ... [verb]": what the picture shows is the top level
-            head = current.head
-            if head.i == current.i:
-                return None
-            if head.i in self.entity_of:
-                return self.entity_of[head.i]
-            if head.i in self.depicted_by and current.dep_ == "prep" and current.lower_ != "of":
-                # "a photo of a red barn in a field": a phrase hung on the framing noun describes what it shows
-                depicted = self._entity_at(self.depicted_by[head.i])
-                if depicted is not None and depicted != self.entity_of.get(token.i):
-                    return depicted
-            if self._style_tag_word(head):
-                return None  # "..., night, rain": a tag after a comma governs nothing
-            if head.i in self.quantity_heads and not (current.dep_ == "prep" and current.lower_ == "of"):
-                counted = [
-                    self.entity_of[counted.i]
-                    for of in head.children
-                    if of.lower_ == "of"
-                    for counted in of.children
-                    if counted.i in self.entity_of
-                ]
-                if counted:
-                    return counted[0]
-            if head.pos_ in ("VERB", "AUX") and current.dep_ not in _SUBJECT_DEPS:
-                # "a man sits on a bench and feeds the pigeons": a coordinated verb shares its first verb's subject
-                verbs = [head, head.head] if head.dep_ == "conj" and head.head.pos_ in ("VERB", "AUX") else [head]
-                for verb in verbs:
-                    for child in verb.children:
-                        if child.dep_ in _SUBJECT_DEPS and child.i in self.entity_of:
-                            return self.entity_of[child.i]
-            if current.dep_ in _SUBJECT_DEPS and head.dep_ in _CLAUSE_DEPS:
-                return None  # "... while her dog chases a ball": the subject of its own clause stands alone
-            if head.dep_ == "relcl":
-                fronted = fronted_preposition(head)  # "a table on which a vase stands": the vase is on the table
-                if fronted:
-                    link_words.add(fronted)
-                if any(c.lower_ == "where" and c.dep_ == "advmod" for c in head.children):
-                    link_words.add("where")  # "a bench where an old couple sits"
-            link_words.add(head.lower_)
-            current = head
-        return None

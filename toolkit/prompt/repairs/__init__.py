@@ -1,0 +1,149 @@
+"""Repairs of the small English model's tags, arcs and lemmas on prompt-shaped text, before either back end reads it.
+
+spaCy's small pipeline was trained on sentences; prompts are mostly long noun phrases, on which it makes a few errors
+again and again. Each repair below reads a visible cue in the words and rewrites the doc in place (tags, lemmas,
+heads), so that the dependency builder reads a sound tree and the benepar route gets sound tags and lemmas:
+
+* a participle read as the head noun of a compound: "a horse grazing near a barn" (``horse -compound-> grazing``):
+  the noun before it is the head, the participle hangs from it;
+* a participle read as an adjective of the next noun: "a chef cooking pasta in a kitchen" (``chef <-npadvmod-
+  cooking <-amod- pasta``): the first noun governs the participle, the second is its object;
+* a noun read as a verb after its adjective: "a woman handing a red rose to a child" ("rose" as the past of "rise",
+  "red" as the object): the noun takes the adjective's place, the adjective describes it;
+* a noun phrase made the predicate of a subject with no verb: "a man wearing a hat and a blue shirt" (``shirt`` the
+  root, ``man`` its subject): it is a conjunct of the word before its "and";
+* a participle read as a noun ("a fox hiding behind a rock"), a comparative read as the root ("a horse taller than a
+  man"), a verb read as a plural noun after a relative clause ("a boy whose shirt is orange kicks a ball"), an
+  article hung from a word beyond its noun ("a hill, highly detailed"); a relative clause's adjective hung on the
+  next word and that word, a verb, read as a plural noun ("a car which is blue stops near a sign"); a plural noun with
+  a subject ("a fox sleeps"); a numeral made the root ("two cacti on a shelf");
+* a hyphenated word split at its hyphens: "snow-covered mountains" (no snow), "a long-haired cat": merged into one
+  token, an adjective when its last part is one;
+* a finite verb read into the noun before it: "A small bird sings in a tree" (``bird -compound-> sings``, "sings" a
+  plural noun or a verb), "a woman who wears a black dress sings"; a verb read as a plural noun after "that"/"who"
+  ("a ship that sails across the sea");
+* a participle between two nouns read as a compound: "a chef slicing onions on a board";
+* a noun tagged an adjective in a noun's place: "a flock of geese" (``geese`` an adjective);
+* a noun hung as a modifier of a word beyond a comma: "a house on a cloud, whimsical, pastel colors";
+* a plural noun after a relative clause's colour, read as its predicate: "a knight whose armor is silver guards a
+  gate"; a participle read as a verb with an article as its subject: "an orange and purple striped scarf"; a colour
+  read as a noun coordinated with the subject: "three brown puppies and one grey kitten";
+* a noun read as a verb after "and": "nachos and salsa" (``salsa`` a past tense), or with the colour before it as its
+  subject: "a pale pink rose"; an adjective hung as a compound: "a misty lake";
+* an adjective read as a noun in a compound: "a misty lake" (checked against the lemmatiser's own word lists), or
+  as a proper noun in lower case: "..., moody, dark clouds";
+* a second object hung as a conjunct of the first noun while its "and" hangs from the first object: "a woman with
+  long hair and a red dress";
+* a colour or material noun made the head of the noun after it: "the princess's silver tiara";
+* a participle hung on what someone is in: "a boy in a yellow raincoat jumping in puddles" (the boy jumps);
+* a piece of clothing coordinated with its wearer: "a man in a tweed jacket and a flat cap";
+* a participle read as a gerund after a preposition: "a robot with glowing blue eyes"; a noun made the subject of
+  the noun it names with: "a teddy bear with a missing eye"; a conjunct whose own preposition was hung on the first
+  noun: "a cup without a handle and a plate without food";
+* a place hung on a verb's object: "reads a book in a cozy library" (the reading happens there);
+* a preposition left without its object: "a kite flying over a village" (``flying -dobj-> village``);
+* a participle before a noun read as part of its name ("a steaming bowl"), a noun before a noun read as an
+  adjective ("a lily pad");
+* a comparative read as a compound noun when another comparative describes the same noun: "a brighter star above
+  a dimmer star";
+* a lemma that the lemmatiser's suffix rules made up: "ramen" -> "raman", "lens" -> "len": a changed noun lemma is
+  kept only when the lemmatiser knows it as a noun or lists the word as an exception; irregular plurals it misses
+  ("oxen") come from :data:`~attnmod.toolkit.prompt.words.IRREGULAR_PLURALS`.
+"""
+
+from __future__ import annotations
+
+from .lexical import (
+    Lexicon,
+    repair_adjective_read_as_noun,
+    repair_comparative_read_as_noun,
+    repair_hyphenated_modifiers,
+    repair_modifier_across_comma,
+    repair_noun_lemmas,
+    repair_noun_modifier_read_as_adjective,
+    repair_noun_read_as_adjective,
+    repair_participle_adjective_read_as_noun,
+    repair_participle_inside_compound,
+    repair_verb_read_as_compound_head,
+)
+from .participles import (
+    repair_participle_head,
+    repair_participle_modifier,
+    repair_participle_on_worn_item,
+    repair_participle_read_as_gerund,
+    repair_participle_read_as_noun,
+    repair_participle_with_article_subject,
+    repair_worn_conjunct,
+)
+from .phrases import (
+    repair_adjective_hung_as_compound,
+    repair_attribute_noun_head,
+    repair_colour_read_as_conjunct,
+    repair_conjunct_of_object,
+    repair_misplaced_article,
+    repair_noun_with_subject,
+    repair_number_noun,
+    repair_numeral_root,
+    repair_parallel_preposition,
+    repair_place_on_object,
+    repair_stranded_preposition,
+    repair_subject_of_noun,
+)
+from .verbs import (
+    repair_comparative_root,
+    repair_coordinated_verb,
+    repair_noun_read_as_verb,
+    repair_noun_read_as_verb_with_subject,
+    repair_stranded_predicate,
+    repair_verb_after_relative_clause,
+    repair_verb_read_as_plural,
+    repair_verb_read_as_predicate_noun,
+    repair_verbless_predicate,
+)
+
+
+def repair(doc, lexicon: Lexicon | None):
+    repair_hyphenated_modifiers(doc)
+    if lexicon is not None:
+        repair_noun_modifier_read_as_adjective(doc, lexicon)
+        repair_verb_read_as_compound_head(doc, lexicon)
+        repair_participle_inside_compound(doc, lexicon)
+        repair_noun_read_as_adjective(doc, lexicon)
+        repair_modifier_across_comma(doc, lexicon)
+    repair_misplaced_article(doc)
+    repair_participle_with_article_subject(doc)
+    repair_colour_read_as_conjunct(doc)
+    repair_noun_read_as_verb_with_subject(doc)
+    repair_adjective_hung_as_compound(doc)
+    repair_participle_read_as_noun(doc)
+    repair_participle_head(doc, lexicon)
+    for step in (
+        repair_participle_modifier,
+        repair_comparative_root,
+        repair_verb_read_as_plural,
+        repair_verb_read_as_predicate_noun,
+        repair_stranded_predicate,
+        repair_verb_after_relative_clause,
+        repair_noun_with_subject,
+        repair_numeral_root,
+        repair_number_noun,
+        repair_noun_read_as_verb,
+        repair_coordinated_verb,
+        repair_verbless_predicate,
+        repair_stranded_preposition,
+        repair_place_on_object,
+        repair_participle_on_worn_item,
+        repair_worn_conjunct,
+        repair_participle_read_as_gerund,
+        repair_subject_of_noun,
+        repair_parallel_preposition,
+        repair_attribute_noun_head,
+        repair_conjunct_of_object,
+    ):
+        step(doc)
+    if lexicon is not None:
+        repair_adjective_read_as_noun(doc, lexicon)
+        repair_comparative_read_as_noun(doc, lexicon)
+        repair_participle_adjective_read_as_noun(doc, lexicon)
+        repair_noun_lemmas(doc, lexicon)
+    return doc

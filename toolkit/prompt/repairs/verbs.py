@@ -1,0 +1,222 @@
+"""Repairs of verbs and predicates: a finite verb or a comparative read as a noun or the root, a relative
+clause's predicate, coordinated verbs, predicates without a verb."""
+
+from __future__ import annotations
+
+from ..words import ATTRIBUTE_NOUNS
+from .common import ARTICLES, as_noun, rehang, take_place
+
+
+def repair_noun_read_as_verb(doc) -> None:
+    """ "a red rose to a child": ``rose`` tagged a verb right after an adjective that holds the article."""
+    for token in doc:
+        if token.i < 2 or not token.tag_.startswith("VB") or token.tag_ == "VBG":
+            continue
+        adjective, article = doc[token.i - 1], doc[token.i - 2]
+        if not (adjective.pos_ == "ADJ" or adjective.lower_ in ATTRIBUTE_NOUNS) or adjective.head.i == token.i:
+            continue
+        if token.head.i == adjective.i and token.dep_ in ("acl", "relcl"):
+            continue  # "a glass filled with juice": a participle of the noun "glass", not a misread noun
+        if article.lower_ not in ARTICLES or article.head.i != adjective.i:
+            continue
+        following = doc[token.i + 1] if token.i + 1 < len(doc) else None
+        if following is not None and (following.pos_ in ("DET", "NOUN", "PROPN", "ADJ", "PRON", "NUM")):
+            continue  # a verb with an object ("a tall man holds a cup") stays a verb
+        ancestors = {a.i for a in adjective.ancestors}
+        if token.i in ancestors:
+            # the branch under the false verb that leads to the adjective takes the verb's place
+            branch = next(c for c in token.children if c.i == adjective.i or c.i in ancestors)
+            if branch.i != adjective.i:
+                take_place(branch, token)
+                moved = [c for c in token.children if c.i > token.i and c.dep_ == "prep"]
+                rehang(token, adjective.head, adjective.dep_)
+                for child in moved:
+                    rehang(child, branch, "prep")
+            else:
+                continue
+        else:
+            rehang(token, adjective.head, adjective.dep_)
+        rehang(adjective, token, "amod")
+        rehang(article, token, "det")
+        as_noun(token)
+
+
+def repair_noun_read_as_verb_with_subject(doc) -> None:
+    """ "a pale pink rose and a deep red tulip": ``rose`` tagged the past of "rise", with the colour before it as its
+    subject ("a light blue rose on a table": "on a table" its phrase). A verb with no object right after a colour or
+    material noun that is its subject is the noun the colour describes: a colour does not rise or stand."""
+    for token in doc:
+        if not token.tag_.startswith("VB") or token.tag_ in ("VBG", "VBN") or token.i == 0:
+            continue
+        colour = doc[token.i - 1]
+        if colour.lower_ not in ATTRIBUTE_NOUNS or colour.head.i != token.i or colour.dep_ not in ("nsubj", "compound"):
+            continue
+        if any(c.dep_ in ("dobj", "attr", "acomp") for c in token.children):
+            continue
+        for child in [c for c in colour.children if c.i < colour.i]:
+            rehang(child, token, child.dep_)  # "a pale pink rose": the article and "pale" are the rose's
+        rehang(colour, token, "amod")
+        as_noun(token)
+
+
+def repair_comparative_root(doc) -> None:
+    """ "a horse taller than a man": the comparative made the root with the noun before it as its modifier; the noun
+    is the head and the comparative describes it."""
+    for adjective in doc:
+        if adjective.head.i != adjective.i:
+            continue
+        # "a fox cleverer than a crow": "cleverer" tagged a noun, but "than" follows it
+        than = adjective.lower_.endswith("er") and any(c.lower_ == "than" for c in adjective.children)
+        if adjective.tag_ not in ("JJR", "JJS") and not than:
+            continue
+        nouns = [c for c in adjective.children if c.i < adjective.i and c.pos_ in ("NOUN", "PROPN")]
+        if not nouns or nouns[-1].dep_ not in ("npadvmod", "nmod", "compound", "dep"):
+            continue
+        noun = nouns[-1]
+        before = [c for c in adjective.children if c.i < noun.i]  # "a mountain taller ...": the article is its
+        rehang(noun, noun, "ROOT")
+        rehang(adjective, noun, "amod")
+        for child in before:
+            rehang(child, noun, child.dep_)
+        if adjective.tag_ not in ("JJR", "JJS"):
+            adjective.tag_, adjective.pos_, adjective.lemma_ = "JJR", "ADJ", adjective.lower_
+
+
+def repair_verb_read_as_plural(doc) -> None:
+    """ "a boy whose shirt is orange kicks a ball": ``kicks`` tagged a plural noun, the object of "orange", with an
+    article right after it: it is the main verb, its subject the noun the relative clause describes."""
+    for token in doc:
+        if token.tag_ != "NNS" or token.dep_ != "dobj" or token.i + 1 >= len(doc):
+            continue
+        root = token.head
+        if root.head.i != root.i or root.pos_ != "ADJ" or root.i != token.i - 1:
+            continue
+        if doc[token.i + 1].lower_ not in ARTICLES:
+            continue
+        subjects = [c for c in root.children if c.dep_ in ("nsubj", "nsubjpass") and c.i < root.i]
+        clauses = [c for s in subjects for c in s.children if c.dep_ == "relcl" and c.lemma_ == "be"]
+        if not clauses:
+            continue
+        after = [c for c in root.children if c.i > token.i]
+        rehang(token, token, "ROOT")
+        rehang(subjects[0], token, "nsubj")
+        rehang(root, clauses[0], "acomp")
+        for child in after:
+            rehang(child, token, "dobj" if child.pos_ in ("NOUN", "PROPN") else child.dep_)
+        token.tag_, token.pos_ = "VBZ", "VERB"
+        token.lemma_ = token.lower_[:-1]
+
+
+def repair_verb_read_as_predicate_noun(doc) -> None:
+    """ "a knight whose armor is silver guards a gate": ``guards`` read as a plural noun, the predicate of "is" with
+    "silver" as its compound, and "gate" made the root. A plural noun after the relative clause's colour or adjective,
+    with an article right after it, is the main verb: the colour is the clause's predicate, the noun the clause
+    describes is the subject, and the noun after the article is the object."""
+    for token in doc:
+        if token.tag_ != "NNS" or token.dep_ not in ("attr", "dobj") or token.i + 2 >= len(doc):
+            continue
+        copula = token.head
+        if copula.dep_ != "relcl" or copula.lemma_ != "be" or doc[token.i + 1].lower_ not in ARTICLES:
+            continue
+        colour = doc[token.i - 1]
+        if colour.head.i != token.i or not (colour.pos_ == "ADJ" or colour.lower_ in ATTRIBUTE_NOUNS):
+            continue
+        described = copula.head
+        objects = [t for t in doc[token.i + 2 :] if t.pos_ in ("NOUN", "PROPN")]
+        if described.pos_ not in ("NOUN", "PROPN") or not objects:
+            continue
+        obj = objects[0]
+        root = next(t for t in doc if t.head.i == t.i)
+        rehang(token, token, "ROOT")
+        if root.i != token.i and root.i != described.i and root.i != obj.i:
+            rehang(root, token, "dep")
+        rehang(colour, copula, "acomp")
+        colour.tag_, colour.pos_ = "JJ", "ADJ"
+        rehang(described, token, "nsubj")
+        rehang(obj, token, "dobj")
+        rehang(doc[token.i + 1], obj, "det")
+        token.tag_, token.pos_, token.lemma_ = "VBZ", "VERB", token.lower_[:-1]
+
+
+def repair_stranded_predicate(doc) -> None:
+    """ "a cat that is black sits on a fence": the relative clause's adjective hung as a modifier of the next word;
+    it is the predicate of the clause's "is"."""
+    for verb in doc:
+        if verb.dep_ != "relcl" or verb.lemma_ != "be" or verb.i + 1 >= len(doc):
+            continue
+        if any(c.dep_ in ("acomp", "attr", "oprd") and c.pos_ == "ADJ" for c in verb.children):
+            continue
+        adjective = doc[verb.i + 1]
+        if adjective.pos_ == "ADJ" and adjective.dep_ == "amod" and adjective.head.i > adjective.i:
+            rehang(adjective, verb, "acomp")
+
+
+def repair_verb_after_relative_clause(doc) -> None:
+    """ "a car which is blue stops near a sign": ``stops`` tagged a plural noun right after the relative clause's
+    adjective; it is the main verb, and the noun the clause describes its subject."""
+    for token in doc:
+        if token.tag_ != "NNS" or not token.lower_.endswith("s") or token.i < 3:
+            continue
+        adjective = doc[token.i - 1]
+        verb = adjective.head
+        if adjective.pos_ != "ADJ" or verb.dep_ != "relcl" or verb.lemma_ != "be" or adjective.dep_ != "acomp":
+            continue
+        following = doc[token.i + 1] if token.i + 1 < len(doc) else None
+        if following is not None and following.pos_ not in ("ADP", "DET", "PUNCT", "ADV"):
+            continue
+        subject = verb.head
+        if subject.pos_ not in ("NOUN", "PROPN"):
+            continue
+        take_place(token, subject)
+        rehang(subject, token, "nsubj")
+        token.tag_, token.pos_, token.lemma_ = "VBZ", "VERB", token.lower_[:-1]
+
+
+def repair_coordinated_verb(doc) -> None:
+    """ "nachos and salsa on a plate": ``salsa`` tagged a verb, coordinated with a noun, with no subject or object;
+    "pancakes topped with blueberries and syrup": ``syrup`` a base-form verb coordinated with "topped", with nothing
+    under it and a noun right before its "and": a conjunct of that noun."""
+    for token in doc:
+        if not token.tag_.startswith("VB") or token.tag_ == "VBG" or token.dep_ != "conj":
+            continue
+        if token.head.i > token.i:
+            continue
+        if any(c.dep_ in ("nsubj", "nsubjpass", "dobj", "aux", "auxpass") for c in token.children):
+            continue
+        if token.head.pos_ in ("NOUN", "PROPN"):
+            as_noun(token)
+            continue
+        before = doc[token.i - 2] if token.i >= 2 else None
+        if (
+            token.tag_ in ("VB", "VBP")
+            and token.head.pos_ == "VERB"
+            and token.n_lefts == 0
+            and token.n_rights == 0
+            and doc[token.i - 1].dep_ == "cc"
+            and before is not None
+            and before.pos_ in ("NOUN", "PROPN")
+            and before.dep_ in ("pobj", "dobj", "conj")
+        ):
+            rehang(token, before, "conj")
+            rehang(doc[token.i - 1], before, "cc")
+            as_noun(token)
+
+
+def repair_verbless_predicate(doc) -> None:
+    """ "a man wearing a straw hat and a blue shirt": the model made "shirt" the root with "man" its subject, as if
+    "is" stood between them; a noun root with a noun subject and no verb is a conjunct of the word before its "and"."""
+    for root in doc:
+        if root.head.i != root.i or root.pos_ not in ("NOUN", "PROPN"):
+            continue
+        subjects = [c for c in root.children if c.dep_ in ("nsubj", "nsubjpass") and c.pos_ in ("NOUN", "PROPN")]
+        if not subjects or any(c.pos_ in ("AUX", "VERB") for c in root.children):
+            continue
+        subject = subjects[0]
+        start = min([root.i] + [c.left_edge.i for c in root.children if subject.i < c.i < root.i])
+        coordinator = doc[start - 1] if start > 0 else None
+        if coordinator is None or coordinator.dep_ != "cc" or coordinator.head.i == root.i:
+            continue
+        if coordinator.head.i not in {t.i for t in subject.subtree}:
+            continue
+        rehang(subject, subject, "ROOT")
+        rehang(root, coordinator.head, "conj")
