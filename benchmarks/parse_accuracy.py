@@ -15,7 +15,7 @@ Gold entity-attribute structure comes from how each set was built, never from a 
   exactly, with ATTR from the set's attribute words (the rest of each file is free text with no gold);
   ``spatial_val``: the lines ``a NOUN RELATION a NOUN`` (on the left of, next to, near, ...): two siblings.
 
-``--prose dev|test|test2|...|test7``: instead, the hand-made prose set (tests/data/prose, format and conventions in its README): gold
+``--prose dev|test|test2|...|test8``: instead, the hand-made prose set (tests/data/prose, format and conventions in its README): gold
 trees written by hand, including which entities are negated and, where given, the expected noun lemma (scored as
 "negation" and "lemmas"). The rules were developed on the dev half; the test half is held out.
 
@@ -514,7 +514,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--held-out", action="store_true", help="score the T2I-CompBench *_train files instead")
     parser.add_argument(
         "--prose",
-        choices=["dev", "test", "test2", "test3", "test4", "test5", "test6", "test7"],
+        choices=["dev", "test", "test2", "test3", "test4", "test5", "test6", "test7", "test8"],
         default=None,
         help="score the hand-made prose set's dev half, its test half or a later held-out set (tests/data/prose)",
     )
