@@ -204,15 +204,20 @@ class _Reader(_NestingReader):
         links = {e: (None, False, False) if link[0] == e else link for e, link in links.items()}  # a self-loop: top
         for entity, parent in resolve_parents(links).items():
             self.draft.entities[entity].parent = parent
+        owners = []
         for token in heads:
             entity = self.entity_of[token.i]
             self.draft.entities[entity].absent = negated(token)
             governor = links[entity][0]
             if governor is not None and held_in_container(token, self.draft.words[self.word_of[token.i]].lemma):
                 self.draft.hold(entity, governor)  # "a fish in a bowl": the bowl holds the fish
-            for child in token.children:
-                if child.dep_ == "poss" and child.i in self.entity_of:
-                    self.draft.hold(self.entity_of[child.i], entity)  # "the dog's collar": the dog owns the collar
+            owners += [
+                (token.i, child.i) for child in token.children if child.dep_ == "poss" and child.i in self.entity_of
+            ]
+        # "the dog's collar": the dog owns the collar; a chain ("the king's daughter's gown") turns round from the
+        # last owned word back, so that each owner takes its owned word's place before that word is itself owned
+        for owned, owner in sorted(owners, reverse=True):
+            self.draft.hold(self.entity_of[owner], self.entity_of[owned])
         return self.draft
 
     def _bind_materials(self) -> None:

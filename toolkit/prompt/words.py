@@ -350,12 +350,15 @@ UNCHANGED_PLURALS = frozenset(
 # under the noun before it: clothing and worn items ("a man in a suit", "a girl in a yellow dress") under the wearer,
 # and places ("a chef in a kitchen"), which are backgrounds rather than objects with a region of their own. The list
 # is the household and zoo receptacles, enclosures and common vehicles; a container missing from it reads like a place.
+# Round 7 added vessels made only to hold things (a crock, pouch, satchel, urn, vial, flask, decanter, carafe,
+# tureen, vat, keg, casket, chalice, thermos): nothing is ever "in" one of them but its contents.
 CONTAINER_NOUNS = _word_set(
     """
     bowl box vase jar cup mug teacup basket cage birdcage tank aquarium terrarium bottle bucket pail pot flowerpot
     planter bag backpack handbag purse sack suitcase crate carton chest drawer trunk barrel jug pitcher kettle teapot
     glass tumbler goblet bathtub tub sink basin tray dish pan saucepan wok cauldron nest kennel hutch coop pen stable
     crib cradle stroller pram cart wheelbarrow wagon trolley envelope pocket tin can canister bin hamper
+    crock pouch satchel urn vial flask decanter carafe tureen vat keg casket chalice thermos
     car truck van bus boat canoe kayak train tram taxi carriage plane airplane helicopter rocket submarine
     """
 )

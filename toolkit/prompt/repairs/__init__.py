@@ -46,6 +46,11 @@ heads), so that the dependency builder reads a sound tree and the benepar route 
   adjective ("a lily pad");
 * a comparative read as a compound noun when another comparative describes the same noun: "a brighter star above
   a dimmer star";
+* a list of modifiers before one noun with one of them read as a noun or a verb: "a tall, slender and elegant
+  candlestick", "a dusty, forgotten, cracked lantern" ("cracked" the root);
+* a plural subject and its plain verb after ", and" read as one noun or as a verb and its object ("..., and pigeons
+  circle above it"), or the plural tagged a verb; a bare plural at the start tagged a verb and made the root before
+  "in" ("goldfish in a glass aquarium");
 * a lemma that the lemmatiser's suffix rules made up: "ramen" -> "raman", "lens" -> "len": a changed noun lemma is
   kept only when the lemmatiser knows it as a noun or lists the word as an exception; irregular plurals it misses
   ("oxen") come from :data:`~attnmod.toolkit.prompt.words.IRREGULAR_PLURALS`.
@@ -56,6 +61,7 @@ from __future__ import annotations
 from .lexical import (
     Lexicon,
     repair_adjective_read_as_noun,
+    repair_bare_subject_read_as_verb,
     repair_comparative_read_as_noun,
     repair_hyphenated_modifiers,
     repair_modifier_across_comma,
@@ -64,8 +70,10 @@ from .lexical import (
     repair_noun_read_as_adjective,
     repair_participle_adjective_read_as_noun,
     repair_participle_inside_compound,
+    repair_plural_subject_compound,
     repair_verb_read_as_compound_head,
 )
+from .modifiers import repair_modifier_list
 from .participles import (
     repair_participle_head,
     repair_participle_modifier,
@@ -107,9 +115,12 @@ def repair(doc, lexicon: Lexicon | None):
     if lexicon is not None:
         repair_noun_modifier_read_as_adjective(doc, lexicon)
         repair_verb_read_as_compound_head(doc, lexicon)
+        repair_plural_subject_compound(doc, lexicon)
+        repair_bare_subject_read_as_verb(doc, lexicon)
         repair_participle_inside_compound(doc, lexicon)
         repair_noun_read_as_adjective(doc, lexicon)
         repair_modifier_across_comma(doc, lexicon)
+        repair_modifier_list(doc, lexicon)
     repair_misplaced_article(doc)
     repair_participle_with_article_subject(doc)
     repair_colour_read_as_conjunct(doc)

@@ -3,6 +3,7 @@ adjective, and the merge of hyphenated words."""
 
 from __future__ import annotations
 
+from ..syntax import noun_lemma
 from ..words import ATTRIBUTE_NOUNS, ING_MODIFIERS, ING_NAME_WORDS, ING_NOUNS, IRREGULAR_PLURALS
 from .common import AFTER_INTRANSITIVE, as_noun, rehang, take_place
 
@@ -333,3 +334,75 @@ def repair_hyphenated_modifiers(doc) -> None:
                 rehang(word, noun, "amod")
             else:
                 word.dep_ = "amod"
+
+
+def repair_plural_subject_compound(doc, lexicon: Lexicon) -> None:
+    """ "..., and pigeons circle above it": a plural noun hung as a compound of the plain verb after it ("pigeons
+    circle" as one noun, "circle" tagged a singular noun). Read as a subject and its verb when the plural is a real
+    plural (its lemma differs), no article stands before the pair (an article would make it a compound noun, "a
+    sports car"), the second word is a verb the lemmatiser knows, and nothing but a preposition, adverb, conjunction
+    or punctuation follows it (or the text ends). A subject tagged a verb ("..., and crows circle overhead": "crows"
+    a "-s" verb) is a plural noun when the lemmatiser knows its singular as a noun."""
+    verbs, nouns = lexicon.known("verb"), lexicon.known("noun")
+    for token in doc:
+        if token.tag_ == "VBZ" and token.dep_ == "nsubj" and token.head.pos_ == "VERB" and token.i < token.head.i:
+            if noun_lemma(token.text, "NNS") in nouns:  # "..., and crows circle overhead": "crows" a verb
+                token.tag_ = "NNS"
+                as_noun(token)
+            continue
+        if token.tag_ not in ("NN", "NNS", "VB", "VBP") or token.pos_ not in ("NOUN", "VERB") or token.i == 0:
+            continue
+        if token.tag_ == "NNS" and token.lower_ not in verbs:
+            continue
+        subject = doc[token.i - 1]
+        if subject.tag_ == "VBZ" and token.dep_ == "dobj" and subject.i == token.head.i and subject.dep_ == "conj":
+            # "..., and ravens circle above it": "ravens" read as the verb, "circle" as its object
+            if noun_lemma(subject.text, "NNS") not in nouns or token.lower_ not in verbs:
+                continue
+            following = doc[token.i + 1] if token.i + 1 < len(doc) else None
+            if following is not None and (following.pos_ not in AFTER_INTRANSITIVE or following.pos_ == "DET"):
+                continue
+            take_place(token, subject)
+            for child in list(subject.children):
+                rehang(child, token, child.dep_)
+            rehang(subject, token, "nsubj")
+            subject.tag_ = "NNS"
+            as_noun(subject)
+            token.tag_, token.pos_, token.lemma_ = "VBP", "VERB", token.lower_
+            continue
+        if subject.head.i != token.i or subject.dep_ not in ("compound", "nmod", "nsubj") or subject.tag_ != "NNS":
+            continue
+        if subject.lemma_.lower() == subject.lower_ or token.lower_ not in verbs:
+            continue
+        if token.pos_ == "VERB" and subject.dep_ == "nsubj":
+            continue  # already read right
+        following = doc[token.i + 1] if token.i + 1 < len(doc) else None
+        if following is not None and (following.pos_ not in AFTER_INTRANSITIVE or following.pos_ == "DET"):
+            continue
+        if any(c.dep_ in ("det", "nummod", "amod", "compound") for c in token.children if c.i < subject.i):
+            continue
+        if any(c.dep_ == "det" for c in subject.children):
+            continue
+        if token.head.i != token.i and token.dep_ not in ("conj", "advcl", "ccomp", "relcl"):
+            continue
+        rehang(subject, token, "nsubj")
+        token.tag_, token.pos_, token.lemma_ = "VBP", "VERB", token.lower_
+
+
+def repair_bare_subject_read_as_verb(doc, lexicon: Lexicon) -> None:
+    """ "goldfish in a round glass aquarium", "shrimp in a small aquarium": the first word, a noun the lemmatiser
+    knows, tagged a verb and made the root with neither subject nor object, followed by "in", "inside" or
+    "within": a noun, held by what follows (a verb there would be an order, which prompts do not give)."""
+    nouns = lexicon.known("noun")
+    if len(doc) < 3:
+        return
+    first = doc[0]
+    if first.pos_ != "VERB" or first.head.i != first.i or first.lower_ not in nouns and first.lemma_ not in nouns:
+        return
+    if any(c.dep_ in ("nsubj", "dobj", "nsubjpass", "attr", "ccomp", "xcomp") for c in first.children):
+        return
+    if doc[1].lower_ not in ("in", "inside", "within") or doc[1].head.i != first.i:
+        return
+    first.tag_ = "NNS" if first.tag_ == "VBZ" else "NN"
+    as_noun(first)
+    rehang(first, first, "ROOT")
