@@ -1785,3 +1785,184 @@ PROSE_CASES += [
         [],
     ),
 ]
+
+# Coordinated participles or adjectives as a relative clause's predicate: all bind ("whose armor is dented and
+# scratched" bound "dented" only)
+PROSE_CASES += [
+    (
+        "a sailor whose boots are worn and muddy",
+        "(NP (NP (DT a) (NN sailor)) (SBAR (WHNP (WP$ whose) (NNS boots)) (S (VP (VBP are) (ADJP (VBN worn) (CC and)"
+        " (JJ muddy))))))",
+        [("sailor", [], None), ("boots", ["worn", "muddy"], "sailor")],
+        [],
+    ),
+    (
+        "a robot whose panels are dented and scorched",
+        "(NP (NP (DT a) (NN robot)) (SBAR (WHNP (WP$ whose) (NNS panels)) (S (VP (VBP are) (VP (VBN dented) (CC and)"
+        " (VBN scorched))))))",
+        [("robot", [], None), ("panels", ["dented", "scorched"], "robot")],
+        [],
+    ),
+    (
+        "a wizard whose robe is torn and faded",
+        "(NP (NP (DT a) (NN wizard)) (SBAR (WHNP (WP$ whose) (NN robe)) (S (VP (VBZ is) (VP (VBN torn) (CC and)"
+        " (VBN faded))))))",
+        [("wizard", [], None), ("robe", ["torn", "faded"], "wizard")],
+        [],
+    ),
+]
+
+# A colour or material word as what "is" predicates, tagged a noun ("whose tail is silver" made the silver an
+# object under the tail): an attribute of the subject
+PROSE_CASES += [
+    (
+        "a knight whose shield is bronze, standing by a gate",
+        "(NP (NP (NP (DT a) (NN knight)) (SBAR (WHNP (WP$ whose) (NN shield)) (S (VP (VBZ is) (ADJP (JJ bronze))))))"
+        " (, ,) (VP (VBG standing) (PP (IN by) (NP (DT a) (NN gate)))))",
+        [("knight", [], None), ("shield", ["bronze"], "knight"), ("gate", [], None)],
+        [],
+    ),
+    (
+        "the ring is gold",
+        "(S (NP (DT the) (NN ring)) (VP (VBZ is) (ADJP (JJ gold))))",
+        [("ring", ["gold"], None)],
+        [],
+    ),
+    (
+        "a statue that is marble",
+        "(NP (NP (DT a) (NN statue)) (SBAR (WHNP (WDT that)) (S (VP (VBZ is) (ADJP (JJ marble))))))",
+        [("statue", ["marble"], None)],
+        [],
+    ),
+]
+
+# Studios, magazines, sites and 3d tools credited by name after a comma ("..., studio ghibli", "..., national
+# geographic", "..., blender"), line and edge looks ("..., soft edges") and "screenshot" as a framing noun are style
+PROSE_CASES += [
+    (
+        "a heron in a marsh, national geographic",
+        "(NP (NP (NP (DT a) (NN heron)) (PP (IN in) (NP (DT a) (NN marsh)))) (, ,) (NP (JJ national) (NNP geographic)))",
+        [("heron", [], None), ("marsh", [], "heron")],
+        ["national geographic"],
+    ),
+    (
+        "a fox in a snowy forest, studio ghibli, soft light",
+        "(NP (NP (NP (DT a) (NN fox)) (PP (IN in) (NP (DT a) (JJ snowy) (NN forest)))) (, ,) (NP (NN studio)"
+        " (NN ghibli)) (, ,) (NP (JJ soft) (NN light)))",
+        [("fox", [], None), ("forest", ["snowy"], "fox")],
+        ["studio ghibli", "soft light"],
+    ),
+    (
+        "anime screenshot of two cats on a roof, pastel colors",
+        "(NP (NP (NP (NN anime) (NN screenshot)) (PP (IN of) (NP (NP (CD two) (NNS cats)) (PP (IN on) (NP (DT a)"
+        " (NN roof)))))) (, ,) (NP (JJ pastel) (NNS colors)))",
+        [("cats", ["two"], None), ("roof", [], None)],
+        ["anime screenshot", "pastel colors"],
+    ),
+    (
+        "a lighthouse on a cliff, digital painting, soft edges",
+        "(NP (NP (NP (DT a) (NN lighthouse)) (PP (IN on) (NP (DT a) (NN cliff)))) (, ,) (NP (JJ digital)"
+        " (NN painting)) (, ,) (NP (JJ soft) (NNS edges)))",
+        [("lighthouse", [], None), ("cliff", [], None)],
+        ["digital painting", "soft edges"],
+    ),
+    (
+        "a cozy cabin in the woods, blender, octane render",
+        "(NP (NP (NP (DT a) (JJ cozy) (NN cabin)) (PP (IN in) (NP (DT the) (NNS woods)))) (, ,) (NP (NN blender))"
+        " (, ,) (NP (NN octane) (NN render)))",
+        [("cabin", ["cozy"], None), ("woods", [], "cabin")],
+        ["blender", "octane render"],
+    ),
+]
+
+# A verb or participle whose subject is a collective noun ("a pack of hyenas circling a zebra"): its object nests
+# under what the collective counts (the zebra was left at the top level)
+PROSE_CASES += [
+    (
+        "a pack of coyotes circling a lost calf",
+        "(NP (NP (NP (DT a) (NN pack)) (PP (IN of) (NP (NNS coyotes)))) (VP (VBG circling) (NP (DT a) (JJ lost)"
+        " (NN calf))))",
+        [("coyotes", [], None), ("calf", ["lost"], "coyotes")],
+        [],
+    ),
+    (
+        "A flock of crows attacks a scarecrow.",
+        "(S (NP (NP (DT A) (NN flock)) (PP (IN of) (NP (NNS crows)))) (VP (VBZ attacks) (NP (DT a) (NN scarecrow)))"
+        " (. .))",
+        [("crows", [], None), ("scarecrow", [], "crows")],
+        [],
+    ),
+    (
+        "A herd of goats climbs a steep rock.",
+        "(S (NP (NP (DT A) (NN herd)) (PP (IN of) (NP (NNS goats)))) (VP (VBZ climbs) (NP (DT a) (JJ steep)"
+        " (NN rock))) (. .))",
+        [("goats", [], None), ("rock", ["steep"], "goats")],
+        [],
+    ),
+    (
+        "A pack of wolves surrounds a lonely cabin.",
+        "(S (NP (NP (DT A) (NN pack)) (PP (IN of) (NP (NNS wolves)))) (VP (VBZ surrounds) (NP (DT a) (JJ lonely)"
+        " (NN cabin))) (. .))",
+        [("wolves", [], None), ("cabin", ["lonely"], "wolves")],
+        [],
+    ),
+]
+
+# A participle after two coordinated worn items ("a gentleman in a jacket and a cap feeding pigeons"): the wearer
+# acts, not the last item
+PROSE_CASES += [
+    (
+        "a woman in a red scarf and a wool hat walking a dog",
+        "(NP (NP (DT a) (NN woman)) (PP (IN in) (NP (NP (DT a) (JJ red) (NN scarf)) (CC and) (NP (DT a) (NN wool)"
+        " (NN hat)))) (VP (VBG walking) (NP (DT a) (NN dog))))",
+        [("woman", [], None), ("scarf", ["red"], "woman"), ("hat", ["wool"], "woman"), ("dog", [], "woman")],
+        [],
+    ),
+    (
+        "a boy in a blue shirt and a cap throwing a ball",
+        "(NP (NP (DT a) (NN boy)) (PP (IN in) (NP (NP (DT a) (JJ blue) (NN shirt)) (CC and) (NP (DT a) (NN cap))))"
+        " (VP (VBG throwing) (NP (DT a) (NN ball))))",
+        [("boy", [], None), ("shirt", ["blue"], "boy"), ("cap", [], "boy"), ("ball", [], "boy")],
+        [],
+    ),
+    (
+        "a chef in a white apron and a tall hat tasting soup",
+        "(NP (NP (DT a) (NN chef)) (PP (IN in) (NP (NP (DT a) (JJ white) (NN apron)) (CC and) (NP (DT a) (JJ tall)"
+        " (NN hat)))) (VP (VBG tasting) (NP (NN soup))))",
+        [("chef", [], None), ("apron", ["white"], "chef"), ("hat", ["tall"], "chef"), ("soup", [], "chef")],
+        [],
+    ),
+]
+
+# An infinitive of purpose after a verb's object, with an object of its own ("climbs a ladder to reach an atlas"):
+# its object is the subject's, not the first object's ("a book to read" stays a relative clause)
+PROSE_CASES += [
+    (
+        "A painter climbs a ladder to paint a ceiling.",
+        "(S (NP (DT A) (NN painter)) (VP (VBZ climbs) (NP (DT a) (NN ladder)) (S (VP (TO to) (VP (VB paint)"
+        " (NP (DT a) (NN ceiling)))))) (. .))",
+        [("painter", [], None), ("ladder", [], "painter"), ("ceiling", [], "painter")],
+        [],
+    ),
+    (
+        "A boy climbs a fence to catch a frisbee.",
+        "(S (NP (DT A) (NN boy)) (VP (VBZ climbs) (NP (DT a) (NN fence)) (S (VP (TO to) (VP (VB catch) (NP"
+        " (DT a) (NN frisbee)))))) (. .))",
+        [("boy", [], None), ("fence", [], "boy"), ("frisbee", [], "boy")],
+        [],
+    ),
+    (
+        "A girl climbs a tree to rescue a kitten.",
+        "(S (NP (DT A) (NN girl)) (VP (VBZ climbs) (NP (DT a) (NN tree)) (S (VP (TO to) (VP (VB rescue) (NP"
+        " (DT a) (NN kitten)))))) (. .))",
+        [("girl", [], None), ("tree", [], "girl"), ("kitten", [], "girl")],
+        [],
+    ),
+    (
+        "A woman climbs a stool to reach a high shelf.",
+        "(S (NP (DT A) (NN woman)) (VP (VBZ climbs) (NP (DT a) (NN stool)) (S (VP (TO to) (VP (VB reach) (NP"
+        " (DT a) (JJ high) (NN shelf)))))) (. .))",
+        [("woman", [], None), ("stool", [], "woman"), ("shelf", ["high"], "woman")],
+        [],
+    ),
+]

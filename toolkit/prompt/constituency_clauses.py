@@ -69,8 +69,10 @@ class _ClauseBuilder:
             return [a for vp in inner for a in self._predicative(vp, participles)]
         found: list[tuple[int, ...]] = []
         for child in verb_phrase.children:
-            if participles and child.label == "VP" and all(self._tag(n) == "VBN" for n in self._flatten_all(child)):
-                found.extend((n.word,) for n in self._flatten_all(child))
+            words = self._flatten_all(child) if child.label == "VP" else []
+            if participles and words and all(self._tag(n) in ("VBN", "CC", ",") for n in words):
+                # "that is broken", "whose armor is dented and scratched"
+                found.extend((n.word,) for n in words if self._tag(n) == "VBN")
                 continue
             if child.label == "ADJP" or (child.is_word and self._tag(child) in {"JJ", "JJR", "JJS"}):
                 grading: list[int] = []

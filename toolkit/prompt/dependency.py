@@ -382,7 +382,7 @@ class _Reader(_NestingReader):
             and any(c.dep_ == "auxpass" and c.lemma_.lower() == "be" for c in verb.children)
             and not any(c.dep_ in ("dobj", "prep", "agent", "oprd", "prt") for c in verb.children)
         ):
-            return [self._graded(verb)]
+            return self._with_conjuncts(verb)  # "whose armor is dented and scratched": both
         if verb.lemma_.lower() not in COPULA_LEMMAS:
             return []
         found = []

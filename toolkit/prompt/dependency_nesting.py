@@ -38,6 +38,19 @@ class _NestingReader:
         spatial = bool(link_words & SPATIAL_WORDS)
         return governor, spatial, not spatial and "with" in link_words
 
+    def _counted(self, head) -> int | None:
+        """For a collective or quantity noun ("a pack of hyenas"), the entity it counts, or None."""
+        return next(
+            (
+                self.entity_of[counted.i]
+                for of in head.children
+                if of.lower_ == "of"
+                for counted in of.children
+                if counted.i in self.entity_of
+            ),
+            None,
+        )
+
     def _governing_entity(self, token, link_words: set[str]) -> int | None:
         """Index of the nearest entity that governs ``token``; the words passed on the way, in lower case, go
         into ``link_words``."""
@@ -75,15 +88,9 @@ class _NestingReader:
             if self._style_tag_word(head):
                 return None  # "..., night, rain": a tag after a comma governs nothing
             if head.i in self.quantity_heads and not (current.dep_ == "prep" and current.lower_ == "of"):
-                counted = [
-                    self.entity_of[counted.i]
-                    for of in head.children
-                    if of.lower_ == "of"
-                    for counted in of.children
-                    if counted.i in self.entity_of
-                ]
-                if counted:
-                    return counted[0]
+                counted = self._counted(head)
+                if counted is not None:
+                    return counted
             if head.pos_ in ("VERB", "AUX") and current.dep_ not in _SUBJECT_DEPS:
                 # "a man sits on a bench and feeds the pigeons": a coordinated verb shares its first verb's subject
                 verbs = [head, head.head] if head.dep_ == "conj" and head.head.pos_ in ("VERB", "AUX") else [head]
@@ -91,6 +98,10 @@ class _NestingReader:
                     for child in verb.children:
                         if child.dep_ in _SUBJECT_DEPS and child.i in self.entity_of:
                             return self.entity_of[child.i]
+                        if child.dep_ in _SUBJECT_DEPS and child.i in self.quantity_heads:
+                            counted = self._counted(child)  # "a pack of hyenas circling a zebra": the hyenas'
+                            if counted is not None:
+                                return counted
             if current.dep_ in _SUBJECT_DEPS and head.dep_ in _CLAUSE_DEPS:
                 return None  # "... while her dog chases a ball": the subject of its own clause stands alone
             if head.dep_ == "relcl":

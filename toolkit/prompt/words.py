@@ -43,6 +43,7 @@ FRAMING_NOUNS = frozenset(
         "photography",
         "view",
         "scene",
+        "screenshot",
         "cartoon",
         "selfie",
         "art",
@@ -383,7 +384,9 @@ NEGATION_DETERMINERS = frozenset({"no"})
 # Style tags after a comma ("..., 4k, soft light, highly detailed"): the look of the picture, not objects in it. A
 # comma-separated segment with no article that holds one of these words (or a framing noun, "..., studio photo",
 # "..., pixel art", or a time of day, "..., golden hour") is style as a whole: "shallow depth of field",
-# "unreal engine", "85mm lens" (spaCy splits "85mm" into "85" and "mm").
+# "unreal engine", "85mm lens" (spaCy splits "85mm" into "85" and "mm"). Round 7 added the studios, magazines, sites
+# and 3d tools prompts credit by name ("..., studio ghibli", "..., national geographic", "..., blender") and the
+# line and edge looks ("..., soft edges", "..., clean linework").
 STYLE_TAG_NOUNS = _word_set(
     """
     light lighting 4k 8k hdr uhd resolution quality detail details render rendering bokeh focus artstation
@@ -391,6 +394,8 @@ STYLE_TAG_NOUNS = _word_set(
     colours palette tones contrast exposure saturation grain film sharpness vignette shading cyberpunk steampunk
     vaporwave synthwave solarpunk noir anime manga baroque surrealism impressionism minimalism minimalist neon
     macro closeup telephoto
+    ghibli pixar disney geographic blender midjourney deviantart pixiv behance cgsociety zbrush redshift
+    edges outlines linework brushstrokes
     """
 )
 

@@ -51,6 +51,9 @@ heads), so that the dependency builder reads a sound tree and the benepar route 
 * a plural subject and its plain verb after ", and" read as one noun or as a verb and its object ("..., and pigeons
   circle above it"), or the plural tagged a verb; a bare plural at the start tagged a verb and made the root before
   "in" ("goldfish in a glass aquarium");
+* an infinitive of purpose hung on a verb's object as a relative clause: "climbs a ladder to reach an atlas" (the
+  climber reaches it); a participle after two coordinated worn items: "a man in a jacket and a cap feeding pigeons";
+* a colour noun as what "is" predicates ("whose tail is silver"): an adjective;
 * a lemma that the lemmatiser's suffix rules made up: "ramen" -> "raman", "lens" -> "len": a changed noun lemma is
   kept only when the lemmatiser knows it as a noun or lists the word as an exception; irregular plurals it misses
   ("oxen") come from :data:`~attnmod.toolkit.prompt.words.IRREGULAR_PLURALS`.
@@ -86,6 +89,7 @@ from .participles import (
 from .phrases import (
     repair_adjective_hung_as_compound,
     repair_attribute_noun_head,
+    repair_colour_predicate_noun,
     repair_colour_read_as_conjunct,
     repair_conjunct_of_object,
     repair_misplaced_article,
@@ -102,6 +106,7 @@ from .verbs import (
     repair_coordinated_verb,
     repair_noun_read_as_verb,
     repair_noun_read_as_verb_with_subject,
+    repair_purpose_read_as_relative,
     repair_stranded_predicate,
     repair_verb_after_relative_clause,
     repair_verb_read_as_plural,
@@ -124,6 +129,7 @@ def repair(doc, lexicon: Lexicon | None):
     repair_misplaced_article(doc)
     repair_participle_with_article_subject(doc)
     repair_colour_read_as_conjunct(doc)
+    repair_colour_predicate_noun(doc)
     repair_noun_read_as_verb_with_subject(doc)
     repair_adjective_hung_as_compound(doc)
     repair_participle_read_as_noun(doc)
@@ -143,8 +149,9 @@ def repair(doc, lexicon: Lexicon | None):
         repair_verbless_predicate,
         repair_stranded_preposition,
         repair_place_on_object,
-        repair_participle_on_worn_item,
+        repair_purpose_read_as_relative,
         repair_worn_conjunct,
+        repair_participle_on_worn_item,
         repair_participle_read_as_gerund,
         repair_subject_of_noun,
         repair_parallel_preposition,

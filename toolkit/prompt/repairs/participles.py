@@ -120,6 +120,8 @@ def repair_participle_on_worn_item(doc) -> None:
         if verb.tag_ != "VBG" or verb.dep_ != "acl":
             continue
         item = verb.head
+        while item.dep_ == "conj" and item.head.i < item.i and is_clothing(item.head):
+            item = item.head  # "a man in a jacket and a cap feeding pigeons": the first piece's link
         link = item.head  # "in" (a boy in a raincoat) or "wearing" (a fox wearing a scarf)
         if item.dep_ == "pobj" and link.lower_ == "in" and link.dep_ == "prep":
             pass

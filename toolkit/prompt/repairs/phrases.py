@@ -189,3 +189,17 @@ def repair_stranded_preposition(doc) -> None:
             objects = [c for c in verb.children if c.dep_ == "dobj" and c.left_edge.i == prep.i + 1]
             if objects:
                 rehang(objects[0], prep, "pobj")
+
+
+def repair_colour_predicate_noun(doc) -> None:
+    """ "a mermaid whose tail is silver, sitting on a rock": a colour or material word (``silver``) tagged a noun as
+    what a form of "be" predicates, with no article or modifier of its own: an adjective of the subject, not a new
+    object ("the ring is a gold one" keeps its article and stays as read)."""
+    for token in doc:
+        if token.lower_ not in ATTRIBUTE_NOUNS or token.pos_ not in ("NOUN", "PROPN") or token.dep_ != "attr":
+            continue
+        if token.head.lemma_.lower() != "be" or any(c.i < token.i for c in token.children):
+            continue
+        if not any(c.dep_ in ("nsubj", "nsubjpass") for c in token.head.children):
+            continue
+        token.tag_, token.pos_, token.dep_, token.lemma_ = "JJ", "ADJ", "acomp", token.lower_

@@ -220,3 +220,21 @@ def repair_verbless_predicate(doc) -> None:
             continue
         rehang(subject, subject, "ROOT")
         rehang(root, coordinator.head, "conj")
+
+
+def repair_purpose_read_as_relative(doc) -> None:
+    """ "The old librarian climbs a wooden ladder to reach a dusty atlas": "to reach" hung on the ladder as a relative
+    clause. An infinitive after a verb's object that has an object of its own says what the verb's subject does it
+    for: it hangs from the verb, and its object is the subject's ("a book to read", with no object, stays the
+    book's)."""
+    for verb in doc:
+        if verb.tag_ != "VB" or verb.dep_ != "relcl":
+            continue
+        noun = verb.head
+        if noun.dep_ != "dobj" or noun.head.pos_ != "VERB" or noun.i > verb.i:
+            continue
+        if not any(c.lower_ == "to" and c.dep_ == "aux" and c.i == verb.i - 1 for c in verb.children):
+            continue
+        if not any(c.dep_ == "dobj" for c in verb.children):
+            continue
+        rehang(verb, noun.head, "advcl")
