@@ -129,9 +129,9 @@ def test_masking_separates_the_applied_maps_but_the_models_own_maps_still_overla
         phases=record.phases, sums=record.sums, counts=record.counts, token_ids=record.token_ids, tree=CAT_DOG
     )
     applied = score_record(record, CAT_DOG, source="applied")
-    assert default["maps"] == "model" and applied["maps"] == "applied"
-    assert default["overall"] == score_record(own_only, CAT_DOG)["overall"]
+    assert default.maps == "model" and applied.maps == "applied"
+    assert default.overall == score_record(own_only, CAT_DOG).overall
     # masking hides the dog's tokens on the cat's patches and back: the applied maps give other presences
-    own_presence = [row["presence"] for row in default["overall"]["entities"]]
-    applied_presence = [row["presence"] for row in applied["overall"]["entities"]]
+    own_presence = [row.presence for row in default.overall.entities]
+    applied_presence = [row.presence for row in applied.overall.entities]
     assert own_presence != pytest.approx(applied_presence, abs=1e-3)
