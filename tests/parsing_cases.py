@@ -1966,3 +1966,57 @@ PROSE_CASES += [
         [],
     ),
 ]
+
+# A participle after "with" and what someone has ("an elf with silver braids riding a bicycle"): the one with it acts
+PROSE_CASES += [
+    (
+        "a knight with a long spear riding a black horse",
+        "(NP (NP (DT a) (NN knight)) (PP (IN with) (NP (DT a) (JJ long) (NN spear))) (VP (VBG riding) (NP (DT a)"
+        " (JJ black) (NN horse))))",
+        [("knight", [], None), ("spear", ["long"], "knight"), ("horse", ["black"], "knight")],
+        [],
+    ),
+    (
+        "a wizard with a wooden staff standing on a rock",
+        "(NP (NP (DT a) (NN wizard)) (PP (IN with) (NP (DT a) (JJ wooden) (NN staff))) (VP (VBG standing) (PP (IN on)"
+        " (NP (DT a) (NN rock)))))",
+        [("wizard", [], None), ("staff", ["wooden"], "wizard"), ("rock", [], None)],
+        [],
+    ),
+    (
+        "a woman with an umbrella crossing a street",
+        "(NP (NP (DT a) (NN woman)) (PP (IN with) (NP (DT an) (NN umbrella))) (VP (VBG crossing) (NP (DT a)"
+        " (NN street))))",
+        [("woman", [], None), ("umbrella", [], "woman"), ("street", [], "woman")],
+        [],
+    ),
+]
+
+# "past" after a participle tagged an adjective of the next noun ("a tram rattling past brick houses" gave the houses
+# the attribute "past"): a spatial preposition
+PROSE_CASES += [
+    (
+        "a horse galloping past wooden barns",
+        "(NP (NP (DT a) (NN horse)) (VP (VBG galloping) (PP (IN past) (NP (JJ wooden) (NNS barns)))))",
+        [("horse", [], None), ("barns", ["wooden"], None)],
+        [],
+    ),
+    (
+        "a cart rolling past brick walls",
+        "(NP (NP (DT a) (NN cart)) (VP (VBG rolling) (PP (IN past) (NP (NN brick) (NNS walls)))))",
+        [("cart", [], None), ("walls", ["brick"], None)],
+        [],
+    ),
+    (
+        "a dog trotting past brick walls",
+        "(NP (NP (DT a) (NN dog)) (VP (VBG trotting) (PP (IN past) (NP (NN brick) (NNS walls)))))",
+        [("dog", [], None), ("walls", ["brick"], None)],
+        [],
+    ),
+    (
+        "a van rattling past wooden sheds",
+        "(NP (NP (DT a) (NN van)) (VP (VBG rattling) (PP (IN past) (NP (JJ wooden) (NNS sheds)))))",
+        [("van", [], None), ("sheds", ["wooden"], None)],
+        [],
+    ),
+]

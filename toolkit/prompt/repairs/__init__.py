@@ -53,6 +53,7 @@ heads), so that the dependency builder reads a sound tree and the benepar route 
   "in" ("goldfish in a glass aquarium");
 * an infinitive of purpose hung on a verb's object as a relative clause: "climbs a ladder to reach an atlas" (the
   climber reaches it); a participle after two coordinated worn items: "a man in a jacket and a cap feeding pigeons";
+* "past" after a participle read as an adjective of the next noun: "a tram rattling past brick houses";
 * a colour noun as what "is" predicates ("whose tail is silver"): an adjective;
 * a lemma that the lemmatiser's suffix rules made up: "ramen" -> "raman", "lens" -> "len": a changed noun lemma is
   kept only when the lemmatiser knows it as a noun or lists the word as an exception; irregular plurals it misses
@@ -84,6 +85,7 @@ from .participles import (
     repair_participle_read_as_gerund,
     repair_participle_read_as_noun,
     repair_participle_with_article_subject,
+    repair_preposition_read_as_adjective,
     repair_worn_conjunct,
 )
 from .phrases import (
@@ -133,6 +135,7 @@ def repair(doc, lexicon: Lexicon | None):
     repair_noun_read_as_verb_with_subject(doc)
     repair_adjective_hung_as_compound(doc)
     repair_participle_read_as_noun(doc)
+    repair_preposition_read_as_adjective(doc)
     repair_participle_head(doc, lexicon)
     for step in (
         repair_participle_modifier,

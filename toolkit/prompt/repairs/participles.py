@@ -112,9 +112,10 @@ def repair_participle_read_as_noun(doc) -> None:
 
 
 def repair_participle_on_worn_item(doc) -> None:
-    """ "a boy in a yellow raincoat jumping in puddles", "a fox wearing a scarf sitting in the snow": the participle
-    hung on the raincoat or the scarf; who is in something (wearing it, or inside it) or wears it is who acts: the
-    participle hangs from the noun before "in" or "wearing" ("a girl sitting under a tree reading a book": from the
+    """ "a boy in a yellow raincoat jumping in puddles", "a fox wearing a scarf sitting in the snow", "a samurai with a
+    katana standing on a staircase": the participle hung on the raincoat, the scarf or the katana; who is in something
+    (wearing it, or inside it), wears it or has it is who acts: the participle hangs from the noun before "in",
+    "with" or "wearing" ("a girl sitting under a tree reading a book": from the
     one who sits)."""
     for verb in doc:
         if verb.tag_ != "VBG" or verb.dep_ != "acl":
@@ -123,7 +124,8 @@ def repair_participle_on_worn_item(doc) -> None:
         while item.dep_ == "conj" and item.head.i < item.i and is_clothing(item.head):
             item = item.head  # "a man in a jacket and a cap feeding pigeons": the first piece's link
         link = item.head  # "in" (a boy in a raincoat) or "wearing" (a fox wearing a scarf)
-        if item.dep_ == "pobj" and link.lower_ == "in" and link.dep_ == "prep":
+        if item.dep_ == "pobj" and link.lower_ in ("in", "with") and link.dep_ == "prep":
+            # "an elf with silver braids riding a bicycle": the one with the braids rides
             pass
         elif (
             item.dep_ == "pobj"
@@ -174,3 +176,28 @@ def repair_worn_conjunct(doc) -> None:
         ]
         if worn:
             rehang(token, worn[-1], "conj")
+
+
+def repair_preposition_read_as_adjective(doc) -> None:
+    """ "An old tram rattling past brick houses", "a horse galloping past wooden barns": "past" after a participle
+    tagged an adjective of the next noun (an attribute "past", and the houses the participle's object or the root).
+    It is the participle's preposition and the noun its object; the noun before the participle is who does it."""
+    for past in doc:
+        if past.lower_ != "past" or past.pos_ != "ADJ" or past.i == 0 or past.dep_ != "amod":
+            continue
+        verb, noun = doc[past.i - 1], past.head
+        if verb.tag_ != "VBG" or noun.i <= past.i or noun.pos_ not in ("NOUN", "PROPN"):
+            continue
+        subject = verb.head if verb.dep_ == "acl" else doc[verb.i - 1] if verb.i > 0 else None
+        if subject is None or subject.pos_ not in ("NOUN", "PROPN") or subject.i >= verb.i:
+            continue
+        if subject.head.i == noun.i or noun.head.i == noun.i:
+            take_place(subject, noun)
+            for child in [c for c in noun.children if c.i < subject.i]:
+                rehang(child, subject, child.dep_)
+            for child in [c for c in noun.children if c.i > noun.i]:
+                rehang(child, verb, child.dep_)
+        rehang(verb, subject, "acl")
+        rehang(past, verb, "prep")
+        rehang(noun, past, "pobj")
+        past.tag_, past.pos_, past.lemma_ = "IN", "ADP", "past"
