@@ -2020,3 +2020,29 @@ PROSE_CASES += [
         [],
     ),
 ]
+
+# A participle after "with" hung on a framing noun ("anime screenshot of an elf with silver braids riding a bicycle"
+# left the bicycle at the top level): the one shown with it acts
+PROSE_CASES += [
+    (
+        "watercolor illustration of a monk with a lantern climbing a hill, soft light",
+        "(NP (NP (NP (NN watercolor) (NN illustration)) (PP (IN of) (NP (NP (DT a) (NN monk)) (PP (IN with)"
+        " (NP (DT a) (NN lantern))) (VP (VBG climbing) (NP (DT a) (NN hill)))))) (, ,) (NP (JJ soft) (NN light)))",
+        [("monk", [], None), ("lantern", [], "monk"), ("hill", [], "monk")],
+        ["watercolor illustration", "soft light"],
+    ),
+    (
+        "watercolor illustration of a hiker with a map crossing a river, soft light",
+        "(NP (NP (NP (NN watercolor) (NN illustration)) (PP (IN of) (NP (NP (DT a) (NN hiker)) (PP (IN with)"
+        " (NP (DT a) (NN map))) (VP (VBG crossing) (NP (DT a) (NN river)))))) (, ,) (NP (JJ soft) (NN light)))",
+        [("hiker", [], None), ("map", [], "hiker"), ("river", [], "hiker")],
+        ["watercolor illustration", "soft light"],
+    ),
+    (
+        "watercolor illustration of a boy with a lantern climbing a tower, soft light",
+        "(NP (NP (NP (NN watercolor) (NN illustration)) (PP (IN of) (NP (NP (DT a) (NN boy)) (PP (IN with)"
+        " (NP (DT a) (NN lantern))) (VP (VBG climbing) (NP (DT a) (NN tower)))))) (, ,) (NP (JJ soft) (NN light)))",
+        [("boy", [], None), ("lantern", [], "boy"), ("tower", [], "boy")],
+        ["watercolor illustration", "soft light"],
+    ),
+]

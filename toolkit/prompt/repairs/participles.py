@@ -137,6 +137,10 @@ def repair_participle_on_worn_item(doc) -> None:
         elif not (item.dep_ == "dobj" and link.lower_ == "wearing" and link.dep_ == "acl"):
             continue
         wearer = link.head
+        if wearer.lemma_.lower() in FRAMING_NOUNS and link.lower_ == "with":
+            # "a screenshot of an elf with braids riding a bicycle": "with" hung on the framing noun; the elf rides
+            shown = [g for c in wearer.children if c.lower_ == "of" for g in c.children if g.dep_ == "pobj"]
+            wearer = shown[0] if shown else wearer
         if wearer.pos_ in ("NOUN", "PROPN") and wearer.i < link.i < item.i < verb.i:
             rehang(verb, wearer, "acl")
 
