@@ -1040,7 +1040,9 @@ PROSE_CASES += [
         "a neon sign above a door, cyberpunk, night",
         "(NP (NP (NP (DT a) (NN neon) (NN sign)) (PP (IN above) (NP (DT a) (NN door)))) (, ,) (NP (NN cyberpunk))"
         " (, ,) (NP (NN night)))",
-        [("neon sign", [], None), ("door", [], None)],
+        # round 8: "neon" before a noun names what it is made of or lit by, an attribute as "brass" and "glass" are
+        # (issue 3's convention; both independent gold writers read "a neon katana" so); the sign is still an object
+        [("sign", ["neon"], None), ("door", [], None)],
         ["cyberpunk", "night"],
     ),
     (
@@ -2044,5 +2046,42 @@ PROSE_CASES += [
         " (NP (DT a) (NN lantern))) (VP (VBG climbing) (NP (DT a) (NN tower)))))) (, ,) (NP (JJ soft) (NN light)))",
         [("boy", [], None), ("lantern", [], "boy"), ("tower", [], "boy")],
         ["watercolor illustration", "soft light"],
+    ),
+]
+
+# Round 8: colour and material nouns before a noun ("a rattan chair", "a vermilion sash") are its attributes, not part
+# of its name: the lists of attribute_words.py extended by kind (metals, stones, ceramics, timbers, fabrics, plastics,
+# pigment and gem colours)
+PROSE_CASES += [
+    (
+        "a monk in a vermilion sash",
+        "(NP (NP (DT a) (NN monk)) (PP (IN in) (NP (DT a) (NN vermilion) (NN sash))))",
+        [("monk", [], None), ("sash", ["vermilion"], "monk")],
+        [],
+    ),
+    (
+        "a sapphire ring in a velvet box",
+        "(NP (NP (DT a) (NN sapphire) (NN ring)) (PP (IN in) (NP (DT a) (NN velvet) (NN box))))",
+        [("ring", ["sapphire"], "box"), ("box", ["velvet"], None)],
+        [],
+    ),
+    (
+        "a rattan chair beside a teak table",
+        "(NP (NP (DT a) (NN rattan) (NN chair)) (PP (IN beside) (NP (DT a) (NN teak) (NN table))))",
+        [("chair", ["rattan"], None), ("table", ["teak"], None)],
+        [],
+    ),
+    (
+        "a fisherman mending a nylon net on a plywood dock",
+        "(NP (NP (DT a) (NN fisherman)) (VP (VBG mending) (NP (DT a) (NN nylon) (NN net))"
+        " (PP (IN on) (NP (DT a) (NN plywood) (NN dock)))))",
+        [("fisherman", [], None), ("net", ["nylon"], "fisherman"), ("dock", ["plywood"], None)],
+        [],
+    ),
+    (
+        "a sailor in a tartan scarf",
+        "(NP (NP (DT a) (NN sailor)) (PP (IN in) (NP (DT a) (NN tartan) (NN scarf))))",
+        [("sailor", [], None), ("scarf", ["tartan"], "sailor")],
+        [],
     ),
 ]

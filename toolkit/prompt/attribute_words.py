@@ -3,6 +3,11 @@ attributes ("a red car", "a brick wall", "an oval sink"), even where a tagger ca
 
 from __future__ import annotations
 
+
+def _word_set(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
 COLOUR_WORDS = frozenset(
     {
         "red",
@@ -49,6 +54,17 @@ COLOUR_WORDS = frozenset(
         "aqua",
         "rainbow",
     }
+    # Round 8: colour nouns named after a pigment, dye, spice or gem, which prompts put before a noun as its colour
+    # ("saffron robes", "an ochre wall", "a cobalt vase", "a neon sign"); two gold writers (test7, test8) read them as
+    # attributes, as the parser read the colours above. Words that as often name the thing itself before a noun
+    # ("lemon tree", "cherry blossom", "plum jam", "rose garden", "salmon fillet", "wine glass") are left out.
+    | _word_set(
+        """
+        saffron ochre ocher cobalt sepia vermilion vermillion cerulean azure sapphire chartreuse fuchsia mauve
+        burgundy taupe umber sienna russet periwinkle celadon carmine cerise viridian ultramarine aquamarine ecru
+        slate charcoal neon amethyst topaz onyx opal pearl garnet
+        """
+    )
 )
 
 # Nouns that, in front of another noun, describe what it is made of or what shape it has ("a brick wall",
@@ -124,6 +140,27 @@ MATERIAL_WORDS = frozenset(
         "terracotta",
         "bone",
     }
+    # Round 8: more of what things are made of, by kind, for the same reading ("a zinc counter", "a stoneware crock",
+    # "a rattan chair", "a vinyl record"): metals, stones, ceramics, timbers, fabrics and fibres, plastics and resins,
+    # skins, papers and finishes. Left out: woods named after their tree ("oak", "pine", "maple", "birch", "cedar",
+    # "walnut", "cherry"), which before "tree", "cone" or "leaf" name the plant ("an oak tree" is one name in the
+    # gold), and words that as often head a compound naming a kind of thing ("rope bridge", "chain mail", "sugar
+    # cube", "sand castle", "snow globe", "rock garden", "feather boa", "lead singer", "china" / "China").
+    | _word_set(
+        """
+        zinc nickel platinum tungsten cobalt gilt tinfoil foil alloy
+        slate sandstone limestone basalt quartz onyx alabaster flint cobblestone soapstone travertine pumice
+        sapphire amethyst topaz opal pearl garnet
+        stoneware earthenware majolica faience enamel porcelain terracotta
+        teak rosewood balsa plywood driftwood hardwood timber rattan
+        canvas muslin gingham tartan plaid calico chintz damask brocade taffeta tulle organza mohair fleece
+        spandex lycra polyester gauze chenille jute hemp sisal crochet mesh
+        sheepskin snakeskin buckskin rawhide
+        vinyl acrylic resin latex silicone styrofoam polystyrene plexiglass plexiglas perspex fiberglass
+        fibreglass celluloid bakelite lucite neoprene
+        parchment vellum cork mosaic lacquer neon
+        """
+    )
 )
 
 # Shape and size words taggers often call nouns before another noun ("an oval sink", "a pyramidal trophy").
