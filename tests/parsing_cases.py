@@ -2085,3 +2085,33 @@ PROSE_CASES += [
         [],
     ),
 ]
+
+# Round 8: "through" and "down" as prepositions of a path are spatial: what they reach is a sibling ("a skier racing
+# down a slope"), also where the model reads "down" as a particle with the path as the verb's object
+PROSE_CASES += [
+    (
+        "a skier racing down a snowy slope",
+        "(NP (NP (DT a) (NN skier)) (VP (VBG racing) (PP (IN down) (NP (DT a) (JJ snowy) (NN slope)))))",
+        [("skier", [], None), ("slope", ["snowy"], None)],
+        [],
+    ),
+    (
+        "a barrel rolling down a steep hill",
+        "(NP (NP (DT a) (NN barrel)) (VP (VBG rolling) (PP (IN down) (NP (DT a) (JJ steep) (NN hill)))))",
+        [("barrel", [], None), ("hill", ["steep"], None)],
+        [],
+    ),
+    (
+        "A cyclist pedals through a quiet town.",
+        "(S (NP (DT A) (NN cyclist)) (VP (VBZ pedals) (PP (IN through) (NP (DT a) (JJ quiet) (NN town)))) (. .))",
+        [("cyclist", [], None), ("town", ["quiet"], None)],
+        [],
+    ),
+    (
+        "a girl with a kite running through a meadow",
+        "(NP (NP (NP (DT a) (NN girl)) (PP (IN with) (NP (DT a) (NN kite)))) (VP (VBG running) (PP (IN through)"
+        " (NP (DT a) (NN meadow)))))",
+        [("girl", [], None), ("kite", [], "girl"), ("meadow", [], None)],
+        [],
+    ),
+]

@@ -147,6 +147,11 @@ SPATIAL_WORDS = frozenset(
         "past",
         "by",
         "at",
+        # a path past or along another object ("a goat wanders through the grass", "otters drifting down a river"):
+        # the object of "through" and "down" is a place the other moves in, a sibling as with "across" and "along"
+        # (round 8; "into" still nests: "a stone thrown into a lake")
+        "through",
+        "down",
         # relational nouns of "to the left of", "in front of", "on top of", "in the middle of"
         "left",
         "right",

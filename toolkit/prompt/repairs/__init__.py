@@ -41,7 +41,8 @@ heads), so that the dependency builder reads a sound tree and the benepar route 
   the noun it names with: "a teddy bear with a missing eye"; a conjunct whose own preposition was hung on the first
   noun: "a cup without a handle and a plate without food";
 * a place hung on a verb's object: "reads a book in a cozy library" (the reading happens there);
-* a preposition left without its object: "a kite flying over a village" (``flying -dobj-> village``);
+* a preposition left without its object: "a kite flying over a village" (``flying -dobj-> village``); "down" or
+  "through" read as a particle with the path as the verb's object: "otters drifting down a river" (round 8);
 * a participle before a noun read as part of its name ("a steaming bowl"), a noun before a noun read as an
   adjective ("a lily pad");
 * a comparative read as a compound noun when another comparative describes the same noun: "a brighter star above
@@ -99,6 +100,7 @@ from .phrases import (
     repair_number_noun,
     repair_numeral_root,
     repair_parallel_preposition,
+    repair_path_particle,
     repair_place_on_object,
     repair_stranded_preposition,
     repair_subject_of_noun,
@@ -151,6 +153,7 @@ def repair(doc, lexicon: Lexicon | None):
         repair_coordinated_verb,
         repair_verbless_predicate,
         repair_stranded_preposition,
+        repair_path_particle,
         repair_place_on_object,
         repair_purpose_read_as_relative,
         repair_worn_conjunct,

@@ -191,6 +191,37 @@ def repair_stranded_preposition(doc) -> None:
                 rehang(objects[0], prep, "pobj")
 
 
+# Verbs that take "down" as a particle of an object they act on ("putting down a bag", "cutting down a tree"): the
+# object is what they act on, not a path; any other verb with "down" right before its object moves along it.
+_PHRASAL_DOWN = """
+    put set lay place take bring pull push knock kick cut chop saw fell tear burn write jot note turn break shut pin
+    hand wipe wash hose hold tie strap weigh track hunt shoot gun mow strike beat hammer press pat slow calm cool
+    water tone gulp wolf melt nail bolt screw throw toss drop lower boil
+"""
+_PHRASAL_DOWN_VERBS = frozenset(_PHRASAL_DOWN.split())
+
+
+def repair_path_particle(doc) -> None:
+    """ "two otters drifting down a winding river", "a cat climbing down a tree": "down" (or "through") tagged a
+    particle of the verb and the path after it made the verb's object; a preposition of the path, the noun its
+    object (a place the subject moves along, a sibling: :data:`~attnmod.toolkit.prompt.words.SPATIAL_WORDS`).
+    Not after a verb that acts on what follows its "down" ("putting down a bag")."""
+    for particle in doc:
+        if particle.dep_ != "prt" or particle.lower_ not in ("down", "through") or particle.i + 1 >= len(doc):
+            continue
+        verb = particle.head
+        if verb.lemma_.lower() in _PHRASAL_DOWN_VERBS and particle.lower_ == "down":
+            continue
+        objects = [
+            c for c in verb.children if c.dep_ in ("dobj", "npadvmod", "pobj") and c.left_edge.i == particle.i + 1
+        ]
+        if not objects and particle.n_rights == 0:
+            continue
+        particle.tag_, particle.pos_, particle.dep_ = "IN", "ADP", "prep"
+        for noun in objects:
+            rehang(noun, particle, "pobj")
+
+
 def repair_colour_predicate_noun(doc) -> None:
     """ "a mermaid whose tail is silver, sitting on a rock": a colour or material word (``silver``) tagged a noun as
     what a form of "be" predicates, with no article or modifier of its own: an adjective of the subject, not a new
