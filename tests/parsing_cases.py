@@ -2115,3 +2115,37 @@ PROSE_CASES += [
         [],
     ),
 ]
+
+# Round 8: a relative clause fronted by a preposition ("on which", "under which"): what stands in it is a sibling with
+# all its attributes, when the model hangs the count on the material word ("three glass figurines": "three" under
+# "glass"), reads the clause's verb into the name ("chairs stand") or tags it a noun ("owls perch")
+PROSE_CASES += [
+    (
+        "a porch on which two wicker chairs stand",
+        "(NP (NP (DT a) (NN porch)) (SBAR (WHPP (IN on) (WHNP (WDT which))) (S (NP (CD two) (NN wicker) (NNS chairs))"
+        " (VP (VBP stand)))))",
+        [("porch", [], None), ("chairs", ["two", "wicker"], None)],
+        [],
+    ),
+    (
+        "a ledge on which two clay owls perch",
+        "(NP (NP (DT a) (NN ledge)) (SBAR (WHPP (IN on) (WHNP (WDT which))) (S (NP (CD two) (NN clay) (NNS owls))"
+        " (VP (VBP perch)))))",
+        [("ledge", [], None), ("owls", ["two", "clay"], None)],
+        [],
+    ),
+    (
+        "a cabinet on which three glass figurines stand",
+        "(NP (NP (DT a) (NN cabinet)) (SBAR (WHPP (IN on) (WHNP (WDT which))) (S (NP (CD three) (NN glass)"
+        " (NNS figurines)) (VP (VBP stand)))))",
+        [("cabinet", [], None), ("figurines", ["three", "glass"], None)],
+        [],
+    ),
+    (
+        "a tray on which three glass teacups stand",
+        "(NP (NP (DT a) (NN tray)) (SBAR (WHPP (IN on) (WHNP (WDT which))) (S (NP (CD three) (NN glass)"
+        " (NNS teacups)) (VP (VBP stand)))))",
+        [("tray", [], None), ("teacups", ["three", "glass"], None)],
+        [],
+    ),
+]

@@ -19,8 +19,10 @@ visible cue in the words, never a guess about meaning:
 * a token with a determiner ("a", "an", "the") or an adjective under it is a noun whatever its tag ("a red rose",
   where "rose" is tagged as the past of "rise"; "an oven" tagged as an adjective).
 * a base verb, modal or post-nominal adjective that directly follows a noun and ends the phrase completes the
-  noun's name ("a stop sign", "a soda can", "a diamond pendant"); a noun hung as an apposition right after another
-  noun with no comma does the same ("a fire hydrant").
+  noun's name ("a stop sign", "a soda can", "a diamond pendant"), unless it is the verb of a relative clause with
+  the noun as its subject ("a porch on which two chairs stand"); a noun hung as an apposition right after another
+  noun with no comma does the same ("a fire hydrant"). A count hung on a material word ("three brass
+  candlesticks": ``three`` under ``brass``) counts the noun, as the material describes it.
 * parallel structure: in "a woman with a green scarf and a man with a blue tie" the model makes "man" a conjunct
   of "scarf"; a conjunct that repeats the preposition (or participle) that governs its first conjunct is instead
   a sibling of the entity that preposition modifies.
@@ -156,7 +158,9 @@ class _Reader(_NestingReader):
         if token.is_space or self._nominal(token) or not ends_phrase(token):
             return None
         if token.tag_ in ("VB", "MD"):
-            return token
+            # not the verb of a relative clause whose subject the noun is: "a porch on which two chairs stand"
+            clause_verb = token.dep_ == "relcl" and head.dep_ in _SUBJECT_DEPS and head.head.i == token.i
+            return None if clause_verb else token
         if (
             token.tag_ == "JJ"
             and token.dep_ == "amod"
@@ -369,7 +373,8 @@ class _Reader(_NestingReader):
         for child in token.children:
             if child.i in self.entity_of or not self._is_attribute_word(child):
                 continue
-            if child.dep_ == "conj" or (child.dep_ in ("amod", "compound", "nmod") and child.i < token.i):
+            if child.dep_ == "conj" or (child.dep_ in ("amod", "compound", "nmod", "nummod") and child.i < token.i):
+                # "three brass candlesticks" may hang "three" from "brass": a count of the noun, as its modifiers are
                 found.extend(self._with_conjuncts(child))
         return found
 

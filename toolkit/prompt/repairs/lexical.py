@@ -3,6 +3,7 @@ adjective, and the merge of hyphenated words."""
 
 from __future__ import annotations
 
+from ..cues import fronted_preposition
 from ..syntax import noun_lemma
 from ..words import ATTRIBUTE_NOUNS, ING_MODIFIERS, ING_NAME_WORDS, ING_NOUNS, IRREGULAR_PLURALS
 from .common import AFTER_INTRANSITIVE, as_noun, rehang, take_place
@@ -379,12 +380,17 @@ def repair_plural_subject_compound(doc, lexicon: Lexicon) -> None:
         following = doc[token.i + 1] if token.i + 1 < len(doc) else None
         if following is not None and (following.pos_ not in AFTER_INTRANSITIVE or following.pos_ == "DET"):
             continue
-        if any(c.dep_ in ("det", "nummod", "amod", "compound") for c in token.children if c.i < subject.i):
+        before = [c for c in token.children if c.i < subject.i and c.dep_ in ("det", "nummod", "amod", "compound")]
+        if before and not (token.dep_ == "relcl" and fronted_preposition(token)):
             continue
         if any(c.dep_ == "det" for c in subject.children):
             continue
         if token.head.i != token.i and token.dep_ not in ("conj", "advcl", "ccomp", "relcl"):
             continue
+        # "a ledge on which two clay owls perch": a clause fronted by "on which" has a verb; what stands before the
+        # plural is the plural's own
+        for modifier in before:
+            rehang(modifier, subject, modifier.dep_)
         rehang(subject, token, "nsubj")
         token.tag_, token.pos_, token.lemma_ = "VBP", "VERB", token.lower_
 
