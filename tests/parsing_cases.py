@@ -2149,3 +2149,28 @@ PROSE_CASES += [
         [],
     ),
 ]
+
+# Round 8: a plural the tagger called singular ("covered in moss and geckos": ``geckos`` an NN), which the lemmatiser
+# then keeps, though it knows the singular as a noun and not the plural
+LEMMA_CASES += [
+    (
+        "a rock covered in geckos",
+        "(NP (NP (DT a) (NN rock)) (VP (VBN covered) (PP (IN in) (NP (NNS geckos)))))",
+        ["rock", "gecko"],
+    ),
+    (
+        "a wall covered in moss and geckos",
+        "(NP (NP (DT a) (NN wall)) (VP (VBN covered) (PP (IN in) (NP (NN moss) (CC and) (NNS geckos)))))",
+        ["wall", "moss", "gecko"],
+    ),
+    (
+        "a savanna dotted with acacias",
+        "(NP (NP (DT a) (NN savanna)) (VP (VBN dotted) (PP (IN with) (NP (NNS acacias)))))",
+        ["savanna", "acacia"],
+    ),
+    (
+        "a closet with ponchos and scarves",
+        "(NP (NP (DT a) (NN closet)) (PP (IN with) (NP (NNS ponchos) (CC and) (NNS scarves))))",
+        ["closet", "poncho", "scarf"],
+    ),
+]

@@ -58,6 +58,8 @@ heads), so that the dependency builder reads a sound tree and the benepar route 
 * a colour noun as what "is" predicates ("whose tail is silver"): an adjective;
 * a clause fronted by "on which" whose verb was tagged a noun with its plural subject as a compound, the count and
   material before them hung on the verb: "a ledge on which two clay owls perch" (round 8);
+* a plural tagged a singular noun, whose "-s" the lemmatiser then keeps: "covered in dust and cobwebs"; read as a
+  plural when the lemmatiser knows the singular as a noun and not the plural (round 8);
 * a lemma that the lemmatiser's suffix rules made up: "ramen" -> "raman", "lens" -> "len": a changed noun lemma is
   kept only when the lemmatiser knows it as a noun or lists the word as an exception; irregular plurals it misses
   ("oxen") come from :data:`~attnmod.toolkit.prompt.words.IRREGULAR_PLURALS`.

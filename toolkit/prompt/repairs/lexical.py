@@ -72,6 +72,10 @@ def repair_noun_lemmas(doc, lexicon: Lexicon) -> None:
         lower = token.lower_
         if lower in IRREGULAR_PLURALS:
             token.lemma_ = IRREGULAR_PLURALS[lower]
+        elif token.tag_ == "NN" and lower.endswith("s") and _plural_read_as_singular(lower, lexicon):
+            # "covered in dust and cobwebs": a plural tagged singular (the lemmatiser then keeps it), whose
+            # singular the lemmatiser knows as a noun and which it does not know itself
+            token.tag_, token.lemma_ = "NNS", noun_lemma(lower, "NNS")
         elif (
             token.lemma_
             and token.lemma_.lower() != lower
@@ -79,6 +83,16 @@ def repair_noun_lemmas(doc, lexicon: Lexicon) -> None:
             and token.lemma_.lower() not in lexicon.known("noun")
         ):
             token.lemma_ = lower
+
+
+def _plural_read_as_singular(lower: str, lexicon: Lexicon) -> bool:
+    singular = noun_lemma(lower, "NNS")
+    return (
+        singular != lower
+        and singular in lexicon.known("noun")
+        and lower not in lexicon.known("noun")
+        and lower not in lexicon.known("noun_exceptions")
+    )
 
 
 def repair_verb_read_as_compound_head(doc, lexicon: Lexicon) -> None:
