@@ -1,5 +1,6 @@
-"""The words that describe an object rather than name it: colours, materials and shapes. Before a noun they are its
-attributes ("a red car", "a brick wall", "an oval sink"), even where a tagger calls them nouns (issue 3)."""
+"""The words that describe an object rather than name it: colours, materials, shapes and period looks. Before a noun
+they are its attributes ("a red car", "a brick wall", "an oval sink", "a vintage motorcycle"), even where a tagger
+calls them nouns (issue 3)."""
 
 from __future__ import annotations
 
@@ -194,4 +195,10 @@ SHAPE_WORDS = frozenset(
     }
 )
 
-ATTRIBUTE_NOUNS = COLOUR_WORDS | MATERIAL_WORDS | SHAPE_WORDS
+# The period look of one object, which the small tagger calls a noun in a compound ("a vintage motorcycle", "a retro
+# jukebox"): how old-fashioned the object looks, not a kind of object (there is no "vintage" in the picture). Period
+# words that read as adjectives ("antique", "victorian", "medieval") need no entry; genre words before a noun
+# ("a cyberpunk city") are left as the shared cases read them, one name.
+LOOK_WORDS = frozenset({"vintage", "retro"})
+
+ATTRIBUTE_NOUNS = COLOUR_WORDS | MATERIAL_WORDS | SHAPE_WORDS | LOOK_WORDS

@@ -54,9 +54,9 @@ from .words import (
     QUANTITY_NOUNS,
     RELATIONAL_NOUNS,
     SPATIAL_WORDS,
-    STYLE_TAG_NOUNS,
     TIME_NOUNS,
     TIME_PREPOSITIONS,
+    style_word,
 )
 
 NOUN_TAGS = frozenset({"NN", "NNS", "NNP", "NNPS"})
@@ -449,7 +449,7 @@ class _Builder(_ClauseBuilder):
         if lemma in QUANTITY_NOUNS and before_of:
             return []
         first_word = flat[0].word
-        if lemma in STYLE_TAG_NOUNS and first_word > 0 and self.words[first_word - 1].text == ",":
+        if style_word(self.words[head].lower, lemma) and first_word > 0 and self.words[first_word - 1].text == ",":
             self.draft.style.append(tuple(n.word for n in flat[: head_position + 1] if self._tag(n) not in ("DT",)))
             return []  # "..., soft light": a style tag
         name = [head]

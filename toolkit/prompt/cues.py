@@ -18,8 +18,8 @@ from .words import (
     NEGATION_DETERMINERS,
     NEGATION_PREPOSITIONS,
     RELATIONAL_NOUNS,
-    STYLE_TAG_NOUNS,
     UNCHANGED_PLURALS,
+    style_word,
 )
 
 _RELATIVE_PRONOUNS = frozenset({"which", "whom", "who", "that", "whose"})
@@ -67,9 +67,9 @@ def material_verb(token):
 
 
 def style_tag(token, lemma: str) -> bool:
-    """A style tag in a comma-separated list ("..., 4k, soft light"): a :data:`STYLE_TAG_NOUNS` noun whose phrase
-    starts right after a comma."""
-    if lemma not in STYLE_TAG_NOUNS and token.lower_ not in STYLE_TAG_NOUNS:
+    """A style tag in a comma-separated list ("..., 4k, soft light"): a style noun
+    (:func:`~attnmod.toolkit.prompt.style_words.style_word`) whose phrase starts right after a comma."""
+    if not style_word(token.lower_, lemma):
         return False
     start = token.left_edge.i
     while start > 0 and token.doc[start - 1].pos_ in ("ADJ", "ADV", "DET", "NUM") and token.doc[start - 1].i < token.i:

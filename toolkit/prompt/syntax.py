@@ -12,7 +12,6 @@ The word lists live in :mod:`attnmod.toolkit.prompt.words`.
 from __future__ import annotations
 
 import dataclasses
-import re
 
 from .words import (
     CONTAINER_NOUNS,
@@ -20,9 +19,11 @@ from .words import (
     FRAMING_NOUNS,
     IRREGULAR_PLURALS,
     STYLE_SEGMENT_OPENERS,
+    STYLE_TAG_FORMS,
     STYLE_TAG_NOUNS,
     TIME_NOUNS,
     UNCHANGED_PLURALS,
+    style_word,
 )
 
 _ARTICLES = frozenset({"a", "an", "the"})
@@ -30,7 +31,6 @@ _ARTICLES = frozenset({"a", "an", "the"})
 _DESCRIBING_TAGS = frozenset({"JJ", "JJR", "JJS", "RB", "RBR", "RBS", "VBN", "VBG"})
 # An opening "An oil painting," or "Photo," before a comma: articles, adjectives, nouns and numbers only.
 _FRAMING_PHRASE_TAGS = frozenset({"DT", "JJ", "JJR", "JJS", "NN", "NNS", "NNP", "NNPS", "CD", "VBN", "RB"})
-_STYLE_UNIT = re.compile(r"\d+(k|mm|p|fps)")
 
 
 def is_container(lemma: str) -> bool:
@@ -204,16 +204,17 @@ def framing_units(words: list[Word]) -> list[tuple[int, ...]]:
 def style_segments(words: list[Word]) -> list[tuple[int, ...]]:
     """Word-index runs that are style tags: the comma-separated segments after the first that hold no article and
     either start with an artist or site credit (:data:`~attnmod.toolkit.prompt.words.STYLE_SEGMENT_OPENERS`:
-    "by Studio Ghibli", "trending on artstation") or hold a style word ("soft light", "shallow depth of field",
-    "85mm lens", "octane render") or end with a framing noun ("studio photo", "pixel art") or a time of day
-    ("golden hour").
+    "by Studio Ghibli", "trending on artstation") or hold a style word
+    (:func:`~attnmod.toolkit.prompt.style_words.style_word`: "soft light", "shallow depth of field", "85mm lens",
+    "f/1.8", "kodak portra 400", "octane render", "soft shadows", "eerie atmosphere", "horror") or end with a framing
+    noun ("studio photo", "pixel art") or a time of day ("golden hour").
 
     The first segment is style when it is only a framing noun and its modifiers ("An oil painting, a bowl of fruit"),
     or, with no article, a style word and its modifiers ("masterpiece, best quality, a cat on a windowsill").
     A segment of adjectives and adverbs alone after a segment that ended in a noun ("a lighthouse on a rock, moody,
-    dark clouds", "..., highly detailed") is a tag too. No segment after an adjective is a tag (unless that adjective
-    was one): the comma separates the modifiers of one noun ("a rusty, old, abandoned truck", "a green, yellow and
-    red traffic light").
+    dark clouds", "..., highly detailed"; after a tag also "..., grainy", which the tagger calls a noun) is a tag too.
+    No segment after an adjective is a tag (unless that adjective was one): the comma separates the modifiers of one
+    noun ("a rusty, old, abandoned truck", "a green, yellow and red traffic light").
 
     Read from the words alone, like :func:`framing_units`, so that both back ends take the same decision whatever
     the parse: a tag after a comma is never an object, never an attribute, and never the word a phrase hangs from.
@@ -252,7 +253,8 @@ def style_segments(words: list[Word]) -> list[tuple[int, ...]]:
         if (
             ended
             and (words[ended[-1]].tag in NOUN_TAGS or after_tag)
-            and all(words[k].tag in _DESCRIBING_TAGS for k in content)
+            # "..., kodak portra 400, grainy": a look adjective the tagger called a noun is one too
+            and all(words[k].tag in _DESCRIBING_TAGS or words[k].lower in STYLE_TAG_FORMS for k in content)
         ):
             found.append(tuple(content))  # "a lighthouse on a rock, moody, ...": a look, after a closed phrase
             continue
@@ -260,10 +262,7 @@ def style_segments(words: list[Word]) -> list[tuple[int, ...]]:
         if len(content) > 1 and lowers[0] in STYLE_SEGMENT_OPENERS:
             found.append(tuple(content))
             continue
-        styled = any(
-            lower in STYLE_TAG_NOUNS or words[k].lemma in STYLE_TAG_NOUNS or _STYLE_UNIT.fullmatch(lower)
-            for k, lower in zip(content, lowers, strict=True)
-        )
+        styled = any(style_word(lower, words[k].lemma) for k, lower in zip(content, lowers, strict=True))
         # a framing noun or a time of day ends the tag ("studio photo", "golden hour"; not "spring flowers")
         if styled or lowers[-1] in FRAMING_NOUNS or lowers[-1] in TIME_NOUNS:
             found.append(tuple(content))

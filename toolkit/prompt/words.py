@@ -13,6 +13,10 @@ from __future__ import annotations
 # Colour, material and shape words live in attribute_words.py; the back ends read them from here with the rest.
 from .attribute_words import ATTRIBUTE_NOUNS, COLOUR_WORDS, MATERIAL_WORDS, SHAPE_WORDS  # noqa: F401
 
+# Style tags after a comma ("..., 4k, soft light, 85mm lens, eerie atmosphere"): the look of the picture, not objects
+# in it; the lists live in style_words.py.
+from .style_words import STYLE_SEGMENT_OPENERS, STYLE_TAG_FORMS, STYLE_TAG_NOUNS, STYLE_UNIT, style_word  # noqa: F401
+
 
 def _word_set(text: str) -> frozenset[str]:
     return frozenset(text.split())
@@ -386,24 +390,6 @@ MATERIAL_PREPOSITIONS = frozenset({"of", "from", "out"})
 NEGATION_PREPOSITIONS = frozenset({"without"})
 NEGATION_DETERMINERS = frozenset({"no"})
 
-# Style tags after a comma ("..., 4k, soft light, highly detailed"): the look of the picture, not objects in it. A
-# comma-separated segment with no article that holds one of these words (or a framing noun, "..., studio photo",
-# "..., pixel art", or a time of day, "..., golden hour") is style as a whole: "shallow depth of field",
-# "unreal engine", "85mm lens" (spaCy splits "85mm" into "85" and "mm"). Round 7 added the studios, magazines, sites
-# and 3d tools prompts credit by name ("..., studio ghibli", "..., national geographic", "..., blender") and the
-# line and edge looks ("..., soft edges", "..., clean linework").
-STYLE_TAG_NOUNS = _word_set(
-    """
-    light lighting 4k 8k hdr uhd resolution quality detail details render rendering bokeh focus artstation
-    wallpaper masterpiece photorealism realism style aesthetic composition mm lens depth engine octane colors
-    colours palette tones contrast exposure saturation grain film sharpness vignette shading cyberpunk steampunk
-    vaporwave synthwave solarpunk noir anime manga baroque surrealism impressionism minimalism minimalist neon
-    macro closeup telephoto
-    ghibli pixar disney geographic blender midjourney deviantart pixiv behance cgsociety zbrush redshift
-    edges outlines linework brushstrokes
-    """
-)
-
 # Times of day and seasons: not objects when a preposition of time governs them ("an owl at night", "a park in
 # autumn", "a beach at sunset") or when they stand alone as a tag after a comma ("..., golden hour").
 TIME_NOUNS = _word_set(
@@ -418,10 +404,6 @@ TIME_PREPOSITIONS = frozenset({"at", "during", "in", "on", "before", "after", "u
 # the look of the picture, style, not an object.
 LIGHT_NOUNS = _word_set("light sunlight moonlight candlelight lamplight firelight starlight lighting glow")
 LIGHT_PREPOSITIONS = frozenset({"in", "under", "by", "beneath"})
-
-# "..., by Studio Ghibli", "..., trending on artstation": a segment after a comma that starts with one of these
-# (and holds no article: "..., by the sea" is a place) credits an artist or a site.
-STYLE_SEGMENT_OPENERS = frozenset({"by", "trending", "featured"})
 
 # Nouns in "-ing" that head compounds and take spatial phrases ("a wedding ring on a table"): never participles.
 ING_NOUNS = _word_set(
