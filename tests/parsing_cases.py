@@ -2227,3 +2227,41 @@ PROSE_CASES += [
         [],
     ),
 ]
+
+# Negation over "or" and "nor" (test8: "a quiet lagoon with no swimmers or kayaks" left the kayaks there, hung on the
+# lagoon), "neither ... nor" and "not a ...": every conjunct after the negated noun is absent
+NEGATION_CASES += [
+    (
+        "a quiet canal with no gondolas or barges",
+        "(NP (NP (DT a) (JJ quiet) (NN canal)) (PP (IN with) (NP (NP (DT no) (NNS gondolas)) (CC or)"
+        " (NP (NNS barges)))))",
+        [("canal", ["quiet"], None), ("gondolas", [], "canal"), ("barges", [], "canal")],
+        [False, True, True],
+    ),
+    (
+        "a quiet port with no tankers or barges",
+        "(NP (NP (DT a) (JJ quiet) (NN port)) (PP (IN with) (NP (NP (DT no) (NNS tankers)) (CC or)"
+        " (NP (NNS barges)))))",
+        [("port", ["quiet"], None), ("tankers", [], "port"), ("barges", [], "port")],
+        [False, True, True],
+    ),
+    (
+        "an old garden with neither roses nor tulips",
+        "(NP (NP (DT an) (JJ old) (NN garden)) (PP (IN with) (NP (CC neither) (NNS roses) (CC nor) (NNS tulips))))",
+        [("garden", ["old"], None), ("roses", [], "garden"), ("tulips", [], "garden")],
+        [False, True, True],
+    ),
+    (
+        "a quiet harbor with not a boat nor a gull",
+        "(NP (NP (DT a) (JJ quiet) (NN harbor)) (PP (IN with) (NP (NP (RB not) (DT a) (NN boat)) (CC nor)"
+        " (NP (DT a) (NN gull)))))",
+        [("harbor", ["quiet"], None), ("boat", [], "harbor"), ("gull", [], "harbor")],
+        [False, True, True],
+    ),
+    (
+        "a pale sky with not a single cloud",
+        "(NP (NP (DT a) (JJ pale) (NN sky)) (PP (IN with) (NP (RB not) (DT a) (JJ single) (NN cloud))))",
+        [("sky", ["pale"], None), ("cloud", ["single"], "sky")],
+        [False, True],
+    ),
+]

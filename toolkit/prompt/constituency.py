@@ -21,6 +21,8 @@ How a tree becomes entities:
   govern moves up to the enclosing entity. Pronouns are not entities.
 * In a clause (``S -> NP VP``) the subject governs the predicate's entities ("a man rides a horse"), and a copula
   with an adjective ("the car is red") gives the subject an attribute.
+* Negation (:mod:`attnmod.toolkit.prompt.constituency_negation`): what "without", "no", "neither" or "not a" governs
+  is absent, and so are the later conjuncts of a list the negation reaches ("no gondolas or barges").
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import dataclasses
 from collections.abc import Sequence
 
 from .constituency_clauses import ATTRIBUTE_TAGS, GRADING_TAGS, NP_LABELS, _ClauseBuilder
+from .constituency_negation import negating, spread_negation
 from .syntax import (
     DraftTree,
     Word,
@@ -47,7 +50,6 @@ from .words import (
     LIGHT_PREPOSITIONS,
     MATERIAL_PARTICIPLES,
     MATERIAL_PREPOSITIONS,
-    NEGATION_DETERMINERS,
     NEGATION_PREPOSITIONS,
     PLACE_NOUNS,
     PRONOUNS,
@@ -301,10 +303,10 @@ class _Builder(_ClauseBuilder):
         has_phrase_child = any(not c.is_word and c.label in NP_LABELS for c in children)
         segments = self._segments(children)
         if len(segments) > 1:
-            found = []
-            for segment in segments:
-                found += self._noun_phrase(segment, parent, in_pp, before_of)
-            return found
+            found = [self._noun_phrase(segment, parent, in_pp, before_of) for segment in segments]
+            # "no boats or barges", "neither roses nor tulips": the negation goes on over the list
+            spread_negation(self.draft, self.words, children, segments, found, self._opens_with_determiner)
+            return [entity for entities in found for entity in entities]
         children = segments[0] if segments else []
         if not has_phrase_child or all(c.is_word or c.label in FLATTEN_LABELS for c in children):
             return self._base(children, parent, in_pp, before_of)
@@ -348,6 +350,9 @@ class _Builder(_ClauseBuilder):
                 if inner and (self._starts_with_of(child) or self._depicting(child)):
                     heads, governor = inner, inner[-1]  # "a photo of a barn in a field": the barn's field
         return found
+
+    def _opens_with_determiner(self, nodes: list[_Node]) -> bool:
+        return any(self._tag(n) == "DT" for n in self._flatten(nodes)[:1])
 
     def _modifier_attributes(self, node: _Node, entity: int) -> bool:
         """Post-nominal phrases that describe ``entity`` rather than add an object: "made of clear glass" binds
@@ -462,8 +467,9 @@ class _Builder(_ClauseBuilder):
             name.insert(0, flat[position].word)
             position -= 1
         entity = self.draft.add_entity(tuple(name), parent)
-        self.draft.entities[entity].absent = any(
-            self._tag(n) == "DT" and self.words[n.word].lower in NEGATION_DETERMINERS for n in flat[:head_position]
+        before = flat[:head_position]
+        self.draft.entities[entity].absent = negating(
+            self.words, [self._tag(n) for n in before], [n.word for n in before]
         )
         if parent is not None and self._link is not None:
             self._contained.add(entity)  # "a room with a lamp next to a bed": the lamp and then the bed are in the room

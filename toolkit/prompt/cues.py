@@ -11,10 +11,12 @@ from __future__ import annotations
 
 from .syntax import is_container
 from .words import (
+    ALTERNATIVE_COORDINATORS,
     CONTAINMENT_WORDS,
     DEPICTING_PARTICIPLES,
     MATERIAL_PARTICIPLES,
     MATERIAL_PREPOSITIONS,
+    NEGATION_ADVERBS,
     NEGATION_DETERMINERS,
     NEGATION_PREPOSITIONS,
     RELATIONAL_NOUNS,
@@ -25,25 +27,63 @@ from .words import (
 _RELATIVE_PRONOUNS = frozenset({"which", "whom", "who", "that", "whose"})
 
 
+def _counts(lower: str, tag: str) -> bool:
+    """ "a", "an", "any" or a numeral: after "not", the words that deny there is one ("not a cloud", "not one tree")."""
+    return lower in ("a", "an", "any") or tag == "CD"
+
+
+def negates_itself(token) -> bool:
+    """A noun under a negating determiner ("no cars", "neither roses"), the object of "without", or a noun phrase
+    that "not" opens before "a", "any" or a numeral ("with not a single cloud", "not one tree"; not "not the biggest
+    workspace", nor a verb's "not" the tagger hung on a noun: "a 'do not touch' sign")."""
+    if any(child.dep_ in ("det", "preconj") and child.lower_ in NEGATION_DETERMINERS for child in token.children):
+        return True
+    left = token.doc[token.left_edge.i]
+    after = token.doc[left.i + 1] if left.i + 1 < token.i else None
+    if (
+        left.lower_ in NEGATION_ADVERBS
+        and left.dep_ == "neg"
+        and after is not None
+        and _counts(after.lower_, after.tag_)
+    ):
+        return True
+    return token.dep_ == "pobj" and token.head.lower_ in NEGATION_PREPOSITIONS
+
+
+def list_coordinator(first):
+    """The coordinator of the list of conjuncts that ``first`` opens ("or" in "chairs, tables or lamps"), in lower
+    case, or None for a list joined by commas alone ("no windows, eerie atmosphere")."""
+    coordinators = []
+    stack = [first]
+    while stack:
+        member = stack.pop()
+        for child in member.children:
+            if child.dep_ == "cc":
+                coordinators.append(child)
+            elif child.dep_ == "conj":
+                stack.append(child)
+    return max(coordinators, key=lambda c: c.i).lower_ if coordinators else None
+
+
 def negated(token) -> bool:
-    """A noun the prompt negates: "no cars" (a negating determiner), "without oranges" (object of "without", and every
-    conjunct of it: "without a fridge or a stove"); a conjunct with no determiner of its own shares its first
-    conjunct's negation ("no chairs or tables")."""
-    if any(child.dep_ == "det" and child.lower_ in NEGATION_DETERMINERS for child in token.children):
+    """A noun the prompt negates: :func:`negates_itself`, or a conjunct in the negation's scope. The scope goes over
+    the conjuncts of a list with a coordinator: every one after "or" or "nor" ("without a fridge or a stove", "no
+    swimmers or kayaks", "neither a horse nor a cow"), and after "and" those with no determiner of their own ("no
+    chairs and tables", not "no cars and a bus"); it stops at a comma with no coordinator in the list ("with no
+    windows, bare walls")."""
+    if negates_itself(token):
         return True
-    if token.dep_ == "pobj" and token.head.lower_ in NEGATION_PREPOSITIONS:
-        return True
-    if token.dep_ == "conj" and token.head.i != token.i:
-        first = token.head
-        while first.dep_ == "conj" and first.head.i != first.i:
-            first = first.head
-        parallel = any(c.dep_ == "prep" and c.lower_ == first.head.lower_ for c in token.children)
-        if first.dep_ == "pobj" and first.head.lower_ in NEGATION_PREPOSITIONS and not parallel:
-            # "without a fridge or a stove": "without" governs every conjunct (not "... and a cup without tea")
-            return True
-        if not any(c.dep_ == "det" for c in token.children):
-            return negated(token.head)
-    return False
+    if token.dep_ != "conj" or token.head.i == token.i:
+        return False
+    first = token.head
+    while first.dep_ == "conj" and first.head.i != first.i:
+        first = first.head
+    if first.dep_ == "pobj" and any(c.dep_ == "prep" and c.lower_ == first.head.lower_ for c in token.children):
+        return False  # "a cup without a handle and a plate without food": the plate's "without" is its own
+    coordinator = list_coordinator(first)
+    if coordinator is None or not negates_itself(first):
+        return False
+    return coordinator in ALTERNATIVE_COORDINATORS or not any(c.dep_ == "det" for c in token.children)
 
 
 def held_in_container(token, lemma: str) -> bool:

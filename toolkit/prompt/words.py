@@ -386,9 +386,14 @@ MATERIAL_PARTICIPLES = frozenset(
 )
 MATERIAL_PREPOSITIONS = frozenset({"of", "from", "out"})
 
-# Negation: "a bowl without oranges", "a street with no cars", "no people": the entity is marked absent.
+# Negation: "a bowl without oranges", "a street with no cars", "no people", "neither roses nor tulips", "not a
+# single cloud": the entity is marked absent. "or" and "nor" after a negated noun go on with the negation ("no
+# swimmers or kayaks": neither is there); "and" does so only for a conjunct with no determiner of its own ("no cars
+# and trucks", not "no cars and a bus").
 NEGATION_PREPOSITIONS = frozenset({"without"})
-NEGATION_DETERMINERS = frozenset({"no"})
+NEGATION_DETERMINERS = frozenset({"no", "neither"})
+NEGATION_ADVERBS = frozenset({"not"})
+ALTERNATIVE_COORDINATORS = frozenset({"or", "nor"})
 
 # Times of day and seasons: not objects when a preposition of time governs them ("an owl at night", "a park in
 # autumn", "a beach at sunset") or when they stand alone as a tag after a comma ("..., golden hour").

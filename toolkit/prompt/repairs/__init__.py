@@ -40,6 +40,8 @@ heads), so that the dependency builder reads a sound tree and the benepar route 
 * a participle read as a gerund after a preposition: "a robot with glowing blue eyes"; a noun made the subject of
   the noun it names with: "a teddy bear with a missing eye"; a conjunct whose own preposition was hung on the first
   noun: "a cup without a handle and a plate without food";
+* a noun after "or"/"nor" hung beyond the negated noun it follows: "a quiet lagoon with no swimmers or kayaks"
+  (``kayaks`` a conjunct of the lagoon): it is the negated noun's conjunct, inside the negation;
 * a place hung on a verb's object: "reads a book in a cozy library" (the reading happens there);
 * a preposition left without its object: "a kite flying over a village" (``flying -dobj-> village``); "down" or
   "through" read as a particle with the path as the verb's object: "otters drifting down a river" (round 8);
@@ -95,6 +97,7 @@ from .participles import (
 )
 from .phrases import (
     repair_adjective_hung_as_compound,
+    repair_alternative_after_negation,
     repair_attribute_noun_head,
     repair_colour_predicate_noun,
     repair_colour_read_as_conjunct,
@@ -167,6 +170,7 @@ def repair(doc, lexicon: Lexicon | None):
         repair_parallel_preposition,
         repair_attribute_noun_head,
         repair_conjunct_of_object,
+        repair_alternative_after_negation,
     ):
         step(doc)
     if lexicon is not None:

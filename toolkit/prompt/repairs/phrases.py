@@ -3,7 +3,8 @@ prepositions and their objects."""
 
 from __future__ import annotations
 
-from ..words import ATTRIBUTE_NOUNS, ING_NOUNS, PLACE_NOUNS
+from ..cues import negates_itself
+from ..words import ALTERNATIVE_COORDINATORS, ATTRIBUTE_NOUNS, ING_NOUNS, PLACE_NOUNS
 from .common import ARTICLES, RELATIVE_PRONOUNS, rehang, take_place
 
 
@@ -234,3 +235,22 @@ def repair_colour_predicate_noun(doc) -> None:
         if not any(c.dep_ in ("nsubj", "nsubjpass") for c in token.head.children):
             continue
         token.tag_, token.pos_, token.dep_, token.lemma_ = "JJ", "ADJ", "acomp", token.lower_
+
+
+def repair_alternative_after_negation(doc) -> None:
+    """ "a quiet lagoon with no swimmers or kayaks": ``kayaks`` and its "or" hung on the lagoon, beyond the negated
+    noun they follow. "or" or "nor" right after a negated noun ("no swimmers", "without pens", "neither roses")
+    offers another thing that is not there: the noun after it is that noun's conjunct (an "and" is left as read:
+    "a pond with no ducks and a wooden dock")."""
+    for token in doc:
+        if token.dep_ != "conj" or token.pos_ not in ("NOUN", "PROPN") or token.left_edge.i < 2:
+            continue
+        coordinator = doc[token.left_edge.i - 1]
+        if coordinator.lower_ not in ALTERNATIVE_COORDINATORS or coordinator.head.i != token.head.i:
+            continue
+        negated = doc[coordinator.i - 1]  # the negated noun ends its phrase ("no red cars or trucks")
+        if negated.i == token.head.i or negated.pos_ not in ("NOUN", "PROPN") or not negates_itself(negated):
+            continue
+        if token.head.i in {a.i for a in negated.ancestors}:
+            rehang(coordinator, negated, "cc")
+            rehang(token, negated, "conj")
