@@ -2265,3 +2265,119 @@ NEGATION_CASES += [
         [False, True],
     ),
 ]
+
+# An adjective new to the tagger read as a noun among the modifiers of a noun ("huge leathery wings" as one name,
+# "analog film photo" with "analog" an entity): the lemmatiser knows it as an adjective
+PROSE_CASES += [
+    (
+        "a fish with shimmery scaly fins",
+        "(NP (NP (DT a) (NN fish)) (PP (IN with) (NP (JJ shimmery) (JJ scaly) (NNS fins))))",
+        [("fish", [], None), ("fins", ["shimmery", "scaly"], "fish")],
+        [],
+    ),
+    (
+        "a pear with a waxy yellow skin",
+        "(NP (NP (DT a) (NN pear)) (PP (IN with) (NP (DT a) (JJ waxy) (JJ yellow) (NN skin))))",
+        [("pear", [], None), ("skin", ["waxy", "yellow"], "pear")],
+        [],
+    ),
+    (
+        "a hound with a droopy floppy ear",
+        "(NP (NP (DT a) (NN hound)) (PP (IN with) (NP (DT a) (JJ droopy) (JJ floppy) (NN ear))))",
+        [("hound", [], None), ("ear", ["droopy", "floppy"], "hound")],
+        [],
+    ),
+    (
+        "a troll with gnarly knobbly fingers",
+        "(NP (NP (DT a) (NN troll)) (PP (IN with) (NP (JJ gnarly) (JJ knobbly) (NNS fingers))))",
+        [("troll", [], None), ("fingers", ["gnarly", "knobbly"], "troll")],
+        [],
+    ),
+]
+
+# An adjective made the object of "with"/"in" and the noun after it read as the root verb, an adverb or an adjective
+# ("a monster with slimy rubbery tentacles": "tentacles" a verb with the monster its subject)
+PROSE_CASES += [
+    (
+        "a monster with slimy rubbery tentacles",
+        "(NP (NP (DT a) (NN monster)) (PP (IN with) (NP (JJ slimy) (JJ rubbery) (NNS tentacles))))",
+        [("monster", [], None), ("tentacles", ["slimy", "rubbery"], "monster")],
+        [],
+    ),
+    (
+        "a crab with big knobbly claws",
+        "(NP (NP (DT a) (NN crab)) (PP (IN with) (NP (JJ big) (JJ knobbly) (NNS claws))))",
+        [("crab", [], None), ("claws", ["big", "knobbly"], "crab")],
+        [],
+    ),
+    (
+        "a hag with bony knobbly knuckles",
+        "(NP (NP (DT a) (NN hag)) (PP (IN with) (NP (JJ bony) (JJ knobbly) (NNS knuckles))))",
+        [("hag", [], None), ("knuckles", ["bony", "knobbly"], "hag")],
+        [],
+    ),
+    (
+        "two brothers in matching striped shirts",
+        "(NP (NP (CD two) (NNS brothers)) (PP (IN in) (NP (JJ matching) (JJ striped) (NNS shirts))))",
+        [("brothers", ["two"], None), ("shirts", ["matching", "striped"], "brothers")],
+        [],
+    ),
+]
+
+# An adjective before a noun new to the tagger and a participle, read as the head ("a squat tugboat chugging past a
+# buoy": "squat" the entity, "tugboat" a verb), or read with the noun as one name
+PROSE_CASES += [
+    (
+        "a stout lugger gliding along a canal",
+        "(NP (NP (DT a) (JJ stout) (NN lugger)) (VP (VBG gliding) (PP (IN along) (NP (DT a) (NN canal)))))",
+        [("lugger", ["stout"], None), ("canal", [], None)],
+        [],
+    ),
+    (
+        "a plump houseboat bobbing beside a jetty",
+        "(NP (NP (DT a) (JJ plump) (NN houseboat)) (VP (VBG bobbing) (PP (IN beside) (NP (DT a) (NN jetty)))))",
+        [("houseboat", ["plump"], None), ("jetty", [], None)],
+        [],
+    ),
+    (
+        "a plump dredger chugging past a pier",
+        "(NP (NP (DT a) (JJ plump) (NN dredger)) (VP (VBG chugging) (PP (IN past) (NP (DT a) (NN pier)))))",
+        [("dredger", ["plump"], None), ("pier", [], None)],
+        [],
+    ),
+]
+
+# A participle used as an adjective ("matching", "crackling") tagged a noun before other modifiers of its noun ("the
+# twins' matching yellow raincoats" made "matching" an entity)
+PROSE_CASES += [
+    (
+        "the girls' matching pleated skirts",
+        "(NP (NP (DT the) (NNS girls) (POS ')) (VBG matching) (JJ pleated) (NNS skirts))",
+        [("girls", [], None), ("skirts", ["matching", "pleated"], "girls")],
+        [],
+    ),
+    (
+        "a couple wearing matching knitted sweaters",
+        "(NP (NP (DT a) (NN couple)) (VP (VBG wearing) (NP (VBG matching) (JJ knitted) (NNS sweaters))))",
+        [("couple", [], None), ("sweaters", ["matching", "knitted"], "couple")],
+        [],
+    ),
+    (
+        "a crackling orange fire in a hearth",
+        "(NP (NP (DT a) (VBG crackling) (JJ orange) (NN fire)) (PP (IN in) (NP (DT a) (NN hearth))))",
+        [("fire", ["crackling", "orange"], None), ("hearth", [], "fire")],
+        [],
+    ),
+    (
+        "a dripping red candle on a table",
+        "(NP (NP (DT a) (VBG dripping) (JJ red) (NN candle)) (PP (IN on) (NP (DT a) (NN table))))",
+        [("candle", ["dripping", "red"], None), ("table", [], None)],
+        [],
+    ),
+    (
+        "two dancers in matching sequined dresses",
+        "(NP (NP (CD two) (NNS dancers)) (PP (IN in) (NP (VBG matching) (JJ sequined) (NNS dresses))))",
+        [("dancers", ["two"], None), ("dresses", ["matching", "sequined"], "dancers")],
+        [],
+    ),
+]

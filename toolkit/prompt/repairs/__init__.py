@@ -62,6 +62,16 @@ heads), so that the dependency builder reads a sound tree and the benepar route 
   material before them hung on the verb: "a ledge on which two clay owls perch" (round 8);
 * a plural tagged a singular noun, whose "-s" the lemmatiser then keeps: "covered in dust and cobwebs"; read as a
   plural when the lemmatiser knows the singular as a noun and not the plural (round 8);
+* an adjective new to the tagger read as a noun among a noun's modifiers: "huge leathery wings" (one name),
+  "shimmery scaly fins", "a waxy yellow skin" ("waxy" an entity), "analog film photo", or as an adverb: "gnarly
+  knobbly fingers" (checked against the lemmatiser's word lists);
+* an adjective made the object of a preposition, the noun after it read as the root verb, an adverb or an
+  adjective: "a monster with slimy rubbery tentacles" ("tentacles" a verb), "two brothers in matching striped
+  shirts";
+* an adjective before a noun new to the tagger and a participle read as the head, or with the noun as one name:
+  "a squat tugboat chugging past a buoy" ("squat" the entity, "tugboat" a verb), "a plump houseboat bobbing";
+* a participle-adjective tagged a noun before other modifiers of its noun: "the twins' matching yellow raincoats",
+  "a crackling orange fire";
 * a lemma that the lemmatiser's suffix rules made up: "ramen" -> "raman", "lens" -> "len": a changed noun lemma is
   kept only when the lemmatiser knows it as a noun or lists the word as an exception; irregular plurals it misses
   ("oxen") come from :data:`~attnmod.toolkit.prompt.words.IRREGULAR_PLURALS`.
@@ -69,9 +79,13 @@ heads), so that the dependency builder reads a sound tree and the benepar route 
 
 from __future__ import annotations
 
+from .adjectives import (
+    repair_adjective_read_as_head,
+    repair_adjective_read_as_noun,
+    repair_adjective_read_as_object,
+)
 from .lexical import (
     Lexicon,
-    repair_adjective_read_as_noun,
     repair_bare_subject_read_as_verb,
     repair_comparative_read_as_noun,
     repair_hyphenated_modifiers,
@@ -135,6 +149,8 @@ def repair(doc, lexicon: Lexicon | None):
         repair_bare_subject_read_as_verb(doc, lexicon)
         repair_participle_inside_compound(doc, lexicon)
         repair_noun_read_as_adjective(doc, lexicon)
+        repair_adjective_read_as_object(doc, lexicon)
+        repair_adjective_read_as_head(doc, lexicon)
         repair_modifier_across_comma(doc, lexicon)
         repair_modifier_list(doc, lexicon)
     repair_misplaced_article(doc)

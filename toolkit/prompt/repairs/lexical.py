@@ -54,7 +54,7 @@ class Lexicon:
         self._sets: dict[str, _Words] = {}
 
     def known(self, kind: str) -> _Words:
-        """``kind``: "noun", "verb" or "adj" (known lemmas), or "noun_exceptions" (irregular forms)."""
+        """``kind``: "noun", "verb", "adj" or "adv" (known lemmas), or "noun_exceptions" (irregular forms)."""
         if kind not in self._sets:
             if kind == "noun_exceptions":
                 self._sets[kind] = _Words(lambda: self.lookups.get_table("lemma_exc").get("noun", {}))
@@ -177,24 +177,6 @@ def repair_participle_inside_compound(doc, lexicon: Lexicon) -> None:
         verb.tag_, verb.pos_, verb.lemma_ = "VBG", "VERB", lower
 
 
-def repair_adjective_read_as_noun(doc, lexicon: Lexicon) -> None:
-    """ "a misty lake": ``misty`` tagged a (proper) noun in a compound, though the lemmatiser knows it only as an
-    adjective: an adjective of the noun after it. A word in lower case tagged a proper noun that the lemmatiser
-    knows as an adjective is one too ("..., dark clouds", "..., moody,": the tagger's guess for unknown words)."""
-    adjectives, nouns = lexicon.known("adj"), lexicon.known("noun")
-    for token in doc:
-        lower = token.lower_
-        if token.text != lower or lower in ATTRIBUTE_NOUNS or token.pos_ not in ("NOUN", "PROPN"):
-            continue
-        proper = token.tag_ in ("NNP", "NNPS")
-        if lower not in adjectives or (lower in nouns and not proper):
-            continue
-        if token.dep_ == "compound" and token.head.i > token.i:
-            token.tag_, token.pos_, token.dep_, token.lemma_ = "JJ", "ADJ", "amod", lower
-        elif proper and not any(c.dep_ in ("det", "amod", "nummod") for c in token.children):
-            token.tag_, token.pos_, token.lemma_ = "JJ", "ADJ", lower
-
-
 def repair_noun_read_as_adjective(doc, lexicon: Lexicon) -> None:
     """ "a flock of geese over a field": ``geese`` tagged an adjective as the object of "of". A word in a noun's
     place (object, subject, root) that is an irregular plural, or that the lemmatiser knows as a noun and not as an
@@ -238,9 +220,10 @@ def repair_modifier_across_comma(doc, lexicon: Lexicon) -> None:
 
 def repair_participle_adjective_read_as_noun(doc, lexicon: Lexicon) -> None:
     """ "a steaming bowl of soup": ``steaming`` tagged a noun before its head and read into the name ("a sleeping
-    village": a participle hung as a compound); an "-ing" form
-    of a known verb right before a noun, not a word that names a kind of thing ("a cutting board", "a wedding
-    ring"), describes the noun as a participle."""
+    village": a participle hung as a compound); an "-ing" form of a known verb before a noun, not a word that names
+    a kind of thing ("a cutting board", "a wedding ring"), describes the noun as a participle. Other modifiers may
+    stand between ("the pair's matching grey coats", "a crackling orange fire": adjectives, past participles,
+    colours and materials hung on the same noun)."""
     verbs = lexicon.known("verb")
     for token in doc:
         lower = token.lower_
@@ -254,16 +237,32 @@ def repair_participle_adjective_read_as_noun(doc, lexicon: Lexicon) -> None:
         head = token.head
         if token.tag_ == "VBG" and token.dep_ != "compound":
             continue  # "a sleeping cat": already an adjective of its noun
-        if token.dep_ not in ("amod", "compound") or head.i != token.i + 1 or head.pos_ not in ("NOUN", "PROPN"):
+        if token.dep_ not in ("amod", "compound", "nmod") or head.i <= token.i or head.pos_ not in ("NOUN", "PROPN"):
+            continue
+        between = doc[token.i + 1 : head.i]
+        if any(
+            t.head.i != head.i or not (t.pos_ == "ADJ" or t.tag_ == "VBN" or t.lower_ in ATTRIBUTE_NOUNS)
+            for t in between
+        ):
+            continue
+        if token.dep_ == "nmod" and not between:
             continue
         stem = lower[:-3]
         if not {stem, stem + "e", stem[:-1]} & verbs:
             continue
-        if token.i > 0 and doc[token.i - 1].pos_ in ("NOUN", "PROPN", "VERB", "ADP"):
-            continue  # "a woman on a bench feeding pigeons": a participle with its object, not an adjective
+        before = doc[token.i - 1] if token.i > 0 else None
+        # "a woman on a bench feeding pigeons": a participle with its object, not an adjective; but "a couple wearing
+        # matching knitted sweaters": the sweaters are what the verb before takes, with modifiers
+        taken = before is not None and before.pos_ == "VERB" and head.head.i == before.i and head.dep_ == "dobj"
+        if before is not None and before.pos_ in ("NOUN", "PROPN", "VERB", "ADP") and not (between and taken):
+            continue
         for child in [c for c in token.children if c.dep_ == "det"]:
             rehang(child, head, "det")  # "a steaming bowl": the article hung from "steaming"
-        token.tag_, token.pos_, token.dep_, token.lemma_ = "VBG", "VERB", "amod", lower
+        for word in between:
+            if word.dep_ == "compound" and word.lower_ in ATTRIBUTE_NOUNS:
+                word.dep_ = "amod"  # "a crackling orange fire": the colour describes the fire, as "crackling"
+        rehang(token, head, "amod")
+        token.tag_, token.pos_, token.lemma_ = "VBG", "VERB", lower
 
 
 def repair_noun_modifier_read_as_adjective(doc, lexicon: Lexicon) -> None:

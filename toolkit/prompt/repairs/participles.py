@@ -147,7 +147,8 @@ def repair_participle_on_worn_item(doc) -> None:
 
 def repair_participle_read_as_gerund(doc) -> None:
     """ "a robot with glowing blue eyes": ``glowing`` read as a gerund (the object of "with") taking "eyes" as its
-    object; a participle right before its noun, after a preposition, describes the noun, which is the object."""
+    object; a participle right before its noun, after a preposition, describes the noun, which is the object ("twins
+    in matching knitted hats": a past participle between them describes it too)."""
     for verb in doc:
         if verb.tag_ != "VBG" or verb.dep_ != "pcomp" or verb.head.pos_ != "ADP":
             continue
@@ -155,7 +156,7 @@ def repair_participle_read_as_gerund(doc) -> None:
         if not objects or any(c.i < verb.i for c in verb.children):
             continue
         noun = objects[0]
-        if any(t.pos_ not in ("ADJ", "NOUN", "PROPN", "NUM") for t in doc[verb.i + 1 : noun.i]):
+        if any(t.pos_ not in ("ADJ", "NOUN", "PROPN", "NUM") and t.tag_ != "VBN" for t in doc[verb.i + 1 : noun.i]):
             continue
         preposition = verb.head
         rehang(noun, preposition, "pobj")

@@ -1,0 +1,172 @@
+"""Repairs of adjectives the small tagger reads as nouns, objects or heads when they are new to it, asking the
+lemmatiser's word lists (:class:`~attnmod.toolkit.prompt.repairs.lexical.Lexicon`) what a word can be."""
+
+from __future__ import annotations
+
+from ..syntax import noun_lemma
+from ..words import ATTRIBUTE_NOUNS, ING_NOUNS
+from .common import ARTICLES, as_noun, rehang, take_place
+from .lexical import Lexicon
+
+
+def _known_noun(token, nouns) -> bool:
+    return token.lower_ in nouns or noun_lemma(token.text, "NNS") in nouns
+
+
+def _noun_described(doc, token):
+    """The noun that ``token`` stands before with nothing but adjectives between ("shimmery scaly fins": "fins"),
+    when ``token`` hangs from it or from one of those adjectives; else None."""
+    for word in doc[token.i + 1 :]:
+        if word.pos_ in ("NOUN", "PROPN"):
+            between = {t.i for t in doc[token.i + 1 : word.i]}
+            return word if token.head.i == word.i or token.head.i in between else None
+        if word.pos_ != "ADJ":
+            return None
+    return None
+
+
+def repair_adjective_read_as_noun(doc, lexicon: Lexicon) -> None:
+    """ "a misty lake": ``misty`` tagged a (proper) noun in a compound, though the lemmatiser knows it only as an
+    adjective: an adjective of the noun after it. A word in lower case tagged a proper noun that the lemmatiser
+    knows as an adjective is one too ("..., dark clouds", "..., moody,": the tagger's guess for unknown words).
+
+    The same with adjectives between ("huge leathery wings", "shimmery scaly fins", "a waxy yellow skin": the word
+    tagged a noun and hung as a modifier of the noun or of an adjective before it, ``amod``, ``nmod``, ``npadvmod``);
+    a word the lemmatiser knows as a noun too is an adjective only where the tagger's own arc says so (``amod``:
+    "analog film photo")."""
+    adjectives, nouns = lexicon.known("adj"), lexicon.known("noun")
+    for token in reversed(doc):  # "shimmery scaly fins": "scaly" first, then "shimmery" stands before adjectives
+        lower = token.lower_
+        if token.pos_ == "ADV" and token.dep_ == "advmod" and lower in adjectives and lower not in nouns:
+            # "gnarly knobbly fingers": an adjective in "-ly" tagged an adverb of the noun after it ("the only
+            # child", "early light": the lemmatiser knows them as adverbs too, and they stay)
+            if lower in lexicon.known("adv"):
+                continue
+            if token.head.i == token.i + 1 and token.head.pos_ in ("NOUN", "PROPN") and token.text == lower:
+                token.tag_, token.pos_, token.dep_, token.lemma_ = "JJ", "ADJ", "amod", lower
+            continue
+        if token.text != lower or lower in ATTRIBUTE_NOUNS or token.pos_ not in ("NOUN", "PROPN"):
+            continue
+        proper = token.tag_ in ("NNP", "NNPS")
+        if lower not in adjectives:
+            continue
+        if token.dep_ in ("amod", "nmod", "npadvmod") and (lower not in nouns or token.dep_ == "amod"):
+            noun = _noun_described(doc, token)
+            if noun is not None or (token.dep_ == "amod" and token.head.i > token.i + 1):
+                if noun is not None:
+                    rehang(token, noun, "amod")
+                    for child in [c for c in token.children if c.dep_ == "det"]:
+                        rehang(child, noun, "det")  # "a waxy yellow skin": the article is the skin's
+                token.tag_, token.pos_, token.dep_, token.lemma_ = "JJ", "ADJ", "amod", lower
+                continue
+        if lower in nouns and not proper:
+            continue
+        if token.dep_ == "compound" and token.head.i > token.i:
+            token.tag_, token.pos_, token.dep_, token.lemma_ = "JJ", "ADJ", "amod", lower
+        elif proper and not any(c.dep_ in ("det", "amod", "nummod") for c in token.children):
+            token.tag_, token.pos_, token.lemma_ = "JJ", "ADJ", lower
+
+
+def repair_adjective_read_as_object(doc, lexicon: Lexicon) -> None:
+    """ "a monster with slimy rubbery tentacles", "a crab with big knobbly claws": the last adjective made the
+    object of "with" and the noun after it read as the root verb, an adverb or an adjective ("tentacles" a verb with
+    the monster as its subject). A preposition's object that is an adjective (tagged one, or known to the lemmatiser
+    only as one), followed by a noun the lemmatiser knows with nothing but adjectives between and not hung under
+    the object, is an adjective of that noun; the noun is the object, and a subject it held becomes the root."""
+    nouns, adjectives = lexicon.known("noun"), lexicon.known("adj")
+
+    def adjective(token) -> bool:
+        lower = token.lower_
+        return lower in adjectives and (token.pos_ == "ADJ" or lower not in nouns)
+
+    for word in doc:
+        if word.dep_ not in ("pobj", "pcomp") or word.head.pos_ != "ADP" or word.head.i > word.i or not adjective(word):
+            continue
+        end = word.i + 1
+        while (
+            end < len(doc)
+            and doc[end].lower_ not in nouns
+            and (doc[end].tag_ in ("JJ", "VBN") or (doc[end].pos_ == "ADV" and adjective(doc[end])))
+        ):
+            end += 1  # "slimy warty knobbly claws", "matching striped shirts": adjectives before the noun
+        if end >= len(doc):
+            continue
+        noun = doc[end]
+        if noun.tag_ == "VBG" or noun.pos_ not in ("NOUN", "VERB", "ADV", "ADJ") or not _known_noun(noun, nouns):
+            continue
+        if noun.lower_ in adjectives and noun.pos_ == "ADJ" and noun.lower_ not in nouns:
+            continue
+        if word.i <= noun.head.i < end:
+            continue  # hung under the object or an adjective: another reading
+        between = list(doc[word.i + 1 : end])
+        held = [c for c in noun.children if c.i not in {t.i for t in between}]
+        if noun.head.i == noun.i:
+            # the noun the preposition hangs from, hung on the false root as its subject ("a rock with a craggy
+            # mossy top": an adverbial noun of "top", read as an adjective)
+            root = word.head.head
+            if not word.i < root.head.i <= noun.i or root.i > word.head.i or root.pos_ not in ("NOUN", "PROPN"):
+                continue
+            rehang(root, root, "ROOT")
+            for child in held:
+                if child.i != root.i:
+                    rehang(child, root, child.dep_)
+        elif any(t.i == noun.i for t in word.ancestors):
+            continue  # the object hangs under the noun: re-hanging would make a cycle
+        take_place(noun, word)
+        for child in [c for c in word.children if c.i < word.i]:
+            rehang(child, noun, child.dep_)  # "a slimy warty back": the article and "slimy" are the back's
+        for token in [word, *between]:
+            rehang(token, noun, "amod")
+            token.tag_, token.pos_, token.lemma_ = "JJ", "ADJ", token.lower_
+        if noun.pos_ != "NOUN":
+            noun.tag_ = "NNS" if noun.lower_.endswith("s") and noun_lemma(noun.text, "NNS") in nouns else "NN"
+            as_noun(noun)
+
+
+def repair_adjective_read_as_head(doc, lexicon: Lexicon) -> None:
+    """ "a squat lugger gliding past a pier", "a plump houseboat drifting down a canal": after an article, an
+    adjective and a noun new to the tagger, then a participle; the tagger made the adjective the head (the noun its
+    modifier, or the root verb with the adjective its subject) or read the two as one name. When the lemmatiser
+    knows the first word as an adjective and the second only as a noun (neither adjective nor verb), and the third
+    is the "-ing" form of a known verb, the noun is the head, the adjective describes it and the participle hangs
+    from it."""
+    nouns, verbs, adjectives = lexicon.known("noun"), lexicon.known("verb"), lexicon.known("adj")
+    for adjective in doc:
+        if adjective.i == 0 or adjective.i + 2 >= len(doc) or adjective.text != adjective.lower_:
+            continue
+        article, noun, verb = doc[adjective.i - 1], doc[adjective.i + 1], doc[adjective.i + 2]
+        if article.lower_ not in ARTICLES or adjective.lower_ not in adjectives or adjective.pos_ == "VERB":
+            continue
+        lower = noun.lower_
+        if lower not in nouns or lower in adjectives or lower in verbs or noun.text != lower:
+            continue
+        ing = verb.lower_
+        if not ing.endswith("ing") or ing in ING_NOUNS or not {ing[:-3], ing[:-3] + "e", ing[:-4]} & verbs:
+            continue
+        if (
+            adjective.pos_ == "ADJ"
+            and adjective.head.i == noun.i
+            and adjective.dep_ == "amod"
+            and noun.head.i != verb.i
+        ):
+            continue  # read right
+        if noun.head.i == adjective.i:
+            take_place(noun, adjective)  # "a squat lugger": "squat" the root, "lugger" its adjective
+        elif noun.head.i == verb.i and adjective.head.i in (verb.i, noun.i):
+            # "a stout trawler gliding": both read as modifiers of "gliding", a noun
+            take_place(noun, verb)
+            for child in [c for c in verb.children if c.i < noun.i]:
+                rehang(child, noun, child.dep_)
+            rehang(verb, noun, "acl")
+        elif adjective.head.i != noun.i:
+            continue
+        for child in list(adjective.children):
+            rehang(child, noun, child.dep_)
+        rehang(adjective, noun, "amod")
+        adjective.tag_, adjective.pos_, adjective.lemma_ = "JJ", "ADJ", adjective.lower_
+        if verb.head.i in (adjective.i, noun.i):
+            rehang(verb, noun, "acl")
+            verb.tag_, verb.pos_, verb.lemma_ = "VBG", "VERB", ing
+        if noun.pos_ != "NOUN":
+            noun.tag_ = "NN"
+            as_noun(noun)
