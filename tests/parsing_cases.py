@@ -2381,3 +2381,36 @@ PROSE_CASES += [
         [],
     ),
 ]
+
+# The main verb after a relative clause with "is" and its adjective read as a plural noun when a bare noun phrase
+# follows ("a cook whose apron is dusty kneads soft dough": "kneads" an entity, the dough under the apron)
+PROSE_CASES += [
+    (
+        "a weaver whose loom is old spins fine wool",
+        "(S (NP (NP (DT a) (NN weaver)) (SBAR (WHNP (WP$ whose) (NN loom)) (S (VP (VBZ is) (ADJP (JJ old))))))"
+        " (VP (VBZ spins) (NP (JJ fine) (NN wool))))",
+        [("weaver", [], None), ("loom", ["old"], "weaver"), ("wool", ["fine"], "weaver")],
+        [],
+    ),
+    (
+        "a potter whose hands are muddy glazes tall vases",
+        "(S (NP (NP (DT a) (NN potter)) (SBAR (WHNP (WP$ whose) (NNS hands)) (S (VP (VBP are) (ADJP (JJ muddy))))))"
+        " (VP (VBZ glazes) (NP (JJ tall) (NNS vases))))",
+        [("potter", [], None), ("hands", ["muddy"], "potter"), ("vases", ["tall"], "potter")],
+        [],
+    ),
+    (
+        "a chef whose hat is tall whisks thick batter",
+        "(S (NP (NP (DT a) (NN chef)) (SBAR (WHNP (WP$ whose) (NN hat)) (S (VP (VBZ is) (ADJP (JJ tall))))))"
+        " (VP (VBZ whisks) (NP (JJ thick) (NN batter))))",
+        [("chef", [], None), ("hat", ["tall"], "chef"), ("batter", ["thick"], "chef")],
+        [],
+    ),
+    (
+        "a miner whose lamp is dim chips hard rock",
+        "(S (NP (NP (DT a) (NN miner)) (SBAR (WHNP (WP$ whose) (NN lamp)) (S (VP (VBZ is) (ADJP (JJ dim))))))"
+        " (VP (VBZ chips) (NP (JJ hard) (NN rock))))",
+        [("miner", [], None), ("lamp", ["dim"], "miner"), ("rock", ["hard"], "miner")],
+        [],
+    ),
+]

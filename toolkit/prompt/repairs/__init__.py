@@ -62,6 +62,8 @@ heads), so that the dependency builder reads a sound tree and the benepar route 
   material before them hung on the verb: "a ledge on which two clay owls perch" (round 8);
 * a plural tagged a singular noun, whose "-s" the lemmatiser then keeps: "covered in dust and cobwebs"; read as a
   plural when the lemmatiser knows the singular as a noun and not the plural (round 8);
+* the main verb after a relative clause with "is" and its adjective, read as a plural noun when a bare noun phrase
+  follows: "a cook whose apron is dusty kneads soft dough" (checked against the lemmatiser's verbs);
 * an adjective new to the tagger read as a noun among a noun's modifiers: "huge leathery wings" (one name),
   "shimmery scaly fins", "a waxy yellow skin" ("waxy" an entity), "analog film photo", or as an adverb: "gnarly
   knobbly fingers" (checked against the lemmatiser's word lists);
@@ -133,6 +135,7 @@ from .verbs import (
     repair_noun_read_as_verb_with_subject,
     repair_purpose_read_as_relative,
     repair_stranded_predicate,
+    repair_verb_after_copular_clause,
     repair_verb_after_relative_clause,
     repair_verb_read_as_plural,
     repair_verb_read_as_predicate_noun,
@@ -151,6 +154,7 @@ def repair(doc, lexicon: Lexicon | None):
         repair_noun_read_as_adjective(doc, lexicon)
         repair_adjective_read_as_object(doc, lexicon)
         repair_adjective_read_as_head(doc, lexicon)
+        repair_verb_after_copular_clause(doc, lexicon)
         repair_modifier_across_comma(doc, lexicon)
         repair_modifier_list(doc, lexicon)
     repair_misplaced_article(doc)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from ..words import ATTRIBUTE_NOUNS
 from .common import ARTICLES, as_noun, rehang, take_place
+from .lexical import Lexicon, verb_stem
 
 
 def repair_noun_read_as_verb(doc) -> None:
@@ -238,3 +239,71 @@ def repair_purpose_read_as_relative(doc) -> None:
         if not any(c.dep_ == "dobj" for c in verb.children):
             continue
         rehang(verb, noun.head, "advcl")
+
+
+def _object_after(doc, start: int):
+    """The noun that heads the phrase starting at ``start`` ("soft dough", "a tall vase", "two clay pots"): articles,
+    numbers, adjectives and colours, then nouns; None when something else comes first."""
+    for word in doc[start:]:
+        if word.pos_ in ("NOUN", "PROPN"):
+            nxt = doc[word.i + 1] if word.i + 1 < len(doc) else None
+            if nxt is not None and nxt.pos_ in ("NOUN", "PROPN") and word.head.i == nxt.i:
+                continue  # "clay pots": the last noun of a compound
+            return word
+        if word.pos_ not in ("DET", "NUM", "ADJ") and word.lower_ not in ATTRIBUTE_NOUNS:
+            return None
+    return None
+
+
+def repair_verb_after_copular_clause(doc, lexicon: Lexicon) -> None:
+    """ "a cook whose apron is dusty kneads soft dough", "a weaver whose loom is old spins fine wool": the main verb
+    tagged a plural noun (the predicate of the relative clause's "is", or a modifier of the object) when a bare noun
+    phrase follows it. After a relative clause whose "is"/"are" already has its adjective, an "-s" word the lemmatiser
+    knows as a verb, followed by a noun phrase, a preposition, an adverb, punctuation or the end, is the main verb:
+    the noun the clause describes is its subject (unless another verb has it), the noun phrase its object."""
+    verbs = lexicon.known("verb")
+    for token in doc:
+        if token.tag_ not in ("NNS", "NN") or token.i < 4:
+            continue
+        stem = verb_stem(token.lower_, verbs)
+        if stem is None:
+            continue
+        start = token.i
+        while start > 0 and (doc[start - 1].pos_ in ("ADJ", "ADV") or doc[start - 1].lower_ in ATTRIBUTE_NOUNS):
+            start -= 1  # the clause's predicate: "dusty", "very old", "red"
+        copula = doc[start - 1]
+        if start == token.i or copula.lemma_ != "be" or copula.dep_ != "relcl":
+            continue
+        described = copula.head
+        if described.pos_ not in ("NOUN", "PROPN") or described.i >= copula.i:
+            continue
+        verb = described.head
+        if described.dep_ in ("nsubj", "nsubjpass") and verb.pos_ in ("VERB", "AUX") and verb.i != token.i:
+            continue  # "... sits on a fence": the noun has its verb
+        following = doc[token.i + 1] if token.i + 1 < len(doc) else None
+        obj = None
+        if following is not None and following.pos_ not in ("ADP", "ADV", "PUNCT", "SCONJ", "CCONJ"):
+            obj = _object_after(doc, token.i + 1)
+            if obj is None or (token.dep_ == "compound" and token.head.i == following.i):
+                continue  # "whose shoes are red sports shoes": a compound noun, the predicate
+        elif (following is None or following.pos_ == "PUNCT") and stem in lexicon.known("noun"):
+            continue  # "a man whose shoes are old boots": the predicate, unless the word is only a verb
+        predicate = list(doc[start : token.i])
+        if obj is not None and obj.head.i == token.i and obj.dep_ == "dobj" and described.head.i == token.i:
+            continue  # read right
+        if described.head.i == described.i or described.head.i > copula.i:
+            rehang(token, token, "ROOT")  # "a potter whose hands are muddy glazes tall vases": "vases" the root
+        else:
+            take_place(token, described)
+        rehang(described, token, "nsubj")
+        for word in predicate:
+            if word.head.i == word.i or word.head.i not in {p.i for p in predicate}:
+                rehang(word, copula, "advmod" if word.pos_ == "ADV" else "acomp")
+                if word.pos_ != "ADV":
+                    word.tag_, word.pos_ = "JJ", "ADJ"  # "whose armor is silver": the colour is what it is
+        if obj is not None:
+            for word in doc[token.i + 1 : obj.i]:
+                if not token.i < word.head.i <= obj.i:
+                    rehang(word, obj, {"DET": "det", "NUM": "nummod"}.get(word.pos_, "amod"))
+            rehang(obj, token, "dobj")
+        token.tag_, token.pos_, token.lemma_ = "VBZ", "VERB", stem
