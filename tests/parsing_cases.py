@@ -2414,3 +2414,43 @@ PROSE_CASES += [
         [],
     ),
 ]
+
+# The main verb after a relative clause's plural object read into it ("a sailboat that has crimson sails drifts toward
+# an island": "sails drifts" one noun) or as a second object, "has broken" read as a perfect tense
+PROSE_CASES += [
+    (
+        "a ship that has tattered flags sways near a reef",
+        "(S (NP (NP (DT a) (NN ship)) (SBAR (WHNP (WDT that)) (S (VP (VBZ has) (NP (JJ tattered) (NNS flags))))))"
+        " (VP (VBZ sways) (PP (IN near) (NP (DT a) (NN reef)))))",
+        [("ship", [], None), ("flags", ["tattered"], "ship"), ("reef", [], None)],
+        [],
+    ),
+    (
+        "a boat that has white oars rocks near a dock",
+        "(S (NP (NP (DT a) (NN boat)) (SBAR (WHNP (WDT that)) (S (VP (VBZ has) (NP (JJ white) (NNS oars))))))"
+        " (VP (VBZ rocks) (PP (IN near) (NP (DT a) (NN dock)))))",
+        [("boat", [], None), ("oars", ["white"], "boat"), ("dock", [], None)],
+        [],
+    ),
+    (
+        "a horse that wears silver bells trots along a road",
+        "(S (NP (NP (DT a) (NN horse)) (SBAR (WHNP (WDT that)) (S (VP (VBZ wears) (NP (JJ silver) (NNS bells))))))"
+        " (VP (VBZ trots) (PP (IN along) (NP (DT a) (NN road)))))",
+        [("horse", [], None), ("bells", ["silver"], "horse"), ("road", [], None)],
+        [],
+    ),
+    (
+        "a clock that has brass hands ticks on a wall",
+        "(S (NP (NP (DT a) (NN clock)) (SBAR (WHNP (WDT that)) (S (VP (VBZ has) (NP (NN brass) (NNS hands))))))"
+        " (VP (VBZ ticks) (PP (IN on) (NP (DT a) (NN wall)))))",
+        [("clock", [], None), ("hands", ["brass"], "clock"), ("wall", [], None)],
+        [],
+    ),
+    (
+        "a girl who has long braids skips across a yard",
+        "(S (NP (NP (DT a) (NN girl)) (SBAR (WHNP (WP who)) (S (VP (VBZ has) (NP (JJ long) (NNS braids))))))"
+        " (VP (VBZ skips) (PP (IN across) (NP (DT a) (NN yard)))))",
+        [("girl", [], None), ("braids", ["long"], "girl"), ("yard", [], None)],
+        [],
+    ),
+]

@@ -64,6 +64,9 @@ heads), so that the dependency builder reads a sound tree and the benepar route 
   plural when the lemmatiser knows the singular as a noun and not the plural (round 8);
 * the main verb after a relative clause with "is" and its adjective, read as a plural noun when a bare noun phrase
   follows: "a cook whose apron is dusty kneads soft dough" (checked against the lemmatiser's verbs);
+* the main verb after a relative clause's plural object, read into it or as a second object of the clause's verb:
+  "a sailboat that has crimson sails drifts toward an island" ("sails drifts" one noun), "a windmill that has
+  broken blades creaks" ("has broken" a perfect tense);
 * an adjective new to the tagger read as a noun among a noun's modifiers: "huge leathery wings" (one name),
   "shimmery scaly fins", "a waxy yellow skin" ("waxy" an entity), "analog film photo", or as an adverb: "gnarly
   knobbly fingers" (checked against the lemmatiser's word lists);
@@ -137,6 +140,7 @@ from .verbs import (
     repair_stranded_predicate,
     repair_verb_after_copular_clause,
     repair_verb_after_relative_clause,
+    repair_verb_after_relative_object,
     repair_verb_read_as_plural,
     repair_verb_read_as_predicate_noun,
     repair_verbless_predicate,
@@ -155,6 +159,7 @@ def repair(doc, lexicon: Lexicon | None):
         repair_adjective_read_as_object(doc, lexicon)
         repair_adjective_read_as_head(doc, lexicon)
         repair_verb_after_copular_clause(doc, lexicon)
+        repair_verb_after_relative_object(doc, lexicon)
         repair_modifier_across_comma(doc, lexicon)
         repair_modifier_list(doc, lexicon)
     repair_misplaced_article(doc)

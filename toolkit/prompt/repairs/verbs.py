@@ -4,7 +4,7 @@ clause's predicate, coordinated verbs, predicates without a verb."""
 from __future__ import annotations
 
 from ..words import ATTRIBUTE_NOUNS
-from .common import ARTICLES, as_noun, rehang, take_place
+from .common import AFTER_INTRANSITIVE, ARTICLES, RELATIVE_PRONOUNS, as_noun, rehang, take_place
 from .lexical import Lexicon, verb_stem
 
 
@@ -306,4 +306,58 @@ def repair_verb_after_copular_clause(doc, lexicon: Lexicon) -> None:
                 if not token.i < word.head.i <= obj.i:
                     rehang(word, obj, {"DET": "det", "NUM": "nummod"}.get(word.pos_, "amod"))
             rehang(obj, token, "dobj")
+        token.tag_, token.pos_, token.lemma_ = "VBZ", "VERB", stem
+
+
+def repair_verb_after_relative_object(doc, lexicon: Lexicon) -> None:
+    """ "a sailboat that has crimson sails drifts toward an island", "a windmill that has broken blades creaks in the
+    wind": the main verb read into the relative clause's plural object ("sails drifts" one noun), or as a second
+    object of "has", and "has broken" read as a perfect tense. After "that"/"who"/"which", a verb and its object
+    ending in a plural noun (a two-plural compound is rare: "sails drifts" is not one), an "-s" word the lemmatiser
+    knows as a verb, followed by a preposition, an adverb, punctuation or the end, is the main verb of the noun
+    before "that"; the clause is rebuilt: its verb, its subject ("that") and its object with the modifiers between."""
+    verbs = lexicon.known("verb")
+    for token in doc:
+        if token.tag_ not in ("NNS", "VBZ") or token.i < 5:
+            continue
+        stem = verb_stem(token.lower_, verbs) if token.tag_ == "NNS" else token.lemma_.lower()
+        following = doc[token.i + 1] if token.i + 1 < len(doc) else None
+        if stem is None or (following is not None and following.pos_ not in AFTER_INTRANSITIVE):
+            continue
+        obj = doc[token.i - 1]
+        if obj.tag_ != "NNS" or obj.pos_ != "NOUN" or obj.lemma_.lower() == obj.lower_:
+            continue
+        pronoun = next((t for t in reversed(doc[: obj.i]) if t.lower_ in RELATIVE_PRONOUNS), None)
+        if pronoun is None or pronoun.i < 1 or pronoun.i + 2 > obj.i:
+            continue
+        described, clause = doc[pronoun.i - 1], doc[pronoun.i + 1]
+        if described.pos_ not in ("NOUN", "PROPN") or not clause.tag_.startswith("VB") or clause.tag_ == "VBG":
+            continue
+        modifiers = list(doc[clause.i + 1 : obj.i])
+        if any(t.pos_ in ("ADP", "PUNCT", "CCONJ", "SCONJ", "PRON", "AUX") for t in modifiers):
+            continue
+        verb = described.head
+        outside = verb.i != token.i and not pronoun.i < verb.i < token.i
+        if described.dep_ in ("nsubj", "nsubjpass") and verb.pos_ in ("VERB", "AUX") and outside:
+            continue  # the noun has a verb of its own
+        region = range(pronoun.i, token.i)
+        if described.head.i == described.i or described.head.i in region or described.head.i == token.i:
+            rehang(token, token, "ROOT")
+        else:
+            take_place(token, described)
+        rehang(described, token, "nsubj")
+        rehang(clause, described, "relcl")
+        rehang(pronoun, clause, "nsubj")
+        rehang(obj, clause, "dobj")
+        for word in modifiers:
+            if word.pos_ == "ADV" and word.head.i in {t.i for t in modifiers}:
+                continue
+            dep = {"DET": "det", "NUM": "nummod", "NOUN": "compound", "PROPN": "compound"}.get(word.pos_, "amod")
+            if word.tag_ in ("VB", "VBP"):
+                word.tag_, word.pos_, word.lemma_, dep = "NN", "NOUN", word.lower_, "compound"  # "brass hands"
+            rehang(word, obj, dep)
+        for word in doc[token.i + 1 :]:
+            if word.head.i in region:
+                rehang(word, token, word.dep_)  # "... near a reef": hung on the clause, the main verb's
+        clause.tag_, clause.pos_ = ("VBZ" if clause.tag_ == "VBZ" else clause.tag_), "VERB"
         token.tag_, token.pos_, token.lemma_ = "VBZ", "VERB", stem
