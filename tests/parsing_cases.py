@@ -2454,3 +2454,26 @@ PROSE_CASES += [
         [],
     ),
 ]
+
+# A prose sentence with no verb but an "-s" word before a preposition ("Cold rain drums on the tin rooftops." read as
+# one noun "rain drums"): the word is the sentence's verb
+PROSE_CASES += [
+    (
+        "Heavy hail pounds on the metal roof.",
+        "(S (NP (JJ Heavy) (NN hail)) (VP (VBZ pounds) (PP (IN on) (NP (DT the) (NN metal) (NN roof)))) (. .))",
+        [("hail", ["Heavy"], None), ("roof", ["metal"], None)],
+        [],
+    ),
+    (
+        "Pale smoke curls above the stone chimney.",
+        "(S (NP (JJ Pale) (NN smoke)) (VP (VBZ curls) (PP (IN above) (NP (DT the) (NN stone) (NN chimney)))) (. .))",
+        [("smoke", ["Pale"], None), ("chimney", ["stone"], None)],
+        [],
+    ),
+    (
+        "Cold sleet taps on the glass panes.",
+        "(S (NP (JJ Cold) (NN sleet)) (VP (VBZ taps) (PP (IN on) (NP (DT the) (NN glass) (NNS panes)))) (. .))",
+        [("sleet", ["Cold"], None), ("panes", ["glass"], None)],
+        [],
+    ),
+]

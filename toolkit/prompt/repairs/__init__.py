@@ -20,8 +20,9 @@ heads), so that the dependency builder reads a sound tree and the benepar route 
 * a hyphenated word split at its hyphens: "snow-covered mountains" (no snow), "a long-haired cat": merged into one
   token, an adjective when its last part is one;
 * a finite verb read into the noun before it: "A small bird sings in a tree" (``bird -compound-> sings``, "sings" a
-  plural noun or a verb), "a woman who wears a black dress sings"; a verb read as a plural noun after "that"/"who"
-  ("a ship that sails across the sea");
+  plural noun or a verb), "a woman who wears a black dress sings", "Cold rain drums on the tin rooftops." (a prose
+  sentence with no other verb); a verb read as a plural noun after "that"/"who" ("a ship that sails across the
+  sea");
 * a participle between two nouns read as a compound: "a chef slicing onions on a board";
 * a noun tagged an adjective in a noun's place: "a flock of geese" (``geese`` an adjective);
 * a noun hung as a modifier of a word beyond a comma: "a house on a cloud, whimsical, pastel colors";

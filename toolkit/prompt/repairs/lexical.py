@@ -93,6 +93,18 @@ def _plural_read_as_singular(lower: str, lexicon: Lexicon) -> bool:
         and lower not in lexicon.known("noun")
         and lower not in lexicon.known("noun_exceptions")
     )
+def _needs_a_verb(sentence, preposition) -> bool:
+    """A sentence written as prose (a capital letter first, a full stop last) with no verb in it, where a
+    preposition with an article on its object follows: "Cold rain drums on the tin rooftops." (every such sentence
+    in the prose sets has a verb; "City lights at night." keeps its noun: no article, a time of day)."""
+    first, last = sentence[0], sentence[-1]
+    if not first.text[:1].isupper() or last.text not in (".", "!") or len(sentence) < 4:
+        return False
+    if preposition is None or preposition.pos_ != "ADP":
+        return False
+    if not any(c.dep_ == "pobj" and any(d.dep_ == "det" for d in c.children) for c in preposition.children):
+        return False
+    return not any(t.pos_ in ("VERB", "AUX") for t in sentence)
 
 
 def repair_verb_read_as_compound_head(doc, lexicon: Lexicon) -> None:
@@ -100,8 +112,9 @@ def repair_verb_read_as_compound_head(doc, lexicon: Lexicon) -> None:
     its subject hung before it as a compound ("bird sings" as one noun). Read as a verb when all of these hold: it is
     a third-person "-s" form of a verb the lemmatiser knows; the noun before it is singular; nothing but a
     preposition, adverb, conjunction, article or punctuation follows (or the text ends); and either the article of
-    the two is "a"/"an" (a singular article cannot head a plural noun) or the word is no noun at all ("sings"). "the
-    city lights at night" keeps its compound noun."""
+    the two is "a"/"an" (a singular article cannot head a plural noun) or the word is no noun at all ("sings"), or
+    the pair stands in a prose sentence with no other verb ("Cold rain drums on the tin rooftops."). "the city
+    lights at night" keeps its compound noun."""
     verbs, nouns = lexicon.known("verb"), lexicon.known("noun")
     for token in doc:
         if token.tag_ not in ("NNS", "VBZ") or token.i == 0:
@@ -120,7 +133,7 @@ def repair_verb_read_as_compound_head(doc, lexicon: Lexicon) -> None:
         singular_article = any(
             c.dep_ == "det" and c.lower_ in ("a", "an") for c in [*token.children, *subject.children]
         )
-        if not singular_article and stem in nouns:
+        if not singular_article and stem in nouns and not _needs_a_verb(token.sent, following):
             continue
         left = [c for c in token.children if c.i < subject.i]  # the article and adjectives: the subject's
         if token.head.i == token.i + 1 and token.head.pos_ == "ADP" and token.head.head.i == token.head.i:
