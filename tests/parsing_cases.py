@@ -2477,3 +2477,44 @@ PROSE_CASES += [
         [],
     ),
 ]
+
+# A second verb after "and" read as a plural noun coordinated with the first verb's place ("a ferryman sits on the
+# pier and whittles a small wooden spoon": "whittles" an entity, the spoon not the ferryman's), or the first verb
+# read into its subject ("A knight kneels by the river and washes ...": "knight kneels" one noun)
+PROSE_CASES += [
+    (
+        "An old sailor sits on the dock and mends a torn sail.",
+        "(S (NP (DT An) (JJ old) (NN sailor)) (VP (VP (VBZ sits) (PP (IN on) (NP (DT the) (NN dock)))) (CC and)"
+        " (VP (VBZ mends) (NP (DT a) (JJ torn) (NN sail)))) (. .))",
+        [("sailor", ["old"], None), ("dock", [], None), ("sail", ["torn"], "sailor")],
+        [],
+    ),
+    (
+        "A nun kneels at the altar and lights a small candle.",
+        "(S (NP (DT A) (NN nun)) (VP (VP (VBZ kneels) (PP (IN at) (NP (DT the) (NN altar)))) (CC and)"
+        " (VP (VBZ lights) (NP (DT a) (JJ small) (NN candle)))) (. .))",
+        [("nun", [], None), ("altar", [], None), ("candle", ["small"], "nun")],
+        [],
+    ),
+    (
+        "A man stands by the sink and scrubs a dirty pan.",
+        "(S (NP (DT A) (NN man)) (VP (VP (VBZ stands) (PP (IN by) (NP (DT the) (NN sink)))) (CC and)"
+        " (VP (VBZ scrubs) (NP (DT a) (JJ dirty) (NN pan)))) (. .))",
+        [("man", [], None), ("sink", [], None), ("pan", ["dirty"], "man")],
+        [],
+    ),
+    (
+        "A miner rests on a crate and polishes a brass lamp.",
+        "(S (NP (DT A) (NN miner)) (VP (VP (VBZ rests) (PP (IN on) (NP (DT a) (NN crate)))) (CC and)"
+        " (VP (VBZ polishes) (NP (DT a) (NN brass) (NN lamp)))) (. .))",
+        [("miner", [], None), ("crate", [], None), ("lamp", ["brass"], "miner")],
+        [],
+    ),
+    (
+        "A knight kneels by the river and washes a dented helmet.",
+        "(S (NP (DT A) (NN knight)) (VP (VP (VBZ kneels) (PP (IN by) (NP (DT the) (NN river)))) (CC and)"
+        " (VP (VBZ washes) (NP (DT a) (JJ dented) (NN helmet)))) (. .))",
+        [("knight", [], None), ("river", [], None), ("helmet", ["dented"], "knight")],
+        [],
+    ),
+]

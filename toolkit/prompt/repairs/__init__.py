@@ -68,6 +68,9 @@ heads), so that the dependency builder reads a sound tree and the benepar route 
 * the main verb after a relative clause's plural object, read into it or as a second object of the clause's verb:
   "a sailboat that has crimson sails drifts toward an island" ("sails drifts" one noun), "a windmill that has
   broken blades creaks" ("has broken" a perfect tense);
+* a second verb after "and", with an article after it, read as a plural noun (or a verb) coordinated with the
+  first verb's place: "a ferryman sits on the pier and whittles a small wooden spoon" (the spoon his); the first
+  verb read into its subject, made the subject of the second: "A knight kneels by the river and washes a helmet";
 * an adjective new to the tagger read as a noun among a noun's modifiers: "huge leathery wings" (one name),
   "shimmery scaly fins", "a waxy yellow skin" ("waxy" an entity), "analog film photo", or as an adverb: "gnarly
   knobbly fingers" (checked against the lemmatiser's word lists);
@@ -142,6 +145,7 @@ from .verbs import (
     repair_verb_after_copular_clause,
     repair_verb_after_relative_clause,
     repair_verb_after_relative_object,
+    repair_verb_coordinated_after_object,
     repair_verb_read_as_plural,
     repair_verb_read_as_predicate_noun,
     repair_verbless_predicate,
@@ -161,6 +165,7 @@ def repair(doc, lexicon: Lexicon | None):
         repair_adjective_read_as_head(doc, lexicon)
         repair_verb_after_copular_clause(doc, lexicon)
         repair_verb_after_relative_object(doc, lexicon)
+        repair_verb_coordinated_after_object(doc, lexicon)
         repair_modifier_across_comma(doc, lexicon)
         repair_modifier_list(doc, lexicon)
     repair_misplaced_article(doc)

@@ -104,7 +104,8 @@ def _needs_a_verb(sentence, preposition) -> bool:
         return False
     if not any(c.dep_ == "pobj" and any(d.dep_ == "det" for d in c.children) for c in preposition.children):
         return False
-    return not any(t.pos_ in ("VERB", "AUX") for t in sentence)
+    # a verb hung as a conjunct of a noun is no verb of the sentence yet ("... in the chapel and lights a candle.")
+    return not any(t.pos_ in ("VERB", "AUX") and not (t.dep_ == "conj" and t.head.pos_ == "NOUN") for t in sentence)
 
 
 def repair_verb_read_as_compound_head(doc, lexicon: Lexicon) -> None:
@@ -143,6 +144,16 @@ def repair_verb_read_as_compound_head(doc, lexicon: Lexicon) -> None:
             rehang(preposition, token, "prep")
             rehang(subject, token, "nsubj")
         elif token.head.i == token.i or token.dep_ in ("advcl", "conj", "ccomp"):
+            rehang(subject, token, "nsubj")
+        elif (
+            token.dep_ == "nsubj"
+            and token.head.pos_ == "VERB"
+            and any(c.dep_ == "cc" and c.lower_ == "and" and token.i < c.i < token.head.i for c in token.children)
+        ):
+            # "A knight kneels by the river and washes a helmet": "knight kneels" made the subject of "washes"
+            second = token.head
+            take_place(token, second)
+            rehang(second, token, "conj")
             rehang(subject, token, "nsubj")
         elif token.dep_ in ("dobj", "attr") and token.head.dep_ == "relcl" and token.head.head.i < token.head.i:
             # "a woman who wears a black dress sings": the dress is what she wears, she is who sings

@@ -243,15 +243,15 @@ def repair_purpose_read_as_relative(doc) -> None:
 
 def _object_after(doc, start: int):
     """The noun that heads the phrase starting at ``start`` ("soft dough", "a tall vase", "two clay pots"): articles,
-    numbers, adjectives and colours, then nouns; None when something else comes first."""
+    numbers, adjectives, past participles and colours, then nouns; None when something else comes first."""
     for word in doc[start:]:
         if word.pos_ in ("NOUN", "PROPN"):
             nxt = doc[word.i + 1] if word.i + 1 < len(doc) else None
             if nxt is not None and nxt.pos_ in ("NOUN", "PROPN") and word.head.i == nxt.i:
                 continue  # "clay pots": the last noun of a compound
             return word
-        if word.pos_ not in ("DET", "NUM", "ADJ") and word.lower_ not in ATTRIBUTE_NOUNS:
-            return None
+        if word.pos_ not in ("DET", "NUM", "ADJ") and word.tag_ != "VBN" and word.lower_ not in ATTRIBUTE_NOUNS:
+            return None  # "a torn sail": a past participle describes it too
     return None
 
 
@@ -360,4 +360,35 @@ def repair_verb_after_relative_object(doc, lexicon: Lexicon) -> None:
             if word.head.i in region:
                 rehang(word, token, word.dep_)  # "... near a reef": hung on the clause, the main verb's
         clause.tag_, clause.pos_ = ("VBZ" if clause.tag_ == "VBZ" else clause.tag_), "VERB"
+        token.tag_, token.pos_, token.lemma_ = "VBZ", "VERB", stem
+
+
+def repair_verb_coordinated_after_object(doc, lexicon: Lexicon) -> None:
+    """ "a ferryman sits on the pier and whittles a small wooden spoon", "a sailor sits on the dock and mends a torn
+    sail": the second verb read as a plural noun coordinated with the preposition's object ("the pier and whittles").
+    An "-s" word the lemmatiser knows as a verb, right after "and", coordinated with the object of a preposition that
+    hangs from a verb, with an article right after it (a noun phrase cannot follow a plural noun so), is a second
+    verb of the same subject: a conjunct of that verb, the noun after the article its object."""
+    verbs = lexicon.known("verb")
+    for token in doc:
+        if token.tag_ not in ("NNS", "NN", "VBZ") or token.dep_ != "conj" or token.i < 2 or token.i + 2 >= len(doc):
+            continue  # a verb tagged one but coordinated with the noun ("the sink and scrubs a pan") too
+        coordinator, following = doc[token.i - 1], doc[token.i + 1]
+        if coordinator.lower_ != "and" or following.pos_ != "DET":
+            continue
+        noun = token.head
+        preposition = noun.head
+        verb = preposition.head
+        if noun.dep_ != "pobj" or preposition.dep_ != "prep" or verb.pos_ != "VERB" or noun.i > token.i:
+            continue
+        stem = token.lemma_.lower() if token.tag_ == "VBZ" else verb_stem(token.lower_, verbs)
+        obj = _object_after(doc, token.i + 1)
+        if stem is None or obj is None:
+            continue
+        rehang(token, verb, "conj")
+        rehang(coordinator, verb, "cc")
+        for word in doc[token.i + 1 : obj.i]:
+            if not token.i < word.head.i <= obj.i:
+                rehang(word, obj, {"DET": "det", "NUM": "nummod"}.get(word.pos_, "amod"))
+        rehang(obj, token, "dobj")
         token.tag_, token.pos_, token.lemma_ = "VBZ", "VERB", stem
