@@ -2518,3 +2518,43 @@ PROSE_CASES += [
         [],
     ),
 ]
+
+# A prose sentence's capitalised first word, an adjective, read as a name with the noun after it ("Thick fog" one
+# name, no attribute)
+PROSE_CASES += [
+    (
+        "Thick fog rolls over the quiet harbor.",
+        "(S (NP (JJ Thick) (NN fog)) (VP (VBZ rolls) (PP (IN over) (NP (DT the) (JJ quiet) (NN harbor)))) (. .))",
+        [("fog", ["Thick"], None), ("harbor", ["quiet"], None)],
+        [],
+    ),
+    (
+        "Dry sand drifts across the empty road.",
+        "(S (NP (JJ Dry) (NN sand)) (VP (VBZ drifts) (PP (IN across) (NP (DT the) (JJ empty) (NN road)))) (. .))",
+        [("sand", ["Dry"], None), ("road", ["empty"], None)],
+        [],
+    ),
+    (
+        "Dense fog hides the old bridge.",
+        "(S (NP (JJ Dense) (NN fog)) (VP (VBZ hides) (NP (DT the) (JJ old) (NN bridge))) (. .))",
+        [("fog", ["Dense"], None), ("bridge", ["old"], "fog")],
+        [],
+    ),
+]
+
+# The same verbless prose sentence with an object after the "-s" word ("Crisp frost coats the wooden bench.": "frost
+# coats" one noun)
+PROSE_CASES += [
+    (
+        "Crisp frost coats the wooden bench.",
+        "(S (NP (JJ Crisp) (NN frost)) (VP (VBZ coats) (NP (DT the) (JJ wooden) (NN bench))) (. .))",
+        [("frost", ["Crisp"], None), ("bench", ["wooden"], "frost")],
+        [],
+    ),
+    (
+        "Fresh snow blankets the quiet village.",
+        "(S (NP (JJ Fresh) (NN snow)) (VP (VBZ blankets) (NP (DT the) (JJ quiet) (NN village))) (. .))",
+        [("snow", ["Fresh"], None), ("village", ["quiet"], "snow")],
+        [],
+    ),
+]

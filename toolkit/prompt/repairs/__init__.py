@@ -20,8 +20,8 @@ heads), so that the dependency builder reads a sound tree and the benepar route 
 * a hyphenated word split at its hyphens: "snow-covered mountains" (no snow), "a long-haired cat": merged into one
   token, an adjective when its last part is one;
 * a finite verb read into the noun before it: "A small bird sings in a tree" (``bird -compound-> sings``, "sings" a
-  plural noun or a verb), "a woman who wears a black dress sings", "Cold rain drums on the tin rooftops." (a prose
-  sentence with no other verb); a verb read as a plural noun after "that"/"who" ("a ship that sails across the
+  plural noun or a verb), "a woman who wears a black dress sings", "Cold rain drums on the tin rooftops.", "Crisp frost coats
+  the wooden bench." (a prose sentence with no other verb); a verb read as a plural noun after "that"/"who" ("a ship that sails across the
   sea");
 * a participle between two nouns read as a compound: "a chef slicing onions on a board";
 * a noun tagged an adjective in a noun's place: "a flock of geese" (``geese`` an adjective);
@@ -73,7 +73,8 @@ heads), so that the dependency builder reads a sound tree and the benepar route 
   verb read into its subject, made the subject of the second: "A knight kneels by the river and washes a helmet";
 * an adjective new to the tagger read as a noun among a noun's modifiers: "huge leathery wings" (one name),
   "shimmery scaly fins", "a waxy yellow skin" ("waxy" an entity), "analog film photo", or as an adverb: "gnarly
-  knobbly fingers" (checked against the lemmatiser's word lists);
+  knobbly fingers" (checked against the lemmatiser's word lists); a prose sentence's capitalised first word read as
+  a name with the common noun after it: "Thick fog rolls over the harbor.";
 * an adjective made the object of a preposition, the noun after it read as the root verb, an adverb or an
   adjective: "a monster with slimy rubbery tentacles" ("tentacles" a verb), "two brothers in matching striped
   shirts";

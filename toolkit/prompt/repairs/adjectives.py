@@ -33,7 +33,8 @@ def repair_adjective_read_as_noun(doc, lexicon: Lexicon) -> None:
     The same with adjectives between ("huge leathery wings", "shimmery scaly fins", "a waxy yellow skin": the word
     tagged a noun and hung as a modifier of the noun or of an adjective before it, ``amod``, ``nmod``, ``npadvmod``);
     a word the lemmatiser knows as a noun too is an adjective only where the tagger's own arc says so (``amod``:
-    "analog film photo")."""
+    "analog film photo"). A sentence's capitalised first word read as a name with the common noun after it ("Thick
+    fog rolls ...") is an adjective when the lemmatiser knows it as one."""
     adjectives, nouns = lexicon.known("adj"), lexicon.known("noun")
     for token in reversed(doc):  # "shimmery scaly fins": "scaly" first, then "shimmery" stands before adjectives
         lower = token.lower_
@@ -43,6 +44,13 @@ def repair_adjective_read_as_noun(doc, lexicon: Lexicon) -> None:
             if lower in lexicon.known("adv"):
                 continue
             if token.head.i == token.i + 1 and token.head.pos_ in ("NOUN", "PROPN") and token.text == lower:
+                token.tag_, token.pos_, token.dep_, token.lemma_ = "JJ", "ADJ", "amod", lower
+            continue
+        if token.is_sent_start and token.tag_ == "NNP" and token.text == lower.capitalize() and lower in adjectives:
+            # "Thick fog rolls over the harbor.": a sentence's first word, capitalised, read as a name with the noun
+            # after it; a common noun there ("fog", not "Gate") makes it an adjective
+            head = token.head
+            if token.dep_ in ("compound", "amod", "nmod") and head.i == token.i + 1 and head.tag_ in ("NN", "NNS"):
                 token.tag_, token.pos_, token.dep_, token.lemma_ = "JJ", "ADJ", "amod", lower
             continue
         if token.text != lower or lower in ATTRIBUTE_NOUNS or token.pos_ not in ("NOUN", "PROPN"):

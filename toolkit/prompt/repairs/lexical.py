@@ -93,19 +93,29 @@ def _plural_read_as_singular(lower: str, lexicon: Lexicon) -> bool:
         and lower not in lexicon.known("noun")
         and lower not in lexicon.known("noun_exceptions")
     )
-def _needs_a_verb(sentence, preposition) -> bool:
+
+
+def _needs_a_verb(word, following) -> bool:
     """A sentence written as prose (a capital letter first, a full stop last) with no verb in it, where a
-    preposition with an article on its object follows: "Cold rain drums on the tin rooftops." (every such sentence
-    in the prose sets has a verb; "City lights at night." keeps its noun: no article, a time of day)."""
+    preposition with an article on its object follows, or an article: "Cold rain drums on the tin rooftops." (every
+    such sentence in the prose sets has a verb; "City lights at night." keeps its noun: no article, a time of
+    day). ``word``: the would-be verb, which the tagger may have tagged one."""
+    sentence = word.sent
     first, last = sentence[0], sentence[-1]
     if not first.text[:1].isupper() or last.text not in (".", "!") or len(sentence) < 4:
         return False
-    if preposition is None or preposition.pos_ != "ADP":
-        return False
-    if not any(c.dep_ == "pobj" and any(d.dep_ == "det" for d in c.children) for c in preposition.children):
+    # "Crisp frost coats the wooden bench.": an article, the verb's object; or a preposition with an article
+    article = following is not None and following.pos_ == "DET" and following.head.i > following.i
+    place = (
+        following is not None
+        and following.pos_ == "ADP"
+        and any(c.dep_ == "pobj" and any(d.dep_ == "det" for d in c.children) for c in following.children)
+    )
+    if not (article or place):
         return False
     # a verb hung as a conjunct of a noun is no verb of the sentence yet ("... in the chapel and lights a candle.")
-    return not any(t.pos_ in ("VERB", "AUX") and not (t.dep_ == "conj" and t.head.pos_ == "NOUN") for t in sentence)
+    others = [t for t in sentence if t.i != word.i]  # "Fresh snow blankets the village.": "blankets" a verb already
+    return not any(t.pos_ in ("VERB", "AUX") and not (t.dep_ == "conj" and t.head.pos_ == "NOUN") for t in others)
 
 
 def repair_verb_read_as_compound_head(doc, lexicon: Lexicon) -> None:
@@ -134,7 +144,7 @@ def repair_verb_read_as_compound_head(doc, lexicon: Lexicon) -> None:
         singular_article = any(
             c.dep_ == "det" and c.lower_ in ("a", "an") for c in [*token.children, *subject.children]
         )
-        if not singular_article and stem in nouns and not _needs_a_verb(token.sent, following):
+        if not singular_article and stem in nouns and not _needs_a_verb(token, following):
             continue
         left = [c for c in token.children if c.i < subject.i]  # the article and adjectives: the subject's
         if token.head.i == token.i + 1 and token.head.pos_ == "ADP" and token.head.head.i == token.head.i:
@@ -165,6 +175,9 @@ def repair_verb_read_as_compound_head(doc, lexicon: Lexicon) -> None:
             continue
         for child in left:
             rehang(child, subject, child.dep_)
+        obj = following.head if following is not None and following.pos_ == "DET" else None
+        if obj is not None and obj.head.i == token.i and obj.dep_ in ("appos", "attr", "npadvmod", "dep"):
+            obj.dep_ = "dobj"  # "Crisp frost coats the wooden bench.": the bench is its object
         token.tag_, token.pos_, token.lemma_ = "VBZ", "VERB", stem
 
 
