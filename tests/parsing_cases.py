@@ -2558,3 +2558,25 @@ PROSE_CASES += [
         [],
     ),
 ]
+
+# An adjective in "-ly" tagged an adverb of the colour after it ("woolly red" one attribute, as "very red")
+PROSE_CASES += [
+    (
+        "the sisters' woolly red mittens",
+        "(NP (NP (DT the) (NNS sisters) (POS ')) (JJ woolly) (JJ red) (NNS mittens))",
+        [("sisters", [], None), ("mittens", ["woolly", "red"], "sisters")],
+        [],
+    ),
+    (
+        "a girl with frilly pink socks",
+        "(NP (NP (DT a) (NN girl)) (PP (IN with) (NP (JJ frilly) (JJ pink) (NNS socks))))",
+        [("girl", [], None), ("socks", ["frilly", "pink"], "girl")],
+        [],
+    ),
+    (
+        "a lamb with woolly white fleece",
+        "(NP (NP (DT a) (NN lamb)) (PP (IN with) (NP (JJ woolly) (JJ white) (NN fleece))))",
+        [("lamb", [], None), ("fleece", ["woolly", "white"], "lamb")],
+        [],
+    ),
+]

@@ -39,12 +39,15 @@ def repair_adjective_read_as_noun(doc, lexicon: Lexicon) -> None:
     for token in reversed(doc):  # "shimmery scaly fins": "scaly" first, then "shimmery" stands before adjectives
         lower = token.lower_
         if token.pos_ == "ADV" and token.dep_ == "advmod" and lower in adjectives and lower not in nouns:
-            # "gnarly knobbly fingers": an adjective in "-ly" tagged an adverb of the noun after it ("the only
-            # child", "early light": the lemmatiser knows them as adverbs too, and they stay)
+            # "gnarly knobbly fingers", "woolly red mittens": an adjective in "-ly" tagged an adverb of the noun
+            # after it or of an adjective before that noun ("the only child", "early light": the lemmatiser knows
+            # them as adverbs too, and they stay)
             if lower in lexicon.known("adv"):
                 continue
-            if token.head.i == token.i + 1 and token.head.pos_ in ("NOUN", "PROPN") and token.text == lower:
-                token.tag_, token.pos_, token.dep_, token.lemma_ = "JJ", "ADJ", "amod", lower
+            noun = _noun_described(doc, token)
+            if noun is not None and token.text == lower:
+                rehang(token, noun, "amod")
+                token.tag_, token.pos_, token.lemma_ = "JJ", "ADJ", lower
             continue
         if token.is_sent_start and token.tag_ == "NNP" and token.text == lower.capitalize() and lower in adjectives:
             # "Thick fog rolls over the harbor.": a sentence's first word, capitalised, read as a name with the noun
