@@ -4,7 +4,7 @@ lemmatiser's word lists (:class:`~attnmod.toolkit.prompt.repairs.lexical.Lexicon
 from __future__ import annotations
 
 from ..syntax import noun_lemma
-from ..words import ATTRIBUTE_NOUNS, ING_NOUNS
+from ..words import ATTRIBUTE_NOUNS, ING_NAME_WORDS, ING_NOUNS
 from .common import ARTICLES, as_noun, rehang, take_place
 from .lexical import Lexicon
 
@@ -61,8 +61,10 @@ def repair_adjective_read_as_noun(doc, lexicon: Lexicon) -> None:
         proper = token.tag_ in ("NNP", "NNPS")
         if lower not in adjectives:
             continue
-        if token.dep_ in ("amod", "nmod", "npadvmod") and (lower not in nouns or token.dep_ == "amod"):
-            noun = _noun_described(doc, token)
+        if token.dep_ in ("amod", "nmod", "npadvmod") and lower not in ING_NAME_WORDS:
+            # a word known as a noun too stays in a name right before its head ("a pet owner", "a light show", "the
+            # living room"), but not across another noun ("analog film photo")
+            noun = _noun_described(doc, token) if lower not in nouns else None
             if noun is not None or (token.dep_ == "amod" and token.head.i > token.i + 1):
                 if noun is not None:
                     rehang(token, noun, "amod")
