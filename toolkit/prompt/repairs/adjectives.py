@@ -63,14 +63,16 @@ def repair_adjective_read_as_noun(doc, lexicon: Lexicon) -> None:
             continue
         if token.dep_ in ("amod", "nmod", "npadvmod") and lower not in ING_NAME_WORDS:
             # a word known as a noun too stays in a name right before its head ("a pet owner", "a light show", "the
-            # living room"), but not across another noun ("analog film photo")
+            # living room"), but not hung across other modifiers ("analog film photo", "the clean white pillow")
             noun = _noun_described(doc, token) if lower not in nouns else None
-            if noun is not None or (token.dep_ == "amod" and token.head.i > token.i + 1):
-                if noun is not None:
-                    rehang(token, noun, "amod")
-                    for child in [c for c in token.children if c.dep_ == "det"]:
-                        rehang(child, noun, "det")  # "a waxy yellow skin": the article is the skin's
-                token.tag_, token.pos_, token.dep_, token.lemma_ = "JJ", "ADJ", "amod", lower
+            between = doc[token.i + 1 : token.head.i] if token.dep_ == "amod" else doc[0:0]
+            across = len(between) > 0 and all(t.pos_ in ("NOUN", "ADJ") for t in between)
+            if noun is not None or across:
+                noun = noun if noun is not None else token.head
+                rehang(token, noun, "amod")
+                for child in [c for c in token.children if c.dep_ == "det"]:
+                    rehang(child, noun, "det")  # "a waxy yellow skin": the article is the skin's
+                token.tag_, token.pos_, token.lemma_ = "JJ", "ADJ", lower
                 continue
         if lower in nouns and not proper:
             continue
