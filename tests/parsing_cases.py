@@ -2580,3 +2580,56 @@ PROSE_CASES += [
         [],
     ),
 ]
+
+# The main verb after a relative clause with "is", tagged a verb but with the clause's adjective as its subject or
+# adverb ("a painting whose frame is gold hangs ...": "gold" the subject, "hangs" then read as a noun), or with a
+# pronoun as its object ("... combs it": "combs" an entity)
+PROSE_CASES += [
+    (
+        "a painting whose frame is gold hangs on a wall",
+        "(S (NP (NP (DT a) (NN painting)) (SBAR (WHNP (WP$ whose) (NN frame)) (S (VP (VBZ is) (ADJP (JJ gold))))))"
+        " (VP (VBZ hangs) (PP (IN on) (NP (DT a) (NN wall)))))",
+        [("painting", [], None), ("frame", ["gold"], "painting"), ("wall", [], None)],
+        [],
+    ),
+    (
+        "a man whose coat is long walks his dog",
+        "(S (NP (NP (DT a) (NN man)) (SBAR (WHNP (WP$ whose) (NN coat)) (S (VP (VBZ is) (ADJP (JJ long))))))"
+        " (VP (VBZ walks) (NP (PRP$ his) (NN dog))))",
+        [("man", [], None), ("coat", ["long"], "man"), ("dog", [], "man")],
+        [],
+    ),
+    (
+        "a boy whose hair is messy combs it",
+        "(S (NP (NP (DT a) (NN boy)) (SBAR (WHNP (WP$ whose) (NN hair)) (S (VP (VBZ is) (ADJP (JJ messy))))))"
+        " (VP (VBZ combs) (NP (PRP it))))",
+        [("boy", [], None), ("hair", ["messy"], "boy")],
+        [],
+    ),
+]
+
+# A second verb after "and", coordinated with the first verb but tagged a plural noun ("A girl stands at the window
+# and waves a scarf": "waves" an entity holding the scarf)
+PROSE_CASES += [
+    (
+        "A girl stands at the window and waves a scarf.",
+        "(S (NP (DT A) (NN girl)) (VP (VP (VBZ stands) (PP (IN at) (NP (DT the) (NN window)))) (CC and)"
+        " (VP (VBZ waves) (NP (DT a) (NN scarf)))) (. .))",
+        [("girl", [], None), ("window", [], None), ("scarf", [], "girl")],
+        [],
+    ),
+    (
+        "A guard stands by the gate and rings a bell.",
+        "(S (NP (DT A) (NN guard)) (VP (VP (VBZ stands) (PP (IN by) (NP (DT the) (NN gate)))) (CC and)"
+        " (VP (VBZ rings) (NP (DT a) (NN bell)))) (. .))",
+        [("guard", [], None), ("gate", [], None), ("bell", [], "guard")],
+        [],
+    ),
+    (
+        "A child kneels on the rug and hugs a puppy.",
+        "(S (NP (DT A) (NN child)) (VP (VP (VBZ kneels) (PP (IN on) (NP (DT the) (NN rug)))) (CC and)"
+        " (VP (VBZ hugs) (NP (DT a) (NN puppy)))) (. .))",
+        [("child", [], None), ("rug", [], None), ("puppy", [], "child")],
+        [],
+    ),
+]

@@ -64,12 +64,14 @@ heads), so that the dependency builder reads a sound tree and the benepar route 
 * a plural tagged a singular noun, whose "-s" the lemmatiser then keeps: "covered in dust and cobwebs"; read as a
   plural when the lemmatiser knows the singular as a noun and not the plural (round 8);
 * the main verb after a relative clause with "is" and its adjective, read as a plural noun when a bare noun phrase
-  follows: "a cook whose apron is dusty kneads soft dough" (checked against the lemmatiser's verbs);
+  follows: "a cook whose apron is dusty kneads soft dough" (checked against the lemmatiser's verbs), or tagged a
+  verb with the adjective as its subject or adverb: "a painting whose frame is gold hangs on a wall";
 * the main verb after a relative clause's plural object, read into it or as a second object of the clause's verb:
   "a sailboat that has crimson sails drifts toward an island" ("sails drifts" one noun), "a windmill that has
   broken blades creaks" ("has broken" a perfect tense);
 * a second verb after "and", with an article after it, read as a plural noun (or a verb) coordinated with the
-  first verb's place: "a ferryman sits on the pier and whittles a small wooden spoon" (the spoon his); the first
+  first verb's place: "a ferryman sits on the pier and whittles a small wooden spoon" (the spoon his), or with the
+  first verb: "A girl stands at the window and waves a scarf"; the first
   verb read into its subject, made the subject of the second: "A knight kneels by the river and washes a helmet";
 * an adjective new to the tagger read as a noun among a noun's modifiers: "huge leathery wings" (one name),
   "shimmery scaly fins", "a waxy yellow skin" ("waxy" an entity), "analog film photo", or as an adverb: "gnarly

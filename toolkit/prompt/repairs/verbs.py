@@ -241,17 +241,30 @@ def repair_purpose_read_as_relative(doc) -> None:
         rehang(verb, noun.head, "advcl")
 
 
+def _modifier_dep(word) -> str:
+    """How a word before a noun hangs from it: an article, a number, a possessive or an adjective."""
+    if word.tag_ == "PRP$":
+        return "poss"
+    return {"DET": "det", "NUM": "nummod"}.get(word.pos_, "amod")
+
+
 def _object_after(doc, start: int):
     """The noun that heads the phrase starting at ``start`` ("soft dough", "a tall vase", "two clay pots"): articles,
     numbers, adjectives, past participles and colours, then nouns; None when something else comes first."""
     for word in doc[start:]:
+        if word.pos_ == "PRON" and word.i == start and word.tag_ == "PRP":
+            return word  # "combs it"
         if word.pos_ in ("NOUN", "PROPN"):
             nxt = doc[word.i + 1] if word.i + 1 < len(doc) else None
             if nxt is not None and nxt.pos_ in ("NOUN", "PROPN") and word.head.i == nxt.i:
                 continue  # "clay pots": the last noun of a compound
             return word
-        if word.pos_ not in ("DET", "NUM", "ADJ") and word.tag_ != "VBN" and word.lower_ not in ATTRIBUTE_NOUNS:
-            return None  # "a torn sail": a past participle describes it too
+        if (
+            word.pos_ not in ("DET", "NUM", "ADJ")
+            and word.tag_ not in ("VBN", "PRP$")
+            and word.lower_ not in ATTRIBUTE_NOUNS
+        ):
+            return None  # "a torn sail", "his dog": a past participle describes it too, a possessive takes its place
     return None
 
 
@@ -260,14 +273,20 @@ def repair_verb_after_copular_clause(doc, lexicon: Lexicon) -> None:
     tagged a plural noun (the predicate of the relative clause's "is", or a modifier of the object) when a bare noun
     phrase follows it. After a relative clause whose "is"/"are" already has its adjective, an "-s" word the lemmatiser
     knows as a verb, followed by a noun phrase, a preposition, an adverb, punctuation or the end, is the main verb:
-    the noun the clause describes is its subject (unless another verb has it), the noun phrase its object."""
-    verbs = lexicon.known("verb")
+    the noun the clause describes is its subject (unless another verb has it), the noun phrase its object. A verb
+    tagged one but with the predicate as its subject ("a painting whose frame is gold hangs on a wall": "gold" its
+    subject, later read as the colour of a noun "hangs") or its adverb ("whose coat is long walks") is rebuilt too."""
+    verbs, adjectives = lexicon.known("verb"), lexicon.known("adj")
     for token in doc:
-        if token.tag_ not in ("NNS", "NN") or token.i < 4:
+        if token.tag_ not in ("NNS", "NN", "VBZ") or token.i < 4:
             continue
-        stem = verb_stem(token.lower_, verbs)
+        stem = token.lemma_.lower() if token.tag_ == "VBZ" else verb_stem(token.lower_, verbs)
         if stem is None:
             continue
+        if token.tag_ == "VBZ" and not any(
+            c.dep_ in ("nsubj", "advmod") and c.i == token.i - 1 for c in token.children
+        ):
+            continue  # a verb read as one, its predicate in place
         start = token.i
         while start > 0 and (doc[start - 1].pos_ in ("ADJ", "ADV") or doc[start - 1].lower_ in ATTRIBUTE_NOUNS):
             start -= 1  # the clause's predicate: "dusty", "very old", "red"
@@ -289,7 +308,8 @@ def repair_verb_after_copular_clause(doc, lexicon: Lexicon) -> None:
         elif (following is None or following.pos_ == "PUNCT") and stem in lexicon.known("noun"):
             continue  # "a man whose shoes are old boots": the predicate, unless the word is only a verb
         predicate = list(doc[start : token.i])
-        if obj is not None and obj.head.i == token.i and obj.dep_ == "dobj" and described.head.i == token.i:
+        placed = all(word.head.i == copula.i or start <= word.head.i < token.i for word in predicate)
+        if placed and obj is not None and obj.head.i == token.i and obj.dep_ == "dobj" and described.head.i == token.i:
             continue  # read right
         if described.head.i == described.i or described.head.i > copula.i:
             rehang(token, token, "ROOT")  # "a potter whose hands are muddy glazes tall vases": "vases" the root
@@ -298,13 +318,14 @@ def repair_verb_after_copular_clause(doc, lexicon: Lexicon) -> None:
         rehang(described, token, "nsubj")
         for word in predicate:
             if word.head.i == word.i or word.head.i not in {p.i for p in predicate}:
-                rehang(word, copula, "advmod" if word.pos_ == "ADV" else "acomp")
-                if word.pos_ != "ADV":
-                    word.tag_, word.pos_ = "JJ", "ADJ"  # "whose armor is silver": the colour is what it is
+                last = word.i == token.i - 1 and (word.pos_ != "ADV" or word.lower_ in adjectives)
+                rehang(word, copula, "acomp" if last or word.pos_ != "ADV" else "advmod")
+                if last or word.pos_ != "ADV":
+                    word.tag_, word.pos_ = "JJ", "ADJ"  # "whose armor is silver", "whose coat is long": what it is
         if obj is not None:
             for word in doc[token.i + 1 : obj.i]:
                 if not token.i < word.head.i <= obj.i:
-                    rehang(word, obj, {"DET": "det", "NUM": "nummod"}.get(word.pos_, "amod"))
+                    rehang(word, obj, _modifier_dep(word))
             rehang(obj, token, "dobj")
         token.tag_, token.pos_, token.lemma_ = "VBZ", "VERB", stem
 
@@ -314,8 +335,9 @@ def repair_verb_after_relative_object(doc, lexicon: Lexicon) -> None:
     wind": the main verb read into the relative clause's plural object ("sails drifts" one noun), or as a second
     object of "has", and "has broken" read as a perfect tense. After "that"/"who"/"which", a verb and its object
     ending in a plural noun (a two-plural compound is rare: "sails drifts" is not one), an "-s" word the lemmatiser
-    knows as a verb, followed by a preposition, an adverb, punctuation or the end, is the main verb of the noun
-    before "that"; the clause is rebuilt: its verb, its subject ("that") and its object with the modifiers between."""
+    knows as a verb, followed by a preposition, an adverb, an article, punctuation or the end (not "and": "sells toys
+    games and books" is a list), is the main verb of the noun before "that"; the clause is rebuilt: its verb, its
+    subject ("that") and its object with the modifiers between."""
     verbs = lexicon.known("verb")
     for token in doc:
         if token.tag_ not in ("NNS", "VBZ") or token.i < 5:
@@ -324,6 +346,8 @@ def repair_verb_after_relative_object(doc, lexicon: Lexicon) -> None:
         following = doc[token.i + 1] if token.i + 1 < len(doc) else None
         if stem is None or (following is not None and following.pos_ not in AFTER_INTRANSITIVE):
             continue
+        if following is not None and following.pos_ == "CCONJ":
+            continue  # "a shop that sells toys games and books": a list without commas
         obj = doc[token.i - 1]
         if obj.tag_ != "NNS" or obj.pos_ != "NOUN" or obj.lemma_.lower() == obj.lower_:
             continue
@@ -367,19 +391,23 @@ def repair_verb_coordinated_after_object(doc, lexicon: Lexicon) -> None:
     """ "a ferryman sits on the pier and whittles a small wooden spoon", "a sailor sits on the dock and mends a torn
     sail": the second verb read as a plural noun coordinated with the preposition's object ("the pier and whittles").
     An "-s" word the lemmatiser knows as a verb, right after "and", coordinated with the object of a preposition that
-    hangs from a verb, with an article right after it (a noun phrase cannot follow a plural noun so), is a second
-    verb of the same subject: a conjunct of that verb, the noun after the article its object."""
+    hangs from a verb (or with the verb itself: "stands at the window and waves a scarf"), with an article or a
+    possessive right after it (a noun phrase cannot follow a plural noun so), is a second verb of the same subject: a
+    conjunct of that verb, the noun after the article its object."""
     verbs = lexicon.known("verb")
     for token in doc:
         if token.tag_ not in ("NNS", "NN", "VBZ") or token.dep_ != "conj" or token.i < 2 or token.i + 2 >= len(doc):
             continue  # a verb tagged one but coordinated with the noun ("the sink and scrubs a pan") too
         coordinator, following = doc[token.i - 1], doc[token.i + 1]
-        if coordinator.lower_ != "and" or following.pos_ != "DET":
+        if coordinator.lower_ != "and" or (following.pos_ != "DET" and following.tag_ != "PRP$"):
             continue
         noun = token.head
         preposition = noun.head
         verb = preposition.head
-        if noun.dep_ != "pobj" or preposition.dep_ != "prep" or verb.pos_ != "VERB" or noun.i > token.i:
+        if noun.pos_ == "VERB" and noun.i < token.i:
+            # "A girl stands at the window and waves a scarf": coordinated with the verb, but tagged a noun
+            verb = noun
+        elif noun.dep_ != "pobj" or preposition.dep_ != "prep" or verb.pos_ != "VERB" or noun.i > token.i:
             continue
         stem = token.lemma_.lower() if token.tag_ == "VBZ" else verb_stem(token.lower_, verbs)
         obj = _object_after(doc, token.i + 1)
@@ -389,6 +417,6 @@ def repair_verb_coordinated_after_object(doc, lexicon: Lexicon) -> None:
         rehang(coordinator, verb, "cc")
         for word in doc[token.i + 1 : obj.i]:
             if not token.i < word.head.i <= obj.i:
-                rehang(word, obj, {"DET": "det", "NUM": "nummod"}.get(word.pos_, "amod"))
+                rehang(word, obj, _modifier_dep(word))
         rehang(obj, token, "dobj")
         token.tag_, token.pos_, token.lemma_ = "VBZ", "VERB", stem
