@@ -2633,3 +2633,33 @@ PROSE_CASES += [
         [],
     ),
 ]
+
+# What "is" says of its subject, an adjective new to the tagger, tagged a noun ("The old barn is rickety.": an
+# entity "rickety") or an adverb ("the crust is flaky": no attribute)
+PROSE_CASES += [
+    (
+        "The old barn is rickety.",
+        "(S (NP (DT The) (JJ old) (NN barn)) (VP (VBZ is) (ADJP (JJ rickety))) (. .))",
+        [("barn", ["old", "rickety"], None)],
+        [],
+    ),
+    (
+        "The stone wall is crumbly.",
+        "(S (NP (DT The) (NN stone) (NN wall)) (VP (VBZ is) (ADJP (JJ crumbly))) (. .))",
+        [("wall", ["stone", "crumbly"], None)],
+        [],
+    ),
+    (
+        "the old man's beard is scraggly",
+        "(S (NP (NP (DT the) (JJ old) (NN man) (POS 's)) (NN beard)) (VP (VBZ is) (ADJP (JJ scraggly))))",
+        [("man", ["old"], None), ("beard", ["scraggly"], "man")],
+        [],
+    ),
+    (
+        "a baker whose cap is floury shapes fresh loaves",
+        "(S (NP (NP (DT a) (NN baker)) (SBAR (WHNP (WP$ whose) (NN cap)) (S (VP (VBZ is) (ADJP (JJ floury))))))"
+        " (VP (VBZ shapes) (NP (JJ fresh) (NNS loaves))))",
+        [("baker", [], None), ("cap", ["floury"], "baker"), ("loaves", ["fresh"], "baker")],
+        [],
+    ),
+]

@@ -82,6 +82,8 @@ heads), so that the dependency builder reads a sound tree and the benepar route 
   shirts";
 * an adjective before a noun new to the tagger and a participle read as the head, or with the noun as one name:
   "a squat tugboat chugging past a buoy" ("squat" the entity, "tugboat" a verb), "a plump houseboat bobbing";
+* what "is" predicates, an adjective new to the tagger, tagged a noun or an adverb: "The old barn is rickety." (an
+  entity "rickety"), "the crust is flaky" (no attribute);
 * a participle-adjective tagged a noun before other modifiers of its noun: "the twins' matching yellow raincoats",
   "a crackling orange fire";
 * a lemma that the lemmatiser's suffix rules made up: "ramen" -> "raman", "lens" -> "len": a changed noun lemma is
@@ -95,6 +97,7 @@ from .adjectives import (
     repair_adjective_read_as_head,
     repair_adjective_read_as_noun,
     repair_adjective_read_as_object,
+    repair_predicate_read_as_noun,
 )
 from .lexical import (
     Lexicon,
@@ -166,6 +169,7 @@ def repair(doc, lexicon: Lexicon | None):
         repair_noun_read_as_adjective(doc, lexicon)
         repair_adjective_read_as_object(doc, lexicon)
         repair_adjective_read_as_head(doc, lexicon)
+        repair_predicate_read_as_noun(doc, lexicon)
         repair_verb_after_copular_clause(doc, lexicon)
         repair_verb_after_relative_object(doc, lexicon)
         repair_verb_coordinated_after_object(doc, lexicon)

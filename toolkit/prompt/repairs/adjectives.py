@@ -185,3 +185,26 @@ def repair_adjective_read_as_head(doc, lexicon: Lexicon) -> None:
         if noun.pos_ != "NOUN":
             noun.tag_ = "NN"
             as_noun(noun)
+
+
+def repair_predicate_read_as_noun(doc, lexicon: Lexicon) -> None:
+    """ "The old barn is rickety.", "a baker whose cap is floury shapes loaves": what "is" says of its subject, an
+    adjective new to the tagger, tagged a noun (an entity "rickety") or an adverb ("the crust is flaky", "the beard is
+    scraggly": no attribute at all). A word right after "is"/"are" that the lemmatiser knows as an adjective and
+    neither as a noun nor as an adverb, with nothing hung on it, is the adjective the verb predicates."""
+    adjectives, nouns, adverbs = lexicon.known("adj"), lexicon.known("noun"), lexicon.known("adv")
+    for token in doc:
+        verb = token.head
+        if (
+            token.i == 0
+            or verb.i != token.i - 1
+            or verb.lemma_ != "be"
+            or token.dep_ not in ("attr", "acomp", "advmod")
+        ):
+            continue
+        lower = token.lower_
+        if token.tag_ not in ("NN", "NNP", "RB") or token.text != lower or lower in ATTRIBUTE_NOUNS:
+            continue
+        if lower not in adjectives or lower in nouns or lower in adverbs or any(True for _ in token.children):
+            continue
+        token.tag_, token.pos_, token.dep_, token.lemma_ = "JJ", "ADJ", "acomp", lower
