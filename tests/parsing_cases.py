@@ -2663,3 +2663,32 @@ PROSE_CASES += [
         [],
     ),
 ]
+
+# A participle after its article made the head noun, the noun after it hung on it ("a grinning clown with a red
+# nose": an entity "grinning" holding the clown)
+PROSE_CASES += [
+    (
+        "a snoozing tabby cat on a rug",
+        "(NP (NP (DT a) (VBG snoozing) (JJ tabby) (NN cat)) (PP (IN on) (NP (DT a) (NN rug))))",
+        [("cat", ["snoozing", "tabby"], None), ("rug", [], None)],
+        [],
+    ),
+    (
+        "a grinning clown with a red nose",
+        "(NP (NP (DT a) (VBG grinning) (NN clown)) (PP (IN with) (NP (DT a) (JJ red) (NN nose))))",
+        [("clown", ["grinning"], None), ("nose", ["red"], "clown")],
+        [],
+    ),
+    (
+        "a purring tabby cat on a rug",
+        "(NP (NP (DT a) (VBG purring) (JJ tabby) (NN cat)) (PP (IN on) (NP (DT a) (NN rug))))",
+        [("cat", ["purring", "tabby"], None), ("rug", [], None)],
+        [],
+    ),
+    (
+        "a grinning old man on a bench",
+        "(NP (NP (DT a) (VBG grinning) (JJ old) (NN man)) (PP (IN on) (NP (DT a) (NN bench))))",
+        [("man", ["grinning", "old"], None), ("bench", [], None)],
+        [],
+    ),
+]

@@ -85,7 +85,8 @@ heads), so that the dependency builder reads a sound tree and the benepar route 
 * what "is" predicates, an adjective new to the tagger, tagged a noun or an adverb: "The old barn is rickety." (an
   entity "rickety"), "the crust is flaky" (no attribute);
 * a participle-adjective tagged a noun before other modifiers of its noun: "the twins' matching yellow raincoats",
-  "a crackling orange fire";
+  "a crackling orange fire"; or made the head, with the noun after it hung on it: "a grinning clown with a red
+  nose" (an entity "grinning");
 * a lemma that the lemmatiser's suffix rules made up: "ramen" -> "raman", "lens" -> "len": a changed noun lemma is
   kept only when the lemmatiser knows it as a noun or lists the word as an exception; irregular plurals it misses
   ("oxen") come from :data:`~attnmod.toolkit.prompt.words.IRREGULAR_PLURALS`.
@@ -97,6 +98,7 @@ from .adjectives import (
     repair_adjective_read_as_head,
     repair_adjective_read_as_noun,
     repair_adjective_read_as_object,
+    repair_participle_adjective_read_as_head,
     repair_predicate_read_as_noun,
 )
 from .lexical import (
@@ -170,6 +172,7 @@ def repair(doc, lexicon: Lexicon | None):
         repair_adjective_read_as_object(doc, lexicon)
         repair_adjective_read_as_head(doc, lexicon)
         repair_predicate_read_as_noun(doc, lexicon)
+        repair_participle_adjective_read_as_head(doc, lexicon)
         repair_verb_after_copular_clause(doc, lexicon)
         repair_verb_after_relative_object(doc, lexicon)
         repair_verb_coordinated_after_object(doc, lexicon)

@@ -208,3 +208,44 @@ def repair_predicate_read_as_noun(doc, lexicon: Lexicon) -> None:
         if lower not in adjectives or lower in nouns or lower in adverbs or any(True for _ in token.children):
             continue
         token.tag_, token.pos_, token.dep_, token.lemma_ = "JJ", "ADJ", "acomp", lower
+
+
+def repair_participle_adjective_read_as_head(doc, lexicon: Lexicon) -> None:
+    """ "a grinning clown with a red nose", "a snoozing tabby cat on a rug": the participle after the article made
+    the head noun (an entity "grinning") and the noun after it hung on it. An "-ing" form of a known verb, not a
+    word that names a kind of thing ("a painting", "a cutting board"), right after its article and heading the noun
+    that follows it (with adjectives or a compound between), describes that noun, which takes its place."""
+    verbs = lexicon.known("verb")
+    for token in doc:
+        lower = token.lower_
+        if (
+            token.tag_ not in ("NN", "VBG")
+            or not lower.endswith("ing")
+            or lower in ING_NOUNS
+            or lower in ING_NAME_WORDS
+        ):
+            continue  # "a purring tabby cat": tagged a participle, but with the article hung on it
+        stem = lower[:-3]
+        if token.i == 0 or not {stem, stem + "e", stem[:-1]} & verbs:
+            continue
+        article = doc[token.i - 1]
+        if article.lower_ not in ARTICLES or article.head.i != token.i:
+            continue
+        noun = None
+        for word in doc[token.i + 1 :]:
+            if word.pos_ in ("NOUN", "PROPN"):
+                after = doc[word.i + 1] if word.i + 1 < len(doc) else None
+                if after is not None and after.pos_ in ("NOUN", "PROPN") and word.head.i == after.i:
+                    continue  # "a snoozing tabby cat": the last noun of the name
+                noun = word
+                break
+            if word.pos_ != "ADJ" and word.tag_ != "VBN":
+                break
+        if noun is None or noun.head.i != token.i:
+            continue
+        take_place(noun, token)
+        for child in list(token.children):
+            if child.i != noun.i:
+                rehang(child, noun, child.dep_)
+        rehang(token, noun, "amod")
+        token.tag_, token.pos_, token.lemma_ = "VBG", "VERB", lower
