@@ -2692,3 +2692,13 @@ PROSE_CASES += [
         [],
     ),
 ]
+
+# The same with no participle after the noun: the noun new to the tagger hung on the adjective, the head
+PROSE_CASES += [
+    (
+        "a plump lugger in a harbor",
+        "(NP (NP (DT a) (JJ plump) (NN lugger)) (PP (IN in) (NP (DT a) (NN harbor))))",
+        [("lugger", ["plump"], None), ("harbor", [], "lugger")],
+        [],
+    ),
+]

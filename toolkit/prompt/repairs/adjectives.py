@@ -144,30 +144,34 @@ def repair_adjective_read_as_head(doc, lexicon: Lexicon) -> None:
     modifier, or the root verb with the adjective its subject) or read the two as one name. When the lemmatiser
     knows the first word as an adjective and the second only as a noun (neither adjective nor verb), and the third
     is the "-ing" form of a known verb, the noun is the head, the adjective describes it and the participle hangs
-    from it."""
+    from it. With no participle, the noun hung on the adjective is the head too ("a squat lugger in a harbor")."""
     nouns, verbs, adjectives = lexicon.known("noun"), lexicon.known("verb"), lexicon.known("adj")
     for adjective in doc:
-        if adjective.i == 0 or adjective.i + 2 >= len(doc) or adjective.text != adjective.lower_:
+        if adjective.i == 0 or adjective.i + 1 >= len(doc) or adjective.text != adjective.lower_:
             continue
-        article, noun, verb = doc[adjective.i - 1], doc[adjective.i + 1], doc[adjective.i + 2]
+        article, noun = doc[adjective.i - 1], doc[adjective.i + 1]
+        verb = doc[adjective.i + 2] if adjective.i + 2 < len(doc) else None
         if article.lower_ not in ARTICLES or adjective.lower_ not in adjectives or adjective.pos_ == "VERB":
             continue
         lower = noun.lower_
         if lower not in nouns or lower in adjectives or lower in verbs or noun.text != lower:
             continue
-        ing = verb.lower_
+        ing = verb.lower_ if verb is not None else ""
         if not ing.endswith("ing") or ing in ING_NOUNS or not {ing[:-3], ing[:-3] + "e", ing[:-4]} & verbs:
-            continue
+            # no participle: only the noun hung on the adjective ("a squat lugger in a harbor": "squat" the head)
+            if noun.head.i != adjective.i or noun.dep_ not in ("amod", "compound", "nmod", "npadvmod", "appos"):
+                continue
+            verb = None
         if (
             adjective.pos_ == "ADJ"
             and adjective.head.i == noun.i
             and adjective.dep_ == "amod"
-            and noun.head.i != verb.i
+            and (verb is None or noun.head.i != verb.i)
         ):
             continue  # read right
         if noun.head.i == adjective.i:
             take_place(noun, adjective)  # "a squat lugger": "squat" the root, "lugger" its adjective
-        elif noun.head.i == verb.i and adjective.head.i in (verb.i, noun.i):
+        elif verb is not None and noun.head.i == verb.i and adjective.head.i in (verb.i, noun.i):
             # "a stout trawler gliding": both read as modifiers of "gliding", a noun
             take_place(noun, verb)
             for child in [c for c in verb.children if c.i < noun.i]:
@@ -179,7 +183,7 @@ def repair_adjective_read_as_head(doc, lexicon: Lexicon) -> None:
             rehang(child, noun, child.dep_)
         rehang(adjective, noun, "amod")
         adjective.tag_, adjective.pos_, adjective.lemma_ = "JJ", "ADJ", adjective.lower_
-        if verb.head.i in (adjective.i, noun.i):
+        if verb is not None and verb.head.i in (adjective.i, noun.i):
             rehang(verb, noun, "acl")
             verb.tag_, verb.pos_, verb.lemma_ = "VBG", "VERB", ing
         if noun.pos_ != "NOUN":
