@@ -125,3 +125,36 @@ def test_spatial_gold_is_siblings_and_the_dependency_back_end_agrees(bench, tmp_
     results, mistakes = bench.evaluate(sets, "dependency")
     assert not mistakes
     assert (results["overall"].nesting_right, results["overall"].nesting_total) == (9, 9)
+
+
+def test_every_prose_gold_file_reads_and_names_only_words_of_its_prompt(bench):
+    files = sorted(bench.PROSE.glob("*.txt"))
+    assert len(files) >= 10
+    for path in files:
+        sets = bench.load_prose(path.stem)
+        prompts = [g for name, group in sets.items() for g in group]
+        assert prompts, path.name
+        assert len({g.prompt for g in prompts}) == len(prompts), f"{path.name}: a prompt is repeated"
+        for gold in prompts:
+            assert gold.entities, f"{path.name}: {gold.prompt!r} has no gold entity"
+            for index, entity in enumerate(gold.entities):
+                assert entity.parent is None or (0 <= entity.parent < len(gold.entities) and entity.parent != index)
+                assert gold.prompt[slice(*entity.noun)].strip()
+                assert all(gold.prompt[slice(*a)].strip() for a in entity.attributes)
+
+
+def test_bootstrap_intervals_on_planted_counts(bench):
+    same = [bench.Counts(entity_tp=2, entity_fn=0, binding_tp=1, binding_fp=1, nesting_right=1, nesting_total=2)] * 30
+    intervals = bench.bootstrap(same, resamples=200)
+    # identical prompts: every resample gives the point figures (entity 1.0, binding 2/(2+1), nesting 0.5)
+    assert intervals["entity F1"] == (1.0, 1.0)
+    assert intervals["binding F1"] == pytest.approx((2 / 3, 2 / 3))
+    assert intervals["nesting"] == (0.5, 0.5)
+    right = bench.Counts(entity_tp=1, binding_tp=1, nesting_right=1, nesting_total=1)
+    wrong = bench.Counts(entity_fp=1, entity_fn=1, binding_fn=1, nesting_total=0)
+    mixed = [right] * 50 + [wrong] * 50
+    low, high = bench.bootstrap(mixed, resamples=500)["entity F1"]
+    assert 0.3 < low < 0.5 < high < 0.7  # point estimate 2*50/(2*50+100) = 0.5
+    assert bench.bootstrap(mixed, resamples=500) == bench.bootstrap(mixed, resamples=500)  # seeded
+    with pytest.raises(ValueError):
+        bench.bootstrap([])
