@@ -31,10 +31,11 @@ import dataclasses
 from collections.abc import Sequence
 
 from .constituency_clauses import ATTRIBUTE_TAGS, GRADING_TAGS, NP_LABELS, _ClauseBuilder
-from .constituency_negation import negating, spread_negation
+from .constituency_negation import negating, negating_verb, spread_negation
 from .syntax import (
     DraftTree,
     Word,
+    contrasted,
     framing_units,
     is_container,
     noun_lemma,
@@ -161,6 +162,7 @@ class _Builder(_ClauseBuilder):
         # The preposition of the PP or the verb of the VP being walked ("in" for "a boy in a raincoat ...", "wearing"
         # for "a fox wearing a scarf ..."), or None.
         self._preposition: str | None = None
+        self._negated = False  # walking a VP inside a negated one ("is not [wearing a collar]")
 
     # -- helpers over words ------------------------------------------------------------------------------------
     def _tag(self, node: _Node) -> str:
@@ -288,14 +290,21 @@ class _Builder(_ClauseBuilder):
         if node.label in ("S", "SQ", "SINV"):
             return self._clause(node, parent)
         found = []
-        outer = self._preposition
+        outer, outer_negated = self._preposition, self._negated
+        # "is not wearing a collar": the objects of a negated verb (in this VP or a VP inside it) are absent
+        negated = node.label == "VP" and (self._negated or negating_verb(self.words, node.children, self._flatten_all))
         if node.label == "VP":
             self._preposition = self._first_word(node)  # "wearing" in "a fox wearing a scarf ..."
         try:
             for child in node.children:
-                found += self.visit(child, parent)
+                self._negated = negated and child.label == "VP"
+                entities = self.visit(child, parent)
+                if negated and child.label in NP_LABELS:
+                    for entity in entities:
+                        self.draft.entities[entity].absent = True
+                found += entities
         finally:
-            self._preposition = outer
+            self._preposition, self._negated = outer, outer_negated
         return found
 
     def _noun_phrase(self, children: list[_Node], parent: int | None, in_pp: bool, before_of: bool) -> list[int]:
@@ -470,7 +479,7 @@ class _Builder(_ClauseBuilder):
         before = flat[:head_position]
         self.draft.entities[entity].absent = negating(
             self.words, [self._tag(n) for n in before], [n.word for n in before]
-        )
+        ) or contrasted([w.lower for w in self.words], flat[0].word)
         if parent is not None and self._link is not None:
             self._contained.add(entity)  # "a room with a lamp next to a bed": the lamp and then the bed are in the room
         grading: list[int] = []

@@ -2,14 +2,14 @@
 
 The dependency back end reads the same scope from spaCy's arcs (:func:`~attnmod.toolkit.prompt.cues.negated`): a
 noun under "no" or "neither", or in a noun phrase "not" opens, is absent, and so is the object of "without" (read
-where the walk meets the PP); in a list, "or" and "nor" carry the first conjunct's negation to every later one
+where the walk meets the PP), and the object of a negated verb (:func:`negating_verb`); in a list, "or" and "nor" carry the first conjunct's negation to every later one
 ("no gondolas or barges", "neither roses nor tulips"), "and" only to those with no determiner of their own ("no
 cars and trucks", not "no cars and a bus"), and a list joined by commas alone carries none.
 """
 
 from __future__ import annotations
 
-from .words import ALTERNATIVE_COORDINATORS, NEGATION_ADVERBS, NEGATION_DETERMINERS
+from .words import ALTERNATIVE_COORDINATORS, NEGATION_ADVERBS, NEGATION_DETERMINERS, VERB_NEGATIONS
 
 # "neither" in "neither roses nor tulips": Penn Treebank tags it CC (a correlative coordinator), DT elsewhere.
 _CORRELATIVE_NEGATIONS = frozenset({"neither"})
@@ -29,6 +29,16 @@ def negating(words, tags: list[str], indices: list[int]) -> bool:
             and (words[indices[position + 1]].lower in ("a", "an", "any") or tags[position + 1] == "CD")
         )
         for position, (k, tag) in enumerate(zip(indices, tags, strict=True))
+    )
+
+
+def negating_verb(words, children, flatten_all) -> bool:
+    """Whether a verb phrase's ``children`` negate its verb: "(VP (VBZ is) (RB not) (VP ...))", "(RB n't)",
+    "(ADVP (RB never))"; then the verb's objects are absent ("is not wearing a collar")."""
+    return any(
+        all(words[n.word].lower in VERB_NEGATIONS for n in flatten_all(child))
+        for child in children
+        if child.is_word or child.label == "ADVP"
     )
 
 

@@ -9,7 +9,7 @@ the rules can be read one by one. The constituency back end reads the same cues 
 
 from __future__ import annotations
 
-from .syntax import is_container
+from .syntax import contrasted, is_container
 from .words import (
     ALTERNATIVE_COORDINATORS,
     CONTAINMENT_WORDS,
@@ -21,6 +21,7 @@ from .words import (
     NEGATION_PREPOSITIONS,
     RELATIONAL_NOUNS,
     UNCHANGED_PLURALS,
+    VERB_NEGATIONS,
     style_word,
 )
 
@@ -33,9 +34,11 @@ def _counts(lower: str, tag: str) -> bool:
 
 
 def negates_itself(token) -> bool:
-    """A noun under a negating determiner ("no cars", "neither roses"), the object of "without", or a noun phrase
+    """A noun under a negating determiner ("no cars", "neither roses"), the object of "without", a noun phrase
     that "not" opens before "a", "any" or a numeral ("with not a single cloud", "not one tree"; not "not the biggest
-    workspace", nor a verb's "not" the tagger hung on a noun: "a 'do not touch' sign")."""
+    workspace", nor a verb's "not" the tagger hung on a noun: "a 'do not touch' sign"), the denied side of a
+    contrast ("a zebra, not a horse", "a horse instead of a zebra": :func:`~attnmod.toolkit.prompt.syntax.contrasted`)
+    or the object of a negated verb ("is not wearing a collar")."""
     if any(child.dep_ in ("det", "preconj") and child.lower_ in NEGATION_DETERMINERS for child in token.children):
         return True
     left = token.doc[token.left_edge.i]
@@ -47,7 +50,20 @@ def negates_itself(token) -> bool:
         and _counts(after.lower_, after.tag_)
     ):
         return True
-    return token.dep_ == "pobj" and token.head.lower_ in NEGATION_PREPOSITIONS
+    if token.dep_ == "pobj" and token.head.lower_ in NEGATION_PREPOSITIONS:
+        return True
+    return contrasted([t.lower_ for t in token.doc], token.left_edge.i) or _negated_object(token)
+
+
+def _negated_object(token) -> bool:
+    """The object of a negated verb: "a cat that is not wearing a collar", "does not have a tail", "isn't holding
+    a cup", "without wearing a hat"."""
+    if token.dep_ != "dobj" or token.head.pos_ not in ("VERB", "AUX"):
+        return False
+    verb = token.head
+    if verb.dep_ == "pcomp" and verb.head.lower_ in NEGATION_PREPOSITIONS:
+        return True
+    return any(child.dep_ == "neg" and child.lower_ in VERB_NEGATIONS for child in verb.children)
 
 
 def list_coordinator(first):

@@ -16,6 +16,8 @@ import dataclasses
 from .words import (
     CONTAINER_NOUNS,
     CONTAINER_SUFFIXES,
+    CONTRAST_OPENERS,
+    CONTRAST_PHRASES,
     FRAMING_NOUNS,
     IRREGULAR_PLURALS,
     STYLE_SEGMENT_OPENERS,
@@ -31,6 +33,18 @@ _ARTICLES = frozenset({"a", "an", "the"})
 _DESCRIBING_TAGS = frozenset({"JJ", "JJR", "JJS", "RB", "RBR", "RBS", "VBN", "VBG"})
 # An opening "An oil painting," or "Photo," before a comma: articles, adjectives, nouns and numbers only.
 _FRAMING_PHRASE_TAGS = frozenset({"DT", "JJ", "JJR", "JJS", "NN", "NNS", "NNP", "NNPS", "CD", "VBN", "RB"})
+
+
+def contrasted(lowers, start: int) -> bool:
+    """Whether the noun phrase whose first word is ``lowers[start]`` is the denied side of a contrast: "a zebra,
+    not a horse", "a goose but not swans" ("not" opening the phrase or just before it, after a comma or a
+    coordinator), "a horse instead of a zebra", "a mug rather than a cup" (:data:`~attnmod.toolkit.prompt.words.
+    CONTRAST_PHRASES`). ``lowers`` the prompt's words in lower case."""
+    if start < len(lowers) and lowers[start] == "not":
+        start += 1
+    if start >= 2 and lowers[start - 1] == "not":
+        return lowers[start - 2] in CONTRAST_OPENERS
+    return start >= 2 and (lowers[start - 2], lowers[start - 1]) in CONTRAST_PHRASES
 
 
 def is_container(lemma: str) -> bool:

@@ -394,6 +394,13 @@ NEGATION_PREPOSITIONS = frozenset({"without"})
 NEGATION_DETERMINERS = frozenset({"no", "neither"})
 NEGATION_ADVERBS = frozenset({"not"})
 ALTERNATIVE_COORDINATORS = frozenset({"or", "nor"})
+# A negated verb denies its object: "a cat that is not wearing a collar", "does not have a tail", "isn't holding a
+# cup", "never wears a hat" (and "without wearing a hat", by NEGATION_PREPOSITIONS).
+VERB_NEGATIONS = frozenset({"not", "n't", "never"})
+# A contrast denies its second noun: "a zebra, not a horse", "a goose but not a swan" ("not" after a comma or a
+# coordinator), "a horse instead of a zebra", "a mug rather than a cup": the prompt names what is not to be drawn.
+CONTRAST_OPENERS = frozenset({",", "but", "and", ";"})
+CONTRAST_PHRASES = frozenset({("instead", "of"), ("rather", "than")})
 
 # Times of day and seasons: not objects when a preposition of time governs them ("an owl at night", "a park in
 # autumn", "a beach at sunset") or when they stand alone as a tag after a comma ("..., golden hour").
