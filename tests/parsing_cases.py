@@ -2702,3 +2702,119 @@ PROSE_CASES += [
         [],
     ),
 ]
+
+# Round 9 (test9's failures, by class). A relative clause's list of predicate adjectives joined by a comma: the
+# tagger hangs the adjectives after the comma on the noun (or reads "long" as an adverb); all are the noun's
+PROSE_CASES += [
+    (
+        "a lamp that is red, tall and slanted",
+        "(NP (NP (DT a) (NN lamp)) (SBAR (WHNP (WDT that)) (S (VP (VBZ is) (ADJP (JJ red) (, ,) (JJ tall) (CC and)"
+        " (JJ slanted))))))",
+        [("lamp", ["red", "tall", "slanted"], None)],
+        [],
+    ),
+    (
+        "a house that is yellow, tall and narrow",
+        "(NP (NP (DT a) (NN house)) (SBAR (WHNP (WDT that)) (S (VP (VBZ is) (ADJP (JJ yellow) (, ,) (JJ tall) (CC and)"
+        " (JJ narrow))))))",
+        [("house", ["yellow", "tall", "narrow"], None)],
+        [],
+    ),
+    (
+        "a dress that is blue, long and frilly",
+        "(NP (NP (DT a) (NN dress)) (SBAR (WHNP (WDT that)) (S (VP (VBZ is) (ADJP (JJ blue) (, ,) (JJ long) (CC and)"
+        " (JJ frilly))))))",
+        [("dress", ["blue", "long", "frilly"], None)],
+        [],
+    ),
+]
+
+# A clause after "as" has its own subject ("... as a cook stirs a pot"): spaCy read "as" as a preposition with the
+# subject as its object; the subject stands at the top level and governs its verb's object
+PROSE_CASES += [
+    (
+        "Rain drips from the eaves as a boy reads a comic.",
+        "(S (NP (NN Rain)) (VP (VBZ drips) (PP (IN from) (NP (DT the) (NNS eaves))) (SBAR (IN as) (S (NP (DT a)"
+        " (NN boy)) (VP (VBZ reads) (NP (DT a) (NN comic)))))) (. .))",
+        [("Rain", [], None), ("eaves", [], "Rain"), ("boy", [], None), ("comic", [], "boy")],
+        [],
+    ),
+    (
+        "Flags flutter above a market as a merchant weighs apples.",
+        "(S (NP (NNS Flags)) (VP (VBP flutter) (PP (IN above) (NP (DT a) (NN market))) (SBAR (IN as) (S (NP (DT a)"
+        " (NN merchant)) (VP (VBZ weighs) (NP (NNS apples)))))) (. .))",
+        [("Flags", [], None), ("market", [], None), ("merchant", [], None), ("apples", [], "merchant")],
+        [],
+    ),
+    (
+        "Boats bob in the harbor as a sailor coils a rope.",
+        "(S (NP (NNS Boats)) (VP (VBP bob) (PP (IN in) (NP (DT the) (NN harbor))) (SBAR (IN as) (S (NP (DT a)"
+        " (NN sailor)) (VP (VBZ coils) (NP (DT a) (NN rope)))))) (. .))",
+        [("Boats", [], None), ("harbor", [], "Boats"), ("sailor", [], None), ("rope", [], "sailor")],
+        [],
+    ),
+]
+
+# The object of a negated verb is absent ("is not wearing", "does not have", "isn't holding", "never wears",
+# "without wearing"); and the denied side of a contrast ("a zebra, not a horse", "a horse instead of a zebra",
+# "a mug rather than a cup"; docs/diagnosis.md, "Negated entities")
+NEGATION_CASES += [
+    (
+        "a dog that does not have a tail",
+        "(NP (NP (DT a) (NN dog)) (SBAR (WHNP (WDT that)) (S (VP (VBZ does) (RB not) (VP (VB have) (NP (DT a)"
+        " (NN tail)))))))",
+        [("dog", [], None), ("tail", [], "dog")],
+        [False, True],
+    ),
+    (
+        "a boy who isn't holding a balloon",
+        "(NP (NP (DT a) (NN boy)) (SBAR (WHNP (WP who)) (S (VP (VBZ is) (RB n't) (VP (VBG holding) (NP (DT a)"
+        " (NN balloon)))))))",
+        [("boy", [], None), ("balloon", [], "boy")],
+        [False, True],
+    ),
+    (
+        "a girl who is not carrying an umbrella",
+        "(NP (NP (DT a) (NN girl)) (SBAR (WHNP (WP who)) (S (VP (VBZ is) (RB not) (VP (VBG carrying) (NP (DT an)"
+        " (NN umbrella)))))))",
+        [("girl", [], None), ("umbrella", [], "girl")],
+        [False, True],
+    ),
+    (
+        "a knight who never wears a helmet",
+        "(NP (NP (DT a) (NN knight)) (SBAR (WHNP (WP who)) (S (VP (ADVP (RB never)) (VBZ wears) (NP (DT a)"
+        " (NN helmet))))))",
+        [("knight", [], None), ("helmet", [], "knight")],
+        [False, True],
+    ),
+    (
+        "a man without wearing a hat",
+        "(NP (NP (DT a) (NN man)) (PP (IN without) (S (VP (VBG wearing) (NP (DT a) (NN hat))))))",
+        [("man", [], None), ("hat", [], "man")],
+        [False, True],
+    ),
+    (
+        "a goose, not a swan",
+        "(NP (NP (DT a) (NN goose)) (, ,) (RB not) (NP (DT a) (NN swan)))",
+        [("goose", [], None), ("swan", [], None)],
+        [False, True],
+    ),
+    (
+        "a lion, not tigers",
+        "(NP (NP (DT a) (NN lion)) (, ,) (NP (RB not) (NNS tigers)))",
+        [("lion", [], None), ("tigers", [], None)],
+        [False, True],
+    ),
+    (
+        "a horse instead of a zebra",
+        "(NP (NP (DT a) (NN horse)) (CONJP (RB instead) (IN of)) (NP (DT a) (NN zebra)))",
+        [("horse", [], None), ("zebra", [], None)],
+        [False, True],
+    ),
+    (
+        "a mug rather than a cup",
+        "(NP (NP (DT a) (NN mug)) (CONJP (RB rather) (IN than)) (NP (DT a) (NN cup)))",
+        [("mug", [], None), ("cup", [], None)],
+        [False, True],
+    ),
+]

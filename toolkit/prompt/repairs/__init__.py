@@ -87,6 +87,10 @@ heads), so that the dependency builder reads a sound tree and the benepar route 
 * a participle-adjective tagged a noun before other modifiers of its noun: "the twins' matching yellow raincoats",
   "a crackling orange fire"; or made the head, with the noun after it hung on it: "a grinning clown with a red
   nose" (an entity "grinning");
+* a relative clause's list of predicate adjectives, the ones after the comma hung on the noun or read as adverbs:
+  "a lamp that is red, tall and slanted", "a dress that is blue, long and frilly" (round 9); a clause after "as"
+  read as a preposition and its object: "flags flutter above a market as a merchant weighs apples" (the merchant
+  is the clause's subject and stands alone);
 * a lemma that the lemmatiser's suffix rules made up: "ramen" -> "raman", "lens" -> "len": a changed noun lemma is
   kept only when the lemmatiser knows it as a noun or lists the word as an exception; irregular plurals it misses
   ("oxen") come from :data:`~attnmod.toolkit.prompt.words.IRREGULAR_PLURALS`.
@@ -101,6 +105,7 @@ from .adjectives import (
     repair_participle_adjective_read_as_head,
     repair_predicate_read_as_noun,
 )
+from .clauses import repair_predicate_list, repair_subject_after_subordinator
 from .lexical import (
     Lexicon,
     repair_bare_subject_read_as_verb,
@@ -212,6 +217,8 @@ def repair(doc, lexicon: Lexicon | None):
         repair_attribute_noun_head,
         repair_conjunct_of_object,
         repair_alternative_after_negation,
+        repair_predicate_list,
+        repair_subject_after_subordinator,
     ):
         step(doc)
     if lexicon is not None:
