@@ -2818,3 +2818,54 @@ NEGATION_CASES += [
         [False, True],
     ),
 ]
+
+# A "made of" predicate in a whose-clause describes the clause's subject, not the owner ("a tailor whose thimble is
+# made of silver": the thimble is silver)
+PROSE_CASES += [
+    (
+        "a queen whose crown is made of gold",
+        "(NP (NP (DT a) (NN queen)) (SBAR (WHNP (WP$ whose) (NN crown)) (S (VP (VBZ is) (VP (VBN made) (PP (IN of)"
+        " (NP (NN gold))))))))",
+        [("queen", [], None), ("crown", ["gold"], "queen")],
+        [],
+    ),
+    (
+        "a wizard whose staff is carved from oak",
+        "(NP (NP (DT a) (NN wizard)) (SBAR (WHNP (WP$ whose) (NN staff)) (S (VP (VBZ is) (VP (VBN carved) (PP (IN from)"
+        " (NP (NN oak))))))))",
+        [("wizard", [], None), ("staff", ["oak"], "wizard")],
+        [],
+    ),
+    (
+        "a chef whose knife is made of steel",
+        "(NP (NP (DT a) (NN chef)) (SBAR (WHNP (WP$ whose) (NN knife)) (S (VP (VBZ is) (VP (VBN made) (PP (IN of)"
+        " (NP (NN steel))))))))",
+        [("chef", [], None), ("knife", ["steel"], "chef")],
+        [],
+    ),
+]
+
+# "where" after a container: what follows is in it, as after "in which" (after a surface or place, "a bench where
+# an old couple sits", the two stay siblings)
+PROSE_CASES += [
+    (
+        "a wicker basket where three puppies are napping",
+        "(NP (NP (DT a) (NN wicker) (NN basket)) (SBAR (WHADVP (WRB where)) (S (NP (CD three) (NNS puppies)) (VP (VBP are)"
+        " (VP (VBG napping))))))",
+        [("basket", ["wicker"], None), ("puppies", ["three"], "basket")],
+        [],
+    ),
+    (
+        "a cardboard box where a kitten hides",
+        "(NP (NP (DT a) (NN cardboard) (NN box)) (SBAR (WHADVP (WRB where)) (S (NP (DT a) (NN kitten)) (VP (VBZ hides)))))",
+        [("box", ["cardboard"], None), ("kitten", [], "box")],
+        [],
+    ),
+    (
+        "a glass jar where two crickets are chirping",
+        "(NP (NP (DT a) (NN glass) (NN jar)) (SBAR (WHADVP (WRB where)) (S (NP (CD two) (NNS crickets)) (VP (VBP are)"
+        " (VP (VBG chirping))))))",
+        [("jar", ["glass"], None), ("crickets", ["two"], "jar")],
+        [],
+    ),
+]

@@ -1,12 +1,14 @@
 """The constituency builder's clauses: a subject and its verb phrase, relative clauses, and the predicative
-attributes they bind ("a car that is red", "a man whose hat is green"). Mixed into the builder of constituency.py."""
+attributes they bind ("a car that is red", "a man whose hat is green", "a queen whose crown is made of gold": the gold
+describes the crown). "where" after a container nests what follows in it ("a glass jar where crickets chirp"), as
+"in which" does; after any other place it relates two siblings. Mixed into the builder of constituency.py."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .syntax import spatial_parent
-from .words import COPULA_FORMS, SPATIAL_WORDS
+from .syntax import is_container, spatial_parent
+from .words import COPULA_FORMS, MATERIAL_PARTICIPLES, SPATIAL_WORDS
 
 if TYPE_CHECKING:
     from .constituency import _Node
@@ -47,17 +49,38 @@ class _ClauseBuilder:
             found = self._base([n for n in self._flatten_all(wh) if self._tag(n) != "WP$"], governor, False, False)
             target = found[0] if found else governor
             clauses = node.children[1:]
-        elif wh is not None and wh.label in ("WHPP", "WHADVP") and self._first_word(wh) in SPATIAL_WORDS:
+        elif (
+            wh is not None
+            and wh.label in ("WHPP", "WHADVP")
+            and self._first_word(wh) in SPATIAL_WORDS
+            # "a wooden crate where two kittens sleep": what is in a container nests in it, as after "in which"
+            and not (self._first_word(wh) == "where" and is_container(self._lemma(self.draft.entities[governor].head)))
+        ):
             # "on which a vase stands", "where an old couple sits": a place relation between two objects
             lifted = spatial_parent(governor, lambda e: self.draft.entities[e].parent, self._contained.__contains__)
             return [e for child in node.children[1:] for e in self._visit_linked(child, lifted, "spatial")]
         else:
             clauses = node.children
         for child in clauses:
+            material = self._material_predicate(child)
+            if material is not None and self._modifier_attributes(material, target):
+                continue  # "whose thimble is made of silver": the silver describes the thimble
             found += self._visit_modifier(child, target)
         for attribute in self._relative_predicates(node):
             self.draft.bind(target, attribute)
         return found
+
+    def _material_predicate(self, node: _Node) -> _Node | None:
+        """The "made of ..." VP a clause predicates ("(S (VP (VBZ is) (VP (VBN made) (PP (IN of) ...))))"), or None."""
+        for child in node.children:
+            if child.label not in ("S", "VP"):
+                continue
+            if child.label == "VP" and self._first_word(child) in MATERIAL_PARTICIPLES:
+                return child
+            inner = self._material_predicate(child)
+            if inner is not None:
+                return inner
+        return None
 
     def _predicative(self, verb_phrase: _Node, participles: bool = False) -> list[tuple[int, ...]]:
         """Adjectives a copula verb phrase predicates: "is red", "looks old and rusty"; with ``participles`` (in a

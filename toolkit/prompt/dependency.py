@@ -228,7 +228,8 @@ class _Reader(_NestingReader):
         """ "a teapot made of clear glass": the material and its modifiers are attributes of the teapot."""
         for token in self.materials:
             verb = material_verb(token)
-            made = verb.head
+            # "a tailor whose thimble is made of silver": the clause's own subject is made of it
+            made = next((c for c in verb.children if c.dep_ in _SUBJECT_DEPS and c.i in self.entity_of), verb.head)
             while made.i not in self.entity_of and made.head.i != made.i and made.dep_ in ("conj", "acl", "relcl"):
                 made = made.head
             if made.i not in self.entity_of:

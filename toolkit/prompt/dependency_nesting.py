@@ -1,9 +1,13 @@
 """The dependency reader's nesting: which entity an entity hangs under, through which link word (a preposition, a
-participle, a verb, "of"), and when that link makes them siblings instead. Mixed into the reader of dependency.py."""
+participle, a verb, "of"), and when that link makes them siblings instead. Mixed into the reader of dependency.py.
+
+"where" after a place relates two objects ("a bench where an old couple sits": siblings), but after a container it
+puts what follows in it, as "in which" does ("a wicker basket where three puppies nap": the puppies in the basket)."""
 
 from __future__ import annotations
 
 from .cues import coordinated_modifier, fronted_preposition
+from .syntax import is_container
 from .words import SPATIAL_WORDS
 
 _SUBJECT_DEPS = frozenset({"nsubj", "nsubjpass"})
@@ -27,6 +31,11 @@ class _NestingReader:
                     if counted.i in self.entity_of:
                         return self.entity_of[counted.i]
         return None
+
+    def _container_at(self, token) -> bool:
+        """Whether ``token`` is an entity that is a container: what is "where" it is, is in it ("a wooden crate where
+        two kittens sleep", as "a glass tank in which jellyfish drift"), not beside it."""
+        return token.i in self.entity_of and is_container(self.draft.words[self.word_of[token.i]].lemma)
 
     def _governing_link(self, token) -> tuple[int | None, bool, bool]:
         """Index of the nearest entity that governs ``token`` (conjuncts share their first conjunct's governor);
@@ -108,8 +117,10 @@ class _NestingReader:
                 fronted = fronted_preposition(head)  # "a table on which a vase stands": the vase is on the table
                 if fronted:
                     link_words.add(fronted)
-                if any(c.lower_ == "where" and c.dep_ == "advmod" for c in head.children):
-                    link_words.add("where")  # "a bench where an old couple sits"
+                if any(c.lower_ == "where" and c.dep_ == "advmod" for c in head.children) and not self._container_at(
+                    head.head
+                ):
+                    link_words.add("where")  # "a bench where an old couple sits"; not "a crate where kittens sleep"
             link_words.add(head.lower_)
             current = head
         return None
