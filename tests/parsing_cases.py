@@ -2869,3 +2869,77 @@ PROSE_CASES += [
         [],
     ),
 ]
+
+# Style (round 9): a bare proper name in title case as a comma segment after the subject credits the artist
+# ("..., Makoto Shinkai", "..., Hokusai"), it is no object
+PROSE_CASES += [
+    (
+        "a fox in a snowy forest, Claude Monet, soft light",
+        "(NP (NP (NP (DT a) (NN fox)) (PP (IN in) (NP (DT a) (JJ snowy) (NN forest)))) (, ,) (NP (NNP Claude)"
+        " (NNP Monet)) (, ,) (NP (JJ soft) (NN light)))",
+        [("fox", [], None), ("forest", ["snowy"], "fox")],
+        ["Claude Monet", "soft light"],
+    ),
+    (
+        "oil painting of a harbor at dusk, Turner",
+        "(NP (NP (NP (NN oil) (NN painting)) (PP (IN of) (NP (NP (DT a) (NN harbor)) (PP (IN at) (NP (NN dusk))))))"
+        " (, ,) (NP (NNP Turner)))",
+        [("harbor", [], None)],
+        ["oil painting", "Turner"],
+    ),
+    (
+        "a girl reading under a tree, Mary Cassatt, pastel colors",
+        "(NP (NP (NP (DT a) (NN girl)) (VP (VBG reading) (PP (IN under) (NP (DT a) (NN tree))))) (, ,) (NP (NNP Mary)"
+        " (NNP Cassatt)) (, ,) (NP (NN pastel) (NNS colors)))",
+        [("girl", [], None), ("tree", [], None)],
+        ["Mary Cassatt", "pastel colors"],
+    ),
+]
+
+# Print and art media are framing nouns before "of": the picture's kind, not an object holding what it shows
+PROSE_CASES += [
+    (
+        "a linocut of a hare in a field",
+        "(NP (NP (DT a) (NN linocut)) (PP (IN of) (NP (NP (DT a) (NN hare)) (PP (IN in) (NP (DT a) (NN field))))))",
+        [("hare", [], None), ("field", [], "hare")],
+        ["linocut"],
+    ),
+    (
+        "an etching of a ship on stormy seas",
+        "(NP (NP (DT an) (NN etching)) (PP (IN of) (NP (NP (DT a) (NN ship)) (PP (IN on) (NP (JJ stormy) (NNS seas))))))",
+        [("ship", [], None), ("seas", ["stormy"], None)],
+        ["etching"],
+    ),
+    (
+        "an old engraving of a lighthouse",
+        "(NP (NP (DT an) (JJ old) (NN engraving)) (PP (IN of) (NP (DT a) (NN lighthouse))))",
+        [("lighthouse", [], None)],
+        ["old engraving"],
+    ),
+]
+
+# A participle after the object of "of" hung on "of" as its complement: it describes that object, which governs the
+# participle's object ("an illustration of a hedgehog holding an acorn, ...": the acorn is the hedgehog's)
+PROSE_CASES += [
+    (
+        "digital painting of a squirrel holding a pinecone, muted palette",
+        "(NP (NP (NP (JJ digital) (NN painting)) (PP (IN of) (NP (NP (DT a) (NN squirrel)) (VP (VBG holding) (NP (DT a)"
+        " (NN pinecone)))))) (, ,) (NP (JJ muted) (NN palette)))",
+        [("squirrel", [], None), ("pinecone", [], "squirrel")],
+        ["digital painting", "muted palette"],
+    ),
+    (
+        "an illustration of a squirrel holding a flower, pastel colors",
+        "(NP (NP (NP (DT an) (NN illustration)) (PP (IN of) (NP (NP (DT a) (NN squirrel)) (VP (VBG holding) (NP (DT a)"
+        " (NN flower)))))) (, ,) (NP (NN pastel) (NNS colors)))",
+        [("squirrel", [], None), ("flower", [], "squirrel")],
+        ["illustration", "pastel colors"],
+    ),
+    (
+        "digital painting of a squirrel holding a lantern, soft light",
+        "(NP (NP (NP (JJ digital) (NN painting)) (PP (IN of) (NP (NP (DT a) (NN squirrel)) (VP (VBG holding) (NP (DT a)"
+        " (NN lantern)))))) (, ,) (NP (JJ soft) (NN light)))",
+        [("squirrel", [], None), ("lantern", [], "squirrel")],
+        ["digital painting", "soft light"],
+    ),
+]

@@ -29,6 +29,7 @@ from .words import (
 )
 
 _ARTICLES = frozenset({"a", "an", "the"})
+_PROPER_TAGS = frozenset({"NNP", "NNPS"})
 # Adjectives, adverbs and participles: "highly detailed", "cinematic", "moody" as a tag of their own.
 _DESCRIBING_TAGS = frozenset({"JJ", "JJR", "JJS", "RB", "RBR", "RBS", "VBN", "VBG"})
 # An opening "An oil painting," or "Photo," before a comma: articles, adjectives, nouns and numbers only.
@@ -218,7 +219,9 @@ def framing_units(words: list[Word]) -> list[tuple[int, ...]]:
 def style_segments(words: list[Word]) -> list[tuple[int, ...]]:
     """Word-index runs that are style tags: the comma-separated segments after the first that hold no article and
     either start with an artist or site credit (:data:`~attnmod.toolkit.prompt.words.STYLE_SEGMENT_OPENERS`:
-    "by Studio Ghibli", "trending on artstation") or hold a style word
+    "by Studio Ghibli", "trending on artstation"), are a credit without "by" (proper nouns in title case alone: "...,
+    Makoto Shinkai", "..., Hokusai": in a tag list a bare name credits the artist, it is not in the picture) or
+    hold a style word
     (:func:`~attnmod.toolkit.prompt.style_words.style_word`: "soft light", "shallow depth of field", "85mm lens",
     "f/1.8", "kodak portra 400", "octane render", "soft shadows", "eerie atmosphere", "horror") or end with a framing
     noun ("studio photo", "pixel art") or a time of day ("golden hour").
@@ -275,6 +278,9 @@ def style_segments(words: list[Word]) -> list[tuple[int, ...]]:
         lowers = [words[k].lower for k in content]
         if len(content) > 1 and lowers[0] in STYLE_SEGMENT_OPENERS:
             found.append(tuple(content))
+            continue
+        if all(words[k].tag in _PROPER_TAGS and words[k].text[:1].isupper() for k in content):
+            found.append(tuple(content))  # "..., Makoto Shinkai, ...", "..., Hokusai": a credit with no "by"
             continue
         styled = any(style_word(lower, words[k].lemma) for k, lower in zip(content, lowers, strict=True))
         # a framing noun or a time of day ends the tag ("studio photo", "golden hour"; not "spring flowers")

@@ -59,6 +59,18 @@ FRAMING_NOUNS = frozenset(
         "emoji",
         "tattoo",
         "postcard",
+        # print and art media, whose name is what the whole image is ("a woodblock print of a carp", "a linocut of a
+        # hare", "an etching of a ship"; "gouache painting", "charcoal sketch" end in "painting" and "sketch" above)
+        "print",
+        "woodcut",
+        "linocut",
+        "etching",
+        "engraving",
+        "lithograph",
+        "screenprint",
+        "mezzotint",
+        "fresco",
+        "mural",
     }
 )
 

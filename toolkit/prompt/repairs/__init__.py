@@ -90,7 +90,8 @@ heads), so that the dependency builder reads a sound tree and the benepar route 
 * a relative clause's list of predicate adjectives, the ones after the comma hung on the noun or read as adverbs:
   "a lamp that is red, tall and slanted", "a dress that is blue, long and frilly" (round 9); a clause after "as"
   read as a preposition and its object: "flags flutter above a market as a merchant weighs apples" (the merchant
-  is the clause's subject and stands alone);
+  is the clause's subject and stands alone); a participle after the object of "of" hung on "of" as its complement:
+  "an illustration of a squirrel holding a flower" (the flower the squirrel's);
 * a lemma that the lemmatiser's suffix rules made up: "ramen" -> "raman", "lens" -> "len": a changed noun lemma is
   kept only when the lemmatiser knows it as a noun or lists the word as an exception; irregular plurals it misses
   ("oxen") come from :data:`~attnmod.toolkit.prompt.words.IRREGULAR_PLURALS`.
@@ -105,7 +106,11 @@ from .adjectives import (
     repair_participle_adjective_read_as_head,
     repair_predicate_read_as_noun,
 )
-from .clauses import repair_predicate_list, repair_subject_after_subordinator
+from .clauses import (
+    repair_participle_read_as_complement,
+    repair_predicate_list,
+    repair_subject_after_subordinator,
+)
 from .lexical import (
     Lexicon,
     repair_bare_subject_read_as_verb,
@@ -219,6 +224,7 @@ def repair(doc, lexicon: Lexicon | None):
         repair_alternative_after_negation,
         repair_predicate_list,
         repair_subject_after_subordinator,
+        repair_participle_read_as_complement,
     ):
         step(doc)
     if lexicon is not None:

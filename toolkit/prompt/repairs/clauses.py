@@ -56,3 +56,15 @@ def repair_subject_after_subordinator(doc) -> None:
         rehang(token, verb, "mark")
         token.pos_ = "SCONJ"
         rehang(subject, verb, "nsubj")
+
+
+def repair_participle_read_as_complement(doc) -> None:
+    """ "an illustration of a hedgehog holding an acorn": the participle hung on "of" as its complement
+    (``of -pcomp-> holding``) beside its object, so that the acorn is no one's; a participle right after the object
+    of "of" describes that object (``hedgehog -acl-> holding``)."""
+    for token in doc:
+        if token.tag_ != "VBG" or token.dep_ != "pcomp" or token.head.lower_ != "of":
+            continue  # not after "with": "a boy with a red scarf flying a kite" (the boy flies it)
+        noun = next((c for c in token.head.children if c.dep_ == "pobj" and c.i < token.i), None)
+        if noun is not None and noun.pos_ in ("NOUN", "PROPN") and noun.right_edge.i == token.i - 1:
+            rehang(token, noun, "acl")
