@@ -2943,3 +2943,33 @@ PROSE_CASES += [
         ["digital painting", "soft light"],
     ),
 ]
+
+# A finite verb new to the tagger read into its subject and object ("a chef slices limes": one name "chef slices
+# limes", or "kid flies" the subject of "kites"): "a"/"an" cannot determine a plural head, nor a count a compound with
+# a plural inside (round 9)
+PROSE_CASES += [
+    (
+        "a potter shapes bowls on a wheel",
+        "(S (NP (DT a) (NN potter)) (VP (VBZ shapes) (NP (NNS bowls)) (PP (IN on) (NP (DT a) (NN wheel)))))",
+        [("potter", [], None), ("bowls", [], "potter"), ("wheel", [], None)],
+        [],
+    ),
+    (
+        "a jeweler polishes rings at a bench",
+        "(S (NP (DT a) (NN jeweler)) (VP (VBZ polishes) (NP (NNS rings)) (PP (IN at) (NP (DT a) (NN bench)))))",
+        [("jeweler", [], None), ("rings", [], "jeweler"), ("bench", [], None)],
+        [],
+    ),
+    (
+        "a gardener prunes roses near a fence",
+        "(S (NP (DT a) (NN gardener)) (VP (VBZ prunes) (NP (NNS roses)) (PP (IN near) (NP (DT a) (NN fence)))))",
+        [("gardener", [], None), ("roses", [], "gardener"), ("fence", [], None)],
+        [],
+    ),
+    (
+        "two weavers dye threads at a vat",
+        "(S (NP (CD two) (NNS weavers)) (VP (VBP dye) (NP (NNS threads)) (PP (IN at) (NP (DT a) (NN vat)))))",
+        [("weavers", ["two"], None), ("threads", [], "weavers"), ("vat", [], None)],
+        [],
+    ),
+]

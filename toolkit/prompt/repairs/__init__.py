@@ -92,6 +92,10 @@ heads), so that the dependency builder reads a sound tree and the benepar route 
   read as a preposition and its object: "flags flutter above a market as a merchant weighs apples" (the merchant
   is the clause's subject and stands alone); a participle after the object of "of" hung on "of" as its complement:
   "an illustration of a squirrel holding a flower" (the flower the squirrel's);
+* a finite verb new to the tagger read into one noun with its subject and object, or as its object's subject: "a
+  chef slices limes" (one name), "a kid flies kites" ("kid flies" the subject of "kites"): "a"/"an" cannot determine
+  a plural head, nor a count a compound with a plural inside ("two weavers dye threads"), so the "-s" word (a known
+  verb) is the verb and the bare plural after it its object (round 9);
 * a lemma that the lemmatiser's suffix rules made up: "ramen" -> "raman", "lens" -> "len": a changed noun lemma is
   kept only when the lemmatiser knows it as a noun or lists the word as an exception; irregular plurals it misses
   ("oxen") come from :data:`~attnmod.toolkit.prompt.words.IRREGULAR_PLURALS`.
@@ -111,6 +115,7 @@ from .clauses import (
     repair_predicate_list,
     repair_subject_after_subordinator,
 )
+from .finite import repair_verb_read_into_subject
 from .lexical import (
     Lexicon,
     repair_bare_subject_read_as_verb,
@@ -173,6 +178,7 @@ from .verbs import (
 def repair(doc, lexicon: Lexicon | None):
     repair_hyphenated_modifiers(doc)
     if lexicon is not None:
+        repair_verb_read_into_subject(doc, lexicon)
         repair_noun_modifier_read_as_adjective(doc, lexicon)
         repair_verb_read_as_compound_head(doc, lexicon)
         repair_plural_subject_compound(doc, lexicon)
