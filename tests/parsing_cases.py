@@ -2973,3 +2973,41 @@ PROSE_CASES += [
         [],
     ),
 ]
+
+# A participle read into the noun before it: a compound hung on it ("a toddler chasing bubbles": "toddler chasing"
+# one name, the bubbles its verb), an adverbial or nominal modifier of its object ("a toolbox holding wrenches": an
+# entity "holding"), a compound of a participle in a sentence ("... and a crow pecking at a fallen apple"), or a noun
+# in "-ing" with an object ("geese crossing a road": "geese crossing" one name) (round 9)
+PROSE_CASES += [
+    (
+        "a kitten batting bells under a chair",
+        "(NP (NP (DT a) (NN kitten)) (VP (VBG batting) (NP (NNS bells)) (PP (IN under) (NP (DT a) (NN chair)))))",
+        [("kitten", [], None), ("bells", [], "kitten"), ("chair", [], None)],
+        [],
+    ),
+    (
+        "a seal balancing balls on a stage",
+        "(NP (NP (DT a) (NN seal)) (VP (VBG balancing) (NP (NNS balls)) (PP (IN on) (NP (DT a) (NN stage)))))",
+        [("seal", [], None), ("balls", [], "seal"), ("stage", [], None)],
+        [],
+    ),
+    (
+        "a crate holding melons and a pumpkin",
+        "(NP (NP (DT a) (NN crate)) (VP (VBG holding) (NP (NP (NNS melons)) (CC and) (NP (DT a) (NN pumpkin)))))",
+        [("crate", [], None), ("melons", [], "crate"), ("pumpkin", [], "crate")],
+        [],
+    ),
+    (
+        "a bench beside a lamp post and a pigeon pecking at bread",
+        "(NP (NP (NP (DT a) (NN bench)) (PP (IN beside) (NP (DT a) (NN lamp) (NN post)))) (CC and)"
+        " (NP (NP (DT a) (NN pigeon)) (VP (VBG pecking) (PP (IN at) (NP (NN bread))))))",
+        [("bench", [], None), ("lamp post", [], None), ("pigeon", [], None), ("bread", [], None)],
+        [],
+    ),
+    (
+        "elk crossing a meadow near a forest",
+        "(NP (NP (NNS elk)) (VP (VBG crossing) (NP (NP (DT a) (NN meadow)) (PP (IN near) (NP (DT a) (NN forest))))))",
+        [("elk", [], None), ("meadow", [], "elk"), ("forest", [], None)],
+        [],
+    ),
+]

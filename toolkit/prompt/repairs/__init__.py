@@ -96,6 +96,11 @@ heads), so that the dependency builder reads a sound tree and the benepar route 
   chef slices limes" (one name), "a kid flies kites" ("kid flies" the subject of "kites"): "a"/"an" cannot determine
   a plural head, nor a count a compound with a plural inside ("two weavers dye threads"), so the "-s" word (a known
   verb) is the verb and the bare plural after it its object (round 9);
+* a participle read into the noun before it: hung on it as a compound ("a toddler chasing bubbles": "toddler
+  chasing" one name, the bubbles made its verb), the noun an adverbial or nominal modifier of the participle's object
+  ("a toolbox holding wrenches": an entity "holding"), a compound of a participle in a sentence ("... and a crow
+  pecking at a fallen apple"), or a proper noun as an adjective of an "-ing" noun with an object ("geese crossing a
+  road"): the noun is the head, the participle hangs from it (round 9);
 * a lemma that the lemmatiser's suffix rules made up: "ramen" -> "raman", "lens" -> "len": a changed noun lemma is
   kept only when the lemmatiser knows it as a noun or lists the word as an exception; irregular plurals it misses
   ("oxen") come from :data:`~attnmod.toolkit.prompt.words.IRREGULAR_PLURALS`.
@@ -180,10 +185,10 @@ def repair(doc, lexicon: Lexicon | None):
     if lexicon is not None:
         repair_verb_read_into_subject(doc, lexicon)
         repair_noun_modifier_read_as_adjective(doc, lexicon)
+        repair_participle_inside_compound(doc, lexicon)
         repair_verb_read_as_compound_head(doc, lexicon)
         repair_plural_subject_compound(doc, lexicon)
         repair_bare_subject_read_as_verb(doc, lexicon)
-        repair_participle_inside_compound(doc, lexicon)
         repair_noun_read_as_adjective(doc, lexicon)
         repair_adjective_read_as_object(doc, lexicon)
         repair_adjective_read_as_head(doc, lexicon)

@@ -200,8 +200,8 @@ def repair_participle_inside_compound(doc, lexicon: Lexicon) -> None:
             continue
         if subject.head.i not in (obj.i, verb.i) or subject.pos_ not in ("NOUN", "PROPN"):
             continue
-        if subject.dep_ not in ("compound", "amod"):  # "a long white gown holding roses": "gown" an adjective
-            continue
+        if subject.dep_ not in ("compound", "amod", "nmod", "npadvmod"):
+            continue  # "a long white gown holding roses": "gown" an adjective; "a crate holding melons": adverbial
         before = [c for c in obj.children if c.i < subject.i]
         after = [c for c in obj.children if c.i > obj.i and c.dep_ == "prep"]
         take_place(subject, obj)

@@ -18,13 +18,18 @@ def repair_participle_head(doc, lexicon: Lexicon | None = None) -> None:
     nouns = lexicon.known("noun") if lexicon is not None else frozenset()
     for token in doc:
         lower = token.lower_
-        if token.i == 0 or lower in ING_NOUNS or lower in FRAMING_NOUNS:
+        if token.i == 0 or lower in FRAMING_NOUNS:
             continue
-        if token.tag_ == "VBG" and token.head.i == token.i:
+        if lower in ING_NOUNS and not (token.tag_ == "VBG" and any(c.dep_ == "dobj" for c in token.children)):
+            continue  # "a crossing", but "geese crossing a road": a participle with its object
+        if token.tag_ == "VBG" and (token.head.i == token.i or _read_into_noun(doc, token)):
             # "a clown juggling three oranges", "a little girl chasing butterflies": the participle made the root,
-            # with the noun before it as a compound or an adverbial noun
+            # with the noun before it as a compound or an adverbial noun ("geese crossing a road": "geese" a proper
+            # noun hung as an adjective); or hung in a sentence with a compound noun before it ("... and a pigeon
+            # pecking at bread", round 9)
             noun = doc[token.i - 1]
-            if noun.head.i == token.i and noun.dep_ in ("compound", "npadvmod") and noun.pos_ in ("NOUN", "PROPN"):
+            deps = ("compound", "npadvmod", "amod") if noun.tag_.startswith("NN") else ("compound", "npadvmod")
+            if noun.head.i == token.i and noun.dep_ in deps and noun.pos_ in ("NOUN", "PROPN"):
                 left = [c for c in token.children if c.i < noun.i]
                 take_place(noun, token)
                 rehang(token, noun, "acl")
@@ -59,6 +64,17 @@ def repair_participle_head(doc, lexicon: Lexicon | None = None) -> None:
         for child in left:
             rehang(child, noun, child.dep_)
         token.tag_, token.pos_ = ("VBG", "VERB") if present else ("VBN", "VERB")
+
+
+def _read_into_noun(doc, verb) -> bool:
+    """ "... and a pigeon pecking at bread": a participle, not the root, with a phrase after it and the noun before it
+    hung on it as a compound, that noun's article right before it (a gerund's compound, "ice skating", has none)."""
+    if verb.i < 2 or verb.dep_ not in ("conj", "appos", "dep") or verb.lower_ in ING_MODIFIERS:
+        return False
+    noun, article = doc[verb.i - 1], doc[verb.i - 2]
+    if noun.dep_ != "compound" or article.lower_ not in ARTICLES or article.head.i not in (noun.i, verb.i):
+        return False
+    return any(c.i > verb.i and c.dep_ in ("prep", "dobj") for c in verb.children)
 
 
 def repair_participle_modifier(doc) -> None:
