@@ -3011,3 +3011,36 @@ PROSE_CASES += [
         [],
     ),
 ]
+
+# A plain verb after a plural subject read as a noun: the plural's object or compound ("while sparks drift through
+# the workshop": an entity "drift"; "in which three jellyfish drift"), or the clause read as the object of "as"
+# (round 9)
+PROSE_CASES += [
+    (
+        "a pond in which two carp swim",
+        "(NP (NP (DT a) (NN pond)) (SBAR (WHPP (IN in) (WHNP (WDT which))) (S (NP (CD two) (NNS carp)) (VP (VBP swim)))))",
+        [("pond", [], None), ("carp", ["two"], "pond")],
+        [],
+    ),
+    (
+        "a jar in which three shrimp float",
+        "(NP (NP (DT a) (NN jar)) (SBAR (WHPP (IN in) (WHNP (WDT which))) (S (NP (CD three) (NNS shrimp))"
+        " (VP (VBP float)))))",
+        [("jar", [], None), ("shrimp", ["three"], "jar")],
+        [],
+    ),
+    (
+        "A tailor stitches a coat while flakes drift past the window.",
+        "(S (NP (DT A) (NN tailor)) (VP (VBZ stitches) (NP (DT a) (NN coat)) (SBAR (IN while) (S (NP (NNS flakes))"
+        " (VP (VBP drift) (PP (IN past) (NP (DT the) (NN window))))))) (. .))",
+        [("tailor", [], None), ("coat", [], "tailor"), ("flakes", [], None), ("window", [], None)],
+        [],
+    ),
+    (
+        "A man walks a dog as gulls wheel over the pier.",
+        "(S (NP (DT A) (NN man)) (VP (VBZ walks) (NP (DT a) (NN dog)) (SBAR (IN as) (S (NP (NNS gulls))"
+        " (VP (VBP wheel) (PP (IN over) (NP (DT the) (NN pier))))))) (. .))",
+        [("man", [], None), ("dog", [], "man"), ("gulls", [], None), ("pier", [], None)],
+        [],
+    ),
+]

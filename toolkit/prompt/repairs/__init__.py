@@ -96,6 +96,9 @@ heads), so that the dependency builder reads a sound tree and the benepar route 
   chef slices limes" (one name), "a kid flies kites" ("kid flies" the subject of "kites"): "a"/"an" cannot determine
   a plural head, nor a count a compound with a plural inside ("two weavers dye threads"), so the "-s" word (a known
   verb) is the verb and the bare plural after it its object (round 9);
+* a plain verb after a plural subject (or a noun counted above one) read as a noun, its object or compound, after
+  "while", "as" and the like or a preposition and "which": "... while sparks drift through the workshop" (an entity
+  "drift"), "a glass tank in which three jellyfish drift", or the clause read as the object of "as" (round 9);
 * a participle read into the noun before it: hung on it as a compound ("a toddler chasing bubbles": "toddler
   chasing" one name, the bubbles made its verb), the noun an adverbial or nominal modifier of the participle's object
   ("a toolbox holding wrenches": an entity "holding"), a compound of a participle in a sentence ("... and a crow
@@ -120,7 +123,7 @@ from .clauses import (
     repair_predicate_list,
     repair_subject_after_subordinator,
 )
-from .finite import repair_verb_read_into_subject
+from .finite import repair_verb_after_plural_subject, repair_verb_read_into_subject
 from .lexical import (
     Lexicon,
     repair_bare_subject_read_as_verb,
@@ -184,6 +187,7 @@ def repair(doc, lexicon: Lexicon | None):
     repair_hyphenated_modifiers(doc)
     if lexicon is not None:
         repair_verb_read_into_subject(doc, lexicon)
+        repair_verb_after_plural_subject(doc, lexicon)
         repair_noun_modifier_read_as_adjective(doc, lexicon)
         repair_participle_inside_compound(doc, lexicon)
         repair_verb_read_as_compound_head(doc, lexicon)

@@ -101,3 +101,75 @@ def repair_verb_read_into_subject(doc, lexicon: Lexicon) -> None:
         verb.tag_, verb.pos_, verb.lemma_ = ("VBZ" if singular else "VBP"), "VERB", stem
         if obj.lower_ not in UNCHANGED_PLURALS:
             obj.tag_, obj.pos_, obj.lemma_ = "NNS", "NOUN", noun_lemma(obj.text, "NNS")
+
+
+# Words that open a clause whose subject and verb follow: "while sparks drift", "as gulls wheel".
+_SUBORDINATORS = frozenset({"while", "as", "when", "whilst", "until", "because", "though", "although"})
+
+
+def repair_verb_after_plural_subject(doc, lexicon: Lexicon) -> None:
+    """ "... while sparks drift through the workshop", "a glass tank in which three jellyfish drift": a plain verb
+    after a plural subject read as a noun (the plural's object or compound: an entity "drift"), with the plural
+    perhaps tagged a verb ("sparks"), or the clause read as the object of "as". After "while", "as", "when" (and
+    the like) or a preposition and "which", a plural (or a noun with a count above one before it, "three carp"),
+    then a word the lemmatiser knows as a verb in its plain form, followed by a preposition, an adverb,
+    punctuation or the end: a clause with that subject and verb; after "which" a relative clause of the noun before
+    the preposition."""
+    verbs, nouns = lexicon.known("verb"), lexicon.known("noun")
+    for verb in doc:
+        if verb.i < 2 or verb.tag_ not in ("NN", "VB", "VBP") or verb.text != verb.lower_ or verb.lower_ not in verbs:
+            continue
+        if verb.lower_.endswith(("ing", "ed")):
+            continue
+        subject = doc[verb.i - 1]
+        start = subject.i
+        while start > 0 and (doc[start - 1].tag_ in ("CD", "JJ") or doc[start - 1].lower_ in ATTRIBUTE_NOUNS):
+            start -= 1  # "three jellyfish", "bright sparks"
+        counted = any(t.tag_ == "CD" and t.lower_ not in ("one", "1") for t in doc[start : subject.i])
+        if not (_plural(subject, nouns) and subject.tag_ in ("NNS", "VBZ") or subject.tag_ == "NN" and counted):
+            continue
+        if not (verb.head.i == subject.i or subject.head.i == verb.i):
+            continue
+        following = doc[verb.i + 1] if verb.i + 1 < len(doc) else None
+        if following is not None and following.pos_ not in ("ADP", "ADV", "PUNCT", "SCONJ", "CCONJ"):
+            continue
+        opener = doc[start - 1] if start > 0 else None
+        relative = (
+            opener is not None
+            and opener.lower_ in ("which", "whom")
+            and opener.i >= 3
+            and doc[opener.i - 1].pos_ == "ADP"
+            and doc[opener.i - 2].pos_ in ("NOUN", "PROPN")
+        )
+        if opener is None or not (relative or opener.lower_ in _SUBORDINATORS):
+            continue
+        if verb.pos_ == "VERB" and subject.head.i == verb.i and subject.dep_ == "nsubj" and opener.head.i == verb.i:
+            continue  # read right
+        span = range(start, verb.i + 1)
+        top = next((t for t in doc[start : verb.i + 1] if t.head.i not in span or t.head.i == t.i), verb)
+        outside = [c for t in doc[start : verb.i + 1] for c in t.children if c.i not in span and c.i != opener.i]
+        if relative:
+            preposition, described = doc[opener.i - 1], doc[opener.i - 2]
+            if described.head.i in span or described.head.i == preposition.i:
+                take_place(described, top)
+            rehang(verb, described, "relcl")
+            rehang(preposition, verb, "prep")
+            rehang(opener, preposition, "pobj")
+            outside = [c for c in outside if c.i not in (preposition.i, described.i)]
+        else:
+            if top.head.i == opener.i:
+                rehang(verb, opener.head, "advcl")  # "as gulls drift": the clause read as the object of "as"
+            elif top.i != verb.i:
+                take_place(verb, top)
+            if verb.dep_ not in ("advcl", "conj", "ccomp", "ROOT"):
+                verb.dep_ = "advcl"
+            rehang(opener, verb, "mark")
+        for child in outside:
+            rehang(child, verb, child.dep_)
+        rehang(subject, verb, "nsubj")
+        for word in doc[start : subject.i]:
+            rehang(word, subject, _modifier_dep(word))
+        if subject.tag_ == "VBZ":
+            subject.tag_ = "NNS"
+            as_noun(subject)
+        verb.tag_, verb.pos_, verb.lemma_ = "VBP", "VERB", verb.lower_
