@@ -3044,3 +3044,32 @@ PROSE_CASES += [
         [],
     ),
 ]
+
+# Modifiers joined by "yet" or "but" with the first read as a noun ("a waterproof yet lightweight parka": an entity
+# "waterproof") or "yet" read into the second ("yet elegant" one attribute) (round 9)
+PROSE_CASES += [
+    (
+        "a rugged yet elegant watch",
+        "(NP (DT a) (ADJP (JJ rugged) (RB yet) (JJ elegant)) (NN watch))",
+        [("watch", ["rugged", "elegant"], None)],
+        [],
+    ),
+    (
+        "a bulletproof yet slim vest",
+        "(NP (DT a) (ADJP (JJ bulletproof) (CC yet) (JJ slim)) (NN vest))",
+        [("vest", ["bulletproof", "slim"], None)],
+        [],
+    ),
+    (
+        "a stainproof yet soft rug",
+        "(NP (DT a) (ADJP (JJ stainproof) (CC yet) (JJ soft)) (NN rug))",
+        [("rug", ["stainproof", "soft"], None)],
+        [],
+    ),
+    (
+        "a scratchproof yet clear lens",
+        "(NP (DT a) (ADJP (JJ scratchproof) (CC yet) (JJ clear)) (NN lens))",
+        [("lens", ["scratchproof", "clear"], None)],
+        [],
+    ),
+]

@@ -47,6 +47,7 @@ from .words import (
     CONTAINMENT_WORDS,
     DEPICTING_PARTICIPLES,
     FRAMING_NOUNS,
+    JOINING_ADVERBS,
     LIGHT_NOUNS,
     LIGHT_PREPOSITIONS,
     MATERIAL_PARTICIPLES,
@@ -486,7 +487,7 @@ class _Builder(_ClauseBuilder):
         for node in flat[: position + 1]:
             tag = self._tag(node)
             word = self.words[node.word]
-            if tag in GRADING_TAGS:
+            if tag in GRADING_TAGS and word.lower not in JOINING_ADVERBS:
                 grading.append(node.word)
                 continue
             if (tag in ATTRIBUTE_TAGS or word.lower in ATTRIBUTE_NOUNS) and node.word not in self.style_words:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .syntax import is_container, spatial_parent
-from .words import COPULA_FORMS, MATERIAL_PARTICIPLES, SPATIAL_WORDS
+from .words import COPULA_FORMS, JOINING_ADVERBS, MATERIAL_PARTICIPLES, SPATIAL_WORDS
 
 if TYPE_CHECKING:
     from .constituency import _Node
@@ -16,7 +16,6 @@ if TYPE_CHECKING:
 ATTRIBUTE_TAGS = frozenset({"JJ", "JJR", "JJS", "VBN", "VBG", "CD"})
 
 GRADING_TAGS = frozenset({"RB", "RBR", "RBS"})
-
 NP_LABELS = frozenset({"NP", "NX", "NML", "NAC"})
 
 
@@ -101,7 +100,7 @@ class _ClauseBuilder:
                 grading: list[int] = []
                 for node in self._flatten([child]):
                     tag = self._tag(node)
-                    if tag in GRADING_TAGS:
+                    if tag in GRADING_TAGS and self.words[node.word].lower not in JOINING_ADVERBS:
                         grading.append(node.word)
                     elif tag in ATTRIBUTE_TAGS:
                         found.append((*grading, node.word))

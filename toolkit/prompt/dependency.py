@@ -61,6 +61,7 @@ from .words import (
     ATTRIBUTE_NOUNS,
     COPULA_LEMMAS,
     FRAMING_NOUNS,
+    JOINING_ADVERBS,
     LIGHT_NOUNS,
     LIGHT_PREPOSITIONS,
     PRONOUNS,
@@ -364,7 +365,14 @@ class _Reader(_NestingReader):
 
     def _graded(self, token) -> list:
         """An attribute word with the adverbs that grade it ("very tall")."""
-        grading = [c for c in token.children if c.dep_ in ("advmod", "npadvmod") and c.pos_ == "ADV" and c.i < token.i]
+        grading = [
+            c
+            for c in token.children
+            if c.dep_ in ("advmod", "npadvmod")
+            and c.pos_ == "ADV"
+            and c.i < token.i
+            and c.lower_ not in JOINING_ADVERBS
+        ]
         return sorted([token, *grading], key=lambda t: t.i)
 
     def _with_conjuncts(self, token) -> list[list]:

@@ -405,6 +405,8 @@ MATERIAL_PREPOSITIONS = frozenset({"of", "from", "out"})
 NEGATION_PREPOSITIONS = frozenset({"without"})
 NEGATION_DETERMINERS = frozenset({"no", "neither"})
 NEGATION_ADVERBS = frozenset({"not"})
+# Adverbs that join two modifiers rather than grade the next ("a rugged yet elegant watch"): not part of the attribute
+JOINING_ADVERBS = frozenset({"yet"})
 ALTERNATIVE_COORDINATORS = frozenset({"or", "nor"})
 # A negated verb denies its object: "a cat that is not wearing a collar", "does not have a tail", "isn't holding a
 # cup", "never wears a hat" (and "without wearing a hat", by NEGATION_PREPOSITIONS).

@@ -51,7 +51,9 @@ heads), so that the dependency builder reads a sound tree and the benepar route 
 * a comparative read as a compound noun when another comparative describes the same noun: "a brighter star above
   a dimmer star";
 * a list of modifiers before one noun with one of them read as a noun or a verb: "a tall, slender and elegant
-  candlestick", "a dusty, forgotten, cracked lantern" ("cracked" the root);
+  candlestick", "a dusty, forgotten, cracked lantern" ("cracked" the root); joined by "yet" or "but": "a waterproof
+  yet lightweight parka" (an entity "waterproof"), "a rugged yet elegant watch" ("yet elegant" one attribute; the
+  word before "yet" a modifier even when new to the lemmatiser) (round 9);
 * a plural subject and its plain verb after ", and" read as one noun or as a verb and its object ("..., and pigeons
   circle above it"), or the plural tagged a verb; a bare plural at the start tagged a verb and made the root before
   "in" ("goldfish in a glass aquarium");

@@ -5,7 +5,8 @@ from __future__ import annotations
 from ..words import ATTRIBUTE_NOUNS
 from .common import rehang, take_place
 
-_SEPARATORS = frozenset({",", "and", "or"})
+# "yet" and "but" join modifiers as "and" does ("a waterproof yet lightweight parka", "a small but cozy cabin")
+_SEPARATORS = frozenset({",", "and", "or", "yet", "but"})
 _NOUN_TAGS = frozenset({"NN", "NNS", "NNP", "NNPS"})
 
 
@@ -30,11 +31,17 @@ def _adjective_only(token, lexicon) -> bool:
     return token.lower_ in lexicon.known("adj") and token.lower_ not in lexicon.known("noun")
 
 
+def _before_yet(doc, i: int) -> bool:
+    """ "a stainproof yet soft rug": "yet" joins modifiers, not nouns, so the word before it is one (a word new to the
+    lemmatiser too), when a modifier follows."""
+    return i + 2 < len(doc) and doc[i].is_alpha and doc[i].text.islower() and doc[i + 1].lower_ == "yet"
+
+
 def _run(doc, start: int, lexicon) -> tuple[list, list, int] | None:
     """The modifiers from ``start`` (at least two, joined by commas, "and" or "or"), the separators, and the index
     of the noun they describe: the last noun of the words that follow the list without a break."""
     items, separators, i = [], [], start
-    while i < len(doc) and _modifier_word(doc[i], lexicon):
+    while i < len(doc) and (_modifier_word(doc[i], lexicon) or _before_yet(doc, i)):
         items.append(doc[i])
         i += 1
         seps = []
@@ -84,6 +91,8 @@ def repair_modifier_list(doc, lexicon) -> None:
         misread = any(
             m.pos_ not in ("ADJ", "NUM") and m.lower_ not in ATTRIBUTE_NOUNS or m.head.i not in span for m in modifiers
         ) or noun.head.i in span - {noun.i}
+        # "a rugged yet elegant watch": "yet" hung as an adverb of "elegant" (one attribute "yet elegant")
+        misread = misread or any(s.dep_ != "cc" and s.lower_ in ("yet", "but") for s in separators)
         if not misread:
             continue
         top = next((t for t in doc[det.i : head_index + 1] if t.head.i not in span or t.head.i == t.i), noun)
