@@ -3073,3 +3073,32 @@ PROSE_CASES += [
         [],
     ),
 ]
+
+# What a verb other than "be" says its subject is, an adjective new to the tagger, read as its object ("two egrets stand
+# motionless": an entity "motionless") (round 9)
+PROSE_CASES += [
+    (
+        "a fox lies motionless beside a log",
+        "(S (NP (DT a) (NN fox)) (VP (VBZ lies) (ADJP (JJ motionless)) (PP (IN beside) (NP (DT a) (NN log)))))",
+        [("fox", [], None), ("log", [], None)],
+        [],
+    ),
+    (
+        "a statue stands expressionless near a fountain",
+        "(S (NP (DT a) (NN statue)) (VP (VBZ stands) (ADJP (JJ expressionless)) (PP (IN near) (NP (DT a) (NN fountain)))))",
+        [("statue", [], None), ("fountain", [], None)],
+        [],
+    ),
+    (
+        "a hare freezes motionless under a hedge",
+        "(S (NP (DT a) (NN hare)) (VP (VBZ freezes) (ADJP (JJ motionless)) (PP (IN under) (NP (DT a) (NN hedge)))))",
+        [("hare", [], None), ("hedge", [], None)],
+        [],
+    ),
+    (
+        "a lake lies tranquil under the stars",
+        "(S (NP (DT a) (NN lake)) (VP (VBZ lies) (ADJP (JJ tranquil)) (PP (IN under) (NP (DT the) (NNS stars)))))",
+        [("lake", [], None), ("stars", [], None)],
+        [],
+    ),
+]

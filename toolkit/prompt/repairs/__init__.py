@@ -86,6 +86,8 @@ heads), so that the dependency builder reads a sound tree and the benepar route 
   "a squat tugboat chugging past a buoy" ("squat" the entity, "tugboat" a verb), "a plump houseboat bobbing";
 * what "is" predicates, an adjective new to the tagger, tagged a noun or an adverb: "The old barn is rickety." (an
   entity "rickety"), "the crust is flaky" (no attribute);
+* what a verb other than "is" says its subject is, an adjective new to the tagger, read as its object: "two egrets
+  stand motionless" (an entity "motionless"), "a lake lies tranquil" (round 9);
 * a participle-adjective tagged a noun before other modifiers of its noun: "the twins' matching yellow raincoats",
   "a crackling orange fire"; or made the head, with the noun after it hung on it: "a grinning clown with a red
   nose" (an entity "grinning");
@@ -117,6 +119,7 @@ from .adjectives import (
     repair_adjective_read_as_head,
     repair_adjective_read_as_noun,
     repair_adjective_read_as_object,
+    repair_complement_read_as_object,
     repair_participle_adjective_read_as_head,
     repair_predicate_read_as_noun,
 )
@@ -199,6 +202,7 @@ def repair(doc, lexicon: Lexicon | None):
         repair_adjective_read_as_object(doc, lexicon)
         repair_adjective_read_as_head(doc, lexicon)
         repair_predicate_read_as_noun(doc, lexicon)
+        repair_complement_read_as_object(doc, lexicon)
         repair_participle_adjective_read_as_head(doc, lexicon)
         repair_verb_after_copular_clause(doc, lexicon)
         repair_verb_after_relative_object(doc, lexicon)

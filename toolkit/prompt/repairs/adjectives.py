@@ -253,3 +253,27 @@ def repair_participle_adjective_read_as_head(doc, lexicon: Lexicon) -> None:
                 rehang(child, noun, child.dep_)
         rehang(token, noun, "amod")
         token.tag_, token.pos_, token.lemma_ = "VBG", "VERB", lower
+
+
+def repair_complement_read_as_object(doc, lexicon: Lexicon) -> None:
+    """ "two egrets stand motionless as ...", "a fox lies motionless in the snow", "a lake lies tranquil": what the
+    verb says its subject is, an adjective new to the tagger, read as the verb's object (an entity "motionless"). A
+    bare word right after a verb other than "be" (which :func:`repair_predicate_read_as_noun` reads), hung on it as
+    its object, that the lemmatiser knows as an adjective and not as a noun, with nothing hung on it and a
+    preposition, a subordinator, punctuation or the end after it, is the verb's complement (round 9)."""
+    adjectives, nouns = lexicon.known("adj"), lexicon.known("noun")
+    for token in doc:
+        verb = token.head
+        if token.i == 0 or verb.i != token.i - 1 or verb.pos_ != "VERB" or verb.lemma_ == "be":
+            continue
+        if token.dep_ not in ("dobj", "attr", "npadvmod") or token.tag_ not in ("NN", "NNP"):
+            continue
+        lower = token.lower_
+        if token.text != lower or lower not in adjectives or lower in nouns or lower in ATTRIBUTE_NOUNS:
+            continue
+        following = doc[token.i + 1] if token.i + 1 < len(doc) else None
+        if any(True for _ in token.children) or (
+            following is not None and following.pos_ not in ("ADP", "SCONJ", "PUNCT", "CCONJ")
+        ):
+            continue
+        token.tag_, token.pos_, token.dep_, token.lemma_ = "JJ", "ADJ", "acomp", lower
