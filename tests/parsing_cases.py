@@ -3102,3 +3102,33 @@ PROSE_CASES += [
         [],
     ),
 ]
+
+# A noun in "-ing" that names a thing ("icing", "frosting", "stuffing") tagged a participle after a preposition, and
+# the noun coordinated with it lost or hung elsewhere ("a gingerbread house covered in icing and gumdrops": no icing,
+# "gumdrops" a verb) (round 9)
+PROSE_CASES += [
+    (
+        "a cake covered in frosting and sprinkles",
+        "(NP (NP (DT a) (NN cake)) (VP (VBN covered) (PP (IN in) (NP (NN frosting) (CC and) (NNS sprinkles)))))",
+        [("cake", [], None), ("frosting", [], "cake"), ("sprinkles", [], "cake")],
+        [],
+    ),
+    (
+        "a turkey filled with stuffing and herbs",
+        "(NP (NP (DT a) (NN turkey)) (VP (VBN filled) (PP (IN with) (NP (NN stuffing) (CC and) (NNS herbs)))))",
+        [("turkey", [], None), ("stuffing", [], "turkey"), ("herbs", [], "turkey")],
+        [],
+    ),
+    (
+        "a bun topped with frosting",
+        "(NP (NP (DT a) (NN bun)) (VP (VBN topped) (PP (IN with) (NP (NN frosting)))))",
+        [("bun", [], None), ("frosting", [], "bun")],
+        [],
+    ),
+    (
+        "a brownie covered in frosting and walnuts",
+        "(NP (NP (DT a) (NN brownie)) (VP (VBN covered) (PP (IN in) (NP (NN frosting) (CC and) (NNS walnuts)))))",
+        [("brownie", [], None), ("frosting", [], "brownie"), ("walnuts", [], "brownie")],
+        [],
+    ),
+]

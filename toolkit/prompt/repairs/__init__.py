@@ -103,6 +103,9 @@ heads), so that the dependency builder reads a sound tree and the benepar route 
 * a plain verb after a plural subject (or a noun counted above one) read as a noun, its object or compound, after
   "while", "as" and the like or a preposition and "which": "... while sparks drift through the workshop" (an entity
   "drift"), "a glass tank in which three jellyfish drift", or the clause read as the object of "as" (round 9);
+* a noun in "-ing" that names a thing tagged a participle after a preposition: "a cake covered in frosting and
+  sprinkles" (no frosting), with the noun after its "and" hung on the first noun ("filled with stuffing and herbs")
+  or read as the root verb ("a gingerbread house covered in icing and gumdrops": "gumdrops" a verb) (round 9);
 * a participle read into the noun before it: hung on it as a compound ("a toddler chasing bubbles": "toddler
   chasing" one name, the bubbles made its verb), the noun an adverbial or nominal modifier of the participle's object
   ("a toolbox holding wrenches": an entity "holding"), a compound of a participle in a sentence ("... and a crow
@@ -145,6 +148,7 @@ from .lexical import (
 )
 from .modifiers import repair_modifier_list
 from .participles import (
+    repair_ing_noun_read_as_participle,
     repair_participle_head,
     repair_participle_modifier,
     repair_participle_on_worn_item,
@@ -190,6 +194,7 @@ from .verbs import (
 
 def repair(doc, lexicon: Lexicon | None):
     repair_hyphenated_modifiers(doc)
+    repair_ing_noun_read_as_participle(doc)
     if lexicon is not None:
         repair_verb_read_into_subject(doc, lexicon)
         repair_verb_after_plural_subject(doc, lexicon)

@@ -222,3 +222,22 @@ def repair_preposition_read_as_adjective(doc) -> None:
         rehang(past, verb, "prep")
         rehang(noun, past, "pobj")
         past.tag_, past.pos_, past.lemma_ = "IN", "ADP", "past"
+
+
+def repair_ing_noun_read_as_participle(doc) -> None:
+    """ "a cake covered in frosting and sprinkles", "a bun topped with icing": a noun in "-ing" that names a thing
+    (:data:`~attnmod.toolkit.prompt.words.ING_NOUNS`: "icing", "frosting", "stuffing") tagged a participle as the
+    object of a preposition, with no object of its own: the preposition's object, a noun (round 9)."""
+    for token in doc:
+        if token.tag_ != "VBG" or token.dep_ not in ("pcomp", "pobj") or token.head.pos_ != "ADP":
+            continue
+        if token.lower_ not in ING_NOUNS or any(c.dep_ in ("dobj", "nsubj", "aux") for c in token.children):
+            continue
+        token.tag_, token.pos_, token.dep_, token.lemma_ = "NN", "NOUN", "pobj", token.lower_
+        if token.i + 2 >= len(doc) or doc[token.i + 1].lower_ not in ("and", "or"):
+            continue
+        coordinator, conjunct = doc[token.i + 1], doc[token.i + 2]
+        if conjunct.dep_ == "conj" and conjunct.head.i < token.i and conjunct.pos_ == "NOUN" and conjunct.n_lefts == 0:
+            # "filled with stuffing and herbs": "herbs" hung on the turkey, the participle being no noun to join
+            rehang(conjunct, token, "conj")
+            rehang(coordinator, token, "cc")

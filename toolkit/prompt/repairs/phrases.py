@@ -67,6 +67,9 @@ def repair_noun_with_subject(doc) -> None:
         subjects = [c for c in token.children if c.dep_ in ("nsubj", "nsubjpass")]
         if any(c.dep_ in ("amod", "det", "nummod", "compound") and c.i < token.i for c in token.children):
             continue  # "a street lined with old houses and tall trees": "tall trees" is a noun phrase
+        before = doc[token.i - 1] if token.i > 0 else None
+        if before is not None and before.dep_ == "cc" and before.head.pos_ == "NOUN" and before.head.i < before.i:
+            continue  # "covered in icing and gumdrops": the conjunct the noun's "and" waits for (round 9)
         main_verb = token.head.i == token.i and any(c.pos_ in ("NOUN", "PROPN") for c in subjects)
         relative = token.dep_ == "relcl" and any(c.lower_ in RELATIVE_PRONOUNS and c.i < token.i for c in subjects)
         if main_verb or relative:
