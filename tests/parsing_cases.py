@@ -3132,3 +3132,26 @@ PROSE_CASES += [
         [],
     ),
 ]
+
+# A participle-adjective after a preposition with a colour or material before the noun ("two sisters in matching
+# yellow raincoats": the colour made the object, "matching" lost) (round 9)
+PROSE_CASES += [
+    (
+        "twins in matching green hats",
+        "(NP (NP (NNS twins)) (PP (IN in) (NP (VBG matching) (JJ green) (NNS hats))))",
+        [("twins", [], None), ("hats", ["matching", "green"], "twins")],
+        [],
+    ),
+    (
+        "two girls in matching red scarves",
+        "(NP (NP (CD two) (NNS girls)) (PP (IN in) (NP (VBG matching) (JJ red) (NNS scarves))))",
+        [("girls", ["two"], None), ("scarves", ["matching", "red"], "girls")],
+        [],
+    ),
+    (
+        "two dancers in matching silver gowns",
+        "(NP (NP (CD two) (NNS dancers)) (PP (IN in) (NP (VBG matching) (JJ silver) (NNS gowns))))",
+        [("dancers", ["two"], None), ("gowns", ["matching", "silver"], "dancers")],
+        [],
+    ),
+]

@@ -81,7 +81,8 @@ heads), so that the dependency builder reads a sound tree and the benepar route 
   a name with the common noun after it: "Thick fog rolls over the harbor.";
 * an adjective made the object of a preposition, the noun after it read as the root verb, an adverb or an
   adjective: "a monster with slimy rubbery tentacles" ("tentacles" a verb), "two brothers in matching striped
-  shirts";
+  shirts"; with a colour or material before the noun: "two sisters in matching yellow raincoats" ("yellow" made the
+  object, round 9);
 * an adjective before a noun new to the tagger and a participle read as the head, or with the noun as one name:
   "a squat tugboat chugging past a buoy" ("squat" the entity, "tugboat" a verb), "a plump houseboat bobbing";
 * what "is" predicates, an adjective new to the tagger, tagged a noun or an adverb: "The old barn is rickety." (an

@@ -82,6 +82,14 @@ def repair_adjective_read_as_noun(doc, lexicon: Lexicon) -> None:
             token.tag_, token.pos_, token.lemma_ = "JJ", "ADJ", lower
 
 
+def _colour_before_noun(doc, i: int) -> bool:
+    """A colour or material ("yellow", "silver") tagged an adjective, or a noun hung on a word after it."""
+    word = doc[i]
+    return word.lower_ in ATTRIBUTE_NOUNS and (
+        word.tag_ == "JJ" or word.dep_ in ("compound", "amod") and word.head.i > i
+    )
+
+
 def repair_adjective_read_as_object(doc, lexicon: Lexicon) -> None:
     """ "a monster with slimy rubbery tentacles", "a crab with big knobbly claws": the last adjective made the
     object of "with" and the noun after it read as the root verb, an adverb or an adjective ("tentacles" a verb with
@@ -100,10 +108,14 @@ def repair_adjective_read_as_object(doc, lexicon: Lexicon) -> None:
         end = word.i + 1
         while (
             end < len(doc)
-            and doc[end].lower_ not in nouns
-            and (doc[end].tag_ in ("JJ", "VBN") or (doc[end].pos_ == "ADV" and adjective(doc[end])))
+            and (doc[end].lower_ not in nouns or _colour_before_noun(doc, end))
+            and (
+                doc[end].tag_ in ("JJ", "VBN")
+                or (doc[end].pos_ == "ADV" and adjective(doc[end]))
+                or _colour_before_noun(doc, end)
+            )
         ):
-            end += 1  # "slimy warty knobbly claws", "matching striped shirts": adjectives before the noun
+            end += 1  # "slimy warty knobbly claws", "matching striped shirts", "matching yellow raincoats" (a colour)
         if end >= len(doc):
             continue
         noun = doc[end]
