@@ -3155,3 +3155,41 @@ PROSE_CASES += [
         [],
     ),
 ]
+
+# "as" (or "while") before a clause read as a preposition with the clause's subject as its object ("... as an angler in
+# a yellow raincoat casts a line": the angler, the raincoat and the line nested under the first subject) (round 9)
+PROSE_CASES += [
+    (
+        "A girl sits on a bench as a man in a grey suit reads a paper.",
+        "(S (NP (DT A) (NN girl)) (VP (VBZ sits) (PP (IN on) (NP (DT a) (NN bench))) (SBAR (IN as) (S (NP (NP (DT a)"
+        " (NN man)) (PP (IN in) (NP (DT a) (JJ grey) (NN suit)))) (VP (VBZ reads) (NP (DT a) (NN paper)))))) (. .))",
+        [("girl", [], None), ("bench", [], None), ("man", [], None), ("suit", ["grey"], "man"), ("paper", [], "man")],
+        [],
+    ),
+    (
+        "A cat watches from a shelf as a child in pajamas builds a tower.",
+        "(S (NP (DT A) (NN cat)) (VP (VBZ watches) (PP (IN from) (NP (DT a) (NN shelf))) (SBAR (IN as) (S (NP (NP (DT a)"
+        " (NN child)) (PP (IN in) (NP (NNS pajamas)))) (VP (VBZ builds) (NP (DT a) (NN tower)))))) (. .))",
+        [
+            ("cat", [], None),
+            ("shelf", [], "cat"),
+            ("child", [], None),
+            ("pajamas", [], "child"),
+            ("tower", [], "child"),
+        ],
+        [],
+    ),
+    (
+        "A boy waits at a bus stop as a woman in a red coat walks a dog.",
+        "(S (NP (DT A) (NN boy)) (VP (VBZ waits) (PP (IN at) (NP (DT a) (NN bus) (NN stop))) (SBAR (IN as) (S (NP (NP"
+        " (DT a) (NN woman)) (PP (IN in) (NP (DT a) (JJ red) (NN coat)))) (VP (VBZ walks) (NP (DT a) (NN dog)))))) (. .))",
+        [
+            ("boy", [], None),
+            ("bus stop", [], None),
+            ("woman", [], None),
+            ("coat", ["red"], "woman"),
+            ("dog", [], "woman"),
+        ],
+        [],
+    ),
+]

@@ -173,3 +173,37 @@ def repair_verb_after_plural_subject(doc, lexicon: Lexicon) -> None:
             subject.tag_ = "NNS"
             as_noun(subject)
         verb.tag_, verb.pos_, verb.lemma_ = "VBP", "VERB", verb.lower_
+
+
+def repair_clause_read_as_object(doc) -> None:
+    """ "... sway above a stall as a cook stirs a pot", "two egrets stand motionless as an angler in a yellow raincoat
+    casts a line": "as" (or "while") read as a preposition with the clause's subject as its object, so that the
+    cook and what the cook stirs nest under the first subject. A subordinator hung as a preposition whose object is
+    followed (after its own phrases, perhaps hung on the first verb) by a finite verb with no subject opens a clause:
+    the object is that verb's subject (round 9)."""
+    for opener in doc:
+        if opener.lower_ not in _SUBORDINATORS or opener.dep_ != "prep" or opener.pos_ != "ADP":
+            continue
+        objects = [c for c in opener.children if c.dep_ == "pobj" and c.pos_ in ("NOUN", "PROPN")]
+        if len(objects) != 1:
+            continue
+        subject, main = objects[0], opener.head
+        verb = next((t for t in doc[subject.i + 1 :] if t.pos_ in ("VERB", "AUX") or t.tag_ in ("VBZ", "VBD")), None)
+        if verb is None or verb.tag_ not in ("VBZ", "VBP", "VBD") or verb.pos_ != "VERB":
+            continue
+        if any(c.dep_ in ("nsubj", "nsubjpass", "expl") for c in verb.children):
+            continue
+        if verb.head.i != main.i and verb.dep_ not in ("conj", "advcl", "ccomp"):
+            continue
+        # what stands between the object and the verb: the object's own phrases, or phrases hung on the first verb
+        between = doc[subject.right_edge.i + 1 : verb.i]
+        phrases = [c for c in main.children if c.dep_ == "prep" and subject.i < c.i < verb.i]
+        covered = {t.i for p in phrases for t in p.subtree}
+        if any(t.i not in covered for t in between):
+            continue
+        for phrase in phrases:
+            rehang(phrase, subject, "prep")  # "an angler in a yellow raincoat"
+        rehang(verb, main, "advcl")
+        rehang(subject, verb, "nsubj")
+        rehang(opener, verb, "mark")
+        opener.pos_ = "SCONJ"
