@@ -3193,3 +3193,29 @@ PROSE_CASES += [
         [],
     ),
 ]
+
+# A participle after a verb's object read as a clause the verb takes, with the object as its subject ("a cat watches
+# flies buzzing around a lamp": the flies not the cat's) (round 9)
+PROSE_CASES += [
+    (
+        "a girl watches bees buzzing over a hedge",
+        "(S (NP (DT a) (NN girl)) (VP (VBZ watches) (NP (NP (NNS bees)) (VP (VBG buzzing) (PP (IN over) (NP (DT a)"
+        " (NN hedge)))))))",
+        [("girl", [], None), ("bees", [], "girl"), ("hedge", [], None)],
+        [],
+    ),
+    (
+        "a dog watches two squirrels climbing a tree",
+        "(S (NP (DT a) (NN dog)) (VP (VBZ watches) (NP (NP (CD two) (NNS squirrels)) (VP (VBG climbing) (NP (DT a)"
+        " (NN tree))))))",
+        [("dog", [], None), ("squirrels", ["two"], "dog"), ("tree", [], "squirrels")],
+        [],
+    ),
+    (
+        "a farmer watches crows circling above a field",
+        "(S (NP (DT a) (NN farmer)) (VP (VBZ watches) (NP (NP (NNS crows)) (VP (VBG circling) (PP (IN above) (NP (DT a)"
+        " (NN field)))))))",
+        [("farmer", [], None), ("crows", [], "farmer"), ("field", [], None)],
+        [],
+    ),
+]

@@ -109,6 +109,8 @@ heads), so that the dependency builder reads a sound tree and the benepar route 
   or read as the root verb ("a gingerbread house covered in icing and gumdrops": "gumdrops" a verb) (round 9);
 * "as" or "while" before a clause read as a preposition with the clause's subject as its object: "... as an angler
   in a yellow raincoat casts a line" (the angler and the line nested under the first subject) (round 9);
+* a participle after a verb's object read as a clause the verb takes, the object its subject: "a cat watches flies
+  buzzing around a lamp" (the flies not the cat's) (round 9);
 * a participle read into the noun before it: hung on it as a compound ("a toddler chasing bubbles": "toddler
   chasing" one name, the bubbles made its verb), the noun an adverbial or nominal modifier of the participle's object
   ("a toolbox holding wrenches": an entity "holding"), a compound of a participle in a sentence ("... and a crow
@@ -134,7 +136,12 @@ from .clauses import (
     repair_predicate_list,
     repair_subject_after_subordinator,
 )
-from .finite import repair_clause_read_as_object, repair_verb_after_plural_subject, repair_verb_read_into_subject
+from .finite import (
+    repair_clause_read_as_object,
+    repair_participle_clause_as_object,
+    repair_verb_after_plural_subject,
+    repair_verb_read_into_subject,
+)
 from .lexical import (
     Lexicon,
     repair_bare_subject_read_as_verb,
@@ -199,6 +206,7 @@ def repair(doc, lexicon: Lexicon | None):
     repair_hyphenated_modifiers(doc)
     repair_ing_noun_read_as_participle(doc)
     repair_clause_read_as_object(doc)
+    repair_participle_clause_as_object(doc)
     if lexicon is not None:
         repair_verb_read_into_subject(doc, lexicon)
         repair_verb_after_plural_subject(doc, lexicon)

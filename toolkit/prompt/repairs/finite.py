@@ -207,3 +207,24 @@ def repair_clause_read_as_object(doc) -> None:
         rehang(subject, verb, "nsubj")
         rehang(opener, verb, "mark")
         opener.pos_ = "SCONJ"
+
+
+def repair_participle_clause_as_object(doc) -> None:
+    """ "a cat watches flies buzzing around a lamp": the participle read as a clause that the verb takes, with the
+    flies as its subject (so not the cat's). A participle hung as a verb's complement with a noun subject right
+    before it: the noun is the verb's object and the participle describes it (round 9)."""
+    for verb in doc:
+        if verb.tag_ != "VBG" or verb.dep_ not in ("ccomp", "xcomp") or verb.head.pos_ != "VERB" or verb.i == 0:
+            continue
+        noun = doc[verb.i - 1]
+        if noun.head.i != verb.i or noun.dep_ != "nsubj" or noun.pos_ not in ("NOUN", "PROPN"):
+            continue
+        if any(c.dep_ in ("aux", "mark") for c in verb.children):
+            continue  # "... says the birds are singing"
+        main = verb.head
+        if any(c.dep_ == "dobj" for c in main.children):
+            continue
+        rehang(noun, main, "dobj")
+        rehang(verb, noun, "acl")
+        for child in [c for c in verb.children if c.i < noun.i]:
+            rehang(child, noun, child.dep_)  # "watches two flies": the count is the flies'
