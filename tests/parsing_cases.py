@@ -3219,3 +3219,29 @@ PROSE_CASES += [
         [],
     ),
 ]
+
+# The same verb with a bare singular object before "while" or "as" ("A potter shapes clay while ...": one name
+# "potter shapes clay"): the clause after needs a main clause (round 9)
+PROSE_CASES += [
+    (
+        "A potter shapes clay while two cats doze on the sill.",
+        "(S (NP (DT A) (NN potter)) (VP (VBZ shapes) (NP (NN clay)) (SBAR (IN while) (S (NP (CD two) (NNS cats))"
+        " (VP (VBP doze) (PP (IN on) (NP (DT the) (NN sill))))))) (. .))",
+        [("potter", [], None), ("clay", [], "potter"), ("cats", ["two"], None), ("sill", [], None)],
+        [],
+    ),
+    (
+        "A weaver spins wool while a kettle boils on the stove.",
+        "(S (NP (DT A) (NN weaver)) (VP (VBZ spins) (NP (NN wool)) (SBAR (IN while) (S (NP (DT a) (NN kettle))"
+        " (VP (VBZ boils) (PP (IN on) (NP (DT the) (NN stove))))))) (. .))",
+        [("weaver", [], None), ("wool", [], "weaver"), ("kettle", [], None), ("stove", [], None)],
+        [],
+    ),
+    (
+        "A chandler dips wax while a cat sleeps by the hearth.",
+        "(S (NP (DT A) (NN chandler)) (VP (VBZ dips) (NP (NN wax)) (SBAR (IN while) (S (NP (DT a) (NN cat))"
+        " (VP (VBZ sleeps) (PP (IN by) (NP (DT the) (NN hearth))))))) (. .))",
+        [("chandler", [], None), ("wax", [], "chandler"), ("cat", [], None), ("hearth", [], None)],
+        [],
+    ),
+]

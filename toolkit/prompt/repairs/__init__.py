@@ -100,7 +100,8 @@ heads), so that the dependency builder reads a sound tree and the benepar route 
 * a finite verb new to the tagger read into one noun with its subject and object, or as its object's subject: "a
   chef slices limes" (one name), "a kid flies kites" ("kid flies" the subject of "kites"): "a"/"an" cannot determine
   a plural head, nor a count a compound with a plural inside ("two weavers dye threads"), so the "-s" word (a known
-  verb) is the verb and the bare plural after it its object (round 9);
+  verb) is the verb and the bare plural after it its object; so is a bare singular before "while" or "as" ("A potter
+  shapes clay while ...": the clause needs a main clause) (round 9);
 * a plain verb after a plural subject (or a noun counted above one) read as a noun, its object or compound, after
   "while", "as" and the like or a preposition and "which": "... while sparks drift through the workshop" (an entity
   "drift"), "a glass tank in which three jellyfish drift", or the clause read as the object of "as" (round 9);

@@ -9,6 +9,9 @@ from ..words import ATTRIBUTE_NOUNS, UNCHANGED_PLURALS
 from .common import AFTER_INTRANSITIVE, as_noun, rehang, take_place
 from .lexical import Lexicon, verb_stem
 
+# Words that open a clause whose subject and verb follow: "while sparks drift", "as gulls wheel".
+_SUBORDINATORS = frozenset({"while", "as", "when", "whilst", "until", "because", "though", "although"})
+
 
 def _modifier_dep(word) -> str:
     if word.tag_ == "PRP$":
@@ -35,6 +38,22 @@ def _bare_plural_after(doc, start: int, nouns):
                 return None  # "gems boxes": a compound, no reading here
             return word
         if not (word.pos_ in ("ADJ", "NOUN") or word.tag_ == "VBN" or word.lower_ in ATTRIBUTE_NOUNS):
+            return None
+    return None
+
+
+def _object_before_clause(doc, start: int):
+    """ "A potter shapes clay while two cats doze": a bare singular noun (with adjectives) right before a subordinator
+    that opens a clause: the clause needs a main clause, so the noun is an object, not the head of one long name."""
+    for word in doc[start:]:
+        if word.pos_ in ("NOUN", "PROPN") and word.tag_ in ("NN", "NNP"):
+            after = doc[word.i + 1] if word.i + 1 < len(doc) else None
+            if after is not None and after.lower_ in _SUBORDINATORS:
+                return word
+            if after is None or after.pos_ not in ("NOUN", "PROPN"):
+                return None
+            continue
+        if word.pos_ != "ADJ" and word.lower_ not in ATTRIBUTE_NOUNS:
             return None
     return None
 
@@ -75,6 +94,8 @@ def repair_verb_read_into_subject(doc, lexicon: Lexicon) -> None:
         if stem is None or stem not in verbs:
             continue
         obj = _bare_plural_after(doc, verb.i + 1, nouns)
+        if obj is None and singular:
+            obj = _object_before_clause(doc, verb.i + 1)
         if obj is None:
             continue
         following = doc[obj.i + 1] if obj.i + 1 < len(doc) else None
@@ -101,10 +122,6 @@ def repair_verb_read_into_subject(doc, lexicon: Lexicon) -> None:
         verb.tag_, verb.pos_, verb.lemma_ = ("VBZ" if singular else "VBP"), "VERB", stem
         if obj.lower_ not in UNCHANGED_PLURALS:
             obj.tag_, obj.pos_, obj.lemma_ = "NNS", "NOUN", noun_lemma(obj.text, "NNS")
-
-
-# Words that open a clause whose subject and verb follow: "while sparks drift", "as gulls wheel".
-_SUBORDINATORS = frozenset({"while", "as", "when", "whilst", "until", "because", "though", "although"})
 
 
 def repair_verb_after_plural_subject(doc, lexicon: Lexicon) -> None:
