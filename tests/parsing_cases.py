@@ -330,7 +330,7 @@ CASES = [
     (
         "a man and his dog",
         "(NP (NP (DT a) (NN man)) (CC and) (NP (PRP$ his) (NN dog)))",
-        [("man", [], None), ("dog", [], None)],
+        [("man", [], None), ("dog", [], "man")],  # round 10: a possessive pronoun's thing under its referent
         [],
     ),
     (
@@ -3242,6 +3242,56 @@ PROSE_CASES += [
         "(S (NP (DT A) (NN chandler)) (VP (VBZ dips) (NP (NN wax)) (SBAR (IN while) (S (NP (DT a) (NN cat))"
         " (VP (VBZ sleeps) (PP (IN by) (NP (DT the) (NN hearth))))))) (. .))",
         [("chandler", [], None), ("wax", [], "chandler"), ("cat", [], None), ("hearth", [], None)],
+        [],
+    ),
+]
+
+# A thing owned through a possessive pronoun ("his", "her", "its", "their") under the noun the pronoun refers to: the
+# nearest subject before it that agrees in number, else the nearest agreeing noun, never a worn item; the owner wins
+# over the spatial sibling rule ("sits beside her loom") (round 10)
+PROSE_CASES += [
+    (
+        "a tortoise and its mossy shell",
+        "(NP (NP (DT a) (NN tortoise)) (CC and) (NP (PRP$ its) (JJ mossy) (NN shell)))",
+        [("tortoise", [], None), ("shell", ["mossy"], "tortoise")],
+        [],
+    ),
+    (
+        "a weaver sits beside her loom",
+        "(S (NP (DT a) (NN weaver)) (VP (VBZ sits) (PP (IN beside) (NP (PRP$ her) (NN loom)))))",
+        [("weaver", [], None), ("loom", [], "weaver")],
+        [],
+    ),
+    (
+        "two otters drifting beside their pups",
+        "(NP (NP (CD two) (NNS otters)) (VP (VBG drifting) (PP (IN beside) (NP (PRP$ their) (NNS pups)))))",
+        [("otters", ["two"], None), ("pups", [], "otters")],
+        [],
+    ),
+    (
+        "a jockey in a silk jacket beside his horse",
+        "(NP (NP (DT a) (NN jockey)) (PP (IN in) (NP (NP (DT a) (NN silk) (NN jacket)) (PP (IN beside)"
+        " (NP (PRP$ his) (NN horse))))))",
+        [("jockey", [], None), ("jacket", ["silk"], "jockey"), ("horse", [], "jockey")],
+        [],
+    ),
+    (
+        "A beekeeper lifts a frame while bees circle above her veil.",
+        "(S (NP (DT A) (NN beekeeper)) (VP (VBZ lifts) (NP (DT a) (NN frame)) (SBAR (IN while) (S (NP (NNS bees))"
+        " (VP (VBP circle) (PP (IN above) (NP (PRP$ her) (NN veil))))))) (. .))",
+        [("beekeeper", [], None), ("frame", [], "beekeeper"), ("bees", [], None), ("veil", [], "beekeeper")],
+        [],
+    ),
+    (
+        "a kettle and its chipped lid on a stove",
+        "(NP (NP (NP (DT a) (NN kettle)) (CC and) (NP (PRP$ its) (JJ chipped) (NN lid))) (PP (IN on) (NP (DT a) (NN stove))))",
+        [("kettle", [], None), ("lid", ["chipped"], "kettle"), ("stove", [], None)],
+        [],
+    ),
+    (
+        "a ferryman rows past his lantern",
+        "(S (NP (DT a) (NN ferryman)) (VP (VBZ rows) (PP (IN past) (NP (PRP$ his) (NN lantern)))))",
+        [("ferryman", [], None), ("lantern", [], "ferryman")],
         [],
     ),
 ]

@@ -32,6 +32,7 @@ from collections.abc import Sequence
 
 from .constituency_clauses import ATTRIBUTE_TAGS, GRADING_TAGS, NP_LABELS, _ClauseBuilder
 from .constituency_negation import negating, negating_verb, spread_negation
+from .possessive_pronouns import nest_possessed
 from .syntax import (
     DraftTree,
     Word,
@@ -141,6 +142,7 @@ def build_from_constituency(trees, words: Sequence[Word]) -> DraftTree:
     builder = _Builder(DraftTree(words=list(words)))
     for root in roots:
         builder.visit(root, parent=None)
+    nest_possessed(builder.draft)  # "an elephant and her calf": the calf is the elephant's
     return builder.draft
 
 

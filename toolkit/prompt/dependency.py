@@ -50,6 +50,7 @@ from .cues import (
     style_tag,
 )
 from .dependency_nesting import _SUBJECT_DEPS, _NestingReader
+from .possessive_pronouns import nest_possessed
 from .syntax import (
     DraftTree,
     framing_units,
@@ -81,7 +82,9 @@ _NOUN_TAGS = frozenset({"NN", "NNS", "NNP", "NNPS"})
 
 def build_from_dependency(doc) -> DraftTree:
     """Read a parsed spaCy ``Doc`` (or ``Span``) into a :class:`DraftTree` over its non-space tokens."""
-    return _Reader(doc).read()
+    draft = _Reader(doc).read()
+    nest_possessed(draft)  # "an elephant and her calf": the calf is the elephant's
+    return draft
 
 
 class _Reader(_NestingReader):
