@@ -12,6 +12,8 @@ Both back ends run this pass on their finished draft, over the words alone (thei
   no subject (a bare noun phrase: "a knight without his helmet"), the nearest agreeing entity. A worn item
   (:data:`~attnmod.toolkit.prompt.words.CLOTHING_NOUNS`) is never the referent: "a man in a grey coat and his dog"
   is the man's dog. "their" with no plural noun before it (a coordinated group) is left as it was.
+* a container that holds the noun before its preposition stands for that noun ("a dog in a kennel wagging its
+  tail": the dog's tail, though the draft hangs the dog under the kennel).
 * an owner inside the owned thing's own subtree is not taken (no cycle).
 * the subject of a finite clause of its own stands alone, as any such subject does ("The little girl holds a red
   balloon while her dog chases a ball": the dog at the top level, the reading of dev.txt and test7.txt; test10.txt's
@@ -26,6 +28,7 @@ from .words import CLOTHING_NOUNS
 _PRONOUNS = frozenset({"his", "her", "its", "their"})
 _PLURAL_TAGS = frozenset({"NNS", "NNPS"})
 _VERB_TAGS = frozenset({"VB", "VBD", "VBG", "VBP", "VBZ", "MD"})
+_LINK_TAGS = frozenset({"IN", "DT", "JJ", "JJR", "JJS", "CD", "VBN"}) | NOUN_TAGS
 _FINITE_TAGS = frozenset({"VBD", "VBP", "VBZ", "MD"})
 # Words that may stand between the pronoun and the owned noun: adjectives, participles, numbers, noun modifiers.
 _MODIFIER_TAGS = frozenset({"JJ", "JJR", "JJS", "VBN", "VBG", "CD", "RB", "HYPH", ","}) | NOUN_TAGS
@@ -77,6 +80,23 @@ def _subjects(draft: DraftTree, order: list[int], verbs: frozenset[str] = _VERB_
     return found
 
 
+def _held_before(draft: DraftTree, owner: int, candidates: list[int]) -> int:
+    """A container turned round to hold the noun its preposition followed ("a dog in a kennel": the dog under the
+    kennel) stands for that noun: "a dog in a kennel wagging its tail" is the dog's tail."""
+    entities = draft.entities
+    start = min(entities[owner].name)
+    for held in candidates:
+        between = draft.words[entities[held].head + 1 : start]
+        if (
+            entities[held].parent == owner
+            and entities[held].head < start
+            and any(w.tag == "IN" for w in between)
+            and all(w.tag in _LINK_TAGS for w in between)
+        ):
+            return held
+    return owner
+
+
 def nest_possessed(draft: DraftTree) -> None:
     """Hang each thing owned through a possessive pronoun under the entity the pronoun refers to (module doc)."""
     entities = draft.entities
@@ -102,6 +122,8 @@ def nest_possessed(draft: DraftTree) -> None:
             and draft.words[entities[e].head].lower not in CLOTHING_NOUNS
         ]
         owner = next((e for e in before if e in subjects), before[0] if before else None)
+        if owner is not None:
+            owner = _held_before(draft, owner, before)
         if owner is not None and owner not in _descendants(draft, owned):
             moves.append((owned, owner))
     for owned, owner in moves:
