@@ -3295,3 +3295,50 @@ PROSE_CASES += [
         [],
     ),
 ]
+
+# Number collectives before "of" ("a trio of", "a quartet of") count what they show, as "a pair of" does (round 10)
+PROSE_CASES += [
+    (
+        "a quartet of monks chanting in a cloister",
+        "(NP (NP (DT a) (NN quartet)) (PP (IN of) (NP (NP (NNS monks)) (VP (VBG chanting) (PP (IN in) (NP (DT a)"
+        " (NN cloister)))))))",
+        [("monks", [], None), ("cloister", [], "monks")],
+        [],
+    ),
+    (
+        "a duo of otters holding a clam",
+        "(NP (NP (DT a) (NN duo)) (PP (IN of) (NP (NP (NNS otters)) (VP (VBG holding) (NP (DT a) (NN clam))))))",
+        [("otters", [], None), ("clam", [], "otters")],
+        [],
+    ),
+    (
+        "a quintet of crows on a fence",
+        "(NP (NP (DT a) (NN quintet)) (PP (IN of) (NP (NP (NNS crows)) (PP (IN on) (NP (DT a) (NN fence))))))",
+        [("crows", [], None), ("fence", [], None)],
+        [],
+    ),
+]
+
+# 3d and graphic looks as the first tag ("cel shaded, a samurai ..."): style, not an entity (round 10)
+PROSE_CASES += [
+    (
+        "cel shaded, a samurai standing in tall grass",
+        "(NP (NP (NN cel) (VBN shaded)) (, ,) (NP (NP (DT a) (NN samurai)) (VP (VBG standing) (PP (IN in) (NP (JJ tall)"
+        " (NN grass))))))",
+        [("samurai", [], None), ("grass", ["tall"], "samurai")],
+        ["cel shaded"],
+    ),
+    (
+        "claymation, a snail climbing a teapot",
+        "(NP (NP (NN claymation)) (, ,) (NP (NP (DT a) (NN snail)) (VP (VBG climbing) (NP (DT a) (NN teapot)))))",
+        [("snail", [], None), ("teapot", [], "snail")],
+        ["claymation"],
+    ),
+    (
+        "papercraft, a whale swimming under a boat",
+        "(NP (NP (NN papercraft)) (, ,) (NP (NP (DT a) (NN whale)) (VP (VBG swimming) (PP (IN under) (NP (DT a)"
+        " (NN boat))))))",
+        [("whale", [], None), ("boat", [], None)],
+        ["papercraft"],
+    ),
+]

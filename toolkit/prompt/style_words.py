@@ -24,7 +24,9 @@ def _word_set(text: str) -> frozenset[str]:
 # Matched by the written form or the lemma, anywhere in a segment after a comma. Rounds before 8 gathered the first
 # line (quality, finish, colour grading, movements), the studios, magazines, sites and 3d tools prompts credit by
 # name ("..., studio ghibli", "..., national geographic", "..., blender") and the line and edge looks; round 8 added
-# the families below them.
+# the families below them; round 10 the 3d and graphic looks (last line: "low poly", "voxel", "pixel art",
+# "isometric", "cel shaded", "claymation", "papercraft", "vector art"; "flat design" only hyphenated, since "a
+# floral design" is a pattern on an object).
 STYLE_TAG_NOUNS = _word_set(
     """
     light lighting 4k 8k hdr uhd resolution quality detail details render rendering bokeh focus artstation
@@ -47,6 +49,9 @@ STYLE_TAG_NOUNS = _word_set(
     highres hd fhd 16k unsplash flickr 500px
     impasto gouache nouveau deco bauhaus lowpoly voxel lineart chibi pointillism cubism expressionism
     romanticism rococo renaissance brutalism ukiyo-e
+
+    poly low-poly polygonal voxels voxelated pixelated pixel-art isometric cel cel-shaded toon claymation
+    clay-animation stop-motion papercraft paper-cut vector flat-design
     """
 )
 
@@ -57,7 +62,7 @@ STYLE_TAG_FORMS = _word_set(
     """
     scale grainy gritty cinematic photorealistic hyperrealistic hyperdetailed ultrarealistic filmic atmospheric
     volumetric moody dreamy ethereal monochrome monochromatic sepia desaturated overexposed underexposed backlit
-    isometric analog analogue
+    analog analogue
     """
 )
 

@@ -256,6 +256,19 @@ QUANTITY_NOUNS = frozenset(
         "array",
         "assortment",
         "series",
+        # number collectives: "a trio of jugglers", "a quartet of monks" show the jugglers and the monks, as "a pair
+        # of", "a couple of", "a dozen" and "a handful of" above do (the prose README's convention: the counting
+        # noun is no entity); without "of" ("a jazz trio") the word stays the entity
+        "duo",
+        "trio",
+        "quartet",
+        "quintet",
+        "sextet",
+        "septet",
+        "octet",
+        "foursome",
+        "pairs",
+        "couples",
     }
 )
 
