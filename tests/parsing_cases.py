@@ -3342,3 +3342,30 @@ PROSE_CASES += [
         ["papercraft"],
     ),
 ]
+
+# Negation scope: the noun after "without" that the tagger read as the subject of a participle after it ("a clock
+# without hands hanging on a wall") is the object of "without", absent; the participle's place stays present
+# (round 10). Not in NEGATION_CASES, whose last entity is the absent one.
+NEGATION_SCOPE_CASES = [
+    (
+        "a clock without hands hanging on a wall",
+        "(NP (NP (DT a) (NN clock)) (PP (IN without) (NP (NNS hands))) (VP (VBG hanging) (PP (IN on) (NP (DT a)"
+        " (NN wall)))))",
+        [("clock", [], None), ("hands", [], "clock"), ("wall", [], None)],
+        [False, True, False],
+    ),
+    (
+        "a tower without windows rising over a lake",
+        "(NP (NP (DT a) (NN tower)) (PP (IN without) (NP (NNS windows))) (VP (VBG rising) (PP (IN over) (NP (DT a)"
+        " (NN lake)))))",
+        [("tower", [], None), ("windows", [], "tower"), ("lake", [], None)],
+        [False, True, False],
+    ),
+    (
+        "a kettle without handles sitting on a stove",
+        "(NP (NP (DT a) (NN kettle)) (PP (IN without) (NP (NNS handles))) (VP (VBG sitting) (PP (IN on) (NP (DT a)"
+        " (NN stove)))))",
+        [("kettle", [], None), ("handles", [], "kettle"), ("stove", [], None)],
+        [False, True, False],
+    ),
+]

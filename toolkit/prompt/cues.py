@@ -52,6 +52,8 @@ def negates_itself(token) -> bool:
         return True
     if token.dep_ == "pobj" and token.head.lower_ in NEGATION_PREPOSITIONS:
         return True
+    if _without_subject(token):
+        return True
     return contrasted([t.lower_ for t in token.doc], token.left_edge.i) or _negated_object(token)
 
 
@@ -62,8 +64,23 @@ def _negated_object(token) -> bool:
         return False
     verb = token.head
     if verb.dep_ == "pcomp" and verb.head.lower_ in NEGATION_PREPOSITIONS:
-        return True
+        return verb.i == verb.head.i + 1  # "without wearing a hat", not "without boots leading a pony"
     return any(child.dep_ == "neg" and child.lower_ in VERB_NEGATIONS for child in verb.children)
+
+
+def _without_subject(token) -> bool:
+    """The noun after "without" that the tagger read as the subject of a participle after it ("a lamp without a
+    shade standing on a desk", "a cowboy without boots leading a pony": the noun as the gerund's ``nsubj`` or
+    ``compound``): the object of "without", so absent; the participle describes the head noun, whose objects stay
+    present."""
+    verb = token.head
+    return (
+        token.dep_ in ("nsubj", "compound", "nmod")
+        and verb.dep_ == "pcomp"
+        and verb.tag_ == "VBG"
+        and verb.head.lower_ in NEGATION_PREPOSITIONS
+        and verb.head.i < token.i < verb.i
+    )
 
 
 def list_coordinator(first):

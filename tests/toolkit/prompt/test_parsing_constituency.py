@@ -8,7 +8,7 @@ from attnmod.toolkit.prompt.constituency import build_from_constituency, words_f
 from attnmod.toolkit.prompt.parse import tree_from_constituency
 
 # tests/ is on sys.path (pytest's rootdir-relative import mode); the cases live in a plain module
-from parsing_cases import CASES, LEMMA_CASES, NEGATION_CASES, PROSE_CASES, absent, nouns, summary
+from parsing_cases import CASES, LEMMA_CASES, NEGATION_CASES, NEGATION_SCOPE_CASES, PROSE_CASES, absent, nouns, summary
 
 
 def test_the_hand_written_trees_are_distinct_prompts_whose_leaves_spell_the_prompt():
@@ -90,3 +90,12 @@ def test_constituency_negation(prompt, bracketed, expected, negated):
     assert summary(tree) == expected
     assert absent(tree) == negated
     assert tree.to_json()["entities"][-1]["absent"] is True
+
+
+@pytest.mark.parametrize(
+    ("prompt", "bracketed", "expected", "negated"), NEGATION_SCOPE_CASES, ids=[c[0] for c in NEGATION_SCOPE_CASES]
+)
+def test_constituency_negation_scope(prompt, bracketed, expected, negated):
+    tree = tree_from_constituency(prompt, bracketed)
+    assert summary(tree) == expected
+    assert absent(tree) == negated

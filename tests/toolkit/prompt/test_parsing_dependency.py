@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from attnmod.toolkit.prompt.nlp import load_spacy
 from attnmod.toolkit.prompt.parse import parse_prompt, parse_prompts
-from parsing_cases import CASES, LEMMA_CASES, NEGATION_CASES, PROSE_CASES, absent, nouns, summary
+from parsing_cases import CASES, LEMMA_CASES, NEGATION_CASES, NEGATION_SCOPE_CASES, PROSE_CASES, absent, nouns, summary
 
 # A genuine attachment ambiguity: "on the right" may describe the sphere (the hand-written tree) or the cubes
 # (spaCy's reading). Both are grammatical; the rest of the cases must agree exactly.
@@ -129,3 +129,12 @@ def test_batching_gives_the_same_trees_as_one_by_one():
 def test_spacy_pipeline_is_loaded_once():
     assert load_spacy() is load_spacy()
     assert "ner" not in load_spacy().pipe_names
+
+
+@pytest.mark.parametrize(
+    ("prompt", "bracketed", "expected", "negated"), NEGATION_SCOPE_CASES, ids=[c[0] for c in NEGATION_SCOPE_CASES]
+)
+def test_dependency_negation_scope(prompt, bracketed, expected, negated):
+    tree = parse_prompt(prompt, parser="dependency")
+    assert summary(tree) == expected
+    assert absent(tree) == negated
