@@ -3369,3 +3369,29 @@ NEGATION_SCOPE_CASES = [
         [False, True, False],
     ),
 ]
+
+# An absent entity is no place: a spatial phrase after "with no X" relates the head noun, whose sibling its object
+# is ("a tent with no door on a snowy ridge": the ridge beside the tent, not inside it through the door) (round 10)
+NEGATION_SCOPE_CASES += [
+    (
+        "a tent with no door on a snowy ridge",
+        "(NP (NP (DT a) (NN tent)) (PP (IN with) (NP (NP (DT no) (NN door)) (PP (IN on) (NP (DT a) (JJ snowy)"
+        " (NN ridge))))))",
+        [("tent", [], None), ("door", [], "tent"), ("ridge", ["snowy"], None)],
+        [False, True, False],
+    ),
+    (
+        "a hut with no door near a dark forest",
+        "(NP (NP (DT a) (NN hut)) (PP (IN with) (NP (NP (DT no) (NN door)) (PP (IN near) (NP (DT a) (JJ dark)"
+        " (NN forest))))))",
+        [("hut", [], None), ("door", [], "hut"), ("forest", ["dark"], None)],
+        [False, True, False],
+    ),
+    (
+        "a raft with no oars near a sandy island",
+        "(NP (NP (DT a) (NN raft)) (PP (IN with) (NP (NP (DT no) (NNS oars)) (PP (IN near) (NP (DT a) (JJ sandy)"
+        " (NN island))))))",
+        [("raft", [], None), ("oars", [], "raft"), ("island", ["sandy"], None)],
+        [False, True, False],
+    ),
+]

@@ -37,10 +37,10 @@ from .syntax import (
     DraftTree,
     Word,
     contrasted,
+    draft_spatial_parent,
     framing_units,
     is_container,
     noun_lemma,
-    spatial_parent,
     style_segments,
 )
 from .words import (
@@ -275,7 +275,7 @@ class _Builder(_ClauseBuilder):
             return [e for child in node.children for e in self.visit(child, None)]
         if node.label in RELATION_LABELS and self._link != "spatial" and self._is_spatial(node):
             # "a cat to the left of a dog": the dog is the cat's sibling, not its part
-            lifted = spatial_parent(parent, lambda e: self.draft.entities[e].parent, self._contained.__contains__)
+            lifted = draft_spatial_parent(self.draft, parent, self._contained)
             return self._visit_linked(node, lifted, "spatial", in_pp, before_of)
         if node.label in NP_LABELS:
             return self._noun_phrase(node.children, parent, in_pp, before_of)

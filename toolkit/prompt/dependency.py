@@ -210,12 +210,13 @@ class _Reader(_NestingReader):
         self._bind_stray_adjectives(heads)
         links = {self.entity_of[token.i]: self._governing_link(token) for token in heads}
         links = {e: (None, False, False) if link[0] == e else link for e, link in links.items()}  # a self-loop: top
-        for entity, parent in resolve_parents(links).items():
+        for token in heads:
+            self.draft.entities[self.entity_of[token.i]].absent = negated(token)
+        for entity, parent in resolve_parents(links, lambda e: self.draft.entities[e].absent).items():
             self.draft.entities[entity].parent = parent
         owners = []
         for token in heads:
             entity = self.entity_of[token.i]
-            self.draft.entities[entity].absent = negated(token)
             governor = links[entity][0]
             if governor is not None and held_in_container(token, self.draft.words[self.word_of[token.i]].lemma):
                 self.draft.hold(entity, governor)  # "a fish in a bowl": the bowl holds the fish

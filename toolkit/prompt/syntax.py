@@ -172,7 +172,7 @@ class DraftTree:
         return " ".join(self.words[i].text for i in indices)
 
 
-def spatial_parent(related: int | None, parent_of, contained) -> int | None:
+def spatial_parent(related: int | None, parent_of, contained, absent=lambda e: False) -> int | None:
     """The parent of an object that stands in a spatial relation to entity ``related``: ``related``'s sibling.
 
     Climbs from ``related`` past parents that merely wear, hold or consist of it, and stops at a container: when
@@ -180,16 +180,23 @@ def spatial_parent(related: int | None, parent_of, contained) -> int | None:
     the same container ("a room with a lamp next to a bed": the bed is in the room); otherwise the object is a
     sibling of ``related``'s parent in turn ("a man in a suit standing next to a car": the car is the man's sibling,
     whether the parser hangs "standing" from the man or from the suit). ``parent_of(e)`` and ``contained(e)``
-    describe entities already placed.
+    describe entities already placed. An ``absent`` entity is no place and holds no container's contents: "a
+    sailboat with no sails on a calm sea" relates the sea to the sailboat, so the sea is the sailboat's sibling.
     """
     seen: set[int] = set()
     while related is not None and related not in seen:
         seen.add(related)
         parent = parent_of(related)
-        if parent is None or contained(related):
+        if parent is None or (contained(related) and not absent(related)):
             return parent
         related = parent
     return None
+
+
+def draft_spatial_parent(draft, related: int | None, contained: set[int]) -> int | None:
+    """:func:`spatial_parent` over a draft's placed entities (an absent one is no place)."""
+    entities = draft.entities
+    return spatial_parent(related, lambda e: entities[e].parent, contained.__contains__, lambda e: entities[e].absent)
 
 
 def framing_units(words: list[Word]) -> list[tuple[int, ...]]:
@@ -289,7 +296,7 @@ def style_segments(words: list[Word]) -> list[tuple[int, ...]]:
     return found
 
 
-def resolve_parents(links: dict[int, tuple[int | None, bool, bool]]) -> dict[int, int | None]:
+def resolve_parents(links: dict[int, tuple[int | None, bool, bool]], absent=lambda e: False) -> dict[int, int | None]:
     """Each entity's parent from its (governor, spatial link, "with" link): the governor, or, through a spatial
     link, the governor's sibling place (:func:`spatial_parent`: "a cat on a table
     next to a lamp" gives three top-level entities, "a room with a lamp next to a bed" puts the bed in the room)."""
@@ -302,7 +309,7 @@ def resolve_parents(links: dict[int, tuple[int | None, bool, bool]]) -> dict[int
         governor, spatial, with_link = links.get(entity, (None, False, False))
         parents[entity], contained[entity] = None, False  # a cycle reads as the top level
         if spatial:
-            parent = spatial_parent(governor, resolve, lambda e: contained.get(e, False))
+            parent = spatial_parent(governor, resolve, lambda e: contained.get(e, False), absent)
             parents[entity], contained[entity] = parent, parent is not None
         else:
             parents[entity], contained[entity] = governor, with_link and governor is not None
