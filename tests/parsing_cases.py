@@ -3395,3 +3395,26 @@ NEGATION_SCOPE_CASES += [
         [False, True, False],
     ),
 ]
+
+# "with X but no Y": the negated conjunct belongs to the head noun, like X (the tagger may coordinate it with the
+# head noun instead) (round 10)
+NEGATION_CASES += [
+    (
+        "a burger with pickles but no onions",
+        "(NP (NP (DT a) (NN burger)) (PP (IN with) (NP (NP (NNS pickles)) (CC but) (NP (DT no) (NNS onions)))))",
+        [("burger", [], None), ("pickles", [], "burger"), ("onions", [], "burger")],
+        [False, False, True],
+    ),
+    (
+        "a taco with beans but no cheese",
+        "(NP (NP (DT a) (NN taco)) (PP (IN with) (NP (NP (NNS beans)) (CC but) (NP (DT no) (NN cheese)))))",
+        [("taco", [], None), ("beans", [], "taco"), ("cheese", [], "taco")],
+        [False, False, True],
+    ),
+    (
+        "a waffle with berries but no syrup",
+        "(NP (NP (DT a) (NN waffle)) (PP (IN with) (NP (NP (NNS berries)) (CC but) (NP (DT no) (NN syrup)))))",
+        [("waffle", [], None), ("berries", [], "waffle"), ("syrup", [], "waffle")],
+        [False, False, True],
+    ),
+]

@@ -8,12 +8,26 @@ from __future__ import annotations
 
 from .cues import coordinated_modifier, fronted_preposition
 from .syntax import is_container
-from .words import SPATIAL_WORDS
+from .words import NEGATION_DETERMINERS, SPATIAL_WORDS
 
 _SUBJECT_DEPS = frozenset({"nsubj", "nsubjpass"})
 
 # A verb in one of these relations heads a clause of its own: its subject is not governed by the clause above.
 _CLAUSE_DEPS = frozenset({"advcl", "conj", "ccomp", "parataxis", "ROOT"})
+
+
+def _with_list_member(token):
+    """ "a pizza with mushrooms but no olives", "a burger with pickles and no onions": a negated conjunct that the
+    tagger coordinated with the head noun, right after the head's "with" phrase, is coordinated with that phrase's
+    object (the pizza has no olives, as it has mushrooms); the object, or None."""
+    if token.dep_ != "conj" or not any(c.dep_ == "det" and c.lower_ in NEGATION_DETERMINERS for c in token.children):
+        return None
+    doc = token.doc
+    for prep in token.head.children:
+        end = prep.right_edge.i
+        if prep.dep_ == "prep" and prep.lower_ == "with" and end + 2 == token.left_edge.i and doc[end + 1].dep_ == "cc":
+            return next((c for c in prep.children if c.dep_ == "pobj"), None)
+    return None
 
 
 class _NestingReader:
@@ -72,7 +86,7 @@ class _NestingReader:
             if current.i in extensions and current.i != token.i and extensions[current.i] in self.entity_of:
                 return self.entity_of[extensions[current.i]]  # "a coffee shop interior with plants": the interior's
             if current.dep_ in ("conj", "appos") and current.head.i != current.i:
-                current = self._parallel_target(current)
+                current = _with_list_member(current) or self._parallel_target(current)
                 continue  # a sibling of `current`: do not test `current` itself
             if coordinated_modifier(current) and current.head.i != current.i:
                 # a sibling of the noun it hangs from ("preconj" may hang it from that noun's article)
