@@ -3418,3 +3418,26 @@ NEGATION_CASES += [
         [False, False, True],
     ),
 ]
+
+# A participle after the object of "without" says what the head noun does, not the absent object ("a cowboy without
+# boots leading a pony": the cowboy leads the pony), however the tagger hangs it (round 10)
+NEGATION_SCOPE_CASES += [
+    (
+        "a cowboy without boots leading a pony",
+        "(NP (NP (DT a) (NN cowboy)) (PP (IN without) (NP (NNS boots))) (VP (VBG leading) (NP (DT a) (NN pony))))",
+        [("cowboy", [], None), ("boots", [], "cowboy"), ("pony", [], "cowboy")],
+        [False, True, False],
+    ),
+    (
+        "a rider without armor holding a lance",
+        "(NP (NP (DT a) (NN rider)) (PP (IN without) (NP (NN armor))) (VP (VBG holding) (NP (DT a) (NN lance))))",
+        [("rider", [], None), ("armor", [], "rider"), ("lance", [], "rider")],
+        [False, True, False],
+    ),
+    (
+        "a jester without bells juggling apples",
+        "(NP (NP (DT a) (NN jester)) (PP (IN without) (NP (NNS bells))) (VP (VBG juggling) (NP (NNS apples))))",
+        [("jester", [], None), ("bells", [], "jester"), ("apples", [], "jester")],
+        [False, True, False],
+    ),
+]

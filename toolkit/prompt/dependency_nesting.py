@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from .cues import coordinated_modifier, fronted_preposition
 from .syntax import is_container
-from .words import NEGATION_DETERMINERS, SPATIAL_WORDS
+from .words import NEGATION_DETERMINERS, NEGATION_PREPOSITIONS, SPATIAL_WORDS
 
 _SUBJECT_DEPS = frozenset({"nsubj", "nsubjpass"})
 
@@ -28,6 +28,11 @@ def _with_list_member(token):
         if prep.dep_ == "prep" and prep.lower_ == "with" and end + 2 == token.left_edge.i and doc[end + 1].dep_ == "cc":
             return next((c for c in prep.children if c.dep_ == "pobj"), None)
     return None
+
+
+def _without_object(token) -> bool:
+    """The object of "without": absent, so no participle after it says what it does (the head noun does)."""
+    return token.dep_ == "pobj" and token.head.lower_ in NEGATION_PREPOSITIONS
 
 
 class _NestingReader:
@@ -101,6 +106,9 @@ class _NestingReader:
             head = current.head
             if head.i == current.i:
                 return None
+            if head.i in self.entity_of and current.dep_ == "acl" and _without_object(head):
+                current = head.head  # "a cowboy without boots leading a pony": the cowboy leads it, not the boots
+                continue
             if head.i in self.entity_of:
                 return self.entity_of[head.i]
             if head.i in self.depicted_by and current.dep_ == "prep" and current.lower_ != "of":
@@ -118,6 +126,8 @@ class _NestingReader:
                 # "a man sits on a bench and feeds the pigeons": a coordinated verb shares its first verb's subject
                 verbs = [head, head.head] if head.dep_ == "conj" and head.head.pos_ in ("VERB", "AUX") else [head]
                 for verb in verbs:
+                    if verb.dep_ == "pcomp" and verb.head.lower_ in NEGATION_PREPOSITIONS:
+                        break  # "a jester without bells juggling apples" (bells as the subject): the jester juggles
                     for child in verb.children:
                         if child.dep_ in _SUBJECT_DEPS and child.i in self.entity_of:
                             return self.entity_of[child.i]
