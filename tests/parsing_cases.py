@@ -3441,3 +3441,26 @@ NEGATION_SCOPE_CASES += [
         [False, True, False],
     ),
 ]
+
+# The "-s" verb read into its subject before a bare singular mass noun, tagged an adjective or a verb and made the
+# root ("a chemist pipes liquid into ...": one name "chemist pipes"): the mass noun is the verb's object (round 10)
+PROSE_CASES += [
+    (
+        "a baker dusts flour over the dough",
+        "(S (NP (DT a) (NN baker)) (VP (VBZ dusts) (NP (NN flour)) (PP (IN over) (NP (DT the) (NN dough)))))",
+        [("baker", [], None), ("flour", [], "baker"), ("dough", [], None)],
+        [],
+    ),
+    (
+        "a painter sprays paint onto a wall",
+        "(S (NP (DT a) (NN painter)) (VP (VBZ sprays) (NP (NN paint)) (PP (IN onto) (NP (DT a) (NN wall)))))",
+        [("painter", [], None), ("paint", [], "painter"), ("wall", [], None)],
+        [],
+    ),
+    (
+        "a farmer scatters feed across the yard",
+        "(S (NP (DT a) (NN farmer)) (VP (VBZ scatters) (NP (NN feed)) (PP (IN across) (NP (DT the) (NN yard)))))",
+        [("farmer", [], None), ("feed", [], "farmer"), ("yard", [], None)],
+        [],
+    ),
+]

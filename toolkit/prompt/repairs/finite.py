@@ -58,6 +58,23 @@ def _object_before_clause(doc, start: int):
     return None
 
 
+def _object_read_as_predicate(doc, verb, nouns):
+    """ "a chemist pipes liquid into a flask", "a baker dusts flour over the dough": a bare singular (a mass noun)
+    right after the "-s" word, tagged an adjective or a verb and made the head of the "-s" word (its subject), that
+    the lemmatiser knows as a noun and that a preposition or the end follows: the object of the verb (round 10)."""
+    if verb.i + 1 >= len(doc):
+        return None
+    word = doc[verb.i + 1]
+    after = doc[word.i + 1] if word.i + 1 < len(doc) else None
+    if word.tag_ not in ("JJ", "VB", "VBP") or word.text != word.lower_ or word.lower_ not in nouns:
+        return None
+    if verb.head.i != word.i or verb.dep_ != "nsubj" or word.head.i != word.i:
+        return None
+    if after is not None and after.pos_ not in ("ADP", "PUNCT"):
+        return None
+    return word
+
+
 def repair_verb_read_into_subject(doc, lexicon: Lexicon) -> None:
     """ "a kid flies kites on a windy hill", "a chef slices limes on a board", "a clerk files papers at a desk": the
     verb, an "-s" word, read into one noun with its subject and object ("chef slices limes"), as the subject of the
@@ -96,6 +113,9 @@ def repair_verb_read_into_subject(doc, lexicon: Lexicon) -> None:
         obj = _bare_plural_after(doc, verb.i + 1, nouns)
         if obj is None and singular:
             obj = _object_before_clause(doc, verb.i + 1)
+        mass = obj is None and singular and _object_read_as_predicate(doc, verb, nouns) is not None
+        if mass:
+            obj = doc[verb.i + 1]
         if obj is None:
             continue
         following = doc[obj.i + 1] if obj.i + 1 < len(doc) else None
@@ -120,7 +140,9 @@ def repair_verb_read_into_subject(doc, lexicon: Lexicon) -> None:
         if subject.pos_ not in ("NOUN", "PROPN"):
             as_noun(subject)
         verb.tag_, verb.pos_, verb.lemma_ = ("VBZ" if singular else "VBP"), "VERB", stem
-        if obj.lower_ not in UNCHANGED_PLURALS:
+        if mass:
+            obj.tag_, obj.pos_, obj.lemma_ = "NN", "NOUN", obj.lower_
+        elif obj.lower_ not in UNCHANGED_PLURALS:
             obj.tag_, obj.pos_, obj.lemma_ = "NNS", "NOUN", noun_lemma(obj.text, "NNS")
 
 
