@@ -3464,3 +3464,26 @@ PROSE_CASES += [
         [],
     ),
 ]
+
+# A bare plural at the start tagged an "-s" verb, with the participle after it as its complement or governing it as
+# its auxiliary ("elves dancing around a bonfire": the elves lost): the plural is the head (round 10)
+PROSE_CASES += [
+    (
+        "trolls guarding a bridge",
+        "(NP (NP (NNS trolls)) (VP (VBG guarding) (NP (DT a) (NN bridge))))",
+        [("trolls", [], None), ("bridge", [], "trolls")],
+        [],
+    ),
+    (
+        "crows pecking at a scarecrow",
+        "(NP (NP (NNS crows)) (VP (VBG pecking) (PP (IN at) (NP (DT a) (NN scarecrow)))))",
+        [("crows", [], None), ("scarecrow", [], None)],
+        [],
+    ),
+    (
+        "squirrels gathering acorns",
+        "(NP (NP (NNS squirrels)) (VP (VBG gathering) (NP (NNS acorns))))",
+        [("squirrels", [], None), ("acorns", [], "squirrels")],
+        [],
+    ),
+]

@@ -117,6 +117,11 @@ heads), so that the dependency builder reads a sound tree and the benepar route 
   ("a toolbox holding wrenches": an entity "holding"), a compound of a participle in a sentence ("... and a crow
   pecking at a fallen apple"), or a proper noun as an adjective of an "-ing" noun with an object ("geese crossing a
   road"): the noun is the head, the participle hangs from it (round 9);
+* a finite "-s" verb read into its subject before a bare singular mass noun, tagged an adjective or a verb and made
+  the root: "a chemist pipes liquid into test tubes" ("chemist pipes" one name), "a baker dusts flour over the
+  dough" (round 10);
+* a bare plural at the start tagged an "-s" verb, with the participle after it as its complement or its auxiliary:
+  "elves dancing around a bonfire", "squirrels gathering acorns" (the subject lost) (round 10);
 * a lemma that the lemmatiser's suffix rules made up: "ramen" -> "raman", "lens" -> "len": a changed noun lemma is
   kept only when the lemmatiser knows it as a noun or lists the word as an exception; irregular plurals it misses
   ("oxen") come from :data:`~attnmod.toolkit.prompt.words.IRREGULAR_PLURALS`.
@@ -158,6 +163,7 @@ from .lexical import (
     repair_verb_read_as_compound_head,
 )
 from .modifiers import repair_modifier_list
+from .newwords import repair_bare_plural_before_participle
 from .participles import (
     repair_ing_noun_read_as_participle,
     repair_participle_head,
@@ -216,6 +222,7 @@ def repair(doc, lexicon: Lexicon | None):
         repair_verb_read_as_compound_head(doc, lexicon)
         repair_plural_subject_compound(doc, lexicon)
         repair_bare_subject_read_as_verb(doc, lexicon)
+        repair_bare_plural_before_participle(doc, lexicon)
         repair_noun_read_as_adjective(doc, lexicon)
         repair_adjective_read_as_object(doc, lexicon)
         repair_adjective_read_as_head(doc, lexicon)
