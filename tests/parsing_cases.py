@@ -3487,3 +3487,23 @@ PROSE_CASES += [
         [],
     ),
 ]
+
+# Round 10: a plural with accented letters, unknown to the lemmatiser's word lists (written without accents), which
+# keeps its "-s" ("crêpes") or is tagged singular; checked against the singular without accents
+LEMMA_CASES += [
+    (
+        "three jalapeños on a plate",
+        "(NP (NP (CD three) (NNS jalapeños)) (PP (IN on) (NP (DT a) (NN plate))))",
+        ["jalapeño", "plate"],
+    ),
+    (
+        "two soufflés on a tray",
+        "(NP (NP (CD two) (NNS soufflés)) (PP (IN on) (NP (DT a) (NN tray))))",
+        ["soufflé", "tray"],
+    ),
+    (
+        "cafés along a canal",
+        "(NP (NP (NNS cafés)) (PP (IN along) (NP (DT a) (NN canal))))",
+        ["café", "canal"],
+    ),
+]

@@ -122,6 +122,8 @@ heads), so that the dependency builder reads a sound tree and the benepar route 
   dough" (round 10);
 * a bare plural at the start tagged an "-s" verb, with the participle after it as its complement or its auxiliary:
   "elves dancing around a bonfire", "squirrels gathering acorns" (the subject lost) (round 10);
+* a plural with accented letters, which the lemmatiser's word lists do not know: "crêpes" keeps its "-s",
+  "jalapeños" tagged singular (checked against the singular without accents) (round 10);
 * a lemma that the lemmatiser's suffix rules made up: "ramen" -> "raman", "lens" -> "len": a changed noun lemma is
   kept only when the lemmatiser knows it as a noun or lists the word as an exception; irregular plurals it misses
   ("oxen") come from :data:`~attnmod.toolkit.prompt.words.IRREGULAR_PLURALS`.
@@ -163,7 +165,7 @@ from .lexical import (
     repair_verb_read_as_compound_head,
 )
 from .modifiers import repair_modifier_list
-from .newwords import repair_bare_plural_before_participle
+from .newwords import repair_accented_plural, repair_bare_plural_before_participle
 from .participles import (
     repair_ing_noun_read_as_participle,
     repair_participle_head,
@@ -278,4 +280,5 @@ def repair(doc, lexicon: Lexicon | None):
         repair_comparative_read_as_noun(doc, lexicon)
         repair_participle_adjective_read_as_noun(doc, lexicon)
         repair_noun_lemmas(doc, lexicon)
+        repair_accented_plural(doc, lexicon)
     return doc

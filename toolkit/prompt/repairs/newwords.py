@@ -3,6 +3,8 @@ lemmatiser's word lists (:class:`~attnmod.toolkit.prompt.repairs.lexical.Lexicon
 
 from __future__ import annotations
 
+import unicodedata
+
 from ..syntax import noun_lemma
 from .common import as_noun, rehang
 from .lexical import Lexicon
@@ -41,3 +43,29 @@ def repair_bare_plural_before_participle(doc, lexicon: Lexicon) -> None:
     as_noun(first)
     if first.lower_ in lexicon.known("noun_exceptions"):  # "elves" -> "elf", not "elve"
         first.lemma_ = lexicon.lookups.get_table("lemma_exc").get("noun", {})[first.lower_][0]
+
+
+def _folded(word: str) -> str:
+    """The word with its accents taken off: "crêpes" -> "crepes", "jalapeños" -> "jalapenos"."""
+    return "".join(c for c in unicodedata.normalize("NFKD", word) if not unicodedata.combining(c))
+
+
+def repair_accented_plural(doc, lexicon: Lexicon) -> None:
+    """ "crêpes", "jalapeños", "soufflés", "piñatas": a plural with accented letters, which the lemmatiser's word
+    lists (written without accents) do not know, so its lemma keeps the "-s" and "jalapeños" may be tagged singular.
+    A noun in "-s" with a letter outside ASCII whose lemma is the word itself, whose singular without accents the
+    lemmatiser knows as a noun and whose plural without accents it does not: a plural, singularised with its accents
+    kept ("crêpe") (round 10)."""
+    nouns = lexicon.known("noun")
+    for token in doc:
+        lower = token.lower_
+        if token.pos_ not in ("NOUN", "PROPN") or lower.isascii() or not lower.endswith("s") or lower.endswith("ss"):
+            continue
+        if token.lemma_.lower() != lower:
+            continue
+        folded = _folded(lower)
+        if folded in nouns or noun_lemma(folded, "NNS") not in nouns:
+            continue
+        if token.tag_ == "NN":
+            token.tag_ = "NNS"
+        token.lemma_ = noun_lemma(lower, "NNS")
