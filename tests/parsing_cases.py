@@ -3507,3 +3507,26 @@ LEMMA_CASES += [
         ["café", "canal"],
     ),
 ]
+
+# Round 10: the first of two colours joined by "and" tagged a noun and made the head, the noun after the second
+# colour its conjunct ("a fluffy grey and white rabbit": an entity "grey")
+PROSE_CASES += [
+    (
+        "a small grey and brown sparrow",
+        "(NP (DT a) (JJ small) (ADJP (JJ grey) (CC and) (JJ brown)) (NN sparrow))",
+        [("sparrow", ["small", "grey", "brown"], None)],
+        [],
+    ),
+    (
+        "a soft ivory and gold gown",
+        "(NP (DT a) (JJ soft) (ADJP (JJ ivory) (CC and) (JJ gold)) (NN gown))",
+        [("gown", ["soft", "ivory", "gold"], None)],
+        [],
+    ),
+    (
+        "a sleek navy and white yacht",
+        "(NP (DT a) (JJ sleek) (ADJP (JJ navy) (CC and) (JJ white)) (NN yacht))",
+        [("yacht", ["sleek", "navy", "white"], None)],
+        [],
+    ),
+]

@@ -124,6 +124,8 @@ heads), so that the dependency builder reads a sound tree and the benepar route 
   "elves dancing around a bonfire", "squirrels gathering acorns" (the subject lost) (round 10);
 * a plural with accented letters, which the lemmatiser's word lists do not know: "crêpes" keeps its "-s",
   "jalapeños" tagged singular (checked against the singular without accents) (round 10);
+* the first of two colours joined by "and" read as the head noun, the noun after the second its conjunct: "a fluffy
+  grey and white rabbit" (an entity "grey") (round 10);
 * a lemma that the lemmatiser's suffix rules made up: "ramen" -> "raman", "lens" -> "len": a changed noun lemma is
   kept only when the lemmatiser knows it as a noun or lists the word as an exception; irregular plurals it misses
   ("oxen") come from :data:`~attnmod.toolkit.prompt.words.IRREGULAR_PLURALS`.
@@ -165,7 +167,7 @@ from .lexical import (
     repair_verb_read_as_compound_head,
 )
 from .modifiers import repair_modifier_list
-from .newwords import repair_accented_plural, repair_bare_plural_before_participle
+from .newwords import repair_accented_plural, repair_bare_plural_before_participle, repair_colour_pair_read_as_head
 from .participles import (
     repair_ing_noun_read_as_participle,
     repair_participle_head,
@@ -239,6 +241,7 @@ def repair(doc, lexicon: Lexicon | None):
     repair_misplaced_article(doc)
     repair_participle_with_article_subject(doc)
     repair_colour_read_as_conjunct(doc)
+    repair_colour_pair_read_as_head(doc)
     repair_colour_predicate_noun(doc)
     repair_noun_read_as_verb_with_subject(doc)
     repair_adjective_hung_as_compound(doc)

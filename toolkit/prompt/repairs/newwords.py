@@ -1,12 +1,14 @@
-"""Repairs of the small tagger's misreads of words it has seen rarely, at the start of a prompt (round 10), asking the
-lemmatiser's word lists (:class:`~attnmod.toolkit.prompt.repairs.lexical.Lexicon`) what a word can be."""
+"""Repairs of the small tagger's misreads of words it has seen rarely (round 10): a bare plural at the start read as a
+verb, a plural with accented letters, a colour pair whose first colour is read as the head; asking the lemmatiser's
+word lists (:class:`~attnmod.toolkit.prompt.repairs.lexical.Lexicon`) what a word can be."""
 
 from __future__ import annotations
 
 import unicodedata
 
 from ..syntax import noun_lemma
-from .common import as_noun, rehang
+from ..words import ATTRIBUTE_NOUNS
+from .common import as_noun, rehang, take_place
 from .lexical import Lexicon
 
 
@@ -69,3 +71,27 @@ def repair_accented_plural(doc, lexicon: Lexicon) -> None:
         if token.tag_ == "NN":
             token.tag_ = "NNS"
         token.lemma_ = noun_lemma(lower, "NNS")
+
+
+def repair_colour_pair_read_as_head(doc) -> None:
+    """ "a fluffy grey and white rabbit", "a shaggy brown and white goat": the first colour (or material) tagged a
+    noun and made the head, with the noun after the second colour as its conjunct (an entity "grey"). A colour
+    noun, then "and", a colour or an adjective, and a noun hung on the first colour as its conjunct: the noun is the
+    head, the two colours its coordinated modifiers (round 10)."""
+    for colour in doc:
+        if colour.lower_ not in ATTRIBUTE_NOUNS or colour.pos_ not in ("NOUN", "PROPN") or colour.i + 3 >= len(doc):
+            continue
+        joiner, second, noun = doc[colour.i + 1], doc[colour.i + 2], doc[colour.i + 3]
+        if joiner.lower_ != "and" or noun.pos_ not in ("NOUN", "PROPN") or noun.lower_ in ATTRIBUTE_NOUNS:
+            continue
+        if noun.head.i != colour.i or noun.dep_ != "conj":
+            continue
+        if second.lower_ not in ATTRIBUTE_NOUNS and second.tag_ != "JJ" or second.head.i not in (noun.i, colour.i):
+            continue
+        take_place(noun, colour)
+        for child in [c for c in colour.children if c.i < colour.i]:
+            rehang(child, noun, child.dep_)  # "a fluffy": the rabbit's
+        rehang(colour, noun, "amod")
+        rehang(second, colour, "conj")
+        rehang(joiner, colour, "cc")
+        colour.tag_, colour.pos_, colour.lemma_ = "JJ", "ADJ", colour.lower_
