@@ -3530,3 +3530,26 @@ PROSE_CASES += [
         [],
     ),
 ]
+
+# Round 10: a participle after "and" read as a verb coordinated with the noun before it, the next noun its object
+# ("a ceramic teapot and chipped blue cups": "chipped" lost)
+PROSE_CASES += [
+    (
+        "a silver tray and cracked white plates",
+        "(NP (NP (DT a) (NN silver) (NN tray)) (CC and) (NP (VBN cracked) (JJ white) (NNS plates)))",
+        [("tray", ["silver"], None), ("plates", ["cracked", "white"], None)],
+        [],
+    ),
+    (
+        "a glass vase and wilted pink roses",
+        "(NP (NP (DT a) (NN glass) (NN vase)) (CC and) (NP (VBN wilted) (JJ pink) (NNS roses)))",
+        [("vase", ["glass"], None), ("roses", ["wilted", "pink"], None)],
+        [],
+    ),
+    (
+        "a paper lantern and torn silk banners",
+        "(NP (NP (DT a) (NN paper) (NN lantern)) (CC and) (NP (VBN torn) (NN silk) (NNS banners)))",
+        [("lantern", ["paper"], None), ("banners", ["torn", "silk"], None)],
+        [],
+    ),
+]

@@ -126,6 +126,8 @@ heads), so that the dependency builder reads a sound tree and the benepar route 
   "jalapeños" tagged singular (checked against the singular without accents) (round 10);
 * the first of two colours joined by "and" read as the head noun, the noun after the second its conjunct: "a fluffy
   grey and white rabbit" (an entity "grey") (round 10);
+* a participle after "and" read as a verb coordinated with the noun before it, the next noun its object: "a ceramic
+  teapot and chipped blue cups" ("chipped" lost) (round 10);
 * a lemma that the lemmatiser's suffix rules made up: "ramen" -> "raman", "lens" -> "len": a changed noun lemma is
   kept only when the lemmatiser knows it as a noun or lists the word as an exception; irregular plurals it misses
   ("oxen") come from :data:`~attnmod.toolkit.prompt.words.IRREGULAR_PLURALS`.
@@ -167,7 +169,12 @@ from .lexical import (
     repair_verb_read_as_compound_head,
 )
 from .modifiers import repair_modifier_list
-from .newwords import repair_accented_plural, repair_bare_plural_before_participle, repair_colour_pair_read_as_head
+from .newwords import (
+    repair_accented_plural,
+    repair_bare_plural_before_participle,
+    repair_colour_pair_read_as_head,
+    repair_participle_conjunct_with_object,
+)
 from .participles import (
     repair_ing_noun_read_as_participle,
     repair_participle_head,
@@ -242,6 +249,7 @@ def repair(doc, lexicon: Lexicon | None):
     repair_participle_with_article_subject(doc)
     repair_colour_read_as_conjunct(doc)
     repair_colour_pair_read_as_head(doc)
+    repair_participle_conjunct_with_object(doc)
     repair_colour_predicate_noun(doc)
     repair_noun_read_as_verb_with_subject(doc)
     repair_adjective_hung_as_compound(doc)

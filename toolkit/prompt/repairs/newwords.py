@@ -95,3 +95,28 @@ def repair_colour_pair_read_as_head(doc) -> None:
         rehang(second, colour, "conj")
         rehang(joiner, colour, "cc")
         colour.tag_, colour.pos_, colour.lemma_ = "JJ", "ADJ", colour.lower_
+
+
+def repair_participle_conjunct_with_object(doc) -> None:
+    """ "a ceramic teapot and chipped blue cups", "a glass vase and wilted pink roses": the participle after "and"
+    read as a verb coordinated with the first noun, the second noun its object (the participle lost). A participle
+    with no subject hung on a noun as its conjunct, right after the "and", whose object follows it with only its own
+    modifiers between: the object is the conjunct, the participle describes it (round 10)."""
+    for participle in doc:
+        if participle.tag_ not in ("VBN", "VBD") or participle.dep_ != "conj" or participle.i < 2:
+            continue
+        first, joiner = participle.head, doc[participle.i - 1]
+        if first.pos_ not in ("NOUN", "PROPN") or first.i >= participle.i or joiner.lower_ != "and":
+            continue
+        if any(c.dep_ in ("nsubj", "nsubjpass", "aux", "auxpass") for c in participle.children):
+            continue
+        obj = next((c for c in participle.children if c.dep_ == "dobj" and c.i > participle.i), None)
+        if obj is None or obj.pos_ not in ("NOUN", "PROPN"):
+            continue
+        if any(t.head.i != obj.i or t.pos_ not in ("ADJ", "NOUN", "PROPN") for t in doc[participle.i + 1 : obj.i]):
+            continue
+        rehang(obj, first, "conj")
+        for child in [c for c in participle.children if c.i > obj.i]:
+            rehang(child, obj, child.dep_)  # "... banners on a wall": the banners'
+        rehang(participle, obj, "amod")
+        participle.tag_, participle.pos_ = "VBN", "ADJ"
