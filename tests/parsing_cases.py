@@ -3553,3 +3553,26 @@ PROSE_CASES += [
         [],
     ),
 ]
+
+# Round 10: an adverb of place tagged a noun after a participle, as its adverb or object ("gulls circling overhead":
+# an entity "overhead"), checked against the lemmatiser's adverbs
+PROSE_CASES += [
+    (
+        "children resting downstairs",
+        "(NP (NP (NNS children)) (VP (VBG resting) (ADVP (RB downstairs))))",
+        [("children", [], None)],
+        [],
+    ),
+    (
+        "a puppy sleeping indoors",
+        "(NP (NP (DT a) (NN puppy)) (VP (VBG sleeping) (ADVP (RB indoors))))",
+        [("puppy", [], None)],
+        [],
+    ),
+    (
+        "hawks circling overhead",
+        "(NP (NP (NNS hawks)) (VP (VBG circling) (ADVP (RB overhead))))",
+        [("hawks", [], None)],
+        [],
+    ),
+]

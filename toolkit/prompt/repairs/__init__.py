@@ -128,6 +128,8 @@ heads), so that the dependency builder reads a sound tree and the benepar route 
   grey and white rabbit" (an entity "grey") (round 10);
 * a participle after "and" read as a verb coordinated with the noun before it, the next noun its object: "a ceramic
   teapot and chipped blue cups" ("chipped" lost) (round 10);
+* an adverb of place tagged a noun after a participle, as its adverb or object: "gulls circling overhead",
+  "children resting downstairs" (an entity "overhead"; checked against the lemmatiser's adverbs) (round 10);
 * a lemma that the lemmatiser's suffix rules made up: "ramen" -> "raman", "lens" -> "len": a changed noun lemma is
   kept only when the lemmatiser knows it as a noun or lists the word as an exception; irregular plurals it misses
   ("oxen") come from :data:`~attnmod.toolkit.prompt.words.IRREGULAR_PLURALS`.
@@ -171,6 +173,7 @@ from .lexical import (
 from .modifiers import repair_modifier_list
 from .newwords import (
     repair_accented_plural,
+    repair_adverb_read_as_noun,
     repair_bare_plural_before_participle,
     repair_colour_pair_read_as_head,
     repair_participle_conjunct_with_object,
@@ -234,6 +237,7 @@ def repair(doc, lexicon: Lexicon | None):
         repair_plural_subject_compound(doc, lexicon)
         repair_bare_subject_read_as_verb(doc, lexicon)
         repair_bare_plural_before_participle(doc, lexicon)
+        repair_adverb_read_as_noun(doc, lexicon)
         repair_noun_read_as_adjective(doc, lexicon)
         repair_adjective_read_as_object(doc, lexicon)
         repair_adjective_read_as_head(doc, lexicon)

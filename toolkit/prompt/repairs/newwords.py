@@ -120,3 +120,29 @@ def repair_participle_conjunct_with_object(doc) -> None:
             rehang(child, obj, child.dep_)  # "... banners on a wall": the banners'
         rehang(participle, obj, "amod")
         participle.tag_, participle.pos_ = "VBN", "ADJ"
+
+
+def repair_adverb_read_as_noun(doc, lexicon: Lexicon) -> None:
+    """ "gulls circling overhead", "children resting downstairs", "a puppy sleeping indoors": an adverb of place
+    tagged a noun, as the participle's adverb or object (an entity "overhead"). A bare word right after a verb or
+    participle, with nothing hung on it, at the end or before punctuation, a preposition or a conjunction, that the
+    lemmatiser knows as an adverb: an adverb, when it does not know it as a noun or the tagger hung it as an adverb
+    (round 10)."""
+    adverbs, nouns = lexicon.known("adv"), lexicon.known("noun")
+    for word in doc:
+        if (
+            word.tag_ not in ("NN", "NNS", "JJ")
+            or word.i == 0
+            or word.lower_ not in adverbs
+            or word.text != word.lower_
+        ):
+            continue
+        verb = doc[word.i - 1]
+        if verb.pos_ != "VERB" or word.head.i != verb.i or any(True for _ in word.children):
+            continue
+        if not (word.dep_ in ("advmod", "npadvmod") or word.dep_ == "dobj" and word.lower_ not in nouns):
+            continue
+        after = doc[word.i + 1] if word.i + 1 < len(doc) else None
+        if after is not None and after.pos_ not in ("PUNCT", "ADP", "CCONJ", "SCONJ"):
+            continue
+        word.tag_, word.pos_, word.lemma_, word.dep_ = "RB", "ADV", word.lower_, "advmod"
