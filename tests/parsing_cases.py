@@ -3576,3 +3576,29 @@ PROSE_CASES += [
         [],
     ),
 ]
+
+# Round 10: "every" or "each" and a time noun after a verb's object ("feeds stray cats every evening": an entity
+# "evening"): when it happens, not an object, in both back ends
+PROSE_CASES += [
+    (
+        "a postman who delivers letters each morning",
+        "(NP (NP (DT a) (NN postman)) (SBAR (WHNP (WP who)) (S (VP (VBZ delivers) (NP (NNS letters))"
+        " (NP (DT each) (NN morning))))))",
+        [("postman", [], None), ("letters", [], "postman")],
+        [],
+    ),
+    (
+        "a gardener who waters roses every afternoon",
+        "(NP (NP (DT a) (NN gardener)) (SBAR (WHNP (WP who)) (S (VP (VBZ waters) (NP (NNS roses))"
+        " (NP (DT every) (NN afternoon))))))",
+        [("gardener", [], None), ("roses", [], "gardener")],
+        [],
+    ),
+    (
+        "a nun who rings a bell every night",
+        "(NP (NP (DT a) (NN nun)) (SBAR (WHNP (WP who)) (S (VP (VBZ rings) (NP (DT a) (NN bell))"
+        " (NP (DT every) (NN night))))))",
+        [("nun", [], None), ("bell", [], "nun")],
+        [],
+    ),
+]

@@ -41,6 +41,7 @@ from .syntax import (
     framing_units,
     is_container,
     noun_lemma,
+    recurring_time,
     style_segments,
 )
 from .words import (
@@ -244,6 +245,8 @@ class _Builder(_ClauseBuilder):
             and len([c for c in node.children if not c.is_word]) == 1
         ):
             return []  # "an owl at night", "a park in autumn": a time, not an object
+        if node.label in NP_LABELS and recurring_time([self.words[leaf.word] for leaf in self._flatten_all(node)]):
+            return []  # "every evening": a time, not an object
         if (
             node.label == "PP"
             and self._first_word(node) in LIGHT_PREPOSITIONS

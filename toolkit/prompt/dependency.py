@@ -54,6 +54,7 @@ from .possessive_pronouns import nest_possessed
 from .syntax import (
     DraftTree,
     framing_units,
+    recurring_time,
     resolve_parents,
     style_segments,
     word_from_token,
@@ -299,6 +300,8 @@ class _Reader(_NestingReader):
                 continue
             if lemma in TIME_NOUNS and token.dep_ == "pobj" and token.head.lower_ in TIME_PREPOSITIONS:
                 continue  # "an owl at night", "a park in autumn": a time, not an object
+            if recurring_time([word_from_token(t) for t in token.subtree]):
+                continue  # "every evening"
             if lemma in LIGHT_NOUNS and token.dep_ == "pobj" and token.head.lower_ in LIGHT_PREPOSITIONS:
                 # "in the morning light": the light the picture is in
                 modifiers = [c for c in token.children if c.i < token.i and c.dep_ in ("amod", "compound", "nmod")]

@@ -12,6 +12,7 @@ The word lists live in :mod:`attnmod.toolkit.prompt.words`.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 
 from .words import (
     CONTAINER_NOUNS,
@@ -318,3 +319,16 @@ def resolve_parents(links: dict[int, tuple[int | None, bool, bool]], absent=lamb
     for entity in links:
         resolve(entity)
     return parents
+
+
+# "every evening", "each morning": a time that recurs (round 10)
+RECURRING_DETERMINERS = frozenset({"every", "each"})
+
+
+def recurring_time(words: Sequence[Word]) -> bool:
+    """ "feeds stray cats every evening": "every" or "each", adjectives at most, then a time noun ("morning",
+    "evening", :data:`~attnmod.toolkit.prompt.words.TIME_NOUNS`): when it happens, not an object (round 10)."""
+    if len(words) < 2 or words[0].lower not in RECURRING_DETERMINERS or words[-1].tag not in NOUN_TAGS:
+        return False
+    last = words[-1]
+    return (last.lemma or noun_lemma(last.text, last.tag)) in TIME_NOUNS and all(w.tag == "JJ" for w in words[1:-1])
