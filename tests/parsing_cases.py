@@ -3602,3 +3602,50 @@ PROSE_CASES += [
         [],
     ),
 ]
+
+# Round 10: after "while", a plural subject (an irregular one too: "children"), its verb read as a noun and the bare
+# plural object after it as the verb ("while children chase seagulls past ...": an entity "chase", the seagulls lost)
+PROSE_CASES += [
+    (
+        "A gardener rests on a bench while children trail squirrels past the old oak.",
+        "(S (NP (DT A) (NN gardener)) (VP (VBZ rests) (PP (IN on) (NP (DT a) (NN bench))) (SBAR (IN while) (S"
+        " (NP (NNS children)) (VP (VBP trail) (NP (NNS squirrels)) (PP (IN past) (NP (DT the) (JJ old) (NN oak)))))))"
+        " (. .))",
+        [
+            ("gardener", [], None),
+            ("bench", [], None),
+            ("children", [], None),
+            ("squirrels", [], "children"),
+            ("oak", ["old"], None),
+        ],
+        [],
+    ),
+    (
+        "A gardener rests on a bench while women hunt squirrels past the old oak.",
+        "(S (NP (DT A) (NN gardener)) (VP (VBZ rests) (PP (IN on) (NP (DT a) (NN bench))) (SBAR (IN while) (S"
+        " (NP (NNS women)) (VP (VBP hunt) (NP (NNS squirrels)) (PP (IN past) (NP (DT the) (JJ old) (NN oak)))))))"
+        " (. .))",
+        [
+            ("gardener", [], None),
+            ("bench", [], None),
+            ("women", [], None),
+            ("squirrels", [], "women"),
+            ("oak", ["old"], None),
+        ],
+        [],
+    ),
+    (
+        "A gardener rests on a bench while kids scare squirrels past the old oak.",
+        "(S (NP (DT A) (NN gardener)) (VP (VBZ rests) (PP (IN on) (NP (DT a) (NN bench))) (SBAR (IN while) (S"
+        " (NP (NNS kids)) (VP (VBP scare) (NP (NNS squirrels)) (PP (IN past) (NP (DT the) (JJ old) (NN oak)))))))"
+        " (. .))",
+        [
+            ("gardener", [], None),
+            ("bench", [], None),
+            ("kids", [], None),
+            ("squirrels", [], "kids"),
+            ("oak", ["old"], None),
+        ],
+        [],
+    ),
+]

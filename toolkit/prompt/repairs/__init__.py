@@ -130,6 +130,8 @@ heads), so that the dependency builder reads a sound tree and the benepar route 
   teapot and chipped blue cups" ("chipped" lost) (round 10);
 * an adverb of place tagged a noun after a participle, as its adverb or object: "gulls circling overhead",
   "children resting downstairs" (an entity "overhead"; checked against the lemmatiser's adverbs) (round 10);
+* after "while", a plural subject (an irregular one too), its plain verb read as a noun and the bare plural object
+  after it as the verb: "... while children chase seagulls past the crates" (an entity "chase") (round 10);
 * a lemma that the lemmatiser's suffix rules made up: "ramen" -> "raman", "lens" -> "len": a changed noun lemma is
   kept only when the lemmatiser knows it as a noun or lists the word as an exception; irregular plurals it misses
   ("oxen") come from :data:`~attnmod.toolkit.prompt.words.IRREGULAR_PLURALS`.

@@ -5,7 +5,7 @@ can be (round 9)."""
 from __future__ import annotations
 
 from ..syntax import noun_lemma
-from ..words import ATTRIBUTE_NOUNS, UNCHANGED_PLURALS
+from ..words import ATTRIBUTE_NOUNS, IRREGULAR_PLURALS, UNCHANGED_PLURALS
 from .common import AFTER_INTRANSITIVE, as_noun, rehang, take_place
 from .lexical import Lexicon, verb_stem
 
@@ -23,6 +23,8 @@ def _plural(token, nouns) -> bool:
     """A plural noun, whatever its tag: "kites" tagged a verb, "limes" a plural noun, whose singular the lemmatiser
     knows as a noun."""
     lower = token.lower_
+    if lower in IRREGULAR_PLURALS and token.tag_ == "NNS":
+        return True  # "children", "geese"
     if not lower.endswith("s") or lower.endswith("ss"):
         return False
     return token.tag_ == "NNS" and token.lemma_.lower() != lower or noun_lemma(lower, "NNS") in nouns
@@ -146,6 +148,15 @@ def repair_verb_read_into_subject(doc, lexicon: Lexicon) -> None:
             obj.tag_, obj.pos_, obj.lemma_ = "NNS", "NOUN", noun_lemma(obj.text, "NNS")
 
 
+def _bare_object(doc, word, nouns) -> bool:
+    """ "while children chase seagulls past the crates": a bare plural (tagged a noun or a verb) after the verb,
+    then a preposition, punctuation or the end: the verb's object (round 10)."""
+    after = doc[word.i + 1] if word.i + 1 < len(doc) else None
+    if not _plural(word, nouns) or word.tag_ not in ("NNS", "VBZ") or word.text != word.lower_:
+        return False
+    return after is None or after.pos_ in ("ADP", "PUNCT")
+
+
 def repair_verb_after_plural_subject(doc, lexicon: Lexicon) -> None:
     """ "... while sparks drift through the workshop", "a glass tank in which three jellyfish drift": a plain verb
     after a plural subject read as a noun (the plural's object or compound: an entity "drift"), with the plural
@@ -170,7 +181,8 @@ def repair_verb_after_plural_subject(doc, lexicon: Lexicon) -> None:
         if not (verb.head.i == subject.i or subject.head.i == verb.i):
             continue
         following = doc[verb.i + 1] if verb.i + 1 < len(doc) else None
-        if following is not None and following.pos_ not in ("ADP", "ADV", "PUNCT", "SCONJ", "CCONJ"):
+        obj = following if following is not None and _bare_object(doc, following, nouns) else None
+        if obj is None and following is not None and following.pos_ not in ("ADP", "ADV", "PUNCT", "SCONJ", "CCONJ"):
             continue
         opener = doc[start - 1] if start > 0 else None
         relative = (
@@ -184,6 +196,13 @@ def repair_verb_after_plural_subject(doc, lexicon: Lexicon) -> None:
             continue
         if verb.pos_ == "VERB" and subject.head.i == verb.i and subject.dep_ == "nsubj" and opener.head.i == verb.i:
             continue  # read right
+        if obj is not None:  # "while children chase seagulls past ...": the clause read with the object as its verb
+            if verb.head.i == obj.i:
+                take_place(verb, obj)
+            for child in [c for c in obj.children if c.i != verb.i]:
+                rehang(child, verb, child.dep_)
+            rehang(obj, verb, "dobj")
+            obj.tag_, obj.pos_, obj.lemma_ = "NNS", "NOUN", noun_lemma(obj.text, "NNS")
         span = range(start, verb.i + 1)
         top = next((t for t in doc[start : verb.i + 1] if t.head.i not in span or t.head.i == t.i), verb)
         outside = [c for t in doc[start : verb.i + 1] for c in t.children if c.i not in span and c.i != opener.i]
