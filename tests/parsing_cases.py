@@ -3649,3 +3649,29 @@ PROSE_CASES += [
         [],
     ),
 ]
+
+# Round 10: an "-s" verb read as a plural noun with its subject as a compound before a possessive pronoun ("The old
+# fisherman mends his torn net": "fisherman mends" one name): "his" opens a new noun phrase, the verb's object
+PROSE_CASES += [
+    (
+        "A young tailor hems his coat at the window.",
+        "(S (NP (DT A) (JJ young) (NN tailor)) (VP (VBZ hems) (NP (PRP$ his) (NN coat))"
+        " (PP (IN at) (NP (DT the) (NN window)))) (. .))",
+        [("tailor", ["young"], None), ("coat", [], "tailor"), ("window", [], None)],
+        [],
+    ),
+    (
+        "The old tinker solders his kettle at the bench.",
+        "(S (NP (DT The) (JJ old) (NN tinker)) (VP (VBZ solders) (NP (PRP$ his) (NN kettle))"
+        " (PP (IN at) (NP (DT the) (NN bench)))) (. .))",
+        [("tinker", ["old"], None), ("kettle", [], "tinker"), ("bench", [], None)],
+        [],
+    ),
+    (
+        "The old weaver cards her wool by the hearth.",
+        "(S (NP (DT The) (JJ old) (NN weaver)) (VP (VBZ cards) (NP (PRP$ her) (NN wool))"
+        " (PP (IN by) (NP (DT the) (NN hearth)))) (. .))",
+        [("weaver", ["old"], None), ("wool", [], "weaver"), ("hearth", [], None)],
+        [],
+    ),
+]

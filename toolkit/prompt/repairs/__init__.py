@@ -132,6 +132,8 @@ heads), so that the dependency builder reads a sound tree and the benepar route 
   "children resting downstairs" (an entity "overhead"; checked against the lemmatiser's adverbs) (round 10);
 * after "while", a plural subject (an irregular one too), its plain verb read as a noun and the bare plural object
   after it as the verb: "... while children chase seagulls past the crates" (an entity "chase") (round 10);
+* an "-s" verb read as a plural noun with its subject as a compound before a possessive pronoun: "The old fisherman
+  mends his torn net" ("fisherman mends" one name) (round 10);
 * a lemma that the lemmatiser's suffix rules made up: "ramen" -> "raman", "lens" -> "len": a changed noun lemma is
   kept only when the lemmatiser knows it as a noun or lists the word as an exception; irregular plurals it misses
   ("oxen") come from :data:`~attnmod.toolkit.prompt.words.IRREGULAR_PLURALS`.
@@ -179,6 +181,7 @@ from .newwords import (
     repair_bare_plural_before_participle,
     repair_colour_pair_read_as_head,
     repair_participle_conjunct_with_object,
+    repair_verb_before_possessive,
 )
 from .participles import (
     repair_ing_noun_read_as_participle,
@@ -232,6 +235,7 @@ def repair(doc, lexicon: Lexicon | None):
     repair_participle_clause_as_object(doc)
     if lexicon is not None:
         repair_verb_read_into_subject(doc, lexicon)
+        repair_verb_before_possessive(doc, lexicon)
         repair_verb_after_plural_subject(doc, lexicon)
         repair_noun_modifier_read_as_adjective(doc, lexicon)
         repair_participle_inside_compound(doc, lexicon)

@@ -9,7 +9,7 @@ import unicodedata
 from ..syntax import noun_lemma
 from ..words import ATTRIBUTE_NOUNS
 from .common import as_noun, rehang, take_place
-from .lexical import Lexicon
+from .lexical import Lexicon, verb_stem
 
 
 def _plural_noun(token, lexicon: Lexicon) -> bool:
@@ -146,3 +146,30 @@ def repair_adverb_read_as_noun(doc, lexicon: Lexicon) -> None:
         if after is not None and after.pos_ not in ("PUNCT", "ADP", "CCONJ", "SCONJ"):
             continue
         word.tag_, word.pos_, word.lemma_, word.dep_ = "RB", "ADV", word.lower_, "advmod"
+
+
+def repair_verb_before_possessive(doc, lexicon: Lexicon) -> None:
+    """ "The old fisherman mends his torn net on the dock.", "A young tailor hems his coat": the "-s" verb read as a
+    plural noun with its subject as a compound ("fisherman mends" one name). A possessive pronoun opens a new noun
+    phrase, so an "-s" word the lemmatiser knows as a verb, between a singular noun hung on it and "his", "her",
+    "its" or "their", is the verb: the noun its subject, the possessed noun its object (round 10)."""
+    verbs = lexicon.known("verb")
+    for verb in doc:
+        if verb.i < 1 or verb.i + 2 >= len(doc) or verb.tag_ not in ("NNS", "NN", "VBZ") or verb.text != verb.lower_:
+            continue
+        subject, possessive = doc[verb.i - 1], doc[verb.i + 1]
+        if possessive.tag_ != "PRP$" or subject.tag_ not in ("NN", "NNP") or subject.head.i != verb.i:
+            continue
+        if verb.pos_ == "VERB" and subject.dep_ == "nsubj":
+            continue  # read right
+        stem = verb.lemma_.lower() if verb.tag_ == "VBZ" else verb_stem(verb.lower_, verbs)
+        obj = possessive.head
+        if stem is None or stem not in verbs or obj.i <= possessive.i or obj.pos_ not in ("NOUN", "PROPN"):
+            continue
+        if obj.head.i != verb.i:
+            rehang(obj, verb, "dobj")
+        obj.dep_ = "dobj"
+        for word in [c for c in verb.children if c.i < subject.i]:
+            rehang(word, subject, {"DET": "det", "NUM": "nummod"}.get(word.pos_, "amod"))  # "The old": the fisherman's
+        rehang(subject, verb, "nsubj")
+        verb.tag_, verb.pos_, verb.lemma_ = "VBZ", "VERB", stem
