@@ -3675,3 +3675,29 @@ PROSE_CASES += [
         [],
     ),
 ]
+
+# Round 10: a closing phrase of a plural and its participle after a comma ("..., gulls circling overhead"), read as
+# an apposition of the noun before it (nested) or with the plural as the root verb (lost): a scene of its own
+PROSE_CASES += [
+    (
+        "a woodsman splitting logs on a mossy stump, crows watching nearby",
+        "(NP (NP (NP (DT a) (NN woodsman)) (VP (VBG splitting) (NP (NNS logs)) (PP (IN on) (NP (DT a) (JJ mossy) (NN stump)))))"
+        " (, ,) (NP (NP (NNS crows)) (VP (VBG watching) (ADVP (RB nearby)))))",
+        [("woodsman", [], None), ("logs", [], "woodsman"), ("stump", ["mossy"], None), ("crows", [], None)],
+        [],
+    ),
+    (
+        "a baker sorting loaves on a long shelf, cats sleeping nearby",
+        "(NP (NP (NP (DT a) (NN baker)) (VP (VBG sorting) (NP (NNS loaves)) (PP (IN on) (NP (DT a) (JJ long) (NN shelf)))))"
+        " (, ,) (NP (NP (NNS cats)) (VP (VBG sleeping) (ADVP (RB nearby)))))",
+        [("baker", [], None), ("loaves", [], "baker"), ("shelf", ["long"], None), ("cats", [], None)],
+        [],
+    ),
+    (
+        "a hunter skinning rabbits on a flat rock, crows watching nearby",
+        "(NP (NP (NP (DT a) (NN hunter)) (VP (VBG skinning) (NP (NNS rabbits)) (PP (IN on) (NP (DT a) (JJ flat) (NN rock)))))"
+        " (, ,) (NP (NP (NNS crows)) (VP (VBG watching) (ADVP (RB nearby)))))",
+        [("hunter", [], None), ("rabbits", [], "hunter"), ("rock", ["flat"], None), ("crows", [], None)],
+        [],
+    ),
+]

@@ -134,6 +134,9 @@ heads), so that the dependency builder reads a sound tree and the benepar route 
   after it as the verb: "... while children chase seagulls past the crates" (an entity "chase") (round 10);
 * an "-s" verb read as a plural noun with its subject as a compound before a possessive pronoun: "The old fisherman
   mends his torn net" ("fisherman mends" one name) (round 10);
+* a closing phrase of a plural and its participle after a comma, read as an apposition of the noun before it or
+  with the plural as the root verb: "a postman sorting letters, cats sleeping nearby" (the cats nested), "...,
+  crows watching nearby" (the crows lost): a scene of its own (round 10);
 * a lemma that the lemmatiser's suffix rules made up: "ramen" -> "raman", "lens" -> "len": a changed noun lemma is
   kept only when the lemmatiser knows it as a noun or lists the word as an exception; irregular plurals it misses
   ("oxen") come from :data:`~attnmod.toolkit.prompt.words.IRREGULAR_PLURALS`.
@@ -176,6 +179,7 @@ from .lexical import (
 )
 from .modifiers import repair_modifier_list
 from .newwords import (
+    repair_absolute_clause,
     repair_accented_plural,
     repair_adverb_read_as_noun,
     repair_bare_plural_before_participle,
@@ -244,6 +248,7 @@ def repair(doc, lexicon: Lexicon | None):
         repair_bare_subject_read_as_verb(doc, lexicon)
         repair_bare_plural_before_participle(doc, lexicon)
         repair_adverb_read_as_noun(doc, lexicon)
+        repair_absolute_clause(doc, lexicon)
         repair_noun_read_as_adjective(doc, lexicon)
         repair_adjective_read_as_object(doc, lexicon)
         repair_adjective_read_as_head(doc, lexicon)

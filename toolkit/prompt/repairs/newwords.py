@@ -173,3 +173,40 @@ def repair_verb_before_possessive(doc, lexicon: Lexicon) -> None:
             rehang(word, subject, {"DET": "det", "NUM": "nummod"}.get(word.pos_, "amod"))  # "The old": the fisherman's
         rehang(subject, verb, "nsubj")
         verb.tag_, verb.pos_, verb.lemma_ = "VBZ", "VERB", stem
+
+
+def repair_absolute_clause(doc, lexicon: Lexicon) -> None:
+    """ "a woodsman splitting logs on a stump, crows watching nearby", "a postman sorting letters, cats sleeping
+    nearby": a closing phrase of a plural and its participle after a comma, read as an apposition of the noun
+    before it (the cats nested) or with the plural as the root verb and the first noun its subject (the crows lost).
+    A plural (tagged a noun, or an "-s" verb the lemmatiser knows as a plural noun) right after a comma, with the
+    participle after it hung on it or governing it, and that phrase running to the end: a scene of its own, a
+    conjunct of the sentence's head (round 10)."""
+    for plural in doc:
+        if plural.i < 2 or plural.i + 1 >= len(doc) or doc[plural.i - 1].text != ",":
+            continue
+        participle = doc[plural.i + 1]
+        if participle.tag_ != "VBG" or participle.head.i != plural.i or plural.text != plural.lower_:
+            continue
+        if participle.right_edge.i < len(doc) - 1 and not all(t.is_punct for t in doc[participle.right_edge.i + 1 :]):
+            continue
+        if plural.tag_ == "NNS" and plural.dep_ == "appos" and plural.head.i < plural.i:
+            root = plural.head
+            while root.head.i != root.i and root.dep_ in ("appos", "conj", "pobj", "prep", "dobj", "acl"):
+                root = root.head
+            if root.pos_ not in ("NOUN", "PROPN"):
+                continue
+            rehang(plural, root, "conj")
+        elif plural.tag_ == "VBZ" and plural.head.i == plural.i and _plural_noun(plural, lexicon):
+            subject = next((c for c in plural.children if c.dep_ == "nsubj" and c.i < plural.i), None)
+            if subject is None or subject.pos_ not in ("NOUN", "PROPN"):
+                continue
+            rehang(subject, subject, "ROOT")
+            for child in [c for c in plural.children if c.i < plural.i and c.i != subject.i]:
+                rehang(child, subject, child.dep_)
+            rehang(plural, subject, "conj")
+            plural.tag_ = "NNS"
+            as_noun(plural)
+        else:
+            continue
+        participle.dep_ = "acl"
