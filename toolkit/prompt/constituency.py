@@ -47,7 +47,6 @@ from .syntax import (
 from .words import (
     ATTRIBUTE_NOUNS,
     CONTAINMENT_WORDS,
-    DEPICTING_PARTICIPLES,
     FRAMING_NOUNS,
     JOINING_ADVERBS,
     LIGHT_NOUNS,
@@ -424,14 +423,6 @@ class _Builder(_ClauseBuilder):
         if self._first_word(node) in SPATIAL_WORDS:
             return True
         return node.label == "PP" and self._object_lemma(node) in SPATIAL_WORDS & RELATIONAL_NOUNS
-
-    def _participle_phrase(self, node: _Node) -> bool:
-        flat = self._flatten_all(node)
-        return node.label == "VP" and bool(flat) and self._tag(flat[0]) == "VBG"
-
-    def _depicting(self, node: _Node) -> bool:
-        """ "showing a cat" after "a picture": a participle that names what a framing noun shows."""
-        return node.label == "VP" and self._first_word(node) in DEPICTING_PARTICIPLES
 
     def _place_phrase(self, node: _Node) -> bool:
         """ "in a cozy library": "in" and a place (:data:`~attnmod.toolkit.prompt.words.PLACE_NOUNS`)."""

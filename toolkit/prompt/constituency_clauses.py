@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .syntax import is_container, spatial_parent
-from .words import COPULA_FORMS, JOINING_ADVERBS, MATERIAL_PARTICIPLES, SPATIAL_WORDS
+from .words import COPULA_FORMS, DEPICTING_PARTICIPLES, JOINING_ADVERBS, MATERIAL_PARTICIPLES, SPATIAL_WORDS
 
 if TYPE_CHECKING:
     from .constituency import _Node
@@ -120,3 +120,11 @@ class _ClauseBuilder:
             elif child.label == "VP":
                 found += self._predicative(child, participles=True)
         return found
+
+    def _participle_phrase(self, node: _Node) -> bool:
+        flat = self._flatten_all(node)
+        return node.label == "VP" and bool(flat) and self._tag(flat[0]) == "VBG"
+
+    def _depicting(self, node: _Node) -> bool:
+        """ "showing a cat" after "a picture": a participle that names what a framing noun shows."""
+        return node.label == "VP" and self._first_word(node) in DEPICTING_PARTICIPLES

@@ -148,3 +148,18 @@ class _NestingReader:
             link_words.add(head.lower_)
             current = head
         return None
+
+    def _parallel_target(self, token):
+        """For a conjunct: the token it is really coordinated with.
+
+        Normally its first conjunct. If the first conjunct is the object of a preposition or participle that
+        modifies entity X, and this conjunct has its own child with the same relation and word ("... with a
+        scarf and a man with a tie"), it is coordinated with X instead.
+        """
+        first = token.head
+        link = first.head
+        if first.dep_ in ("pobj", "dobj") and link.dep_ in ("prep", "acl") and link.head.i in self.entity_of:
+            for child in token.children:
+                if child.dep_ == link.dep_ and child.lemma_.lower() == link.lemma_.lower():
+                    return link.head
+        return first
