@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ..syntax import noun_lemma
 from ..words import ATTRIBUTE_NOUNS, ING_NAME_WORDS, ING_NOUNS
-from .common import ARTICLES, as_noun, rehang, take_place
+from .common import ARTICLES, as_noun, describing_ing_form, rehang, take_place
 from .lexical import Lexicon
 
 
@@ -234,12 +234,7 @@ def repair_participle_adjective_read_as_head(doc, lexicon: Lexicon) -> None:
     verbs = lexicon.known("verb")
     for token in doc:
         lower = token.lower_
-        if (
-            token.tag_ not in ("NN", "VBG")
-            or not lower.endswith("ing")
-            or lower in ING_NOUNS
-            or lower in ING_NAME_WORDS
-        ):
+        if not describing_ing_form(token):
             continue  # "a purring tabby cat": tagged a participle, but with the article hung on it
         stem = lower[:-3]
         if token.i == 0 or not {stem, stem + "e", stem[:-1]} & verbs:

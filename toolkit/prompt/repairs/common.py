@@ -4,7 +4,7 @@ read it as a noun, give it another token's place)."""
 from __future__ import annotations
 
 from ..syntax import noun_lemma
-from ..words import CLOTHING_NOUNS
+from ..words import CLOTHING_NOUNS, ING_NAME_WORDS, ING_NOUNS
 
 ARTICLES = frozenset({"a", "an", "the"})
 
@@ -39,3 +39,12 @@ def take_place(new, old) -> None:
 
 def is_clothing(token) -> bool:
     return token.lower_ in CLOTHING_NOUNS or token.lemma_.lower() in CLOTHING_NOUNS
+
+
+def describing_ing_form(token) -> bool:
+    """An "-ing" word tagged a noun or a participle that does not name a kind of thing ("a painting", "a cutting
+    board"): one that may describe the noun after it ("a steaming bowl", "a grinning clown")."""
+    lower = token.lower_
+    return (
+        token.tag_ in ("NN", "VBG") and lower.endswith("ing") and lower not in ING_NOUNS and lower not in ING_NAME_WORDS
+    )

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from ..cues import fronted_preposition
 from ..syntax import noun_lemma
-from ..words import ATTRIBUTE_NOUNS, ING_MODIFIERS, ING_NAME_WORDS, ING_NOUNS, IRREGULAR_PLURALS
-from .common import AFTER_INTRANSITIVE, as_noun, rehang, take_place
+from ..words import ATTRIBUTE_NOUNS, ING_MODIFIERS, ING_NOUNS, IRREGULAR_PLURALS
+from .common import AFTER_INTRANSITIVE, as_noun, describing_ing_form, rehang, take_place
 
 
 def verb_stem(word: str, verbs) -> str | None:
@@ -264,12 +264,7 @@ def repair_participle_adjective_read_as_noun(doc, lexicon: Lexicon) -> None:
     verbs = lexicon.known("verb")
     for token in doc:
         lower = token.lower_
-        if (
-            token.tag_ not in ("NN", "VBG")
-            or not lower.endswith("ing")
-            or lower in ING_NOUNS
-            or lower in ING_NAME_WORDS
-        ):
+        if not describing_ing_form(token):
             continue
         head = token.head
         if token.tag_ == "VBG" and token.dep_ != "compound":
